@@ -1,0 +1,30 @@
+# Two commands for a fresh Debian machine: `make run` and `make test`.
+VENV      := .venv
+STAMP     := $(VENV)/.installed
+STATE_DIR ?= state
+LISTEN    ?= 127.0.0.1:8080
+PORTS     ?= 8
+
+.PHONY: run test lint typecheck bench clean
+
+$(STAMP): setup.cfg setup.py pyproject.toml scripts/bootstrap.sh $(wildcard pdu_codec_c/*.c pdu_codec_c/*.h pdu_codec_c/*.py)
+	sh scripts/bootstrap.sh
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/smsd run --simulate $(PORTS) --state-dir $(STATE_DIR) --listen $(LISTEN)
+
+typecheck: $(STAMP)
+	$(VENV)/bin/python -m mypy smsd
+
+test: $(STAMP) typecheck
+	$(VENV)/bin/python -m pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/pdu_codec.py
+	$(VENV)/bin/python bench/dispatch.py
+	$(VENV)/bin/python bench/intake.py
+	$(VENV)/bin/python bench/memory.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache

@@ -1,0 +1,86 @@
+"""One root exception; a base per subsystem; leaves also inherit the matching builtin.
+
+Modem errors carry the +CME/+CMS code; API-facing errors know their vendor error code.
+"""
+from __future__ import annotations
+
+
+class SmsdError(Exception):
+    """Root of every error smsd raises on purpose."""
+
+
+# --- configuration -----------------------------------------------------------------------------
+class ConfigError(SmsdError, ValueError):
+    """A config file, board description or command-line value is invalid."""
+
+
+# --- codec --------------------------------------------------------------------------------------
+class CodecError(SmsdError, ValueError):
+    """A PDU or text could not be encoded or decoded (truncated, lying lengths, non-hex...)."""
+
+
+class EncodingError(CodecError):
+    """Text cannot be represented in the requested alphabet."""
+
+
+# --- AT / modem ---------------------------------------------------------------------------------
+class ModemError(SmsdError):
+    """Base of modem-side failures."""
+
+
+class AtError(ModemError):
+    """The modem answered a command with ERROR, +CME ERROR or +CMS ERROR."""
+
+    def __init__(self, command: str, *, cme: int | None = None, cms: int | None = None,
+                 text: str = "ERROR") -> None:
+        self.command = command
+        self.cme = cme
+        self.cms = cms
+        self.text = text
+        super().__init__(f"{command!r} -> {text}")
+
+
+class AtTimeout(ModemError, TimeoutError):
+    """The modem did not answer a command within its timeout."""
+
+
+class PortUnavailable(ModemError, OSError):
+    """The serial port could not be opened or went away."""
+
+
+# --- store / service ----------------------------------------------------------------------------
+class StoreError(SmsdError):
+    """Base of durable-state failures."""
+
+
+class ServiceError(SmsdError):
+    """Base of errors the service layer reports to API dialects.
+
+    `reason` is a short machine word every dialect maps to its own vendor code.
+    """
+
+    reason = "error"
+
+
+class BadRequest(ServiceError, ValueError):
+    reason = "bad_request"
+
+
+class TooLarge(ServiceError, ValueError):
+    reason = "too_large"
+
+
+class NotFound(ServiceError, LookupError):
+    reason = "not_found"
+
+
+class NoPortAvailable(ServiceError):
+    reason = "no_port"
+
+
+class AuthError(ServiceError, PermissionError):
+    reason = "auth"
+
+
+class InsufficientCredit(ServiceError):
+    reason = "credit"

@@ -1,0 +1,160 @@
+"""Plain data shared between layers: frozen dataclasses, no behaviour."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Registration states as the JSON gateway API names them (get_port_info "reg").
+REG_POWER_OFF = "POWER_OFF"
+REG_NO_SIM = "NO_SIM"
+REG_PIN_REQUIRE = "PIN_REQUIRE"
+REG_PUK_REQUIRE = "PUK_REQUIRE"
+REG_UNREGISTER = "UNREGISTER"
+REG_SEARCHING = "SEARCHING_NETWORK"
+REG_OK = "REGISTER_OK"
+REG_UNKNOWN = "UNKNOWN"
+
+# Worker life-cycle states (internal, shown in logs and status).
+STATE_INIT = "init"
+STATE_READY = "ready"
+STATE_RECOVERING = "recovering"
+STATE_POWER_OFF = "power_off"
+STATE_QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    """Snapshot of one modem port, as a worker last saw it."""
+
+    port: int
+    state: str = STATE_INIT
+    type: str = "UNKNOWN"          # GSM, CDMA, WCDMA, LTE or UNKNOWN
+    model: str = ""
+    imei: str = ""
+    imsi: str = ""
+    iccid: str = ""
+    number: str = ""
+    smsc: str = ""
+    operator: str = ""
+    reg: str = REG_UNKNOWN
+    slot: int = 255                # 255 when the port has a single SIM slot
+    slots: int = 1
+    callstate: str = "Idle"
+    signal: int = 0                # 0..31 (+CSQ rssi; 99 mapped to 0)
+    gprs: str = "detached"
+    recovery_step: str = ""        # last recovery action taken, "" when healthy
+    busy: bool = False
+
+    @property
+    def can_send(self) -> bool:
+        return self.state == STATE_READY and self.reg == REG_OK
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """Outcome of one +CMGS attempt, reported by a worker."""
+
+    part_id: int
+    ok: bool
+    mr: int | None = None          # TP-MR from +CMGS: <mr>
+    cms: int | None = None         # +CMS ERROR code when not ok
+    permanent: bool = False        # True: do not retry on another port
+    error: str = ""
+    on_air: bool = True            # False when the PDU never reached the modem (safe to resend)
+
+
+@dataclass(frozen=True)
+class UssdReply:
+    port: int
+    text: str
+    status: int                    # +CUSD <m>: 0 no further action, 1 further action, 2 terminated...
+
+
+@dataclass(frozen=True)
+class InboundPdu:
+    port: int
+    slot: int
+    pdu_hex: str                   # with SMSC field, as +CMGR / +CMT / +CDS give it
+    kind: str = "deliver"          # deliver | status_report
+    imsi: str = ""
+
+
+@dataclass(frozen=True)
+class ModemJob:
+    """Base of jobs handed to a worker; see smsd.modem.jobs for the concrete ones."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_numbers: int = 128
+    max_text_bytes: int = 1500
+    query_max_numbers: int = 32
+    number_max_len: int = 24
+    ussd_max_bytes: int = 60
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+# --- service-level request and result types -------------------------------------------------------
+@dataclass(frozen=True)
+class Recipient:
+    number: str
+    text_param: tuple[str, ...] = ()
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    text: str
+    recipients: tuple[Recipient, ...]
+    ports: tuple[int, ...] | None = None
+    encoding: str = "auto"                 # auto | gsm7 | ucs2
+    request_status_report: bool = True
+
+
+@dataclass(frozen=True)
+class SendAccepted:
+    task_id: int
+    sms_in_queue: int
+    message_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SmsResult:
+    message_id: int
+    task_id: int
+    port: int | None
+    number: str
+    user_id: int | None
+    time: str                              # "YYYY-MM-DD HH:MM:SS" (local time of the box)
+    status: str                            # FAILED | SENDING | SENT_OK | DELIVERED
+    count: int
+    succ_count: int
+    ref_id: int | None
+    imsi: str
+
+
+@dataclass(frozen=True)
+class DeliverStatus:
+    port: int
+    number: str
+    time: str
+    ref_id: int
+    status_code: int
+    imsi: str
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    incoming_sms_id: int
+    port: int
+    number: str
+    smsc: str
+    timestamp: str
+    text: str
+    slot: int = 255
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    sms: tuple[InboundSms, ...]
+    read: int
+    unread: int
