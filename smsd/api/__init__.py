@@ -1,1 +1,123 @@
-"""See docs/INTERFACES.md."""
+"""The HTTP front: one bottle app that mounts every API dialect (and, in simulate mode, the
+simulator's injection endpoints), served by waitress.
+
+Handlers never raise to the WSGI server: a bug answers the dialect's own 500 body and logs the
+traceback, so a client never sees an HTML traceback or a bare 500 page.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable, Protocol
+
+import bottle
+
+from smsd.api import json_api
+from smsd.api.auth import HttpAuth
+
+log = logging.getLogger("smsd.api")
+
+MAX_BODY = 1 << 20      # 1 MiB: far above 128 recipients x 1500 bytes of text_param
+
+
+class SimControl(Protocol):
+    """What the simulate-mode endpoints need of the simulator (smsd.sim.SimBoard fits)."""
+
+    def inject_sms(self, port: int, sender: str, text: str, slot: int | None = None) -> None: ...
+    def set_fault(self, port: int, fault: str) -> None: ...
+
+
+def json_reply(obj: Any) -> str:
+    bottle.response.content_type = "application/json; charset=utf-8"
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None,
+              admin_user: str = "admin") -> bottle.Bottle:
+    app = bottle.Bottle(catchall=False)
+    app.config["autojson"] = False
+
+    def authenticated(fn: Callable[..., str]) -> Callable[..., str]:
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            result = auth.check(bottle.request.get_header("Authorization"), bottle.request.method)
+            if result.user is None:
+                return _unauthorized(svc, auth, result.stale)
+            try:
+                return fn(result.user, *args, **kwargs)
+            except Exception:   # noqa: BLE001 - last line of defence, see module docstring
+                log.exception("internal error on %s", bottle.request.path)
+                return json_reply(json_api.error_body(svc, 500, "internal error (see the log)"))
+        return wrapper
+
+    @app.route("/api/<name>", method=["GET", "POST"])
+    @authenticated
+    def api_call(user: str, name: str) -> str:
+        if (bottle.request.content_length or 0) > MAX_BODY:
+            return json_reply(json_api.error_body(svc, 413, "request body too large"))
+        body = bottle.request.body.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return json_reply(json_api.error_body(svc, 413, "request body too large"))
+        query = dict(bottle.request.query.decode())
+        return json_reply(json_api.handle(svc, name, body, query, user))
+
+    if sim is not None:
+        _mount_sim(app, svc, sim, authenticated, admin_user)
+
+    @app.error(404)
+    def not_found(err: bottle.HTTPError) -> str:
+        bottle.response.content_type = "text/plain; charset=utf-8"
+        return f"404 not found: {bottle.request.path}\n"
+
+    @app.error(405)
+    def bad_method(err: bottle.HTTPError) -> str:
+        bottle.response.content_type = "text/plain; charset=utf-8"
+        return f"405 method not allowed: {bottle.request.method} {bottle.request.path}\n"
+
+    return app
+
+
+def _unauthorized(svc: Any, auth: HttpAuth, stale: bool) -> str:
+    bottle.response.status = 401
+    for challenge in auth.challenges(stale):
+        bottle.response.add_header("WWW-Authenticate", challenge)
+    return json_reply(json_api.error_body(svc, 401, "authentication required"))
+
+
+def _mount_sim(app: bottle.Bottle, svc: Any, sim: SimControl,
+               authenticated: Callable[..., Any], admin_user: str) -> None:
+    """POST /sim/sms and /sim/fault: drive the simulated network from tests and demos."""
+
+    def body_object() -> dict[str, Any]:
+        try:
+            obj = json.loads(bottle.request.body.read(MAX_BODY) or b"{}")
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            raise ValueError("body must be a JSON object")
+        return obj
+
+    def run(user: str, action: Callable[[dict[str, Any]], None]) -> str:
+        if user != admin_user:
+            bottle.response.status = 403
+            return json_reply({"error_code": 403, "sn": svc.sn, "reason": "admin only"})
+        try:
+            action(body_object())
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            return json_reply({"error_code": 400, "sn": svc.sn, "reason": str(exc)})
+        return json_reply({"error_code": 200, "sn": svc.sn})
+
+    def inject(obj: dict[str, Any]) -> None:
+        port, sender, text = int(obj["port"]), str(obj["from"]), str(obj["text"])
+        if not 0 <= port < svc.port_count:
+            raise ValueError(f"no port {port}")
+        slot = obj.get("slot")
+        sim.inject_sms(port, sender, text, slot=None if slot is None else int(slot))
+
+    def fault(obj: dict[str, Any]) -> None:
+        port = int(obj["port"])
+        if not 0 <= port < svc.port_count:
+            raise ValueError(f"no port {port}")
+        sim.set_fault(port, str(obj.get("fault", "none")))
+
+    app.route("/sim/sms", method="POST", callback=authenticated(lambda user: run(user, inject)))
+    app.route("/sim/fault", method="POST", callback=authenticated(lambda user: run(user, fault)))

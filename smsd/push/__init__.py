@@ -1,1 +1,1 @@
-"""See docs/INTERFACES.md."""
+"""Outbound pushes (webhooks) from the durable events table; see worker.py."""

@@ -1,1 +1,1 @@
-"""See docs/INTERFACES.md."""
+"""Appliance duties: device status, watchdog, network, tunnel."""

@@ -1,0 +1,143 @@
+"""Request parameters as the JSON gateway API's clients send them.
+
+Clients use both forms the vendor documents: POST with a JSON body (lists as JSON arrays) and GET
+with query parameters (lists comma separated: `port=1,2,3`, `info_type=imei,imsi`). One `Params`
+object reads both, checks types, and raises `BadParam` with a message an operator can act on.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from smsd.errors import BadRequest
+
+
+class BadParam(BadRequest):
+    """A parameter is missing or of the wrong type (vendor code 400)."""
+
+
+_MISSING = object()
+
+
+class Params:
+    """Typed access to one request's parameters (JSON body first, then query/form fields)."""
+
+    def __init__(self, body: Mapping[str, Any], query: Mapping[str, str]) -> None:
+        self._body = body
+        self._query = query
+        self.user = ""          # the authenticated user, set by the HTTP layer
+
+    @classmethod
+    def parse(cls, raw_body: bytes, query: Mapping[str, str], *, body_required: bool = False) -> "Params":
+        body: Any = {}
+        text = raw_body.strip()
+        if text:
+            try:
+                body = json.loads(text)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise BadParam(f"request body is not valid JSON: {exc}") from None
+            if not isinstance(body, dict):
+                raise BadParam("request body must be a JSON object")
+        elif body_required and not query:
+            raise BadParam("request body is empty")
+        return cls(body, query)
+
+    def _raw(self, name: str) -> Any:
+        if name in self._body:
+            return self._body[name]
+        return self._query.get(name, _MISSING)
+
+    def has(self, name: str) -> bool:
+        return self._raw(name) is not _MISSING
+
+    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = self._raw(name)
+        if value is _MISSING or value is None:
+            if required:
+                raise BadParam(f"'{name}' is required")
+            return default
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise BadParam(f"'{name}' must be a string")
+        return str(value)
+
+    def integer(self, name: str, default: int | None = None, *, required: bool = False,
+                minimum: int | None = None, maximum: int | None = None) -> int | None:
+        value = self._raw(name)
+        if value is _MISSING or value is None:
+            if required:
+                raise BadParam(f"'{name}' is required")
+            return default
+        number = to_int(value, name)
+        check_range(number, name, minimum, maximum)
+        return number
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._raw(name)
+        if value is _MISSING or value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+            return value.lower() in ("true", "1")
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise BadParam(f"'{name}' must be true or false")
+
+    def items(self, name: str) -> list[Any] | None:
+        """A list parameter: JSON array, a single JSON scalar, or a comma separated string."""
+        value = self._raw(name)
+        if value is _MISSING or value is None:
+            return None
+        if isinstance(value, list):
+            return value
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return [value]
+        raise BadParam(f"'{name}' must be an array")
+
+    def int_list(self, name: str, *, minimum: int | None = None,
+                 maximum: int | None = None) -> list[int] | None:
+        values = self.items(name)
+        if values is None:
+            return None
+        numbers = [to_int(v, name) for v in values]
+        for n in numbers:
+            check_range(n, name, minimum, maximum)
+        return numbers
+
+    def str_list(self, name: str) -> list[str] | None:
+        values = self.items(name)
+        if values is None:
+            return None
+        out = []
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, (str, int)):
+                raise BadParam(f"'{name}' must be an array of strings")
+            out.append(str(v))
+        return out
+
+    def objects(self, name: str) -> list[Mapping[str, Any]]:
+        value = self._raw(name)
+        if value is _MISSING or value is None:
+            raise BadParam(f"'{name}' is required")
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise BadParam(f"'{name}' must be an array of objects")
+        return value
+
+
+def to_int(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise BadParam(f"'{name}' must be an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise BadParam(f"'{name}' must be an integer")
+
+
+def check_range(n: int, name: str, minimum: int | None, maximum: int | None) -> None:
+    if minimum is not None and n < minimum:
+        raise BadParam(f"'{name}' must be at least {minimum}")
+    if maximum is not None and n > maximum:
+        raise BadParam(f"'{name}' must be at most {maximum}")

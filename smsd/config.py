@@ -1,0 +1,149 @@
+"""Start-up configuration: one INI file (a Debian conffile) plus command-line overrides.
+
+Only what the box needs to start lives here; settings users change at run time live in the
+database. `load()` returns a frozen Config or raises ConfigError naming the section and key (and
+the line, for syntax errors), so a broken file stops the daemon before anything starts.
+"""
+from __future__ import annotations
+
+import configparser
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from smsd.errors import ConfigError
+
+DEFAULT_LISTEN = ("127.0.0.1:8080",)
+DEFAULT_SIM_LATENCY = 3.0      # seconds per SMS part: a realistic LTE submit time
+
+
+@dataclass(frozen=True)
+class SerialPortConfig:
+    port: int
+    device: str
+    slots: int = 1
+    baudrate: int = 115200
+
+
+@dataclass(frozen=True)
+class Config:
+    state_dir: str = "/var/lib/smsd"
+    listen: tuple[str, ...] = DEFAULT_LISTEN
+    log_level: str = "info"
+    simulate: int = 0                       # 0 = real serial ports
+    slots: int = 1
+    sim_latency: float = DEFAULT_SIM_LATENCY
+    admin_password: str | None = None
+    push_urls: tuple[str, ...] = ()
+    serial_ports: tuple[SerialPortConfig, ...] = ()
+    http_threads: int = 16
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def port_count(self) -> int:
+        return self.simulate or len(self.serial_ports)
+
+
+def parse_listen(value: str) -> str:
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"listen address {value!r} must look like HOST:PORT")
+    return f"{host or '0.0.0.0'}:{port}"
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.replace("\n", ",").split(",") if v.strip())
+
+
+def load_file(path: str) -> dict[str, Any]:
+    """Read the INI file into Config field values."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as f:
+            parser.read_file(f)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except configparser.Error as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    values: dict[str, Any] = {}
+    try:
+        _read_daemon(parser, values)
+        _read_simulate(parser, values)
+        _read_ports(parser, values)
+    except (ValueError, ConfigError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return values
+
+
+def _read_daemon(parser: configparser.ConfigParser, values: dict[str, Any]) -> None:
+    if parser.has_section("daemon"):
+        sec = parser["daemon"]
+        if "state_dir" in sec:
+            values["state_dir"] = sec["state_dir"]
+        if "listen" in sec:
+            values["listen"] = tuple(parse_listen(v) for v in _split(sec["listen"]))
+        if "log_level" in sec:
+            values["log_level"] = sec["log_level"].lower()
+        if "http_threads" in sec:
+            values["http_threads"] = _int(sec, "http_threads", 1, 256)
+    if parser.has_section("push") and "url" in parser["push"]:
+        values["push_urls"] = _split(parser["push"]["url"])
+
+
+def _read_simulate(parser: configparser.ConfigParser, values: dict[str, Any]) -> None:
+    if not parser.has_section("simulate"):
+        return
+    sec = parser["simulate"]
+    values["simulate"] = _int(sec, "ports", 1, 32) if "ports" in sec else 0
+    if "slots" in sec:
+        values["slots"] = _int(sec, "slots", 1, 4)
+    if "latency" in sec:
+        values["sim_latency"] = float(sec["latency"])
+
+
+def _read_ports(parser: configparser.ConfigParser, values: dict[str, Any]) -> None:
+    ports = []
+    for name in parser.sections():
+        if not name.startswith("port."):
+            continue
+        index = name.partition(".")[2]
+        if not index.isdigit() or int(index) > 31:
+            raise ConfigError(f"[{name}]: port sections are [port.0] .. [port.31]")
+        sec = parser[name]
+        if "device" not in sec:
+            raise ConfigError(f"[{name}]: 'device' is required")
+        ports.append(SerialPortConfig(int(index), sec["device"],
+                                      _int(sec, "slots", 1, 4) if "slots" in sec else 1,
+                                      _int(sec, "baudrate", 1200, 4000000)
+                                      if "baudrate" in sec else 115200))
+    if ports:
+        values["serial_ports"] = tuple(sorted(ports, key=lambda p: p.port))
+
+
+def _int(sec: configparser.SectionProxy, key: str, lo: int, hi: int) -> int:
+    try:
+        value = int(sec[key])
+    except ValueError:
+        raise ConfigError(f"[{sec.name}] {key}: {sec[key]!r} is not a whole number") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"[{sec.name}] {key}: {value} is outside {lo}..{hi}")
+    return value
+
+
+def validate(cfg: Config) -> Config:
+    """Checks shared by start-up and (later) the web forms."""
+    if not 0 <= cfg.simulate <= 32:
+        raise ConfigError("--simulate takes 1..32 ports")
+    if not 1 <= cfg.slots <= 4:
+        raise ConfigError("--slots takes 1..4")
+    if cfg.sim_latency < 0:
+        raise ConfigError("--sim-latency must not be negative")
+    if cfg.port_count == 0:
+        raise ConfigError("no modem ports: give --simulate N or [port.N] sections in the config")
+    if cfg.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"log_level {cfg.log_level!r} must be debug, info, warning or error")
+    return cfg
+
+
+def build(file_values: dict[str, Any], overrides: dict[str, Any]) -> Config:
+    merged = {**file_values, **{k: v for k, v in overrides.items() if v is not None}}
+    return validate(replace(Config(), **merged))

@@ -1,0 +1,28 @@
+"""JSON gateway API push bodies (spec section 17) from the store's dialect-neutral events."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+_FIELDS = {
+    "sms": ("incoming_sms_id", "port", "number", "smsc", "timestamp", "text"),
+    "sms_result": ("port", "number", "user_id", "time", "status", "count", "succ_count",
+                   "ref_id", "imsi"),
+    "sms_deliver_status": ("port", "number", "time", "ref_id", "status_code", "imsi"),
+    "ussd": ("port", "text"),
+    "register": ("port", "iccid", "imsi", "number", "status", "sequence", "slot"),
+}
+KINDS = frozenset(_FIELDS)
+
+
+def item(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """One array element of a push body, with exactly the spec's keys for that event kind."""
+    out = {k: payload[k] for k in _FIELDS[kind] if k in payload}
+    if kind == "sms_result" and out.get("user_id") is None:
+        out.pop("user_id", None)
+    if kind == "register" and out.get("slot") in (None, 255):
+        out.pop("slot", None)     # only multi-SIM gateways push "slot"
+    return out
+
+
+def body(sn: str, kind: str, payloads: list[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"sn": sn, kind: [item(kind, p) for p in payloads]}

@@ -1,0 +1,155 @@
+"""Runs the real daemon (`smsd run --simulate ...`) as a subprocess and talks to it over HTTP.
+
+Nothing here fakes our own code: the daemon opens the simulator's ptys with pyserial, keeps its
+queue in a temp SQLite file, and answers on a loopback port.
+"""
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any, Callable
+
+ADMIN_PW = "test-admin-pw"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
+             what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Daemon:
+    def __init__(self, state_dir: str, *, ports: int = 4, slots: int = 1, latency: float = 0.05,
+                 push_urls: tuple[str, ...] = (), extra: tuple[str, ...] = (),
+                 admin_password: str | None = ADMIN_PW, env: dict[str, str] | None = None) -> None:
+        self.state_dir = state_dir
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        args = [sys.executable, "-m", "smsd", "run", "--simulate", str(ports), "--slots", str(slots),
+                "--sim-latency", str(latency), "--listen", f"127.0.0.1:{self.port}",
+                "--state-dir", state_dir, *extra]
+        if admin_password is not None:
+            args += ["--admin-password", admin_password]
+        for url in push_urls:
+            args += ["--push-url", url]
+        self.args = args
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[str] | None = None
+        self.output: list[str] = []
+        self.password = admin_password or ""
+
+    def start(self, timeout: float = 30.0) -> "Daemon":
+        self.output = []
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, env=self.env)
+        threading.Thread(target=self._pump, daemon=True).start()
+        wait_for(lambda: any("smsd ready" in line for line in self.output) or self._died(),
+                 timeout, what="daemon start")
+        if self._died():
+            raise AssertionError("daemon died:\n" + "".join(self.output))
+        return self
+
+    def _pump(self) -> None:
+        assert self.proc and self.proc.stdout
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def _died(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
+    def kill9(self) -> None:
+        assert self.proc
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    # --- HTTP -----------------------------------------------------------------------------------
+    def request(self, path: str, body: bytes | None = None, *, method: str | None = None,
+                auth: tuple[str, str] | None = None, headers: dict[str, str] | None = None
+                ) -> tuple[int, bytes]:
+        user, pw = auth or ("admin", self.password)
+        hdrs = {"Authorization": "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()}
+        hdrs.update(headers or {})
+        req = urllib.request.Request(self.base + path, data=body, headers=hdrs, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def api(self, name: str, obj: Any = None, *, query: str = "", **kw: Any) -> dict[str, Any]:
+        body = None if obj is None else json.dumps(obj).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        status, data = self.request(f"/api/{name}" + (f"?{query}" if query else ""), body,
+                                    headers=headers, **kw)
+        assert status == 200, (status, data)
+        return json.loads(data)
+
+    def results(self, **filters: Any) -> list[dict[str, Any]]:
+        return self.api("query_sms_result", filters)["result"]
+
+
+class PushReceiver:
+    """A loopback HTTP server that records pushed JSON bodies; it can fail the first N posts."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.attempts = 0
+        self.fail_first = fail_first
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                outer.attempts += 1
+                if outer.attempts <= outer.fail_first:
+                    self.send_response(503)
+                else:
+                    outer.bodies.append(json.loads(data))
+                    self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/push"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def items(self, kind: str) -> list[dict[str, Any]]:
+        return [item for body in self.bodies for item in body.get(kind, [])]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
