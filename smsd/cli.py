@@ -19,6 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--slots", type=int, metavar="S", help="SIM slots per simulated port (1..4)")
     run.add_argument("--sim-latency", type=float, metavar="SECONDS",
                      help="simulated network submit time per SMS part")
+    run.add_argument("--sim-journal", metavar="FILE",
+                     help="append every SMS the simulated network accepts to FILE (JSON lines)")
     run.add_argument("--listen", action="append", metavar="HOST:PORT",
                      help="HTTP listen address (repeatable)")
     run.add_argument("--state-dir", metavar="DIR", help="database and runtime files")
@@ -34,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "simulate": args.simulate, "slots": args.slots, "sim_latency": args.sim_latency,
+        "sim_journal": args.sim_journal,
         "listen": tuple(config.parse_listen(v) for v in args.listen) if args.listen else None,
         "state_dir": args.state_dir, "admin_password": args.admin_password,
         "push_urls": tuple(args.push_url) if args.push_url else None,

@@ -32,6 +32,7 @@ class Config:
     simulate: int = 0                       # 0 = real serial ports
     slots: int = 1
     sim_latency: float = DEFAULT_SIM_LATENCY
+    sim_journal: str | None = None          # simulated network's record of every accepted SUBMIT
     admin_password: str | None = None
     push_urls: tuple[str, ...] = ()
     serial_ports: tuple[SerialPortConfig, ...] = ()

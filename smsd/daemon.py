@@ -60,10 +60,12 @@ class Daemon:
         self.service = Service(self.store, self.scheduler, self.workers)
         self.status = DeviceStatus(cfg.state_dir)
         self.service.device_status = self.status.performance   # type: ignore[attr-defined]
+        self._create_push()      # cursors first, so events of the ports' first boot are pushed
         for worker in self.workers.values():
             worker.start()
         self.scheduler.start()
-        self._start_push()
+        if self.push is not None:
+            self.push.start()
         self._start_http()
 
     def _ensure_admin(self) -> str | None:
@@ -83,17 +85,17 @@ class Daemon:
         cfg = self.cfg
         if cfg.simulate:
             from smsd.sim import SimBoard
-            self.board = SimBoard(ports=cfg.simulate, slots=cfg.slots, latency=cfg.sim_latency)
+            self.board = SimBoard(ports=cfg.simulate, slots=cfg.slots, latency=cfg.sim_latency,
+                                  journal=cfg.sim_journal)
             self.board.start()
             return {p: (self.board.device(p), cfg.slots) for p in range(cfg.simulate)}
         return {sp.port: (sp.device, sp.slots) for sp in cfg.serial_ports}
 
-    def _start_push(self) -> None:
+    def _create_push(self) -> None:
         if not self.cfg.push_urls:
             return
         targets = [PushTarget(url) for url in self.cfg.push_urls]
         self.push = PushWorker(self.store, targets, self.service.sn)
-        self.push.start()
         log.info("pushing events to %s", ", ".join(self.cfg.push_urls))
 
     def _start_http(self) -> None:
