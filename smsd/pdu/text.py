@@ -1,0 +1,229 @@
+"""Encoding choice and segmentation (TS 23.040 9.2.3.24.1, TS 23.038 6.2.1.2.4).
+
+`plan(text, encoding)` decides the alphabet (and national language tables) and cuts the payload
+into parts; encode_submit, encode_deliver and count_parts all go through it, so they can never
+disagree about the number of parts.
+
+Choice for encoding="auto": the candidate with the fewest parts wins; ties go to plain GSM-7,
+then UCS2, then GSM-7 with national tables (fewest UDH IEs first, then lowest language ids).
+National tables therefore appear only when they save a part: many handsets still lack them, and
+UCS2 displays everywhere. encoding="gsm7" means "GSM 7-bit alphabet" and so may still use a
+national table when the default one cannot represent the text.
+
+Per-part capacity comes from the 140 octets of TP-UD minus the UDH: GSM-7 septets
+= (140 - UDH) * 8 // 7 (160 / 153 with an 8-bit reference / 152 with a 16-bit one; each national
+IE costs 3 octets more), UCS2 = (140 - UDH) // 2 code units, 8-bit = 140 - UDH octets. A cut never
+separates ESC from its code nor the halves of a surrogate pair.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from smsd.errors import CodecError, EncodingError
+from smsd.pdu import gsm7, tables
+from smsd.pdu.types import ENC_8BIT, ENC_GSM7, ENC_UCS2
+
+UD_OCTETS = 140
+MAX_PARTS = 255
+IEI_CONCAT8 = 0x00
+IEI_CONCAT16 = 0x08
+IEI_PORTS8 = 0x04
+IEI_PORTS16 = 0x05
+IEI_SINGLE_SHIFT = 0x24
+IEI_LOCKING_SHIFT = 0x25
+_ENCODINGS = ("auto", ENC_GSM7, ENC_UCS2, ENC_8BIT)
+_NO_LIMIT = 1 << 30
+
+
+@dataclass(frozen=True)
+class Plan:
+    encoding: str                 # gsm7 | ucs2 | 8bit
+    lock: int                     # national locking shift id (0 = default alphabet)
+    shift: int                    # national single shift id (0 = default extension)
+    chunks: tuple[bytes, ...]     # per part: septets (gsm7), UTF-16BE (ucs2) or raw octets
+    texts: tuple[str, ...]        # the slice of the text each part carries
+
+
+def header_octets(concat: bool, concat16: bool, national_ies: int) -> int:
+    """UDH size including its length octet (0 when there are no IEs)."""
+    ies = (6 if concat16 else 5) * concat + 3 * national_ies
+    return ies + 1 if ies else 0
+
+
+def capacity(encoding: str, header: int) -> int:
+    room = UD_OCTETS - header
+    if encoding == ENC_GSM7:
+        return room * 8 // 7
+    return room // 2 if encoding == ENC_UCS2 else room
+
+
+def _cut_septets(septets: bytes, limit: int) -> list[bytes]:
+    out, i, n = [], 0, len(septets)
+    while i < n:
+        j = min(i + limit, n)
+        if j < n and septets[j - 1] == gsm7.ESC:
+            j -= 1          # ESC is only ever a prefix: keep it with its code
+        out.append(septets[i:j])
+        i = j
+    return out
+
+
+def _cut_ucs2(data: bytes, limit: int) -> list[bytes]:
+    out, i, n = [], 0, len(data)
+    step = limit * 2
+    while i < n:
+        j = min(i + step, n)
+        if j < n and 0xD8 <= data[j - 2] <= 0xDB:
+            j -= 2          # high surrogate: its low half goes to the next part too
+        out.append(data[i:j])
+        i = j
+    return out
+
+
+def _cut_octets(data: bytes, limit: int) -> list[bytes]:
+    return [data[i:i + limit] for i in range(0, len(data), limit)]
+
+
+def _national_ies(lock: int, shift: int) -> int:
+    return (lock != 0) + (shift != 0)
+
+
+def _split(encoding: str, payload: bytes, nat: int, concat16: bool) -> list[bytes]:
+    """Cut into parts: one part if it fits without a concatenation IE, else concatenated."""
+    single = capacity(encoding, header_octets(False, concat16, nat))
+    size = len(payload) // 2 if encoding == ENC_UCS2 else len(payload)
+    if size <= single:
+        return [payload]
+    limit = capacity(encoding, header_octets(True, concat16, nat))
+    if encoding == ENC_GSM7:
+        return _cut_septets(payload, limit)
+    if encoding == ENC_UCS2:
+        return _cut_ucs2(payload, limit)
+    return _cut_octets(payload, limit)
+
+
+def _texts(encoding: str, chunks: list[bytes], text: str) -> tuple[str, ...]:
+    if encoding == ENC_UCS2:
+        return tuple(c.decode("utf-16-be") for c in chunks)
+    if encoding == ENC_8BIT:
+        return tuple(c.decode("latin-1") for c in chunks)
+    out, pos = [], 0
+    for c in chunks:
+        n = len(c) - c.count(gsm7.ESC)
+        out.append(text[pos:pos + n])
+        pos += n
+    return tuple(out)
+
+
+def _finish(encoding: str, lock: int, shift: int, chunks: list[bytes], text: str) -> Plan:
+    if len(chunks) > MAX_PARTS:
+        raise CodecError(f"text needs {len(chunks)} parts; a concatenated SMS has at most 255")
+    return Plan(encoding, lock, shift, tuple(chunks), _texts(encoding, chunks, text))
+
+
+@lru_cache(maxsize=None)
+def _charset(table_kind: str, lang: int) -> frozenset[str]:
+    if table_kind == "lock":
+        return frozenset(tables.LOCKING_SHIFT.get(lang, tables.GSM7_DEFAULT).values())
+    return frozenset(tables.SINGLE_SHIFT.get(lang, tables.GSM7_EXTENSION).values())
+
+
+def _national_pairs() -> list[tuple[int, int]]:
+    locks = [0, *sorted(tables.LOCKING_SHIFT)]
+    shifts = [0, *sorted(tables.SINGLE_SHIFT)]
+    pairs = [(lk, sh) for lk in locks for sh in shifts if (lk, sh) != (0, 0)]
+    return sorted(pairs, key=lambda p: (_national_ies(*p), p))
+
+
+_PAIRS = _national_pairs()
+
+
+def _gsm7_candidates(text: str, concat16: bool,
+                     best: int) -> Iterator[tuple[list[bytes], int, int]]:
+    """Yield (chunks, lock, shift) for each national pair that needs fewer than `best` parts."""
+    chars = set(text)
+    for lock, shift in _PAIRS:
+        if not chars <= _charset("lock", lock) | _charset("shift", shift):
+            continue
+        nat = _national_ies(lock, shift)
+        if len(text) > capacity(ENC_GSM7, header_octets(False, concat16, nat)):
+            # Every character costs at least one septet: a cheap lower bound on the parts.
+            per_part = capacity(ENC_GSM7, header_octets(True, concat16, nat))
+            if -(-len(text) // per_part) >= best:
+                continue
+        septets = gsm7.to_septets(text, lock, shift)
+        if septets is not None:
+            chunks = _split(ENC_GSM7, septets, nat, concat16)
+            if len(chunks) < best:
+                best = len(chunks)
+                yield chunks, lock, shift
+
+
+def _plan_gsm7(text: str, concat16: bool) -> Plan | None:
+    best: tuple[list[bytes], int, int] | None = None
+    septets = gsm7.to_septets(text)
+    if septets is not None:
+        best = (_split(ENC_GSM7, septets, 0, concat16), 0, 0)
+        if len(best[0]) == 1:
+            return _finish(ENC_GSM7, 0, 0, best[0], text)
+    for found in _gsm7_candidates(text, concat16, len(best[0]) if best else _NO_LIMIT):
+        best = found
+    return None if best is None else _finish(ENC_GSM7, best[1], best[2], best[0], text)
+
+
+def _ucs2_payload(text: str) -> bytes:
+    try:
+        return text.encode("utf-16-be")
+    except UnicodeEncodeError as exc:
+        raise EncodingError(f"text holds a lone surrogate at index {exc.start}") from None
+
+
+def _plan_ucs2(text: str, concat16: bool) -> Plan:
+    chunks = _split(ENC_UCS2, _ucs2_payload(text), 0, concat16)
+    return _finish(ENC_UCS2, 0, 0, chunks, text)
+
+
+def _plan_8bit(text: str, concat16: bool) -> Plan:
+    try:
+        payload = text.encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise EncodingError(f"8-bit text takes U+0000..U+00FF only; {text[exc.start]!r} is not") \
+            from None
+    return _finish(ENC_8BIT, 0, 0, _split(ENC_8BIT, payload, 0, concat16), text)
+
+
+def plan(text: str, encoding: str = "auto", concat16: bool = False) -> Plan:
+    if encoding not in _ENCODINGS:
+        raise CodecError(f"unknown encoding {encoding!r}; use one of {', '.join(_ENCODINGS)}")
+    if encoding == ENC_UCS2:
+        return _plan_ucs2(text, concat16)
+    if encoding == ENC_8BIT:
+        return _plan_8bit(text, concat16)
+    if encoding == ENC_GSM7:
+        found = _plan_gsm7(text, concat16)
+        if found is None:
+            gsm7.require_septets(text)   # raises EncodingError naming the character
+            raise EncodingError("text is not representable in the GSM 7-bit alphabet")
+        return found
+    return _plan_auto(text, concat16)
+
+
+def _plan_auto(text: str, concat16: bool) -> Plan:
+    default = gsm7.to_septets(text)
+    if default is not None:
+        chunks = _split(ENC_GSM7, default, 0, concat16)
+        if len(chunks) == 1:
+            return _finish(ENC_GSM7, 0, 0, chunks, text)
+    ucs2_chunks = _split(ENC_UCS2, _ucs2_payload(text), 0, concat16)
+    best_n = len(ucs2_chunks)
+    if default is not None and len(chunks) <= best_n:
+        best: tuple[str, list[bytes], int, int] = (ENC_GSM7, chunks, 0, 0)
+        best_n = len(chunks)
+    else:
+        best = (ENC_UCS2, ucs2_chunks, 0, 0)
+    for nat_chunks, lock, shift in _gsm7_candidates(text, concat16, best_n):
+        best = (ENC_GSM7, nat_chunks, lock, shift)
+    enc, final, lock, shift = best
+    return _finish(enc, lock, shift, final, text)
