@@ -1,1 +1,8 @@
-"""See docs/INTERFACES.md."""
+"""The modem-board simulator that ships with the product (see docs/INTERFACES.md, smsd.sim).
+
+Every port is a real pty speaking real AT bytes, so the daemon runs unchanged above pyserial.
+"""
+from smsd.sim.board import SimBoard, SimIdentity
+from smsd.sim.modem import SimTiming
+
+__all__ = ["SimBoard", "SimIdentity", "SimTiming"]

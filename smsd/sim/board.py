@@ -1,0 +1,161 @@
+"""SimBoard: a simulated multi-port modem board whose every port is a real pty.
+
+The daemon opens `board.device(port)` with unchanged pyserial code. Each pty's slave is put in raw
+mode so bytes pass unchanged (no echo or CR/LF translation by the line discipline), and the board
+keeps its own slave descriptor open so the master never sees a hang-up while the daemon reopens
+the port. All ports share one loop thread (smsd.sim.loop) and one simulated network.
+"""
+from __future__ import annotations
+
+import os
+import time
+import tty
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from smsd.errors import ConfigError
+from smsd.sim import sms
+from smsd.sim.loop import Loop
+from smsd.sim.modem import SimModem, SimTiming
+from smsd.sim.network import Network
+from smsd.sim.profiles import PROFILES, profile_for
+
+MAX_PORTS = 32
+MAX_SLOTS = 4
+
+
+@dataclass(frozen=True)
+class SimIdentity:
+    number: str
+    imsi: str
+    iccid: str
+
+
+class SimBoard:
+    def __init__(self, ports: int = 8, slots: int = 1, latency: float = 2.0,
+                 profile: str = "mixed", clock: Callable[[], float] = time.monotonic,
+                 seed: int = 0, timing: SimTiming | None = None) -> None:
+        _validate(ports, slots, latency, profile)
+        self.ports = ports
+        self.slots = slots
+        self.timing = timing or SimTiming.scaled(latency)
+        self._loop = Loop(clock)
+        profiles = [profile_for(profile, p) for p in range(ports)]
+        self.network = Network(ports, slots, seed, [pr.imei_tac for pr in profiles],
+                               self._loop.call_later)
+        self._masters: list[int] = []
+        self._slaves: list[int] = []
+        self._paths: list[str] = []
+        self._modems = [SimModem(p, profiles[p], self.network, slots, self.timing,
+                                 self._writer(p), self._loop.call_later, seed)
+                        for p in range(ports)]
+        self._started = False
+
+    def _writer(self, port: int) -> Callable[[bytes], None]:
+        return lambda data: self._loop.write(self._masters[port], data)
+
+    # --- life cycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Create the ptys, switch every module on (already booted and registered), run."""
+        if self._started:
+            return
+        for modem in self._modems:
+            master, slave = os.openpty()
+            tty.setraw(slave)
+            self._masters.append(master)
+            self._slaves.append(slave)
+            self._paths.append(os.ttyname(slave))
+            self._loop.add_reader(master, modem.feed)
+        with self._loop.lock:
+            for modem in self._modems:
+                modem.boot_now()
+        self._loop.start()
+        self._started = True
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        self._loop.stop()
+        for fd in self._masters + self._slaves:
+            os.close(fd)
+
+    def __enter__(self) -> SimBoard:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- what the daemon and tests look up --------------------------------------------------------
+    def device(self, port: int) -> str:
+        """The pty slave path of a port, for pyserial."""
+        self._check_port(port)
+        if not self._started:
+            raise RuntimeError("SimBoard.start() first")
+        return self._paths[port]
+
+    def profile(self, port: int) -> str:
+        self._check_port(port)
+        return self._modems[port].profile.name
+
+    def imei(self, port: int) -> str:
+        self._check_port(port)
+        return self.network.imeis[port]
+
+    def sim_number(self, port: int, slot: int) -> str:
+        return self.sim_identity(port, slot).number
+
+    def sim_identity(self, port: int, slot: int) -> SimIdentity:
+        self._check_port(port, slot)
+        card = self.network.card(port, slot)
+        return SimIdentity(card.number, card.imsi, card.iccid)
+
+    # --- the outside world ------------------------------------------------------------------------
+    def inject_sms(self, port: int, sender: str, text: str, slot: int | None = None) -> int:
+        """An SMS from `sender` to the SIM in `slot` (default: the active one); returns parts."""
+        self._check_port(port, slot)
+        with self._loop.lock:
+            modem = self._modems[port]
+            card = self.network.card(port, modem.slot if slot is None else slot)
+            return sms.inject(modem, card, sender, text)
+
+    def set_fault(self, port: int, fault: str) -> None:
+        """"none" | "hang" (swallows input, answers nothing) | "no_sim" | "no_network"."""
+        self._check_port(port)
+        with self._loop.lock:
+            self._modems[port].set_fault(fault)
+
+    # --- power lines (the GPIO side of the board) -------------------------------------------------
+    def power_on(self, port: int) -> None:
+        """Switch a module on (power-cycle it when on): silent, then the ready URCs."""
+        self._check_port(port)
+        with self._loop.lock:
+            self._modems[port].power_on()
+
+    def power_off(self, port: int) -> None:
+        self._check_port(port)
+        with self._loop.lock:
+            self._modems[port].power_off()
+
+    def is_powered(self, port: int) -> bool:
+        self._check_port(port)
+        with self._loop.lock:
+            return self._modems[port].powered
+
+    def _check_port(self, port: int, slot: int | None = None) -> None:
+        if not 0 <= port < self.ports:
+            raise ValueError(f"no port {port} on a {self.ports}-port board")
+        if slot is not None and not 0 <= slot < self.slots:
+            raise ValueError(f"no slot {slot} (the board has {self.slots})")
+
+
+def _validate(ports: int, slots: int, latency: float, profile: str) -> None:
+    if not 1 <= ports <= MAX_PORTS:
+        raise ConfigError(f"ports must be 1..{MAX_PORTS}, not {ports}")
+    if not 1 <= slots <= MAX_SLOTS:
+        raise ConfigError(f"slots must be 1..{MAX_SLOTS}, not {slots}")
+    if latency < 0:
+        raise ConfigError("latency must not be negative")
+    if profile != "mixed" and profile not in PROFILES:
+        raise ConfigError(f"profile must be quectel, simcom or mixed, not {profile!r}")

@@ -1,0 +1,389 @@
+"""One simulated modem module: line discipline, result codes, URCs, power and registration.
+
+Theory of operation. Bytes from the host arrive through `feed()` (on the board's loop thread, under
+the board lock). In command state each byte is echoed (until ATE0) and collected until CR, then the
+line is parsed and each command is dispatched to a handler (`commands.py`, `sms.py`) that returns a
+`Reply`. Most replies are written at once (sub-millisecond answers). Two states hold the port:
+
+- PROMPT (after AT+CMGS=<n>): bytes are PDU hex until Ctrl-Z (submit) or ESC (cancel);
+- BUSY (a DEFERRED reply, e.g. the submit taking `latency` seconds): input is buffered unprocessed,
+  exactly like a module that is still working on the previous command.
+
+URCs raised while the port is held are queued and written after the final result code, or, with
+a small seeded probability, just before it (real modules do that); they are never written inside
+a response line. Power-off, boot and the "hang" fault bump `epoch`: every timer scheduled through
+`later()` belongs to an epoch and is dropped when it no longer matches, so a reset really forgets
+the answers in flight.
+
+Registration (`reg`) follows from power, CFUN, SIM and fault state: whenever it should become
+registered the modem first searches (stat 2) for `register` seconds; each change is announced as
++CREG/+CEREG when enabled, and registering lets the network hand over waiting messages.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from smsd.sim import commands, sms
+from smsd.sim.atcmd import AtCmd, BadArgs, Reply, error, parse_line
+from smsd.sim.network import Network, Pending, SimCard
+from smsd.sim.profiles import Profile
+
+CTRL_Z = 0x1A
+ESC = 0x1B
+MAX_LINE = 1024
+CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
+            11: "SIM PIN required", 12: "SIM PUK required", 16: "incorrect password",
+            30: "no network service", 50: "incorrect parameters", 100: "unknown"}
+FAULTS = ("none", "hang", "no_sim", "no_network")
+
+
+@dataclass(frozen=True)
+class SimTiming:
+    """Delays of the simulated world, in seconds."""
+
+    latency: float = 2.0          # per SMS part submitted with AT+CMGS
+    boot: float = 4.0             # power-on / CFUN=1,1 until the ready URCs
+    register: float = 2.0         # searching before registered
+    report: float = 1.0           # submit accepted -> status report
+    deliver: float = 1.0          # submit accepted -> arrives at another simulated SIM
+    ussd: float = 1.0             # AT+CUSD OK -> +CUSD URC
+    urc_early: float = 0.05       # chance that queued URCs come before the final result code
+
+    @classmethod
+    def scaled(cls, latency: float) -> SimTiming:
+        """Every delay in proportion to the submit latency, so fast tests stay fast."""
+        return cls(latency, boot=2 * latency, register=latency, report=latency / 2,
+                   deliver=latency / 2, ussd=latency / 2)
+
+
+class SimModem:
+    echo: bool
+    cmee: int
+    cmgf: int
+    cnmi: tuple[int, int, int, int, int]
+    creg_n: int
+    cereg_n: int
+    cfun: int
+
+    def __init__(self, port: int, profile: Profile, network: Network, slots: int,
+                 timing: SimTiming, write: Callable[[bytes], None],
+                 call_later: Callable[[float, Callable[[], None]], object], seed: int) -> None:
+        self.port = port
+        self.profile = profile
+        self.network = network
+        self.slots = slots
+        self.timing = timing
+        self._write = write
+        self._call_later = call_later
+        self.rng = random.Random(seed * 1009 + port)
+        self.imei = network.imeis[port]
+        self.fault = "none"
+        self.slot = 0
+        self.mr = 0
+        self.epoch = 0
+        self.powered = False
+        self.booting = False
+        self.reg = 0
+        self._reg_gen = 0
+        self.pin_ok = False
+        self._line = bytearray()
+        self._inbuf = bytearray()
+        self._prompt: bytearray | None = None
+        self._prompt_len = 0
+        self._busy = False
+        self._urcs: list[str] = []
+        self.reset_settings()
+        network.attach(port, self)
+
+    def reset_settings(self) -> None:
+        """Power-on defaults (what ATZ / a reboot restores)."""
+        self.echo = True
+        self.cmee = 0
+        self.cmgf = 0
+        self.cnmi = (0, 0, 0, 0, 0)
+        self.creg_n = 0
+        self.cereg_n = 0
+        self.cfun = 1
+
+    # --- identity -----------------------------------------------------------------------------
+    @property
+    def card(self) -> SimCard:
+        return self.network.card(self.port, self.slot)
+
+    def sim_state(self) -> str:
+        """"READY", "SIM PIN", "SIM PUK" or "ABSENT"."""
+        if self.fault == "no_sim":
+            return "ABSENT"
+        if self.card.pin_tries <= 0:
+            return "SIM PUK"
+        if self.card.pin_enabled and not self.pin_ok:
+            return "SIM PIN"
+        return "READY"
+
+    @property
+    def registered(self) -> bool:
+        return self.reg in (1, 5)
+
+    def next_mr(self) -> int:
+        mr = self.mr
+        self.mr = (self.mr + 1) % 256
+        return mr
+
+    # --- timers bound to the current epoch -----------------------------------------------------
+    def later(self, delay: float, fn: Callable[[], None]) -> None:
+        epoch = self.epoch
+
+        def fire() -> None:
+            if self.epoch == epoch:
+                fn()
+        self._call_later(delay, fire)
+
+    # --- input ----------------------------------------------------------------------------------
+    def _listening(self) -> bool:
+        return self.powered and not self.booting and self.fault != "hang"
+
+    def feed(self, data: bytes) -> None:
+        if not self._listening():
+            return
+        self._inbuf += data
+        self._process_input()
+
+    def _process_input(self) -> None:
+        while self._inbuf and not self._busy and self._listening():
+            b = self._inbuf[0]
+            del self._inbuf[0]
+            if self._prompt is not None:
+                self._prompt_byte(b)
+            else:
+                self._command_byte(b)
+
+    def _command_byte(self, b: int) -> None:
+        if self.echo:
+            self._emit(bytes((b,)))
+        if b == 0x0D:
+            line = self._line.decode("latin-1")
+            self._line.clear()
+            self._run_line(line.strip())
+        elif b in (0x08, 0x7F):
+            del self._line[-1:]
+        elif b != 0x0A and len(self._line) < MAX_LINE:
+            self._line.append(b)
+
+    def _prompt_byte(self, b: int) -> None:
+        assert self._prompt is not None
+        if b == CTRL_Z or b == ESC:
+            pdu = self._prompt.decode("latin-1")
+            self._prompt = None
+            self._busy = False
+            reply = sms.submit(self, self._prompt_len, pdu) if b == CTRL_Z else Reply()
+            self._finish(reply)
+            return
+        if self.echo:
+            self._emit(bytes((b,)))
+        if b not in b"\r\n " and len(self._prompt) < 2 * MAX_LINE:
+            self._prompt.append(b)
+
+    # --- commands -------------------------------------------------------------------------------
+    def _run_line(self, line: str) -> None:
+        if not line:
+            return
+        cmds = parse_line(line)
+        if cmds is None:
+            if line[:2].upper() == "AT":
+                self._respond(error())
+            return                      # not a command line at all: modules ignore it
+        lines: list[str] = []
+        for cmd in cmds:
+            reply = self._dispatch(cmd)
+            lines += reply.lines
+            if reply.final != "OK" or cmd is cmds[-1]:
+                self._finish(Reply(tuple(lines), reply.final, reply.code, reply.then))
+                return
+            if reply.then is not None:
+                reply.then()
+
+    def _dispatch(self, cmd: AtCmd) -> Reply:
+        handler = commands.lookup(self.profile, cmd.name) or sms.HANDLERS.get(cmd.name)
+        if handler is None:
+            return error()
+        try:
+            return handler(self, cmd)
+        except BadArgs:
+            return error()
+
+    def _finish(self, reply: Reply) -> None:
+        if reply.final == "DEFERRED":
+            self._write_lines(reply.lines)
+            self._busy = True
+        elif reply.final == "PROMPT":
+            self._write_lines(reply.lines)
+            self._emit(b"\r\n> ")
+            self._prompt = bytearray()
+            self._prompt_len = reply.code
+            self._busy = False
+        else:
+            self._respond(reply)
+
+    def complete(self, reply: Reply) -> None:
+        """Finish a DEFERRED command and go on with input that arrived meanwhile."""
+        self._busy = False
+        self._respond(reply)
+        self._process_input()
+
+    def _respond(self, reply: Reply) -> None:
+        self._write_lines(reply.lines)
+        early = self._urcs and self.rng.random() < self.timing.urc_early
+        if early:
+            self._flush_urcs()
+        self._write_lines((self.final_text(reply),))
+        self._flush_urcs()
+        if reply.then is not None:
+            reply.then()
+
+    def final_text(self, reply: Reply) -> str:
+        if reply.final in ("OK", "ERROR") or self.cmee == 0:
+            return reply.final
+        if reply.final == "CMS":
+            return f"+CMS ERROR: {reply.code}"
+        if self.cmee == 2:
+            return f"+CME ERROR: {CME_TEXT.get(reply.code, 'unknown')}"
+        return f"+CME ERROR: {reply.code}"
+
+    # --- output ---------------------------------------------------------------------------------
+    def _emit(self, data: bytes) -> None:
+        if self._listening():
+            self._write(data)
+
+    def _write_lines(self, lines: tuple[str, ...] | list[str]) -> None:
+        # One block: CR LF before the first line, CR LF after each (V.250 information text).
+        if lines:
+            self._emit(b"\r\n" + b"".join(ln.encode("latin-1", "replace") + b"\r\n"
+                                          for ln in lines))
+
+    def urc(self, *lines: str) -> None:
+        """An unsolicited result: now when the port is idle, else after the current command."""
+        if self._busy or self._prompt is not None:
+            self._urcs.append("\n".join(lines))
+        else:
+            self._write_lines(lines)
+
+    def _flush_urcs(self) -> None:
+        urcs, self._urcs = self._urcs, []
+        for urc in urcs:
+            self._write_lines(urc.split("\n"))
+
+    # --- power ----------------------------------------------------------------------------------
+    def _drop_state(self) -> None:
+        self.epoch += 1
+        self._line.clear()
+        self._inbuf.clear()
+        self._prompt = None
+        self._busy = False
+        self._urcs.clear()
+
+    def power_off(self) -> None:
+        self._drop_state()
+        self.powered = False
+        self.booting = False
+        self.reg = 0
+
+    def shutdown(self) -> None:
+        """The power-off command: say goodbye the profile's way, then go dark."""
+        self._write_lines(self.profile.power_down_urcs)
+        self.power_off()
+
+    def power_on(self) -> None:
+        """Boot (a power cycle when already on): silent for `boot` seconds, then the ready URCs."""
+        self.power_off()
+        if self.fault == "hang":
+            self.fault = "none"
+        self.powered = True
+        self.booting = True
+        self.pin_ok = False
+        self.reset_settings()
+        self.later(self.timing.boot, self._booted)
+
+    def boot_now(self) -> None:
+        """A module that was already running when the board came up: ready and registered."""
+        self.power_off()
+        self.powered = True
+        self.reset_settings()
+        self.reg = self._target_reg()
+
+    def _booted(self) -> None:
+        self.booting = False
+        state = self.sim_state()
+        for urc in self.profile.ready_urcs:
+            if urc == "+CPIN: READY" and state != "READY":
+                self.urc("+CPIN: NOT INSERTED" if state == "ABSENT" else f"+CPIN: {state}")
+                break
+            self.urc(urc)
+        self.settle_registration()
+
+    def sim_unlocked(self) -> None:
+        """PIN accepted after boot: the rest of the SIM's ready URCs follow, then registration."""
+        urcs = self.profile.ready_urcs
+        for urc in urcs[urcs.index("+CPIN: READY") + 1:]:
+            self.urc(urc)
+        self.settle_registration()
+
+    def set_fault(self, fault: str) -> None:
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}")
+        if fault == "hang":
+            self._drop_state()
+        old, self.fault = self.fault, fault
+        if old == "no_sim" and fault != "no_sim":
+            self.pin_ok = False
+        if self._listening() and "no_sim" in (old, fault):
+            self.urc("+CPIN: NOT INSERTED" if fault == "no_sim" else f"+CPIN: {self.sim_state()}")
+        self.settle_registration()
+        if old == "hang" and self.registered:
+            self.network.flush(self.card)
+
+    # --- registration ---------------------------------------------------------------------------
+    def _target_reg(self) -> int:
+        if not self._listening() and self.fault != "hang":
+            return 0
+        if self.cfun != 1 or self.sim_state() != "READY":
+            return 0
+        return 2 if self.fault == "no_network" else 1
+
+    def settle_registration(self, restart: bool = False) -> None:
+        """Move `reg` toward what the state allows; registering takes `register` seconds.
+
+        restart: the SIM changed (slot switch, CFUN), so even a registered modem searches again.
+        """
+        target = self._target_reg()
+        if target != 1:
+            self._reg_gen += 1
+            self._set_reg(target)
+        elif restart or not self.registered:
+            self._reg_gen += 1
+            gen = self._reg_gen
+            self._set_reg(2)
+            self.later(self.timing.register, lambda: self._register_done(gen))
+
+    def _register_done(self, gen: int) -> None:
+        if gen == self._reg_gen and self._target_reg() == 1:
+            self._set_reg(1)
+
+    def _set_reg(self, stat: int) -> None:
+        if stat == self.reg:
+            return
+        self.reg = stat
+        if self.creg_n:
+            self.urc(commands.creg_line("+CREG", self.creg_n, stat, query=False))
+        if self.cereg_n:
+            self.urc(commands.creg_line("+CEREG", self.cereg_n, stat, query=False))
+        if self.registered and self.fault != "hang":
+            self.network.flush(self.card)
+
+    # --- network side ---------------------------------------------------------------------------
+    def accept(self, card: SimCard, item: Pending) -> bool:
+        """Take a message for `card` if it is the active, registered SIM; announce per CNMI."""
+        if card is not self.card or not self.registered or not self._listening():
+            return False
+        return sms.receive(self, item)
