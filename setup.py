@@ -1,10 +1,8 @@
-"""Build shim: setuptools reads setup.cfg; this file only adds the cffi codec extension."""
-import os
+"""Build shim: setuptools reads setup.cfg; this file only adds the cffi codec extension.
 
+The extension smsd._pdu_c is always built (a C compiler and Python headers are part of the
+bootstrap); smsd.pdu falls back to the pure-Python codec only if it is missing at run time.
+"""
 from setuptools import setup
 
-BUILD_SCRIPT = "pdu_codec_c/build_pdu.py:ffibuilder"
-
-setup(
-    cffi_modules=[BUILD_SCRIPT] if os.path.exists(BUILD_SCRIPT.split(":")[0]) else [],
-)
+setup(cffi_modules=["pdu_codec_c/build_pdu.py:ffibuilder"])

@@ -1,0 +1,340 @@
+"""C backend of the codec: a thin typed wrapper over the cffi extension `smsd._pdu_c`.
+
+The byte-level work (hex, septet packing, tables, UCS2, TPDU parsing and building, segmentation,
+USSD) happens in pdu_codec_c/pdu.c, one C call per operation. This module only converts: Python
+text to UTF-8 and back, result structs to the dataclasses of smsd.pdu.types, and the rare
+datetime / validity fields through smsd.pdu.fields, the helpers the Python backend uses too.
+
+Speed notes (WHY the code looks the way it does): C results are read with one
+struct.unpack_from over a cached buffer instead of one cffi attribute access per field, and the
+frozen dataclasses are filled through their __dict__ rather than their generated __init__ (which
+pays object.__setattr__ per field). Scratch buffers are pooled, not module globals, because cffi
+releases the GIL during calls and modem workers decode concurrently; list.pop/append are atomic.
+
+Importing this module raises ImportError when the extension is not built.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from typing import Any
+
+from smsd._pdu_c import ffi, lib  # ImportError here tells smsd.pdu to use the Python backend
+from smsd.errors import CodecError, EncodingError
+from smsd.pdu import fields
+from smsd.pdu.types import (ENC_8BIT, ENC_GSM7, ENC_UCS2, KIND_DELIVER, KIND_STATUS_REPORT,
+                            KIND_SUBMIT, Decoded, InfoElement, SubmitPart)
+
+_KINDS = (KIND_DELIVER, KIND_SUBMIT, KIND_STATUS_REPORT)
+_ENC_NAMES = {lib.PDU_ENC_GSM7: ENC_GSM7, lib.PDU_ENC_UCS2: ENC_UCS2, lib.PDU_ENC_8BIT: ENC_8BIT}
+_ENC_CODES = {"auto": lib.PDU_ENC_AUTO, ENC_GSM7: lib.PDU_ENC_GSM7, ENC_UCS2: lib.PDU_ENC_UCS2,
+              ENC_8BIT: lib.PDU_ENC_8BIT}
+_ENCODING_ERRORS = (lib.PDU_E_CHARSET, lib.PDU_E_ADDR)
+_MESSAGES = {-i: ffi.string(lib.pdu_strerror(-i)).decode() for i in range(lib.PDU_E_COUNT)}
+
+_HEAD = struct.Struct("<40i")          # pdu_decoded up to its IE array
+_PART = struct.Struct("<5i")           # pdu_part
+_OPTS = struct.Struct("<10i7s7s")      # pdu_sms_opts
+_MAX_PARTS = 255
+_OUT_CAP = _MAX_PARTS * 400
+_BIN_CAP = 1024
+
+assert ffi.offsetof("pdu_decoded", "ie") == _HEAD.size
+assert ffi.sizeof("pdu_part") == _PART.size
+assert ffi.offsetof("pdu_sms_opts", "scts") == _OPTS.size - 7
+
+_new = object.__new__
+_fill = object.__setattr__
+_TZ = {q: dt.timezone(dt.timedelta(minutes=15 * q)) for q in range(-79, 80)}
+
+
+class _Scratch:
+    """Per-call buffers; a pool of these keeps the hot path free of allocations."""
+
+    __slots__ = ("bin", "dec", "addr", "text", "dec_buf", "bin_buf", "addr_buf", "text_buf",
+                 "opts", "opts_buf", "out", "out_buf", "parts", "parts_buf", "count", "size")
+
+    def __init__(self) -> None:
+        self.bin = ffi.new("uint8_t[]", _BIN_CAP)
+        self.dec = ffi.new("pdu_decoded *")
+        self.addr = ffi.new("char[]", 512)
+        self.text = ffi.new("char[]", 4096)
+        self.dec_buf = ffi.buffer(self.dec)
+        self.bin_buf = ffi.buffer(self.bin)
+        self.addr_buf = ffi.buffer(self.addr)
+        self.text_buf = ffi.buffer(self.text)
+        self.opts = ffi.new("pdu_sms_opts *")
+        self.opts_buf = ffi.buffer(self.opts)
+        self.out = ffi.new("char[]", _OUT_CAP)
+        self.out_buf = ffi.buffer(self.out)
+        self.parts = ffi.new("pdu_part[]", _MAX_PARTS)
+        self.parts_buf = ffi.buffer(self.parts)
+        self.count = ffi.new("int[3]")
+        self.size = ffi.new("size_t *")
+
+
+_POOL: list[_Scratch] = [_Scratch()]
+
+
+def _take() -> _Scratch:
+    try:
+        return _POOL.pop()
+    except IndexError:
+        return _Scratch()
+
+
+def _error(rc: int) -> CodecError:
+    cls = EncodingError if rc in _ENCODING_ERRORS else CodecError
+    return cls(_MESSAGES.get(rc, f"codec error {rc}"))
+
+
+def _utf8(text: str, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise CodecError(f"{what} must be a string")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EncodingError(f"{what} holds a lone surrogate at index {exc.start}") from None
+
+
+# --- decode --------------------------------------------------------------------------------------
+def _input(pdu: str | bytes) -> tuple[bytes, int]:
+    if isinstance(pdu, str):
+        try:
+            return pdu.encode("ascii"), 1
+        except UnicodeEncodeError:
+            raise CodecError("PDU is not a hexadecimal string") from None
+    if isinstance(pdu, (bytes, bytearray, memoryview)):
+        return bytes(pdu), 0
+    raise CodecError(f"PDU must be str or bytes, not {type(pdu).__name__}")
+
+
+def decode(pdu: str | bytes, smsc: bool = True) -> Decoded:
+    raw, is_hex = _input(pdu)
+    s = _take()
+    try:
+        if len(raw) > _BIN_CAP * (1 + is_hex):
+            big = ffi.new("uint8_t[]", len(raw))
+            rc = lib.pdu_decode(raw, len(raw), is_hex, smsc, big, len(raw), s.dec, s.addr, 512,
+                                s.text, 4096)
+            binbuf: Any = ffi.buffer(big)
+        else:
+            rc = lib.pdu_decode(raw, len(raw), is_hex, smsc, s.bin, _BIN_CAP, s.dec, s.addr, 512,
+                                s.text, 4096)
+            binbuf = s.bin_buf
+        if rc:
+            raise _error(rc)
+        return _decoded(s, _HEAD.unpack_from(s.dec_buf), binbuf)
+    finally:
+        _POOL.append(s)
+
+
+def _time(v: tuple[int, ...], i: int) -> dt.datetime | None:
+    """Digits from C -> aware datetime; impossible stamps give None, as in fields.py."""
+    if not v[i]:
+        return None
+    yy = v[i + 1]
+    try:
+        return dt.datetime(yy + (1900 if yy >= 80 else 2000), v[i + 2], v[i + 3], v[i + 4],
+                           v[i + 5], v[i + 6], tzinfo=_TZ[v[i + 7]])
+    except ValueError:
+        return None
+
+
+def _validity(vpf: int, raw: bytes) -> object | None:
+    if vpf == 2:
+        return fields.relative_vp(raw[0])
+    if vpf == 3:
+        return fields.read_timestamp(raw)
+    if vpf == 1:
+        return fields.read_enhanced_vp(raw)
+    return None
+
+
+def _udh(s: _Scratch, n: int, binbuf: Any) -> list[InfoElement]:
+    ies = struct.unpack_from(f"<{3 * n}i", s.dec_buf, _HEAD.size)
+    return [InfoElement(ies[k], binbuf[ies[k + 1]:ies[k + 1] + ies[k + 2]])
+            for k in range(0, 3 * n, 3)]
+
+
+def _decoded(s: _Scratch, v: tuple[int, ...], binbuf: Any) -> Decoded:
+    kind = v[0]
+    slen = v[2]
+    nstart = slen if slen > 0 else 0
+    addr = s.addr_buf
+    vpf = v[28]
+    d = _new(Decoded)
+    _fill(d, "__dict__", {
+        "kind": _KINDS[kind],
+        "smsc": addr[0:slen].decode() if slen >= 0 else None,
+        "number": addr[nstart:nstart + v[3]].decode(),
+        "text": s.text_buf[0:v[38]].decode(),
+        "dcs": v[6],
+        "pid": v[5],
+        "scts": _time(v, 12) if kind != 1 else None,
+        "concat": (v[31], v[32], v[33]) if v[31] >= 0 else None,
+        "mr": v[9] if v[9] >= 0 else None,
+        "status": v[10] if v[10] >= 0 else None,
+        "udh": _udh(s, v[39], binbuf) if v[39] else [],
+        "encoding": _ENC_NAMES[v[7]],
+        "data": binbuf[v[36]:v[36] + v[37]],
+        "number_toa": v[4],
+        "discharge": _time(v, 20) if kind == 2 else None,
+        "message_class": v[8] if v[8] >= 0 else None,
+        "validity": _validity(vpf, binbuf[v[29]:v[29] + v[30]]) if vpf else None,
+        "status_report_requested": v[11] != 0,
+        "ports": (v[34], v[35]) if v[34] >= 0 else None,
+    })
+    return d
+
+
+# --- encode --------------------------------------------------------------------------------------
+def _validity_field(validity: dt.timedelta | dt.datetime | None) -> tuple[int, bytes]:
+    if validity is None:
+        return 0, b""
+    if isinstance(validity, dt.datetime):
+        return 3, fields.timestamp(validity)
+    if isinstance(validity, dt.timedelta):
+        return 2, bytes([fields.relative_vp_code(validity)])
+    raise CodecError(f"validity must be a timedelta or datetime, not {type(validity).__name__}")
+
+
+def _encoding_code(encoding: str) -> int:
+    try:
+        return _ENC_CODES[encoding]
+    except (KeyError, TypeError):
+        raise CodecError(f"unknown encoding {encoding!r}; use one of "
+                         f"{', '.join(_ENC_CODES)}") from None
+
+
+def _encode(s: _Scratch, number: str, text: str, smsc: str | None,
+            opts: tuple[int, ...], vp: bytes, scts: bytes) -> list[tuple[str, int, str]]:
+    """One pdu_encode_sms call; (hex, tpdu_len, text slice) per part."""
+    try:
+        _OPTS.pack_into(s.opts_buf, 0, *opts, vp, scts)
+    except struct.error as exc:
+        raise CodecError(f"option out of range: {exc}") from None
+    num = _utf8(number, "number")
+    sc = _utf8(smsc, "smsc") if smsc else b""
+    body = _utf8(text, "text")
+    rc = lib.pdu_encode_sms(s.opts, num, len(num), sc, len(sc), body, len(body), s.out,
+                            _OUT_CAP, s.parts, _MAX_PARTS, s.count)
+    if rc:
+        raise _error(rc)
+    out = s.out_buf
+    res = []
+    for k in range(s.count[0]):
+        off, hlen, tlen, a, b = _PART.unpack_from(s.parts_buf, k * _PART.size)
+        res.append((out[off:off + hlen].decode("ascii"), tlen, text[a:b]))
+    return res
+
+
+def _part(hex_: str, tpdu_len: int, seq: int, total: int, text: str) -> SubmitPart:
+    p = _new(SubmitPart)
+    _fill(p, "__dict__", {"hex": hex_, "tpdu_len": tpdu_len, "seq": seq, "total": total,
+                          "text": text})
+    return p
+
+
+def encode_submit(number: str, text: str, *, encoding: str = "auto", smsc: str | None = None,
+                  request_status_report: bool = False,
+                  validity: dt.timedelta | dt.datetime | None = None, flash: bool = False,
+                  mr: int = 0, concat_ref: int = 0, concat16: bool = False) -> list[SubmitPart]:
+    vpf, vp = _validity_field(validity)
+    s = _take()
+    try:
+        got = _encode(s, number, text, smsc,
+                      (lib.PDU_KIND_SUBMIT, _encoding_code(encoding), request_status_report,
+                       flash, mr, concat_ref, concat16, vpf, len(vp), bool(smsc)), vp, b"")
+    finally:
+        _POOL.append(s)
+    total = len(got)
+    return [_part(h, n, i, total, t) for i, (h, n, t) in enumerate(got, 1)]
+
+
+def encode_deliver(originator: str, text: str, *, scts: dt.datetime, smsc: str | None = None,
+                   encoding: str = "auto", concat_ref: int = 0,
+                   status_report_indication: bool = False) -> list[str]:
+    stamp = fields.timestamp(scts)
+    s = _take()
+    try:
+        got = _encode(s, originator, text, smsc,
+                      (lib.PDU_KIND_DELIVER, _encoding_code(encoding), status_report_indication,
+                       False, 0, concat_ref, False, 0, 0, bool(smsc)), b"", stamp)
+    finally:
+        _POOL.append(s)
+    return [h for h, _, _ in got]
+
+
+def encode_status_report(recipient: str, mr: int, status: int, *, scts: dt.datetime,
+                         discharge: dt.datetime, smsc: str | None = None) -> str:
+    a, b = fields.timestamp(scts), fields.timestamp(discharge)
+    num = _utf8(recipient, "recipient")
+    sc = _utf8(smsc, "smsc") if smsc else b""
+    s = _take()
+    try:
+        rc = lib.pdu_encode_status_report(num, len(num), mr, status, a, b, sc, len(sc),
+                                          bool(smsc), s.out, _OUT_CAP, s.size)
+        if rc:
+            raise _error(rc)
+        return s.out_buf[0:s.size[0]].decode("ascii")
+    except OverflowError:
+        raise CodecError("mr and status are octets (0..255)") from None
+    finally:
+        _POOL.append(s)
+
+
+def count_parts(text: str, encoding: str = "auto") -> int:
+    body = _utf8(text, "text")
+    s = _take()
+    try:
+        rc = lib.pdu_count_parts(body, len(body), _encoding_code(encoding), s.count)
+        if rc:
+            raise _error(rc)
+        return int(s.count[0])
+    finally:
+        _POOL.append(s)
+
+
+def choose_encoding(text: str) -> str:
+    body = _utf8(text, "text")
+    s = _take()
+    try:
+        c = s.count
+        rc = lib.pdu_choose_encoding(body, len(body), c, c + 1, c + 2)
+        if rc:
+            raise _error(rc)
+        return _ENC_NAMES[c[0]]
+    finally:
+        _POOL.append(s)
+
+
+def ussd_encode(text: str) -> bytes:
+    body = _utf8(text, "text")
+    s = _take()
+    try:
+        rc = lib.pdu_ussd_encode(body, len(body), s.bin, _BIN_CAP, s.size)
+        if rc:
+            raise _error(rc)
+        return s.bin_buf[0:s.size[0]]
+    finally:
+        _POOL.append(s)
+
+
+def ussd_decode(data: bytes) -> str:
+    if not isinstance(data, (bytes, bytearray)):
+        raise CodecError("USSD data must be bytes")
+    s = _take()
+    try:
+        rc = lib.pdu_ussd_decode(bytes(data), len(data), s.text, 4096, s.size)
+        if rc:
+            raise _error(rc)
+        return s.text_buf[0:s.size[0]].decode()
+    finally:
+        _POOL.append(s)
+
+
+def status_category(st: int) -> str:
+    if 0x00 <= st <= 0x1F:
+        return "delivered"
+    return "pending" if 0x20 <= st <= 0x3F else "failed"
