@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # Registration states as the JSON gateway API names them (get_port_info "reg").
 REG_POWER_OFF = "POWER_OFF"
@@ -158,3 +159,14 @@ class InboxPage:
     sms: tuple[InboundSms, ...]
     read: int
     unread: int
+
+
+# --- store-level types (additive) -----------------------------------------------------------------
+@dataclass(frozen=True)
+class EventRow:
+    """One row of the events table; `payload` is the decoded JSON object (see INTERFACES.md)."""
+
+    id: int
+    kind: str                              # sms | sms_result | sms_deliver_status | ussd | register
+    payload: dict[str, Any]
+    created: float                         # epoch seconds

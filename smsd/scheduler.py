@@ -1,0 +1,330 @@
+"""The scheduler: hands queued parts to modem workers and implements their WorkerSink.
+
+Theory of operation. One thread. It sleeps on an Event until something may have changed (a
+send_sms commit, a part result, a port change, stop_task) or until the next timed duty (a retry
+coming due, a lease expiring); there is no polling loop. Each pass fills every ready port up to
+`depth` parts (default 2: one on the air, one waiting in the worker's job queue, so a worker never
+idles between parts while the scheduler reacts to its last result). Ports with the fewest parts
+in hand are served first, round by round, so work spreads over all ports.
+
+Picking work for port P, in order:
+  1. a queued part pinned to P (the remaining parts of a multipart message P started: the
+     recipient's phone reassembles by originator, so one message stays on one SIM);
+  2. any other due queued part P may take: retries (which avoid the port that failed them while
+     another port could take them) and parts pinned to a port that can no longer send;
+  3. the oldest waiting message P may send (task port list): encode its PDUs now (concat
+     reference from P's 8-bit counter), store its parts pinned to P, lease the first.
+A lease is a durable `leased` row plus an in-memory entry per port. The worker confirms with
+part_starting (commits `on_air`, after which the part is never resent) and reports part_result.
+A port that stops being able to send gets its not-yet-started parts back at once; a lease never
+started within `lease_timeout` returns to the queue too (part_starting then answers False).
+
+Sink calls arrive on worker threads; they commit through the store and then kick the scheduler
+thread, which refills the port from the database state.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import time
+from dataclasses import replace
+from typing import Any, Callable, Mapping, Protocol
+
+from smsd.errors import CodecError
+from smsd.model import REG_OK, InboundPdu, ModemJob, PortInfo, SendResult, UssdReply
+from smsd.modem.jobs import SendPart
+from smsd.store.db import Store
+from smsd.store.outbox import QueuedPart, WaitingMessage
+
+log = logging.getLogger("smsd.scheduler")
+
+LOOKAHEAD = 4096          # waiting messages scanned for one whose port list fits a free port
+IDLE_WAKE = 30.0          # seconds; a safety net, not the mechanism
+
+
+class WorkerHandle(Protocol):
+    @property
+    def info(self) -> PortInfo: ...
+    def submit(self, job: ModemJob) -> None: ...
+
+
+def _default_codec() -> Any:
+    from smsd import pdu
+    return pdu
+
+
+def _epoch(value: dt.datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+class Scheduler:
+    def __init__(self, store: Store, workers: Mapping[int, WorkerHandle] | None = None, *,
+                 depth: int = 2, max_attempts: int = 3, backoff: float = 10.0,
+                 lease_timeout: float = 300.0, report_window: float = 3 * 86400.0,
+                 codec: Any = None, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._codec = codec if codec is not None else _default_codec()
+        self._clock = clock
+        self.depth, self.max_attempts, self.backoff = depth, max_attempts, backoff
+        self.lease_timeout, self.report_window = lease_timeout, report_window
+        self._workers: dict[int, WorkerHandle] = {}
+        self._infos: dict[int, PortInfo] = {}
+        self._held: dict[int, dict[int, float | None]] = {}   # port -> part -> lease time, None = on air
+        self._refs: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._waiting: list[WaitingMessage] = []
+        self._cursor = 0
+        if workers:
+            self.attach(workers)
+
+    # --- life cycle -----------------------------------------------------------------------------
+    def attach(self, workers: Mapping[int, WorkerHandle]) -> None:
+        with self._lock:
+            for port, worker in workers.items():
+                self._workers[port] = worker
+                self._infos.setdefault(port, worker.info)
+                self._held.setdefault(port, {})
+                self._refs.setdefault(port, random.randrange(256))
+        self.kick()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                delay = self.dispatch_once()
+            except Exception:   # noqa: BLE001 - the dispatcher must outlive one bad pass
+                log.exception("dispatch pass failed")
+                delay = 1.0
+            self._wake.wait(delay)
+
+    # --- ports ----------------------------------------------------------------------------------
+    @property
+    def ports(self) -> list[int]:
+        return sorted(self._workers)
+
+    def info(self, port: int) -> PortInfo:
+        with self._lock:
+            return self._infos[port]
+
+    def infos(self) -> dict[int, PortInfo]:
+        with self._lock:
+            return dict(self._infos)
+
+    def submit(self, port: int, job: ModemJob) -> None:
+        """Hand a non-SMS job (USSD, slot switch, reset...) to a port's worker."""
+        self._workers[port].submit(job)
+
+    def held(self, port: int) -> int:
+        with self._lock:
+            return len(self._held.get(port, {}))
+
+    def _ready(self) -> set[int]:
+        with self._lock:
+            return {p for p, i in self._infos.items() if i.can_send and p in self._workers}
+
+    def _hungry(self) -> list[int]:
+        """Ports that can send and have room, least loaded first."""
+        with self._lock:
+            free = [p for p in self._workers
+                    if self._infos[p].can_send and len(self._held[p]) < self.depth]
+            return sorted(free, key=lambda p: (len(self._held[p]), p))
+
+    # --- dispatch -------------------------------------------------------------------------------
+    def dispatch_once(self) -> float:
+        """One filling pass; returns seconds until the next timed duty."""
+        now = self._clock()
+        self._expire_leases(now)
+        queued = self._store.queued_parts()
+        progress = True
+        while progress:
+            progress = False
+            for port in self._hungry():
+                progress |= self._give_one(port, queued, now)
+        return self._next_delay(queued, now)
+
+    def _give_one(self, port: int, queued: list[QueuedPart], now: float) -> bool:
+        part = self._pick_queued(port, queued, now)
+        if part is None:
+            return self._start_message(port, queued, now)
+        queued.remove(part)
+        if self._store.lease(part.id, port, now):
+            self._hand(port, part.id, part.pdu, part.tpdu_len, now)
+        return True
+
+    def _pick_queued(self, port: int, queued: list[QueuedPart], now: float) -> QueuedPart | None:
+        ready = self._ready()
+        best: QueuedPart | None = None
+        for part in queued:
+            if part.next_try > now or (part.ports is not None and port not in part.ports):
+                continue
+            if part.pref_port == port:
+                return part
+            if part.pref_port is not None and part.pref_port in ready:
+                continue
+            if part.avoid_port == port and self._has_alternative(part, ready):
+                continue
+            best = best or part
+        return best
+
+    @staticmethod
+    def _has_alternative(part: QueuedPart, ready: set[int]) -> bool:
+        return any(p != part.avoid_port and (part.ports is None or p in part.ports) for p in ready)
+
+    def _start_message(self, port: int, queued: list[QueuedPart], now: float) -> bool:
+        msg = self._next_waiting(port)
+        if msg is None:
+            return False
+        try:
+            parts = self._codec.encode_submit(msg.number, msg.text, encoding=msg.encoding,
+                                              request_status_report=msg.srr,
+                                              concat_ref=self._next_ref(port))
+        except (CodecError, ValueError) as exc:
+            log.warning("message %d cannot be encoded: %s", msg.id, exc)
+            self._store.fail_message(msg.id, f"encoding: {exc}", now)
+            return True
+        rows = [(p.seq, p.total, p.hex, p.tpdu_len) for p in parts]
+        ids = self._store.materialize(msg.id, port, rows, now)
+        if ids is None:
+            return True
+        self._hand(port, ids[0], parts[0].hex, parts[0].tpdu_len, now)
+        queued.extend(QueuedPart(pid, msg.id, port, None, msg.ports, p.hex, p.tpdu_len, 0.0)
+                      for pid, p in zip(ids[1:], parts[1:]))
+        return True
+
+    def _next_waiting(self, port: int) -> WaitingMessage | None:
+        while True:
+            for i, msg in enumerate(self._waiting):
+                if msg.ports is None or port in msg.ports:
+                    return self._waiting.pop(i)
+            if len(self._waiting) >= LOOKAHEAD:
+                return None
+            more = self._store.waiting(self._cursor, 256)
+            if not more:
+                return None
+            self._waiting.extend(more)
+            self._cursor = more[-1].id
+
+    def _next_ref(self, port: int) -> int:
+        with self._lock:
+            self._refs[port] = ref = (self._refs[port] + 1) % 256
+        return ref
+
+    def _hand(self, port: int, part_id: int, pdu: str, tpdu_len: int, now: float) -> None:
+        with self._lock:
+            self._held[port][part_id] = now
+        self._workers[port].submit(SendPart(part_id, pdu, tpdu_len))
+
+    def _expire_leases(self, now: float) -> None:
+        with self._lock:
+            stale = [(p, pid) for p, held in self._held.items() for pid, t in held.items()
+                     if t is not None and t < now - self.lease_timeout]
+        if not stale:
+            return
+        back = set(self._store.unlease(pid for _, pid in stale))
+        with self._lock:
+            for port, pid in stale:
+                if pid in back:
+                    self._held[port].pop(pid, None)
+                elif pid in self._held[port]:
+                    self._held[port][pid] = None      # it went on the air meanwhile
+        log.warning("%d lease(s) expired and returned to the queue", len(back))
+
+    def _next_delay(self, queued: list[QueuedPart], now: float) -> float:
+        times = [p.next_try for p in queued if p.next_try > now]
+        with self._lock:
+            times += [t + self.lease_timeout for h in self._held.values() for t in h.values()
+                      if t is not None]
+        return max(0.01, min([IDLE_WAKE] + [t - now for t in times]))
+
+    def _reclaim(self, port: int) -> None:
+        """Take back parts leased to a port that can no longer send and has not started them."""
+        with self._lock:
+            leased = [pid for pid, t in self._held.get(port, {}).items() if t is not None]
+        back = self._store.unlease(leased)
+        with self._lock:
+            for pid in back:
+                self._held[port].pop(pid, None)
+        if back:
+            log.info("port %d: %d queued part(s) taken back", port, len(back))
+
+    # --- WorkerSink -----------------------------------------------------------------------------
+    def part_starting(self, port: int, part_id: int) -> bool:
+        ok = self._store.part_starting(port, part_id, self._clock())
+        with self._lock:
+            held = self._held.setdefault(port, {})
+            if ok:
+                held[part_id] = None
+            else:
+                held.pop(part_id, None)
+        if not ok:
+            self.kick()
+        return ok
+
+    def part_result(self, port: int, result: SendResult) -> None:
+        try:
+            imsi = self._infos[port].imsi if port in self._infos else ""
+            self._store.part_result(port, result, imsi=imsi, now=self._clock(),
+                                    max_attempts=self.max_attempts, backoff=self.backoff)
+        finally:
+            with self._lock:
+                self._held.get(port, {}).pop(result.part_id, None)
+            self.kick()
+
+    def inbound(self, msg: InboundPdu) -> None:
+        now = self._clock()
+        try:
+            decoded = self._codec.decode(msg.pdu_hex, smsc=True)
+        except (CodecError, ValueError) as exc:
+            log.warning("port %d: undecodable %s PDU kept aside: %s", msg.port, msg.kind, exc)
+            self._store.add_bad_pdu(port=msg.port, slot=msg.slot, kind=msg.kind, pdu=msg.pdu_hex,
+                                    error=str(exc), now=now)
+            return
+        imsi = msg.imsi or (self._infos[msg.port].imsi if msg.port in self._infos else "")
+        if decoded.kind == "status_report":
+            self._status_report(msg, decoded, imsi, now)
+        else:
+            self._store.add_inbound(port=msg.port, slot=msg.slot, imsi=imsi, sender=decoded.number,
+                                    smsc=decoded.smsc or "", scts=_epoch(decoded.scts),
+                                    text=decoded.text, concat=decoded.concat, now=now)
+
+    def _status_report(self, msg: InboundPdu, decoded: Any, imsi: str, now: float) -> None:
+        st = int(decoded.status or 0)
+        self._store.record_status_report(
+            port=msg.port, slot=msg.slot, imsi=imsi, recipient=decoded.number,
+            mr=int(decoded.mr or 0), st=st, category=self._codec.status_category(st),
+            scts=_epoch(decoded.scts), discharge=_epoch(decoded.discharge), now=now,
+            window=self.report_window)
+
+    def ussd_reply(self, reply: UssdReply) -> None:
+        self._store.add_ussd_reply(reply.port, reply.text, reply.status, self._clock())
+
+    def port_changed(self, info: PortInfo) -> None:
+        with self._lock:
+            old = self._infos.get(info.port)
+            self._infos[info.port] = info
+        was_up = old is not None and old.reg == REG_OK
+        if (info.reg == REG_OK) != was_up:
+            shown = info if info.reg == REG_OK or old is None else replace(info, iccid=old.iccid,
+                                                                            imsi=old.imsi)
+            self._store.register_event(shown, info.reg == REG_OK, self._clock())
+        if old is not None and old.can_send and not info.can_send:
+            self._reclaim(info.port)
+        self.kick()

@@ -1,0 +1,265 @@
+"""The service layer: the one internal interface API dialects and web pages call.
+
+Every method validates its arguments completely before it writes anything, raises
+`smsd.errors.ServiceError` subclasses for the caller's mistakes, and is thread-safe (the store
+gives each thread its own connection; the scheduler guards its state with a lock).
+
+Unknown ports: `port_info` raises NotFound (a lookup of a thing that does not exist); every other
+method raises BadRequest (the request names a port the box does not have, which the vendor APIs
+answer with "format not valid").
+"""
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from smsd.errors import BadRequest, CodecError, NoPortAvailable, NotFound, TooLarge
+from smsd.model import (REG_OK, STATE_READY, DeliverStatus, InboxPage, Limits, ModemJob, PortInfo,
+                        Recipient, SendAccepted, SendRequest, SmsResult)
+from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
+from smsd.scheduler import Scheduler, WorkerHandle
+from smsd.store.db import Store
+from smsd.store.times import parse_time
+
+PARAM = "#param#"
+ENCODINGS = ("auto", "gsm7", "ucs2")
+FLAGS = ("unread", "read", "all")
+USSD_COMMANDS = ("send", "cancel")
+_NUMBER = re.compile(r"\+?[0-9]+").fullmatch
+_PIN = re.compile(r"[0-9]{4,8}").fullmatch
+
+
+def substitute(pieces: Sequence[str], params: Sequence[str]) -> str:
+    """Rebuild a text split on #param#, filling placeholders in order (extras stay as written)."""
+    out = [pieces[0]]
+    for i, piece in enumerate(pieces[1:]):
+        out.append(params[i] if i < len(params) else PARAM)
+        out.append(piece)
+    return "".join(out)
+
+
+class Service:
+    def __init__(self, store: Store, scheduler: Scheduler,
+                 workers: Mapping[int, WorkerHandle] | None = None, *, limits: Limits = Limits(),
+                 codec: Any = None, clock: Callable[[], float] = time.time,
+                 ussd_wait: float = 30.0) -> None:
+        self._store = store
+        self._scheduler = scheduler
+        self._ports = frozenset(workers if workers is not None else scheduler.ports)
+        self.limits = limits
+        self._codec = codec if codec is not None else _pdu()
+        self._clock = clock
+        self._ussd_wait = ussd_wait            # a USSD older than this no longer makes a port busy
+
+    @property
+    def port_count(self) -> int:
+        return len(self._ports)
+
+    @property
+    def sn(self) -> str:
+        return self._store.sn
+
+    # --- sending --------------------------------------------------------------------------------
+    def send_sms(self, request: SendRequest, user: str = "admin") -> SendAccepted:
+        """Validate, commit task + messages in one transaction, then answer."""
+        recipients, text = request.recipients, request.text
+        if not recipients:
+            raise BadRequest("no recipient numbers")
+        if len(recipients) > self.limits.max_numbers:
+            raise TooLarge(f"more than {self.limits.max_numbers} numbers")
+        if request.encoding not in ENCODINGS:
+            raise BadRequest(f"encoding must be one of {', '.join(ENCODINGS)}")
+        self._check_text(text)
+        ports = self._known_ports(request.ports)
+        rows = self._intake_rows(text, recipients, request.encoding)
+        self._check_sendable(ports)
+        task_id, ids = self._store.intake(user=user, text=text, encoding=request.encoding,
+                                          srr=request.request_status_report, ports=ports,
+                                          rows=rows, now=self._clock())
+        self._scheduler.kick()
+        return SendAccepted(task_id=task_id, sms_in_queue=self._store.in_queue(),
+                            message_ids=tuple(ids))
+
+    def _check_text(self, text: str) -> None:
+        if not text:
+            raise BadRequest("empty text")
+        if len(text.encode("utf-8")) > self.limits.max_text_bytes:
+            raise TooLarge(f"text over {self.limits.max_text_bytes} bytes")
+
+    def _intake_rows(self, text: str, recipients: Sequence[Recipient],
+                     encoding: str) -> list[tuple[str, str | None, int | None, int]]:
+        # Hot path (20,000 recipients/s): one regex per number, part counts per distinct text.
+        pieces = text.split(PARAM)
+        counts: dict[str, int] = {}
+        max_len = self.limits.number_max_len
+        rows = []
+        for r in recipients:
+            number = r.number
+            if len(number) > max_len or not _NUMBER(number):
+                raise BadRequest(f"invalid number {number!r}: up to {max_len} digits, optional +")
+            if r.user_id is not None and r.user_id < 0:
+                raise BadRequest("user_id must be >= 0")
+            own = substitute(pieces, r.text_param) if len(pieces) > 1 else None
+            body = text if own is None else own
+            count = counts.get(body)
+            if count is None:
+                count = counts[body] = self._count_parts(body, encoding)
+            rows.append((number, own, r.user_id, count))
+        return rows
+
+    def _count_parts(self, text: str, encoding: str) -> int:
+        self._check_text(text)
+        try:
+            return int(self._codec.count_parts(text, encoding))
+        except CodecError as exc:
+            raise BadRequest(f"text cannot be sent as {encoding}: {exc}") from exc
+
+    def _check_sendable(self, ports: Sequence[int] | None) -> None:
+        infos = self._scheduler.infos()
+        if not any(infos[p].can_send for p in (ports if ports is not None else self._ports)
+                   if p in infos):
+            raise NoPortAvailable("no port can send now")
+
+    def sms_in_queue(self) -> int:
+        return self._store.in_queue()
+
+    def stop_task(self, task_id: int) -> None:
+        if not self._store.stop_task(task_id, self._clock()):
+            raise NotFound(f"no task {task_id}")
+        self._scheduler.kick()
+
+    # --- queries --------------------------------------------------------------------------------
+    def query_sms_result(self, numbers: Sequence[str] | None = None,
+                         ports: Sequence[int] | None = None, time_after: str | None = None,
+                         time_before: str | None = None,
+                         user_ids: Sequence[int] | None = None) -> list[SmsResult]:
+        self._check_query_numbers(numbers)
+        return self._store.query_sms_result(
+            numbers=numbers, ports=ports, time_after=self._time(time_after),
+            time_before=self._time(time_before), user_ids=user_ids)
+
+    def query_deliver_status(self, numbers: Sequence[str] | None = None,
+                             ports: Sequence[int] | None = None, time_after: str | None = None,
+                             time_before: str | None = None) -> list[DeliverStatus]:
+        self._check_query_numbers(numbers)
+        return self._store.query_deliver_status(
+            numbers=numbers, ports=ports, time_after=self._time(time_after),
+            time_before=self._time(time_before))
+
+    def _check_query_numbers(self, numbers: Sequence[str] | None) -> None:
+        if numbers is None:
+            return
+        if len(numbers) > self.limits.query_max_numbers:
+            raise TooLarge(f"more than {self.limits.query_max_numbers} numbers")
+        for n in numbers:
+            if len(n) > self.limits.number_max_len:
+                raise BadRequest(f"number {n!r} longer than {self.limits.number_max_len}")
+
+    @staticmethod
+    def _time(text: str | None) -> float | None:
+        if text is None or text == "":
+            return None
+        try:
+            return parse_time(text)
+        except ValueError as exc:
+            raise BadRequest(f"time {text!r} is not \"YYYY-MM-DD HH:MM:SS\"") from exc
+
+    def query_incoming(self, after_id: int = 0, flag: str = "unread",
+                       ports: Sequence[int] | None = None) -> InboxPage:
+        if flag not in FLAGS:
+            raise BadRequest(f"flag must be one of {', '.join(FLAGS)}")
+        return self._store.query_incoming(after_id=after_id, flag=flag, ports=ports)
+
+    # --- USSD -----------------------------------------------------------------------------------
+    def send_ussd(self, ports: Sequence[int], text: str,
+                  command: str = "send") -> list[tuple[int, int]]:
+        """(port, 200 sent | 486 busy | 503 not registered) for each port."""
+        if command not in USSD_COMMANDS:
+            raise BadRequest("command must be send or cancel")
+        if command == "send" and not text:
+            raise BadRequest("empty USSD text")
+        if len(text.encode("utf-8")) > self.limits.ussd_max_bytes:
+            raise BadRequest(f"USSD text over {self.limits.ussd_max_bytes} bytes")
+        wanted = self._known_ports(ports)
+        if not wanted:
+            raise BadRequest("no port given")
+        return [(port, self._ussd_one(port, text, command)) for port in wanted]
+
+    def _ussd_one(self, port: int, text: str, command: str) -> int:
+        info = self._scheduler.info(port)
+        if info.state != STATE_READY or info.reg != REG_OK:
+            return 503
+        now = self._clock()
+        if command == "send" and (info.busy or self._ussd_pending(port, now)):
+            return 486
+        if command == "send":
+            self._store.ussd_sent(port, text, now)
+        self._scheduler.submit(port, Ussd(text, cancel=command == "cancel"))
+        return 200
+
+    def _ussd_pending(self, port: int, now: float) -> bool:
+        last = self._store.ussd_last(port)
+        return last is not None and last[0] == "out" and now - last[2] < self._ussd_wait
+
+    def query_ussd_reply(self, ports: Sequence[int]) -> list[tuple[int, str]]:
+        """The latest reply of each port; "" when none came since the last USSD we sent."""
+        out = []
+        for port in self._known_ports(ports) or ():
+            last = self._store.ussd_last(port)
+            out.append((port, last[1] if last is not None and last[0] == "in" else ""))
+        return out
+
+    # --- ports ----------------------------------------------------------------------------------
+    def port_info(self, ports: Sequence[int] | None = None) -> list[PortInfo]:
+        wanted = sorted(self._ports) if ports is None else list(ports)
+        for port in wanted:
+            if port not in self._ports:
+                raise NotFound(f"no port {port}")
+        return [self._scheduler.info(p) for p in wanted]
+
+    def set_port(self, port: int, action: str, param: str | None = None) -> None:
+        """Actions: slot <0..3>, reset, power on|off, lock <pin>, unlock <pin>."""
+        self._known_ports([port])
+        job = self._port_job(port, (action or "").strip().lower(), (param or "").strip())
+        self._scheduler.submit(port, job)
+
+    def _port_job(self, port: int, action: str, param: str) -> ModemJob:
+        if action == "slot":
+            if not param.isdigit() or not 0 <= int(param) <= 3:
+                raise BadRequest("slot needs param 0..3")
+            if int(param) >= max(1, self._scheduler.info(port).slots):
+                raise BadRequest(f"port {port} has no slot {param}")
+            return SwitchSlot(int(param))
+        if action == "reset":
+            return Reset()
+        if action == "power":
+            if param.lower() not in ("on", "off"):
+                raise BadRequest("power needs param on or off")
+            return Power(param.lower() == "on")
+        if action in ("lock", "unlock"):
+            if not _PIN(param):
+                raise BadRequest(f"{action} needs the SIM PIN (4 to 8 digits) as param")
+            return SimLock(param, action == "lock")
+        raise BadRequest(f"unsupported action {action!r}: use slot, reset, power, lock or unlock")
+
+    def _known_ports(self, ports: Iterable[int] | None) -> list[int] | None:
+        if ports is None:
+            return None
+        wanted = sorted(set(ports))
+        for port in wanted:
+            if port not in self._ports:
+                raise BadRequest(f"no port {port}")
+        return wanted or None
+
+    # --- users (for the HTTP auth layer) --------------------------------------------------------
+    def user_check(self, name: str, password: str) -> bool:
+        return self._store.user_check(name, password)
+
+    def user_digest_ha1(self, name: str, realm: str) -> str | None:
+        return self._store.user_digest_ha1(name, realm)
+
+
+def _pdu() -> Any:
+    from smsd import pdu
+    return pdu

@@ -1,0 +1,27 @@
+"""`Store`: the daemon's durable state in one SQLite file (see docs/INTERFACES.md).
+
+The methods live in mixins by subject: outbox.py (tasks, messages, parts, results, recovery),
+inbox.py (inbound SMS, status reports, USSD, registration events), events.py (events, push
+cursors, settings), users.py. Plumbing (connections, transactions) is in sqlite.py.
+"""
+from __future__ import annotations
+
+import threading
+
+from smsd.store.inbox import InboxMixin
+from smsd.store.sqlite import Database
+from smsd.store.users import UsersMixin
+
+
+class Store(InboxMixin, UsersMixin):
+    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+        self.db = Database(path, synchronous=synchronous)
+        self._queue_lock = threading.Lock()
+        self._in_queue = 0
+        self._init_events()
+        self._init_users()
+        self.sn = self._ensure_serial()
+        self._recount_queue()
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,190 @@
+"""What the network sends us: inbound SMS (with reassembly), status reports, USSD, registration.
+
+Concatenated inbound SMS are reassembled by (SIM, sender, reference, total): the SIM is its IMSI
+when known, else "port/slot". Parts wait in `inbound_parts`; the part that completes a message
+inserts the whole message and its `sms` event in the same transaction, so a message is either
+fully stored and announced or not at all. Duplicate parts (re-read from the SIM after a crash)
+are ignored by the unique key.
+
+Status reports are matched to the part they report on by port, TP-MR and recipient within a time
+window. TP-MR is 8 bits and wraps, so the most recent sent part with that port+MR+number wins.
+"""
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Sequence
+
+from smsd.model import DeliverStatus, InboundSms, InboxPage, PortInfo
+from smsd.store.outbox import OutboxMixin, in_list
+from smsd.store.times import fmt_time
+
+FLAGS = {"unread": "read = 0", "read": "read = 1", "all": "1"}
+
+
+def numbers_match(a: str, b: str) -> bool:
+    """Same subscriber? Submitted numbers may be national while reports come international."""
+    da, db = a.lstrip("+"), b.lstrip("+")
+    if da == db:
+        return True
+    n = min(len(da), len(db), 9)
+    return n >= 7 and da[-n:] == db[-n:]
+
+
+class InboxMixin(OutboxMixin):
+    # --- inbound SMS ----------------------------------------------------------------------------
+    def add_inbound(self, *, port: int, slot: int, imsi: str, sender: str, smsc: str,
+                    scts: float | None, text: str, concat: tuple[int, int, int] | None,
+                    now: float) -> int | None:
+        """Store one received part; the id of the inbound message when it is now complete."""
+        with self.db.write() as conn:
+            if concat is None or not 1 <= concat[2] <= concat[1] or concat[1] == 1:
+                return self._insert_inbound(conn, port, slot, imsi, sender, smsc, scts, text, now)
+            ref, total, seq = concat
+            key = imsi or f"{port}/{slot}"
+            conn.execute("INSERT OR IGNORE INTO inbound_parts(key, sender, ref, total, seq, text, "
+                         "port, slot, imsi, smsc, scts, received) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (key, sender, ref, total, seq, text, port, slot, imsi, smsc, scts, now))
+            group = (key, sender, ref, total)
+            rows = conn.execute("SELECT text, scts, smsc FROM inbound_parts WHERE key = ? AND "
+                                "sender = ? AND ref = ? AND total = ? ORDER BY seq",
+                                group).fetchall()
+            if len(rows) < total:
+                return None
+            conn.execute("DELETE FROM inbound_parts WHERE key = ? AND sender = ? AND ref = ? "
+                         "AND total = ?", group)
+            whole = "".join(r[0] for r in rows)
+            return self._insert_inbound(conn, port, slot, imsi, sender, rows[0][2], rows[0][1],
+                                        whole, now)
+
+    def _insert_inbound(self, conn: sqlite3.Connection, port: int, slot: int, imsi: str,
+                        sender: str, smsc: str, scts: float | None, text: str, now: float) -> int:
+        stamp = fmt_time(scts if scts is not None else now)
+        cur = conn.execute("INSERT INTO inbound(port, slot, imsi, number, smsc, timestamp, text, "
+                           "received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           (port, slot, imsi, sender, smsc, stamp, text, now))
+        sms_id = int(cur.lastrowid or 0)
+        self._event(conn, "sms", {"incoming_sms_id": sms_id, "port": port, "slot": slot,
+                                  "number": sender, "smsc": smsc, "timestamp": stamp,
+                                  "text": text, "imsi": imsi}, now)
+        return sms_id
+
+    def add_bad_pdu(self, *, port: int, slot: int, kind: str, pdu: str, error: str,
+                    now: float) -> None:
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO bad_pdus(port, slot, kind, pdu, error, received) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", (port, slot, kind, pdu, error, now))
+
+    def query_incoming(self, *, after_id: int = 0, flag: str = "unread",
+                       ports: Sequence[int] | None = None, limit: int = 1000) -> InboxPage:
+        """Inbound messages after `after_id`; returned unread ones become read (same commit)."""
+        where, args = [f"id > ?", FLAGS[flag]], [after_id]
+        in_list("port", ports, where, args)
+        with self.db.write() as conn:
+            rows = conn.execute("SELECT id, port, number, smsc, timestamp, text, slot, read "
+                                f"FROM inbound WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+                                (*args, limit)).fetchall()
+            unread = [r[0] for r in rows if not r[7]]
+            for i in range(0, len(unread), 500):
+                chunk = unread[i:i + 500]
+                conn.execute(f"UPDATE inbound SET read = 1 WHERE id IN "
+                             f"({','.join('?' * len(chunk))})", chunk)
+            counts = self._read_counts(conn, ports)
+        sms = tuple(InboundSms(*r[:7]) for r in rows)
+        return InboxPage(sms=sms, read=counts.get(1, 0), unread=counts.get(0, 0))
+
+    @staticmethod
+    def _read_counts(conn: sqlite3.Connection, ports: Sequence[int] | None) -> dict[int, int]:
+        where: list[str] = []
+        args: list[Any] = []
+        in_list("port", ports, where, args)
+        sql = ("SELECT read, count(*) FROM inbound "
+               f"{'WHERE ' + ' AND '.join(where) if where else ''} GROUP BY read")
+        return {int(r[0]): int(r[1]) for r in conn.execute(sql, args)}
+
+    # --- status reports -------------------------------------------------------------------------
+    def record_status_report(self, *, port: int, slot: int, imsi: str, recipient: str, mr: int,
+                             st: int, category: str, scts: float | None,
+                             discharge: float | None, now: float, window: float) -> int | None:
+        """Store a status report; the id of the message it matched, if any."""
+        with self.db.write() as conn:
+            match = self._match_report(conn, port, mr, recipient, now - window)
+            part_id, message_id, number, ref_id = match or (None, None, recipient, mr)
+            conn.execute("INSERT INTO delivery_reports(port, slot, imsi, mr, number, st, scts, "
+                         "discharge, received, time, part_id, message_id) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         (port, slot, imsi, mr, number, st, scts, discharge, now, now, part_id,
+                          message_id))
+            self._event(conn, "sms_deliver_status", {
+                "port": port, "number": number, "time": fmt_time(now), "ref_id": mr,
+                "status_code": st, "imsi": imsi, "message_id": message_id}, now)
+            if part_id is not None and message_id is not None:
+                conn.execute("UPDATE parts SET dr_status = ?, delivered = max(delivered, ?) "
+                             "WHERE id = ?", (st, int(category == "delivered"), part_id))
+                self._maybe_delivered(conn, message_id, now)
+        return message_id
+
+    @staticmethod
+    def _match_report(conn: sqlite3.Connection, port: int, mr: int, recipient: str,
+                      since: float) -> tuple[int, int, str, int | None] | None:
+        rows = conn.execute(
+            "SELECT p.id, p.message_id, m.number, m.ref_id FROM parts p "
+            "JOIN messages m ON m.id = p.message_id WHERE p.port = ? AND p.mr = ? "
+            "AND p.sent >= ? AND p.status = 'sent' ORDER BY p.sent DESC, p.id DESC LIMIT 50",
+            (port, mr, since)).fetchall()
+        for part_id, message_id, number, ref_id in rows:
+            if numbers_match(number, recipient):
+                return part_id, message_id, number, ref_id
+        return None
+
+    def query_deliver_status(self, *, numbers: Sequence[str] | None = None,
+                             ports: Sequence[int] | None = None, time_after: float | None = None,
+                             time_before: float | None = None,
+                             limit: int = 10_000) -> list[DeliverStatus]:
+        where: list[str] = []
+        args: list[Any] = []
+        in_list("number", numbers, where, args)
+        in_list("port", ports, where, args)
+        if time_after is not None:
+            where.append("time >= ?")
+            args.append(time_after)
+        if time_before is not None:
+            where.append("time <= ?")
+            args.append(time_before)
+        sql = ("SELECT * FROM (SELECT id, port, number, time, mr, st, imsi FROM delivery_reports "
+               f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY id DESC LIMIT ?) "
+               "ORDER BY id")
+        return [DeliverStatus(port=r[1], number=r[2], time=fmt_time(r[3]), ref_id=r[4],
+                              status_code=r[5], imsi=r[6])
+                for r in self.db.conn().execute(sql, (*args, limit))]
+
+    # --- USSD -----------------------------------------------------------------------------------
+    def ussd_sent(self, port: int, text: str, now: float) -> None:
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO ussd(port, direction, text, created) VALUES (?, 'out', ?, ?)",
+                         (port, text, now))
+
+    def add_ussd_reply(self, port: int, text: str, status: int, now: float) -> None:
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO ussd(port, direction, text, status, created) "
+                         "VALUES (?, 'in', ?, ?, ?)", (port, text, status, now))
+            self._event(conn, "ussd", {"port": port, "text": text}, now)
+
+    def ussd_last(self, port: int) -> tuple[str, str, float] | None:
+        """(direction, text, created) of the latest USSD row of a port."""
+        row = self.db.conn().execute("SELECT direction, text, created FROM ussd WHERE port = ? "
+                                     "ORDER BY id DESC LIMIT 1", (port,)).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    # --- registration ---------------------------------------------------------------------------
+    def register_event(self, info: PortInfo, up: bool, now: float) -> int:
+        """Append a `register` event with the port's next sequence number; return it."""
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO port_state(port, sequence) VALUES (?, 1) ON CONFLICT(port) "
+                         "DO UPDATE SET sequence = sequence + 1", (info.port,))
+            seq = int(conn.execute("SELECT sequence FROM port_state WHERE port = ?",
+                                   (info.port,)).fetchone()[0])
+            self._event(conn, "register", {
+                "port": info.port, "iccid": info.iccid, "imsi": info.imsi, "number": info.number,
+                "status": "up" if up else "down", "sequence": seq, "slot": info.slot}, now)
+        return seq

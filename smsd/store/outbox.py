@@ -1,0 +1,341 @@
+"""Outgoing messages: intake, dispatch bookkeeping, results, stop, crash recovery.
+
+Theory of operation. Intake writes one `tasks` row and one `messages` row per recipient
+(stage 0, no parts: PDUs are built at dispatch time so that intake stays a single executemany).
+The scheduler materialises a message into `parts` rows when a port wants work (stage 1) and
+leases parts to ports. A part's life:
+
+    queued -> leased (handed to a worker's queue) -> on_air (committed by part_starting before
+    AT+CMGS) -> sent | failed | queued again (temporary failure, another port, backoff)
+    queued/leased -> stopped (stop_task, or a sibling failed for good)
+    on_air at start-up -> unknown (we cannot know whether it left; never resent)
+
+A message is final (stage 2) once none of its parts is queued, leased or on_air: SENT_OK when all
+parts were sent, else FAILED. Status reports may later lift SENT_OK to DELIVERED (inbox.py).
+Every final transition appends an `sms_result` event in the same transaction.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import asdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from smsd.model import SendResult, SmsResult
+from smsd.store.events import EventsMixin
+from smsd.store.times import fmt_time
+
+OPEN = ("queued", "leased", "on_air")
+REASON_UNKNOWN = "outcome-unknown"
+REASON_STOPPED = "stopped"
+
+# (number, text or None for the task's text, user_id, part count)
+IntakeRow = tuple[str, "str | None", "int | None", int]
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    id: int
+    task_id: int
+    number: str
+    text: str
+    encoding: str
+    srr: bool
+    ports: tuple[int, ...] | None
+
+
+@dataclass(frozen=True)
+class QueuedPart:
+    id: int
+    message_id: int
+    pref_port: int | None
+    avoid_port: int | None
+    ports: tuple[int, ...] | None
+    pdu: str
+    tpdu_len: int
+    next_try: float
+
+
+@dataclass(frozen=True)
+class Recovery:
+    unknown: int          # parts that were on the air: outcome unknown, message FAILED
+    requeued: int         # parts leased but never started: back in the queue
+
+
+def ports_text(ports: Sequence[int] | None) -> str | None:
+    return None if ports is None else ",".join(str(p) for p in ports)
+
+
+def ports_tuple(text: str | None) -> tuple[int, ...] | None:
+    return None if text is None else tuple(int(p) for p in text.split(",") if p)
+
+
+def in_list(column: str, values: Sequence[Any] | None, where: list[str], args: list[Any]) -> None:
+    """Append `column IN (?, ...)` to a WHERE clause under construction."""
+    if values is None:
+        return
+    where.append(f"{column} IN ({','.join('?' * len(values))})" if values else "0")
+    args.extend(values)
+
+
+class OutboxMixin(EventsMixin):
+    _queue_lock: threading.Lock
+    _in_queue: int
+
+    # --- queue counter --------------------------------------------------------------------------
+    def _recount_queue(self) -> None:
+        row = self.db.conn().execute("SELECT count(*) FROM messages WHERE stage < 2").fetchone()
+        with self._queue_lock:
+            self._in_queue = int(row[0])
+
+    def _queue_add(self, n: int) -> None:
+        with self._queue_lock:
+            self._in_queue += n
+
+    def in_queue(self) -> int:
+        """Messages accepted and not yet final (waiting or being sent)."""
+        return self._in_queue
+
+    # --- intake ---------------------------------------------------------------------------------
+    def intake(self, *, user: str, text: str, encoding: str, srr: bool,
+               ports: Sequence[int] | None, rows: Sequence[IntakeRow], now: float) -> tuple[int, range]:
+        """Commit a task and its messages; return (task_id, message ids)."""
+        with self.db.write() as conn:
+            cur = conn.execute("INSERT INTO tasks(user, text, encoding, srr, ports, created) "
+                               "VALUES (?, ?, ?, ?, ?, ?)",
+                               (user, text, encoding, int(srr), ports_text(ports), now))
+            task_id = int(cur.lastrowid or 0)
+            conn.executemany("INSERT INTO messages(task_id, number, text, user_id, count, time) "
+                             "VALUES (?, ?, ?, ?, ?, ?)",
+                             [(task_id, n, t, u, k, now) for n, t, u, k in rows])
+            last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+            self.db.after_commit(lambda: self._queue_add(len(rows)))
+        return task_id, range(last - len(rows) + 1, last + 1)
+
+    # --- dispatch -------------------------------------------------------------------------------
+    def waiting(self, after_id: int, limit: int) -> list[WaitingMessage]:
+        rows = self.db.conn().execute(
+            "SELECT m.id, m.task_id, m.number, coalesce(m.text, t.text), t.encoding, t.srr, t.ports "
+            "FROM messages m JOIN tasks t ON t.id = m.task_id "
+            "WHERE m.stage = 0 AND m.id > ? ORDER BY m.id LIMIT ?", (after_id, limit)).fetchall()
+        return [WaitingMessage(r[0], r[1], r[2], r[3], r[4], bool(r[5]), ports_tuple(r[6]))
+                for r in rows]
+
+    def materialize(self, message_id: int, port: int, parts: Sequence[tuple[int, int, str, int]],
+                    now: float) -> list[int] | None:
+        """Create the parts of a waiting message, pinned to `port`, the first one leased to it.
+
+        `parts` are (seq, total, pdu_hex, tpdu_len). None when the message is no longer waiting
+        (stopped meanwhile)."""
+        with self.db.write() as conn:
+            if conn.execute("UPDATE messages SET stage = 1, count = ? WHERE id = ? AND stage = 0",
+                            (len(parts), message_id)).rowcount != 1:
+                return None
+            ids = [self._insert_part(conn, message_id, port, part, now if i == 0 else None)
+                   for i, part in enumerate(parts)]
+        return ids
+
+    @staticmethod
+    def _insert_part(conn: sqlite3.Connection, message_id: int, port: int,
+                     part: tuple[int, int, str, int], leased: float | None) -> int:
+        seq, total, pdu, tpdu_len = part
+        status, holder = ("leased", port) if leased is not None else ("queued", None)
+        cur = conn.execute("INSERT INTO parts(message_id, seq, total, pdu, tpdu_len, status, port, "
+                           "pref_port, leased) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           (message_id, seq, total, pdu, tpdu_len, status, holder, port, leased))
+        return int(cur.lastrowid or 0)
+
+    def queued_parts(self, limit: int = 500) -> list[QueuedPart]:
+        rows = self.db.conn().execute(
+            "SELECT p.id, p.message_id, p.pref_port, p.avoid_port, t.ports, p.pdu, p.tpdu_len, "
+            "p.next_try FROM parts p JOIN messages m ON m.id = p.message_id "
+            "JOIN tasks t ON t.id = m.task_id WHERE p.status = 'queued' ORDER BY p.id LIMIT ?",
+            (limit,)).fetchall()
+        return [QueuedPart(r[0], r[1], r[2], r[3], ports_tuple(r[4]), r[5], r[6], r[7])
+                for r in rows]
+
+    def lease(self, part_id: int, port: int, now: float) -> bool:
+        with self.db.write() as conn:
+            return conn.execute("UPDATE parts SET status = 'leased', port = ?, leased = ? "
+                                "WHERE id = ? AND status = 'queued'",
+                                (port, now, part_id)).rowcount == 1
+
+    def unlease(self, part_ids: Iterable[int]) -> list[int]:
+        """Return leased-but-not-started parts to the queue; the ids that were still leased."""
+        back: list[int] = []
+        with self.db.write() as conn:
+            for part_id in part_ids:
+                if conn.execute("UPDATE parts SET status = 'queued', port = NULL, leased = NULL "
+                                "WHERE id = ? AND status = 'leased'", (part_id,)).rowcount:
+                    back.append(part_id)
+        return back
+
+    def part_starting(self, port: int, part_id: int, now: float) -> bool:
+        """Durably mark a part on the air; False when it is no longer leased to `port`."""
+        with self.db.write() as conn:
+            return conn.execute("UPDATE parts SET status = 'on_air', leased = ? "
+                                "WHERE id = ? AND status = 'leased' AND port = ?",
+                                (now, part_id, port)).rowcount == 1
+
+    def part_result(self, port: int, result: SendResult, *, imsi: str, now: float,
+                    max_attempts: int, backoff: float) -> bool:
+        """Record one send attempt; False when the part was not ours to settle (stale report)."""
+        with self.db.write() as conn:
+            row = conn.execute("SELECT message_id, seq, status, attempts, port FROM parts "
+                               "WHERE id = ?", (result.part_id,)).fetchone()
+            if row is None or row[2] not in ("leased", "on_air") or row[4] != port:
+                return False
+            message_id, seq, _, attempts, _ = row
+            if result.ok:
+                self._part_sent(conn, port, result, message_id, seq, imsi, now)
+            elif not result.on_air:
+                self._part_requeue(conn, result, port, attempts, now + min(backoff, 1.0))
+            elif result.permanent or attempts + 1 >= max_attempts:
+                self._part_failed(conn, port, result, message_id)
+            else:
+                self._part_requeue(conn, result, port, attempts + 1, now + backoff * (attempts + 1))
+            self._settle(conn, message_id, now)
+        return True
+
+    def _part_sent(self, conn: sqlite3.Connection, port: int, result: SendResult,
+                   message_id: int, seq: int, imsi: str, now: float) -> None:
+        conn.execute("UPDATE parts SET status = 'sent', mr = ?, sent = ?, imsi = ?, port = ? "
+                     "WHERE id = ?", (result.mr, now, imsi, port, result.part_id))
+        if seq == 1:
+            conn.execute("UPDATE messages SET succ_count = succ_count + 1, port = ?, imsi = ?, "
+                         "ref_id = ?, time = ? WHERE id = ?",
+                         (port, imsi, result.mr, now, message_id))
+        else:
+            conn.execute("UPDATE messages SET succ_count = succ_count + 1, "
+                         "port = coalesce(port, ?), imsi = CASE WHEN port IS NULL THEN ? "
+                         "ELSE imsi END WHERE id = ?", (port, imsi, message_id))
+
+    @staticmethod
+    def _part_requeue(conn: sqlite3.Connection, result: SendResult, port: int, attempts: int,
+                      next_try: float) -> None:
+        # Another port next time: the failure may be this SIM's (credit, barring, network).
+        conn.execute("UPDATE parts SET status = 'queued', port = NULL, leased = NULL, "
+                     "pref_port = NULL, avoid_port = ?, attempts = ?, next_try = ?, cms = ?, "
+                     "error = ? WHERE id = ?",
+                     (port, attempts, next_try, result.cms, result.error, result.part_id))
+
+    @staticmethod
+    def _part_failed(conn: sqlite3.Connection, port: int, result: SendResult,
+                     message_id: int) -> None:
+        conn.execute("UPDATE parts SET status = 'failed', attempts = attempts + 1, cms = ?, "
+                     "error = ?, port = ? WHERE id = ?",
+                     (result.cms, result.error, port, result.part_id))
+        reason = result.error or (f"CMS {result.cms}" if result.cms is not None else "failed")
+        conn.execute("UPDATE messages SET reason = ? WHERE id = ?", (reason, message_id))
+        # The message has failed; its remaining parts would only confuse the recipient.
+        conn.execute("UPDATE parts SET status = 'stopped' WHERE message_id = ? "
+                     "AND status IN ('queued', 'leased')", (message_id,))
+
+    def _settle(self, conn: sqlite3.Connection, message_id: int, now: float) -> None:
+        """Make the message final if none of its parts is still open."""
+        counts = dict(conn.execute("SELECT status, count(*) FROM parts WHERE message_id = ? "
+                                   "GROUP BY status", (message_id,)).fetchall())
+        if any(counts.get(s) for s in OPEN):
+            return
+        row = conn.execute("SELECT count FROM messages WHERE id = ? AND stage < 2",
+                           (message_id,)).fetchone()
+        if row is None:
+            return
+        status = "SENT_OK" if counts.get("sent", 0) == row[0] else "FAILED"
+        conn.execute("UPDATE messages SET status = ?, stage = 2, done = ? WHERE id = ?",
+                     (status, now, message_id))
+        self._result_event(conn, message_id, now)
+        self.db.after_commit(lambda: self._queue_add(-1))
+        if status == "SENT_OK":
+            self._maybe_delivered(conn, message_id, now)   # reports may have come first
+
+    def _maybe_delivered(self, conn: sqlite3.Connection, message_id: int, now: float) -> None:
+        """SENT_OK -> DELIVERED once every part has a 'delivered' status report."""
+        if conn.execute(
+                "UPDATE messages SET status = 'DELIVERED', done = ? WHERE id = ? AND "
+                "status = 'SENT_OK' AND count = (SELECT count(*) FROM parts WHERE "
+                "message_id = ? AND status = 'sent' AND delivered = 1)",
+                (now, message_id, message_id)).rowcount:
+            self._result_event(conn, message_id, now)
+
+    def _result_event(self, conn: sqlite3.Connection, message_id: int, now: float) -> None:
+        row = conn.execute(f"SELECT {RESULT_COLUMNS} FROM messages m WHERE m.id = ?",
+                           (message_id,)).fetchone()
+        payload = asdict(result_from_row(row))
+        self._event(conn, "sms_result", payload, now)
+
+    def fail_message(self, message_id: int, reason: str, now: float) -> None:
+        """A waiting message that cannot be sent at all (e.g. its text does not encode)."""
+        with self.db.write() as conn:
+            if conn.execute("UPDATE messages SET stage = 1, reason = ? WHERE id = ? AND stage = 0",
+                            (reason, message_id)).rowcount:
+                self._settle(conn, message_id, now)
+
+    # --- stop -----------------------------------------------------------------------------------
+    def stop_task(self, task_id: int, now: float) -> bool:
+        """Stop what has not started; False when there is no such task."""
+        with self.db.write() as conn:
+            if conn.execute("UPDATE tasks SET stopped = 1 WHERE id = ?", (task_id,)).rowcount != 1:
+                return False
+            open_ids = [r[0] for r in conn.execute(
+                "SELECT id FROM messages WHERE task_id = ? AND stage < 2", (task_id,))]
+            for message_id in open_ids:
+                conn.execute("UPDATE messages SET reason = ? WHERE id = ?",
+                             (REASON_STOPPED, message_id))
+                conn.execute("UPDATE parts SET status = 'stopped' WHERE message_id = ? "
+                             "AND status IN ('queued', 'leased')", (message_id,))
+                self._settle(conn, message_id, now)
+        return True
+
+    # --- crash recovery -------------------------------------------------------------------------
+    def recover_after_restart(self, now: float | None = None) -> Recovery:
+        """Settle what a crash left in flight. Call once at start, before any worker runs."""
+        now = time.time() if now is None else now
+        with self.db.write() as conn:
+            unknown = [r[0] for r in conn.execute(
+                "UPDATE parts SET status = 'unknown', error = ? WHERE status = 'on_air' "
+                "RETURNING message_id", (REASON_UNKNOWN,)).fetchall()]
+            requeued = conn.execute("UPDATE parts SET status = 'queued', port = NULL, "
+                                    "leased = NULL WHERE status = 'leased'").rowcount
+            for message_id in sorted(set(unknown)):
+                conn.execute("UPDATE messages SET reason = ? WHERE id = ?",
+                             (REASON_UNKNOWN, message_id))
+                conn.execute("UPDATE parts SET status = 'stopped' WHERE message_id = ? "
+                             "AND status = 'queued'", (message_id,))
+                self._settle(conn, message_id, now)
+        self._recount_queue()
+        return Recovery(unknown=len(unknown), requeued=requeued)
+
+    # --- queries --------------------------------------------------------------------------------
+    def query_sms_result(self, *, numbers: Sequence[str] | None = None,
+                         ports: Sequence[int] | None = None, time_after: float | None = None,
+                         time_before: float | None = None, user_ids: Sequence[int] | None = None,
+                         limit: int = 10_000) -> list[SmsResult]:
+        where: list[str] = []
+        args: list[Any] = []
+        in_list("m.number", numbers, where, args)
+        in_list("m.port", ports, where, args)
+        in_list("m.user_id", user_ids, where, args)
+        if time_after is not None:
+            where.append("m.time >= ?")
+            args.append(time_after)
+        if time_before is not None:
+            where.append("m.time <= ?")
+            args.append(time_before)
+        sql = (f"SELECT * FROM (SELECT {RESULT_COLUMNS} FROM messages m "
+               f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY m.id DESC LIMIT ?) "
+               "ORDER BY message_id")
+        rows = self.db.conn().execute(sql, (*args, limit)).fetchall()
+        return [result_from_row(r) for r in rows]
+
+
+RESULT_COLUMNS = ("m.id AS message_id, m.task_id, m.port, m.number, m.user_id, m.time, m.status, "
+                  "m.count, m.succ_count, m.ref_id, m.imsi")
+
+
+def result_from_row(r: Sequence[Any]) -> SmsResult:
+    return SmsResult(message_id=r[0], task_id=r[1], port=r[2], number=r[3], user_id=r[4],
+                     time=fmt_time(r[5]), status=r[6], count=r[7], succ_count=r[8],
+                     ref_id=r[9], imsi=r[10])

@@ -1,0 +1,170 @@
+-- smsd durable state. Times are UNIX epoch seconds (REAL); API strings are made on the way out.
+-- AUTOINCREMENT where an id is shown to customers (task_id, incoming_sms_id, event cursors) so
+-- that an id is never reused even if old rows are purged.
+
+CREATE TABLE IF NOT EXISTS settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS tasks (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    user     TEXT NOT NULL DEFAULT '',
+    text     TEXT NOT NULL,
+    encoding TEXT NOT NULL DEFAULT 'auto',
+    srr      INTEGER NOT NULL DEFAULT 1,          -- request status reports
+    ports    TEXT,                                -- "0,3,5": allowed ports; NULL = any
+    created  REAL NOT NULL,
+    stopped  INTEGER NOT NULL DEFAULT 0
+);
+
+-- One row per recipient. stage: 0 waiting (no parts yet: PDUs are built at dispatch time),
+-- 1 parts exist, 2 final (status is FAILED, SENT_OK or DELIVERED).
+CREATE TABLE IF NOT EXISTS messages (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id    INTEGER NOT NULL,
+    number     TEXT NOT NULL,
+    text       TEXT,                              -- NULL: the task's text
+    user_id    INTEGER,
+    count      INTEGER NOT NULL,                  -- parts
+    succ_count INTEGER NOT NULL DEFAULT 0,
+    status     TEXT NOT NULL DEFAULT 'SENDING',
+    stage      INTEGER NOT NULL DEFAULT 0,
+    port       INTEGER,
+    imsi       TEXT NOT NULL DEFAULT '',
+    ref_id     INTEGER,                           -- TP-MR of the first part
+    reason     TEXT NOT NULL DEFAULT '',
+    time       REAL NOT NULL,                     -- accepted; then when the first part went out
+    done       REAL
+);
+CREATE INDEX IF NOT EXISTS messages_waiting ON messages(id) WHERE stage = 0;
+CREATE INDEX IF NOT EXISTS messages_task ON messages(task_id);
+CREATE INDEX IF NOT EXISTS messages_user ON messages(user_id) WHERE user_id IS NOT NULL;
+
+-- One row per part send. status: queued | leased | on_air | sent | failed | unknown | stopped.
+CREATE TABLE IF NOT EXISTS parts (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id INTEGER NOT NULL,
+    seq        INTEGER NOT NULL,
+    total      INTEGER NOT NULL,
+    pdu        TEXT NOT NULL,
+    tpdu_len   INTEGER NOT NULL,
+    status     TEXT NOT NULL,
+    port       INTEGER,                           -- port holding it (leased/on_air) or that sent it
+    pref_port  INTEGER,                           -- keep the parts of one message on one SIM
+    avoid_port INTEGER,                           -- the port its last attempt failed on
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    next_try   REAL NOT NULL DEFAULT 0,
+    leased     REAL,
+    mr         INTEGER,
+    cms        INTEGER,
+    error      TEXT NOT NULL DEFAULT '',
+    sent       REAL,
+    imsi       TEXT NOT NULL DEFAULT '',
+    dr_status  INTEGER,                           -- last TP-ST heard for it
+    delivered  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS parts_message ON parts(message_id);
+CREATE INDEX IF NOT EXISTS parts_open ON parts(status, id)
+    WHERE status IN ('queued', 'leased', 'on_air');
+CREATE INDEX IF NOT EXISTS parts_mr ON parts(port, mr, sent) WHERE mr IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS delivery_reports (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    port       INTEGER NOT NULL,
+    slot       INTEGER NOT NULL,
+    imsi       TEXT NOT NULL DEFAULT '',
+    mr         INTEGER NOT NULL,
+    number     TEXT NOT NULL,
+    st         INTEGER NOT NULL,
+    scts       REAL,
+    discharge  REAL,
+    received   REAL NOT NULL,
+    time       REAL NOT NULL,                     -- sent time of the matched part, else received
+    part_id    INTEGER,
+    message_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS delivery_reports_time ON delivery_reports(time);
+
+-- Parts of concatenated inbound messages waiting for their siblings.
+CREATE TABLE IF NOT EXISTS inbound_parts (
+    id       INTEGER PRIMARY KEY,
+    key      TEXT NOT NULL,                       -- imsi, else "port/slot"
+    sender   TEXT NOT NULL,
+    ref      INTEGER NOT NULL,
+    total    INTEGER NOT NULL,
+    seq      INTEGER NOT NULL,
+    text     TEXT NOT NULL,
+    port     INTEGER NOT NULL,
+    slot     INTEGER NOT NULL,
+    imsi     TEXT NOT NULL,
+    smsc     TEXT NOT NULL,
+    scts     REAL,
+    received REAL NOT NULL,
+    UNIQUE (key, sender, ref, total, seq)
+);
+
+CREATE TABLE IF NOT EXISTS inbound (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    port      INTEGER NOT NULL,
+    slot      INTEGER NOT NULL,
+    imsi      TEXT NOT NULL,
+    number    TEXT NOT NULL,
+    smsc      TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    received  REAL NOT NULL,
+    read      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS inbound_read ON inbound(read, id);
+
+-- PDUs that could not be decoded: kept rather than lost (the worker deletes them from the SIM).
+CREATE TABLE IF NOT EXISTS bad_pdus (
+    id       INTEGER PRIMARY KEY,
+    port     INTEGER NOT NULL,
+    slot     INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    pdu      TEXT NOT NULL,
+    error    TEXT NOT NULL,
+    received REAL NOT NULL
+);
+
+-- USSD both ways: direction 'out' (we sent) or 'in' (network reply).
+CREATE TABLE IF NOT EXISTS ussd (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    port      INTEGER NOT NULL,
+    direction TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    status    INTEGER,
+    created   REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ussd_port ON ussd(port, id);
+
+CREATE TABLE IF NOT EXISTS events (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind    TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created REAL NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS push_cursors (
+    target   TEXT PRIMARY KEY,
+    event_id INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Per-port counters that must survive restarts (register event sequence numbers).
+CREATE TABLE IF NOT EXISTS port_state (
+    port     INTEGER PRIMARY KEY,
+    sequence INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    name    TEXT PRIMARY KEY,
+    kdf     TEXT NOT NULL,                        -- "scrypt:n:r:p"
+    salt    BLOB NOT NULL,
+    hash    BLOB NOT NULL,
+    realm   TEXT NOT NULL,
+    ha1     TEXT NOT NULL,                        -- MD5(name:realm:password) for HTTP Digest
+    admin   INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL
+) WITHOUT ROWID;
