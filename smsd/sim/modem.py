@@ -243,8 +243,10 @@ class SimModem:
             reply.then()
 
     def final_text(self, reply: Reply) -> str:
-        if reply.final in ("OK", "ERROR") or self.cmee == 0:
+        if reply.final in ("OK", "ERROR"):
             return reply.final
+        if self.cmee == 0:
+            return "ERROR"
         if reply.final == "CMS":
             return f"+CMS ERROR: {reply.code}"
         if self.cmee == 2:

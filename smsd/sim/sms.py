@@ -24,7 +24,7 @@ from smsd.pdu.types import Decoded
 from smsd.sim.atcmd import DEFERRED, AtCmd, Reply, cms, int_arg, ok, unquote
 from smsd.sim.commands import Handler, by_op
 from smsd.sim.network import STAT_REC_READ, STAT_REC_UNREAD, Pending, SimCard, normalise
-from smsd.sim.tpdu import smsc_field, submit_to_deliver, tpdu_len
+from smsd.sim.tpdu import smsc_field, submit_to_deliver, tpdu_len, user_data_fits
 
 if TYPE_CHECKING:
     from smsd.sim.modem import SimModem
@@ -170,6 +170,8 @@ def submit(m: SimModem, length: int, pdu_hex: str) -> Reply:
         raw = bytes.fromhex(pdu_hex)
         if not raw or len(raw) - 1 - raw[0] != length:
             raise CodecError("TPDU length does not match AT+CMGS")
+        if not user_data_fits(raw[1 + raw[0]:]):
+            raise CodecError("TP-UDL does not match the user data")
         decoded = pdu.decode(pdu_hex, smsc=True)
     except (ValueError, CodecError):
         return cms(CMS_INVALID_PDU)

@@ -40,12 +40,40 @@ def scts(stamp: dt.datetime) -> bytes:
     return out + bytes((zone,))
 
 
+def _user_data_start(tpdu: bytes) -> int:
+    """Offset of TP-UDL in an SMS-SUBMIT TPDU."""
+    fo = tpdu[0]
+    return 6 + (tpdu[2] + 1) // 2 + _VP_OCTETS[(fo >> 3) & 3]
+
+
+def _septets(dcs: int) -> bool:
+    """True when the DCS says GSM 7-bit (TS 23.038 4): UDL then counts septets, not octets."""
+    group = dcs & 0xF0
+    if group == 0xF0:
+        return not dcs & 0x04
+    if group in (0xC0, 0xD0, 0xE0):             # message waiting: discard/store GSM-7, UCS2
+        return group != 0xE0
+    return dcs & 0x0C == 0
+
+
+def user_data_fits(tpdu: bytes) -> bool:
+    """Does TP-UDL agree with the octets that follow? A module refuses a submit that lies."""
+    if len(tpdu) < 7:
+        return False
+    udl_at = _user_data_start(tpdu)
+    if udl_at >= len(tpdu):
+        return False
+    udl, dcs = tpdu[udl_at], tpdu[udl_at - 1 - _VP_OCTETS[(tpdu[0] >> 3) & 3]]
+    needed = (udl * 7 + 7) // 8 if _septets(dcs) else udl
+    return len(tpdu) - udl_at - 1 == needed
+
+
 def submit_to_deliver(tpdu: bytes, originator: str, stamp: dt.datetime) -> bytes:
     """The SMS-DELIVER TPDU for a validated SMS-SUBMIT TPDU sent by `originator`."""
     fo = tpdu[0]
     pos = 4 + (tpdu[2] + 1) // 2                # first octet, MR, DA length, TOA, DA digits
     pid, dcs = tpdu[pos], tpdu[pos + 1]
-    pos += 2 + _VP_OCTETS[(fo >> 3) & 3]
+    pos = _user_data_start(tpdu)
     # MTI 00 (deliver), MMS set (no more messages), UDHI copied, SRI when a report was requested.
     first = 0x04 | (fo & 0x40) | (fo & 0x20)
     return bytes((first,)) + address(originator) + bytes((pid, dcs)) + scts(stamp) + tpdu[pos:]
