@@ -331,6 +331,16 @@ static void dcs_meaning(int dcs, int32_t *enc, int32_t *cls)
     }
 }
 
+/* Concatenation IEs with total 0, seq 0 or seq > total are ignored (TS 23.040 9.2.3.24.1);
+ * of several valid ones the last counts. */
+static void set_concat(pdu_decoded *d, int ref, int total, int seq)
+{
+    if (total == 0 || seq < 1 || seq > total) return;
+    d->concat_ref = ref;
+    d->concat_total = total;
+    d->concat_seq = seq;
+}
+
 static int parse_udh(const uint8_t *bin, size_t off, size_t udhl, pdu_decoded *d, int *lock,
                      int *single)
 {
@@ -347,17 +357,18 @@ static int parse_udh(const uint8_t *bin, size_t off, size_t udhl, pdu_decoded *d
         d->ie[3 * d->n_ie + 2] = (int32_t)l;
         d->n_ie++;
         if (iei == 0x00 && l == 3) {
-            d->concat_ref = v[0]; d->concat_total = v[1]; d->concat_seq = v[2];
+            set_concat(d, v[0], v[1], v[2]);
         } else if (iei == 0x08 && l == 4) {
-            d->concat_ref = (v[0] << 8) | v[1]; d->concat_total = v[2]; d->concat_seq = v[3];
+            set_concat(d, (v[0] << 8) | v[1], v[2], v[3]);
         } else if (iei == 0x04 && l == 2) {
             d->port_dst = v[0]; d->port_src = v[1];
         } else if (iei == 0x05 && l == 4) {
             d->port_dst = (v[0] << 8) | v[1]; d->port_src = (v[2] << 8) | v[3];
-        } else if (iei == 0x24 && l == 1 && v[0] < PDU_NLANG && pdu_has_single[v[0]]) {
-            *single = v[0];
-        } else if (iei == 0x25 && l == 1 && v[0] < PDU_NLANG && pdu_has_lock[v[0]]) {
-            *lock = v[0];
+        } else if (iei == 0x24 && l == 1) {
+            /* the last IE counts; an unknown language means the default table */
+            *single = v[0] < PDU_NLANG && pdu_has_single[v[0]] ? v[0] : 0;
+        } else if (iei == 0x25 && l == 1) {
+            *lock = v[0] < PDU_NLANG && pdu_has_lock[v[0]] ? v[0] : 0;
         }
         i += 2 + l;
     }
@@ -380,45 +391,42 @@ static void decode_ucs2(const uint8_t *p, size_t n, struct wr *w)
         }
         put_utf8(w, (u >= 0xD800 && u <= 0xDFFF) ? 0xFFFD : u);
     }
-    if (i < n) put_utf8(w, 0xFFFD);
 }
 
-/* TP-UDL and TP-UD.  The UDL is honoured exactly when the octets are there and clamped to
- * what is present otherwise. */
+/* TP-UDL and TP-UD.  The UDL is honoured exactly: nothing after it is read.  When the PDU
+ * ends before the UDL says, the user data that is present is decoded (some modems truncate);
+ * a UDH that does not fit fails. */
 static int read_user_data(struct rd *r, pdu_decoded *d, struct wr *text)
 {
     TRY(need(r, 1));
     size_t udl = r->p[r->pos++];
     size_t avail = r->len - r->pos;
     const uint8_t *ud = r->p + r->pos;
-    int udhi = (d->first_octet & 0x40) != 0;
+    int gsm = d->encoding == PDU_ENC_GSM7;
     int lock = 0, single = 0;
+    size_t full = gsm ? (udl * 7 + 7) / 8 : udl;
+    size_t size = full < avail ? full : avail;
     size_t hdr = 0;                                   /* octets of UDHL + UDH */
-    if (d->encoding == PDU_ENC_GSM7) {
-        size_t need_oct = (udl * 7 + 7) / 8;
-        if (need_oct > avail) udl = avail * 8 / 7;
-    } else if (udl > avail) {
-        udl = avail;
-    }
-    size_t ud_oct = d->encoding == PDU_ENC_GSM7 ? (udl * 7 + 7) / 8 : udl;
-    if (udhi && udl > 0) {
+    if (d->first_octet & 0x40) {
+        if (size == 0 || (size_t)ud[0] + 1 > size || (gsm && ((size_t)ud[0] + 1) * 8 > udl * 7))
+            return PDU_E_UDH;
         hdr = (size_t)ud[0] + 1;
-        if (hdr > ud_oct) return PDU_E_UDH;
         TRY(parse_udh(r->p, r->pos + 1, hdr - 1, d, &lock, &single));
     }
+    size_t dlen = size - hdr;
+    const uint8_t *data = ud + hdr;
     d->data_off = (int32_t)(r->pos + hdr);
-    d->data_len = (int32_t)(ud_oct - hdr);
-    r->pos += ud_oct;
+    d->data_len = (int32_t)dlen;
+    r->pos += size;
     if (d->encoding == PDU_ENC_UCS2) {
-        decode_ucs2(ud + hdr, ud_oct - hdr, text);
-    } else if (d->encoding == PDU_ENC_GSM7) {
-        uint8_t sep[160];
-        size_t hsep = (hdr * 8 + 6) / 7;
-        if (hsep > udl) return PDU_E_UDH;
-        size_t n = udl - hsep;
-        if (n > sizeof sep) return PDU_E_FIELD;
-        TRY(unpack7(ud, ud_oct, (int)(hsep * 7), n, sep));
-        septets_to_utf8(sep, n, lock, single, text);
+        decode_ucs2(data, dlen & ~(size_t)1, text);
+    } else if (gsm && dlen > 0) {
+        uint8_t sep[256];
+        size_t skip = (hdr * 8 + 6) / 7, fill = skip * 7 - hdr * 8;
+        size_t count = udl - skip, most = (dlen * 8 - fill) / 7;
+        if (count > most) count = most;
+        TRY(unpack7(data, dlen, (int)fill, count, sep));
+        septets_to_utf8(sep, count, lock, single, text);
     }
     return PDU_OK;
 }
@@ -441,18 +449,19 @@ static int decode_tpdu(struct rd *r, pdu_decoded *d, struct wr *addr, struct wr 
     TRY(read_address(r, &d->number_toa, addr));
     d->number_len = (int32_t)(addr->n - start);
     if (mti == 2) {
+        d->srr = 0;
         TRY(read_time(r, d->scts));
         TRY(read_time(r, d->discharge));
         TRY(need(r, 1));
         d->status = r->p[r->pos++];
-        d->pid = 0;
-        d->dcs = 0;
         if (r->pos >= r->len) return PDU_OK;
-        int pi = r->p[r->pos++];
-        if (pi & 0x01) { TRY(need(r, 1)); d->pid = r->p[r->pos++]; }
-        if (pi & 0x02) { TRY(need(r, 1)); d->dcs = r->p[r->pos++]; }
+        /* optional TP-PI (9.2.3.27): announced fields that are missing count as absent */
+        int pi = r->p[r->pos++], ext = pi;
+        while ((ext & 0x80) && r->pos < r->len) ext = r->p[r->pos++];
+        if ((pi & 0x01) && r->pos < r->len) d->pid = r->p[r->pos++];
+        if ((pi & 0x02) && r->pos < r->len) d->dcs = r->p[r->pos++];
         dcs_meaning(d->dcs, &d->encoding, &d->message_class);
-        if (pi & 0x04) TRY(read_user_data(r, d, text));
+        if ((pi & 0x04) && r->pos < r->len) TRY(read_user_data(r, d, text));
         return PDU_OK;
     }
     TRY(need(r, 2));
@@ -483,7 +492,7 @@ static void reset_decoded(pdu_decoded *d)
     d->vp_off = -1;
     d->concat_ref = -1;
     d->port_dst = -1;
-    d->data_off = 0;
+    d->encoding = PDU_ENC_GSM7;
 }
 
 int pdu_decode(const char *in, size_t in_len, int is_hex, int with_smsc,
@@ -803,7 +812,8 @@ static size_t tpdu_header(const pdu_sms_opts *o, const struct plan *p, int udhi,
 {
     size_t n = 0;
     if (o->kind == PDU_KIND_SUBMIT) {
-        h[n++] = (uint8_t)(0x01 | (o->vpf << 3) | (o->srr ? 0x20 : 0) | (udhi ? 0x40 : 0));
+        h[n++] = (uint8_t)(0x01 | (o->vpf << 3) | (o->reject_duplicates ? 0x04 : 0) |
+                           (o->srr ? 0x20 : 0) | (udhi ? 0x40 : 0) | (o->reply_path ? 0x80 : 0));
         h[n++] = (uint8_t)o->mr;
     } else {
         h[n++] = (uint8_t)(0x04 | (o->srr ? 0x20 : 0) | (udhi ? 0x40 : 0));
@@ -812,7 +822,7 @@ static size_t tpdu_header(const pdu_sms_opts *o, const struct plan *p, int udhi,
     h[n++] = (uint8_t)toa;
     memcpy(h + n, num, (size_t)num_oct);
     n += (size_t)num_oct;
-    h[n++] = 0x00;
+    h[n++] = o->kind == PDU_KIND_SUBMIT ? (uint8_t)o->pid : 0x00;
     h[n++] = dcs_for(p, o->flash);
     if (o->kind == PDU_KIND_SUBMIT) {
         memcpy(h + n, o->vp, (size_t)o->vp_len);
@@ -888,13 +898,20 @@ int pdu_encode_sms(const pdu_sms_opts *o, const char *number, size_t number_len,
 {
     struct plan p;
     uint8_t num[12], hdr[40], units[160];
-    int semi, toa;
+    int semi, toa, semi2 = 0, toa2 = 0;
     if (o->vp_len < 0 || o->vp_len > 7 || o->vpf < 0 || o->vpf > 3 || o->mr < 0 ||
-        o->mr > 255 || o->concat_ref < 0 || o->concat_ref > (o->concat16 ? 0xFFFF : 0xFF))
+        o->mr > 255 || o->pid < 0 || o->pid > 255 || o->concat_ref < 0 ||
+        o->concat_ref > (o->concat16 ? 0xFFFF : 0xFF))
         return PDU_E_ARG;
+    /* text first, then addresses: the same order of complaints as the Python backend */
+    TRY(make_plan(text, text_len, o->encoding, o->concat16, &p));
     int num_oct = encode_address(number, number_len, num, &semi, &toa);
     if (num_oct < 0) return num_oct;
-    TRY(make_plan(text, text_len, o->encoding, o->concat16, &p));
+    if (o->has_smsc) {
+        uint8_t v[12];
+        int sn = encode_address(smsc, smsc_len, v, &semi2, &toa2);
+        if (sn < 0 || toa2 == 0xD0) return toa2 == 0xD0 ? PDU_E_ADDR : sn;
+    }
     if ((int)p.nparts > max_parts) return PDU_E_SPACE;
     size_t hdr_len = tpdu_header(o, &p, 0, num, num_oct, semi, toa, hdr);
     size_t nat = national_udh(p.lock, p.single);
@@ -964,37 +981,76 @@ int pdu_encode_status_report(const char *recipient, size_t recipient_len, int mr
 /* ------------------------------------------------------------------------------------------ */
 /* USSD (TS 23.038 6.1.2.3.1): packed GSM-7 where a CR pads 7 spare bits                      */
 
+struct bitw {          /* septet packer writing octets as they fill */
+    uint8_t *p;
+    size_t cap, n;
+    uint32_t acc;
+    int bits, err;
+};
+
+static void bitw_put7(struct bitw *b, unsigned sep)
+{
+    b->acc |= (uint32_t)sep << b->bits;
+    b->bits += 7;
+    while (b->bits >= 8) {
+        if (b->n < b->cap) b->p[b->n++] = (uint8_t)b->acc;
+        else b->err = PDU_E_SPACE;
+        b->acc >>= 8;
+        b->bits -= 8;
+    }
+}
+
 int pdu_ussd_encode(const char *text, size_t text_len, uint8_t *out, size_t out_cap,
                     size_t *out_len)
 {
-    uint8_t sep[320];
+    struct bitw b = {out, out_cap, 0, 0, 0, 0};
     size_t pos = 0, n = 0;
+    unsigned last = 0;
     struct unit u;
     while (pos < text_len) {
         TRY(text_unit(text, text_len, &pos, PDU_ENC_GSM7, 0, 0, &u));
-        if (n + (size_t)u.cost > 182) return PDU_E_TOOLONG;
-        memcpy(sep + n, u.b, (size_t)u.cost);
+        for (int k = 0; k < u.cost; k++) bitw_put7(&b, last = u.b[k]);
         n += (size_t)u.cost;
     }
     /* 7 spare bits would read as '@': pad with CR; a CR ending on an octet boundary is
-     * doubled so the receiver does not strip it as padding. */
-    if (n % 8 == 7 || (n % 8 == 0 && n > 0 && sep[n - 1] == 0x0D)) sep[n++] = 0x0D;
-    if ((n * 7 + 7) / 8 > out_cap) return PDU_E_SPACE;
-    *out_len = pack7(sep, n, 0, out);
+     * doubled so the receiver's stripping of the padding leaves it in place. */
+    if (n % 8 == 7 || (n % 8 == 0 && n > 0 && last == 0x0D)) bitw_put7(&b, 0x0D);
+    if (b.bits > 0) {
+        if (b.n < b.cap) b.p[b.n++] = (uint8_t)b.acc;
+        else b.err = PDU_E_SPACE;
+    }
+    if (b.err) return b.err;
+    *out_len = b.n;
     return PDU_OK;
+}
+
+static unsigned septet_at(const uint8_t *p, size_t i)
+{
+    size_t bit = i * 7, o = bit >> 3;
+    unsigned sh = bit & 7, v = p[o] >> sh;
+    if (sh > 1) v |= (unsigned)p[o + 1] << (8 - sh);
+    return v & 0x7F;
 }
 
 int pdu_ussd_decode(const char *data, size_t data_len, char *text, size_t text_cap,
                     size_t *text_len)
 {
-    uint8_t sep[320];
+    const uint8_t *p = (const uint8_t *)data;
     size_t n = data_len * 8 / 7;
-    if (n > sizeof sep) return PDU_E_TOOLONG;
-    TRY(unpack7((const uint8_t *)data, data_len, 0, n, sep));
-    if (n > 0 && sep[n - 1] == 0x0D && (n % 8 == 0 || (n % 8 == 1 && n > 1 && sep[n - 2] == 0x0D)))
+    /* drop the padding CR, or the second of a doubled final CR */
+    if (n > 0 && septet_at(p, n - 1) == 0x0D &&
+        (n % 8 == 0 || (n % 8 == 1 && n > 1 && septet_at(p, n - 2) == 0x0D)))
         n--;
     struct wr w = {(uint8_t *)text, text_cap, 0, 0};
-    septets_to_utf8(sep, n, 0, 0, &w);
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = septet_at(p, i);
+        if (c == ESC) {
+            if (i + 1 >= n) break;
+            put_utf8(&w, gsm_char((int)septet_at(p, ++i), 1, 0, 0));
+        } else {
+            put_utf8(&w, gsm_char((int)c, 0, 0, 0));
+        }
+    }
     if (w.err) return w.err;
     *text_len = w.n;
     return PDU_OK;

@@ -85,6 +85,9 @@ typedef struct {
     int32_t vpf;                /* submit: 0 none, 1 enhanced, 2 relative, 3 absolute */
     int32_t vp_len;
     int32_t has_smsc;
+    int32_t pid;                /* submit: TP-PID */
+    int32_t reject_duplicates;  /* submit: TP-RD */
+    int32_t reply_path;         /* submit: TP-RP */
     uint8_t vp[7];
     uint8_t scts[7];            /* deliver: the semi-octet SCTS */
 } pdu_sms_opts;

@@ -34,7 +34,7 @@ _MESSAGES = {-i: ffi.string(lib.pdu_strerror(-i)).decode() for i in range(lib.PD
 
 _HEAD = struct.Struct("<40i")          # pdu_decoded up to its IE array
 _PART = struct.Struct("<5i")           # pdu_part
-_OPTS = struct.Struct("<10i7s7s")      # pdu_sms_opts
+_OPTS = struct.Struct("<13i7s7s")      # pdu_sms_opts
 _MAX_PARTS = 255
 _OUT_CAP = _MAX_PARTS * 400
 _BIN_CAP = 1024
@@ -98,30 +98,43 @@ def _utf8(text: str, what: str) -> bytes:
 
 
 # --- decode --------------------------------------------------------------------------------------
-def _input(pdu: str | bytes) -> tuple[bytes, int]:
-    if isinstance(pdu, str):
-        try:
-            return pdu.encode("ascii"), 1
-        except UnicodeEncodeError:
-            raise CodecError("PDU is not a hexadecimal string") from None
+def _run_decode(s: _Scratch, raw: bytes, is_hex: int, smsc: bool) -> tuple[int, Any]:
+    """One pdu_decode call; (return code, buffer holding the binary PDU)."""
+    if len(raw) <= _BIN_CAP * (1 + is_hex):
+        return lib.pdu_decode(raw, len(raw), is_hex, smsc, s.bin, _BIN_CAP, s.dec, s.addr, 512,
+                              s.text, 4096), s.bin_buf
+    big = ffi.new("uint8_t[]", len(raw))
+    return lib.pdu_decode(raw, len(raw), is_hex, smsc, big, len(raw), s.dec, s.addr, 512,
+                          s.text, 4096), ffi.buffer(big)
+
+
+def _octets(pdu: str | bytes) -> bytes:
+    """The slow path of hex input (whitespace, odd junk) and of non-str input."""
     if isinstance(pdu, (bytes, bytearray, memoryview)):
-        return bytes(pdu), 0
-    raise CodecError(f"PDU must be str or bytes, not {type(pdu).__name__}")
+        data = bytes(pdu)
+    elif isinstance(pdu, str):
+        try:
+            data = bytes.fromhex(pdu.strip())
+        except ValueError:
+            raise CodecError("PDU is not an even-length hex string") from None
+    else:
+        raise CodecError(f"PDU must be str or bytes, not {type(pdu).__name__}")
+    if not data:
+        raise CodecError("empty PDU")
+    return data
 
 
 def decode(pdu: str | bytes, smsc: bool = True) -> Decoded:
-    raw, is_hex = _input(pdu)
     s = _take()
     try:
-        if len(raw) > _BIN_CAP * (1 + is_hex):
-            big = ffi.new("uint8_t[]", len(raw))
-            rc = lib.pdu_decode(raw, len(raw), is_hex, smsc, big, len(raw), s.dec, s.addr, 512,
-                                s.text, 4096)
-            binbuf: Any = ffi.buffer(big)
-        else:
-            rc = lib.pdu_decode(raw, len(raw), is_hex, smsc, s.bin, _BIN_CAP, s.dec, s.addr, 512,
-                                s.text, 4096)
-            binbuf = s.bin_buf
+        rc = lib.PDU_E_HEX
+        if type(pdu) is str and pdu.isascii():
+            # strict hex straight into C; anything else goes through bytes.fromhex below
+            raw = pdu.encode("ascii")
+            rc, binbuf = _run_decode(s, raw, 1, smsc)
+        if rc == lib.PDU_E_HEX:
+            raw = _octets(pdu)
+            rc, binbuf = _run_decode(s, raw, 0, smsc)
         if rc:
             raise _error(rc)
         return _decoded(s, _HEAD.unpack_from(s.dec_buf), binbuf)
@@ -239,13 +252,18 @@ def _part(hex_: str, tpdu_len: int, seq: int, total: int, text: str) -> SubmitPa
 def encode_submit(number: str, text: str, *, encoding: str = "auto", smsc: str | None = None,
                   request_status_report: bool = False,
                   validity: dt.timedelta | dt.datetime | None = None, flash: bool = False,
-                  mr: int = 0, concat_ref: int = 0, concat16: bool = False) -> list[SubmitPart]:
+                  mr: int = 0, concat_ref: int = 0, concat16: bool = False,
+                  reject_duplicates: bool = False, reply_path: bool = False,
+                  pid: int = 0) -> list[SubmitPart]:
+    """SMS-SUBMIT parts ready for AT+CMGS (refs and MR are taken modulo their field size)."""
     vpf, vp = _validity_field(validity)
     s = _take()
     try:
         got = _encode(s, number, text, smsc,
                       (lib.PDU_KIND_SUBMIT, _encoding_code(encoding), request_status_report,
-                       flash, mr, concat_ref, concat16, vpf, len(vp), bool(smsc)), vp, b"")
+                       flash, mr & 0xFF, concat_ref & (0xFFFF if concat16 else 0xFF), concat16,
+                       vpf, len(vp), bool(smsc), pid & 0xFF, reject_duplicates, reply_path),
+                      vp, b"")
     finally:
         _POOL.append(s)
     total = len(got)
@@ -260,7 +278,8 @@ def encode_deliver(originator: str, text: str, *, scts: dt.datetime, smsc: str |
     try:
         got = _encode(s, originator, text, smsc,
                       (lib.PDU_KIND_DELIVER, _encoding_code(encoding), status_report_indication,
-                       False, 0, concat_ref, False, 0, 0, bool(smsc)), b"", stamp)
+                       False, 0, concat_ref & 0xFF, False, 0, 0, bool(smsc), 0, False, False),
+                      b"", stamp)
     finally:
         _POOL.append(s)
     return [h for h, _, _ in got]
@@ -268,6 +287,9 @@ def encode_deliver(originator: str, text: str, *, scts: dt.datetime, smsc: str |
 
 def encode_status_report(recipient: str, mr: int, status: int, *, scts: dt.datetime,
                          discharge: dt.datetime, smsc: str | None = None) -> str:
+    if not 0 <= status <= 0xFF:
+        raise CodecError(f"TP-ST {status} is out of range 0..255")
+    mr &= 0xFF
     a, b = fields.timestamp(scts), fields.timestamp(discharge)
     num = _utf8(recipient, "recipient")
     sc = _utf8(smsc, "smsc") if smsc else b""
@@ -278,8 +300,6 @@ def encode_status_report(recipient: str, mr: int, status: int, *, scts: dt.datet
         if rc:
             raise _error(rc)
         return s.out_buf[0:s.size[0]].decode("ascii")
-    except OverflowError:
-        raise CodecError("mr and status are octets (0..255)") from None
     finally:
         _POOL.append(s)
 
@@ -311,30 +331,42 @@ def choose_encoding(text: str) -> str:
 
 def ussd_encode(text: str) -> bytes:
     body = _utf8(text, "text")
+    cap = 2 * len(body) + 2                  # an ESC pair per byte at most, plus the padding
     s = _take()
     try:
-        rc = lib.pdu_ussd_encode(body, len(body), s.bin, _BIN_CAP, s.size)
+        out, buf = (s.bin, s.bin_buf) if cap <= _BIN_CAP else _new_buffer("uint8_t[]", cap)
+        rc = lib.pdu_ussd_encode(body, len(body), out, cap, s.size)
         if rc:
             raise _error(rc)
-        return s.bin_buf[0:s.size[0]]
+        return buf[0:s.size[0]]
     finally:
         _POOL.append(s)
+
+
+def _new_buffer(ctype: str, n: int) -> tuple[Any, Any]:
+    arr = ffi.new(ctype, n)
+    return arr, ffi.buffer(arr)
 
 
 def ussd_decode(data: bytes) -> str:
     if not isinstance(data, (bytes, bytearray)):
         raise CodecError("USSD data must be bytes")
+    cap = len(data) * 8 // 7 * 3 + 4         # three UTF-8 bytes per septet at most
     s = _take()
     try:
-        rc = lib.pdu_ussd_decode(bytes(data), len(data), s.text, 4096, s.size)
+        out, buf = (s.text, s.text_buf) if cap <= 4096 else _new_buffer("char[]", cap)
+        rc = lib.pdu_ussd_decode(bytes(data), len(data), out, cap, s.size)
         if rc:
             raise _error(rc)
-        return s.text_buf[0:s.size[0]].decode()
+        return buf[0:s.size[0]].decode()
     finally:
         _POOL.append(s)
 
 
 def status_category(st: int) -> str:
-    if 0x00 <= st <= 0x1F:
+    """TS 23.040 9.2.3.15: 0x00-0x1F delivered, 0x20-0x3F still trying, the rest failed."""
+    if not 0 <= st <= 0xFF:
+        raise CodecError(f"TP-ST {st} is out of range 0..255")
+    if st <= 0x1F:
         return "delivered"
     return "pending" if 0x20 <= st <= 0x3F else "failed"
