@@ -1,0 +1,20 @@
+"""How a worker reports upward; the scheduler/store implements it. Called from the worker thread."""
+from __future__ import annotations
+
+from typing import Protocol
+
+from smsd.model import InboundPdu, PortInfo, SendResult, UssdReply
+
+
+class WorkerSink(Protocol):
+    def part_starting(self, port: int, part_id: int) -> bool:
+        """Durably mark the part "on air"; False = cancelled, the worker skips it."""
+
+    def part_result(self, port: int, result: SendResult) -> None: ...
+
+    def inbound(self, msg: InboundPdu) -> None:
+        """Must be durable on return; only then does the worker delete it from the SIM."""
+
+    def ussd_reply(self, reply: UssdReply) -> None: ...
+
+    def port_changed(self, info: PortInfo) -> None: ...

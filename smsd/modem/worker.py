@@ -1,0 +1,508 @@
+"""One worker thread per modem port: owns the serial port, the AT engine and the modem's state.
+
+Theory of operation. The thread boots the modem (open, init sequence, drain stored SMS), then
+loops: (1) follow-up work queued by URCs (read an announced SMS, acknowledge a direct one);
+(2) the periodic signal/registration refresh when due; (3) the next submitted job; (4) otherwise
+wait on the tty and the submit wake-up pipe at once, so a job or a URC is served the moment it
+arrives. Commands run one at a time through `Channel.run`, so nothing can slip in between the
++CMGS prompt and its answer. A command without answer raises `ModemHung` and the worker climbs
+the recovery ladder (recovery.py) in its own thread; meanwhile queued sends are handed back
+unsent so the scheduler can route them to healthy ports. Upward reports go only through the
+`WorkerSink`, from this thread; a failing sink is logged and never kills the worker.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from smsd.at import Command, CommandError, Response, Urc
+from smsd.at import responses as r
+from smsd.errors import ModemError, PortUnavailable
+from smsd.model import (REG_POWER_OFF, STATE_INIT, STATE_POWER_OFF, STATE_QUARANTINED,
+                        STATE_READY, STATE_RECOVERING, InboundPdu, ModemJob, PortInfo,
+                        SendResult, UssdReply)
+
+from . import inbound, recovery, sequences, slot, ussd
+from .channel import Channel, ModemHung, WorkerStopped
+from .errors_table import describe, is_permanent
+from .jobs import Power, Refresh, Reset, SendPart, SimLock, SwitchSlot, Ussd
+from .port import SerialPort, Waker
+from .quirks import Profile, choose_profile
+from .quirks import generic
+from .sink import WorkerSink
+
+log = logging.getLogger("smsd.modem")
+
+SIM_BLOCKED = (r.REG_NO_SIM, r.REG_PIN_REQUIRE, r.REG_PUK_REQUIRE)
+ESC = b"\x1b"        # cancels a half-finished +CMGS prompt on the modem side
+
+
+class SetupFailed(ModemError):
+    """A required init step answered ERROR."""
+
+
+Trouble = (ModemHung, PortUnavailable, SetupFailed)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Every wait of the worker, in seconds; tests shrink them."""
+
+    command: float = 5.0
+    cmgs: float = 60.0
+    ussd: float = 30.0
+    boot: float = 30.0           # ready URCs after AT+CFUN=1,1 / power on
+    sim_ready: float = 15.0      # +CPIN: READY after a slot switch
+    refresh: float = 30.0        # periodic signal/registration refresh while idle
+    probe: float = 2.0
+    probe_tries: int = 3
+    quarantine_retry: float = 300.0
+    idle_wait: float = 1.0
+
+
+class ModemWorker:
+    def __init__(self, port: int, device: str, sink: WorkerSink, slots: int = 1,
+                 baudrate: int = 115200, clock: Callable[[], float] = time.monotonic, *,
+                 timing: Timing = Timing(),
+                 gpio_hooks: Mapping[str, Callable[[int], None]] | None = None) -> None:
+        self.port = port
+        self._sink = sink
+        self._clock = clock
+        self._timing = timing
+        self._hooks = dict(gpio_hooks or {})
+        self._jobs: queue.SimpleQueue[ModemJob] = queue.SimpleQueue()
+        self._followups: deque[Callable[[], object]] = deque()
+        self._waker = Waker()
+        self._stopping = threading.Event()
+        self._serial = SerialPort(device, baudrate)
+        self._channel = Channel(self._serial, clock, self._on_urc, self._stopping.is_set, log)
+        self._profile: Profile = generic.PROFILE
+        self._info = PortInfo(port=port, slots=slots, slot=255 if slots <= 1 else 0)
+        self._published: PortInfo | None = None
+        self._initialised = False
+        self._expect_boot = False
+        self._next_refresh = 0.0
+        self._retry_at = 0.0
+        self._thread = threading.Thread(target=self._main, name=f"modem-{port}", daemon=True)
+
+    # --- public API (any thread) -------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, job: ModemJob) -> None:
+        self._jobs.put(job)
+        self._waker.wake()
+
+    @property
+    def info(self) -> PortInfo:
+        return self._info
+
+    @property
+    def profile(self) -> Profile:
+        return self._profile
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._waker.wake()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    # --- thread body -----------------------------------------------------------------------------
+    def _main(self) -> None:
+        try:
+            self._guarded(self._boot)
+            while True:
+                self._guarded(self._step)
+        except WorkerStopped:
+            pass
+        except Exception:
+            log.exception("port %d: worker crashed", self.port)
+        finally:
+            self._serial.close()
+
+    def _guarded(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Trouble as exc:
+            self._recover(exc)
+
+    def _boot(self) -> None:
+        self._serial.open()
+        self._initialise()
+
+    def _step(self) -> None:
+        if self._followups:
+            self._followups.popleft()()
+            return
+        now = self._clock()
+        if self._info.state == STATE_QUARANTINED and now >= self._retry_at:
+            self._recover("quarantine retry")
+            return
+        if self._info.state == STATE_READY and now >= self._next_refresh:
+            self._periodic_refresh()
+            return
+        try:
+            job = self._jobs.get_nowait()
+        except queue.Empty:
+            self._idle(now)
+            return
+        self._handle(job)
+
+    def _idle(self, now: float) -> None:
+        wait = min(self._timing.idle_wait, max(0.0, self._next_refresh - now))
+        if self._serial.is_open and self._info.state != STATE_QUARANTINED:
+            self._channel.pump(wait, self._waker)
+        else:
+            self._waker_wait(wait)
+
+    def _waker_wait(self, wait: float) -> None:
+        if self._stopping.is_set():
+            raise WorkerStopped
+        self._waker.wait(wait)
+
+    # --- info snapshot ---------------------------------------------------------------------------
+    def _update(self, **changes: Any) -> None:
+        self._info = replace(self._info, **changes)
+
+    def _publish(self) -> None:
+        if self._info != self._published:
+            self._published = self._info
+            self._tell(self._sink.port_changed, self._info)
+
+    def _set(self, **changes: Any) -> None:
+        self._update(**changes)
+        self._publish()
+
+    def _tell(self, call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return call(*args)
+        except Exception:
+            log.exception("port %d: sink %s failed", self.port, getattr(call, "__name__", call))
+            return None
+
+    # --- sequences -------------------------------------------------------------------------------
+    def _initialise(self) -> None:
+        self._initialised = False
+        self._set(state=STATE_INIT)
+        self._channel.engine.reset()
+        if not self._channel.ok("ATE0", self._timing.command):
+            raise SetupFailed("ATE0")
+        self._channel.ok("AT+CMEE=1", self._timing.command)
+        self._identify()
+        self._run_steps(sequences.INIT)
+        self._initialised = True
+        self._set(state=STATE_READY, recovery_step="")
+        self._next_refresh = self._clock() + self._timing.refresh
+        inbound.drain(self._channel, self._deliver)
+
+    def _identify(self) -> None:
+        result = self._channel.run(Command("ATI", self._timing.command, expect=("+GCAP",)))
+        if isinstance(result, Response):
+            self._profile = choose_profile(result.lines)
+            self._update(model=r.parse_ati(result.lines).model)
+        log.info("port %d: %s modem (%s profile)", self.port, self._info.model, self._profile.name)
+
+    def _run_steps(self, steps: tuple[sequences.Step, ...]) -> None:
+        for step in steps:
+            text = sequences.resolve(step.command, self._profile)
+            if not text:
+                continue
+            expect = sequences.resolve(step.expect, self._profile) if step.expect else ""
+            cmd = Command(text, max(step.timeout, self._timing.command),
+                          expect=(expect,) if expect else ())
+            result = self._channel.run(cmd)
+            if isinstance(result, CommandError):
+                if step.required:
+                    raise SetupFailed(f"{text} -> {result.text}")
+                if step.on_error is not None:
+                    self._info = step.on_error(self._info, result.cme)
+                continue
+            if step.apply is not None:
+                self._info = step.apply(self._info, result.lines, self._profile)
+        self._publish()
+
+    def _periodic_refresh(self) -> None:
+        self._next_refresh = self._clock() + self._timing.refresh
+        self._run_steps(sequences.REFRESH_PERIODIC)
+
+    # --- jobs ------------------------------------------------------------------------------------
+    def _handle(self, job: ModemJob) -> None:
+        handler = self._handlers().get(type(job))
+        if handler is None:
+            log.warning("port %d: unknown job %r", self.port, job)
+            return
+        handler(job)
+
+    def _handlers(self) -> dict[type, Callable[[Any], None]]:
+        return {SendPart: self._send_part, Ussd: self._ussd, SwitchSlot: self._switch_slot,
+                Reset: self._reset, Power: self._power, SimLock: self._sim_lock,
+                Refresh: self._refresh}
+
+    def _send_part(self, job: SendPart) -> None:
+        if self._info.state != STATE_READY:
+            self._result(SendResult(job.part_id, ok=False, on_air=False,
+                                    error=f"port {self._info.state}"))
+            return
+        if not self._tell(self._sink.part_starting, self.port, job.part_id):
+            return
+        cmd = Command(f"AT+CMGS={job.tpdu_len}", self._timing.cmgs, prompt_payload=job.pdu_hex)
+        try:
+            answer = self._channel.run(cmd)
+        except ModemHung as hung:
+            # Before the prompt the PDU never left us: safe to resend elsewhere.
+            self._result(SendResult(job.part_id, ok=False, on_air=hung.prompt_seen,
+                                    error="timeout"))
+            raise
+        except PortUnavailable:
+            self._result(SendResult(job.part_id, ok=False, on_air=True, error="port lost"))
+            raise
+        self._result(self._send_outcome(job, answer))
+
+    def _send_outcome(self, job: SendPart, answer: Response | CommandError) -> SendResult:
+        if isinstance(answer, Response):
+            return SendResult(job.part_id, ok=True, mr=r.parse_cmgs(answer.lines))
+        return SendResult(job.part_id, ok=False, cms=answer.cms, permanent=is_permanent(answer.cms),
+                          error=describe(answer.cms) if answer.cms is not None else answer.text,
+                          on_air=answer.prompt_seen)
+
+    def _result(self, result: SendResult) -> None:
+        self._tell(self._sink.part_result, self.port, result)
+
+    def _ussd(self, job: Ussd) -> None:
+        if self._info.state != STATE_READY:
+            self._tell(self._sink.ussd_reply, UssdReply(self.port, "", 4))
+            return
+        text = "AT+CUSD=2" if job.cancel else ussd.request_command(self._profile, job.text)
+        answer = self._channel.run(Command(text, self._timing.ussd, expect=()))
+        if isinstance(answer, CommandError) and not job.cancel:
+            self._tell(self._sink.ussd_reply, UssdReply(self.port, "", 4))
+
+    def _switch_slot(self, job: SwitchSlot) -> None:
+        if self._info.slots <= 1 or not 0 <= job.slot < self._info.slots:
+            log.warning("port %d: no slot %d to switch to", self.port, job.slot)
+            return
+        if not slot.switch(self._channel, self._profile, job.slot, self._timing.sim_ready):
+            log.warning("port %d: slot switch to %d failed", self.port, job.slot)
+            return
+        self._update(slot=job.slot, imsi="", iccid="", number="", reg=r.REG_UNKNOWN)
+        self._run_steps(sequences.AFTER_SLOT_SWITCH)
+        log.info("port %d: now on slot %d (imsi %s)", self.port, job.slot, self._info.imsi)
+        inbound.drain(self._channel, self._deliver)
+
+    def _reset(self, _: Reset | None = None) -> None:
+        log.info("port %d: reset (AT+CFUN=1,1)", self.port)
+        self._set(state=STATE_INIT)
+        self._expect_boot = True
+        self._channel.ok("AT+CFUN=1,1", self._timing.command)
+        self._wait_ready()
+        self._initialise()
+
+    def _wait_ready(self) -> bool:
+        self._channel.engine.reset()
+        marker = self._profile.ready_marker
+        try:
+            return self._channel.wait_urc(lambda u: u.lines[0] == marker, self._timing.boot)
+        finally:
+            self._expect_boot = False
+
+    def _power(self, job: Power) -> None:
+        if job.on:
+            self._power_on()
+        else:
+            self._power_off()
+
+    def _power_off(self) -> None:
+        self._expect_boot = True
+        if self._channel.ok(self._profile.power_off, self._timing.command * 2):
+            self._set(state=STATE_POWER_OFF, reg=REG_POWER_OFF, signal=0, gprs="detached")
+            log.info("port %d: powered off", self.port)
+        self._expect_boot = False
+
+    def _power_on(self) -> None:
+        if self._info.state != STATE_POWER_OFF:
+            self._refresh()
+            return
+        hook = self._hooks.get(recovery.POWER_KEY)
+        if hook is not None:
+            try:
+                hook(self.port)
+            except Exception as exc:
+                raise SetupFailed(f"GPIO hook failed: {exc}") from exc
+            self._expect_boot = True
+            self._wait_ready()
+        self._initialise()
+
+    def _sim_lock(self, job: SimLock) -> None:
+        answer = self._channel.run(Command(
+            f'AT+CLCK="SC",{1 if job.lock else 0},"{job.pin}"', self._timing.command))
+        log.info("port %d: SIM lock %s -> %s", self.port, "on" if job.lock else "off",
+                 "OK" if isinstance(answer, Response) else answer.text)
+        self._refresh()
+
+    def _refresh(self, _: Refresh | None = None) -> None:
+        if self._info.state == STATE_READY:
+            self._run_steps(sequences.REFRESH_FULL)
+
+    # --- URCs (never issue commands here: queue follow-ups) ----------------------------------------
+    def _on_urc(self, urc: Urc) -> None:
+        handler = self._urc_handlers().get(urc.name)
+        if handler is not None:
+            handler(urc)
+
+    def _urc_handlers(self) -> dict[str, Callable[[Urc], None]]:
+        return {"+CMTI": self._urc_stored, "+CDSI": self._urc_stored, "+CMT": self._urc_direct,
+                "+CDS": self._urc_direct, "+CUSD": self._urc_cusd, "+CREG": self._urc_reg,
+                "+CEREG": self._urc_reg, "+CPIN": self._urc_cpin, "RDY": self._urc_boot,
+                "POWERED DOWN": self._urc_powered_down}
+
+    def _urc_stored(self, urc: Urc) -> None:
+        where = r.parse_new_message(urc.args)
+        if where is not None:
+            mem, index = where
+            self._followups.append(lambda: inbound.read_and_delete(
+                self._channel, self._deliver, mem, index))
+
+    def _urc_direct(self, urc: Urc) -> None:
+        if len(urc.lines) < 2:
+            return
+        kind = "status_report" if urc.name == "+CDS" else "deliver"
+        if self._deliver(urc.lines[1], kind) and self._profile.ack_direct:
+            self._followups.append(lambda: self._channel.ok("AT+CNMA", self._timing.command))
+
+    def _urc_cusd(self, urc: Urc) -> None:
+        reply = r.parse_cusd(urc.args)
+        text = ussd.decode_reply(self._profile, reply)
+        self._tell(self._sink.ussd_reply, UssdReply(self.port, text, reply.status))
+
+    def _urc_reg(self, urc: Urc) -> None:
+        found = r.parse_creg_fields(urc.args, is_answer=False)
+        if found is not None and self._info.reg not in SIM_BLOCKED:
+            self._set(reg=found.reg)
+
+    def _urc_cpin(self, urc: Urc) -> None:
+        blocked = r.parse_cpin((f"+CPIN: {','.join(urc.args)}",))
+        self._set(reg=blocked or r.REG_UNKNOWN)
+        if not blocked and self._initialised and not self._expect_boot:
+            self._followups.append(lambda: self._run_steps(sequences.IDENTITY))
+
+    def _urc_boot(self, _: Urc) -> None:
+        if self._expect_boot or not self._initialised:
+            return
+        log.warning("port %d: modem rebooted by itself; re-initialising", self.port)
+        self._initialised = False
+        self._followups.append(self._after_reboot)
+
+    def _after_reboot(self) -> None:
+        self._expect_boot = True
+        self._wait_ready()
+        self._initialise()
+
+    def _urc_powered_down(self, _: Urc) -> None:
+        if not self._expect_boot:
+            self._set(state=STATE_POWER_OFF, reg=REG_POWER_OFF, signal=0)
+
+    def _deliver(self, pdu_hex: str, kind: str) -> bool:
+        msg = InboundPdu(self.port, self._info.slot, pdu_hex, kind, self._info.imsi)
+        try:
+            self._sink.inbound(msg)
+        except Exception:
+            log.exception("port %d: sink refused inbound %s; kept on the SIM", self.port, kind)
+            return False
+        return True
+
+    # --- recovery --------------------------------------------------------------------------------
+    def _recover(self, cause: object) -> None:
+        log.warning("port %d: %s; starting recovery", self.port, cause)
+        self._set(state=STATE_RECOVERING)
+        self._hand_back_sends("port recovering")
+        outcome = recovery.climb(self._rungs(), self._on_rung)
+        if outcome.recovered:
+            log.info("port %d: recovered by %s", self.port, outcome.step)
+            self._set(recovery_step="")
+            return
+        log.error("port %d: quarantined after %s", self.port, ", ".join(outcome.tried))
+        self._retry_at = self._clock() + self._timing.quarantine_retry
+        self._set(state=STATE_QUARANTINED)
+        self._hand_back_sends("port quarantined")
+
+    def _on_rung(self, rung: str) -> None:
+        log.warning("port %d: recovery step %s", self.port, rung)
+        self._set(recovery_step=rung)
+        self._hand_back_sends("port recovering")
+
+    def _rungs(self) -> dict[str, recovery.Action]:
+        rungs: dict[str, recovery.Action] = {
+            recovery.RETRY: self._rung_retry, recovery.REINIT: self._rung_reinit,
+            recovery.RESET: self._rung_reset, recovery.REOPEN: self._rung_reopen}
+        for name in recovery.GPIO_RUNGS & self._hooks.keys():
+            rungs[name] = self._gpio_rung(self._hooks[name])
+        return rungs
+
+    def _attempt(self, action: Callable[[], None]) -> bool:
+        try:
+            action()
+        except Trouble as exc:
+            log.info("port %d: recovery attempt failed: %s", self.port, exc)
+            return False
+        return True
+
+    def _rung_retry(self) -> bool:
+        for _ in range(self._timing.probe_tries):
+            if self._attempt(self._probe):
+                return self._initialised or self._attempt(self._initialise)
+        return False
+
+    def _probe(self) -> None:
+        self._serial.write(ESC)
+        self._channel.engine.reset()
+        if not self._channel.ok("AT", self._timing.probe):
+            raise SetupFailed("AT -> ERROR")
+        self._set(state=STATE_READY if self._initialised else self._info.state)
+
+    def _rung_reinit(self) -> bool:
+        return self._attempt(self._initialise)
+
+    def _rung_reset(self) -> bool:
+        return self._attempt(self._reset)
+
+    def _rung_reopen(self) -> bool:
+        def reopen() -> None:
+            self._serial.reopen()
+            self._channel.engine.reset()
+            self._initialise()
+        return self._attempt(reopen)
+
+    def _gpio_rung(self, hook: Callable[[int], None]) -> recovery.Action:
+        def pulse() -> None:
+            try:
+                hook(self.port)
+            except Exception as exc:    # a board driver fault must not kill the worker
+                raise SetupFailed(f"GPIO hook failed: {exc}") from exc
+            self._expect_boot = True
+            self._wait_ready()
+            self._initialise()
+        return lambda: self._attempt(pulse)
+
+    def _hand_back_sends(self, reason: str) -> None:
+        kept: list[ModemJob] = []
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(job, SendPart):
+                self._result(SendResult(job.part_id, ok=False, on_air=False, error=reason))
+            else:
+                kept.append(job)
+        for job in kept:
+            self._jobs.put(job)
