@@ -1,10 +1,14 @@
 """SMS through the simulated board: submit, network routing, storage, status reports."""
 from __future__ import annotations
 
+import dataclasses
+import json
+import pathlib
+
 import pytest
 
 from smsd import pdu
-from smsd.sim import SimBoard
+from smsd.sim import SimBoard, SimTiming
 from test_sim_client import AtClient, board, clients  # noqa: F401  (fixtures)
 
 LONG_TEXT = ("The quick brown fox jumps over the lazy dog. " * 6).strip()
@@ -161,3 +165,38 @@ def test_message_reference_counts_per_port(board: SimBoard, clients: list[AtClie
     a.init()
     refs = [send(a, "+447700900123", f"n{i}")[0] for i in range(3)]
     assert refs == ["+CMGS: 0", "+CMGS: 1", "+CMGS: 2"]
+
+
+def test_journal_records_every_accepted_submit(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "network.jsonl"
+    with SimBoard(ports=1, latency=0.01, seed=7, journal=str(path)) as b:
+        c = AtClient(b.device(0))
+        c.init()
+        send(c, "+447700900123", "first")
+        send(c, "ALPHA", "refused by the network")
+        send(c, "+447700900124", "second", report=True)
+        c.close()
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(r["to"], r["text"], r["mr"], r["status_report"]) for r in records] == [
+        ("+447700900123", "first", 0, False), ("+447700900124", "second", 2, True)]
+
+
+@pytest.mark.parametrize("early", [0.0, 1.0])
+def test_urcs_wait_for_a_busy_command_and_may_come_just_before_its_result(
+        early: float) -> None:
+    timing = dataclasses.replace(SimTiming.scaled(0.05), urc_early=early)
+    with SimBoard(ports=1, timing=timing) as b:
+        c = AtClient(b.device(0))
+        c.init()
+        part = pdu.encode_submit("+447700900123", "busy")[0]
+        c.write(f"AT+CMGS={part.tpdu_len}\r".encode())
+        c.read_until(b"> ")
+        b.inject_sms(0, "+447700900999", "while you were typing")
+        c.write(part.hex.encode() + b"\x1a")
+        lines = c.until_final()
+        if early:
+            assert lines == ["+CMGS: 0", '+CMTI: "SM",0', "OK"]
+        else:
+            assert lines == ["+CMGS: 0", "OK"]
+            assert c.line() == '+CMTI: "SM",0'
+        c.close()

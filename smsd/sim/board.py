@@ -34,7 +34,10 @@ class SimIdentity:
 class SimBoard:
     def __init__(self, ports: int = 8, slots: int = 1, latency: float = 2.0,
                  profile: str = "mixed", clock: Callable[[], float] = time.monotonic,
-                 seed: int = 0, timing: SimTiming | None = None) -> None:
+                 seed: int = 0, timing: SimTiming | None = None,
+                 journal: str | None = None) -> None:
+        """journal: a file where the network appends one JSON line per accepted SUBMIT part
+        (time, port, slot, from, to, mr, text, concat, status_report)."""
         _validate(ports, slots, latency, profile)
         self.ports = ports
         self.slots = slots
@@ -49,16 +52,22 @@ class SimBoard:
         self._modems = [SimModem(p, profiles[p], self.network, slots, self.timing,
                                  self._writer(p), self._loop.call_later, seed)
                         for p in range(ports)]
+        self._journal = journal
         self._started = False
 
     def _writer(self, port: int) -> Callable[[bytes], None]:
-        return lambda data: self._loop.write(self._masters[port], data)
+        def write(data: bytes) -> None:
+            if port < len(self._masters):           # nothing to write to once stopped
+                self._loop.write(self._masters[port], data)
+        return write
 
     # --- life cycle -------------------------------------------------------------------------------
     def start(self) -> None:
         """Create the ptys, switch every module on (already booted and registered), run."""
         if self._started:
             return
+        if self._journal:
+            self.network.open_journal(self._journal)
         for modem in self._modems:
             master, slave = os.openpty()
             tty.setraw(slave)
@@ -79,6 +88,8 @@ class SimBoard:
         self._loop.stop()
         for fd in self._masters + self._slaves:
             os.close(fd)
+        self._masters, self._slaves, self._paths = [], [], []
+        self.network.close_journal()
 
     def __enter__(self) -> SimBoard:
         self.start()

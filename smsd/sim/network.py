@@ -7,6 +7,8 @@ the SIM's modem says it can receive (registration, a deletion freeing space).
 """
 from __future__ import annotations
 
+import json
+import os
 import random
 from collections import deque
 from collections.abc import Callable
@@ -117,6 +119,22 @@ class Network:
         self._by_number = {normalise(c.number): c for c in self.cards.values()}
         self._receivers: dict[int, Receiver] = {}
         self._concat_ref = rng.randrange(256)
+        self._journal_fd: int | None = None
+
+    def open_journal(self, path: str) -> None:
+        """Record every accepted SUBMIT as one JSON line (for tests that count what went out)."""
+        self._journal_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def close_journal(self) -> None:
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
+
+    def journal(self, record: dict[str, object]) -> None:
+        # One write() per record on an O_APPEND descriptor: the line is in the kernel before
+        # the modem answers +CMGS, so even a kill -9 of the process cannot lose it.
+        if self._journal_fd is not None:
+            os.write(self._journal_fd, (json.dumps(record) + "\n").encode())
 
     def attach(self, port: int, receiver: Receiver) -> None:
         self._receivers[port] = receiver

@@ -195,6 +195,10 @@ def _submitted(m: SimModem, sender: SimCard, mr: int, tpdu: bytes,
     if not _valid_destination(decoded):
         m.complete(cms(CMS_UNASSIGNED_NUMBER))
         return
+    m.network.journal({"time": _now().isoformat(), "port": m.port, "slot": sender.slot,
+                       "from": sender.number, "to": decoded.number, "mr": mr,
+                       "text": decoded.text, "concat": decoded.concat,
+                       "status_report": decoded.status_report_requested})
     m.complete(ok(f"+CMGS: {mr}"))
     route(m, sender, mr, tpdu, decoded)
 
