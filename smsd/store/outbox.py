@@ -167,7 +167,9 @@ class OutboxMixin(EventsMixin):
         back: list[int] = []
         with self.db.write() as conn:
             for part_id in part_ids:
-                if conn.execute("UPDATE parts SET status = 'queued', port = NULL, leased = NULL "
+                # The holder looks unwell: let any other port take the part.
+                if conn.execute("UPDATE parts SET status = 'queued', avoid_port = port, "
+                                "port = NULL, pref_port = NULL, leased = NULL "
                                 "WHERE id = ? AND status = 'leased'", (part_id,)).rowcount:
                     back.append(part_id)
         return back
