@@ -106,3 +106,26 @@ def test_sim_pin_lock_survives_a_reset_and_wants_the_pin(board: SimBoard,
     assert c.cmd("AT+CPIN?")[-2:] == ["+CPIN: READY", "OK"]     # after the SIM's URCs
     assert c.expect("+CREG: 1") == "+CREG: 1"
     assert c.cmd("AT+CIMI") == [board.sim_identity(0, 0).imsi, "OK"]
+
+
+def test_cereg_and_creg_with_cell_info(clients: list[AtClient]) -> None:
+    c = clients[0]
+    c.init()
+    assert c.cmd("AT+CEREG=2") == ["OK"]
+    assert c.cmd("AT+CEREG?") == ['+CEREG: 2,1,"1A2B","01C3D4E5",7', "OK"]
+    assert c.cmd("AT+CREG=0") == ["OK"]
+    assert c.cmd("AT+CFUN=4") == ["OK"]
+    assert c.line() == "+CEREG: 0"
+    assert c.cmd("AT+CEREG?") == ["+CEREG: 2,0", "OK"]
+
+
+def test_text_mode_is_accepted_but_sms_commands_want_pdu_mode(clients: list[AtClient]) -> None:
+    c = clients[0]
+    c.init()
+    assert c.cmd("AT+CMGF=1") == ["OK"]
+    assert c.cmd('AT+CMGL="ALL"') == ["+CMS ERROR: 302"]
+    assert c.cmd("AT+CMGS=20") == ["+CMS ERROR: 302"]
+    assert c.cmd("AT+CMGF=0") == ["OK"]
+    assert c.cmd("AT+CMGL=4") == ["OK"]
+    assert c.cmd("AT+CMGR=0") == ["+CMS ERROR: 321"]
+    assert c.cmd("AT+CMGR=30") == ["+CMS ERROR: 321"]

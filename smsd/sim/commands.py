@@ -6,6 +6,7 @@ module shows only after its result code (URCs of a registration change, a reset)
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -273,9 +274,14 @@ GENERIC: dict[str, Handler] = {
 }
 
 
-def lookup(profile: Profile, name: str) -> Handler | None:
-    """The handler of `name` on a module of `profile`: vendor commands exist only on their vendor."""
+@functools.cache
+def _table(profile: Profile) -> dict[str, Handler]:
     vendor: dict[str, Handler] = {profile.iccid_cmd: _iccid, profile.slot_cmd: _slot,
                                   profile.power_off_cmd: _power_off,
                                   profile.nwinfo_cmd: _nwinfo}
-    return vendor.get(name) or GENERIC.get(name)
+    return {**GENERIC, **vendor}
+
+
+def lookup(profile: Profile, name: str) -> Handler | None:
+    """The handler of `name` on a module of `profile`: vendor commands exist only on their vendor."""
+    return _table(profile).get(name)

@@ -210,7 +210,7 @@ class SimModem:
             return error()
         try:
             return handler(self, cmd)
-        except BadArgs:
+        except (BadArgs, IndexError):     # arguments missing or malformed
             return error()
 
     def _finish(self, reply: Reply) -> None:
