@@ -395,12 +395,14 @@ class ModemWorker:
         if not blocked and self._initialised and not self._expect_boot:
             self._followups.append(lambda: self._run_steps(sequences.IDENTITY))
 
-    def _urc_boot(self, _: Urc) -> None:
+    def _urc_boot(self, urc: Urc) -> None:
         if self._expect_boot or not self._initialised:
             return
         log.warning("port %d: modem rebooted by itself; re-initialising", self.port)
         self._initialised = False
-        self._followups.append(self._after_reboot)
+        self._set(state=STATE_INIT)
+        ready_now = urc.lines[0] == self._profile.ready_marker
+        self._followups.append(self._initialise if ready_now else self._after_reboot)
 
     def _after_reboot(self) -> None:
         self._expect_boot = True
