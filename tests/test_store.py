@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -16,7 +17,7 @@ NOW = 1_700_000_000.0
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path) -> Iterator[Store]:
     s = Store(str(tmp_path / "smsd.db"))
     yield s
     s.close()
@@ -186,11 +187,11 @@ def test_recovery_on_air_becomes_unknown_and_leased_returns(tmp_path: Path) -> N
 
 
 def test_inbound_single_and_concatenated_reassembly(store: Store) -> None:
-    common = dict(port=2, slot=0, imsi="IMSI2", sender="+4479", smsc="+44SC", now=NOW)
+    common: dict[str, Any] = dict(port=2, slot=0, imsi="IMSI2", sender="+4479", smsc="+44SC", now=NOW)
     assert store.add_inbound(scts=NOW, text="short", concat=None, **common) == 1
     assert store.add_inbound(scts=NOW, text="world", concat=(9, 2, 2), **common) is None
     assert store.add_inbound(scts=NOW, text="world", concat=(9, 2, 2), **common) is None  # dup
-    other = dict(common, sender="+4400")
+    other: dict[str, Any] = dict(common, sender="+4400")
     assert store.add_inbound(scts=NOW, text="X", concat=(9, 2, 1), **other) is None
     sms_id = store.add_inbound(scts=NOW, text="hello ", concat=(9, 2, 1), **common)
     assert sms_id == 2
@@ -201,7 +202,7 @@ def test_inbound_single_and_concatenated_reassembly(store: Store) -> None:
 
 
 def test_reassembly_keys_by_sim_when_imsi_unknown(store: Store) -> None:
-    base = dict(slot=0, imsi="", sender="+1", smsc="", scts=None, now=NOW)
+    base: dict[str, Any] = dict(slot=0, imsi="", sender="+1", smsc="", scts=None, now=NOW)
     store.add_inbound(port=0, text="a", concat=(1, 2, 1), **base)
     assert store.add_inbound(port=1, text="b", concat=(1, 2, 2), **base) is None
     assert store.add_inbound(port=0, text="b", concat=(1, 2, 2), **base) is not None
