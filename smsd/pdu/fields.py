@@ -12,6 +12,8 @@ Choices the C backend mirrors:
 from __future__ import annotations
 
 import datetime as dt
+import re
+from functools import lru_cache
 
 from smsd.errors import CodecError, EncodingError
 from smsd.pdu import gsm7
@@ -24,6 +26,7 @@ _NIBBLE = "0123456789*#abc"
 # Octet -> its two semi-octets in reading order (low nibble first); the filler F reads as "".
 _SEMI = tuple((_NIBBLE + "?")[b & 0xF].replace("?", "") + (_NIBBLE + "?")[b >> 4].replace("?", "")
               for b in range(256))
+_DIGITS = re.compile(r"[0-9*#]*")
 _TO_NIBBLE = {ord(c): f"{i:X}" for i, c in enumerate(_NIBBLE)}
 
 
@@ -115,9 +118,10 @@ def classify(number: str) -> tuple[str, int]:
 
 
 def _is_digits(s: str) -> bool:
-    return all(c in "0123456789*#" for c in s)
+    return _DIGITS.fullmatch(s) is not None
 
 
+@lru_cache(maxsize=1024)
 def address(number: str) -> bytes:
     digits, toa = classify(number)
     if toa == TOA_ALPHANUMERIC:
@@ -155,9 +159,14 @@ def read_timestamp(raw: bytes) -> dt.datetime | None:
     year = digits[0] + (1900 if digits[0] >= 80 else 2000)
     try:
         return dt.datetime(year, digits[1], digits[2], digits[3], digits[4], digits[5],
-                           tzinfo=dt.timezone(dt.timedelta(minutes=15 * quarters)))
+                           tzinfo=_zone(quarters))
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=None)
+def _zone(quarters: int) -> dt.timezone:
+    return dt.timezone(dt.timedelta(minutes=15 * quarters))
 
 
 def timestamp(when: dt.datetime) -> bytes:

@@ -13,6 +13,7 @@ Decoding rules where the spec leaves a choice (the C backend follows the same on
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from smsd.errors import CodecError, EncodingError
@@ -51,6 +52,14 @@ def encode_table(lock: int = 0, shift: int = 0) -> dict[int, str]:
     return out
 
 
+@lru_cache(maxsize=None)
+def outside(lock: int = 0, shift: int = 0) -> re.Pattern[str]:
+    """Pattern matching any character the tables cannot represent (fast rejection)."""
+    chars = set(tables.LOCKING_SHIFT.get(lock, tables.GSM7_DEFAULT).values())
+    chars |= set(tables.SINGLE_SHIFT.get(shift, tables.GSM7_EXTENSION).values())
+    return re.compile("[^" + "".join(re.escape(c) for c in sorted(chars)) + "]")
+
+
 def available(lock: int, shift: int) -> bool:
     """True when the language ids name real tables (Spanish has no locking table)."""
     return (lock == 0 or lock in tables.LOCKING_SHIFT) and \
@@ -59,10 +68,9 @@ def available(lock: int, shift: int) -> bool:
 
 def to_septets(text: str, lock: int = 0, shift: int = 0) -> bytes | None:
     """Text as septets with the given tables, or None when a character is not representable."""
-    try:
-        return text.translate(encode_table(lock, shift)).encode("ascii")
-    except UnicodeEncodeError:
+    if outside(lock, shift).search(text):
         return None
+    return text.translate(encode_table(lock, shift)).encode("ascii")
 
 
 def require_septets(text: str, lock: int = 0, shift: int = 0) -> bytes:
@@ -98,34 +106,49 @@ def from_septets(septets: bytes, lock: int = 0, shift: int = 0) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=None)
+def _swar_masks(size: int) -> tuple[tuple[int, int, int], ...]:
+    """Per level (lane width W -> 2W): (low mask, high mask, shift) over `size` octets.
+
+    A lane of W bits carries 7W/8 useful bits; merging a pair of lanes moves the upper one
+    down by W - 7W/8 bits. Repeating that from W = 8 up packs 8-bit septets into 7-bit ones in
+    a handful of big-integer operations instead of one Python step per septet.
+    """
+    levels = []
+    width, total = 8, size * 8
+    while width < total:
+        used = width * 7 // 8
+        repeat = ((1 << total) - 1) // ((1 << (2 * width)) - 1)   # 1 at every 2W-bit lane
+        low = ((1 << used) - 1) * repeat
+        levels.append((low, low << width, width - used))
+        width *= 2
+    return tuple(levels)
+
+
+def _pow2(n: int) -> int:
+    return 1 << max(3, (n - 1).bit_length())
+
+
 def pack(septets: bytes, fill_bits: int = 0) -> bytes:
     """Pack septets LSB first, after `fill_bits` zero bits (UDH alignment, TS 23.040 9.2.3.24)."""
-    acc = 0
-    shift = fill_bits
-    for i in range(0, len(septets), 8):
-        group = septets[i:i + 8]
-        value = 0
-        for j, s in enumerate(group):
-            value |= s << (7 * j)
-        acc |= value << shift
-        shift += 7 * len(group)
-    return acc.to_bytes((shift + 7) // 8, "little")
+    n = len(septets)
+    size = _pow2(n)
+    value = int.from_bytes(septets, "little")
+    for low, high, shift in _swar_masks(size):
+        value = (value & low) | ((value & high) >> shift)
+    return (value << fill_bits).to_bytes((n * 7 + fill_bits + 7) // 8, "little")
 
 
 def unpack(data: bytes, count: int, fill_bits: int = 0) -> bytes:
     """Read `count` septets after `fill_bits` bits; never more than `data` holds."""
-    count = min(count, (len(data) * 8 - fill_bits) // 7) if data else 0
+    count = min(count, (len(data) * 8 - fill_bits) // 7)
     if count <= 0:
         return b""
-    acc = int.from_bytes(data, "little") >> fill_bits
-    out = bytearray(count)
-    for i in range(0, count, 8):
-        group = acc & 0xFFFFFFFFFFFFFF
-        acc >>= 56
-        for j in range(i, min(i + 8, count)):
-            out[j] = group & 0x7F
-            group >>= 7
-    return bytes(out)
+    value = (int.from_bytes(data, "little") >> fill_bits) & ((1 << (7 * count)) - 1)
+    size = _pow2(count)
+    for low, high, shift in reversed(_swar_masks(size)):
+        value = (value & low) | ((value << shift) & high)
+    return value.to_bytes(size, "little")[:count]
 
 
 def ussd_encode(text: str) -> bytes:

@@ -17,6 +17,7 @@ separates ESC from its code nor the halves of a surrogate pair.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -138,21 +139,34 @@ def _national_pairs() -> list[tuple[int, int]]:
 
 
 _PAIRS = _national_pairs()
+_ANY_TABLE = frozenset().union(*(_charset("lock", lk) for lk, _ in _PAIRS),
+                               *(_charset("shift", sh) for _, sh in _PAIRS))
+_OUTSIDE_ALL = re.compile("[^" + "".join(re.escape(c) for c in sorted(_ANY_TABLE)) + "]")
+
+
+def _may_beat(length: int, nat: int, concat16: bool, best: int) -> bool:
+    """Lower bound: every character costs at least one septet."""
+    if length <= capacity(ENC_GSM7, header_octets(False, concat16, nat)):
+        return best > 1
+    per_part = capacity(ENC_GSM7, header_octets(True, concat16, nat))
+    return -(-length // per_part) < best
 
 
 def _gsm7_candidates(text: str, concat16: bool,
                      best: int) -> Iterator[tuple[list[bytes], int, int]]:
     """Yield (chunks, lock, shift) for each national pair that needs fewer than `best` parts."""
+    if not _may_beat(len(text), 1, concat16, best) or _OUTSIDE_ALL.search(text):
+        return
     chars = set(text)
+    missing: dict[int, frozenset[str]] = {}
     for lock, shift in _PAIRS:
-        if not chars <= _charset("lock", lock) | _charset("shift", shift):
-            continue
         nat = _national_ies(lock, shift)
-        if len(text) > capacity(ENC_GSM7, header_octets(False, concat16, nat)):
-            # Every character costs at least one septet: a cheap lower bound on the parts.
-            per_part = capacity(ENC_GSM7, header_octets(True, concat16, nat))
-            if -(-len(text) // per_part) >= best:
-                continue
+        if not _may_beat(len(text), nat, concat16, best):
+            continue
+        if lock not in missing:
+            missing[lock] = frozenset(chars - _charset("lock", lock))
+        if not missing[lock] <= _charset("shift", shift):
+            continue
         septets = gsm7.to_septets(text, lock, shift)
         if septets is not None:
             chunks = _split(ENC_GSM7, septets, nat, concat16)
@@ -210,20 +224,26 @@ def plan(text: str, encoding: str = "auto", concat16: bool = False) -> Plan:
     return _plan_auto(text, concat16)
 
 
+def _ucs2_floor(text: str, concat16: bool) -> int:
+    """Fewest parts UCS2 could need (surrogate pairs can only add)."""
+    units = len(text)
+    if units <= capacity(ENC_UCS2, 0):
+        return 1
+    return -(-units // capacity(ENC_UCS2, header_octets(True, concat16, 0)))
+
+
 def _plan_auto(text: str, concat16: bool) -> Plan:
-    default = gsm7.to_septets(text)
-    if default is not None:
-        chunks = _split(ENC_GSM7, default, 0, concat16)
-        if len(chunks) == 1:
-            return _finish(ENC_GSM7, 0, 0, chunks, text)
-    ucs2_chunks = _split(ENC_UCS2, _ucs2_payload(text), 0, concat16)
-    best_n = len(ucs2_chunks)
-    if default is not None and len(chunks) <= best_n:
-        best: tuple[str, list[bytes], int, int] = (ENC_GSM7, chunks, 0, 0)
-        best_n = len(chunks)
-    else:
-        best = (ENC_UCS2, ucs2_chunks, 0, 0)
-    for nat_chunks, lock, shift in _gsm7_candidates(text, concat16, best_n):
-        best = (ENC_GSM7, nat_chunks, lock, shift)
+    best: tuple[str, list[bytes], int, int] | None = None
+    septets = gsm7.to_septets(text)
+    if septets is not None:
+        best = (ENC_GSM7, _split(ENC_GSM7, septets, 0, concat16), 0, 0)
+        if len(best[1]) == 1:
+            return _finish(ENC_GSM7, 0, 0, best[1], text)
+    if best is None or _ucs2_floor(text, concat16) < len(best[1]):
+        ucs2 = _split(ENC_UCS2, _ucs2_payload(text), 0, concat16)
+        if best is None or len(ucs2) < len(best[1]):
+            best = (ENC_UCS2, ucs2, 0, 0)
+    for chunks, lock, shift in _gsm7_candidates(text, concat16, len(best[1])):
+        best = (ENC_GSM7, chunks, lock, shift)
     enc, final, lock, shift = best
     return _finish(enc, lock, shift, final, text)
