@@ -117,11 +117,23 @@ def test_cmt_without_pdu_line_does_not_swallow_the_final_result() -> None:
 
 @pytest.mark.parametrize("line, cme, cms", [
     (b"ERROR", None, None), (b"+CME ERROR: 10", 10, None), (b"+CMS ERROR: 500", None, 500),
-    (b"+CME ERROR: SIM not inserted", None, None), (b"NO CARRIER", None, None)])
+    (b"+CME ERROR: SIM not inserted", None, None)])
 def test_error_results(line: bytes, cme: int | None, cms: int | None) -> None:
     cmd = Command("AT+CPIN?")
     events = run(AtEngine(), cmd, b"\r\n" + line + b"\r\n")
     assert events == [CommandError(cmd, (), cme, cms, line.decode())]
+
+
+def test_call_result_ends_a_dial_command() -> None:
+    cmd = Command("ATD+447700900123;")
+    assert run(AtEngine(), cmd, b"\r\nNO CARRIER\r\n") == [
+        CommandError(cmd, (), None, None, "NO CARRIER")]
+
+
+def test_call_result_during_another_command_is_a_urc() -> None:
+    cmd = Command("AT+CSQ")
+    events = run(AtEngine(), cmd, b"\r\nNO CARRIER\r\n+CSQ: 3,99\r\nOK\r\n")
+    assert events == [Urc("NO CARRIER", (), ("NO CARRIER",)), Response(cmd, ("+CSQ: 3,99",))]
 
 
 def test_call_result_when_idle_is_a_urc() -> None:

@@ -235,3 +235,12 @@ def test_no_answer_after_prompt_is_on_air_timeout_then_retry_recovers(
     w.submit(SendPart(2, first.hex, first.tpdu_len))
     wait_for(sink, lambda: len(sink.results) == 2)
     assert sink.results[1][1].ok
+
+
+def test_ring_and_no_carrier_show_in_callstate(worker: tuple[ModemWorker, RecordingSink],
+                                               modem: ScriptedModem) -> None:
+    w, sink = worker
+    modem.push("\r\nRING\r\n")
+    wait_for(sink, lambda: w.info.callstate == "Ringing")
+    modem.push("\r\nNO CARRIER\r\n")
+    wait_for(sink, lambda: w.info.callstate == "Idle")

@@ -242,3 +242,17 @@ def test_hung_modem_recovers_without_blocking_the_other_port(board: SimBoard) ->
     hung.submit(SendPart(101, hex_pdu, length))
     assert sink.wait(lambda: len(sink.results_for(0)) == 2) and sink.results_for(0)[1].ok
 
+
+
+def test_power_on_without_a_power_key_line_stays_off(board: SimBoard) -> None:
+    sink = RecordingSink()
+    worker = start(board, sink, 1)
+    worker.submit(Power(False))
+    assert sink.wait(lambda: worker.info.state == STATE_POWER_OFF)
+    before = len(sink.infos[1])
+    worker.submit(Power(True))
+    assert sink.wait(lambda: any(i.state == STATE_INIT for i in sink.infos[1][before:]))
+    assert sink.wait(lambda: worker.info.state == STATE_POWER_OFF)
+    assert not board.is_powered(1)
+    assert worker.info.recovery_step == "" and worker.alive
+

@@ -131,6 +131,8 @@ class AtEngine:
             return Discarded(text, "late") if _is_final_word(text) else None
         if text == "OK":
             return self._finish(Response(self._pending, tuple(self._lines)))
+        if text in CALL_RESULTS and not _is_call_command(self._pending):
+            return None      # a call ended while we ran something else: URC, not our answer
         error = _parse_error(text)
         if error is None:
             return None
@@ -187,6 +189,11 @@ def _open_quote(lines: list[str]) -> bool:
 def _quoted_tail(lines: tuple[str, ...]) -> bool:
     """A +CUSD string broken over lines: fields span them; a PDU line is not a field."""
     return len(lines) > 1 and lines[0].count('"') % 2 == 1
+
+
+def _is_call_command(command: Command) -> bool:
+    """ATD/ATA/ATO: the only commands whose final result may be NO CARRIER, BUSY, ..."""
+    return command.text[:3].upper() in ("ATD", "ATA", "ATO")
 
 
 def _first_line_end(buffer: bytearray) -> int:

@@ -11,7 +11,9 @@ The rule (documented here because the modem gives no framing for it):
 3. Prefixes in `ALWAYS_URC` (+CMTI, +CMT, +CDS, +CDSI, +CUSD, ...) are URCs even while a command
    with that name is pending (AT+CUSD=1,... may print its +CUSD before or after OK), unless the
    pending command is the read query of exactly that name (`AT+CUSD?`).
-4. Registration lines (+CREG/+CGREG/+CEREG) are ambiguous by prefix: the URC is
+4. Call-progress words (NO CARRIER, BUSY, ...) end a pending ATD/ATA/ATO; at any other time
+   they are URCs (a call ended while the SMS machinery was busy).
+5. Registration lines (+CREG/+CGREG/+CEREG) are ambiguous by prefix: the URC is
    `<stat>[,"<lac>","<ci>"[,<AcT>]]`, the answer to the query is `<n>,<stat>[,...]`. So the
    line answers a pending query of that name only when its second field is a bare number; a
    single field or a quoted second field makes it a URC.
@@ -34,7 +36,7 @@ REGISTRATION = frozenset({"+CREG", "+CGREG", "+CEREG"})
 # URCs followed by one more line that belongs to them (the PDU, in PDU mode).
 WITH_PDU_LINE = frozenset({"+CMT", "+CDS", "+CBM"})
 
-# Call-progress result codes: final results of a pending command, URCs otherwise.
+# Call-progress result codes: final results of a pending dial/answer, URCs otherwise.
 CALL_RESULTS = frozenset({"NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE"})
 
 
@@ -61,7 +63,7 @@ def is_query_of(command: Command, name: str) -> bool:
 
 def claimed(command: Command | None, line: str, fields: tuple[str, ...]) -> bool:
     """True when `line` is an information line of `command` (see the module rule)."""
-    if command is None or line in BARE_URCS:
+    if command is None or line in BARE_URCS or line in CALL_RESULTS:
         return False
     return _prefix_claim(command, line, fields)
 

@@ -18,14 +18,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from smsd.at import Command, CommandError, Response, Urc
 from smsd.at import responses as r
-from smsd.errors import ModemError, PortUnavailable
+from smsd.errors import PortUnavailable
 from smsd.model import (REG_POWER_OFF, STATE_INIT, STATE_POWER_OFF, STATE_QUARANTINED,
-                        STATE_READY, STATE_RECOVERING, InboundPdu, ModemJob, PortInfo,
+                        STATE_READY, InboundPdu, ModemJob, PortInfo,
                         SendResult, UssdReply)
 
 from . import inbound, recovery, sequences, slot, ussd
@@ -35,38 +35,14 @@ from .jobs import Power, Refresh, Reset, SendPart, SimLock, SwitchSlot, Ussd
 from .port import SerialPort, Waker
 from .quirks import Profile, choose_profile
 from .quirks import generic
+from .rescue import RescueMixin, SetupFailed, Trouble
+from .timing import Timing
 from .sink import WorkerSink
 
 log = logging.getLogger("smsd.modem")
 
 SIM_BLOCKED = (r.REG_NO_SIM, r.REG_PIN_REQUIRE, r.REG_PUK_REQUIRE)
-ESC = b"\x1b"        # cancels a half-finished +CMGS prompt on the modem side
-
-
-class SetupFailed(ModemError):
-    """A required init step answered ERROR."""
-
-
-Trouble = (ModemHung, PortUnavailable, SetupFailed)
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Every wait of the worker, in seconds; tests shrink them."""
-
-    command: float = 5.0
-    cmgs: float = 60.0
-    ussd: float = 30.0
-    boot: float = 30.0           # ready URCs after AT+CFUN=1,1 / power on
-    sim_ready: float = 15.0      # +CPIN: READY after a slot switch
-    refresh: float = 30.0        # periodic signal/registration refresh while idle
-    probe: float = 2.0
-    probe_tries: int = 3
-    quarantine_retry: float = 300.0
-    idle_wait: float = 1.0
-
-
-class ModemWorker:
+class ModemWorker(RescueMixin):
     def __init__(self, port: int, device: str, sink: WorkerSink, slots: int = 1,
                  baudrate: int = 115200, clock: Callable[[], float] = time.monotonic, *,
                  timing: Timing = Timing(),
@@ -333,13 +309,19 @@ class ModemWorker:
             self._refresh()
             return
         hook = self._hooks.get(recovery.POWER_KEY)
-        if hook is not None:
-            try:
-                hook(self.port)
-            except Exception as exc:
-                raise SetupFailed(f"GPIO hook failed: {exc}") from exc
-            self._expect_boot = True
-            self._wait_ready()
+        if hook is None:
+            # No power-key line on this board: only a module that never really went down
+            # (CFUN-style power off) can come back; otherwise it stays off, not "broken".
+            if not self._attempt(self._initialise):
+                log.warning("port %d: cannot power on without a power-key line", self.port)
+                self._set(state=STATE_POWER_OFF, reg=REG_POWER_OFF)
+            return
+        try:
+            hook(self.port)
+        except Exception as exc:
+            raise SetupFailed(f"GPIO hook failed: {exc}") from exc
+        self._expect_boot = True
+        self._wait_ready()
         self._initialise()
 
     def _sim_lock(self, job: SimLock) -> None:
@@ -362,8 +344,13 @@ class ModemWorker:
     def _urc_handlers(self) -> dict[str, Callable[[Urc], None]]:
         return {"+CMTI": self._urc_stored, "+CDSI": self._urc_stored, "+CMT": self._urc_direct,
                 "+CDS": self._urc_direct, "+CUSD": self._urc_cusd, "+CREG": self._urc_reg,
-                "+CEREG": self._urc_reg, "+CPIN": self._urc_cpin, "RDY": self._urc_boot,
-                "POWERED DOWN": self._urc_powered_down}
+                "+CEREG": self._urc_reg, "+CGREG": self._urc_reg, "+CPIN": self._urc_cpin,
+                "RDY": self._urc_boot, "POWERED DOWN": self._urc_powered_down,
+                "RING": self._urc_call, "+CRING": self._urc_call, "NO CARRIER": self._urc_call}
+
+    def _urc_call(self, urc: Urc) -> None:
+        # An SMS gateway takes no calls; the state is only shown (get_port_info "callstate").
+        self._set(callstate="Idle" if urc.name == "NO CARRIER" else "Ringing")
 
     def _urc_stored(self, urc: Urc) -> None:
         where = r.parse_new_message(urc.args)
@@ -421,90 +408,3 @@ class ModemWorker:
             log.exception("port %d: sink refused inbound %s; kept on the SIM", self.port, kind)
             return False
         return True
-
-    # --- recovery --------------------------------------------------------------------------------
-    def _recover(self, cause: object) -> None:
-        log.warning("port %d: %s; starting recovery", self.port, cause)
-        self._set(state=STATE_RECOVERING)
-        self._hand_back_sends("port recovering")
-        outcome = recovery.climb(self._rungs(), self._on_rung)
-        if outcome.recovered:
-            log.info("port %d: recovered by %s", self.port, outcome.step)
-            self._set(recovery_step="")
-            return
-        log.error("port %d: quarantined after %s", self.port, ", ".join(outcome.tried))
-        self._retry_at = self._clock() + self._timing.quarantine_retry
-        self._set(state=STATE_QUARANTINED)
-        self._hand_back_sends("port quarantined")
-
-    def _on_rung(self, rung: str) -> None:
-        log.warning("port %d: recovery step %s", self.port, rung)
-        self._set(recovery_step=rung)
-        self._hand_back_sends("port recovering")
-
-    def _rungs(self) -> dict[str, recovery.Action]:
-        rungs: dict[str, recovery.Action] = {
-            recovery.RETRY: self._rung_retry, recovery.REINIT: self._rung_reinit,
-            recovery.RESET: self._rung_reset, recovery.REOPEN: self._rung_reopen}
-        for name in recovery.GPIO_RUNGS & self._hooks.keys():
-            rungs[name] = self._gpio_rung(self._hooks[name])
-        return rungs
-
-    def _attempt(self, action: Callable[[], None]) -> bool:
-        try:
-            action()
-        except Trouble as exc:
-            log.info("port %d: recovery attempt failed: %s", self.port, exc)
-            return False
-        return True
-
-    def _rung_retry(self) -> bool:
-        for _ in range(self._timing.probe_tries):
-            if self._attempt(self._probe):
-                return self._initialised or self._attempt(self._initialise)
-        return False
-
-    def _probe(self) -> None:
-        self._serial.write(ESC)
-        self._channel.engine.reset()
-        if not self._channel.ok("AT", self._timing.probe):
-            raise SetupFailed("AT -> ERROR")
-        self._set(state=STATE_READY if self._initialised else self._info.state)
-
-    def _rung_reinit(self) -> bool:
-        return self._attempt(self._initialise)
-
-    def _rung_reset(self) -> bool:
-        return self._attempt(self._reset)
-
-    def _rung_reopen(self) -> bool:
-        def reopen() -> None:
-            self._serial.reopen()
-            self._channel.engine.reset()
-            self._initialise()
-        return self._attempt(reopen)
-
-    def _gpio_rung(self, hook: Callable[[int], None]) -> recovery.Action:
-        def pulse() -> None:
-            try:
-                hook(self.port)
-            except Exception as exc:    # a board driver fault must not kill the worker
-                raise SetupFailed(f"GPIO hook failed: {exc}") from exc
-            self._expect_boot = True
-            self._wait_ready()
-            self._initialise()
-        return lambda: self._attempt(pulse)
-
-    def _hand_back_sends(self, reason: str) -> None:
-        kept: list[ModemJob] = []
-        while True:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(job, SendPart):
-                self._result(SendResult(job.part_id, ok=False, on_air=False, error=reason))
-            else:
-                kept.append(job)
-        for job in kept:
-            self._jobs.put(job)

@@ -1,0 +1,139 @@
+"""The worker's side of the recovery ladder: one action per rung (see recovery.py).
+
+A mixin of ModemWorker, kept apart so the worker module stays about normal operation. Every
+action returns True when the modem answers and is initialised again; failures of the modem or
+port are caught here, a stop request is not.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from smsd.errors import ModemError, PortUnavailable
+from smsd.model import (STATE_QUARANTINED, STATE_READY, STATE_RECOVERING, ModemJob, PortInfo,
+                        SendResult)
+
+from . import recovery
+from .channel import Channel, ModemHung
+from .jobs import SendPart
+from .port import SerialPort
+from .timing import Timing
+
+log = logging.getLogger("smsd.modem")
+ESC = b"\x1b"        # cancels a half-finished +CMGS prompt on the modem side
+
+
+class SetupFailed(ModemError):
+    """A required init step answered ERROR."""
+
+
+Trouble = (ModemHung, PortUnavailable, SetupFailed)
+
+
+class RescueMixin:
+    port: int
+    _timing: Timing
+    _hooks: dict[str, Callable[[int], None]]
+    _serial: SerialPort
+    _channel: Channel
+    _jobs: queue.SimpleQueue[ModemJob]
+    _initialised: bool
+    _expect_boot: bool
+    _info: PortInfo
+    _clock: Callable[[], float]
+    _retry_at: float
+
+    if TYPE_CHECKING:     # provided by ModemWorker
+        def _set(self, **changes: Any) -> None: raise NotImplementedError
+        def _initialise(self) -> None: raise NotImplementedError
+        def _reset(self, _: Any = None) -> None: raise NotImplementedError
+        def _wait_ready(self) -> bool: raise NotImplementedError
+        def _result(self, result: SendResult) -> None: raise NotImplementedError
+
+    def _recover(self, cause: object) -> None:
+        log.warning("port %d: %s; starting recovery", self.port, cause)
+        self._set(state=STATE_RECOVERING)
+        self._hand_back_sends("port recovering")
+        outcome = recovery.climb(self._rungs(), self._on_rung)
+        if outcome.recovered:
+            log.info("port %d: recovered by %s", self.port, outcome.step)
+            self._set(recovery_step="")
+            return
+        log.error("port %d: quarantined after %s", self.port, ", ".join(outcome.tried))
+        self._retry_at = self._clock() + self._timing.quarantine_retry
+        self._set(state=STATE_QUARANTINED)
+        self._hand_back_sends("port quarantined")
+
+    def _on_rung(self, rung: str) -> None:
+        log.warning("port %d: recovery step %s", self.port, rung)
+        self._set(recovery_step=rung)
+        self._hand_back_sends("port recovering")
+
+    def _rungs(self) -> dict[str, recovery.Action]:
+        rungs: dict[str, recovery.Action] = {
+            recovery.RETRY: self._rung_retry, recovery.REINIT: self._rung_reinit,
+            recovery.RESET: self._rung_reset, recovery.REOPEN: self._rung_reopen}
+        for name in recovery.GPIO_RUNGS & self._hooks.keys():
+            rungs[name] = self._gpio_rung(self._hooks[name])
+        return rungs
+
+    def _attempt(self, action: Callable[[], None]) -> bool:
+        try:
+            action()
+        except Trouble as exc:
+            log.info("port %d: recovery attempt failed: %s", self.port, exc)
+            return False
+        return True
+
+    def _rung_retry(self) -> bool:
+        for _ in range(self._timing.probe_tries):
+            if self._attempt(self._probe):
+                return self._initialised or self._attempt(self._initialise)
+        return False
+
+    def _probe(self) -> None:
+        self._serial.write(ESC)
+        self._channel.engine.reset()
+        if not self._channel.ok("AT", self._timing.probe):
+            raise SetupFailed("AT -> ERROR")
+        self._set(state=STATE_READY if self._initialised else self._info.state)
+
+    def _rung_reinit(self) -> bool:
+        return self._attempt(self._initialise)
+
+    def _rung_reset(self) -> bool:
+        return self._attempt(self._reset)
+
+    def _rung_reopen(self) -> bool:
+        def reopen() -> None:
+            self._serial.reopen()
+            self._channel.engine.reset()
+            self._initialise()
+        return self._attempt(reopen)
+
+    def _gpio_rung(self, hook: Callable[[int], None]) -> recovery.Action:
+        def pulse() -> None:
+            try:
+                hook(self.port)
+            except Exception as exc:    # a board driver fault must not kill the worker
+                raise SetupFailed(f"GPIO hook failed: {exc}") from exc
+            self._expect_boot = True
+            self._wait_ready()
+            self._initialise()
+        return lambda: self._attempt(pulse)
+
+    def _hand_back_sends(self, reason: str) -> None:
+        kept: list[ModemJob] = []
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(job, SendPart):
+                self._result(SendResult(job.part_id, ok=False, on_air=False, error=reason))
+            else:
+                kept.append(job)
+        for job in kept:
+            self._jobs.put(job)
