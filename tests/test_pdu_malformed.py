@@ -1,6 +1,7 @@
 """Malformed input: every failure is a CodecError with a message, never another exception."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from types import ModuleType
@@ -10,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pdu_backends import codec  # noqa: F401
-from smsd.errors import CodecError
+from smsd.errors import CodecError, EncodingError
 from smsd.pdu.types import Decoded
 
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 GOOD = "07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07"
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "pdu_vectors.json").read_text())
 WHOLE = [v for v in VECTORS if v["kind"] in ("deliver", "submit", "status_report")]
@@ -59,6 +61,20 @@ def test_every_truncation(codec: ModuleType, vec: dict) -> None:   # type: ignor
         assert msg.number == full.number
 
 
+@pytest.mark.parametrize("call, error", [
+    (lambda c: c.encode_submit("", "x"), CodecError),
+    (lambda c: c.encode_submit("+" + "1" * 21, "x"), EncodingError),
+    (lambda c: c.encode_submit("TwelveLetter", "x"), EncodingError),     # 12 septets > 11
+    (lambda c: c.encode_submit("\u4e16\u754c", "x"), EncodingError),     # not GSM-7 at all
+    (lambda c: c.encode_submit("+1", "x", smsc="Operator"), EncodingError),
+    (lambda c: c.encode_submit("+1", "x", validity=30), CodecError),
+    (lambda c: c.encode_status_report("+1", 1, 256, scts=NOW, discharge=NOW), CodecError),
+])
+def test_bad_encoder_arguments(codec: ModuleType, call: object, error: type) -> None:
+    with pytest.raises(error):
+        call(codec)  # type: ignore[operator]
+
+
 def test_udl_longer_than_data_decodes_what_is_there(codec: ModuleType) -> None:
     msg = codec.decode("00040B915121551532F4000011101171955140FF" + "C8329BFD06")
     assert msg.text == "Hello"
@@ -72,7 +88,8 @@ def test_fuzz_random_octets(codec: ModuleType, data: bytes, smsc: bool) -> None:
     except CodecError:
         return
     assert isinstance(result, Decoded)
-    assert "\x00" not in result.text
+    if result.encoding == "gsm7":
+        assert "\x00" not in result.text       # septet 0x00 is "@", never NUL
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

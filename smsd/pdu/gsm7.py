@@ -106,7 +106,7 @@ def from_septets(septets: bytes, lock: int = 0, shift: int = 0) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=16)
 def _swar_masks(size: int) -> tuple[tuple[int, int, int], ...]:
     """Per level (lane width W -> 2W): (low mask, high mask, shift) over `size` octets.
 
