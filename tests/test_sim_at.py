@@ -129,3 +129,14 @@ def test_text_mode_is_accepted_but_sms_commands_want_pdu_mode(clients: list[AtCl
     assert c.cmd("AT+CMGL=4") == ["OK"]
     assert c.cmd("AT+CMGR=0") == ["+CMS ERROR: 321"]
     assert c.cmd("AT+CMGR=30") == ["+CMS ERROR: 321"]
+
+
+def test_three_wrong_pins_want_the_puk(clients: list[AtClient]) -> None:
+    c = clients[1]
+    c.init()
+    for _ in range(3):
+        assert c.cmd('AT+CLCK="SC",1,"0000"') == ["+CME ERROR: 16"]
+    assert c.cmd("AT+CPIN?") == ["+CPIN: SIM PUK", "OK"]
+    assert c.cmd('AT+CPIN="11111111","4321"') == ["+CME ERROR: 16"]
+    assert c.cmd('AT+CPIN="12345678","4321"') == ["OK"]
+    assert c.cmd('AT+CLCK="SC",1,"4321"')[-1] == "OK"

@@ -200,3 +200,18 @@ def test_urcs_wait_for_a_busy_command_and_may_come_just_before_its_result(
             assert lines == ["+CMGS: 0", "OK"]
             assert c.line() == '+CMTI: "SM",0'
         c.close()
+
+
+def test_cmgl_filters_by_status_and_cmgd_delflag_deletes_read_ones(
+        board: SimBoard, clients: list[AtClient]) -> None:
+    c = clients[0]
+    c.init()
+    c.cmd("AT+CNMI=2,0,0,0,0")
+    for text in ("one", "two", "three"):
+        board.inject_sms(0, "+447700900123", text)
+    assert len(c.cmd("AT+CMGR=1")) == 3                              # "two" is now read
+    unread = c.cmd("AT+CMGL=0")
+    assert [line.split(",")[0] for line in unread[:-1:2]] == ["+CMGL: 0", "+CMGL: 2"]
+    assert c.cmd("AT+CMGL=1")[0].startswith("+CMGL: 0,1,,")            # CMGL=0 marked them read
+    assert c.cmd("AT+CMGD=0,1") == ["OK"]
+    assert c.cmd("AT+CPMS?")[0].startswith('+CPMS: "SM",0,30')
