@@ -131,7 +131,7 @@ def test_rejects_impossible_boards(kwargs: dict[str, object]) -> None:
         SimBoard(**kwargs)  # type: ignore[arg-type]
 
 
-def test_simple_commands_answer_in_well_under_a_millisecond_of_simulator_time(
+def test_simple_commands_answer_without_delay(
         clients: list[AtClient]) -> None:
     c = clients[0]
     c.init()
@@ -140,5 +140,6 @@ def test_simple_commands_answer_in_well_under_a_millisecond_of_simulator_time(
         start = time.perf_counter()
         assert c.cmd("AT+CSQ")[-1] == "OK"
         samples.append(time.perf_counter() - start)
-    # The round trip includes pyserial and two pty hops; generous bound for a loaded machine.
-    assert statistics.median(samples) < 0.005
+    # The round trip includes pyserial and two pty hops (about 0.2 ms on an idle machine); the
+    # bound is loose because the test machine is shared, but a timer or thread hop would break it.
+    assert statistics.median(samples) < 0.01
