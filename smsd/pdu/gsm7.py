@@ -60,12 +60,6 @@ def outside(lock: int = 0, shift: int = 0) -> re.Pattern[str]:
     return re.compile("[^" + "".join(re.escape(c) for c in sorted(chars)) + "]")
 
 
-def available(lock: int, shift: int) -> bool:
-    """True when the language ids name real tables (Spanish has no locking table)."""
-    return (lock == 0 or lock in tables.LOCKING_SHIFT) and \
-        (shift == 0 or shift in tables.SINGLE_SHIFT)
-
-
 def to_septets(text: str, lock: int = 0, shift: int = 0) -> bytes | None:
     """Text as septets with the given tables, or None when a character is not representable."""
     if outside(lock, shift).search(text):
