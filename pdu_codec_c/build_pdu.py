@@ -109,6 +109,7 @@ def generate_tables() -> str:
         rev_tables("pdu_single", singles),
         c_array(f"uint32_t pdu_any_rev[{len(anyrev)}]", anyrev, 8),
         c_array(f"uint16_t pdu_pairs[{len(pairs)}]", pairs),
+        'static const char pdu_hex2[] = "' + "".join(f"{i:02X}" for i in range(256)) + '";',
         direct_rev("pdu_def_rev", locks[0], size),
         direct_rev("pdu_ext_rev", singles[0], size),
     ])

@@ -186,26 +186,29 @@ static int unpack7(const uint8_t *in, size_t in_len, int fill, size_t n, uint8_t
 /* Packs n septets after `fill` zero bits; out must hold (fill + 7n + 7) / 8 octets. */
 static size_t pack7(const uint8_t *sep, size_t n, int fill, uint8_t *out)
 {
-    size_t bit = (size_t)fill, len = (bit + n * 7 + 7) / 8;
-    memset(out, 0, len);
-    for (size_t i = 0; i < n; i++, bit += 7) {
-        size_t o = bit >> 3;
-        unsigned sh = bit & 7;
-        out[o] |= (uint8_t)(sep[i] << sh);
-        if (sh > 1) out[o + 1] |= (uint8_t)(sep[i] >> (8 - sh));
+    uint32_t acc = 0;
+    int bits = fill;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc |= (uint32_t)sep[i] << bits;
+        bits += 7;
+        if (bits >= 8) {
+            out[o++] = (uint8_t)acc;
+            acc >>= 8;
+            bits -= 8;
+        }
     }
-    return len;
+    if (bits > 0) out[o++] = (uint8_t)acc;
+    return o;
 }
 
-static const char hexdig[] = "0123456789ABCDEF";
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
+/* hex digit value + 1, 0 for anything else */
+static const uint8_t hexval1[256] = {
+    ['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+    ['8'] = 9, ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
+    ['F'] = 16, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Decoding                                                                                   */
@@ -505,11 +508,13 @@ int pdu_decode(const char *in, size_t in_len, int is_hex, int with_smsc,
         if (in_len & 1) return PDU_E_HEX;
         n = in_len / 2;
         if (n > bin_cap) return PDU_E_SPACE;
+        unsigned bad = 0;
         for (size_t i = 0; i < n; i++) {
-            int hi = hexval((uint8_t)in[2 * i]), lo = hexval((uint8_t)in[2 * i + 1]);
-            if (hi < 0 || lo < 0) return PDU_E_HEX;
-            bin[i] = (uint8_t)(hi << 4 | lo);
+            unsigned hi = hexval1[(uint8_t)in[2 * i]], lo = hexval1[(uint8_t)in[2 * i + 1]];
+            bad |= (hi == 0) | (lo == 0);
+            bin[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
         }
+        if (bad) return PDU_E_HEX;
     } else {
         if (n > bin_cap) return PDU_E_SPACE;
         memcpy(bin, in, n);
@@ -528,10 +533,14 @@ int pdu_decode(const char *in, size_t in_len, int is_hex, int with_smsc,
 
 static void put_hex(struct wr *w, const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        put(w, (uint8_t)hexdig[p[i] >> 4]);
-        put(w, (uint8_t)hexdig[p[i] & 0x0F]);
+    if (w->cap - w->n < 2 * n) {
+        w->err = PDU_E_SPACE;
+        return;
     }
+    uint8_t *o = w->p + w->n;
+    for (size_t i = 0; i < n; i++)
+        memcpy(o + 2 * i, pdu_hex2 + 2 * p[i], 2);
+    w->n += 2 * n;
 }
 
 static int all_digits(const char *s, size_t len)
@@ -633,29 +642,30 @@ static int text_unit(const char *t, size_t len, size_t *pos, int enc, int lock, 
 }
 
 /* Total cost and character count of the whole text. */
-static int text_cost(const char *t, size_t len, int enc, int lock, int single, size_t *cost,
-                     size_t *chars)
+static int text_cost(const char *t, size_t len, int enc, int lock, int single, size_t *cost_out,
+                     size_t *chars_out)
 {
-    size_t pos = 0;
+    size_t pos = 0, cost = 0, chars = 0;     /* locals: t may alias the outputs */
     struct unit u;
-    *cost = 0;
-    *chars = 0;
-    if (enc == PDU_ENC_GSM7 && lock == 0 && single == 0) {
-        /* fast path: ASCII in the default alphabet costs one septet */
-        while (pos < len) {
-            uint8_t c = (uint8_t)t[pos];
-            if (c < 0x80 && pdu_def_rev[c]) { pos++; (*cost)++; (*chars)++; continue; }
-            TRY(text_unit(t, len, &pos, enc, 0, 0, &u));
-            *cost += (size_t)u.cost;
-            (*chars)++;
-        }
-        return PDU_OK;
-    }
+    int fast = enc != PDU_ENC_GSM7 || (lock == 0 && single == 0);
+    /* fast path: ASCII costs one septet in the default alphabet (when it is in it), two
+     * octets in UCS2 and one in 8-bit */
+    size_t ascii = enc == PDU_ENC_UCS2 ? 2 : 1;
+    int gsm = enc == PDU_ENC_GSM7;
     while (pos < len) {
+        uint8_t c = (uint8_t)t[pos];
+        if (fast && c < 0x80 && (!gsm || pdu_def_rev[c])) {
+            pos++;
+            cost += ascii;
+            chars++;
+            continue;
+        }
         TRY(text_unit(t, len, &pos, enc, lock, single, &u));
-        *cost += (size_t)u.cost;
-        (*chars)++;
+        cost += (size_t)u.cost;
+        chars++;
     }
+    *cost_out = cost;
+    *chars_out = chars;
     return PDU_OK;
 }
 
@@ -686,6 +696,12 @@ static int plan_parts(const char *t, size_t len, struct plan *p)
     TRY(text_cost(t, len, p->enc, p->lock, p->single, &p->cost, &p->chars));
     if (p->cost <= part_capacity(p->enc, nat)) { p->nparts = 1; return PDU_OK; }
     size_t cap = part_capacity(p->enc, nat + (p->concat16 ? 6 : 5));
+    size_t unit = p->enc == PDU_ENC_UCS2 ? 2 : 1;
+    if (p->cost == p->chars * unit) {
+        /* no escapes or surrogate pairs: every cut falls exactly at the capacity */
+        p->nparts = (p->cost + cap - 1) / cap;
+        return PDU_OK;
+    }
     size_t pos = 0, used = 0, n = 1;
     struct unit u;
     while (pos < len) {
@@ -704,6 +720,8 @@ static int national_possible(const char *t, size_t len)
     size_t pos = 0;
     int n = (int)(sizeof pdu_any_rev / sizeof pdu_any_rev[0]);
     while (pos < len) {
+        uint8_t c = (uint8_t)t[pos];
+        if (c < 0x80 && pdu_def_rev[c]) { pos++; continue; }
         int32_t cp = utf8_next((const uint8_t *)t, len, &pos);
         if (cp < 0) return 0;
         if (gsm_code((uint32_t)cp, 0, 0) >= 0) continue;
@@ -716,6 +734,11 @@ static int national_possible(const char *t, size_t len)
 static int national_search(const char *t, size_t len, int concat16, struct plan *best,
                            size_t *best_n, size_t chars)
 {
+    /* one IE costs the least room: if even that cannot beat best_n, no pair can */
+    if (chars > part_capacity(PDU_ENC_GSM7, 3)) {
+        size_t per = part_capacity(PDU_ENC_GSM7, 3 + (concat16 ? 6 : 5));
+        if ((chars + per - 1) / per >= *best_n) return PDU_OK;
+    }
     if (!national_possible(t, len)) return PDU_OK;
     /* pdu_pairs: generated in the order of preference (fewest UDH IEs, lowest ids) */
     for (size_t k = 0; k < sizeof pdu_pairs / sizeof pdu_pairs[0]; k++) {
@@ -921,28 +944,44 @@ int pdu_encode_sms(const pdu_sms_opts *o, const char *number, size_t number_len,
     struct unit u;
     struct part_in pi = {units, 0};
     int32_t part_start = 0;
+    int fast7 = p.enc == PDU_ENC_GSM7 && p.lock == 0 && p.single == 0;
+    int ascii_ok = fast7 || p.enc != PDU_ENC_GSM7;
+    size_t usz = p.enc == PDU_ENC_UCS2 ? 2 : 1, un = 0;
     for (;;) {
         int full = 0;
-        if (pos < text_len) {
+        /* fast path: runs of ASCII in the default alphabet, UCS2 or 8-bit */
+        while (ascii_ok && pos < text_len) {
+            uint8_t b = (uint8_t)text[pos];
+            uint8_t v = fast7 ? pdu_def_rev[b & 0x7F] : (uint8_t)(b + 1);
+            if (b >= 0x80 || v == 0) break;
+            if (un + usz > cap) { full = 1; break; }
+            if (usz == 2) units[un++] = 0;
+            units[un++] = (uint8_t)(v - 1);
+            pos++;
+            chars++;
+        }
+        if (!full && pos < text_len) {
             size_t save = pos;
             TRY(text_unit(text, text_len, &pos, p.enc, p.lock, p.single, &u));
-            if (pi.n + (size_t)u.cost > cap) {
+            if (un + (size_t)u.cost > cap) {
                 pos = save;
                 full = 1;
             } else {
-                memcpy(units + pi.n, u.b, (size_t)u.cost);
-                pi.n += (size_t)u.cost;
+                memcpy(units + un, u.b, (size_t)u.cost);
+                un += (size_t)u.cost;
                 chars++;
+                if (pos < text_len) continue;
             }
         }
         if (!full && pos < text_len) continue;
         if ((int)seq >= max_parts) return PDU_E_SPACE;
+        pi.n = un;
         TRY(emit_part(o, &p, seq + 1, hdr, hdr_len, &pi, smsc, smsc_len, &w, &parts[seq]));
         parts[seq].text_start = part_start;
         parts[seq].text_end = (int32_t)chars;
         part_start = (int32_t)chars;
         seq++;
-        pi.n = 0;
+        un = 0;
         if (pos >= text_len) break;
     }
     *n_parts = (int)seq;

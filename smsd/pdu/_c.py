@@ -36,6 +36,8 @@ _HEAD = struct.Struct("<40i")          # pdu_decoded up to its IE array
 _PART = struct.Struct("<5i")           # pdu_part
 _OPTS = struct.Struct("<13i7s7s")      # pdu_sms_opts
 _MAX_PARTS = 255
+_SUBMIT = lib.PDU_KIND_SUBMIT
+_PART_SIZE = _PART.size
 _OUT_CAP = _MAX_PARTS * 400
 _BIN_CAP = 1024
 
@@ -45,6 +47,7 @@ assert ffi.offsetof("pdu_sms_opts", "scts") == _OPTS.size - 7
 
 _new = object.__new__
 _fill = object.__setattr__
+_datetime = dt.datetime
 _TZ = {q: dt.timezone(dt.timedelta(minutes=15 * q)) for q in range(-79, 80)}
 
 
@@ -148,8 +151,8 @@ def _time(v: tuple[int, ...], i: int) -> dt.datetime | None:
         return None
     yy = v[i + 1]
     try:
-        return dt.datetime(yy + (1900 if yy >= 80 else 2000), v[i + 2], v[i + 3], v[i + 4],
-                           v[i + 5], v[i + 6], tzinfo=_TZ[v[i + 7]])
+        return _datetime(yy + (1900 if yy >= 80 else 2000), v[i + 2], v[i + 3], v[i + 4],
+                         v[i + 5], v[i + 6], 0, _TZ[v[i + 7]])
     except ValueError:
         return None
 
@@ -171,40 +174,44 @@ def _udh(s: _Scratch, n: int, binbuf: Any) -> list[InfoElement]:
 
 
 def _decoded(s: _Scratch, v: tuple[int, ...], binbuf: Any) -> Decoded:
-    kind = v[0]
-    slen = v[2]
-    nstart = slen if slen > 0 else 0
+    (kind, _, slen, nlen, toa, pid, dcs, enc, mcls, mr, st, srr,
+     tv, yy, mo, dd, hh, mi, ss, tq, _, _, _, _, _, _, _, _,
+     vpf, vpo, vpl, cref, ctot, cseq, pdst, psrc, doff, dlen, tlen, nie) = v
     addr = s.addr_buf
-    vpf = v[28]
+    nstart = slen if slen > 0 else 0
+    scts = None
+    if tv and kind != 1:
+        try:
+            scts = _datetime(yy + (1900 if yy >= 80 else 2000), mo, dd, hh, mi, ss, 0, _TZ[tq])
+        except ValueError:
+            pass
     d = _new(Decoded)
     _fill(d, "__dict__", {
         "kind": _KINDS[kind],
         "smsc": addr[0:slen].decode() if slen >= 0 else None,
-        "number": addr[nstart:nstart + v[3]].decode(),
-        "text": s.text_buf[0:v[38]].decode(),
-        "dcs": v[6],
-        "pid": v[5],
-        "scts": _time(v, 12) if kind != 1 else None,
-        "concat": (v[31], v[32], v[33]) if v[31] >= 0 else None,
-        "mr": v[9] if v[9] >= 0 else None,
-        "status": v[10] if v[10] >= 0 else None,
-        "udh": _udh(s, v[39], binbuf) if v[39] else [],
-        "encoding": _ENC_NAMES[v[7]],
-        "data": binbuf[v[36]:v[36] + v[37]],
-        "number_toa": v[4],
+        "number": addr[nstart:nstart + nlen].decode(),
+        "text": s.text_buf[0:tlen].decode(),
+        "dcs": dcs,
+        "pid": pid,
+        "scts": scts,
+        "concat": (cref, ctot, cseq) if cref >= 0 else None,
+        "mr": mr if mr >= 0 else None,
+        "status": st if st >= 0 else None,
+        "udh": _udh(s, nie, binbuf) if nie else [],
+        "encoding": _ENC_NAMES[enc],
+        "data": binbuf[doff:doff + dlen],
+        "number_toa": toa,
         "discharge": _time(v, 20) if kind == 2 else None,
-        "message_class": v[8] if v[8] >= 0 else None,
-        "validity": _validity(vpf, binbuf[v[29]:v[29] + v[30]]) if vpf else None,
-        "status_report_requested": v[11] != 0,
-        "ports": (v[34], v[35]) if v[34] >= 0 else None,
+        "message_class": mcls if mcls >= 0 else None,
+        "validity": _validity(vpf, binbuf[vpo:vpo + vpl]) if vpf else None,
+        "status_report_requested": srr != 0,
+        "ports": (pdst, psrc) if pdst >= 0 else None,
     })
     return d
 
 
 # --- encode --------------------------------------------------------------------------------------
 def _validity_field(validity: dt.timedelta | dt.datetime | None) -> tuple[int, bytes]:
-    if validity is None:
-        return 0, b""
     if isinstance(validity, dt.datetime):
         return 3, fields.timestamp(validity)
     if isinstance(validity, dt.timedelta):
@@ -221,32 +228,38 @@ def _encoding_code(encoding: str) -> int:
 
 
 def _encode(s: _Scratch, number: str, text: str, smsc: str | None,
-            opts: tuple[int, ...], vp: bytes, scts: bytes) -> list[tuple[str, int, str]]:
-    """One pdu_encode_sms call; (hex, tpdu_len, text slice) per part."""
+            opts: tuple[int, ...], vp: bytes, scts: bytes) -> int:
+    """One pdu_encode_sms call; returns the number of parts now in s.parts / s.out."""
     try:
         _OPTS.pack_into(s.opts_buf, 0, *opts, vp, scts)
     except struct.error as exc:
         raise CodecError(f"option out of range: {exc}") from None
-    num = _utf8(number, "number")
-    sc = _utf8(smsc, "smsc") if smsc else b""
-    body = _utf8(text, "text")
+    try:
+        num = number.encode()
+        sc = smsc.encode() if smsc else b""
+        body = text.encode()
+    except (UnicodeEncodeError, AttributeError):
+        _utf8(text, "text")
+        _utf8(number, "number")
+        _utf8(smsc or "", "smsc")
+        raise
     rc = lib.pdu_encode_sms(s.opts, num, len(num), sc, len(sc), body, len(body), s.out,
                             _OUT_CAP, s.parts, _MAX_PARTS, s.count)
     if rc:
         raise _error(rc)
-    out = s.out_buf
-    res = []
-    for k in range(s.count[0]):
-        off, hlen, tlen, a, b = _PART.unpack_from(s.parts_buf, k * _PART.size)
-        res.append((out[off:off + hlen].decode("ascii"), tlen, text[a:b]))
-    return res
+    return int(s.count[0])
 
 
-def _part(hex_: str, tpdu_len: int, seq: int, total: int, text: str) -> SubmitPart:
-    p = _new(SubmitPart)
-    _fill(p, "__dict__", {"hex": hex_, "tpdu_len": tpdu_len, "seq": seq, "total": total,
-                          "text": text})
-    return p
+def _submit_parts(s: _Scratch, n: int, text: str) -> list[SubmitPart]:
+    out, pbuf, unpack = s.out_buf, s.parts_buf, _PART.unpack_from
+    parts = []
+    for k in range(n):
+        off, hlen, tlen, a, b = unpack(pbuf, k * _PART_SIZE)
+        p = _new(SubmitPart)
+        _fill(p, "__dict__", {"hex": out[off:off + hlen].decode(), "tpdu_len": tlen,
+                              "seq": k + 1, "total": n, "text": text[a:b]})
+        parts.append(p)
+    return parts
 
 
 def encode_submit(number: str, text: str, *, encoding: str = "auto", smsc: str | None = None,
@@ -256,18 +269,17 @@ def encode_submit(number: str, text: str, *, encoding: str = "auto", smsc: str |
                   reject_duplicates: bool = False, reply_path: bool = False,
                   pid: int = 0) -> list[SubmitPart]:
     """SMS-SUBMIT parts ready for AT+CMGS (refs and MR are taken modulo their field size)."""
-    vpf, vp = _validity_field(validity)
+    vpf, vp = (0, b"") if validity is None else _validity_field(validity)
     s = _take()
     try:
-        got = _encode(s, number, text, smsc,
-                      (lib.PDU_KIND_SUBMIT, _encoding_code(encoding), request_status_report,
-                       flash, mr & 0xFF, concat_ref & (0xFFFF if concat16 else 0xFF), concat16,
-                       vpf, len(vp), bool(smsc), pid & 0xFF, reject_duplicates, reply_path),
-                      vp, b"")
+        n = _encode(s, number, text, smsc,
+                    (_SUBMIT, _encoding_code(encoding), request_status_report,
+                     flash, mr & 0xFF, concat_ref & (0xFFFF if concat16 else 0xFF), concat16,
+                     vpf, len(vp), bool(smsc), pid & 0xFF, reject_duplicates, reply_path),
+                    vp, b"")
+        return _submit_parts(s, n, text)
     finally:
         _POOL.append(s)
-    total = len(got)
-    return [_part(h, n, i, total, t) for i, (h, n, t) in enumerate(got, 1)]
 
 
 def encode_deliver(originator: str, text: str, *, scts: dt.datetime, smsc: str | None = None,
@@ -276,13 +288,13 @@ def encode_deliver(originator: str, text: str, *, scts: dt.datetime, smsc: str |
     stamp = fields.timestamp(scts)
     s = _take()
     try:
-        got = _encode(s, originator, text, smsc,
-                      (lib.PDU_KIND_DELIVER, _encoding_code(encoding), status_report_indication,
-                       False, 0, concat_ref & 0xFF, False, 0, 0, bool(smsc), 0, False, False),
-                      b"", stamp)
+        n = _encode(s, originator, text, smsc,
+                    (lib.PDU_KIND_DELIVER, _encoding_code(encoding), status_report_indication,
+                     False, 0, concat_ref & 0xFF, False, 0, 0, bool(smsc), 0, False, False),
+                    b"", stamp)
+        return [p.hex for p in _submit_parts(s, n, text)]
     finally:
         _POOL.append(s)
-    return [h for h, _, _ in got]
 
 
 def encode_status_report(recipient: str, mr: int, status: int, *, scts: dt.datetime,

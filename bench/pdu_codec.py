@@ -1,0 +1,183 @@
+"""PDU codec benchmark: our C and Python backends side by side with peer libraries.
+
+Run from the venv with no arguments:  .venv/bin/python bench/pdu_codec.py
+Peers (optional; a missing one is reported, not fatal): `make bench-env` installs
+bench/requirements-pdu.txt into .venv (python-gsmmodem-new, python-gammu, smspdudecoder).
+python-gammu compiles against the system library: apt-get install -y libgammu-dev pkg-config.
+
+Prints microseconds per message for each row x column, our speed-up over the fastest peer, and
+a last line checking the targets: C >= 15x faster than the fastest peer on every row; the
+Python backend no slower than the fastest pure-Python peer. A peer that cannot do a row shows
+n/a. Timing: best of 5 repeats, each long enough to run about 0.1 s.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import importlib.metadata
+import io
+import timeit
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+Op = Callable[[], Any]
+NUMBER = "+447700900123"
+SCTS = dt.datetime(2026, 11, 23, 2, 25, 0, tzinfo=dt.timezone.utc)
+GSM160 = ("The quick brown fox jumps over the lazy dog; 0123456789 @ home? Yes! " * 3)[:160]
+UCS70 = ("Съешь же ещё этих мягких французских булок, да выпей чаю. Привет мир! " * 2)[:70]
+GSM600 = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod. " * 9)[:600]
+ROWS = ["encode 160-char GSM-7", "encode 70-char UCS2", "split 600-char GSM-7",
+        "decode GSM-7 DELIVER", "decode UCS2 DELIVER"]
+PURE_PYTHON_PEERS = ("gsmmodem", "smspdudecoder")
+
+
+def per_call_us(op: Op) -> float:
+    op()                                                   # warm caches, fail early
+    timer = timeit.Timer(op)
+    n, _ = timer.autorange()
+    n = max(1, n // 2)
+    return min(timer.repeat(repeat=5, number=n)) / n * 1e6
+
+
+# --- our backends ----------------------------------------------------------------------------------
+def our_ops(codec: ModuleType, deliver_gsm: str, deliver_ucs: str) -> list[Op | None]:
+    return [
+        lambda: codec.encode_submit(NUMBER, GSM160),
+        lambda: codec.encode_submit(NUMBER, UCS70),
+        lambda: codec.encode_submit(NUMBER, GSM600),
+        lambda: codec.decode(deliver_gsm),
+        lambda: codec.decode(deliver_ucs),
+    ]
+
+
+# --- peers ---------------------------------------------------------------------------------------
+def gsmmodem_ops(deliver_gsm: str, deliver_ucs: str) -> list[Op | None]:
+    from gsmmodem.pdu import decodeSmsPdu, encodeSmsSubmitPdu
+    return [
+        lambda: encodeSmsSubmitPdu(NUMBER, GSM160, requestStatusReport=False),
+        lambda: encodeSmsSubmitPdu(NUMBER, UCS70, requestStatusReport=False),
+        lambda: encodeSmsSubmitPdu(NUMBER, GSM600, requestStatusReport=False),
+        lambda: decodeSmsPdu(deliver_gsm),
+        lambda: decodeSmsPdu(deliver_ucs),
+    ]
+
+
+def gammu_ops(deliver_gsm: str, deliver_ucs: str) -> list[Op | None]:
+    import gammu
+
+    def encode(text: str, unicode: bool) -> list[bytes]:
+        info = {"Class": -1, "Unicode": unicode,
+                "Entries": [{"ID": "ConcatenatedTextLong", "Buffer": text}]}
+        out = []
+        for sms in gammu.EncodeSMS(info):
+            sms["Number"] = NUMBER
+            sms["SMSC"] = {"Location": 0, "Number": ""}
+            out.append(gammu.EncodePDU(sms))
+        return out
+
+    return [
+        lambda: encode(GSM160, False),
+        lambda: encode(UCS70, True),
+        lambda: encode(GSM600, False),
+        lambda: gammu.DecodePDU(bytes.fromhex(deliver_gsm), True),
+        lambda: gammu.DecodePDU(bytes.fromhex(deliver_ucs), True),
+    ]
+
+
+def smspdudecoder_ops(deliver_gsm: str, deliver_ucs: str) -> list[Op | None]:
+    from smspdudecoder.fields import SMSDeliver
+    return [None, None, None,
+            lambda: SMSDeliver.decode(io.StringIO(deliver_gsm)),
+            lambda: SMSDeliver.decode(io.StringIO(deliver_ucs))]
+
+
+PEERS: dict[str, tuple[str, Callable[[str, str], list[Op | None]]]] = {
+    "gsmmodem": ("python-gsmmodem-new", gsmmodem_ops),
+    "gammu": ("python-gammu", gammu_ops),
+    "smspdudecoder": ("smspdudecoder", smspdudecoder_ops),
+}
+
+
+def load_peers(deliver_gsm: str, deliver_ucs: str) -> tuple[dict[str, list[Op | None]],
+                                                              list[str]]:
+    ops: dict[str, list[Op | None]] = {}
+    notes = []
+    for name, (dist, make) in PEERS.items():
+        try:
+            ops[name] = make(deliver_gsm, deliver_ucs)
+            notes.append(f"{name}: {dist} {importlib.metadata.version(dist)}")
+        except Exception as exc:                             # a missing peer is only reported
+            notes.append(f"{name}: MISSING ({dist}: {type(exc).__name__}: {exc})")
+    return ops, notes
+
+
+def measure(columns: dict[str, list[Op | None]]) -> dict[str, list[float | None]]:
+    table: dict[str, list[float | None]] = {}
+    for name, ops in columns.items():
+        row: list[float | None] = []
+        for op in ops:
+            try:
+                row.append(per_call_us(op) if op else None)
+            except Exception as exc:                        # a peer failing a row is n/a
+                print(f"  ({name} failed: {type(exc).__name__}: {exc})")
+                row.append(None)
+        table[name] = row
+    return table
+
+
+def fastest(table: dict[str, list[float | None]], names: list[str], i: int) -> float | None:
+    vals = [v for n in names if (v := table[n][i]) is not None]
+    return min(vals) if vals else None
+
+
+def render(table: dict[str, list[float | None]], peers: list[str]) -> list[tuple[str, float]]:
+    cols = list(table)
+    print(f"{'us per message':24}" + "".join(f"{c:>15}" for c in cols) + f"{'C speed-up':>12}")
+    speedups = []
+    for i, row in enumerate(ROWS):
+        cells = "".join(f"{v:>15.2f}" if (v := table[c][i]) is not None else f"{'n/a':>15}"
+                        for c in cols)
+        best = fastest(table, peers, i)
+        ours = table["ours C"][i]
+        sp = best / ours if best and ours else None
+        if sp:
+            speedups.append((row, sp))
+        print(f"{row:24}{cells}" + (f"{sp:>11.1f}x" if sp else f"{'n/a':>12}"))
+    return speedups
+
+
+def main() -> None:
+    from smsd.pdu import _python
+    try:
+        from smsd.pdu import _c
+    except ImportError as exc:
+        raise SystemExit(f"C backend not built ({exc}): run `make` / pip install -e .")
+    import smsd.pdu
+    deliver_gsm = _c.encode_deliver(NUMBER, GSM160, scts=SCTS, smsc="+447700900000")[0]
+    deliver_ucs = _c.encode_deliver(NUMBER, UCS70, scts=SCTS, smsc="+447700900000")[0]
+    peer_ops, notes = load_peers(deliver_gsm, deliver_ucs)
+    columns = {"ours C": our_ops(_c, deliver_gsm, deliver_ucs),
+               "ours Python": our_ops(_python, deliver_gsm, deliver_ucs), **peer_ops}
+    print(f"smsd.pdu default backend: {smsd.pdu.BACKEND}; peers: " + "; ".join(notes))
+    table = measure(columns)
+    speedups = render(table, list(peer_ops))
+    verdict(table, list(peer_ops), speedups)
+
+
+def verdict(table: dict[str, list[float | None]], peers: list[str],
+            speedups: list[tuple[str, float]]) -> None:
+    pure = [p for p in peers if p in PURE_PYTHON_PEERS]
+    py_ok = all(table["ours Python"][i] is not None and (best := fastest(table, pure, i)) is None
+                or table["ours Python"][i] <= best  # type: ignore[operator]
+                for i in range(len(ROWS)))
+    worst = min(speedups, key=lambda s: s[1]) if speedups else None
+    c_ok = bool(speedups) and all(sp >= 15 for _, sp in speedups)
+    worst_txt = f"{worst[1]:.1f}x ({worst[0]})" if worst else "n/a (no peer)"
+    print(f"RESULT: C speed-up over the fastest peer, worst row = {worst_txt}; target >= 15x: "
+          f"{'MET' if c_ok else 'NOT MET'}. Python backend vs fastest pure-Python peer on every "
+          f"row: {'MET' if py_ok else 'NOT MET'} (target: no slower).")
+
+
+if __name__ == "__main__":
+    main()
