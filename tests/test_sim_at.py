@@ -40,6 +40,9 @@ def test_full_init_on_both_profiles(board: SimBoard, clients: list[AtClient]) ->
         profile = board.profile(port)
         c.init()
         assert model[profile] in c.cmd("ATI")
+        assert c.cmd("AT+CGMI")[0] in ("Quectel", "SIMCOM INCORPORATED")
+        assert c.cmd("AT+CGMM")[0] in model[profile]
+        assert c.cmd("AT+CGMR")[-1] == "OK"
         assert c.cmd("AT+CGSN") == [board.imei(port), "OK"]
         assert c.cmd("AT+CPIN?") == ["+CPIN: READY", "OK"]
         assert c.cmd("AT+CIMI") == [ident.imsi, "OK"]
