@@ -153,6 +153,14 @@ def test_cmgs_with_prompt_sends_payload_and_ctrl_z() -> None:
     assert not engine.busy
 
 
+def test_prompt_followed_by_a_line_end_still_counts() -> None:
+    engine = AtEngine()
+    cmd = Command("AT+CMGS=5", prompt_payload="00")
+    engine.send(cmd, 0)
+    assert engine.receive_data(b"\r\n> \r\n", 0) == []
+    assert engine.pending_output() == b"00\x1a"
+
+
 def test_prompt_restarts_the_deadline() -> None:
     engine = AtEngine()
     engine.send(Command("AT+CMGS=5", timeout=10, prompt_payload="00"), 0)

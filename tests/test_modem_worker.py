@@ -6,9 +6,9 @@ from collections.abc import Iterator
 import pytest
 
 from smsd.pdu import _python as pdu  # the reference codec; the C twin is tested elsewhere
-from smsd.model import (REG_OK, REG_POWER_OFF, STATE_INIT, STATE_POWER_OFF, STATE_READY,
+from smsd.model import (REG_NO_SIM, REG_OK, REG_POWER_OFF, STATE_INIT, STATE_POWER_OFF, STATE_READY,
                         STATE_RECOVERING)
-from smsd.modem.jobs import Power, Refresh, Reset, SendPart, SwitchSlot, Ussd
+from smsd.modem.jobs import Power, Refresh, Reset, SendPart, SimLock, SwitchSlot, Ussd
 from smsd.modem.worker import ModemWorker, Timing
 from smsd.sim import SimBoard
 from smsd.sim.commands import BALANCE_TEXT
@@ -256,3 +256,42 @@ def test_power_on_without_a_power_key_line_stays_off(board: SimBoard) -> None:
     assert not board.is_powered(1)
     assert worker.info.recovery_step == "" and worker.alive
 
+
+
+def test_sim_lock_and_unlock(board: SimBoard, sink: RecordingSink,
+                             workers: list[ModemWorker]) -> None:
+    card = board.network.card(0, 0)
+    workers[0].submit(SimLock(card.pin, True))
+    assert sink.wait(lambda: card.pin_enabled)
+    workers[0].submit(SimLock(card.pin, False))
+    assert sink.wait(lambda: not card.pin_enabled)
+    workers[0].submit(SimLock("0000" if card.pin != "0000" else "1111", True))
+    workers[0].submit(Ussd("*101#"))          # marker: the wrong PIN was refused by then
+    assert sink.wait(lambda: len(sink.ussd) == 1)
+    assert not card.pin_enabled and workers[0].info.can_send
+
+
+def test_sim_removed_and_back(board: SimBoard, sink: RecordingSink,
+                              workers: list[ModemWorker]) -> None:
+    board.set_fault(1, "no_sim")
+    assert sink.wait(lambda: workers[1].info.reg == REG_NO_SIM)
+    assert not workers[1].info.can_send
+    board.set_fault(1, "none")
+    assert sink.wait(lambda: workers[1].info.reg == REG_OK)
+
+
+def test_ussd_cancel_sends_no_reply(sink: RecordingSink, workers: list[ModemWorker]) -> None:
+    workers[0].submit(Ussd("", cancel=True))
+    workers[0].submit(Ussd("*101#"))
+    assert sink.wait(lambda: len(sink.ussd) == 1)
+    assert sink.ussd[0].text.startswith("Your number is")
+
+
+def test_periodic_refresh_while_idle(board: SimBoard) -> None:
+    sink = RecordingSink()
+    worker = ModemWorker(0, board.device(0), sink, timing=Timing(refresh=0.1))
+    STARTED.append(worker)
+    worker.start()
+    assert sink.wait(lambda: worker.info.state == STATE_READY)
+    board.set_fault(0, "no_network")            # no URC for signal: only a refresh sees it
+    assert sink.wait(lambda: worker.info.signal == 0, 3.0)

@@ -42,6 +42,7 @@ class AtEngine:
         self._lines: list[str] = []
         self._awaiting_prompt = False
         self._prompt_seen = False
+        self._now = 0.0
 
     # --- caller side --------------------------------------------------------------------------
     @property
@@ -76,6 +77,7 @@ class AtEngine:
         self.__init__()  # type: ignore[misc]
 
     def receive_data(self, data: bytes, now: float) -> list[Event]:
+        self._now = now
         self._buffer += data
         events: list[Event] = []
         while True:
@@ -98,8 +100,11 @@ class AtEngine:
     def _check_prompt(self, now: float) -> None:
         if not self._awaiting_prompt or self._buffer.lstrip(b" ")[:1] != b">":
             return
-        assert self._pending is not None and self._pending.prompt_payload is not None
         self._buffer.clear()
+        self._take_prompt(now)
+
+    def _take_prompt(self, now: float) -> None:
+        assert self._pending is not None and self._pending.prompt_payload is not None
         self._awaiting_prompt = False
         self._prompt_seen = True
         self._out += self._pending.prompt_payload.encode("ascii") + CTRL_Z
@@ -110,6 +115,9 @@ class AtEngine:
             return []
         if self._urc:
             return self._continue_urc(text)
+        if text == ">" and self._awaiting_prompt:
+            self._take_prompt(self._now)     # a prompt that got a line end after all
+            return []
         if not text.isprintable() or not text.isascii():
             return [Discarded(text, "noise")]
         if self._is_echo(text):

@@ -19,6 +19,7 @@ class Waker:
 
     def __init__(self) -> None:
         self._read_fd, self._write_fd = os.pipe()
+        self._closed = False
         os.set_blocking(self._read_fd, False)
         os.set_blocking(self._write_fd, False)
 
@@ -26,10 +27,12 @@ class Waker:
         return self._read_fd
 
     def wake(self) -> None:
+        if self._closed:
+            return          # never write to a number the OS may have handed to another file
         try:
             os.write(self._write_fd, b"!")
-        except BlockingIOError:
-            pass  # a full pipe already means "wake up"
+        except OSError:
+            pass  # a full pipe already means "wake up"; a closed one means nobody listens
 
     def drain(self) -> None:
         try:
@@ -45,8 +48,10 @@ class Waker:
             self.drain()
 
     def close(self) -> None:
-        for fd in (self._read_fd, self._write_fd):
-            os.close(fd)
+        if not self._closed:
+            self._closed = True
+            os.close(self._read_fd)
+            os.close(self._write_fd)
 
 
 class SerialPort:

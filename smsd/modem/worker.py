@@ -105,6 +105,7 @@ class ModemWorker(RescueMixin):
             log.exception("port %d: worker crashed", self.port)
         finally:
             self._serial.close()
+            self._waker.close()
 
     def _guarded(self, action: Callable[[], None]) -> None:
         try:
