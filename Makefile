@@ -5,7 +5,7 @@ STATE_DIR ?= state
 LISTEN    ?= 127.0.0.1:8080
 PORTS     ?= 8
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench bench-env clean
 
 $(STAMP): setup.cfg setup.py pyproject.toml scripts/bootstrap.sh $(wildcard pdu_codec_c/*.c pdu_codec_c/*.h pdu_codec_c/*.py)
 	sh scripts/bootstrap.sh
@@ -25,6 +25,13 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/dispatch.py
 	$(VENV)/bin/python bench/intake.py
 	$(VENV)/bin/python bench/memory.py
+
+# Peer codec libraries for bench/pdu_codec.py, installed into .venv (python-gammu builds against
+# Debian's libgammu-dev). Not needed to run or test smsd.
+bench-env: $(STAMP)
+	command -v pkg-config >/dev/null && pkg-config --exists gammu || \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgammu-dev pkg-config; }
+	$(VENV)/bin/python -m pip install -q -r bench/requirements-pdu.txt
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache
