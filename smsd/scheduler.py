@@ -42,6 +42,7 @@ log = logging.getLogger("smsd.scheduler")
 
 LOOKAHEAD = 4096          # waiting messages scanned for one whose port list fits a free port
 IDLE_WAKE = 30.0          # seconds; a safety net, not the mechanism
+FLUSH_EVERY = 600.0       # seconds between looks for concatenated SMS missing parts
 
 
 class WorkerHandle(Protocol):
@@ -63,12 +64,15 @@ class Scheduler:
     def __init__(self, store: Store, workers: Mapping[int, WorkerHandle] | None = None, *,
                  depth: int = 2, max_attempts: int = 3, backoff: float = 10.0,
                  lease_timeout: float = 300.0, report_window: float = 3 * 86400.0,
-                 codec: Any = None, clock: Callable[[], float] = time.time) -> None:
+                 inbound_max_age: float = 3600.0, codec: Any = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._codec = codec if codec is not None else _default_codec()
         self._clock = clock
         self.depth, self.max_attempts, self.backoff = depth, max_attempts, backoff
         self.lease_timeout, self.report_window = lease_timeout, report_window
+        self.inbound_max_age = inbound_max_age
+        self._last_flush = 0.0
         self._workers: dict[int, WorkerHandle] = {}
         self._infos: dict[int, PortInfo] = {}
         self._held: dict[int, dict[int, float | None]] = {}   # port -> part -> lease time, None = on air
@@ -106,6 +110,10 @@ class Scheduler:
         self._wake.set()
 
     def _run(self) -> None:
+        # Everything this thread writes can be redone if lost (leases, parts of a message not
+        # yet started), so its commits skip the fsync; the next durable commit of any thread
+        # (part_starting, results, intake) carries them to disk in WAL order.
+        self._store.db.relax_this_thread()
         while not self._stopping.is_set():
             self._wake.clear()
             try:
@@ -152,6 +160,9 @@ class Scheduler:
         """One filling pass; returns seconds until the next timed duty."""
         now = self._clock()
         self._expire_leases(now)
+        if now - self._last_flush >= min(FLUSH_EVERY, self.inbound_max_age):
+            self._last_flush = now
+            self._store.flush_stale_inbound(now, self.inbound_max_age)
         queued = self._store.queued_parts()
         progress = True
         while progress:

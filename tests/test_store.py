@@ -356,3 +356,16 @@ def test_wal_and_full_sync(store: Store) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
     assert os.path.exists(store.db.path + "-wal")
+
+
+def test_incomplete_concatenated_message_is_delivered_when_stale(store: Store) -> None:
+    base: dict[str, Any] = dict(port=1, slot=0, imsi="I", sender="+1", smsc="SC", scts=None)
+    store.add_inbound(text="one ", concat=(5, 3, 1), now=NOW, **base)
+    store.add_inbound(text="three", concat=(5, 3, 3), now=NOW + 10, **base)
+    store.add_inbound(text="fresh", concat=(6, 2, 1), now=NOW + 3000, **base)
+    assert store.flush_stale_inbound(NOW + 3500, 3600) == 0
+    assert store.flush_stale_inbound(NOW + 3601, 3600) == 1
+    assert [e["text"] for e in events(store, "sms")] == ["one three"]
+    assert store.add_inbound(text="two ", concat=(5, 3, 2), now=NOW + 3700, **base) is None
+    remaining = store.db.conn().execute("SELECT count(*) FROM inbound_parts").fetchone()[0]
+    assert remaining == 2                       # "fresh" and the late part wait for siblings

@@ -57,6 +57,25 @@ class InboxMixin(OutboxMixin):
             return self._insert_inbound(conn, port, slot, imsi, sender, rows[0][2], rows[0][1],
                                         whole, now)
 
+    def flush_stale_inbound(self, now: float, max_age: float) -> int:
+        """Deliver incomplete concatenated messages whose first part is older than `max_age`.
+
+        A lost part must not hold the others back for ever: what arrived is delivered as it is."""
+        with self.db.write() as conn:
+            groups = conn.execute("SELECT key, sender, ref, total FROM inbound_parts GROUP BY "
+                                  "key, sender, ref, total HAVING min(received) < ?",
+                                  (now - max_age,)).fetchall()
+            for group in groups:
+                rows = conn.execute("SELECT text, scts, smsc, port, slot, imsi FROM inbound_parts "
+                                    "WHERE key = ? AND sender = ? AND ref = ? AND total = ? "
+                                    "ORDER BY seq", group).fetchall()
+                conn.execute("DELETE FROM inbound_parts WHERE key = ? AND sender = ? AND ref = ? "
+                             "AND total = ?", group)
+                first = rows[0]
+                self._insert_inbound(conn, first[3], first[4], first[5], group[1], first[2],
+                                     first[1], "".join(r[0] for r in rows), now)
+        return len(groups)
+
     def _insert_inbound(self, conn: sqlite3.Connection, port: int, slot: int, imsi: str,
                         sender: str, smsc: str, scts: float | None, text: str, now: float) -> int:
         stamp = fmt_time(scts if scts is not None else now)

@@ -65,8 +65,11 @@ CREATE TABLE IF NOT EXISTS parts (
     delivered  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS parts_message ON parts(message_id);
-CREATE INDEX IF NOT EXISTS parts_open ON parts(status, id)
-    WHERE status IN ('queued', 'leased', 'on_air');
+-- Partial indexes: SQLite uses one only for a query repeating its WHERE term exactly.
+DROP INDEX IF EXISTS parts_open;
+CREATE INDEX IF NOT EXISTS parts_queued ON parts(id) WHERE status = 'queued';
+CREATE INDEX IF NOT EXISTS parts_leased ON parts(id) WHERE status = 'leased';
+CREATE INDEX IF NOT EXISTS parts_on_air ON parts(id) WHERE status = 'on_air';
 CREATE INDEX IF NOT EXISTS parts_mr ON parts(port, mr, sent) WHERE mr IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS delivery_reports (

@@ -51,6 +51,12 @@ class Database:
             self._conns.append(conn)
         return conn
 
+    def relax_this_thread(self) -> None:
+        """Commits of the calling thread stop waiting for fsync (WAL keeps them consistent).
+
+        Only for threads whose writes may be lost in a power cut without breaking a promise."""
+        self.conn().execute("PRAGMA synchronous=NORMAL")
+
     def close(self) -> None:
         with self._conns_lock:
             conns, self._conns = self._conns, []
