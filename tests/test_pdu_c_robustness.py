@@ -1,0 +1,175 @@
+"""C backend specifics: truncated and lying PDUs, buffer edges, generated tables, threads.
+
+The known-answer tests of both backends live in test_pdu_vectors.py / test_pdu_codec.py; these
+cover what can only go wrong in the C code and its wrapper (bounds, scratch buffers, the tables
+generated at build time). Skipped when the extension is not built.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from types import ModuleType
+
+import pytest
+
+from pdu_backends import C_BACKEND
+from smsd.errors import CodecError, EncodingError
+from smsd.pdu import _python, tables
+
+pytestmark = pytest.mark.skipif(C_BACKEND is None, reason="C codec extension not built")
+C: ModuleType = C_BACKEND  # type: ignore[assignment]
+
+SCTS = dt.datetime(2026, 11, 23, 2, 25, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+DELIVER = "06917228195339040B917228214365F700003130805120618005D4F29C2E03"
+SUBMIT_VP = "07911326040000F0310D0B911326880736F40000A90FF7FBDD454E87CDE1B0DB357EB701"
+REPORT = "0006D60B911326880736F4111011719551401110117195714000"
+
+
+def _header_end(pdu: str) -> int:
+    """Octets before TP-UDL (everything a decoder must have), with the SMSC field."""
+    raw = bytes.fromhex(pdu)
+    d = C.decode(pdu)
+    return len(raw) - 1 - len(d.data) if d.kind != "status_report" else len(raw)
+
+
+@pytest.mark.parametrize("pdu", [DELIVER, SUBMIT_VP, REPORT])
+def test_every_truncation_inside_the_header_raises(pdu: str) -> None:
+    raw = bytes.fromhex(pdu)
+    for cut in range(_header_end(pdu)):
+        with pytest.raises(CodecError):
+            C.decode(raw[:cut])
+        with pytest.raises(CodecError):
+            _python.decode(raw[:cut])
+
+
+@pytest.mark.parametrize("lie", [
+    "FF9172",                                        # SMSC length past the end
+    "00040B9172282143",                              # OA length 11 digits, 3 octets present
+    "0004FF91" + "21" * 20,                          # OA length 255 semi-octets
+    "00440B917228214365F700003130805120618005" + "07" + "0003",   # UDHL 7 > UDL 5 septets
+    "00440B917228214365F700043130805120618004" + "03" + "0005AA",  # IE length overruns UDH
+    "00440B917228214365F700043130805120618000",      # UDHI set, UDL 0
+    "0011000B917228214365F70000",                    # SUBMIT ends before TP-VP
+    "0019000B917228214365F7000031700131",            # absolute VP cut short
+    "0006D60B911326880736F411101171955140",          # status report without TP-DT
+    "0003",                                          # reserved TP-MTI 11
+])
+def test_lying_lengths_raise_codec_error(lie: str) -> None:
+    with pytest.raises(CodecError):
+        C.decode(lie)
+    with pytest.raises(CodecError):
+        _python.decode(lie)
+
+
+def test_overstated_udl_decodes_what_is_present() -> None:
+    # TP-UDL says 160 septets, only "Test2" is there: the text that exists beats nothing
+    pdu = "06917228195339040B917228214365F7000031308051206180A0D4F29C2E03"
+    assert C.decode(pdu).text.startswith("Test2")
+    assert C.decode(pdu) == _python.decode(pdu)
+
+
+def test_non_hex_and_odd_input_raise() -> None:
+    for bad in ("0G", "012", "", "  ", "é0", "00\x00"):
+        with pytest.raises(CodecError):
+            C.decode(bad)
+    with pytest.raises(CodecError):
+        C.decode(12345)  # type: ignore[arg-type]
+
+
+def test_hex_with_whitespace_and_lower_case_is_accepted_like_python() -> None:
+    spaced = " " + " ".join(DELIVER[i:i + 2] for i in range(0, len(DELIVER), 2)).lower() + "\n"
+    assert C.decode(spaced) == _python.decode(spaced) == C.decode(DELIVER)
+
+
+def test_pdu_longer_than_the_scratch_buffer() -> None:
+    # trailing junk after TP-UD is never read, however long
+    junk = DELIVER + "AB" * 5000
+    assert C.decode(junk) == C.decode(DELIVER)
+    assert C.decode(bytes.fromhex(junk)) == _python.decode(junk)
+
+
+def test_long_ussd_uses_bigger_buffers() -> None:
+    text = "€" * 3000 + "x" * 1001
+    packed = C.ussd_encode(text)
+    assert packed == _python.ussd_encode(text)
+    assert C.ussd_decode(packed) == text
+
+
+def test_255_parts_and_one_more() -> None:
+    per_part = 153
+    assert C.count_parts("a" * per_part * 255) == 255
+    parts = C.encode_submit("+4912345", "a" * per_part * 255, concat_ref=7)
+    assert [p.seq for p in parts] == list(range(1, 256))
+    assert "".join(p.text for p in parts) == "a" * per_part * 255
+    with pytest.raises(CodecError):
+        C.encode_submit("+4912345", "a" * (per_part * 255 + 1))
+
+
+def test_error_classes_match_the_python_backend() -> None:
+    with pytest.raises(EncodingError):
+        C.encode_submit("+4912345", "\U0001F600", encoding="gsm7")
+    with pytest.raises(EncodingError):
+        C.encode_submit("ThisIsTooLongForAnAddress", "hi")
+    with pytest.raises(EncodingError):
+        C.encode_submit("+4912345", "\ud800")          # lone surrogate
+    with pytest.raises(CodecError):
+        C.encode_submit("", "hi")
+    with pytest.raises(CodecError):
+        C.encode_submit("+4912345", "hi", encoding="latin9")
+
+
+def _deliver_with_national(lock: int, shift: int, septets: bytes) -> str:
+    """A DELIVER whose UDH selects the given national tables, carrying `septets`."""
+    from smsd.pdu import gsm7
+    udh = bytes([6, 0x25, 1, lock, 0x24, 1, shift])
+    skip = (len(udh) * 8 + 6) // 7
+    ud = udh + gsm7.pack(septets, skip * 7 - len(udh) * 8)
+    tpdu = bytes.fromhex("440B917228214365F70000") + bytes.fromhex("31308051206180") + \
+        bytes([skip + len(septets)]) + ud
+    return "00" + tpdu.hex()
+
+
+@pytest.mark.parametrize("lang", sorted(set(tables.LOCKING_SHIFT) | set(tables.SINGLE_SHIFT)))
+def test_generated_tables_match_tables_py(lang: int) -> None:
+    codes = bytes(c for c in range(128) if c != 0x1B)
+    lock = lang if lang in tables.LOCKING_SHIFT else 0
+    main = tables.LOCKING_SHIFT.get(lock, tables.GSM7_DEFAULT)
+    assert C.decode(_deliver_with_national(lock, lang, codes)).text == \
+        "".join(main.get(c, " ") for c in codes)
+    shift = tables.SINGLE_SHIFT.get(lang, tables.GSM7_EXTENSION)
+    for half in (codes[:64], codes[64:]):
+        escaped = b"".join(bytes([0x1B, c]) for c in half)
+        assert C.decode(_deliver_with_national(lock, lang, escaped)).text == \
+            "".join(shift.get(c, main.get(c, " ")) for c in half)
+
+
+def test_concurrent_calls_do_not_share_buffers() -> None:
+    texts = [f"worker {i} " + "xyz€" * (i * 7) for i in range(8)]
+    expected = {t: [C.decode(p.hex).text for p in C.encode_submit("+4912345", t)] for t in texts}
+    failures: list[str] = []
+
+    def work(text: str) -> None:
+        for _ in range(300):
+            got = [C.decode(p.hex).text for p in C.encode_submit("+4912345", text)]
+            if got != expected[text]:
+                failures.append(text)
+                return
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert all("".join(v) == k for k, v in expected.items())
+
+
+def test_deliver_and_status_report_round_trip() -> None:
+    [pdu] = C.encode_deliver("+4912345", "hello €", scts=SCTS, smsc="+4900")
+    d = C.decode(pdu)
+    assert (d.kind, d.number, d.text, d.scts, d.smsc) == ("deliver", "+4912345", "hello €",
+                                                          SCTS, "+4900")
+    rep = C.encode_status_report("+4912345", 42, 0x30, scts=SCTS, discharge=SCTS)
+    r = C.decode(rep)
+    assert (r.kind, r.mr, r.status, r.discharge) == ("status_report", 42, 0x30, SCTS)
+    assert C.status_category(r.status) == "pending"
