@@ -1,0 +1,22 @@
+#!/bin/sh
+# Runs the codec tests against an AddressSanitizer build of smsd._pdu_c.
+# The instrumented module is built into a scratch copy of the tree (the working tree and its
+# normal build stay untouched) and libasan is preloaded because python itself is not built with
+# it. Usage from the repository root: sh pdu_codec_c/asan_check.sh [pytest args]
+set -eu
+ROOT=$(pwd)
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cp -r smsd tests setup.cfg "$WORK/"
+rm -f "$WORK"/smsd/_pdu_c*.so
+SMSD_PDU_CFLAGS="-fsanitize=address -fno-omit-frame-pointer -g" "$PY" -c "
+import sys; sys.path.insert(0, 'pdu_codec_c')
+import build_pdu
+build_pdu.ffibuilder.compile(tmpdir='$WORK/build')"
+cp "$WORK"/build/smsd/_pdu_c*.so "$WORK/smsd/"
+cd "$WORK"
+LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+    "$PY" -m pytest -p no:cacheprovider -o addopts="" -q \
+    tests/test_pdu_c_robustness.py tests/test_pdu_differential.py tests/test_pdu_vectors.py \
+    tests/test_pdu_codec.py "$@"
