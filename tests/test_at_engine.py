@@ -170,6 +170,23 @@ def test_prompt_restarts_the_deadline() -> None:
                                          prompt_seen=True)]
 
 
+def test_missing_prompt_times_out_on_the_prompt_deadline() -> None:
+    engine = AtEngine()
+    cmd = Command("AT+CMGS=5", timeout=60, prompt_payload="00", prompt_timeout=2)
+    engine.send(cmd, 0)
+    assert engine.tick(1.9) == []
+    assert engine.tick(2.0) == [Timeout(cmd, prompt_seen=False)]
+
+
+def test_prompt_timeout_does_not_shorten_the_answer_wait() -> None:
+    engine = AtEngine()
+    cmd = Command("AT+CMGS=5", timeout=60, prompt_payload="00", prompt_timeout=2)
+    engine.send(cmd, 0)
+    engine.receive_data(b"\r\n> ", 1.0)
+    assert engine.tick(60.9) == []
+    assert engine.tick(61.0) == [Timeout(cmd, prompt_seen=True)]
+
+
 def test_cms_error_before_prompt_means_payload_never_sent() -> None:
     engine = AtEngine()
     cmd = Command("AT+CMGS=5", prompt_payload="00")

@@ -57,8 +57,9 @@ class AtEngine:
         if self._pending is not None:
             raise AtProtocolError(f"{command.text!r} sent while {self._pending.text!r} pending")
         self._pending = command
-        self._deadline = now + command.timeout
         self._awaiting_prompt = command.prompt_payload is not None
+        first_wait = command.prompt_timeout if self._awaiting_prompt else None
+        self._deadline = now + (command.timeout if first_wait is None else first_wait)
         return command.text.encode("ascii") + b"\r"
 
     def pending_output(self) -> bytes:

@@ -14,12 +14,16 @@ class Command:
     `expect` lists extra information-response prefixes this command claims (besides the one
     derived from its own name, e.g. `AT+CICCID` answers `+ICCID:`). `prompt_payload` makes the
     command a two-phase one: after the modem's `> ` prompt the engine sends payload + Ctrl-Z.
+    The prompt must come within `prompt_timeout` (default: `timeout`), the final result within
+    `timeout` after it: a modem that is slow on the network still prompts at once, so a short
+    prompt timeout finds a dead modem before anything went on air.
     """
 
     text: str
     timeout: float = 5.0
     prompt_payload: str | None = None
     expect: tuple[str, ...] = ()
+    prompt_timeout: float | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from smsd.errors import ModemError, PortUnavailable
-from smsd.model import (STATE_QUARANTINED, STATE_READY, STATE_RECOVERING, ModemJob, PortInfo,
+from smsd.model import (REG_UNKNOWN, STATE_QUARANTINED, STATE_READY, STATE_RECOVERING, ModemJob, PortInfo,
                         SendResult)
 
 from . import recovery
@@ -54,7 +54,8 @@ class RescueMixin:
 
     def _recover(self, cause: object) -> None:
         log.warning("port %d: %s; starting recovery", self.port, cause)
-        self._set(state=STATE_RECOVERING)
+        # Registration is unknown while the modem does not answer: the port reads as down.
+        self._set(state=STATE_RECOVERING, reg=REG_UNKNOWN)
         self._hand_back_sends("port recovering")
         outcome = recovery.climb(self._rungs(), self._on_rung)
         if outcome.recovered:

@@ -232,7 +232,8 @@ class ModemWorker(RescueMixin):
             return
         if not self._tell(self._sink.part_starting, self.port, job.part_id):
             return
-        cmd = Command(f"AT+CMGS={job.tpdu_len}", self._timing.cmgs, prompt_payload=job.pdu_hex)
+        cmd = Command(f"AT+CMGS={job.tpdu_len}", self._timing.cmgs, prompt_payload=job.pdu_hex,
+                      prompt_timeout=self._timing.command)
         try:
             answer = self._channel.run(cmd)
         except ModemHung as hung:
