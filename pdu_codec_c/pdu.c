@@ -171,14 +171,18 @@ static void septets_to_utf8(const uint8_t *sep, size_t n, int lock, int single, 
 /* Unpacks n septets starting `fill` bits into `in` (in_len octets available). */
 static int unpack7(const uint8_t *in, size_t in_len, int fill, size_t n, uint8_t *out)
 {
-    size_t bit = (size_t)fill;
-    if ((bit + n * 7 + 7) / 8 > in_len) return PDU_E_TRUNC;
-    for (size_t i = 0; i < n; i++, bit += 7) {
-        size_t o = bit >> 3;
-        unsigned sh = bit & 7;
-        unsigned v = in[o] >> sh;
-        if (sh > 1) v |= (unsigned)in[o + 1] << (8 - sh);
-        out[i] = (uint8_t)(v & 0x7F);
+    if (((size_t)fill + n * 7 + 7) / 8 > in_len) return PDU_E_TRUNC;
+    size_t o = (size_t)fill / 8;
+    uint32_t acc = 0;
+    int bits = -(fill % 8);                      /* the first octet's fill bits are skipped */
+    for (size_t i = 0; i < n; i++) {
+        if (bits < 7) {
+            if (bits < 0) { acc = (uint32_t)in[o++] >> -bits; bits += 8; }
+            else { acc |= (uint32_t)in[o++] << bits; bits += 8; }
+        }
+        out[i] = (uint8_t)(acc & 0x7F);
+        acc >>= 7;
+        bits -= 7;
     }
     return PDU_OK;
 }
@@ -487,7 +491,7 @@ static int decode_tpdu(struct rd *r, pdu_decoded *d, struct wr *addr, struct wr 
 
 static void reset_decoded(pdu_decoded *d)
 {
-    memset(d, 0, sizeof *d);
+    memset(d, 0, offsetof(pdu_decoded, ie));      /* the IE array is read up to n_ie only */
     d->smsc_len = -1;
     d->message_class = -1;
     d->mr = -1;
