@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import resource
 import select
 import threading
+import time
 import tty
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from smsd.model import REG_OK, STATE_READY
+from smsd.model import REG_OK, REG_UNKNOWN, STATE_QUARANTINED, STATE_READY
 from smsd.modem.jobs import SendPart
 from smsd.modem.worker import ModemWorker, Timing
 from smsd.pdu import _python as pdu
@@ -244,3 +246,29 @@ def test_ring_and_no_carrier_show_in_callstate(worker: tuple[ModemWorker, Record
     wait_for(sink, lambda: w.info.callstate == "Ringing")
     modem.push("\r\nNO CARRIER\r\n")
     wait_for(sink, lambda: w.info.callstate == "Idle")
+
+
+def test_silent_modem_is_quarantined_and_refuses_sends_without_spinning() -> None:
+    master, slave = os.openpty()          # nobody ever answers on this line
+    tty.setraw(slave)
+    sink = RecordingSink()
+    timing = Timing(command=0.1, probe=0.05, probe_tries=1, boot=0.1, quarantine_retry=30.0)
+    w = ModemWorker(0, os.ttyname(slave), sink, timing=timing)
+    w.start()
+    try:
+        wait_for(sink, lambda: w.info.state == STATE_QUARANTINED)
+        steps = [i.recovery_step for i in sink.infos[0] if i.recovery_step]
+        assert steps[0] == "retry" and steps[-1] == "quarantine" and "reopen" in steps
+        assert w.info.reg == REG_UNKNOWN and not w.info.can_send
+        w.submit(SendPart(1, "00", 1))
+        wait_for(sink, lambda: len(sink.results) == 1)
+        assert (sink.results[0][1].ok, sink.results[0][1].on_air) == (False, False)
+        assert [name for name, _ in sink.calls].count("part_starting") == 0
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        time.sleep(0.3)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        assert (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime) < 0.1
+    finally:
+        w.stop()
+        os.close(master)
+        os.close(slave)

@@ -1,6 +1,8 @@
 """Modem workers against the simulated modem board (real ptys, real pyserial, real AT)."""
 from __future__ import annotations
 
+import resource
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -295,3 +297,18 @@ def test_periodic_refresh_while_idle(board: SimBoard) -> None:
     assert sink.wait(lambda: worker.info.state == STATE_READY)
     board.set_fault(0, "no_network")            # no URC for signal: only a refresh sees it
     assert sink.wait(lambda: worker.info.signal == 0, 3.0)
+
+
+def cpu_seconds_over(interval: float) -> float:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    time.sleep(interval)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def test_powered_off_worker_sleeps(board: SimBoard, sink: RecordingSink,
+                                   workers: list[ModemWorker]) -> None:
+    for worker in workers:
+        worker.submit(Power(False))
+    assert sink.wait(lambda: all(w.info.state == STATE_POWER_OFF for w in workers))
+    assert cpu_seconds_over(0.5) < 0.1

@@ -24,7 +24,7 @@ class Step:
     apply: Apply | None = None
     required: bool = False           # failure (ERROR) aborts the sequence
     expect: str = ""                 # extra prefix claimed (literal or @attribute)
-    timeout: float = 5.0
+    timeout: float | None = None     # None: the worker's command timeout
     on_error: ApplyError | None = None   # folds a +CME ERROR code into the snapshot
 
 

@@ -33,15 +33,16 @@ from .channel import Channel, ModemHung, WorkerStopped
 from .errors_table import describe, is_permanent
 from .jobs import Power, Refresh, Reset, SendPart, SimLock, SwitchSlot, Ussd
 from .port import SerialPort, Waker
-from .quirks import Profile, choose_profile
-from .quirks import generic
+from .quirks import Profile, choose_profile, generic
 from .rescue import RescueMixin, SetupFailed, Trouble
-from .timing import Timing
 from .sink import WorkerSink
+from .timing import Timing
 
 log = logging.getLogger("smsd.modem")
 
 SIM_BLOCKED = (r.REG_NO_SIM, r.REG_PIN_REQUIRE, r.REG_PUK_REQUIRE)
+
+
 class ModemWorker(RescueMixin):
     def __init__(self, port: int, device: str, sink: WorkerSink, slots: int = 1,
                  baudrate: int = 115200, clock: Callable[[], float] = time.monotonic, *,
@@ -136,11 +137,20 @@ class ModemWorker(RescueMixin):
         self._handle(job)
 
     def _idle(self, now: float) -> None:
-        wait = min(self._timing.idle_wait, max(0.0, self._next_refresh - now))
+        wait = self._idle_wait(now)
         if self._serial.is_open and self._info.state != STATE_QUARANTINED:
             self._channel.pump(wait, self._waker)
         else:
             self._waker_wait(wait)
+
+    def _idle_wait(self, now: float) -> float:
+        """Until the next timed duty of the current state (never 0 for a state without one)."""
+        wait = self._timing.idle_wait
+        if self._info.state == STATE_READY:
+            wait = min(wait, self._next_refresh - now)
+        elif self._info.state == STATE_QUARANTINED:
+            wait = min(wait, self._retry_at - now)
+        return max(0.0, wait)
 
     def _waker_wait(self, wait: float) -> None:
         if self._stopping.is_set():
@@ -195,7 +205,7 @@ class ModemWorker(RescueMixin):
             if not text:
                 continue
             expect = sequences.resolve(step.expect, self._profile) if step.expect else ""
-            cmd = Command(text, max(step.timeout, self._timing.command),
+            cmd = Command(text, step.timeout or self._timing.command,
                           expect=(expect,) if expect else ())
             result = self._channel.run(cmd)
             if isinstance(result, CommandError):
