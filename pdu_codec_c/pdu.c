@@ -176,9 +176,10 @@ static int unpack7(const uint8_t *in, size_t in_len, int fill, size_t n, uint8_t
     uint32_t acc = 0;
     int bits = -(fill % 8);                      /* the first octet's fill bits are skipped */
     for (size_t i = 0; i < n; i++) {
-        if (bits < 7) {
-            if (bits < 0) { acc = (uint32_t)in[o++] >> -bits; bits += 8; }
-            else { acc |= (uint32_t)in[o++] << bits; bits += 8; }
+        while (bits < 7) {
+            if (bits < 0) acc = (uint32_t)in[o++] >> -bits;
+            else acc |= (uint32_t)in[o++] << bits;
+            bits += 8;
         }
         out[i] = (uint8_t)(acc & 0x7F);
         acc >>= 7;
