@@ -290,14 +290,20 @@ class Scheduler:
         return ok
 
     def part_result(self, port: int, result: SendResult) -> None:
-        try:
-            imsi = self._infos[port].imsi if port in self._infos else ""
-            self._store.part_result(port, result, imsi=imsi, now=self._clock(),
-                                    max_attempts=self.max_attempts, backoff=self.backoff)
-        finally:
+        # The worker does not wait for the disk: its next part_starting joins the same group
+        # commit. The port's slot frees only once the result is durable.
+        def settled(_: bool | None, error: BaseException | None) -> None:
+            if error is not None:
+                log.error("port %d: result of part %d not recorded: %s", port, result.part_id,
+                          error)
             with self._lock:
                 self._held.get(port, {}).pop(result.part_id, None)
             self.kick()
+
+        imsi = self._infos[port].imsi if port in self._infos else ""
+        self._store.part_result_nowait(port, result, imsi=imsi, now=self._clock(),
+                                       max_attempts=self.max_attempts, backoff=self.backoff,
+                                       then=settled)
 
     def inbound(self, msg: InboundPdu) -> None:
         now = self._clock()

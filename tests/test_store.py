@@ -369,3 +369,72 @@ def test_incomplete_concatenated_message_is_delivered_when_stale(store: Store) -
     assert store.add_inbound(text="two ", concat=(5, 3, 2), now=NOW + 3700, **base) is None
     remaining = store.db.conn().execute("SELECT count(*) FROM inbound_parts").fetchone()[0]
     assert remaining == 2                       # "fresh" and the late part wait for siblings
+
+
+def test_group_commit_isolates_a_failing_call(store: Store) -> None:
+    import threading
+    hooks: list[str] = []
+
+    def bad() -> None:
+        with store.db.write() as conn:
+            conn.execute("INSERT INTO settings(key, value) VALUES ('bad', '1')")
+            store.db.after_commit(lambda: hooks.append("bad"))
+            raise RuntimeError("boom")
+
+    errors: list[BaseException] = []
+
+    def call(i: int) -> None:
+        try:
+            if i == 10:
+                store.db.grouped(bad)
+            else:
+                store.db.grouped(lambda: store.set_setting(f"k{i}", str(i)))
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [str(e) for e in errors] == ["boom"] and hooks == []
+    assert store.get_setting("bad") is None
+    assert all(store.get_setting(f"k{i}") == str(i) for i in range(20) if i != 10)
+
+
+def test_concurrent_intake_gets_disjoint_consecutive_ids(store: Store) -> None:
+    import threading
+    got: list[tuple[int, range]] = []
+
+    def one(i: int) -> None:
+        got.append(store.intake(user="u", text="t", encoding="auto", srr=True, ports=None,
+                                rows=[(str(i), None, n, 1) for n in range(5)], now=NOW))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = sorted(i for _, r in got for i in r)
+    assert ids == list(range(1, 81)) and store.in_queue() == 80
+    conn = store.db.conn()
+    for task, r in got:
+        rows = conn.execute("SELECT id FROM messages WHERE task_id = ? ORDER BY id", (task,))
+        assert [x[0] for x in rows] == list(r)
+
+
+def test_result_without_waiting_reports_after_commit(store: Store) -> None:
+    import threading
+    intake(store, ["1"])
+    (p,) = start_one(store, port=0)
+    store.part_starting(0, p, NOW)
+    done = threading.Event()
+    seen: list[object] = []
+
+    def then(settled: bool | None, error: BaseException | None) -> None:
+        seen.append((settled, error, store.query_sms_result()[0].status))
+        done.set()
+
+    store.part_result_nowait(0, SendResult(p, ok=True, mr=1), imsi="", now=NOW, max_attempts=3,
+                             backoff=1.0, then=then)
+    assert done.wait(5) and seen == [(True, None, "SENT_OK")]

@@ -14,8 +14,9 @@ from smsd.store.users import UsersMixin
 
 
 class Store(InboxMixin, UsersMixin):
-    def __init__(self, path: str, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str, *, synchronous: str = "FULL", group_commit: bool = True) -> None:
         self.db = Database(path, synchronous=synchronous)
+        self.group_commit = group_commit
         self._queue_lock = threading.Lock()
         self._in_queue = 0
         self._init_events()

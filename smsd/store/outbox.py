@@ -21,12 +21,13 @@ import threading
 import time
 from dataclasses import asdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from smsd.model import SendResult, SmsResult
 from smsd.store.events import EventsMixin
 from smsd.store.times import fmt_time
 
+T = TypeVar("T")
 OPEN = ("queued", "leased", "on_air")
 REASON_UNKNOWN = "outcome-unknown"
 REASON_STOPPED = "stopped"
@@ -81,6 +82,7 @@ def in_list(column: str, values: Sequence[Any] | None, where: list[str], args: l
 
 
 class OutboxMixin(EventsMixin):
+    group_commit: bool
     _queue_lock: threading.Lock
     _in_queue: int
 
@@ -99,9 +101,16 @@ class OutboxMixin(EventsMixin):
         return self._in_queue
 
     # --- intake ---------------------------------------------------------------------------------
+    def _grouped(self, fn: Callable[[], T]) -> T:
+        return self.db.grouped(fn) if self.group_commit else fn()
+
     def intake(self, *, user: str, text: str, encoding: str, srr: bool,
                ports: Sequence[int] | None, rows: Sequence[IntakeRow], now: float) -> tuple[int, range]:
-        """Commit a task and its messages; return (task_id, message ids)."""
+        """Commit a task and its messages; return (task_id, message ids) after the commit."""
+        return self._grouped(lambda: self._intake(user, text, encoding, srr, ports, rows, now))
+
+    def _intake(self, user: str, text: str, encoding: str, srr: bool, ports: Sequence[int] | None,
+                rows: Sequence[IntakeRow], now: float) -> tuple[int, range]:
         with self.db.write() as conn:
             cur = conn.execute("INSERT INTO tasks(user, text, encoding, srr, ports, created) "
                                "VALUES (?, ?, ?, ?, ?, ?)",
@@ -176,6 +185,9 @@ class OutboxMixin(EventsMixin):
 
     def part_starting(self, port: int, part_id: int, now: float) -> bool:
         """Durably mark a part on the air; False when it is no longer leased to `port`."""
+        return self._grouped(lambda: self._part_starting(port, part_id, now))
+
+    def _part_starting(self, port: int, part_id: int, now: float) -> bool:
         with self.db.write() as conn:
             return conn.execute("UPDATE parts SET status = 'on_air', leased = ? "
                                 "WHERE id = ? AND status = 'leased' AND port = ?",
@@ -184,6 +196,30 @@ class OutboxMixin(EventsMixin):
     def part_result(self, port: int, result: SendResult, *, imsi: str, now: float,
                     max_attempts: int, backoff: float) -> bool:
         """Record one send attempt; False when the part was not ours to settle (stale report)."""
+        return self._grouped(lambda: self._part_result(port, result, imsi, now, max_attempts,
+                                                       backoff))
+
+    def part_result_nowait(self, port: int, result: SendResult, *, imsi: str, now: float,
+                           max_attempts: int, backoff: float,
+                           then: Callable[[bool | None, BaseException | None], None]) -> None:
+        """part_result without waiting for the disk; `then(settled, error)` after the commit.
+
+        Safe because a result lost in a crash leaves the part on_air, which recovery turns into
+        `unknown`: the same outcome as a crash a moment before the result came."""
+        def run() -> bool:
+            return self._part_result(port, result, imsi, now, max_attempts, backoff)
+        if self.group_commit:
+            self.db.post(run, then)
+            return
+        try:
+            settled = run()
+        except Exception as exc:   # noqa: BLE001 - handed to the callback like the async path
+            then(None, exc)
+            return
+        then(settled, None)
+
+    def _part_result(self, port: int, result: SendResult, imsi: str, now: float,
+                     max_attempts: int, backoff: float) -> bool:
         with self.db.write() as conn:
             row = conn.execute("SELECT message_id, seq, status, attempts, port FROM parts "
                                "WHERE id = ?", (result.part_id,)).fetchone()
