@@ -272,3 +272,13 @@ def test_silent_modem_is_quarantined_and_refuses_sends_without_spinning() -> Non
         w.stop()
         os.close(master)
         os.close(slave)
+
+
+def test_cpin_ready_urc_does_not_unregister_a_working_port(
+        worker: tuple[ModemWorker, RecordingSink], modem: ScriptedModem) -> None:
+    w, sink = worker
+    modem.push("\r\n+CPIN: READY\r\n\r\nRING\r\n")
+    wait_for(sink, lambda: w.info.callstate == "Ringing")     # both URCs handled by now
+    assert w.info.reg == REG_OK and w.info.can_send
+    modem.push("\r\n+CPIN: NOT INSERTED\r\n")
+    wait_for(sink, lambda: w.info.reg == "NO_SIM")

@@ -138,5 +138,7 @@ REFRESH_FULL = (*IDENTITY, *NETWORK, Step("@slot_query", set_slot))
 # Periodic, while idle: cheap and enough to keep signal and registration current.
 REFRESH_PERIODIC = (Step("AT+CSQ", set_signal), Step("AT+CREG?", set_registration))
 
+SIM_BACK = (*IDENTITY, Step("AT+CREG?", set_registration))
+
 AFTER_SLOT_SWITCH = (*IDENTITY, Step("AT+CREG?", set_registration), Step("AT+CSQ", set_signal),
                      Step("AT+COPS?", set_operator))

@@ -390,9 +390,13 @@ class ModemWorker(RescueMixin):
 
     def _urc_cpin(self, urc: Urc) -> None:
         blocked = r.parse_cpin((f"+CPIN: {','.join(urc.args)}",))
-        self._set(reg=blocked or r.REG_UNKNOWN)
-        if not blocked and self._initialised and not self._expect_boot:
-            self._followups.append(lambda: self._run_steps(sequences.IDENTITY))
+        if blocked:
+            self._set(reg=blocked)
+        elif self._info.reg in SIM_BLOCKED:
+            # The SIM is back (or a new one is in): its identity and registration are news.
+            self._set(reg=r.REG_UNKNOWN)
+            if self._initialised and not self._expect_boot:
+                self._followups.append(lambda: self._run_steps(sequences.SIM_BACK))
 
     def _urc_boot(self, urc: Urc) -> None:
         if self._expect_boot or not self._initialised:
