@@ -32,17 +32,19 @@ class AtProtocolError(Exception):
 
 
 class AtEngine:
+    _buffer: bytearray
+    _out: bytearray
+    _urc: list[str]                     # an open multi-line URC
+    _urc_need: int                      # lines it still needs (0 = balanced-quote rule)
+    _pending: Command | None
+    _deadline: float | None
+    _lines: list[str]
+    _awaiting_prompt: bool
+    _prompt_seen: bool
+    _now: float
+
     def __init__(self) -> None:
-        self._buffer = bytearray()
-        self._out = bytearray()
-        self._urc: list[str] = []           # an open multi-line URC
-        self._urc_need = 0                  # lines it still needs (0 = balanced-quote rule)
-        self._pending: Command | None = None
-        self._deadline: float | None = None
-        self._lines: list[str] = []
-        self._awaiting_prompt = False
-        self._prompt_seen = False
-        self._now = 0.0
+        self.reset()
 
     # --- caller side --------------------------------------------------------------------------
     @property
@@ -75,7 +77,16 @@ class AtEngine:
 
     def reset(self) -> None:
         """Forget everything in flight (after the port was reopened or the modem rebooted)."""
-        self.__init__()  # type: ignore[misc]
+        self._buffer = bytearray()
+        self._out = bytearray()
+        self._urc = []
+        self._urc_need = 0
+        self._pending = None
+        self._deadline = None
+        self._lines = []
+        self._awaiting_prompt = False
+        self._prompt_seen = False
+        self._now = 0.0
 
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         self._now = now
