@@ -438,3 +438,16 @@ def test_result_without_waiting_reports_after_commit(store: Store) -> None:
     store.part_result_nowait(0, SendResult(p, ok=True, mr=1), imsi="", now=NOW, max_attempts=3,
                              backoff=1.0, then=then)
     assert done.wait(5) and seen == [(True, None, "SENT_OK")]
+
+
+def test_failure_without_verdict_after_the_pdu_left_is_unknown_not_retried(store: Store) -> None:
+    intake(store, ["1"], count=2)
+    p1, p2 = start_one(store, port=0, parts=2)
+    store.part_starting(0, p1, NOW)
+    store.part_result(0, SendResult(p1, ok=False, on_air=True, error="timeout"), imsi="",
+                      now=NOW, max_attempts=3, backoff=1.0)
+    assert store.queued_parts() == []
+    (res,) = store.query_sms_result()
+    assert res.status == "FAILED"
+    statuses = dict(store.db.conn().execute("SELECT id, status FROM parts").fetchall())
+    assert statuses == {p1: "unknown", p2: "stopped"}

@@ -9,6 +9,8 @@ leases parts to ports. A part's life:
     AT+CMGS) -> sent | failed | queued again (temporary failure, another port, backoff)
     queued/leased -> stopped (stop_task, or a sibling failed for good)
     on_air at start-up -> unknown (we cannot know whether it left; never resent)
+    on_air -> unknown too when a worker reports a failure with no +CMS verdict after the PDU
+    reached the modem (timeout, port lost); a +CMS error means "not sent": retried elsewhere.
 
 A message is final (stage 2) once none of its parts is queued, leased or on_air: SENT_OK when all
 parts were sent, else FAILED. Status reports may later lift SENT_OK to DELIVERED (inbox.py).
@@ -19,8 +21,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from dataclasses import asdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from smsd.model import SendResult, SmsResult
@@ -230,6 +231,10 @@ class OutboxMixin(EventsMixin):
                 self._part_sent(conn, port, result, message_id, seq, imsi, now)
             elif not result.on_air:
                 self._part_requeue(conn, result, port, attempts, now + min(backoff, 1.0))
+            elif result.cms is None and not result.permanent:
+                # On the air and no verdict (timeout, port lost): it may have gone out, so it
+                # must not be resent.
+                self._part_failed(conn, port, result, message_id, "unknown", REASON_UNKNOWN)
             elif result.permanent or attempts + 1 >= max_attempts:
                 self._part_failed(conn, port, result, message_id)
             else:
@@ -260,12 +265,13 @@ class OutboxMixin(EventsMixin):
                      (port, attempts, next_try, result.cms, result.error, result.part_id))
 
     @staticmethod
-    def _part_failed(conn: sqlite3.Connection, port: int, result: SendResult,
-                     message_id: int) -> None:
-        conn.execute("UPDATE parts SET status = 'failed', attempts = attempts + 1, cms = ?, "
+    def _part_failed(conn: sqlite3.Connection, port: int, result: SendResult, message_id: int,
+                     status: str = "failed", reason: str = "") -> None:
+        conn.execute("UPDATE parts SET status = ?, attempts = attempts + 1, cms = ?, "
                      "error = ?, port = ? WHERE id = ?",
-                     (result.cms, result.error, port, result.part_id))
-        reason = result.error or (f"CMS {result.cms}" if result.cms is not None else "failed")
+                     (status, result.cms, result.error, port, result.part_id))
+        reason = reason or result.error or (f"CMS {result.cms}" if result.cms is not None
+                                            else "failed")
         conn.execute("UPDATE messages SET reason = ? WHERE id = ?", (reason, message_id))
         # The message has failed; its remaining parts would only confuse the recipient.
         conn.execute("UPDATE parts SET status = 'stopped' WHERE message_id = ? "
