@@ -37,6 +37,7 @@ _PART = struct.Struct("<5i")           # pdu_part
 _OPTS = struct.Struct("<13i7s7s")      # pdu_sms_opts
 _MAX_PARTS = 255
 _SUBMIT = lib.PDU_KIND_SUBMIT
+_E_HEX = lib.PDU_E_HEX
 _PART_SIZE = _PART.size
 _OUT_CAP = _MAX_PARTS * 400
 _BIN_CAP = 1024
@@ -101,13 +102,13 @@ def _utf8(text: str, what: str) -> bytes:
 
 
 # --- decode --------------------------------------------------------------------------------------
-def _run_decode(s: _Scratch, raw: bytes, is_hex: int, smsc: bool) -> tuple[int, Any]:
-    """One pdu_decode call; (return code, buffer holding the binary PDU)."""
-    if len(raw) <= _BIN_CAP * (1 + is_hex):
-        return lib.pdu_decode(raw, len(raw), is_hex, smsc, s.bin, _BIN_CAP, s.dec, s.addr, 512,
+def _run_decode(s: _Scratch, raw: bytes, smsc: bool) -> tuple[int, Any]:
+    """pdu_decode of binary input; (return code, buffer holding the PDU)."""
+    if len(raw) <= _BIN_CAP:
+        return lib.pdu_decode(raw, len(raw), 0, smsc, s.bin, _BIN_CAP, s.dec, s.addr, 512,
                               s.text, 4096), s.bin_buf
     big = ffi.new("uint8_t[]", len(raw))
-    return lib.pdu_decode(raw, len(raw), is_hex, smsc, big, len(raw), s.dec, s.addr, 512,
+    return lib.pdu_decode(raw, len(raw), 0, smsc, big, len(raw), s.dec, s.addr, 512,
                           s.text, 4096), ffi.buffer(big)
 
 
@@ -128,16 +129,20 @@ def _octets(pdu: str | bytes) -> bytes:
 
 
 def decode(pdu: str | bytes, smsc: bool = True) -> Decoded:
-    s = _take()
     try:
-        rc = lib.PDU_E_HEX
-        if type(pdu) is str and pdu.isascii():
-            # strict hex straight into C; anything else goes through bytes.fromhex below
-            raw = pdu.encode("ascii")
-            rc, binbuf = _run_decode(s, raw, 1, smsc)
-        if rc == lib.PDU_E_HEX:
-            raw = _octets(pdu)
-            rc, binbuf = _run_decode(s, raw, 0, smsc)
+        s = _POOL.pop()
+    except IndexError:
+        s = _Scratch()
+    try:
+        if type(pdu) is str and len(pdu) <= 2 * _BIN_CAP and pdu.isascii():
+            # strict hex straight into C; anything else goes through bytes.fromhex
+            rc = lib.pdu_decode(pdu.encode(), len(pdu), 1, smsc, s.bin, _BIN_CAP, s.dec, s.addr,
+                                512, s.text, 4096)
+            binbuf = s.bin_buf
+            if rc == _E_HEX:
+                rc, binbuf = _run_decode(s, _octets(pdu), smsc)
+        else:
+            rc, binbuf = _run_decode(s, _octets(pdu), smsc)
         if rc:
             raise _error(rc)
         return _decoded(s, _HEAD.unpack_from(s.dec_buf), binbuf)
