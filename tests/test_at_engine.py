@@ -293,3 +293,41 @@ def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     engine.receive_data(data, 0)
     engine.tick(10.0)
     assert not engine.busy
+
+
+# --- property: URCs anywhere never leak into a response, nor a response line into a URC --------
+COMMANDS = [
+    (Command("AT+CSQ"), ["+CSQ: 5,99"]),
+    (Command("AT+CREG?"), ["+CREG: 0,1"]),
+    (Command("ATI", expect=("+GCAP",)), ["Quectel", "EC25", "Revision: EC25EFAR06A06M4G"]),
+    (Command("AT+CMGL=4", timeout=30), ["+CMGL: 0,1,,5", "0011000B91", "+CMGL: 3,0,,5",
+                                        "0011000B92"]),
+]
+URCS = [
+    Urc("+CMTI", ('"SM"', "3"), ('+CMTI: "SM",3',)), Urc("RING", (), ("RING",)),
+    Urc("+CREG", ("1",), ("+CREG: 1",)), Urc("+CUSD", ("0", '"Hi"', "15"), ('+CUSD: 0,"Hi",15',)),
+    Urc("+CMT", ("", "3"), ("+CMT: ,3", "00AABB")), Urc("RDY", (), ("RDY",)),
+    Urc("+QIND", ("SMS DONE",), ("+QIND: SMS DONE",)), Urc("NO CARRIER", (), ("NO CARRIER",)),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(COMMANDS),
+       st.lists(st.tuples(st.integers(0, 10), st.sampled_from(URCS)), max_size=6),
+       st.lists(st.integers(1, 400), max_size=8))
+def test_urcs_anywhere_are_told_apart(command: tuple[Command, list[str]],
+                                      inserts: list[tuple[int, Urc]], cuts: list[int]) -> None:
+    cmd, answer = command
+    units: list[tuple[str, ...] | Urc] = [(line,) for line in answer]   # a URC is never split
+    for position, urc in inserts:
+        units.insert(position % (len(units) + 1), urc)
+    lines = [ln for unit in units for ln in (unit.lines if isinstance(unit, Urc) else unit)]
+    stream = b"".join(b"\r\n" + ln.encode() + b"\r\n" for ln in lines + ["OK"])
+    points = sorted({0, len(stream), *(c % len(stream) for c in cuts)})
+    engine = AtEngine()
+    engine.send(cmd, 0)
+    events: list[object] = []
+    for a, b in zip(points, points[1:]):
+        events += engine.receive_data(stream[a:b], 0)
+    assert events[-1] == Response(cmd, tuple(answer))
+    assert events[:-1] == [unit for unit in units if isinstance(unit, Urc)]
