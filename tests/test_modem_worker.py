@@ -312,3 +312,17 @@ def test_powered_off_worker_sleeps(board: SimBoard, sink: RecordingSink,
         worker.submit(Power(False))
     assert sink.wait(lambda: all(w.info.state == STATE_POWER_OFF for w in workers))
     assert cpu_seconds_over(0.5) < 0.1
+
+
+def test_bad_jobs_cost_only_themselves(sink: RecordingSink, workers: list[ModemWorker]) -> None:
+    workers[0].submit(Ussd("Café"))                       # not typeable in text mode
+    workers[0].submit(SendPart(11, "00ZZ", 1))
+    workers[0].submit(SimLock('1234",0,"', True))
+    hex_pdu, length = part("+447700900123")
+    workers[0].submit(SendPart(12, hex_pdu, length))
+    assert sink.wait(lambda: len(sink.results) == 2)
+    bad, good = (r for _, r in sink.results)
+    assert (bad.part_id, bad.ok, bad.permanent, bad.on_air) == (11, False, True, False)
+    assert good.part_id == 12 and good.ok
+    assert [(u.port, u.text, u.status) for u in sink.ussd] == [(0, "", 4)]
+    assert ("part_starting", (0, 11)) not in sink.calls and workers[0].alive

@@ -15,6 +15,15 @@ from .quirks import Profile
 GSM7, EIGHT_BIT, UCS2 = "gsm7", "8bit", "ucs2"
 
 
+def can_send(profile: Profile, text: str) -> bool:
+    """Text mode types the string inside quotes in the GSM charset: ASCII without quotes only."""
+    if not text:
+        return False
+    if profile.ussd_mode == "packed":
+        return True
+    return text.isascii() and text.isprintable() and '"' not in text
+
+
 def request_command(profile: Profile, text: str) -> str:
     if profile.ussd_mode == "packed":
         from smsd.pdu import ussd_encode

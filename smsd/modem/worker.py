@@ -134,7 +134,12 @@ class ModemWorker(RescueMixin):
         except queue.Empty:
             self._idle(now)
             return
-        self._handle(job)
+        try:
+            self._handle(job)
+        except Trouble + (WorkerStopped,):
+            raise
+        except Exception:       # a bad job must cost that job only, never the port
+            log.exception("port %d: job %r failed", self.port, job)
 
     def _idle(self, now: float) -> None:
         wait = self._idle_wait(now)
@@ -240,6 +245,10 @@ class ModemWorker(RescueMixin):
             self._result(SendResult(job.part_id, ok=False, on_air=False,
                                     error=f"port {self._info.state}"))
             return
+        if not _is_hex(job.pdu_hex):
+            self._result(SendResult(job.part_id, ok=False, permanent=True, on_air=False,
+                                    error="malformed PDU"))
+            return
         if not self._tell(self._sink.part_starting, self.port, job.part_id):
             return
         cmd = Command(f"AT+CMGS={job.tpdu_len}", self._timing.cmgs, prompt_payload=job.pdu_hex,
@@ -268,6 +277,11 @@ class ModemWorker(RescueMixin):
 
     def _ussd(self, job: Ussd) -> None:
         if self._info.state != STATE_READY:
+            self._tell(self._sink.ussd_reply, UssdReply(self.port, "", 4))
+            return
+        if not job.cancel and not ussd.can_send(self._profile, job.text):
+            log.warning("port %d: USSD %r cannot be sent in %s mode", self.port, job.text,
+                        self._profile.ussd_mode)
             self._tell(self._sink.ussd_reply, UssdReply(self.port, "", 4))
             return
         text = "AT+CUSD=2" if job.cancel else ussd.request_command(self._profile, job.text)
@@ -337,6 +351,9 @@ class ModemWorker(RescueMixin):
         self._initialise()
 
     def _sim_lock(self, job: SimLock) -> None:
+        if not job.pin.isdigit():       # TS 31.102: a PIN is 4..8 digits; never quote junk
+            log.warning("port %d: SIM lock with a malformed PIN refused", self.port)
+            return
         answer = self._channel.run(Command(
             f'AT+CLCK="SC",{1 if job.lock else 0},"{job.pin}"', self._timing.command))
         log.info("port %d: SIM lock %s -> %s", self.port, "on" if job.lock else "off",
@@ -424,3 +441,7 @@ class ModemWorker(RescueMixin):
             log.exception("port %d: sink refused inbound %s; kept on the SIM", self.port, kind)
             return False
         return True
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and len(text) % 2 == 0 and all(c in "0123456789ABCDEFabcdef" for c in text)
