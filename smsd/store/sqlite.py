@@ -11,6 +11,7 @@ answers "accepted" only after that.
 """
 from __future__ import annotations
 
+import logging
 import queue
 import sqlite3
 import threading
@@ -21,6 +22,7 @@ from typing import Any, Callable, Iterator, TypeVar
 T = TypeVar("T")
 GROUP_MAX = 256           # calls per shared transaction
 
+log = logging.getLogger("smsd.store")
 SCHEMA = resources.files("smsd.store").joinpath("schema.sql").read_text(encoding="utf-8")
 
 
@@ -96,7 +98,10 @@ class Database:
                 raise
             self._end(local, conn, "COMMIT")
         for hook in hooks:
-            hook()
+            try:
+                hook()
+            except Exception:   # noqa: BLE001 - the data is committed; a hook must not undo that
+                log.exception("after-commit hook failed")
 
     def _begin(self, local: threading.local, conn: sqlite3.Connection) -> list[Callable[[], None]]:
         conn.execute("BEGIN IMMEDIATE")
@@ -113,7 +118,12 @@ class Database:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             return
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:       # e.g. an I/O error: leave the connection usable
+                conn.execute("ROLLBACK")
+            raise
 
     def after_commit(self, hook: Callable[[], None]) -> None:
         """Run `hook` once the current write transaction has committed (now if there is none)."""
@@ -198,7 +208,10 @@ class Database:
         for call in batch:
             call.done.set()
             if call.then is not None:
-                call.then(call.result, call.error)
+                try:
+                    call.then(call.result, call.error)
+                except Exception:   # noqa: BLE001 - the committer must outlive any callback
+                    log.exception("after-commit callback failed")
 
     def _run_one(self, conn: sqlite3.Connection, call: _Call) -> None:
         hooks: list[Callable[[], None]] = self._local.hooks
