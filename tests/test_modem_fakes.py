@@ -1,4 +1,4 @@
-"""Test doubles for the modem worker: a recording WorkerSink (a fake, not a mock)."""
+"""Test doubles for the modem worker (no tests here): a recording WorkerSink, a fake not a mock."""
 from __future__ import annotations
 
 import threading

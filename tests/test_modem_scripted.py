@@ -20,7 +20,7 @@ from smsd.model import REG_OK, REG_UNKNOWN, STATE_QUARANTINED, STATE_READY
 from smsd.modem.jobs import SendPart
 from smsd.modem.worker import ModemWorker, Timing
 from smsd.pdu import _python as pdu
-from tests.modem_fakes import RecordingSink
+from tests.test_modem_fakes import RecordingSink
 
 FAST = Timing(command=0.5, cmgs=0.5, probe=0.3, probe_tries=2, boot=1.0, refresh=30.0)
 SCTS = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)

@@ -11,7 +11,7 @@ from smsd.modem.jobs import SendPart
 from smsd.modem.worker import ModemWorker
 from smsd.pdu import _python as pdu
 from smsd.sim import SimBoard
-from tests.modem_fakes import RecordingSink
+from tests.test_modem_fakes import RecordingSink
 
 PORTS, LATENCY, PARTS_EACH = 32, 0.5, 6
 

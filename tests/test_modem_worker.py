@@ -14,7 +14,7 @@ from smsd.modem.jobs import Power, Refresh, Reset, SendPart, SimLock, SwitchSlot
 from smsd.modem.worker import ModemWorker, Timing
 from smsd.sim import SimBoard
 from smsd.sim.commands import BALANCE_TEXT
-from tests.modem_fakes import RecordingSink
+from tests.test_modem_fakes import RecordingSink
 
 LATENCY = 0.05
 FAST = Timing(command=1.0, cmgs=2.0, ussd=2.0, boot=3.0, sim_ready=3.0, refresh=30.0,
