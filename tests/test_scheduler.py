@@ -240,3 +240,24 @@ def test_ussd_reply_is_stored_and_announced(rig_factory) -> None:
     assert wait_for(lambda: rig.svc.query_ussd_reply([1]) == [(1, "reply to *100#")])
     (ev,) = [e.payload for e in rig.store.events_after(0, 10) if e.kind == "ussd"]
     assert ev == {"port": 1, "text": "reply to *100#"}
+
+
+def test_mr_wraps_after_255_and_reports_match_the_latest_send(rig_factory) -> None:
+    rig = rig_factory(ports=1)
+    rig.workers[0].mr = 253
+    rig.start()
+    ids = rig.send(["+447911000001"] * 5)           # MRs 253, 254, 255, 0, 1
+    assert rig.drained()
+    refs = [r.ref_id for r in rig.store.query_sms_result()]
+    assert refs == [253, 254, 255, 0, 1]
+    rig.workers[0].mr = 0                            # the counter wraps again: MR 0 reused
+    (again,) = rig.send(["+447911000001"])
+    assert rig.drained()
+    now = dt.datetime.now(UTC)
+    rig.workers[0].receive(pdu.encode_status_report("+447911000001", 0, 0, scts=now,
+                                                    discharge=now), kind="status_report")
+    statuses = rig.statuses()
+    assert statuses[again] == "DELIVERED" and statuses[ids[3]] == "SENT_OK"
+    rig.workers[0].receive(pdu.encode_status_report("+447911000001", 255, 0, scts=now,
+                                                    discharge=now), kind="status_report")
+    assert rig.statuses()[ids[2]] == "DELIVERED"

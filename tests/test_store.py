@@ -451,3 +451,17 @@ def test_failure_without_verdict_after_the_pdu_left_is_unknown_not_retried(store
     assert res.status == "FAILED"
     statuses = dict(store.db.conn().execute("SELECT id, status FROM parts").fetchall())
     assert statuses == {p1: "unknown", p2: "stopped"}
+
+
+def test_an_event_exists_only_if_its_transaction_committed(store: Store) -> None:
+    intake(store, ["1"])
+    (p,) = start_one(store, port=0)
+    store.part_starting(0, p, NOW)
+    with pytest.raises(RuntimeError):
+        with store.db.write():
+            store.part_result(0, SendResult(p, ok=True, mr=3), imsi="", now=NOW,
+                              max_attempts=3, backoff=1.0)
+            assert events(store, "sms_result")          # visible inside the transaction
+            raise RuntimeError("crash before commit")
+    assert events(store, "sms_result") == []
+    assert store.query_sms_result()[0].status == "SENDING" and store.in_queue() == 1
