@@ -10,6 +10,7 @@ sanitizer build; SMSD_PDU_MODULE renames the module (default smsd._pdu_c).
 """
 from __future__ import annotations
 
+import glob
 import os
 import runpy
 from typing import Any
@@ -131,7 +132,7 @@ def make_builder() -> FFI:
               + '\n#include "pdu.c"\n')
     builder.set_source(
         os.environ.get("SMSD_PDU_MODULE", "smsd._pdu_c"), source,
-        include_dirs=[HERE], depends=[os.path.join(HERE, n) for n in ("pdu.c", "pdu.h")],
+        include_dirs=[HERE], depends=sorted(glob.glob(os.path.join(HERE, "pdu*.[ch]"))),
         extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
                             "-Wno-missing-field-initializers"] + extra_cflags(),
         extra_link_args=extra_cflags())

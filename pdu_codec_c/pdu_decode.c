@@ -1,0 +1,318 @@
+/* Part of the codec's single translation unit (included by pdu.c): TPDU decoding. */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Decoding                                                                                   */
+
+struct rd {
+    const uint8_t *p;
+    size_t len, pos;
+};
+
+static int need(const struct rd *r, size_t n)
+{
+    return r->pos + n <= r->len ? PDU_OK : PDU_E_TRUNC;
+}
+
+
+static const char bcd_digit[16] = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
+                                   '*', '#', 'a', 'b', 'c', 'F'};
+
+/* Semi-octet digits of `octets` octets, low nibble first, at most `max` of them; the filler
+ * 0xF is skipped wherever it stands.  A "+" goes first for international numbers that have
+ * digits at all. */
+static void put_bcd(const uint8_t *p, size_t octets, size_t max, int intl, struct wr *w)
+{
+    size_t start = w->n, got = 0;
+    if (intl) put(w, '+');
+    for (size_t i = 0; i < octets * 2 && got < max; i++) {
+        unsigned nib = (i & 1) ? (p[i / 2] >> 4) : (p[i / 2] & 0x0F);
+        if (nib == 0xF) continue;
+        put(w, (uint8_t)bcd_digit[nib]);
+        got++;
+    }
+    if (intl && got == 0) w->n = start;
+}
+
+static int ton(int toa)
+{
+    return (toa >> 4) & 7;
+}
+
+/* Alphanumeric address: `semi` semi-octets of packed GSM-7 in the default alphabet. */
+static int read_alnum(const uint8_t *p, size_t octets, size_t semi, struct wr *w)
+{
+    uint8_t sep[160];
+    size_t n = semi * 4 / 7;
+    if (n > sizeof sep) return PDU_E_FIELD;
+    TRY(unpack7(p, octets, 0, n, sep));
+    /* encoders that count the length as 2 x octets make 7 septets look like 8: the last
+     * one is then the zero fill, not a real "@" */
+    if (semi * 4 % 56 == 0 && n > 0 && sep[n - 1] == 0) n--;
+    septets_to_utf8(sep, n, 0, 0, w);
+    return PDU_OK;
+}
+
+/* TP-OA/DA/RA: length in semi-octets, type of address, value. */
+static int read_address(struct rd *r, int32_t *toa, struct wr *w)
+{
+    TRY(need(r, 1));
+    size_t semi = r->p[r->pos++];
+    size_t octets = (semi + 1) / 2;
+    TRY(need(r, 1));
+    *toa = r->p[r->pos++];
+    TRY(need(r, octets));
+    const uint8_t *v = r->p + r->pos;
+    r->pos += octets;
+    if (ton(*toa) == 5) return read_alnum(v, octets, semi, w);
+    put_bcd(v, octets, semi, ton(*toa) == 1, w);
+    return PDU_OK;
+}
+
+/* The SMSC field: length in octets including the type of address; no digits = absent. */
+static int read_smsc(struct rd *r, int32_t *len_out, struct wr *w)
+{
+    TRY(need(r, 1));
+    size_t octets = r->p[r->pos++];
+    *len_out = -1;
+    if (octets == 0) return PDU_OK;
+    TRY(need(r, 1));
+    uint8_t toa = r->p[r->pos++];
+    TRY(need(r, octets - 1));
+    const uint8_t *v = r->p + r->pos;
+    r->pos += octets - 1;
+    size_t start = w->n;
+    put_bcd(v, octets - 1, (size_t)-1, ton(toa) == 1, w);
+    if (w->n > start) *len_out = (int32_t)(w->n - start);
+    return PDU_OK;
+}
+
+/* 7-octet time stamp as digits; t[0] = 1 when every digit is decimal, else 0 (the caller
+ * then reports no time rather than failing the message). */
+static int read_time(struct rd *r, int32_t *t)
+{
+    TRY(need(r, 7));
+    const uint8_t *p = r->p + r->pos;
+    int ok = 1;
+    for (int i = 0; i < 7; i++) {
+        if ((p[i] >> 4) > 9 || (i < 6 && (p[i] & 0x0F) > 9)) ok = 0;
+        if (i < 6) t[i + 1] = (p[i] & 0x0F) * 10 + (p[i] >> 4);
+    }
+    int q = (p[6] & 0x07) * 10 + (p[6] >> 4);
+    t[7] = (p[6] & 0x08) ? -q : q;
+    t[0] = ok;
+    r->pos += 7;
+    return PDU_OK;
+}
+
+/* Alphabet and class of a DCS (TS 23.038 4). */
+static void dcs_meaning(int dcs, int32_t *enc, int32_t *cls)
+{
+    int group = dcs >> 4;
+    *cls = -1;
+    *enc = PDU_ENC_GSM7;
+    if (group <= 7) {
+        if (dcs & 0x10) *cls = dcs & 3;
+        if (dcs & 0x20) *enc = PDU_ENC_8BIT;          /* compressed: opaque data */
+        else if (((dcs >> 2) & 3) == 1) *enc = PDU_ENC_8BIT;
+        else if (((dcs >> 2) & 3) == 2) *enc = PDU_ENC_UCS2;
+    } else if (group == 0xE) {
+        *enc = PDU_ENC_UCS2;
+    } else if (group == 0xF) {
+        *cls = dcs & 3;
+        if (dcs & 0x04) *enc = PDU_ENC_8BIT;
+    }
+}
+
+/* Concatenation IEs with total 0, seq 0 or seq > total are ignored (TS 23.040 9.2.3.24.1);
+ * of several valid ones the last counts. */
+static void set_concat(pdu_decoded *d, int ref, int total, int seq)
+{
+    if (total == 0 || seq < 1 || seq > total) return;
+    d->concat_ref = ref;
+    d->concat_total = total;
+    d->concat_seq = seq;
+}
+
+static int parse_udh(const uint8_t *bin, size_t off, size_t udhl, pdu_decoded *d, int *lock,
+                     int *single)
+{
+    size_t i = off, end = off + udhl;
+    while (i < end) {
+        if (i + 2 > end) return PDU_E_UDH;
+        int iei = bin[i];
+        size_t l = bin[i + 1];
+        if (i + 2 + l > end) return PDU_E_UDH;
+        const uint8_t *v = bin + i + 2;
+        if (d->n_ie >= PDU_MAX_IE) return PDU_E_UDH;
+        d->ie[3 * d->n_ie] = iei;
+        d->ie[3 * d->n_ie + 1] = (int32_t)(i + 2);
+        d->ie[3 * d->n_ie + 2] = (int32_t)l;
+        d->n_ie++;
+        if (iei == 0x00 && l == 3) {
+            set_concat(d, v[0], v[1], v[2]);
+        } else if (iei == 0x08 && l == 4) {
+            set_concat(d, (v[0] << 8) | v[1], v[2], v[3]);
+        } else if (iei == 0x04 && l == 2) {
+            d->port_dst = v[0]; d->port_src = v[1];
+        } else if (iei == 0x05 && l == 4) {
+            d->port_dst = (v[0] << 8) | v[1]; d->port_src = (v[2] << 8) | v[3];
+        } else if (iei == 0x24 && l == 1) {
+            /* the last IE counts; an unknown language means the default table */
+            *single = v[0] < PDU_NLANG && pdu_has_single[v[0]] ? v[0] : 0;
+        } else if (iei == 0x25 && l == 1) {
+            *lock = v[0] < PDU_NLANG && pdu_has_lock[v[0]] ? v[0] : 0;
+        }
+        i += 2 + l;
+    }
+    return PDU_OK;
+}
+
+static void decode_ucs2(const uint8_t *p, size_t n, struct wr *w)
+{
+    size_t i = 0;
+    while (i + 1 < n) {
+        uint32_t u = ((uint32_t)p[i] << 8) | p[i + 1];
+        i += 2;
+        if (u >= 0xD800 && u <= 0xDBFF && i + 1 < n) {
+            uint32_t lo = ((uint32_t)p[i] << 8) | p[i + 1];
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                i += 2;
+                put_utf8(w, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
+                continue;
+            }
+        }
+        put_utf8(w, (u >= 0xD800 && u <= 0xDFFF) ? 0xFFFD : u);
+    }
+}
+
+/* TP-UDL and TP-UD.  The UDL is honoured exactly: nothing after it is read.  When the PDU
+ * ends before the UDL says, the user data that is present is decoded (some modems truncate);
+ * a UDH that does not fit fails. */
+static int read_user_data(struct rd *r, pdu_decoded *d, struct wr *text)
+{
+    TRY(need(r, 1));
+    size_t udl = r->p[r->pos++];
+    size_t avail = r->len - r->pos;
+    const uint8_t *ud = r->p + r->pos;
+    int gsm = d->encoding == PDU_ENC_GSM7;
+    int lock = 0, single = 0;
+    size_t full = gsm ? (udl * 7 + 7) / 8 : udl;
+    size_t size = full < avail ? full : avail;
+    size_t hdr = 0;                                   /* octets of UDHL + UDH */
+    if (d->first_octet & 0x40) {
+        if (size == 0 || (size_t)ud[0] + 1 > size || (gsm && ((size_t)ud[0] + 1) * 8 > udl * 7))
+            return PDU_E_UDH;
+        hdr = (size_t)ud[0] + 1;
+        TRY(parse_udh(r->p, r->pos + 1, hdr - 1, d, &lock, &single));
+    }
+    size_t dlen = size - hdr;
+    const uint8_t *data = ud + hdr;
+    d->data_off = (int32_t)(r->pos + hdr);
+    d->data_len = (int32_t)dlen;
+    r->pos += size;
+    if (d->encoding == PDU_ENC_UCS2) {
+        decode_ucs2(data, dlen & ~(size_t)1, text);
+    } else if (gsm && dlen > 0) {
+        uint8_t sep[256];
+        size_t skip = (hdr * 8 + 6) / 7, fill = skip * 7 - hdr * 8;
+        size_t count = udl - skip, most = (dlen * 8 - fill) / 7;
+        if (count > most) count = most;
+        TRY(unpack7(data, dlen, (int)fill, count, sep));
+        septets_to_utf8(sep, count, lock, single, text);
+    }
+    return PDU_OK;
+}
+
+static int decode_tpdu(struct rd *r, pdu_decoded *d, struct wr *addr, struct wr *text)
+{
+    TRY(need(r, 1));
+    int fo = r->p[r->pos++];
+    int mti = fo & 3;
+    size_t start;
+    d->first_octet = fo;
+    d->srr = (fo & 0x20) != 0;
+    if (mti == 3) return PDU_E_MTI;
+    d->kind = mti == 0 ? PDU_KIND_DELIVER : mti == 1 ? PDU_KIND_SUBMIT : PDU_KIND_STATUS_REPORT;
+    if (mti != 0) {
+        TRY(need(r, 1));
+        d->mr = r->p[r->pos++];
+    }
+    start = addr->n;
+    TRY(read_address(r, &d->number_toa, addr));
+    d->number_len = (int32_t)(addr->n - start);
+    if (mti == 2) {
+        d->srr = 0;
+        TRY(read_time(r, d->scts));
+        TRY(read_time(r, d->discharge));
+        TRY(need(r, 1));
+        d->status = r->p[r->pos++];
+        if (r->pos >= r->len) return PDU_OK;
+        /* optional TP-PI (9.2.3.27): announced fields that are missing count as absent */
+        int pi = r->p[r->pos++], ext = pi;
+        while ((ext & 0x80) && r->pos < r->len) ext = r->p[r->pos++];
+        if ((pi & 0x01) && r->pos < r->len) d->pid = r->p[r->pos++];
+        if ((pi & 0x02) && r->pos < r->len) d->dcs = r->p[r->pos++];
+        dcs_meaning(d->dcs, &d->encoding, &d->message_class);
+        if ((pi & 0x04) && r->pos < r->len) TRY(read_user_data(r, d, text));
+        return PDU_OK;
+    }
+    TRY(need(r, 2));
+    d->pid = r->p[r->pos];
+    d->dcs = r->p[r->pos + 1];
+    r->pos += 2;
+    dcs_meaning(d->dcs, &d->encoding, &d->message_class);
+    if (mti == 0) {
+        TRY(read_time(r, d->scts));
+    } else {
+        static const int vp_sizes[4] = {0, 7, 1, 7};
+        d->vpf = (fo >> 3) & 3;
+        d->vp_len = vp_sizes[d->vpf];
+        TRY(need(r, (size_t)d->vp_len));
+        d->vp_off = (int32_t)r->pos;
+        r->pos += (size_t)d->vp_len;
+    }
+    return read_user_data(r, d, text);
+}
+
+static void reset_decoded(pdu_decoded *d)
+{
+    memset(d, 0, offsetof(pdu_decoded, ie));      /* the IE array is read up to n_ie only */
+    d->smsc_len = -1;
+    d->message_class = -1;
+    d->mr = -1;
+    d->status = -1;
+    d->vp_off = -1;
+    d->concat_ref = -1;
+    d->port_dst = -1;
+    d->encoding = PDU_ENC_GSM7;
+}
+
+int pdu_decode(const char *in, size_t in_len, int is_hex, int with_smsc,
+               uint8_t *bin, size_t bin_cap, pdu_decoded *d,
+               char *addr, size_t addr_cap, char *text, size_t text_cap)
+{
+    size_t n = in_len;
+    reset_decoded(d);
+    if (is_hex) {
+        if (in_len & 1) return PDU_E_HEX;
+        n = in_len / 2;
+        if (n > bin_cap) return PDU_E_SPACE;
+        unsigned bad = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned hi = hexval1[(uint8_t)in[2 * i]], lo = hexval1[(uint8_t)in[2 * i + 1]];
+            bad |= (hi == 0) | (lo == 0);
+            bin[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
+        }
+        if (bad) return PDU_E_HEX;
+    } else {
+        if (n > bin_cap) return PDU_E_SPACE;
+        memcpy(bin, in, n);
+    }
+    struct rd r = {bin, n, 0};
+    struct wr aw = {(uint8_t *)addr, addr_cap, 0, 0}, tw = {(uint8_t *)text, text_cap, 0, 0};
+    if (with_smsc) TRY(read_smsc(&r, &d->smsc_len, &aw));
+    TRY(decode_tpdu(&r, d, &aw, &tw));
+    if (aw.err || tw.err) return PDU_E_SPACE;
+    d->text_len = (int32_t)tw.n;
+    return PDU_OK;
+}
