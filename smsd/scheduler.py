@@ -83,6 +83,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._waiting: list[WaitingMessage] = []
         self._cursor = 0
+        self._exhausted = False
         if workers:
             self.attach(workers)
 
@@ -164,6 +165,7 @@ class Scheduler:
             self._last_flush = now
             self._store.flush_stale_inbound(now, self.inbound_max_age)
         queued = self._store.queued_parts()
+        self._exhausted = False
         progress = True
         while progress:
             progress = False
@@ -225,10 +227,11 @@ class Scheduler:
             for i, msg in enumerate(self._waiting):
                 if msg.ports is None or port in msg.ports:
                     return self._waiting.pop(i)
-            if len(self._waiting) >= LOOKAHEAD:
+            if len(self._waiting) >= LOOKAHEAD or self._exhausted:
                 return None
             more = self._store.waiting(self._cursor, 256)
             if not more:
+                self._exhausted = True          # don't ask again for each port in this pass
                 return None
             self._waiting.extend(more)
             self._cursor = more[-1].id

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -90,10 +91,16 @@ def test_every_part_sent_exactly_once_spread_over_ports(rig_factory) -> None:
 
 
 def test_each_ready_port_holds_one_on_air_and_one_queued(rig_factory) -> None:
-    rig = rig_factory(ports=2, latency=0.3).start()
+    rig = rig_factory(ports=2)
+    gate = threading.Event()
+    for w in rig.workers.values():
+        w.outcome = lambda w, job: None if gate.wait(10) else None   # hold the part on the air
+    rig.start()
     rig.send([str(1000 + i) for i in range(8)])
-    assert wait_for(lambda: all(rig.sched.held(p) == 2 for p in (0, 1)), 2)
-    assert all(rig.workers[p]._jobs.qsize() == 1 for p in (0, 1))
+    assert wait_for(lambda: all(rig.sched.held(p) == 2 and rig.workers[p]._jobs.qsize() == 1
+                                for p in (0, 1)))
+    gate.set()
+    assert rig.drained()
 
 
 def test_port_list_of_a_task_is_honoured(rig_factory) -> None:
@@ -144,11 +151,20 @@ def test_permanent_failure_is_not_retried(rig_factory) -> None:
 
 
 def test_stop_task_skips_queued_parts_but_lets_the_one_on_air_finish(rig_factory) -> None:
-    rig = rig_factory(ports=1, latency=0.3).start()
-    task = rig.svc.send_sms(SendRequest("x", tuple(Recipient(str(100 + i)) for i in range(5))))
+    rig = rig_factory(ports=1)
     w = rig.workers[0]
-    assert wait_for(lambda: rig.sched.held(0) == 2)
+    gate, on_air = threading.Event(), threading.Event()
+
+    def hold(worker: FakeWorker, job: SendPart) -> None:
+        on_air.set()
+        gate.wait(10)
+
+    w.outcome = hold
+    rig.start()
+    task = rig.svc.send_sms(SendRequest("x", tuple(Recipient(str(100 + i)) for i in range(5))))
+    assert on_air.wait(5) and wait_for(lambda: rig.sched.held(0) == 2)
     rig.svc.stop_task(task.task_id)
+    gate.set()
     assert rig.drained()
     assert wait_for(lambda: w.skipped != [])
     statuses = rig.statuses()
@@ -157,15 +173,19 @@ def test_stop_task_skips_queued_parts_but_lets_the_one_on_air_finish(rig_factory
 
 
 def test_parts_of_a_port_that_goes_down_move_to_another(rig_factory) -> None:
-    rig = rig_factory(ports=2, latency=0.2).start()
-    rig.send([str(700 + i) for i in range(6)])
+    rig = rig_factory(ports=2, latency=0.01)
     w0 = rig.workers[0]
+    gate = threading.Event()
+    w0.outcome = lambda w, job: None if gate.wait(10) else None   # port 0 stuck on one part
+    rig.start()
+    rig.send([str(700 + i) for i in range(6)])
     assert wait_for(lambda: rig.sched.held(0) == 2)
     w0.change(reg="UNREGISTER")
+    gate.set()
     assert rig.drained()
     sent = rig.transmitted()
     assert len(sent) == len(set(sent)) == 6
-    assert len(w0.transmitted) <= 1
+    assert len(w0.transmitted) == 1             # the one on the air; its queued part moved
     kinds = [(e.kind, e.payload["status"]) for e in rig.store.events_after(0, 100)
              if e.kind == "register"]
     assert kinds == [("register", "down")]
