@@ -54,7 +54,9 @@ class Daemon:
         self.admin_password = self._ensure_admin()
         devices = self._start_board()
         self.scheduler = Scheduler(self.store)
-        self.workers = {port: ModemWorker(port=port, device=dev, sink=self.scheduler, slots=slots)
+        hooks = self._gpio_hooks()
+        self.workers = {port: ModemWorker(port=port, device=dev, sink=self.scheduler, slots=slots,
+                                          gpio_hooks=hooks)
                         for port, (dev, slots) in devices.items()}
         self.scheduler.attach(self.workers)
         self.service = Service(self.store, self.scheduler, self.workers)
@@ -90,6 +92,13 @@ class Daemon:
             self.board.start()
             return {p: (self.board.device(p), cfg.slots) for p in range(cfg.simulate)}
         return {sp.port: (sp.device, sp.slots) for sp in cfg.serial_ports}
+
+    def _gpio_hooks(self) -> dict[str, Any]:
+        # The simulated board's power lines stand in for the GPIO power-key and power-enable
+        # lines that a real board description provides (issue 6).
+        if self.board is None:
+            return {}
+        return {"power_key": self.board.power_on, "power_enable": self.board.power_on}
 
     def _create_push(self) -> None:
         if not self.cfg.push_urls:

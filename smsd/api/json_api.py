@@ -55,7 +55,7 @@ def send_sms(svc: Any, p: Params) -> dict[str, Any]:
 
 def _recipient(obj: Mapping[str, Any]) -> Recipient:
     item = Params(obj, {})
-    number = item.string("number", required=True)
+    number = item.string("number", required=True, allow_int=True)
     params = item.str_list("text_param") or []
     user_id = item.integer("user_id", minimum=0)
     return Recipient(number=number or "", text_param=tuple(params), user_id=user_id)

@@ -50,15 +50,17 @@ class Params:
     def has(self, name: str) -> bool:
         return self._raw(name) is not _MISSING
 
-    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+    def string(self, name: str, default: str | None = None, *, required: bool = False,
+               allow_int: bool = False) -> str | None:
+        """A string; `allow_int` also takes a JSON integer (phone numbers sent as numbers)."""
         value = self._raw(name)
         if value is _MISSING or value is None:
             if required:
                 raise BadParam(f"'{name}' is required")
             return default
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise BadParam(f"'{name}' must be a string")
-        return str(value)
+        if isinstance(value, str) or (allow_int and type(value) is int):
+            return str(value)
+        raise BadParam(f"'{name}' must be a string")
 
     def integer(self, name: str, default: int | None = None, *, required: bool = False,
                 minimum: int | None = None, maximum: int | None = None) -> int | None:

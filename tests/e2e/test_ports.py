@@ -56,8 +56,9 @@ def test_stuck_modem_does_not_block_the_board(make_daemon) -> None:  # type: ign
              what="stuck port recovered")
     d.api("send_sms", {"text": "after recovery", "port": [0], "param": [{"number": "+447700900999",
                                                                         "user_id": 99}]})
-    wait_for(lambda: d.results(user_id=[99]) and d.results(user_id=[99])[0]["status"] == "SENT_OK",
-             timeout=30, what="recovered port sends")
+    wait_for(lambda: d.results(user_id=[99]) and d.results(user_id=[99])[0]["status"] in
+             ("SENT_OK", "DELIVERED"), timeout=30, what="recovered port sends")
+    assert d.results(user_id=[99])[0]["port"] == 0
 
 
 def test_inbound_long_sms_and_flags(make_daemon) -> None:  # type: ignore[no-untyped-def]
@@ -85,10 +86,13 @@ def test_stop_sms_stops_unsent_parts(make_daemon) -> None:  # type: ignore[no-un
                               "param": params})["task_id"]
     wait_for(lambda: any(r["status"] == "SENT_OK" for r in d.results()), what="first sent")
     assert d.api("stop_sms", query=f"task_id={task}")["error_code"] == 200
-    assert d.api("query_sms_in_queue")["in_queue"] == 0
+    # Only the part already on the air may still finish; nothing else is waiting.
+    assert d.api("query_sms_in_queue")["in_queue"] <= 1
+    wait_for(lambda: d.api("query_sms_in_queue")["in_queue"] == 0, what="queue empty")
     rows = wait_for(lambda: (lambda r: r if all(x["status"] != "SENDING" for x in r) else None)(
         d.results()), what="in-flight part settled")
-    assert sum(r["status"] == "SENT_OK" for r in rows) < 20
+    sent = sum(r["status"] == "SENT_OK" for r in rows)
+    assert sent < 20 and sum(r["status"] == "FAILED" for r in rows) == 20 - sent
 
 
 def test_fresh_state_dir_gets_a_random_admin_password(make_daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]
