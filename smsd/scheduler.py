@@ -342,8 +342,10 @@ class Scheduler:
             self._infos[info.port] = info
         was_up = old is not None and old.reg == REG_OK
         if (info.reg == REG_OK) != was_up:
-            shown = info if info.reg == REG_OK or old is None else replace(info, iccid=old.iccid,
-                                                                            imsi=old.imsi)
+            # "down" names the SIM that went away, which the new snapshot may no longer know.
+            shown = info if info.reg == REG_OK or old is None else replace(
+                info, iccid=info.iccid or old.iccid, imsi=info.imsi or old.imsi,
+                number=info.number or old.number)
             self._store.register_event(shown, info.reg == REG_OK, self._clock())
         if old is not None and old.can_send and not info.can_send:
             self._reclaim(info.port)

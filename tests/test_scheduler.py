@@ -281,3 +281,13 @@ def test_mr_wraps_after_255_and_reports_match_the_latest_send(rig_factory) -> No
     rig.workers[0].receive(pdu.encode_status_report("+447911000001", 255, 0, scts=now,
                                                     discharge=now), kind="status_report")
     assert rig.statuses()[ids[2]] == "DELIVERED"
+
+
+def test_register_down_names_the_sim_that_went_away(rig_factory) -> None:
+    rig = rig_factory(ports=1)
+    w = rig.workers[0]
+    imsi = w.info.imsi
+    w.change(reg="NO_SIM", imsi="", iccid="", number="")
+    (ev,) = [e.payload for e in rig.store.events_after(0, 10) if e.kind == "register"]
+    assert ev["status"] == "down" and ev["imsi"] == imsi and ev["iccid"] != ""
+    assert rig.svc.port_info([0])[0].imsi == ""         # port info shows the new state
