@@ -126,7 +126,10 @@ def test_encode_status_report_agrees(number: str, mr: int, status: int, scts: dt
 def test_ussd_agrees(text: str) -> None:
     kind, packed = same("ussd_encode", text)
     if kind == "ok":
-        assert same("ussd_decode", packed)[1] == text
+        decoded = same("ussd_decode", packed)[1]
+        # TS 23.038 6.1.2.3.1 is ambiguous for texts ending in CR CR on an 8n+1 septet
+        # boundary: they read like a doubled final CR, and the receiver drops one
+        assert decoded == text or (text.endswith("\r\r") and decoded == text[:-1])
 
 
 @SETTINGS
