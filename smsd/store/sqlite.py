@@ -152,9 +152,16 @@ class Database:
 
         Why: with many threads committing tiny transactions (32 modem workers, HTTP intake) the
         fsync per commit is the bottleneck; one fsync for a whole group costs the same. Each call
-        runs inside its own SAVEPOINT, so one failing call does not spoil its neighbours."""
+        runs inside its own SAVEPOINT, so one failing call does not spoil its neighbours. When no
+        one is writing, the caller runs `fn` itself at once (a thread handoff would only add
+        latency); groups form exactly when there is contention."""
         if getattr(self._local, "depth", 0):
             return fn()                   # already inside a transaction: just join it
+        if self._lock.acquire(blocking=False):
+            try:                          # nobody else is writing: a handoff would only cost
+                return fn()
+            finally:
+                self._lock.release()
         call = _Call(fn)
         self._ensure_committer()
         self._calls.put(call)
