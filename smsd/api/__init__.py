@@ -12,7 +12,7 @@ from typing import Any, Callable, Protocol
 
 import bottle
 
-from smsd.api import json_api
+from smsd.api import gateway_php, isms, json_api
 from smsd.api.auth import HttpAuth
 
 log = logging.getLogger("smsd.api")
@@ -59,6 +59,10 @@ def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None,
             return json_reply(json_api.error_body(svc, 413, "request body too large"))
         query = dict(bottle.request.query.decode())
         return json_reply(json_api.handle(svc, name, body, query, user))
+
+    # Vendor dialects with their own authentication (credentials in the parameters).
+    for dialect in (isms, gateway_php):
+        dialect.mount(app, svc)
 
     if sim is not None:
         _mount_sim(app, svc, sim, authenticated, admin_user)

@@ -1,6 +1,7 @@
 """JSON gateway API push bodies (spec section 17) from the store's dialect-neutral events."""
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping
 
 _FIELDS = {
@@ -26,3 +27,11 @@ def item(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def body(sn: str, kind: str, payloads: list[Mapping[str, Any]]) -> dict[str, Any]:
     return {"sn": sn, kind: [item(kind, p) for p in payloads]}
+
+
+BATCH = True     # the spec's bodies carry arrays: consecutive events of one kind share a POST
+
+
+def render(sn: str, kind: str, payloads: list[Mapping[str, Any]]) -> tuple[bytes, str]:
+    data = json.dumps(body(sn, kind, payloads), ensure_ascii=False, separators=(",", ":"))
+    return data.encode("utf-8"), "application/json; charset=utf-8"

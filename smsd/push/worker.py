@@ -10,18 +10,33 @@ nothing is dropped and nothing acknowledged is sent again.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 from smsd.push import json_format
 
 log = logging.getLogger("smsd.push")
+
+
+class Formatter(Protocol):
+    """How one push protocol renders events (a module: json_format, isms_format, ...)."""
+
+    KINDS: frozenset[str]
+    BATCH: bool          # may consecutive events of one kind share one POST
+
+    def render(self, sn: str, kind: str, payloads: list[Any]) -> tuple[bytes, str]: ...
+
+
+FORMATTERS: dict[str, Any] = {"json": json_format}
+
+
+def register_formatter(protocol: str, module: Any) -> None:
+    FORMATTERS[protocol] = module
 
 
 class EventSource(Protocol):
@@ -35,22 +50,29 @@ class EventSource(Protocol):
 class PushTarget:
     url: str
     dialect: str = "json"
+    name: str = ""                       # durable cursor key; default "<dialect>:<url>"
+    match: Callable[[str, Any], bool] | None = None   # route filter on (kind, payload)
     backoff: float = 0.0                 # current back-off, seconds
     next_try: float = 0.0                # monotonic time of the next attempt
     delivered: int = 0
     failures: int = 0
     last_error: str = ""
-    kinds: frozenset[str] = field(default_factory=lambda: json_format.KINDS)
 
     @property
     def key(self) -> str:
-        return f"{self.dialect}:{self.url}"
+        return self.name or f"{self.dialect}:{self.url}"
+
+    @property
+    def formatter(self) -> Any:
+        return FORMATTERS[self.dialect]
+
+    def wants(self, kind: str, payload: Any) -> bool:
+        return kind in self.formatter.KINDS and (self.match is None or self.match(kind, payload))
 
 
-def post_json(url: str, obj: Any, timeout: float) -> int:
-    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def post(url: str, data: bytes, content_type: str, timeout: float) -> int:
     req = urllib.request.Request(url, data=data, method="POST",
-                                 headers={"Content-Type": "application/json; charset=utf-8"})
+                                 headers={"Content-Type": content_type})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             resp.read()
@@ -66,9 +88,13 @@ class PushWorker(threading.Thread):
     def __init__(self, store: EventSource, targets: list[PushTarget], sn: str, *,
                  batch: int = 50, timeout: float = 10.0, poll: float = 0.2,
                  clock: Callable[[], float] = time.monotonic,
-                 post: Callable[[str, Any, float], int] = post_json) -> None:
+                 post: Callable[[str, bytes, str, float], int] = post,
+                 dynamic: Callable[[], list[PushTarget]] | None = None,
+                 refresh: float = 2.0) -> None:
         super().__init__(name="push", daemon=True)
-        self._store, self.targets, self._sn = store, targets, sn
+        self._store, self.targets, self._sn = store, list(targets), sn
+        self._static = {t.key for t in targets}
+        self._dynamic, self._refresh, self._refreshed = dynamic, refresh, float("-inf")
         self._batch, self._timeout, self._poll = batch, timeout, poll
         self._clock, self._post = clock, post
         self._stop = threading.Event()
@@ -90,9 +116,22 @@ class PushWorker(threading.Thread):
         self._stop.set()
         self._wake.set()
 
+    def _refresh_dynamic(self) -> None:
+        """Re-read routing rules now and then; keep the retry state of targets that stay."""
+        if self._dynamic is None or self._clock() - self._refreshed < self._refresh:
+            return
+        self._refreshed = self._clock()
+        current = {t.key: t for t in self.targets}
+        fresh = [current.get(t.key, t) for t in self._dynamic()]
+        self.targets = [t for t in self.targets if t.key in self._static] + fresh
+        for target in fresh:
+            if target.key not in current and self._store.push_cursor(target.key) is None:
+                self._store.set_push_cursor(target.key, self._store.last_event_id())
+
     def run(self) -> None:
         while not self._stop.is_set():
             self.heartbeat = self._clock()
+            self._refresh_dynamic()
             busy = False
             for target in self.targets:
                 try:
@@ -111,8 +150,8 @@ class PushWorker(threading.Thread):
         events = self._store.events_after(cursor, self._batch)
         if not events:
             return False
-        batch = _same_kind_prefix(events)
-        wanted = [e for e in batch if e.kind in target.kinds]
+        batch = _same_kind_prefix(events) if target.formatter.BATCH else list(events[:1])
+        wanted = [e for e in batch if target.wants(e.kind, e.payload)]
         if wanted and not self._deliver(target, wanted):
             return False
         self._store.set_push_cursor(target.key, batch[-1].id)
@@ -120,9 +159,9 @@ class PushWorker(threading.Thread):
 
     def _deliver(self, target: PushTarget, events: list[Any]) -> bool:
         kind = events[0].kind
-        body = json_format.body(self._sn, kind, [e.payload for e in events])
+        data, ctype = target.formatter.render(self._sn, kind, [e.payload for e in events])
         try:
-            status = self._post(target.url, body, self._timeout)
+            status = self._post(target.url, data, ctype, self._timeout)
             error = "" if 200 <= status < 300 else f"HTTP {status}"
         except (OSError, ValueError) as exc:
             error = str(exc) or exc.__class__.__name__
