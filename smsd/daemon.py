@@ -34,6 +34,17 @@ ADMIN_PASSWORD_FILE = "admin-password"
 DB_FILE = "smsd.db"
 
 
+class ApplianceService(Service):
+    """The service plus what only the running appliance knows (its own machine's figures)."""
+
+    def __init__(self, *args: Any, status: DeviceStatus, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._status = status
+
+    def device_status(self) -> dict[str, str]:
+        return self._status.performance()
+
+
 class Daemon:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
@@ -59,9 +70,8 @@ class Daemon:
                                           gpio_hooks=hooks)
                         for port, (dev, slots) in devices.items()}
         self.scheduler.attach(self.workers)
-        self.service = Service(self.store, self.scheduler, self.workers)
-        self.status = DeviceStatus(cfg.state_dir)
-        self.service.device_status = self.status.performance   # type: ignore[attr-defined]
+        self.service = ApplianceService(self.store, self.scheduler, self.workers,
+                                        status=DeviceStatus(cfg.state_dir))
         self._create_push()      # cursors first, so events of the ports' first boot are pushed
         for worker in self.workers.values():
             worker.start()
