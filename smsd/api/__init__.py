@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import urllib.parse
 from typing import Any, Callable, Protocol
 
 import bottle
@@ -58,6 +59,11 @@ def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None,
         if len(body) > MAX_BODY:
             return json_reply(json_api.error_body(svc, 413, "request body too large"))
         query = dict(bottle.request.query.decode())
+        if "x-www-form-urlencoded" in (bottle.request.content_type or "").lower() \
+                and not body.lstrip().startswith((b"{", b"[")):
+            # A form post (`curl -d 'port=1&action=power'`): fields count as query parameters.
+            query.update(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
+            body = b""
         return json_reply(json_api.handle(svc, name, body, query, user))
 
     # Vendor dialects with their own authentication (credentials in the parameters).

@@ -55,6 +55,18 @@ def test_limits_and_bad_input_answer_in_the_dialect(make_daemon) -> None:  # typ
     assert status == 401
 
 
+def test_form_posts_and_get_queries_work_like_json(make_daemon) -> None:  # type: ignore[no-untyped-def]
+    d = make_daemon(ports=2).start()
+    status, body = d.request("/api/get_port_info", b"port=1&info_type=imsi,reg",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    info = json.loads(body)["info"]
+    assert status == 200 and [i["port"] for i in info] == [1] and info[0]["reg"] == "REGISTER_OK"
+    # curl -d '{json}' without a Content-Type header sends it as a form: still JSON to us.
+    status, body = d.request("/api/send_sms", b'{"text":"x","param":[{"number":"+447700900001"}]}',
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert json.loads(body)["error_code"] == 202
+
+
 def test_digest_auth_is_accepted(make_daemon) -> None:  # type: ignore[no-untyped-def]
     d = make_daemon(ports=1).start()
     mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
