@@ -70,6 +70,12 @@ class TooLarge(ServiceError, ValueError):
     reason = "too_large"
 
 
+class TooManyParts(TooLarge):
+    """A message needs more parts than the request's max_parts allows."""
+
+    reason = "too_many_parts"
+
+
 class NotFound(ServiceError, LookupError):
     reason = "not_found"
 
@@ -84,3 +90,9 @@ class AuthError(ServiceError, PermissionError):
 
 class InsufficientCredit(ServiceError):
     reason = "credit"
+
+
+class Forbidden(AuthError):
+    """Good credentials, but the user lacks the permission the request needs."""
+
+    reason = "forbidden"

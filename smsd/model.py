@@ -109,6 +109,11 @@ class SendRequest:
     ports: tuple[int, ...] | None = None
     encoding: str = "auto"                 # auto | gsm7 | ucs2
     request_status_report: bool = True
+    dry_run: bool = False                  # every check (credits too), nothing written
+    max_parts: int | None = None           # refuse when a message needs more parts
+    sender: str | None = None              # as the dialect validated it; kept for logs
+    priority: int = 0                      # higher goes first
+    dialect: str = "json"
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,16 @@ class SmsResult:
     succ_count: int
     ref_id: int | None
     imsi: str
+
+
+@dataclass(frozen=True)
+class MessageState(SmsResult):
+    """One message as every dialect's status query shows it (SmsResult plus why and whose)."""
+
+    dr_status: int | None = None           # last TP-ST heard for any of its parts
+    reason: str = ""                       # why it failed, "" otherwise
+    user: str = ""
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -159,6 +174,42 @@ class InboxPage:
     sms: tuple[InboundSms, ...]
     read: int
     unread: int
+
+
+# --- users, address book, routing (issue 4) -------------------------------------------------------
+PERMISSIONS = ("web", "api:json", "api:isms", "api:gateway_php", "api:intelli", "api:ozeki")
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    name: str
+    admin: bool
+    perms: frozenset[str]                  # what was granted; an admin has all regardless
+    credits: int | None                    # None: unlimited
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    number: str
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    members: tuple[str, ...]               # contact names
+
+
+@dataclass(frozen=True)
+class Route:
+    """Forward received SMS matching the filters to `url` in `protocol` (push worker)."""
+
+    id: int
+    url: str
+    protocol: str = "isms"
+    port: int | None = None                # only SMS received on this port
+    sender_prefix: str = ""                # only senders starting with this
+    text_prefix: str = ""                  # only texts starting with this
 
 
 # --- store-level types (additive) -----------------------------------------------------------------
