@@ -36,6 +36,8 @@ class Database:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._queued = 0                  # calls handed to the committer and not yet finished
+        self._queued_lock = threading.Lock()
         self._committer: threading.Thread | None = None
         self.conn().executescript(SCHEMA)
 
@@ -157,14 +159,15 @@ class Database:
         latency); groups form exactly when there is contention."""
         if getattr(self._local, "depth", 0):
             return fn()                   # already inside a transaction: just join it
-        if self._lock.acquire(blocking=False):
-            try:                          # nobody else is writing: a handoff would only cost
+        # Nobody writing and nothing queued: a handoff would only cost. (Queued calls must not
+        # be overtaken: a worker's part_starting must not commit before its previous result.)
+        if not self._queued and self._lock.acquire(blocking=False):
+            try:
                 return fn()
             finally:
                 self._lock.release()
         call = _Call(fn)
-        self._ensure_committer()
-        self._calls.put(call)
+        self._enqueue(call)
         call.done.wait()
         if call.error is not None:
             raise call.error
@@ -175,8 +178,12 @@ class Database:
         """Like grouped() but without waiting: `then(result, error)` runs on the committer
         thread after the group committed (or failed). For writes whose loss in a crash is
         already covered by recovery, so the caller need not wait for the disk."""
-        call = _Call(fn, then)
+        self._enqueue(_Call(fn, then))
+
+    def _enqueue(self, call: _Call) -> None:
         self._ensure_committer()
+        with self._queued_lock:
+            self._queued += 1
         self._calls.put(call)
 
     def _ensure_committer(self) -> None:
@@ -212,6 +219,8 @@ class Database:
         except BaseException as exc:    # noqa: BLE001 - the commit itself failed: tell everyone
             for call in batch:
                 call.error = call.error or exc
+        with self._queued_lock:
+            self._queued -= len(batch)
         for call in batch:
             call.done.set()
             if call.then is not None:
