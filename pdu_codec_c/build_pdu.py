@@ -82,6 +82,18 @@ def direct_rev(name: str, row: list[int], size: int) -> str:
     return c_array(f"uint8_t {name}[{size}]", arr, 32)
 
 
+def utf8_entries(row: list[int], undef: int) -> list[int]:
+    """UTF-8 of each code point packed as bytes | length << 24; `undef` for absent codes."""
+    out = []
+    for cp in row:
+        if cp == UNDEF:
+            out.append(undef)
+            continue
+        b = chr(cp).encode("utf-8")
+        out.append(int.from_bytes(b, "little") | len(b) << 24)
+    return out
+
+
 def national_pairs(has_lock: list[int], has_single: list[int]) -> list[int]:
     """(lock << 8 | single) in the encoder's order of preference: fewest IEs, lowest ids."""
     pairs = [(lk, sh) for lk, a in enumerate(has_lock) for sh, b in enumerate(has_single)
@@ -104,6 +116,10 @@ def generate_tables() -> str:
         f"#define PDU_DEF_REV_N {size}",
         c_matrix(f"uint16_t pdu_lock[{nlang}][128]", locks),
         c_matrix(f"uint16_t pdu_single[{nlang}][128]", singles),
+        # decoding writes UTF-8 straight from these (absent: a space / fall back to locking)
+        c_matrix(f"uint32_t pdu_lock_u8[{nlang}][128]",
+                 [utf8_entries(r, 0x20 | 1 << 24) for r in locks]),
+        c_matrix(f"uint32_t pdu_single_u8[{nlang}][128]", [utf8_entries(r, 0) for r in singles]),
         c_array(f"uint8_t pdu_has_lock[{nlang}]", has_lock),
         c_array(f"uint8_t pdu_has_single[{nlang}]", has_single),
         rev_tables("pdu_lock", locks),

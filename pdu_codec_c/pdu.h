@@ -92,13 +92,43 @@ typedef struct {
     uint8_t scts[7];            /* deliver: the semi-octet SCTS */
 } pdu_sms_opts;
 
-int pdu_decode(const char *in, size_t in_len, int is_hex, int with_smsc,
-               uint8_t *bin, size_t bin_cap, pdu_decoded *d,
-               char *addr, size_t addr_cap, char *text, size_t text_cap);
+/* Everything one pdu_decode call writes, in one block so that a call passes one pointer and
+ * the wrapper reads the result with one struct.unpack_from.  `fast` summarises the common
+ * case (an SMS-DELIVER without UDH or class); when fast[0] (rare) is set the wrapper reads the
+ * full `d` instead.  fast[] (offsets are from the start of this struct for hex input, from
+ * the start of `in` for binary input):
+ *   0 rare, 1 smsc end (code points in str, -1 when absent), 2 number start, 3 number end,
+ *   4 end of str (offset), 5 number_toa, 6 pid, 7 dcs, 8 encoding, 9 srr,
+ *   10 SCTS year (full, 0 = absent or not decimal), 11 month, 12 day, 13 hour, 14 minute,
+ *   15 second, 16 tz quarters, 17 data offset, 18 data length.
+ * str holds the smsc, the number and the text back to back as UTF-8. */
+typedef struct {
+    int32_t fast[20];
+    pdu_decoded d;
+    uint8_t bin[1024];
+    char str[4608];
+} pdu_dctx;
 
+/* flags: 1 = `in` is hex (decoded into c->bin), 2 = the PDU starts with the SMSC field. */
+int pdu_decode(const char *in, size_t in_len, int flags, pdu_dctx *c);
+
+/* Output of pdu_encode_sms and pdu_submit: hex text of all parts, then the part table. */
+typedef struct {
+    char out[102000];
+    pdu_part parts[255];
+} pdu_ectx;
+
+/* Returns the number of parts (> 0) written to c, or a negative PDU_E_* code. */
 int pdu_encode_sms(const pdu_sms_opts *o, const char *number, size_t number_len,
                    const char *smsc, size_t smsc_len, const char *text, size_t text_len,
-                   char *out, size_t out_cap, pdu_part *parts, int max_parts, int *n_parts);
+                   pdu_ectx *c);
+
+/* pdu_encode_sms with the default SMS-SUBMIT options (automatic alphabet, no SMSC, MR 0, no
+ * validity): the common case of sending, with the fewest arguments to convert.  Returns a
+ * negative PDU_E_* code, or parts | parts[0].tpdu_len << 8 so that a one-part message needs
+ * nothing else read back: its hex is out[0 .. 2 + 2 * tpdu_len) ("00" SMSC, then the TPDU). */
+int pdu_submit(const char *number, size_t number_len, const char *text, size_t text_len,
+               pdu_ectx *c);
 
 int pdu_encode_status_report(const char *recipient, size_t recipient_len, int mr, int status,
                              const uint8_t *scts, const uint8_t *discharge,

@@ -167,22 +167,49 @@ static int parse_udh(const uint8_t *bin, size_t off, size_t udhl, pdu_decoded *d
     return PDU_OK;
 }
 
+/* UTF-16BE -> UTF-8; lone surrogates become U+FFFD.  One room check up front (a unit never
+ * needs more than three bytes, a pair of units four), then plain stores. */
 static void decode_ucs2(const uint8_t *p, size_t n, struct wr *w)
 {
+    if (w->cap - w->n < n / 2 * 3) {
+        w->err = PDU_E_SPACE;
+        return;
+    }
+    uint8_t *o = w->p + w->n;
     size_t i = 0;
     while (i + 1 < n) {
         uint32_t u = ((uint32_t)p[i] << 8) | p[i + 1];
         i += 2;
-        if (u >= 0xD800 && u <= 0xDBFF && i + 1 < n) {
-            uint32_t lo = ((uint32_t)p[i] << 8) | p[i + 1];
-            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+        if (u < 0x80) {
+            *o++ = (uint8_t)u;
+            continue;
+        }
+        if (u < 0x800) {
+            o[0] = (uint8_t)(0xC0 | (u >> 6));
+            o[1] = (uint8_t)(0x80 | (u & 0x3F));
+            o += 2;
+            continue;
+        }
+        if (u >= 0xD800 && u <= 0xDFFF) {
+            uint32_t lo = i + 1 < n ? ((uint32_t)p[i] << 8) | p[i + 1] : 0;
+            if (u <= 0xDBFF && lo >= 0xDC00 && lo <= 0xDFFF) {
+                uint32_t cp = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
                 i += 2;
-                put_utf8(w, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
+                o[0] = (uint8_t)(0xF0 | (cp >> 18));
+                o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+                o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+                o[3] = (uint8_t)(0x80 | (cp & 0x3F));
+                o += 4;
                 continue;
             }
+            u = 0xFFFD;
         }
-        put_utf8(w, (u >= 0xD800 && u <= 0xDFFF) ? 0xFFFD : u);
+        o[0] = (uint8_t)(0xE0 | (u >> 12));
+        o[1] = (uint8_t)(0x80 | ((u >> 6) & 0x3F));
+        o[2] = (uint8_t)(0x80 | (u & 0x3F));
+        o += 3;
     }
+    w->n = (size_t)(o - w->p);
 }
 
 /* TP-UDL and TP-UD.  The UDL is honoured exactly: nothing after it is read.  When the PDU
@@ -287,32 +314,95 @@ static void reset_decoded(pdu_decoded *d)
     d->encoding = PDU_ENC_GSM7;
 }
 
-int pdu_decode(const char *in, size_t in_len, int is_hex, int with_smsc,
-               uint8_t *bin, size_t bin_cap, pdu_decoded *d,
-               char *addr, size_t addr_cap, char *text, size_t text_cap)
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* High bit of each byte set where that byte (all < 0x80) lies in lo..hi. */
+static uint64_t in_range(uint64_t x, unsigned lo, unsigned hi)
 {
+    return (x + ONES * (0x80 - lo)) & ~(x + ONES * (0x7F - hi)) & HIGHS;
+}
+
+/* Eight hex digits -> four octets at out; 0, or -1 when any of them is not a hex digit.
+ * SWAR: every byte is range-checked and converted at once inside one 64-bit word. */
+static int unhex8(const char *in, uint8_t *out)
+{
+    uint64_t x = load_le64((const uint8_t *)in);
+    if (x & HIGHS) return -1;
+    uint64_t digit = in_range(x, '0', '9'), alpha = in_range(x | ONES * 0x20, 'a', 'f');
+    if ((digit | alpha) != HIGHS) return -1;
+    uint64_t v = (x & ONES * 0x0F) + (alpha >> 7) * 9;     /* nibble values, one per byte */
+    v = ((v << 4) | (v >> 8)) & 0x00FF00FF00FF00FFull;     /* even bytes: the octets */
+    v = (v | (v >> 8)) & 0x0000FFFF0000FFFFull;
+    uint32_t w = (uint32_t)(v | (v >> 16));
+    memcpy(out, &w, 4);                                    /* little-endian only (caller) */
+    return 0;
+}
+
+/* Hex pairs into bin; 0 or PDU_E_HEX. */
+static int unhex(const char *in, size_t n, uint8_t *bin)
+{
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 4 <= n; i += 4)
+        if (unhex8(in + 2 * i, bin + i)) return PDU_E_HEX;
+#endif
+    /* hexval1 is digit + 1, 0 for junk: junk turns into huge values and shows in `bad` */
+    unsigned bad = 0;
+    for (; i < n; i++) {
+        unsigned hi = hexval1[(uint8_t)in[2 * i]] - 1u, lo = hexval1[(uint8_t)in[2 * i + 1]] - 1u;
+        bad |= hi | lo;
+        bin[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return bad > 15 ? PDU_E_HEX : PDU_OK;
+}
+
+/* The summary the wrapper reads on its fast path (see pdu_dctx in pdu.h). */
+static void fill_fast(pdu_dctx *c, int32_t base, size_t str_end)
+{
+    const pdu_decoded *d = &c->d;
+    int32_t *f = c->fast;
+    int32_t ns = d->smsc_len > 0 ? d->smsc_len : 0;
+    f[0] = d->kind != PDU_KIND_DELIVER || d->message_class >= 0 || d->n_ie > 0 ||
+           d->concat_ref >= 0 || d->port_dst >= 0;
+    f[1] = d->smsc_len;                         /* smsc digits are ASCII: bytes = code points */
+    f[2] = ns;
+    f[3] = ns + (int32_t)utf8_chars(c->str + ns, (size_t)d->number_len);
+    f[4] = (int32_t)(offsetof(pdu_dctx, str) + str_end);
+    f[5] = d->number_toa;
+    f[6] = d->pid;
+    f[7] = d->dcs;
+    f[8] = d->encoding;
+    f[9] = d->srr;
+    f[10] = d->scts[0] ? d->scts[1] + (d->scts[1] >= 80 ? 1900 : 2000) : 0;
+    memcpy(f + 11, d->scts + 2, 6 * sizeof *f);
+    f[17] = base + d->data_off;
+    f[18] = d->data_len;
+}
+
+int pdu_decode(const char *in, size_t in_len, int flags, pdu_dctx *c)
+{
+    pdu_decoded *d = &c->d;
+    const uint8_t *src = (const uint8_t *)in;
     size_t n = in_len;
+    int32_t base = 0;
     reset_decoded(d);
-    if (is_hex) {
+    if (flags & 1) {
         if (in_len & 1) return PDU_E_HEX;
         n = in_len / 2;
-        if (n > bin_cap) return PDU_E_SPACE;
-        unsigned bad = 0;
-        for (size_t i = 0; i < n; i++) {
-            unsigned hi = hexval1[(uint8_t)in[2 * i]], lo = hexval1[(uint8_t)in[2 * i + 1]];
-            bad |= (hi == 0) | (lo == 0);
-            bin[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
-        }
-        if (bad) return PDU_E_HEX;
-    } else {
-        if (n > bin_cap) return PDU_E_SPACE;
-        memcpy(bin, in, n);
+        if (n > sizeof c->bin) return PDU_E_SPACE;
+        TRY(unhex(in, n, c->bin));
+        src = c->bin;
+        base = (int32_t)offsetof(pdu_dctx, bin);
     }
-    struct rd r = {bin, n, 0};
-    struct wr aw = {(uint8_t *)addr, addr_cap, 0, 0}, tw = {(uint8_t *)text, text_cap, 0, 0};
-    if (with_smsc) TRY(read_smsc(&r, &d->smsc_len, &aw));
-    TRY(decode_tpdu(&r, d, &aw, &tw));
-    if (aw.err || tw.err) return PDU_E_SPACE;
-    d->text_len = (int32_t)tw.n;
+    /* one writer: smsc, number and text land back to back, decoded by one str() call */
+    struct rd r = {src, n, 0};
+    struct wr w = {(uint8_t *)c->str, sizeof c->str, 0, 0};
+    if (flags & 2) TRY(read_smsc(&r, &d->smsc_len, &w));
+    size_t addr_start = w.n;
+    TRY(decode_tpdu(&r, d, &w, &w));
+    if (w.err) return PDU_E_SPACE;
+    d->text_len = (int32_t)(w.n - addr_start - (size_t)d->number_len);
+    fill_fast(c, base, w.n);
     return PDU_OK;
 }

@@ -3,6 +3,20 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Encoding                                                                                   */
 
+/* Four octets -> eight upper-case hex digits in one 64-bit word (SWAR): each octet moves to
+ * its own 16-bit lane, nibbles are split into bytes, and 7 is added where a nibble is > 9. */
+static void hex4(const uint8_t *p, uint8_t *o)
+{
+    uint64_t x = (uint64_t)p[0] | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 32 |
+                 (uint64_t)p[3] << 48;
+    uint64_t lo4 = 0x000F000F000F000Full;
+    uint64_t n = ((x >> 4) & lo4) | ((x & lo4) << 8);      /* high nibble first */
+    uint64_t ones = 0x0101010101010101ull;
+    uint64_t alpha = ((n + ones * 0x76) & (ones * 0x80)) >> 7;
+    uint64_t c = n + ones * '0' + alpha * 7;
+    memcpy(o, &c, 8);                                      /* little-endian only (caller) */
+}
+
 static void put_hex(struct wr *w, const uint8_t *p, size_t n)
 {
     if (w->cap - w->n < 2 * n) {
@@ -10,8 +24,16 @@ static void put_hex(struct wr *w, const uint8_t *p, size_t n)
         return;
     }
     uint8_t *o = w->p + w->n;
-    for (size_t i = 0; i < n; i++)
-        memcpy(o + 2 * i, pdu_hex2 + 2 * p[i], 2);
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 4 <= n; i += 4)
+        hex4(p + i, o + 2 * i);
+#endif
+    for (; i < n; i++) {
+        const char *h = pdu_hex2 + 2 * p[i];
+        o[2 * i] = (uint8_t)h[0];
+        o[2 * i + 1] = (uint8_t)h[1];
+    }
     w->n += 2 * n;
 }
 
@@ -173,8 +195,12 @@ static int emit_part(const pdu_sms_opts *o, const struct plan *p, size_t seq,
 
 int pdu_encode_sms(const pdu_sms_opts *o, const char *number, size_t number_len,
                    const char *smsc, size_t smsc_len, const char *text, size_t text_len,
-                   char *out, size_t out_cap, pdu_part *parts, int max_parts, int *n_parts)
+                   pdu_ectx *c)
 {
+    char *out = c->out;
+    size_t out_cap = sizeof c->out;
+    pdu_part *parts = c->parts;
+    const int max_parts = (int)(sizeof c->parts / sizeof c->parts[0]);
     struct plan p;
     uint8_t num[12], hdr[40], units[160];
     int semi, toa, semi2 = 0, toa2 = 0;
@@ -206,14 +232,28 @@ int pdu_encode_sms(const pdu_sms_opts *o, const char *number, size_t number_len,
     for (;;) {
         int full = 0;
         /* fast path: runs of ASCII in the default alphabet, UCS2 or 8-bit */
-        while (ascii_ok && pos < text_len) {
+        while (ascii_ok && usz == 1 && pos < text_len) {
             uint8_t b = (uint8_t)text[pos];
             uint8_t v = fast7 ? pdu_def_rev[b & 0x7F] : (uint8_t)(b + 1);
             if (b >= 0x80 || v == 0) break;
-            if (un + usz > cap) { full = 1; break; }
-            if (usz == 2) units[un++] = 0;
+            if (un + 1 > cap) { full = 1; break; }
             units[un++] = (uint8_t)(v - 1);
             pos++;
+            chars++;
+        }
+        /* UCS2: ASCII and two-byte UTF-8 inline; longer sequences take text_unit below */
+        while (usz == 2 && pos < text_len) {
+            int32_t cp = (uint8_t)text[pos];
+            size_t step = 1;
+            if (cp >= 0x80) {
+                cp = utf8_two(text, text_len, pos);
+                step = 2;
+                if (cp < 0) break;
+            }
+            if (un + 2 > cap) { full = 1; break; }
+            units[un++] = (uint8_t)(cp >> 8);
+            units[un++] = (uint8_t)cp;
+            pos += step;
             chars++;
         }
         if (!full && pos < text_len) {
@@ -240,8 +280,15 @@ int pdu_encode_sms(const pdu_sms_opts *o, const char *number, size_t number_len,
         un = 0;
         if (pos >= text_len) break;
     }
-    *n_parts = (int)seq;
-    return PDU_OK;
+    return (int)seq;
+}
+
+int pdu_submit(const char *number, size_t number_len, const char *text, size_t text_len,
+               pdu_ectx *c)
+{
+    static const pdu_sms_opts defaults = {PDU_KIND_SUBMIT, PDU_ENC_AUTO};
+    int n = pdu_encode_sms(&defaults, number, number_len, "", 0, text, text_len, c);
+    return n > 0 ? n | c->parts[0].tpdu_len << 8 : n;
 }
 
 int pdu_encode_status_report(const char *recipient, size_t recipient_len, int mr, int status,

@@ -54,6 +54,12 @@ static int text_cost(const char *t, size_t len, int enc, int lock, int single, s
             chars++;
             continue;
         }
+        if (ascii == 2 && utf8_two(t, len, pos) >= 0) {   /* UCS2: U+0080..U+07FF */
+            pos += 2;
+            cost += 2;
+            chars++;
+            continue;
+        }
         TRY(text_unit(t, len, &pos, enc, lock, single, &u));
         cost += (size_t)u.cost;
         chars++;

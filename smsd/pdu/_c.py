@@ -33,24 +33,32 @@ _ENCODING_ERRORS = (lib.PDU_E_CHARSET, lib.PDU_E_ADDR)
 _MESSAGES = {-i: ffi.string(lib.pdu_strerror(-i)).decode() for i in range(lib.PDU_E_COUNT)}
 
 _HEAD = struct.Struct("<40i")          # pdu_decoded up to its IE array
+_FAST = struct.Struct("<19i")          # pdu_dctx.fast
 _PART = struct.Struct("<5i")           # pdu_part
 _OPTS = struct.Struct("<13i7s7s")      # pdu_sms_opts
-_MAX_PARTS = 255
+_D_OFF = ffi.offsetof("pdu_dctx", "d")
+_IE_OFF = _D_OFF + ffi.offsetof("pdu_decoded", "ie")
+_STR_OFF = ffi.offsetof("pdu_dctx", "str")
+_BIN_OFF = ffi.offsetof("pdu_dctx", "bin")
+_SMALL_CAP = 1024
+_PARTS_OFF = ffi.offsetof("pdu_ectx", "parts")
 _SUBMIT = lib.PDU_KIND_SUBMIT
 _E_HEX = lib.PDU_E_HEX
-_encode_sms = lib.pdu_encode_sms
+_E_SPACE = lib.PDU_E_SPACE
 _PART_SIZE = _PART.size
-_OUT_CAP = _MAX_PARTS * 400
-_BIN_CAP = 1024
 
 assert ffi.offsetof("pdu_decoded", "ie") == _HEAD.size
+assert ffi.offsetof("pdu_dctx", "d") == 80 and _FAST.size <= 80
 assert ffi.sizeof("pdu_part") == _PART.size
 assert ffi.offsetof("pdu_sms_opts", "scts") == _OPTS.size - 7
 
-_pack_opts = _OPTS.pack_into
+_c_decode = lib.pdu_decode
+_c_submit = lib.pdu_submit
+_c_encode_sms = lib.pdu_encode_sms
+_unpack_fast = _FAST.unpack_from
+_unpack_head = _HEAD.unpack_from
 _unpack_part = _PART.unpack_from
-_new = object.__new__
-_fill = object.__setattr__
+_tuple_new = tuple.__new__
 _datetime = dt.datetime
 _TZ = {q: dt.timezone(dt.timedelta(minutes=15 * q)) for q in range(-79, 80)}
 
@@ -58,26 +66,22 @@ _TZ = {q: dt.timezone(dt.timedelta(minutes=15 * q)) for q in range(-79, 80)}
 class _Scratch:
     """Per-call buffers; a pool of these keeps the hot path free of allocations."""
 
-    __slots__ = ("bin", "dec", "addr", "text", "dec_buf", "bin_buf", "addr_buf", "text_buf",
-                 "opts", "opts_buf", "out", "out_buf", "parts", "parts_buf", "count", "size")
+    __slots__ = ("dctx", "dbuf", "ectx", "ebuf", "opts", "opts_buf", "size", "count", "small",
+                 "small_buf", "text", "text_buf")
 
     def __init__(self) -> None:
-        self.bin = ffi.new("uint8_t[]", _BIN_CAP)
-        self.dec = ffi.new("pdu_decoded *")
-        self.addr = ffi.new("char[]", 512)
-        self.text = ffi.new("char[]", 4096)
-        self.dec_buf = ffi.buffer(self.dec)
-        self.bin_buf = ffi.buffer(self.bin)
-        self.addr_buf = ffi.buffer(self.addr)
-        self.text_buf = ffi.buffer(self.text)
+        self.dctx = ffi.new("pdu_dctx *")
+        self.dbuf = ffi.buffer(self.dctx)
+        self.ectx = ffi.new("pdu_ectx *")
+        self.ebuf = ffi.buffer(self.ectx)
         self.opts = ffi.new("pdu_sms_opts *")
         self.opts_buf = ffi.buffer(self.opts)
-        self.out = ffi.new("char[]", _OUT_CAP)
-        self.out_buf = ffi.buffer(self.out)
-        self.parts = ffi.new("pdu_part[]", _MAX_PARTS)
-        self.parts_buf = ffi.buffer(self.parts)
-        self.count = ffi.new("int[3]")
         self.size = ffi.new("size_t *")
+        self.count = ffi.new("int[3]")
+        self.small = ffi.new("uint8_t[]", 1024)
+        self.small_buf = ffi.buffer(self.small)
+        self.text = ffi.new("char[]", 4096)
+        self.text_buf = ffi.buffer(self.text)
 
 
 _POOL: list[_Scratch] = [_Scratch()]
@@ -105,16 +109,6 @@ def _utf8(text: str, what: str) -> bytes:
 
 
 # --- decode --------------------------------------------------------------------------------------
-def _run_decode(s: _Scratch, raw: bytes, smsc: bool) -> tuple[int, Any]:
-    """pdu_decode of binary input; (return code, buffer holding the PDU)."""
-    if len(raw) <= _BIN_CAP:
-        return lib.pdu_decode(raw, len(raw), 0, smsc, s.bin, _BIN_CAP, s.dec, s.addr, 512,
-                              s.text, 4096), s.bin_buf
-    big = ffi.new("uint8_t[]", len(raw))
-    return lib.pdu_decode(raw, len(raw), 0, smsc, big, len(raw), s.dec, s.addr, 512,
-                          s.text, 4096), ffi.buffer(big)
-
-
 def _octets(pdu: str | bytes) -> bytes:
     """The slow path of hex input (whitespace, odd junk) and of non-str input."""
     if isinstance(pdu, (bytes, bytearray, memoryview)):
@@ -132,23 +126,41 @@ def _octets(pdu: str | bytes) -> bytes:
 
 
 def decode(pdu: str | bytes, smsc: bool = True) -> Decoded:
+    """One C call fills a pdu_dctx; one unpack reads its summary; one str() call decodes smsc,
+    number and text together. Anything but a plain SMS-DELIVER goes through _decoded_full."""
     try:
         s = _POOL.pop()
     except IndexError:
         s = _Scratch()
     try:
-        if type(pdu) is str and len(pdu) <= 2 * _BIN_CAP and pdu.isascii():
-            # strict hex straight into C; anything else goes through bytes.fromhex
-            rc = lib.pdu_decode(pdu.encode(), len(pdu), 1, smsc, s.bin, _BIN_CAP, s.dec, s.addr,
-                                512, s.text, 4096)
-            binbuf = s.bin_buf
-            if rc == _E_HEX:
-                rc, binbuf = _run_decode(s, _octets(pdu), smsc)
+        src: Any = s.dbuf
+        if type(pdu) is str and pdu.isascii():
+            raw = pdu.encode()
+            rc = _c_decode(raw, len(raw), 3 if smsc else 1, s.dctx)
+            if rc == _E_HEX or rc == _E_SPACE:          # whitespace, lower junk, long input
+                src = _octets(pdu)
+                rc = _c_decode(src, len(src), 2 if smsc else 0, s.dctx)
         else:
-            rc, binbuf = _run_decode(s, _octets(pdu), smsc)
+            src = _octets(pdu)
+            rc = _c_decode(src, len(src), 2 if smsc else 0, s.dctx)
         if rc:
             raise _error(rc)
-        return _decoded(s, _HEAD.unpack_from(s.dec_buf), binbuf)
+        buf = s.dbuf
+        (rare, se, ns, ne, send, toa, pid, dcs, enc, srr, yy, mo, dd, hh, mi, ss, tq, doff,
+         dlen) = _unpack_fast(buf)
+        u = buf[_STR_OFF:send].decode()
+        if rare:
+            return _decoded_full(s, u[:se] if se >= 0 else None, u[ns:ne], u[ne:], src)
+        scts = None
+        if yy:
+            try:
+                scts = _datetime(yy, mo, dd, hh, mi, ss, 0, _TZ[tq])
+            except ValueError:
+                pass
+        return _tuple_new(Decoded, (
+            KIND_DELIVER, u[:se] if se >= 0 else None, u[ns:ne], u[ne:], dcs, pid, scts, None,
+            None, None, [], _ENC_NAMES[enc], src[doff:doff + dlen], toa, None, None, None,
+            srr != 0, None))
     finally:
         _POOL.append(s)
 
@@ -175,47 +187,40 @@ def _validity(vpf: int, raw: bytes) -> object | None:
     return None
 
 
-def _udh(s: _Scratch, n: int, binbuf: Any) -> list[InfoElement]:
-    ies = struct.unpack_from(f"<{3 * n}i", s.dec_buf, _HEAD.size)
-    return [InfoElement(ies[k], binbuf[ies[k + 1]:ies[k + 1] + ies[k + 2]])
+def _udh(s: _Scratch, n: int, src: Any, base: int) -> list[InfoElement]:
+    ies = struct.unpack_from(f"<{3 * n}i", s.dbuf, _IE_OFF)
+    return [InfoElement(ies[k], src[base + ies[k + 1]:base + ies[k + 1] + ies[k + 2]])
             for k in range(0, 3 * n, 3)]
 
 
-def _decoded(s: _Scratch, v: tuple[int, ...], binbuf: Any) -> Decoded:
-    (kind, _, slen, nlen, toa, pid, dcs, enc, mcls, mr, st, srr,
+def _decoded_full(s: _Scratch, smsc: str | None, number: str, text: str,
+                  src: Any) -> Decoded:
+    """Any PDU: every field of pdu_decoded (offsets in it are relative to the PDU octets)."""
+    base = _BIN_OFF if src is s.dbuf else 0
+    v = _unpack_head(s.dbuf, _D_OFF)
+    (kind, _, _, _, toa, pid, dcs, enc, mcls, mr, st, srr,
      tv, yy, mo, dd, hh, mi, ss, tq, _, _, _, _, _, _, _, _,
-     vpf, vpo, vpl, cref, ctot, cseq, pdst, psrc, doff, dlen, tlen, nie) = v
-    addr = s.addr_buf
-    nstart = slen if slen > 0 else 0
+     vpf, vpo, vpl, cref, ctot, cseq, pdst, psrc, doff, dlen, _, nie) = v
     scts = None
     if tv and kind != 1:
         try:
             scts = _datetime(yy + (1900 if yy >= 80 else 2000), mo, dd, hh, mi, ss, 0, _TZ[tq])
         except ValueError:
             pass
-    d = _new(Decoded)
-    _fill(d, "__dict__", {
-        "kind": _KINDS[kind],
-        "smsc": addr[0:slen].decode() if slen >= 0 else None,
-        "number": addr[nstart:nstart + nlen].decode(),
-        "text": s.text_buf[0:tlen].decode(),
-        "dcs": dcs,
-        "pid": pid,
-        "scts": scts,
-        "concat": (cref, ctot, cseq) if cref >= 0 else None,
-        "mr": mr if mr >= 0 else None,
-        "status": st if st >= 0 else None,
-        "udh": _udh(s, nie, binbuf) if nie else [],
-        "encoding": _ENC_NAMES[enc],
-        "data": binbuf[doff:doff + dlen],
-        "number_toa": toa,
-        "discharge": _time(v, 20) if kind == 2 else None,
-        "message_class": mcls if mcls >= 0 else None,
-        "validity": _validity(vpf, binbuf[vpo:vpo + vpl]) if vpf else None,
-        "status_report_requested": srr != 0,
-        "ports": (pdst, psrc) if pdst >= 0 else None,
-    })
-    return d
+    return _tuple_new(Decoded, (
+        _KINDS[kind], smsc, number, text, dcs, pid, scts,
+        (cref, ctot, cseq) if cref >= 0 else None,
+        mr if mr >= 0 else None,
+        st if st >= 0 else None,
+        _udh(s, nie, src, base) if nie else [],
+        _ENC_NAMES[enc],
+        src[base + doff:base + doff + dlen],
+        toa,
+        _time(v, 20) if kind == 2 else None,
+        mcls if mcls >= 0 else None,
+        _validity(vpf, src[base + vpo:base + vpo + vpl]) if vpf else None,
+        srr != 0,
+        (pdst, psrc) if pdst >= 0 else None))
 
 
 # --- encode --------------------------------------------------------------------------------------
@@ -237,7 +242,7 @@ def _encoding_code(encoding: str) -> int:
 
 def _encode(s: _Scratch, number: str, text: str, smsc: str | None,
             opts: tuple[int, ...], vp: bytes, scts: bytes) -> int:
-    """One pdu_encode_sms call; returns the number of parts now in s.parts / s.out."""
+    """One pdu_encode_sms call; returns the number of parts now in s.ectx."""
     try:
         _OPTS.pack_into(s.opts_buf, 0, *opts, vp, scts)
     except struct.error as exc:
@@ -246,11 +251,10 @@ def _encode(s: _Scratch, number: str, text: str, smsc: str | None,
         num, body, sc = number.encode(), text.encode(), smsc.encode() if smsc else b""
     except (UnicodeEncodeError, AttributeError):
         raise _utf8_error(number, text, smsc) from None
-    rc = lib.pdu_encode_sms(s.opts, num, len(num), sc, len(sc), body, len(body), s.out,
-                            _OUT_CAP, s.parts, _MAX_PARTS, s.count)
-    if rc:
+    rc = _c_encode_sms(s.opts, num, len(num), sc, len(sc), body, len(body), s.ectx)
+    if rc < 0:
         raise _error(rc)
-    return int(s.count[0])
+    return int(rc)
 
 
 def _utf8_error(number: str, text: str, smsc: str | None) -> CodecError:
@@ -264,14 +268,12 @@ def _utf8_error(number: str, text: str, smsc: str | None) -> CodecError:
 
 
 def _submit_parts(s: _Scratch, n: int, text: str) -> list[SubmitPart]:
-    out, pbuf, unpack = s.out_buf, s.parts_buf, _PART.unpack_from
+    out = s.ebuf
     parts = []
     for k in range(n):
-        off, hlen, tlen, a, b = unpack(pbuf, k * _PART_SIZE)
-        p = _new(SubmitPart)
-        _fill(p, "__dict__", {"hex": out[off:off + hlen].decode(), "tpdu_len": tlen,
-                              "seq": k + 1, "total": n, "text": text[a:b]})
-        parts.append(p)
+        off, hlen, tlen, a, b = _unpack_part(out, _PARTS_OFF + k * _PART_SIZE)
+        parts.append(_tuple_new(SubmitPart, (out[off:off + hlen].decode(), tlen, k + 1, n,
+                                             text[a:b])))
     return parts
 
 
@@ -283,39 +285,52 @@ def encode_submit(number: str, text: str, *, encoding: str = "auto", smsc: str |
                   pid: int = 0) -> list[SubmitPart]:
     """SMS-SUBMIT parts ready for AT+CMGS (refs and MR are taken modulo their field size).
 
-    The hot path of sending, so _encode and _submit_parts are inlined here (about 20% of the
-    call: function calls and argument tuples cost more than the C work for one part).
+    The hot path of sending: with every option at its default one five-argument C call
+    (pdu_submit) does the work and its return value says all a one-part message needs; cffi's
+    conversion of each argument costs more than the C work for ten characters.
     """
-    vpf, vp = (0, b"") if validity is None else _validity_field(validity)
-    code = _ENC_CODES.get(encoding) if type(encoding) is str else None
-    if code is None:
-        _encoding_code(encoding)                     # raises CodecError naming the choices
-    try:
-        s = _POOL.pop()
-    except IndexError:
-        s = _Scratch()
-    try:
-        _pack_opts(s.opts_buf, 0, _SUBMIT, code, request_status_report, flash, mr & 0xFF,
-                   concat_ref & (0xFFFF if concat16 else 0xFF), concat16, vpf, len(vp),
-                   bool(smsc), pid & 0xFF, reject_duplicates, reply_path, vp, b"")
+    if (encoding == "auto" and smsc is None and validity is None
+            and not (request_status_report or flash or mr or concat_ref or concat16
+                     or reject_duplicates or reply_path or pid)):
         try:
-            num, body, sc = number.encode(), text.encode(), smsc.encode() if smsc else b""
+            num, body = number.encode(), text.encode()
         except (UnicodeEncodeError, AttributeError):
             raise _utf8_error(number, text, smsc) from None
-        rc = _encode_sms(s.opts, num, len(num), sc, len(sc), body, len(body), s.out, _OUT_CAP,
-                         s.parts, _MAX_PARTS, s.count)
-        if rc:
-            raise _error(rc)
-        n = s.count[0]
-        out, pbuf = s.out_buf, s.parts_buf
-        parts = []
-        for k in range(n):
-            off, hlen, tlen, a, b = _unpack_part(pbuf, k * _PART_SIZE)
-            p = _new(SubmitPart)
-            _fill(p, "__dict__", {"hex": out[off:off + hlen].decode(), "tpdu_len": tlen,
-                                  "seq": k + 1, "total": n, "text": text[a:b]})
-            parts.append(p)
-        return parts
+        try:
+            s = _POOL.pop()
+        except IndexError:
+            s = _Scratch()
+        try:
+            rc = _c_submit(num, len(num), body, len(body), s.ectx)
+            if rc < 0:
+                raise _error(rc)
+            if rc & 0xFF == 1:                       # one part: hex is "00" + the TPDU
+                tlen = rc >> 8
+                return [_tuple_new(SubmitPart, (s.ebuf[0:2 * tlen + 2].decode(), tlen, 1, 1,
+                                                text))]
+            return _submit_parts(s, rc & 0xFF, text)
+        finally:
+            _POOL.append(s)
+    return _encode_submit_opts(number, text, encoding, smsc, request_status_report, validity,
+                               flash, mr, concat_ref, concat16, reject_duplicates, reply_path,
+                               pid)
+
+
+def _encode_submit_opts(number: str, text: str, encoding: str, smsc: str | None,
+                        request_status_report: bool,
+                        validity: dt.timedelta | dt.datetime | None, flash: bool, mr: int,
+                        concat_ref: int, concat16: bool, reject_duplicates: bool,
+                        reply_path: bool, pid: int) -> list[SubmitPart]:
+    """encode_submit with options: packs a pdu_sms_opts and calls pdu_encode_sms."""
+    vpf, vp = (0, b"") if validity is None else _validity_field(validity)
+    code = _encoding_code(encoding)
+    s = _take()
+    try:
+        n = _encode(s, number, text, smsc,
+                    (_SUBMIT, code, request_status_report, flash, mr & 0xFF,
+                     concat_ref & (0xFFFF if concat16 else 0xFF), concat16, vpf, len(vp),
+                     bool(smsc), pid & 0xFF, reject_duplicates, reply_path), vp, b"")
+        return _submit_parts(s, n, text)
     finally:
         _POOL.append(s)
 
@@ -346,10 +361,10 @@ def encode_status_report(recipient: str, mr: int, status: int, *, scts: dt.datet
     s = _take()
     try:
         rc = lib.pdu_encode_status_report(num, len(num), mr, status, a, b, sc, len(sc),
-                                          bool(smsc), s.out, _OUT_CAP, s.size)
+                                          bool(smsc), s.text, 4096, s.size)
         if rc:
             raise _error(rc)
-        return s.out_buf[0:s.size[0]].decode("ascii")
+        return s.text_buf[0:s.size[0]].decode("ascii")
     finally:
         _POOL.append(s)
 
@@ -384,7 +399,7 @@ def ussd_encode(text: str) -> bytes:
     cap = 2 * len(body) + 2                  # an ESC pair per byte at most, plus the padding
     s = _take()
     try:
-        out, buf = (s.bin, s.bin_buf) if cap <= _BIN_CAP else _new_buffer("uint8_t[]", cap)
+        out, buf = (s.small, s.small_buf) if cap <= _SMALL_CAP else _new_buffer("uint8_t[]", cap)
         rc = lib.pdu_ussd_encode(body, len(body), out, cap, s.size)
         if rc:
             raise _error(rc)
