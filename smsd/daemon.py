@@ -149,6 +149,8 @@ class Daemon:
             worker.stop()
         if self.board is not None:
             self.board.stop()
+        if hasattr(self, "store"):
+            self.store.close()
         log.info("stopped")
 
     def run_forever(self) -> int:
