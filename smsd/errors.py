@@ -70,6 +70,12 @@ class TooLarge(ServiceError, ValueError):
     reason = "too_large"
 
 
+class UnknownRecipient(BadRequest):
+    """A recipient that is neither a number nor a contact or group name."""
+
+    reason = "recipient"
+
+
 class TooManyParts(TooLarge):
     """A message needs more parts than the request's max_parts allows."""
 

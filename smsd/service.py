@@ -14,13 +14,17 @@ import re
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from smsd.errors import BadRequest, CodecError, NoPortAvailable, NotFound, TooLarge
-from smsd.model import (REG_OK, STATE_READY, DeliverStatus, InboxPage, Limits, ModemJob, PortInfo,
-                        Recipient, SendAccepted, SendRequest, SmsResult)
+from smsd.errors import BadRequest, CodecError, NoPortAvailable, NotFound, TooLarge, TooManyParts
+from smsd.model import (REG_OK, STATE_READY, DeliverStatus, InboxPage, Limits, MessageState,
+                        ModemJob, PortInfo, Recipient, SendAccepted, SendRequest, SmsResult)
 from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
 from smsd.scheduler import Scheduler, WorkerHandle
+from smsd.service_book import BookService
+from smsd.service_users import UsersService
 from smsd.store.db import Store
+from smsd.store.outbox import TaskExtra
 from smsd.store.times import parse_time
+from smsd.throttle import FailureThrottle
 
 PARAM = "#param#"
 ENCODINGS = ("auto", "gsm7", "ucs2")
@@ -28,6 +32,7 @@ FLAGS = ("unread", "read", "all")
 USSD_COMMANDS = ("send", "cancel")
 _NUMBER = re.compile(r"\+?[0-9]+").fullmatch
 _PIN = re.compile(r"[0-9]{4,8}").fullmatch
+SENDER_MAX_LEN = 32
 
 
 def substitute(pieces: Sequence[str], params: Sequence[str]) -> str:
@@ -39,11 +44,11 @@ def substitute(pieces: Sequence[str], params: Sequence[str]) -> str:
     return "".join(out)
 
 
-class Service:
+class Service(UsersService, BookService):
     def __init__(self, store: Store, scheduler: Scheduler,
                  workers: Mapping[int, WorkerHandle] | None = None, *, limits: Limits = Limits(),
                  codec: Any = None, clock: Callable[[], float] = time.time,
-                 ussd_wait: float = 30.0) -> None:
+                 ussd_wait: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> None:
         self._store = store
         self._scheduler = scheduler
         self._ports = frozenset(workers if workers is not None else scheduler.ports)
@@ -51,6 +56,8 @@ class Service:
         self._codec = codec if codec is not None else _pdu()
         self._clock = clock
         self._ussd_wait = ussd_wait            # a USSD older than this no longer makes a port busy
+        self._sleep = sleep                    # failed logins wait here (the HTTP thread)
+        self._throttle = FailureThrottle(clock)
 
     @property
     def port_count(self) -> int:
@@ -71,12 +78,19 @@ class Service:
         if request.encoding not in ENCODINGS:
             raise BadRequest(f"encoding must be one of {', '.join(ENCODINGS)}")
         self._check_text(text)
+        self._check_extras(request)
         ports = self._known_ports(request.ports)
         rows = self._intake_rows(text, recipients, request.encoding)
+        self._check_max_parts(rows, request.max_parts)
         self._check_sendable(ports)
+        debit = self._credit_debit(user, sum(row[3] for row in rows))
+        if request.dry_run:
+            return SendAccepted(task_id=0, sms_in_queue=self._store.in_queue())
+        extra = TaskExtra(sender=request.sender or "", priority=request.priority,
+                          dialect=request.dialect, debit=debit)
         task_id, ids = self._store.intake(user=user, text=text, encoding=request.encoding,
                                           srr=request.request_status_report, ports=ports,
-                                          rows=rows, now=self._clock())
+                                          rows=rows, now=self._clock(), extra=extra)
         self._scheduler.kick()
         return SendAccepted(task_id=task_id, sms_in_queue=self._store.in_queue(),
                             message_ids=tuple(ids))
@@ -86,6 +100,25 @@ class Service:
             raise BadRequest("empty text")
         if len(text.encode("utf-8")) > self.limits.max_text_bytes:
             raise TooLarge(f"text over {self.limits.max_text_bytes} bytes")
+
+    @staticmethod
+    def _check_extras(request: SendRequest) -> None:
+        sender = request.sender
+        if sender is not None and (len(sender) > SENDER_MAX_LEN or not sender.isprintable()):
+            raise BadRequest(f"sender: up to {SENDER_MAX_LEN} printable characters")
+        if isinstance(request.priority, bool) or not isinstance(request.priority, int):
+            raise BadRequest("priority must be an integer")
+        if request.max_parts is not None and request.max_parts < 1:
+            raise BadRequest("max_parts must be >= 1")
+
+    @staticmethod
+    def _check_max_parts(rows: Sequence[tuple[str, str | None, int | None, int]],
+                         max_parts: int | None) -> None:
+        if max_parts is None:
+            return
+        worst = max(row[3] for row in rows)
+        if worst > max_parts:
+            raise TooManyParts(f"a message needs {worst} parts, max_parts is {max_parts}")
 
     def _intake_rows(self, text: str, recipients: Sequence[Recipient],
                      encoding: str) -> list[tuple[str, str | None, int | None, int]]:
@@ -123,6 +156,10 @@ class Service:
 
     def sms_in_queue(self) -> int:
         return self._store.in_queue()
+
+    def message(self, message_id: int) -> MessageState | None:
+        """One message's state, the text after #param# substitution, its user and failure."""
+        return self._store.message_state(message_id)
 
     def stop_task(self, task_id: int) -> None:
         if not self._store.stop_task(task_id, self._clock()):

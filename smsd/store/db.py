@@ -2,18 +2,20 @@
 
 The methods live in mixins by subject: outbox.py (tasks, messages, parts, results, recovery),
 inbox.py (inbound SMS, status reports, USSD, registration events), events.py (events, push
-cursors, settings), users.py. Plumbing (connections, transactions) is in sqlite.py.
+cursors, settings), users.py, contacts.py (address book, routes). Plumbing (connections,
+transactions) is in sqlite.py.
 """
 from __future__ import annotations
 
 import threading
 
+from smsd.store.contacts import ContactsMixin
 from smsd.store.inbox import InboxMixin
 from smsd.store.sqlite import Database
 from smsd.store.users import UsersMixin
 
 
-class Store(InboxMixin, UsersMixin):
+class Store(InboxMixin, UsersMixin, ContactsMixin):
     def __init__(self, path: str, *, synchronous: str = "FULL", group_commit: bool = True) -> None:
         self.db = Database(path, synchronous=synchronous)
         self.group_commit = group_commit

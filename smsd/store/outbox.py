@@ -24,9 +24,10 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from smsd.model import SendResult, SmsResult
+from smsd.model import MessageState, SendResult, SmsResult
 from smsd.store.events import EventsMixin
 from smsd.store.times import fmt_time
+from smsd.store.users import debit
 
 T = TypeVar("T")
 OPEN = ("queued", "leased", "on_air")
@@ -35,6 +36,16 @@ REASON_STOPPED = "stopped"
 
 # (number, text or None for the task's text, user_id, part count)
 IntakeRow = tuple[str, "str | None", "int | None", int]
+
+
+@dataclass(frozen=True)
+class TaskExtra:
+    """Task attributes beyond the JSON API's (issue 4)."""
+
+    sender: str = ""
+    priority: int = 0
+    dialect: str = ""
+    debit: int = 0            # credits to take from the task's user, 0 = none
 
 
 @dataclass(frozen=True)
@@ -106,16 +117,24 @@ class OutboxMixin(EventsMixin):
         return self.db.grouped(fn) if self.group_commit else fn()
 
     def intake(self, *, user: str, text: str, encoding: str, srr: bool,
-               ports: Sequence[int] | None, rows: Sequence[IntakeRow], now: float) -> tuple[int, range]:
-        """Commit a task and its messages; return (task_id, message ids) after the commit."""
-        return self._grouped(lambda: self._intake(user, text, encoding, srr, ports, rows, now))
+               ports: Sequence[int] | None, rows: Sequence[IntakeRow], now: float,
+               extra: TaskExtra = TaskExtra()) -> tuple[int, range]:
+        """Commit a task and its messages; return (task_id, message ids) after the commit.
+
+        With `extra.debit` > 0 the user's credits are taken in the same transaction (all or
+        nothing: InsufficientCredit leaves no trace)."""
+        return self._grouped(lambda: self._intake(user, text, encoding, srr, ports, rows, now,
+                                                  extra))
 
     def _intake(self, user: str, text: str, encoding: str, srr: bool, ports: Sequence[int] | None,
-                rows: Sequence[IntakeRow], now: float) -> tuple[int, range]:
+                rows: Sequence[IntakeRow], now: float, extra: TaskExtra) -> tuple[int, range]:
         with self.db.write() as conn:
-            cur = conn.execute("INSERT INTO tasks(user, text, encoding, srr, ports, created) "
-                               "VALUES (?, ?, ?, ?, ?, ?)",
-                               (user, text, encoding, int(srr), ports_text(ports), now))
+            if extra.debit:
+                debit(conn, user, extra.debit)
+            cur = conn.execute("INSERT INTO tasks(user, text, encoding, srr, ports, created, "
+                               "sender, priority, dialect) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               (user, text, encoding, int(srr), ports_text(ports), now,
+                                extra.sender, extra.priority, extra.dialect))
             task_id = int(cur.lastrowid or 0)
             conn.executemany("INSERT INTO messages(task_id, number, text, user_id, count, time) "
                              "VALUES (?, ?, ?, ?, ?, ?)",
@@ -373,6 +392,20 @@ class OutboxMixin(EventsMixin):
                "ORDER BY message_id")
         rows = self.db.conn().execute(sql, (*args, limit)).fetchall()
         return [result_from_row(r) for r in rows]
+
+
+    def message_state(self, message_id: int) -> MessageState | None:
+        with self.db.snapshot() as conn:
+            row = conn.execute(f"SELECT {RESULT_COLUMNS}, m.reason, t.user, "
+                               "coalesce(m.text, t.text) FROM messages m JOIN tasks t "
+                               "ON t.id = m.task_id WHERE m.id = ?", (message_id,)).fetchone()
+            if row is None:
+                return None
+            dr = conn.execute("SELECT st FROM delivery_reports WHERE message_id = ? "
+                              "ORDER BY id DESC LIMIT 1", (message_id,)).fetchone()
+        base = result_from_row(row)
+        return MessageState(**asdict(base), dr_status=None if dr is None else dr[0],
+                            reason=row[11], user=row[12], text=row[13])
 
 
 RESULT_COLUMNS = ("m.id AS message_id, m.task_id, m.port, m.number, m.user_id, m.time, m.status, "

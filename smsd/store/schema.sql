@@ -171,3 +171,37 @@ CREATE TABLE IF NOT EXISTS users (
     admin   INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL
 ) WITHOUT ROWID;
+
+-- Issue 4. Columns added to users (perms, credits, sha_salt, sha_hash) and tasks (sender,
+-- priority, dialect) are declared once, in smsd/store/users.py ADDED_COLUMNS, and added at open
+-- to fresh and older databases alike.
+CREATE INDEX IF NOT EXISTS delivery_reports_message ON delivery_reports(message_id)
+    WHERE message_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS contacts (
+    name   TEXT PRIMARY KEY,
+    number TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS contact_groups (
+    name TEXT PRIMARY KEY
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS group_members (
+    group_name TEXT NOT NULL,
+    pos        INTEGER NOT NULL,                  -- members keep the order they were given in
+    contact    TEXT NOT NULL,
+    PRIMARY KEY (group_name, pos)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS group_members_contact ON group_members(contact);
+
+-- Forward received SMS to a URL (push worker; cursor "route:<id>" in push_cursors).
+CREATE TABLE IF NOT EXISTS routes (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    url           TEXT NOT NULL,
+    protocol      TEXT NOT NULL,
+    port          INTEGER,
+    sender_prefix TEXT NOT NULL DEFAULT '',
+    text_prefix   TEXT NOT NULL DEFAULT '',
+    created       REAL NOT NULL
+);

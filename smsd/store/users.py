@@ -1,23 +1,47 @@
-"""Users: salted slow password hashes, Digest HA1, and a cache of recent successful checks.
+"""Users: salted slow password hashes, Digest HA1, permissions, credits, and an auth cache.
 
 The slow hash (scrypt) costs tens of milliseconds on purpose; HTTP Basic auth sends the password
 with every request, so a successful check is remembered as a fast keyed digest (HMAC-SHA256 with
-a per-process random key) and later requests with the same password skip scrypt. The cache lives
-in memory only and is dropped for a user whose password changes.
+a per-process random key). The digest also covers the stored hash, so a password changed by
+another process (the `smsd user` command while the daemon runs) or a deleted user invalidates
+the cached success at the next request: the check always reads the row (one primary-key SELECT),
+only scrypt is skipped.
+
+The gateway.php dialect may send the SHA-1 hex of the password instead of the password. We never
+store that SHA-1 (it would be a password equivalent kept fast to attack); we store a second slow
+hash of it, made at password-set time.
+
+Credits: NULL = unlimited, else a balance debited per SMS part by `debit()` inside the intake
+transaction, guarded by `credits >= parts` so that concurrent requests never take it below zero.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+import sqlite3
 import threading
 import time
+from typing import Any, Iterable
 
+from smsd.errors import InsufficientCredit
+from smsd.model import PERMISSIONS, UserInfo
 from smsd.store.sqlite import Database
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 KDF = f"scrypt:{SCRYPT_N}:{SCRYPT_R}:{SCRYPT_P}"
 DIGEST_REALM = "smsd"
+AUTH_CACHE_MAX = 4096
+USER_COLUMNS = "name, admin, perms, credits"
+
+# Columns added after the first release: fresh databases get them from schema.sql, older ones
+# from ensure_columns() at open.
+ADDED_COLUMNS = {
+    "users": {"perms": "TEXT NOT NULL DEFAULT '" + ",".join(PERMISSIONS) + "'",
+              "credits": "INTEGER", "sha_salt": "BLOB", "sha_hash": "BLOB"},
+    "tasks": {"sender": "TEXT NOT NULL DEFAULT ''", "priority": "INTEGER NOT NULL DEFAULT 0",
+              "dialect": "TEXT NOT NULL DEFAULT ''"},
+}
 
 
 def slow_hash(password: str, salt: bytes, kdf: str = KDF) -> bytes:
@@ -30,6 +54,48 @@ def digest_ha1(name: str, realm: str, password: str) -> str:
     return hashlib.md5(f"{name}:{realm}:{password}".encode("utf-8")).hexdigest()
 
 
+def sha1_hex(password: str) -> str:
+    return hashlib.sha1(password.encode("utf-8")).hexdigest()
+
+
+def perms_text(perms: Iterable[str]) -> str:
+    return ",".join(p for p in PERMISSIONS if p in set(perms))
+
+
+def user_from_row(r: Any) -> UserInfo:
+    perms = frozenset(p for p in str(r[2]).split(",") if p)
+    return UserInfo(name=r[0], admin=bool(r[1]), perms=perms, credits=r[3])
+
+
+def ensure_columns(db: Database) -> None:
+    """Add the columns an older database lacks (re-checked inside the write lock: another
+    process may be opening the same file)."""
+    with db.write() as conn:
+        for table, columns in ADDED_COLUMNS.items():
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            for column, decl in columns.items():
+                if column not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+
+
+def debit(conn: sqlite3.Connection, name: str, parts: int) -> None:
+    """Take `parts` credits from `name` inside the caller's transaction, or raise."""
+    if conn.execute("UPDATE users SET credits = credits - ? WHERE name = ? AND admin = 0 "
+                    "AND credits >= ?", (parts, name, parts)).rowcount == 1:
+        return
+    row = conn.execute("SELECT credits, admin FROM users WHERE name = ?", (name,)).fetchone()
+    if row is None or row[0] is None or row[1]:
+        return          # gone, made unlimited or admin since the caller looked: nothing to take
+    raise InsufficientCredit(f"{parts} SMS parts needed, {row[0]} credits left")
+
+
+def _password_row(name: str, password: str, realm: str) -> dict[str, Any]:
+    salt, sha_salt = secrets.token_bytes(16), secrets.token_bytes(16)
+    return {"kdf": KDF, "salt": salt, "hash": slow_hash(password, salt), "realm": realm,
+            "ha1": digest_ha1(name, realm, password), "sha_salt": sha_salt,
+            "sha_hash": slow_hash(sha1_hex(password), sha_salt)}
+
+
 class UsersMixin:
     db: Database
     _auth_cache: dict[str, bytes]
@@ -40,19 +106,63 @@ class UsersMixin:
         self._auth_cache = {}
         self._auth_key = secrets.token_bytes(32)
         self._auth_lock = threading.Lock()
+        ensure_columns(self.db)
 
+    # --- create, change, delete -----------------------------------------------------------------
     def user_create(self, name: str, password: str, admin: bool = False,
-                    realm: str = DIGEST_REALM) -> None:
-        """Create a user or replace its password (and admin flag)."""
-        salt = secrets.token_bytes(16)
-        row = (name, KDF, salt, slow_hash(password, salt), realm, digest_ha1(name, realm, password),
-               int(admin), time.time())
+                    realm: str = DIGEST_REALM, *, perms: Iterable[str] = PERMISSIONS,
+                    credits: int | None = None) -> None:
+        """Create a user or replace its password, admin flag, permissions and credits."""
+        row = {"name": name, **_password_row(name, password, realm), "admin": int(admin),
+               "perms": perms_text(perms), "credits": credits, "created": time.time()}
+        cols = ", ".join(row)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in row if c not in ("name", "created"))
         with self.db.write() as conn:
-            conn.execute("INSERT INTO users(name, kdf, salt, hash, realm, ha1, admin, created) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-                         "kdf = excluded.kdf, salt = excluded.salt, hash = excluded.hash, "
-                         "realm = excluded.realm, ha1 = excluded.ha1, admin = excluded.admin", row)
+            conn.execute(f"INSERT INTO users({cols}) VALUES ({', '.join('?' * len(row))}) "
+                         f"ON CONFLICT(name) DO UPDATE SET {updates}", tuple(row.values()))
         self._forget(name)
+
+    def user_add(self, name: str, password: str, *, perms: Iterable[str] = PERMISSIONS,
+                 admin: bool = False, credits: int | None = None) -> bool:
+        """Create a new user; False (and nothing changed) when the name is taken."""
+        row = {"name": name, **_password_row(name, password, DIGEST_REALM), "admin": int(admin),
+               "perms": perms_text(perms), "credits": credits, "created": time.time()}
+        with self.db.write() as conn:
+            cur = conn.execute(f"INSERT OR IGNORE INTO users({', '.join(row)}) "
+                               f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+        return cur.rowcount == 1
+
+    def user_set_password(self, name: str, password: str) -> bool:
+        with self.db.write() as conn:
+            realm = conn.execute("SELECT realm FROM users WHERE name = ?", (name,)).fetchone()
+            if realm is None:
+                return False
+            row = _password_row(name, password, realm[0])
+            conn.execute(f"UPDATE users SET {', '.join(c + ' = ?' for c in row)} WHERE name = ?",
+                         (*row.values(), name))
+        self._forget(name)
+        return True
+
+    def user_update(self, name: str, **values: Any) -> bool:
+        """Set `perms` (an iterable), `admin` or `credits` (None = unlimited)."""
+        unknown = set(values) - {"perms", "admin", "credits"}
+        if unknown or not values:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        if "perms" in values:
+            values["perms"] = perms_text(values["perms"])
+        sets = ", ".join(f"{c} = ?" for c in values)
+        with self.db.write() as conn:
+            return conn.execute(f"UPDATE users SET {sets} WHERE name = ?",
+                                (*values.values(), name)).rowcount == 1
+
+    def user_add_credits(self, name: str, delta: int) -> int | None:
+        """Add (or take, never below zero) credits; the new balance, None when not applicable
+        (no such user, unlimited, or the balance is too small to take `-delta`)."""
+        with self.db.write() as conn:
+            row = conn.execute("UPDATE users SET credits = credits + ? WHERE name = ? AND "
+                               "credits + ? >= 0 RETURNING credits",
+                               (delta, name, delta)).fetchone()
+        return None if row is None else int(row[0])
 
     def user_delete(self, name: str) -> bool:
         with self.db.write() as conn:
@@ -60,6 +170,7 @@ class UsersMixin:
         self._forget(name)
         return gone
 
+    # --- reading --------------------------------------------------------------------------------
     def user_exists(self, name: str) -> bool:
         return self.db.conn().execute("SELECT 1 FROM users WHERE name = ?",
                                       (name,)).fetchone() is not None
@@ -71,19 +182,41 @@ class UsersMixin:
     def user_names(self) -> list[str]:
         return [r[0] for r in self.db.conn().execute("SELECT name FROM users ORDER BY name")]
 
+    def user_info(self, name: str) -> UserInfo | None:
+        row = self.db.conn().execute(f"SELECT {USER_COLUMNS} FROM users WHERE name = ?",
+                                     (name,)).fetchone()
+        return None if row is None else user_from_row(row)
+
+    def users(self) -> list[UserInfo]:
+        return [user_from_row(r) for r in
+                self.db.conn().execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY name")]
+
+    # --- checking -------------------------------------------------------------------------------
     def user_check(self, name: str, password: str) -> bool:
-        token = hmac.new(self._auth_key, f"{name}\0{password}".encode("utf-8"),
+        return self._check(name, password, "salt, hash", "")
+
+    def user_check_sha1(self, name: str, hexdigest: str) -> bool:
+        """Check the SHA-1 hex of the password (gateway.php clients may send that)."""
+        return self._check(name, hexdigest.lower(), "sha_salt, sha_hash", "sha1")
+
+    def _check(self, name: str, secret: str, columns: str, kind: str) -> bool:
+        row = self.db.conn().execute(f"SELECT kdf, {columns} FROM users WHERE name = ?",
+                                     (name,)).fetchone()
+        if row is None or row[1] is None:
+            return False
+        key = f"{kind}\0{name}"
+        token = hmac.new(self._auth_key, f"{key}\0{secret}\0".encode("utf-8") + row[2],
                          hashlib.sha256).digest()
         with self._auth_lock:
-            cached = self._auth_cache.get(name)
+            cached = self._auth_cache.get(key)
         if cached is not None and hmac.compare_digest(cached, token):
             return True
-        row = self.db.conn().execute("SELECT kdf, salt, hash FROM users WHERE name = ?",
-                                     (name,)).fetchone()
-        if row is None or not hmac.compare_digest(slow_hash(password, row[1], row[0]), row[2]):
+        if not hmac.compare_digest(slow_hash(secret, row[1], row[0]), row[2]):
             return False
         with self._auth_lock:
-            self._auth_cache[name] = token
+            if len(self._auth_cache) >= AUTH_CACHE_MAX:
+                self._auth_cache.clear()      # rare; a later request just pays scrypt again
+            self._auth_cache[key] = token
         return True
 
     def user_digest_ha1(self, name: str, realm: str) -> str | None:
@@ -94,4 +227,5 @@ class UsersMixin:
 
     def _forget(self, name: str) -> None:
         with self._auth_lock:
-            self._auth_cache.pop(name, None)
+            for kind in ("", "sha1"):
+                self._auth_cache.pop(f"{kind}\0{name}", None)

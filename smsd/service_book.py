@@ -1,0 +1,127 @@
+"""Service methods for the address book (contacts, groups, CSV) and routing rules.
+
+Mixed into `smsd.service.Service`. Names and numbers are told apart by shape: a name never looks
+like a number (enforced when contacts and groups are saved), so `expand_recipients` needs no
+hints. A contact and a group may share a name; the contact wins.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Sequence
+
+from smsd.addressbook_csv import (check_name, format_contacts, format_groups, normalize_number,
+                                  parse_contacts, parse_groups)
+from smsd.errors import BadRequest, NotFound, UnknownRecipient
+from smsd.model import Contact, Group, Route
+from smsd.store.db import Store
+
+ROUTE_PROTOCOLS = ("isms", "json")
+_NUMBER = re.compile(r"\+?[0-9]{1,24}").fullmatch
+_URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE).fullmatch
+
+
+def route_matches(route: Route, kind: str, payload: dict[str, Any]) -> bool:
+    """Does a received SMS event (`kind` "sms", INTERFACES.md payload) match the route?"""
+    return (kind == "sms"
+            and (route.port is None or payload.get("port") == route.port)
+            and str(payload.get("number", "")).startswith(route.sender_prefix)
+            and str(payload.get("text", "")).startswith(route.text_prefix))
+
+
+class BookService:
+    _store: Store
+
+    # --- contacts and groups --------------------------------------------------------------------
+    def contacts(self) -> list[Contact]:
+        return self._store.contacts()
+
+    def contact_set(self, name: str, number: str) -> None:
+        clean = normalize_number(number)
+        if clean is None:
+            raise BadRequest(f"bad number {number!r}: up to 24 digits, optional +")
+        self._store.contact_set_many([Contact(check_name(name), clean)])
+
+    def contact_delete(self, name: str) -> None:
+        if not self._store.contact_delete(name):
+            raise NotFound(f"no contact {name!r}")
+
+    def groups(self) -> list[Group]:
+        return self._store.groups()
+
+    def group_set(self, name: str, members: Sequence[str]) -> None:
+        self._set_groups([Group(check_name(name, "group name"), tuple(members))])
+
+    def _set_groups(self, groups: Sequence[Group]) -> None:
+        missing = self._store.group_set_many(groups)
+        if missing:
+            raise BadRequest(f"not contacts: {', '.join(sorted(set(missing)))}")
+
+    def group_delete(self, name: str) -> None:
+        if not self._store.group_delete(name):
+            raise NotFound(f"no group {name!r}")
+
+    def expand_recipients(self, items: Iterable[str]) -> list[str]:
+        """Numbers kept as given, contact names -> numbers, groups -> members' numbers;
+        duplicates dropped, first occurrence order kept."""
+        items = [i.strip() for i in items]
+        names = list(dict.fromkeys(i for i in items if not _NUMBER(i)))
+        numbers, groups = self._store.lookup_names(names) if names else ({}, {})
+        out: dict[str, None] = {}
+        for item in items:
+            if _NUMBER(item):
+                out[item] = None
+            elif item in numbers:
+                out[numbers[item]] = None
+            elif item in groups:
+                out.update(dict.fromkeys(groups[item]))
+            else:
+                raise UnknownRecipient(f"unknown recipient {item!r}: not a number, contact "
+                                       "or group")
+        return list(out)
+
+    # --- CSV ------------------------------------------------------------------------------------
+    def contacts_import_csv(self, text: str) -> int:
+        """Add or update the file's contacts (and their group memberships); how many."""
+        rows = parse_contacts(text)
+        for row in rows:                          # every check before the first write
+            for group in row.groups:
+                check_name(group, "group name")
+        self._store.contact_set_many([r.contact for r in rows])
+        joined: dict[str, list[str]] = {g.name: list(g.members) for g in self._store.groups()}
+        touched = set()
+        for row in rows:
+            for group in row.groups:
+                joined.setdefault(group, []).append(row.contact.name)
+                touched.add(group)
+        self._set_groups([Group(g, tuple(joined[g])) for g in sorted(touched)])
+        return len(rows)
+
+    def contacts_export_csv(self) -> str:
+        return format_contacts(self._store.contacts(), self._store.groups())
+
+    def groups_import_csv(self, text: str) -> int:
+        """Create or replace the file's groups (members must be contacts); how many."""
+        groups = parse_groups(text)
+        self._set_groups(groups)
+        return len(groups)
+
+    def groups_export_csv(self) -> str:
+        return format_groups(self._store.groups())
+
+    # --- routes ---------------------------------------------------------------------------------
+    def routes(self) -> list[Route]:
+        return self._store.routes()
+
+    def route_add(self, url: str, protocol: str = "isms", *, port: int | None = None,
+                  sender_prefix: str = "", text_prefix: str = "") -> int:
+        if not _URL(url):
+            raise BadRequest(f"route URL {url!r}: http:// or https:// and a host")
+        if protocol not in ROUTE_PROTOCOLS:
+            raise BadRequest(f"route protocol must be one of {', '.join(ROUTE_PROTOCOLS)}")
+        if port is not None and (isinstance(port, bool) or port < 0):
+            raise BadRequest("route port must be a port number")
+        return self._store.route_add(url, protocol, port, sender_prefix, text_prefix)
+
+    def route_delete(self, route_id: int) -> None:
+        if not self._store.route_delete(route_id):
+            raise NotFound(f"no route {route_id}")

@@ -1,0 +1,147 @@
+"""Service methods for users: authentication with a failure slowdown, permissions, credits.
+
+Mixed into `smsd.service.Service`; every dialect and the web pages authenticate through
+`authenticate()`, so the slowdown and the permission rule hold for all of them alike.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable
+
+from smsd.errors import AuthError, BadRequest, Forbidden, InsufficientCredit, NotFound
+from smsd.model import PERMISSIONS, UserInfo
+from smsd.store.db import Store
+from smsd.throttle import FailureThrottle
+
+_SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}").fullmatch
+# Basic auth splits on the first ':' and Digest quotes the name: keep names plain.
+_USER_NAME = re.compile(r"[A-Za-z0-9_.@+-]{1,64}").fullmatch
+
+
+def parse_perms(text: str) -> frozenset[str]:
+    """"web,api:*" -> the permission set; "api:*" means every API, "*" everything."""
+    out: set[str] = set()
+    for item in (p.strip() for p in text.split(",")):
+        if item in ("*", "all"):
+            out.update(PERMISSIONS)
+        elif item == "api:*":
+            out.update(p for p in PERMISSIONS if p.startswith("api:"))
+        elif item in PERMISSIONS:
+            out.add(item)
+        elif item:
+            raise BadRequest(f"unknown permission {item!r}: use {', '.join(PERMISSIONS)}")
+    return frozenset(out)
+
+
+def _check_perms(perms: Iterable[str]) -> frozenset[str]:
+    wanted = frozenset(perms)
+    unknown = wanted - set(PERMISSIONS)
+    if unknown:
+        raise BadRequest(f"unknown permission(s) {', '.join(sorted(unknown))}")
+    return wanted
+
+
+def _check_credits(credits: int | None) -> None:
+    if credits is not None and (isinstance(credits, bool) or credits < 0):
+        raise BadRequest("credits must be a whole number >= 0, or unlimited")
+
+
+class UsersService:
+    _store: Store
+    _sleep: Callable[[float], None]
+    _throttle: FailureThrottle
+
+    # --- authentication -------------------------------------------------------------------------
+    def authenticate(self, name: str, password: str, perm: str, *, remote: str = "") -> str:
+        """The user name when the credentials are good and grant `perm`.
+
+        AuthError after a growing delay for bad credentials; Forbidden when `perm` is missing."""
+        if perm not in PERMISSIONS:
+            raise BadRequest(f"unknown permission {perm!r}")
+        keys = [f"user:{name}"] + ([f"remote:{remote}"] if remote else [])
+        if not self._password_ok(name, password, perm):
+            self._sleep(self._throttle.failed(keys))
+            raise AuthError("bad user name or password")
+        self._throttle.succeeded(keys)
+        if not self.user_has_perm(name, perm):
+            raise Forbidden(f"user {name!r} lacks permission {perm}")
+        return name
+
+    def _password_ok(self, name: str, password: str, perm: str) -> bool:
+        if self._store.user_check(name, password):
+            return True
+        return (perm == "api:gateway_php" and _SHA1_HEX(password) is not None
+                and self._store.user_check_sha1(name, password))
+
+    def user_has_perm(self, name: str, perm: str) -> bool:
+        info = self._store.user_info(name)
+        return info is not None and (info.admin or perm in info.perms)
+
+    # --- accounts -------------------------------------------------------------------------------
+    def users(self) -> list[UserInfo]:
+        return self._store.users()
+
+    def user(self, name: str) -> UserInfo:
+        info = self._store.user_info(name)
+        if info is None:
+            raise NotFound(f"no user {name!r}")
+        return info
+
+    def user_credits(self, name: str) -> int | None:
+        return self.user(name).credits
+
+    def user_add(self, name: str, password: str, *, perms: Iterable[str] = PERMISSIONS,
+                 admin: bool = False, credits: int | None = None) -> None:
+        if not _USER_NAME(name):
+            raise BadRequest("user name: 1 to 64 of letters, digits and _ . @ + -")
+        if not password:
+            raise BadRequest("empty password")
+        _check_credits(credits)
+        if not self._store.user_add(name, password, perms=_check_perms(perms), admin=admin,
+                                    credits=credits):
+            raise BadRequest(f"user {name!r} exists")
+
+    def user_passwd(self, name: str, password: str) -> None:
+        if not password:
+            raise BadRequest("empty password")
+        if not self._store.user_set_password(name, password):
+            raise NotFound(f"no user {name!r}")
+
+    def user_set_perms(self, name: str, perms: Iterable[str]) -> None:
+        if not self._store.user_update(name, perms=_check_perms(perms)):
+            raise NotFound(f"no user {name!r}")
+
+    def user_set_admin(self, name: str, admin: bool) -> None:
+        if not self._store.user_update(name, admin=int(admin)):
+            raise NotFound(f"no user {name!r}")
+
+    def user_set_credits(self, name: str, credits: int | None) -> None:
+        _check_credits(credits)
+        if not self._store.user_update(name, credits=credits):
+            raise NotFound(f"no user {name!r}")
+
+    def user_add_credits(self, name: str, delta: int) -> int:
+        """The new balance. BadRequest for an unlimited user; InsufficientCredit when taking
+        more than the balance."""
+        balance = self._store.user_add_credits(name, delta)
+        if balance is not None:
+            return balance
+        if self.user_credits(name) is None:                # NotFound for an unknown user
+            raise BadRequest(f"user {name!r} has unlimited credits; set a balance first")
+        raise InsufficientCredit(f"user {name!r} has fewer than {-delta} credits")
+
+    def user_delete(self, name: str) -> None:
+        if not self._store.user_delete(name):
+            raise NotFound(f"no user {name!r}")
+
+    # --- credits at intake ----------------------------------------------------------------------
+    def _credit_debit(self, user: str, parts: int) -> int:
+        """Credits the intake must take from `user` (0: unknown, admin or unlimited);
+        InsufficientCredit now when the balance is already short (the intake re-checks
+        atomically)."""
+        info = self._store.user_info(user)
+        if info is None or info.admin or info.credits is None:
+            return 0
+        if info.credits < parts:
+            raise InsufficientCredit(f"{parts} SMS parts needed, {info.credits} credits left")
+        return parts

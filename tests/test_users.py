@@ -1,0 +1,322 @@
+"""Users through the Service: passwords (plain and SHA-1 form), auth cache, failure slowdown,
+permissions, credits at intake, dry_run, max_parts, message state."""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from smsd.errors import (AuthError, BadRequest, Forbidden, InsufficientCredit, NotFound, TooLarge,
+                         TooManyParts)
+from smsd.model import PERMISSIONS, Recipient, SendRequest
+from smsd.scheduler import Scheduler
+from smsd.service import Service
+from smsd.store import Store
+
+from fakes import FakeWorker
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class Box:
+    def __init__(self, path: str, ports: int = 2) -> None:
+        self.clock = Clock()
+        self.store = Store(path)
+        self.sched = Scheduler(self.store)
+        self.workers = {p: FakeWorker(p, self.sched) for p in range(ports)}
+        self.sched.attach(self.workers)
+        self.svc = Service(self.store, self.sched, self.workers, clock=self.clock,
+                           sleep=self.clock.sleep)
+
+    def count(self, table: str) -> int:
+        return int(self.store.db.conn().execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+@pytest.fixture()
+def box(tmp_path: Path) -> Iterator[Box]:
+    b = Box(str(tmp_path / "users.db"))
+    yield b
+    b.sched.stop()
+    b.store.close()
+
+
+def req(text: str = "hi", numbers: tuple[str, ...] = ("123",), **kw: object) -> SendRequest:
+    return SendRequest(text, tuple(Recipient(n) for n in numbers), **kw)  # type: ignore[arg-type]
+
+
+def credits_of(box: Box, name: str) -> int | None:
+    return box.svc.user_credits(name)
+
+
+# --- passwords --------------------------------------------------------------------------------
+def test_password_and_sha1_form(box: Box) -> None:
+    box.svc.user_add("ann", "s3cret")
+    assert box.svc.authenticate("ann", "s3cret", "api:json") == "ann"
+    sha = hashlib.sha1(b"s3cret").hexdigest()
+    assert box.svc.authenticate("ann", sha, "api:gateway_php") == "ann"
+    assert box.svc.authenticate("ann", sha.upper(), "api:gateway_php") == "ann"
+    with pytest.raises(AuthError) as err:
+        box.svc.authenticate("ann", sha, "api:json")         # the SHA-1 form is gateway.php's only
+    assert err.value.reason == "auth"
+    with pytest.raises(AuthError):
+        box.svc.authenticate("ann", "wrong", "api:json")
+    with pytest.raises(AuthError):
+        box.svc.authenticate("nobody", "s3cret", "api:json")
+
+
+def test_neither_password_nor_its_sha1_is_stored(box: Box) -> None:
+    box.svc.user_add("ann", "s3cret")
+    sha = hashlib.sha1(b"s3cret").hexdigest()
+    row = box.store.db.conn().execute("SELECT * FROM users").fetchone()
+    blob = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in row)
+    assert b"s3cret" not in blob and sha.encode() not in blob
+    assert bytes.fromhex(sha) not in blob
+
+
+def test_passwd_invalidates_the_cached_success(box: Box) -> None:
+    box.svc.user_add("ann", "old")
+    box.svc.authenticate("ann", "old", "web")
+    box.svc.authenticate("ann", "old", "web")                # now cached
+    box.svc.user_passwd("ann", "new")
+    with pytest.raises(AuthError):
+        box.svc.authenticate("ann", "old", "web")
+    with pytest.raises(AuthError):
+        box.svc.authenticate("ann", hashlib.sha1(b"old").hexdigest(), "api:gateway_php")
+    assert box.svc.authenticate("ann", "new", "web") == "ann"
+    with pytest.raises(NotFound):
+        box.svc.user_passwd("nobody", "x")
+
+
+def test_change_by_another_process_invalidates_the_cache(box: Box, tmp_path: Path) -> None:
+    box.svc.user_add("ann", "old")
+    assert box.store.user_check("ann", "old") and box.store.user_check("ann", "old")
+    other = Store(str(tmp_path / "users.db"))                # e.g. `smsd user passwd`
+    try:
+        other.user_set_password("ann", "new")
+        assert not box.store.user_check("ann", "old") and box.store.user_check("ann", "new")
+        other.user_delete("ann")
+        assert not box.store.user_check("ann", "new")
+    finally:
+        other.close()
+
+
+def test_cached_check_is_fast(box: Box) -> None:
+    box.svc.user_add("ann", "pw")
+    t = time.perf_counter()
+    box.svc.authenticate("ann", "pw", "web")
+    slow = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(10):
+        box.svc.authenticate("ann", "pw", "web")
+    assert (time.perf_counter() - t) / 10 < slow / 10
+
+
+# --- slowdown ---------------------------------------------------------------------------------
+def fail(box: Box, name: str, remote: str) -> None:
+    with pytest.raises(AuthError):
+        box.svc.authenticate(name, "bad", "web", remote=remote)
+
+
+def test_failures_slow_down_doubling_to_a_cap_and_success_resets(box: Box) -> None:
+    box.svc.user_add("ann", "pw")
+    for _ in range(7):
+        fail(box, "ann", "10.0.0.1")
+    assert box.clock.slept == [0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.1") == "ann"
+    assert box.clock.slept[-1] == 5.0 and len(box.clock.slept) == 7   # success never waits
+    fail(box, "ann", "10.0.0.1")
+    assert box.clock.slept[-1] == 0.25
+
+
+def test_slowdown_is_per_remote_and_per_user(box: Box) -> None:
+    for _ in range(3):
+        fail(box, "ann", "10.0.0.1")
+    fail(box, "bob", "10.0.0.1")             # same address, other name: the address counts
+    assert box.clock.slept[-1] == 2.0
+    fail(box, "ann", "10.0.0.2")             # other address, same name: the name counts
+    assert box.clock.slept[-1] == 2.0
+    fail(box, "ann", "10.0.0.2")
+    assert box.clock.slept[-1] == 4.0
+    fail(box, "cid", "10.0.0.3")             # neither seen before
+    assert box.clock.slept[-1] == 0.25
+
+
+def test_old_failures_are_forgotten(box: Box) -> None:
+    for _ in range(4):
+        fail(box, "ann", "10.0.0.1")
+    box.clock.now += 3600
+    fail(box, "ann", "10.0.0.1")
+    assert box.clock.slept[-1] == 0.25
+
+
+# --- permissions ------------------------------------------------------------------------------
+def test_permissions(box: Box) -> None:
+    box.svc.user_add("iso", "pw", perms={"api:isms"})
+    box.svc.user_add("boss", "pw", perms=(), admin=True)
+    assert box.svc.authenticate("iso", "pw", "api:isms") == "iso"
+    with pytest.raises(Forbidden) as err:
+        box.svc.authenticate("iso", "pw", "api:json")
+    assert isinstance(err.value, AuthError) and err.value.reason == "forbidden"
+    assert box.clock.slept == []                             # right password: no slowdown
+    assert all(box.svc.user_has_perm("boss", p) for p in PERMISSIONS)
+    assert box.svc.user_has_perm("iso", "api:isms") and not box.svc.user_has_perm("iso", "web")
+    assert not box.svc.user_has_perm("nobody", "web")
+    box.svc.user_set_perms("iso", {"web", "api:json"})
+    assert box.svc.authenticate("iso", "pw", "api:json") == "iso"
+    with pytest.raises(BadRequest):
+        box.svc.user_add("x", "pw", perms={"api:fax"})
+    with pytest.raises(BadRequest):
+        box.svc.authenticate("iso", "pw", "api:fax")
+
+
+def test_default_perms_and_listing(box: Box) -> None:
+    box.svc.user_add("ann", "pw", credits=5)
+    box.svc.user_add("bob", "pw", admin=True)
+    (ann, bob) = box.svc.users()
+    assert ann.name == "ann" and ann.perms == frozenset(PERMISSIONS) and ann.credits == 5
+    assert bob.admin and bob.credits is None
+    with pytest.raises(BadRequest):
+        box.svc.user_add("ann", "again")
+    with pytest.raises(BadRequest):
+        box.svc.user_add("a:b", "pw")
+    box.svc.user_delete("ann")
+    assert [u.name for u in box.svc.users()] == ["bob"]
+    with pytest.raises(NotFound):
+        box.svc.user_delete("ann")
+
+
+# --- credits ----------------------------------------------------------------------------------
+def test_debit_per_part(box: Box) -> None:
+    box.svc.user_add("ann", "pw", credits=10)
+    box.svc.send_sms(req("a" * 161), user="ann")             # 2 parts in GSM 7-bit
+    assert credits_of(box, "ann") == 8
+    box.svc.send_sms(req("hi", ("1", "2", "3")), user="ann")
+    assert credits_of(box, "ann") == 5
+
+
+def test_short_balance_refuses_the_whole_request(box: Box) -> None:
+    box.svc.user_add("ann", "pw", credits=2)
+    with pytest.raises(InsufficientCredit) as err:
+        box.svc.send_sms(req("hi", ("1", "2", "3")), user="ann")
+    assert err.value.reason == "credit"
+    assert credits_of(box, "ann") == 2 and box.count("tasks") == 0 and box.count("messages") == 0
+    box.svc.send_sms(req("hi", ("1", "2")), user="ann")
+    assert credits_of(box, "ann") == 0
+    with pytest.raises(InsufficientCredit):
+        box.svc.send_sms(req(), user="ann")
+
+
+def test_admin_and_unlimited_are_not_debited(box: Box) -> None:
+    box.svc.user_add("boss", "pw", admin=True, credits=1)
+    box.svc.user_add("free", "pw")
+    box.svc.send_sms(req("hi", ("1", "2")), user="boss")
+    box.svc.send_sms(req("hi", ("1", "2")), user="free")
+    assert credits_of(box, "boss") == 1 and credits_of(box, "free") is None
+
+
+def test_dry_run_checks_everything_and_writes_nothing(box: Box) -> None:
+    box.svc.user_add("ann", "pw", credits=2)
+    acc = box.svc.send_sms(req("hi", ("1", "2"), dry_run=True), user="ann")
+    assert acc.message_ids == () and acc.sms_in_queue == 0
+    with pytest.raises(InsufficientCredit):
+        box.svc.send_sms(req("hi", ("1", "2", "3"), dry_run=True), user="ann")
+    with pytest.raises(BadRequest):
+        box.svc.send_sms(req("hi", ("x",), dry_run=True), user="ann")
+    assert credits_of(box, "ann") == 2 and box.count("tasks") == 0 and box.count("events") == 0
+
+
+def test_two_threads_spending_the_last_credits(box: Box) -> None:
+    box.svc.user_add("ann", "pw", credits=30)
+    accepted, refused = [], []
+    barrier = threading.Barrier(2)
+
+    def spend() -> None:
+        barrier.wait()
+        for _ in range(20):
+            try:
+                accepted.append(box.svc.send_sms(req("a" * 161), user="ann"))
+            except InsufficientCredit:
+                refused.append(1)
+    threads = [threading.Thread(target=spend) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(accepted) == 15 and len(refused) == 25 and credits_of(box, "ann") == 0
+    assert box.count("messages") == 15
+
+
+def test_credit_adjustments(box: Box) -> None:
+    box.svc.user_add("ann", "pw")
+    with pytest.raises(BadRequest):
+        box.svc.user_add_credits("ann", 5)                   # unlimited: set a balance first
+    box.svc.user_set_credits("ann", 3)
+    assert box.svc.user_add_credits("ann", 4) == 7
+    assert box.svc.user_add_credits("ann", -7) == 0
+    with pytest.raises(InsufficientCredit):
+        box.svc.user_add_credits("ann", -1)
+    with pytest.raises(BadRequest):
+        box.svc.user_set_credits("ann", -1)
+    box.svc.user_set_credits("ann", None)
+    assert credits_of(box, "ann") is None
+    with pytest.raises(NotFound):
+        box.svc.user_add_credits("nobody", 1)
+
+
+# --- request extras and message state -----------------------------------------------------------
+def test_max_parts(box: Box) -> None:
+    with pytest.raises(TooManyParts) as err:
+        box.svc.send_sms(req("a" * 161, max_parts=1))
+    assert isinstance(err.value, TooLarge) and err.value.reason == "too_many_parts"
+    assert box.count("tasks") == 0
+    assert len(box.svc.send_sms(req("a" * 161, max_parts=2)).message_ids) == 1
+
+
+def test_message_ids_in_order_and_message_state(box: Box) -> None:
+    box.svc.user_add("ann", "pw")
+    recipients = (Recipient("30"), Recipient("10", text_param=("Bo",)), Recipient("20"))
+    acc = box.svc.send_sms(SendRequest("hi #param#", recipients, sender="ACME", priority=5,
+                                       dialect="isms"), user="ann")
+    states = [box.svc.message(i) for i in acc.message_ids]
+    assert [s.number for s in states if s] == ["30", "10", "20"]
+    second = states[1]
+    assert second is not None and second.text == "hi Bo" and second.user == "ann"
+    assert second.task_id == acc.task_id and second.status == "SENDING"
+    assert second.dr_status is None and second.reason == "" and second.count == 1
+    assert box.svc.message(10_000) is None
+    row = box.store.db.conn().execute("SELECT sender, priority, dialect FROM tasks").fetchone()
+    assert tuple(row) == ("ACME", 5, "isms")
+
+
+def test_bad_extras(box: Box) -> None:
+    for bad in (req(sender="x" * 33), req(sender="a\nb"), req(max_parts=0),
+                req(priority="high")):
+        with pytest.raises(BadRequest):
+            box.svc.send_sms(bad)
+    assert box.count("tasks") == 0
+
+
+def test_intake_rate_with_credits(box: Box) -> None:
+    box.svc.user_add("ann", "pw", credits=1_000_000)
+    n = 600
+    t = time.perf_counter()
+    for i in range(n):
+        box.svc.send_sms(req("hi", (str(i),)), user="ann")
+    rate = n / (time.perf_counter() - t)
+    assert credits_of(box, "ann") == 1_000_000 - n
+    assert rate > 1000, f"{rate:.0f} requests/s"
