@@ -173,3 +173,67 @@ def test_deliver_and_status_report_round_trip() -> None:
     r = C.decode(rep)
     assert (r.kind, r.mr, r.status, r.discharge) == ("status_report", 42, 0x30, SCTS)
     assert C.status_category(r.status) == "pending"
+
+
+# --- the fast paths: SWAR hex, the one-pointer decode summary, pdu_submit ---------------------
+_JUNK = "Gg:@`/ \x00\xff"
+
+
+@pytest.mark.parametrize("junk", list(_JUNK))
+def test_one_bad_hex_digit_anywhere_is_rejected(junk: str) -> None:
+    """The eight-digit SWAR check must see junk in every lane, and the scalar tail too."""
+    pdu = C.encode_deliver("+447700900123", "Hello there, 8 digits at a time!", scts=SCTS)[0]
+    for i in range(len(pdu)):
+        bad = pdu[:i] + junk + pdu[i + 1:]
+        if junk == " ":
+            continue                     # whitespace is tolerated by the slow path, see below
+        with pytest.raises(CodecError):
+            C.decode(bad)
+        with pytest.raises(CodecError):
+            _python.decode(bad)
+
+
+def test_every_hex_digit_in_every_lane_decodes_like_python() -> None:
+    body = bytes(range(256))
+    tpdu = bytes.fromhex("040B917228214365F7000431308051206180") + bytes([140]) + body[:140]
+    for smsc in ("00", "0191", "029112", "03911232"):       # move the digits across lanes
+        pdu = smsc + tpdu.hex()
+        for case in (pdu.upper(), pdu.lower()):
+            assert C.decode(case) == _python.decode(case)
+        raw = bytes.fromhex(pdu)
+        assert C.decode(raw).data == body[:140]
+
+
+def test_submit_hex_covers_every_octet_value() -> None:
+    """Hex output (four octets per SWAR step) checked against Python for all 256 values."""
+    text = "".join(chr(c) for c in [*range(0xA0, 0x100), *range(0x400, 0x460)])
+    for n in range(1, len(text), 7):
+        assert C.encode_submit("+447700900123", text[:n]) == \
+            _python.encode_submit("+447700900123", text[:n])
+
+
+@pytest.mark.parametrize("text", ["ж", "жx", "x\u0800y", "\U0001F600ж", "ж" * 70, "ж" * 71,
+                                  "aж" * 40, "\u07ff\u0080\u0800", "\u20ac" * 70])
+def test_ucs2_fast_path_matches_python(text: str) -> None:
+    """ASCII and two-byte UTF-8 are converted inline; three- and four-byte ones are not."""
+    assert C.encode_submit("+447700900123", text) == _python.encode_submit("+447700900123", text)
+
+
+def test_binary_input_offsets_point_into_the_callers_bytes() -> None:
+    """Binary input is read in place, so data and UDH slices come from the caller's bytes."""
+    for pdu in C.encode_deliver("+447700900123", "x" * 300, scts=SCTS, smsc="+447700900000"):
+        raw = bytes.fromhex(pdu)
+        via_c = C.decode(raw)
+        assert via_c == C.decode(pdu) == _python.decode(pdu)
+        assert via_c.udh and via_c.concat is not None
+
+
+def test_results_are_immutable_named_values() -> None:
+    d = C.decode(DELIVER)
+    with pytest.raises(AttributeError):
+        d.text = "changed"  # type: ignore[misc]
+    assert d._replace(text="other").text == "other" and d.text == _python.decode(DELIVER).text
+    part = C.encode_submit("+447700900123", "hi")[0]
+    with pytest.raises(AttributeError):
+        part.hex = ""  # type: ignore[misc]
+    assert "tpdu_len=" in repr(part) and "number='+27" in repr(d)

@@ -134,13 +134,12 @@ def decode(pdu: str | bytes, smsc: bool = True) -> Decoded:
         s = _Scratch()
     try:
         src: Any = s.dbuf
-        if type(pdu) is str and pdu.isascii():
-            raw = pdu.encode()
-            rc = _c_decode(raw, len(raw), 3 if smsc else 1, s.dctx)
-            if rc == _E_HEX or rc == _E_SPACE:          # whitespace, lower junk, long input
-                src = _octets(pdu)
-                rc = _c_decode(src, len(src), 2 if smsc else 0, s.dctx)
-        else:
+        try:
+            raw = pdu.encode()                           # type: ignore[union-attr]
+        except (AttributeError, UnicodeEncodeError):     # bytes-like, or not a PDU at all
+            raw = None
+        rc = _E_HEX if raw is None else _c_decode(raw, len(raw), 3 if smsc else 1, s.dctx)
+        if rc == _E_HEX or rc == _E_SPACE:               # whitespace, junk, binary, long input
             src = _octets(pdu)
             rc = _c_decode(src, len(src), 2 if smsc else 0, s.dctx)
         if rc:
