@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from smsd import config
+from smsd.admin_cli import COMMANDS as ADMIN_COMMANDS, add_admin_commands, run_admin
 from smsd.errors import ConfigError
 
 
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="push events to this URL (repeatable)")
     run.add_argument("--config", metavar="FILE", help="INI configuration file")
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    add_admin_commands(sub)
     return parser
 
 
@@ -46,6 +48,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ADMIN_COMMANDS:
+        return run_admin(args)
     try:
         file_values = config.load_file(args.config) if args.config else {}
         cfg = config.build(file_values, _overrides(args))

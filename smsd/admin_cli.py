@@ -1,0 +1,220 @@
+"""`smsd user|contacts|groups|route ...`: administration straight on the state database.
+
+Safe while the daemon runs: SQLite in WAL mode, each command is a few short transactions, and
+the daemon re-reads users, credits and routes from the database (a changed password invalidates
+its auth cache at the next request). The same validation as the HTTP side applies, because the
+commands go through the Service's user and address-book methods (without a scheduler).
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import secrets
+import sys
+from typing import Any, Callable
+
+from smsd.errors import BadRequest, ServiceError
+from smsd.model import PERMISSIONS
+from smsd.service_book import ROUTE_PROTOCOLS, BookService
+from smsd.service_users import UsersService, parse_perms
+from smsd.store.db import Store
+from smsd.throttle import FailureThrottle
+
+DEFAULT_STATE_DIR = "/var/lib/smsd"
+DB_FILE = "smsd.db"                  # the daemon's file name in the state dir
+DEFAULT_PERMS = "web,api:*"
+COMMANDS = ("user", "contacts", "groups", "route")
+
+
+class Admin(UsersService, BookService):
+    """The Service's user and address-book methods over a bare Store."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._sleep = lambda _seconds: None
+        self._throttle = FailureThrottle(lambda: 0.0)
+
+
+# --- parser ---------------------------------------------------------------------------------------
+def add_admin_commands(sub: Any) -> None:
+    """Add the administration subcommands to the `smsd` parser's subparsers."""
+    _user_parser(sub.add_parser("user", help="manage users, permissions and credits"))
+    for name in ("contacts", "groups"):
+        p = sub.add_parser(name, help=f"import or export the {name} as CSV")
+        p.add_argument("action", choices=["import", "export"])
+        p.add_argument("file", help='CSV file ("-" for stdin/stdout)')
+        _state_dir(p)
+    _route_parser(sub.add_parser("route", help="forward received SMS to URLs"))
+
+
+def _state_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state-dir", metavar="DIR", default=DEFAULT_STATE_DIR,
+                   help=f"the daemon's state directory (default {DEFAULT_STATE_DIR})")
+
+
+def _user_parser(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    add = sub.add_parser("add", help="create a user")
+    add.add_argument("name")
+    add.add_argument("--password", help="default: prompt on a terminal, else a random one")
+    add.add_argument("--perm", default=DEFAULT_PERMS,
+                     help=f"comma list of {', '.join(PERMISSIONS)}; api:* = every API "
+                          f"(default {DEFAULT_PERMS})")
+    add.add_argument("--admin", action="store_true", help="all permissions, never debited")
+    add.add_argument("--credits", type=int, help="SMS part balance (default unlimited)")
+    passwd = sub.add_parser("passwd", help="change a password")
+    passwd.add_argument("name")
+    passwd.add_argument("--password")
+    perm = sub.add_parser("perm", help="replace a user's permissions")
+    perm.add_argument("name")
+    perm.add_argument("perms", help="comma list; api:* = every API; empty string = none")
+    credits = sub.add_parser("credits", help="N sets, +N adds, -N takes, unlimited")
+    credits.add_argument("name")
+    credits.add_argument("amount")
+    delete = sub.add_parser("del", help="delete a user")
+    delete.add_argument("name")
+    listing = sub.add_parser("list", help="list users")
+    for q in (add, passwd, perm, credits, delete, listing):
+        _state_dir(q)
+
+
+def _route_parser(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    add = sub.add_parser("add", help="forward matching received SMS to URL")
+    add.add_argument("url")
+    add.add_argument("--protocol", default="isms", choices=list(ROUTE_PROTOCOLS))
+    add.add_argument("--port", type=int, help="only SMS received on this port")
+    add.add_argument("--sender-prefix", default="", help="only senders starting with this")
+    add.add_argument("--text-prefix", default="", help="only texts starting with this")
+    delete = sub.add_parser("del", help="delete a route")
+    delete.add_argument("id", type=int)
+    listing = sub.add_parser("list", help="list routes")
+    for q in (add, delete, listing):
+        _state_dir(q)
+
+
+# --- dispatch -------------------------------------------------------------------------------------
+def run_admin(args: argparse.Namespace) -> int:
+    """Run a parsed administration command; the process exit status."""
+    os.makedirs(args.state_dir, mode=0o750, exist_ok=True)
+    store = Store(os.path.join(args.state_dir, DB_FILE), group_commit=False)
+    try:
+        handler = HANDLERS[(args.command, args.action)]
+        handler(Admin(store), args)
+    except ServiceError as exc:
+        print(f"smsd: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"smsd: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
+def _password(given: str | None) -> str:
+    if given is not None:
+        return given
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Again: "):
+            raise BadRequest("the passwords differ")
+        return first
+    made = secrets.token_urlsafe(12)
+    print(f"password: {made}")
+    return made
+
+
+def _user_add(admin: Admin, args: argparse.Namespace) -> None:
+    perms = parse_perms(args.perm)
+    admin.user_add(args.name, _password(args.password), perms=perms, admin=args.admin,
+                   credits=args.credits)
+
+
+def _user_passwd(admin: Admin, args: argparse.Namespace) -> None:
+    admin.user(args.name)                       # NotFound before asking for a password
+    admin.user_passwd(args.name, _password(args.password))
+
+
+def _user_perm(admin: Admin, args: argparse.Namespace) -> None:
+    admin.user_set_perms(args.name, parse_perms(args.perms))
+
+
+def _user_credits(admin: Admin, args: argparse.Namespace) -> None:
+    amount = args.amount.strip().lower()
+    if amount == "unlimited":
+        admin.user_set_credits(args.name, None)
+    elif amount[:1] in "+-" and amount[1:].isdigit():
+        print(admin.user_add_credits(args.name, int(amount)))
+    elif amount.isdigit():
+        admin.user_set_credits(args.name, int(amount))
+    else:
+        raise BadRequest("credits: N, +N, -N or unlimited")
+
+
+def _user_list(admin: Admin, args: argparse.Namespace) -> None:
+    print(f"{'NAME':<20} {'ADMIN':<5} {'CREDITS':>10}  PERMISSIONS")
+    for u in admin.users():
+        credits = "unlimited" if u.credits is None else str(u.credits)
+        perms = "all" if u.admin else ",".join(p for p in PERMISSIONS if p in u.perms) or "-"
+        print(f"{u.name:<20} {'yes' if u.admin else 'no':<5} {credits:>10}  {perms}")
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return f.read()
+
+
+def _write(path: str, text: str) -> None:
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+
+
+def _contacts(admin: Admin, args: argparse.Namespace) -> None:
+    if args.action == "import":
+        print(f"{admin.contacts_import_csv(_read(args.file))} contacts imported")
+    else:
+        _write(args.file, admin.contacts_export_csv())
+
+
+def _groups(admin: Admin, args: argparse.Namespace) -> None:
+    if args.action == "import":
+        print(f"{admin.groups_import_csv(_read(args.file))} groups imported")
+    else:
+        _write(args.file, admin.groups_export_csv())
+
+
+def _route_add(admin: Admin, args: argparse.Namespace) -> None:
+    print(admin.route_add(args.url, args.protocol, port=args.port,
+                          sender_prefix=args.sender_prefix, text_prefix=args.text_prefix))
+
+
+def _route_list(admin: Admin, args: argparse.Namespace) -> None:
+    print(f"{'ID':>4}  {'PROTOCOL':<8} {'PORT':>4}  {'SENDER':<10} {'TEXT':<10} URL")
+    for r in admin.routes():
+        port = "any" if r.port is None else str(r.port)
+        print(f"{r.id:>4}  {r.protocol:<8} {port:>4}  {r.sender_prefix or '*':<10} "
+              f"{r.text_prefix or '*':<10} {r.url}")
+
+
+HANDLERS: dict[tuple[str, str], Callable[[Admin, argparse.Namespace], None]] = {
+    ("user", "add"): _user_add,
+    ("user", "passwd"): _user_passwd,
+    ("user", "perm"): _user_perm,
+    ("user", "credits"): _user_credits,
+    ("user", "del"): lambda admin, args: admin.user_delete(args.name),
+    ("user", "list"): _user_list,
+    ("contacts", "import"): _contacts,
+    ("contacts", "export"): _contacts,
+    ("groups", "import"): _groups,
+    ("groups", "export"): _groups,
+    ("route", "add"): _route_add,
+    ("route", "del"): lambda admin, args: admin.route_delete(args.id),
+    ("route", "list"): _route_list,
+}
