@@ -320,3 +320,34 @@ def test_intake_rate_with_credits(box: Box) -> None:
     rate = n / (time.perf_counter() - t)
     assert credits_of(box, "ann") == 1_000_000 - n
     assert rate > 1000, f"{rate:.0f} requests/s"
+
+
+def test_an_older_database_gains_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+    from smsd.store.users import KDF, digest_ha1, slow_hash
+    path = str(tmp_path / "old.db")
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE users (name TEXT PRIMARY KEY, kdf TEXT NOT NULL, salt BLOB NOT NULL, "
+        "hash BLOB NOT NULL, realm TEXT NOT NULL, ha1 TEXT NOT NULL, admin INTEGER NOT NULL "
+        "DEFAULT 0, created REAL NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE tasks (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL DEFAULT '',"
+        " text TEXT NOT NULL, encoding TEXT NOT NULL DEFAULT 'auto', srr INTEGER NOT NULL "
+        "DEFAULT 1, ports TEXT, created REAL NOT NULL, stopped INTEGER NOT NULL DEFAULT 0);")
+    conn.execute("INSERT INTO users VALUES ('old', ?, ?, ?, 'smsd', ?, 0, 0)",
+                 (KDF, b"s" * 16, slow_hash("pw", b"s" * 16), digest_ha1("old", "smsd", "pw")))
+    conn.commit()
+    conn.close()
+    b = Box(path)
+    try:
+        assert b.svc.authenticate("old", "pw", "api:ozeki") == "old"   # every permission
+        assert b.svc.user_credits("old") is None
+        with pytest.raises(AuthError):                  # no SHA-1 form until a password change
+            b.svc.authenticate("old", hashlib.sha1(b"pw").hexdigest(), "api:gateway_php")
+        b.svc.user_passwd("old", "pw")
+        assert b.svc.authenticate("old", hashlib.sha1(b"pw").hexdigest(), "api:gateway_php")
+        acc = b.svc.send_sms(req(sender="S"), user="old")
+        assert b.svc.message(acc.message_ids[0]) is not None
+    finally:
+        b.sched.stop()
+        b.store.close()
