@@ -351,3 +351,14 @@ def test_an_older_database_gains_the_new_columns(tmp_path: Path) -> None:
     finally:
         b.sched.stop()
         b.store.close()
+
+
+def test_an_unknown_name_costs_as_much_as_a_wrong_password(box: Box) -> None:
+    box.svc.user_add("ann", "pw")
+
+    def cost(name: str) -> float:
+        t = time.perf_counter()
+        assert not box.store.user_check(name, "bad")
+        return time.perf_counter() - t
+    wrong, unknown = min(cost("ann") for _ in range(3)), min(cost("zed") for _ in range(3))
+    assert unknown > wrong / 3

@@ -32,6 +32,7 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
 KDF = f"scrypt:{SCRYPT_N}:{SCRYPT_R}:{SCRYPT_P}"
 DIGEST_REALM = "smsd"
 AUTH_CACHE_MAX = 4096
+_DUMMY_SALT = bytes(16)
 USER_COLUMNS = "name, admin, perms, credits"
 
 # Columns added after the first release: fresh databases get them from schema.sql, older ones
@@ -203,6 +204,7 @@ class UsersMixin:
         row = self.db.conn().execute(f"SELECT kdf, {columns} FROM users WHERE name = ?",
                                      (name,)).fetchone()
         if row is None or row[1] is None:
+            slow_hash(secret, _DUMMY_SALT)    # as slow as a wrong password: names stay secret
             return False
         key = f"{kind}\0{name}"
         token = hmac.new(self._auth_key, f"{key}\0{secret}\0".encode("utf-8") + row[2],
