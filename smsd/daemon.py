@@ -26,6 +26,7 @@ from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store.db import Store
 from smsd.system.status import DeviceStatus
+from smsd.system.watchdog import HealthProbe, Watchdog
 
 log = logging.getLogger("smsd")
 
@@ -53,6 +54,7 @@ class Daemon:
         self.workers: dict[int, ModemWorker] = {}
         self.server: Any = None
         self.push: PushWorker | None = None
+        self.watchdog: Watchdog | None = None
 
     # --- start ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -79,6 +81,10 @@ class Daemon:
         if self.push is not None:
             self.push.start()
         self._start_http()
+        # Last: READY=1 means the store, the ports and the HTTP server are all up.
+        self.watchdog = Watchdog.from_environment(
+            HealthProbe(self.workers, self.scheduler, self.store, self.push))
+        self.watchdog.start()
 
     def _ensure_admin(self) -> str | None:
         """Create the admin account on a fresh state dir; return the password if we made it."""
@@ -139,6 +145,8 @@ class Daemon:
 
     # --- stop -----------------------------------------------------------------------------------
     def stop(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
         if self.server is not None:
             self.server.close()
         if self.push is not None:

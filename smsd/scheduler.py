@@ -35,6 +35,7 @@ from typing import Any, Callable, Mapping, Protocol
 from smsd.errors import CodecError
 from smsd.model import REG_OK, InboundPdu, ModemJob, PortInfo, SendResult, UssdReply
 from smsd.modem.jobs import SendPart
+from smsd.portcfg import PortConfig
 from smsd.store.db import Store
 from smsd.store.outbox import QueuedPart, WaitingMessage
 
@@ -65,8 +66,11 @@ class Scheduler:
                  depth: int = 2, max_attempts: int = 3, backoff: float = 10.0,
                  lease_timeout: float = 300.0, report_window: float = 3 * 86400.0,
                  inbound_max_age: float = 3600.0, codec: Any = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 port_config: PortConfig | None = None) -> None:
         self._store = store
+        # Per-port settings: SEND/RUNNING, LIMITTOMPM, DELIVERYREPORT, PREFEREDCHARSET.
+        self.port_config = port_config if port_config is not None else PortConfig(store, clock=clock)
         self._codec = codec if codec is not None else _default_codec()
         self._clock = clock
         self.depth, self.max_attempts, self.backoff = depth, max_attempts, backoff
@@ -81,6 +85,7 @@ class Scheduler:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self.heartbeat = time.monotonic()     # last turn of the loop, read by the watchdog
         self._waiting: list[WaitingMessage] = []
         self._cursor = 0
         self._exhausted = False
@@ -116,6 +121,7 @@ class Scheduler:
         # (part_starting, results, intake) carries them to disk in WAL order.
         self._store.db.relax_this_thread()
         while not self._stopping.is_set():
+            self.heartbeat = time.monotonic()
             self._wake.clear()
             try:
                 delay = self.dispatch_once()
@@ -147,13 +153,17 @@ class Scheduler:
 
     def _ready(self) -> set[int]:
         with self._lock:
-            return {p for p, i in self._infos.items() if i.can_send and p in self._workers}
+            ready = {p for p, i in self._infos.items() if i.can_send and p in self._workers}
+        return {p for p in ready if self.port_config.sending_enabled(p)}
 
     def _hungry(self) -> list[int]:
         """Ports that can send and have room, least loaded first."""
         with self._lock:
             free = [p for p in self._workers
                     if self._infos[p].can_send and len(self._held[p]) < self.depth]
+        now = self._clock()
+        free = [p for p in free if self.port_config.may_send(p, now)]
+        with self._lock:
             return sorted(free, key=lambda p: (len(self._held[p]), p))
 
     # --- dispatch -------------------------------------------------------------------------------
@@ -206,8 +216,10 @@ class Scheduler:
         if msg is None:
             return False
         try:
-            parts = self._codec.encode_submit(msg.number, msg.text, encoding=msg.encoding,
-                                              request_status_report=msg.srr,
+            parts = self._codec.encode_submit(msg.number, msg.text,
+                                              encoding=self.port_config.encoding(port, msg.encoding),
+                                              request_status_report=self.port_config.status_reports(
+                                                  port, msg.srr),
                                               concat_ref=self._next_ref(port))
         except (CodecError, ValueError) as exc:
             log.warning("message %d cannot be encoded: %s", msg.id, exc)
@@ -244,6 +256,7 @@ class Scheduler:
     def _hand(self, port: int, part_id: int, pdu: str, tpdu_len: int, now: float) -> None:
         with self._lock:
             self._held[port][part_id] = now
+        self.port_config.note_handed(port, now)
         self._workers[port].submit(SendPart(part_id, pdu, tpdu_len))
 
     def _expire_leases(self, now: float) -> None:
@@ -266,7 +279,17 @@ class Scheduler:
         with self._lock:
             times += [t + self.lease_timeout for h in self._held.values() for t in h.values()
                       if t is not None]
+        if queued or self._waiting or not self._exhausted:
+            # A rate-limited port takes its next part when its minute window frees a place.
+            times += [t for t in map(lambda p: self.port_config.next_free(p, now), self.ports)
+                      if t is not None]
         return max(0.01, min([IDLE_WAKE] + [t - now for t in times]))
+
+    def port_settings_changed(self, port: int) -> None:
+        """A port's settings changed: a port that may no longer send gives back its parts."""
+        if not self.port_config.sending_enabled(port):
+            self._reclaim(port)
+        self.kick()
 
     def _reclaim(self, port: int) -> None:
         """Take back parts leased to a port that can no longer send and has not started them."""

@@ -47,8 +47,15 @@ class ModemWorker(RescueMixin):
     def __init__(self, port: int, device: str, sink: WorkerSink, slots: int = 1,
                  baudrate: int = 115200, clock: Callable[[], float] = time.monotonic, *,
                  timing: Timing = Timing(),
-                 gpio_hooks: Mapping[str, Callable[[int], None]] | None = None) -> None:
+                 gpio_hooks: Mapping[str, Callable[[int], None]] | None = None,
+                 settings: Callable[[], Mapping[str, str]] | None = None) -> None:
         self.port = port
+        # Per-port settings (smsd.portcfg keys), asked afresh at each use so a change applies
+        # without a restart: PINCODE, SMSSERVICECENTERADDRESS, SUBMITTIMEOUT, KEEPALIVEPERIOD,
+        # KEEPALIVEREQUEST, RECEIVE, RUNNING.
+        self._settings = settings
+        self._pin_tried = ""             # never retry a PIN the SIM refused (3 tries -> PUK)
+        self._inbound_held = False       # SMS left on the SIM while receiving was off
         self._sink = sink
         self._clock = clock
         self._timing = timing
@@ -191,11 +198,68 @@ class ModemWorker(RescueMixin):
             raise SetupFailed("ATE0")
         self._channel.ok("AT+CMEE=1", self._timing.command)
         self._identify()
+        self._enter_pin()
         self._run_steps(sequences.INIT)
+        self._set_smsc()
         self._initialised = True
         self._set(state=STATE_READY, recovery_step="")
-        self._next_refresh = self._clock() + self._timing.refresh
-        inbound.drain(self._channel, self._deliver)
+        self._next_refresh = self._clock() + self._refresh_period()
+        self._drain_if_receiving()
+
+    # --- per-port settings -------------------------------------------------------------------------
+    def _setting(self, key: str, default: str = "") -> str:
+        if self._settings is None:
+            return default
+        try:
+            return str(self._settings().get(key, default))
+        except Exception:
+            log.exception("port %d: settings provider failed", self.port)
+            return default
+
+    def _receiving(self) -> bool:
+        return self._setting("RECEIVE", "on") == "on" and self._setting("RUNNING", "on") == "on"
+
+    def _refresh_period(self) -> float:
+        if self._setting("KEEPALIVEREQUEST", "on") != "on":
+            return 24 * 3600.0          # no idle refresh; a Refresh job still runs
+        period = self._setting("KEEPALIVEPERIOD")
+        return float(period) if period.isdigit() else self._timing.refresh
+
+    def _submit_timeout(self) -> float:
+        value = self._setting("SUBMITTIMEOUT")
+        return float(value) if value.isdigit() else self._timing.cmgs
+
+    def _enter_pin(self) -> None:
+        pin = self._setting("PINCODE")
+        if not pin.isdigit() or pin == self._pin_tried:
+            return
+        answer = self._channel.run(Command("AT+CPIN?", self._timing.command))
+        if not isinstance(answer, Response) or r.parse_cpin(answer.lines) != r.REG_PIN_REQUIRE:
+            return
+        self._pin_tried = pin
+        result = self._channel.run(Command(f'AT+CPIN="{pin}"', self._timing.command))
+        if isinstance(result, Response):
+            self._pin_tried = ""
+            self._channel.wait_urc(lambda u: u.name == "+CPIN", self._timing.sim_ready)
+            log.info("port %d: SIM PIN entered", self.port)
+        else:
+            log.warning("port %d: the SIM refused the configured PIN (%s); not retried",
+                        self.port, result.text)
+
+    def _set_smsc(self) -> None:
+        smsc = self._setting("SMSSERVICECENTERADDRESS")
+        if not smsc or smsc == self._info.smsc:
+            return
+        toa = 145 if smsc.startswith("+") else 129
+        if self._channel.ok(f'AT+CSCA="{smsc}",{toa}', self._timing.command):
+            self._update(smsc=smsc)
+
+    def _drain_if_receiving(self) -> None:
+        if self._receiving():
+            self._inbound_held = False
+            inbound.drain(self._channel, self._deliver)
+        else:
+            self._inbound_held = True
 
     def _identify(self) -> None:
         result = self._channel.run(Command("ATI", self._timing.command, expect=("+GCAP",)))
@@ -224,8 +288,10 @@ class ModemWorker(RescueMixin):
         self._publish()
 
     def _periodic_refresh(self) -> None:
-        self._next_refresh = self._clock() + self._timing.refresh
+        self._next_refresh = self._clock() + self._refresh_period()
         self._run_steps(sequences.REFRESH_PERIODIC)
+        if self._inbound_held:
+            self._drain_if_receiving()
 
     # --- jobs ------------------------------------------------------------------------------------
     def _handle(self, job: ModemJob) -> None:
@@ -251,7 +317,7 @@ class ModemWorker(RescueMixin):
             return
         if not self._tell(self._sink.part_starting, self.port, job.part_id):
             return
-        cmd = Command(f"AT+CMGS={job.tpdu_len}", self._timing.cmgs, prompt_payload=job.pdu_hex,
+        cmd = Command(f"AT+CMGS={job.tpdu_len}", self._submit_timeout(), prompt_payload=job.pdu_hex,
                       prompt_timeout=self._timing.command)
         try:
             answer = self._channel.run(cmd)
@@ -363,6 +429,10 @@ class ModemWorker(RescueMixin):
     def _refresh(self, _: Refresh | None = None) -> None:
         if self._info.state == STATE_READY:
             self._run_steps(sequences.REFRESH_FULL)
+            self._set_smsc()
+            self._next_refresh = min(self._next_refresh, self._clock() + self._refresh_period())
+            if self._inbound_held:
+                self._drain_if_receiving()
 
     # --- URCs (never issue commands here: queue follow-ups) ----------------------------------------
     def _on_urc(self, urc: Urc) -> None:
@@ -383,6 +453,9 @@ class ModemWorker(RescueMixin):
 
     def _urc_stored(self, urc: Urc) -> None:
         where = r.parse_new_message(urc.args)
+        if where is not None and urc.name == "+CMTI" and not self._receiving():
+            self._inbound_held = True       # RECEIVE off: it stays on the SIM until it is on
+            return
         if where is not None:
             mem, index = where
             self._followups.append(lambda: inbound.read_and_delete(

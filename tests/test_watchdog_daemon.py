@@ -1,0 +1,68 @@
+"""The real daemon (simulated board) under a fake systemd: READY, STATUS, pets, and no pets once a
+port worker has died."""
+from __future__ import annotations
+
+import base64
+import socket
+import time
+import urllib.request
+from typing import Iterator
+
+import pytest
+
+from smsd import config
+from smsd.daemon import Daemon
+from test_watchdog import NotifySocket
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def daemon(tmp_path, monkeypatch) -> Iterator[tuple[Daemon, NotifySocket, str]]:  # type: ignore[no-untyped-def]
+    sock = NotifySocket(str(tmp_path / "notify"))
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    monkeypatch.setenv("WATCHDOG_USEC", "400000")      # pets every 0.2 s
+    monkeypatch.delenv("WATCHDOG_PID", raising=False)
+    listen = f"127.0.0.1:{free_port()}"
+    cfg = config.build({}, {"simulate": 2, "sim_latency": 0.05, "listen": (listen,),
+                            "state_dir": str(tmp_path / "state"), "admin_password": "pw"})
+    d = Daemon(cfg)
+    d.start()
+    yield d, sock, listen
+    d.stop()
+    sock.sock.close()
+
+
+def last_status(sock: NotifySocket, wait: float) -> str:
+    sock.drain(wait)
+    return (sock.statuses() or [""])[-1]
+
+
+def api(listen: str, name: str) -> int:
+    req = urllib.request.Request(f"http://{listen}/api/{name}",
+                                 headers={"Authorization": "Basic " +
+                                          base64.b64encode(b"admin:pw").decode()})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return int(r.status)
+
+
+def test_daemon_is_ready_pets_and_stops_petting_when_a_port_dies(daemon) -> None:  # type: ignore[no-untyped-def]
+    d, sock, listen = daemon
+    msgs = sock.drain(0.6)
+    assert msgs[0] == "READY=1"
+    assert api(listen, "query_sms_in_queue") == 200     # READY came after HTTP was up
+    assert msgs[1].startswith("STATUS=2 ports: ")
+    assert msgs.count("WATCHDOG=1") >= 2
+    deadline = time.monotonic() + 10
+    while "2 ready" not in last_status(sock, 0.2) and time.monotonic() < deadline:
+        pass
+    assert last_status(sock, 0) == "2 ports: 2 ready"
+    d.workers[1].stop()                                  # a port worker thread is gone
+    assert "port 1: worker thread dead" in last_status(sock, 0.5)
+    mark = len(sock.messages)
+    sock.drain(1.0)                                      # five watchdog intervals
+    assert sock.messages[mark:].count("WATCHDOG=1") == 0
