@@ -6,6 +6,7 @@ so nothing is accepted before the machinery that will send it exists. Stop order
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -68,8 +69,10 @@ class Daemon:
         devices = self._start_board()
         self.scheduler = Scheduler(self.store)
         hooks = self._gpio_hooks()
+        settings = self.scheduler.port_config.worker_settings
         self.workers = {port: ModemWorker(port=port, device=dev, sink=self.scheduler, slots=slots,
-                                          gpio_hooks=hooks)
+                                          gpio_hooks=hooks,
+                                          settings=functools.partial(settings, port))
                         for port, (dev, slots) in devices.items()}
         self.scheduler.attach(self.workers)
         self.service = ApplianceService(self.store, self.scheduler, self.workers,

@@ -20,6 +20,7 @@ from smsd.model import (REG_OK, STATE_READY, DeliverStatus, InboxPage, Limits, M
 from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
 from smsd.scheduler import Scheduler, WorkerHandle
 from smsd.service_book import BookService
+from smsd.service_ports import PortsService
 from smsd.service_users import UsersService
 from smsd.store.db import Store
 from smsd.store.outbox import TaskExtra
@@ -44,7 +45,7 @@ def substitute(pieces: Sequence[str], params: Sequence[str]) -> str:
     return "".join(out)
 
 
-class Service(UsersService, BookService):
+class Service(UsersService, BookService, PortsService):
     def __init__(self, store: Store, scheduler: Scheduler,
                  workers: Mapping[int, WorkerHandle] | None = None, *, limits: Limits = Limits(),
                  codec: Any = None, clock: Callable[[], float] = time.time,

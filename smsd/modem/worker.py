@@ -240,7 +240,6 @@ class ModemWorker(RescueMixin):
         result = self._channel.run(Command(f'AT+CPIN="{pin}"', self._timing.command))
         if isinstance(result, Response):
             self._pin_tried = ""
-            self._channel.wait_urc(lambda u: u.name == "+CPIN", self._timing.sim_ready)
             log.info("port %d: SIM PIN entered", self.port)
         else:
             log.warning("port %d: the SIM refused the configured PIN (%s); not retried",

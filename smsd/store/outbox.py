@@ -46,6 +46,10 @@ class TaskExtra:
     priority: int = 0
     dialect: str = ""
     debit: int = 0            # credits to take from the task's user, 0 = none
+    flash: bool = False       # issue 5 payload kinds, applied when the PDUs are built
+    data: bytes | None = None
+    udh: bytes = b""
+    usercontext: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class WaitingMessage:
     encoding: str
     srr: bool
     ports: tuple[int, ...] | None
+    priority: int = 0         # higher goes first (the task's; issue 4)
 
 
 @dataclass(frozen=True)
@@ -132,9 +137,11 @@ class OutboxMixin(EventsMixin):
             if extra.debit:
                 debit(conn, user, extra.debit)
             cur = conn.execute("INSERT INTO tasks(user, text, encoding, srr, ports, created, "
-                               "sender, priority, dialect) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               "sender, priority, dialect, flash, data, udh, usercontext) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                (user, text, encoding, int(srr), ports_text(ports), now,
-                                extra.sender, extra.priority, extra.dialect))
+                                extra.sender, extra.priority, extra.dialect, int(extra.flash),
+                                extra.data, extra.udh, extra.usercontext))
             task_id = int(cur.lastrowid or 0)
             conn.executemany("INSERT INTO messages(task_id, number, text, user_id, count, time) "
                              "VALUES (?, ?, ?, ?, ?, ?)",
@@ -146,10 +153,10 @@ class OutboxMixin(EventsMixin):
     # --- dispatch -------------------------------------------------------------------------------
     def waiting(self, after_id: int, limit: int) -> list[WaitingMessage]:
         rows = self.db.conn().execute(
-            "SELECT m.id, m.task_id, m.number, coalesce(m.text, t.text), t.encoding, t.srr, t.ports "
-            "FROM messages m JOIN tasks t ON t.id = m.task_id "
+            "SELECT m.id, m.task_id, m.number, coalesce(m.text, t.text), t.encoding, t.srr, t.ports, "
+            "t.priority FROM messages m JOIN tasks t ON t.id = m.task_id "
             "WHERE m.stage = 0 AND m.id > ? ORDER BY m.id LIMIT ?", (after_id, limit)).fetchall()
-        return [WaitingMessage(r[0], r[1], r[2], r[3], r[4], bool(r[5]), ports_tuple(r[6]))
+        return [WaitingMessage(r[0], r[1], r[2], r[3], r[4], bool(r[5]), ports_tuple(r[6]), r[7])
                 for r in rows]
 
     def materialize(self, message_id: int, port: int, parts: Sequence[tuple[int, int, str, int]],
