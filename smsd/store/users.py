@@ -41,7 +41,10 @@ ADDED_COLUMNS = {
     "users": {"perms": "TEXT NOT NULL DEFAULT '" + ",".join(PERMISSIONS) + "'",
               "credits": "INTEGER", "sha_salt": "BLOB", "sha_hash": "BLOB"},
     "tasks": {"sender": "TEXT NOT NULL DEFAULT ''", "priority": "INTEGER NOT NULL DEFAULT 0",
-              "dialect": "TEXT NOT NULL DEFAULT ''"},
+              "dialect": "TEXT NOT NULL DEFAULT ''",
+              # issue 5 payload kinds and IntelliSoftware reply tracking (smsd/store/payloads.py)
+              "flash": "INTEGER NOT NULL DEFAULT 0", "data": "BLOB", "udh": "BLOB",
+              "usercontext": "TEXT NOT NULL DEFAULT ''"},
 }
 
 

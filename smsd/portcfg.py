@@ -1,0 +1,248 @@
+"""Per-port settings (the Ozeki "GSM modem connection" of each port) and their run-time effects.
+
+Every modem port is one connection. Its settings are text by upper-case key, stored in the
+`port_settings` table; an absent key has its default, and the defaults are smsd's own behaviour,
+so a port nobody configured works exactly as before. Who honours what:
+
+- the scheduler asks `may_send(port, now)` before it hands a part to a port: false while the
+  connection is stopped, SEND is off, or LIMITTOMPM parts were handed in the last `window`
+  seconds (a sliding window; 0 means no limit). `next_free` tells it when to look again.
+  DELIVERYREPORT and PREFEREDCHARSET shape the PDUs it builds for the port (`srr`, `encoding`).
+- the modem worker asks `worker_settings(port)` (a plain dict, so `smsd.modem` imports nothing
+  from here): PINCODE at init when the SIM wants its PIN, SMSSERVICECENTERADDRESS (AT+CSCA),
+  SUBMITTIMEOUT (the +CMGS answer wait), KEEPALIVEPERIOD / KEEPALIVEREQUEST (the idle refresh),
+  RECEIVE (off: SMS announced by +CMTI stay on the SIM until it is on again) and RUNNING (off:
+  the same, plus no sending).
+
+Keys smsd cannot honour are refused with the list of those it can, never stored silently.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from smsd.errors import BadRequest
+
+ON = frozenset({"on", "yes", "true", "1", "enabled"})
+OFF = frozenset({"off", "no", "false", "0", "disabled"})
+CHARSETS = {"gsm7bit": "GSM7bit", "ucs2": "UCS2", "default": "Default", "best match": "Default"}
+WINDOW = 60.0                     # LIMITTOMPM counts parts per minute
+_PIN = re.compile(r"[0-9]{4,8}").fullmatch
+_SMSC = re.compile(r"\+?[0-9]{3,20}").fullmatch
+_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,32}").fullmatch
+NAME_KEY, RUNNING_KEY = "NAME", "RUNNING"      # internal: driver name, started/stopped
+
+
+class BadSetting(BadRequest):
+    """A setting smsd does not support, or a value it cannot take."""
+
+    reason = "setting"
+
+
+def _bool(value: str) -> str:
+    low = value.strip().lower()
+    if low in ON:
+        return "on"
+    if low in OFF:
+        return "off"
+    raise ValueError("must be on or off")
+
+
+def _int_range(low: int, high: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        text = value.strip()
+        if not text.isdigit() or not low <= int(text) <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return str(int(text))
+    return parse
+
+
+def _pin(value: str) -> str:
+    if value.strip() and not _PIN(value.strip()):
+        raise ValueError("must be 4 to 8 digits (or empty for none)")
+    return value.strip()
+
+
+def _smsc(value: str) -> str:
+    text = value.strip().replace(" ", "+", 1) if value.startswith(" ") else value.strip()
+    if text and not _SMSC(text):
+        raise ValueError("must be a number of 3 to 20 digits, optional + (or empty: the SIM's)")
+    return text
+
+
+def _charset(value: str) -> str:
+    found = CHARSETS.get(value.strip().lower())
+    if found is None:
+        raise ValueError("must be GSM7bit, UCS2 or Default")
+    return found
+
+
+def _text(value: str) -> str:
+    if len(value) > 64 or not value.isprintable():
+        raise ValueError("must be up to 64 printable characters")
+    return value.strip()
+
+
+def _protocol(value: str) -> str:
+    if value.strip().lower() not in ("gsmmodem", "gsm"):
+        raise ValueError("a modem port is a GSMModem connection; it cannot change protocol")
+    return "GSMModem"
+
+
+@dataclass(frozen=True)
+class Key:
+    default: str
+    parse: Callable[[str], str]
+    meaning: str
+
+
+KEYS: dict[str, Key] = {
+    "SEND": Key("on", _bool, "send SMS through this port"),
+    "RECEIVE": Key("on", _bool, "read received SMS from this port's SIM"),
+    "LIMITTOMPM": Key("0", _int_range(0, 100000), "at most this many parts a minute (0: no limit)"),
+    "PINCODE": Key("", _pin, "SIM PIN entered at init when the SIM asks for it"),
+    "SMSSERVICECENTERADDRESS": Key("", _smsc, "SMSC set with AT+CSCA at init (empty: the SIM's)"),
+    "DELIVERYREPORT": Key("on", _bool, "request status reports for parts sent here"),
+    "SUBMITTIMEOUT": Key("60", _int_range(5, 600), "seconds to wait for the +CMGS answer"),
+    "PREFEREDCHARSET": Key("GSM7bit", _charset,
+                           "GSM7bit/Default: GSM 7-bit when the text fits, else UCS2; UCS2: always"),
+    "KEEPALIVEPERIOD": Key("30", _int_range(5, 86400), "seconds between idle signal refreshes"),
+    "KEEPALIVEREQUEST": Key("on", _bool, "refresh signal and registration while idle"),
+    "PHONENUMBER": Key("", _text, "the SIM's number as the operator knows it (a label)"),
+    "PROTOCOL": Key("GSMModem", _protocol, "always GSMModem for a modem port"),
+}
+WORKER_KEYS = ("RECEIVE", "PINCODE", "SMSSERVICECENTERADDRESS", "SUBMITTIMEOUT",
+               "KEEPALIVEPERIOD", "KEEPALIVEREQUEST", RUNNING_KEY)
+
+
+def default_name(port: int) -> str:
+    return f"GSMModem{port}"
+
+
+def parse_values(values: Mapping[str, Any]) -> dict[str, str]:
+    """Validated {KEY: canonical text}; BadRequest names the first key that is wrong."""
+    out: dict[str, str] = {}
+    for raw_key, raw in values.items():
+        key = str(raw_key).strip().upper()
+        spec = KEYS.get(key)
+        if spec is None:
+            raise BadSetting(f"setting {key!r} is not supported for GSM modem connections "
+                             f"(supported: {', '.join(KEYS)})")
+        text = raw if isinstance(raw, str) else ("on" if raw is True else "off" if raw is False
+                                                 else str(raw))
+        try:
+            out[key] = spec.parse(text)
+        except ValueError as exc:
+            raise BadSetting(f"{key}: {exc}") from None
+    return out
+
+
+class PortConfig:
+    """Settings of every port, cached in memory (the scheduler asks on each pass)."""
+
+    def __init__(self, store: Any, *, clock: Callable[[], float] = time.time,
+                 window: float = WINDOW) -> None:
+        self._store = store
+        self._clock = clock
+        self.window = window
+        self._lock = threading.Lock()
+        self._values: dict[int, dict[str, str]] = store.port_settings_all()
+        self._handed: dict[int, deque[float]] = {}
+
+    # --- reading --------------------------------------------------------------------------------
+    def stored(self, port: int) -> dict[str, str]:
+        with self._lock:
+            return dict(self._values.get(port, {}))
+
+    def effective(self, port: int) -> dict[str, str]:
+        """Every supported key with its value (stored or default)."""
+        own = self.stored(port)
+        return {key: own.get(key, spec.default) for key, spec in KEYS.items()}
+
+    def get(self, port: int, key: str) -> str:
+        with self._lock:
+            own = self._values.get(port, {})
+            value = own.get(key)
+        if value is not None:
+            return value
+        return KEYS[key].default if key in KEYS else "on" if key == RUNNING_KEY else ""
+
+    def on(self, port: int, key: str) -> bool:
+        return self.get(port, key) == "on"
+
+    def worker_settings(self, port: int) -> dict[str, str]:
+        return {key: self.get(port, key) for key in WORKER_KEYS}
+
+    # --- writing --------------------------------------------------------------------------------
+    def put(self, port: int, values: Mapping[str, str | None]) -> None:
+        self._store.port_settings_put(port, values)
+        with self._lock:
+            own = self._values.setdefault(port, {})
+            for key, value in values.items():
+                if value is None:
+                    own.pop(key, None)
+                else:
+                    own[key] = value
+
+    def clear(self, port: int) -> None:
+        self._store.port_settings_clear(port)
+        with self._lock:
+            self._values.pop(port, None)
+            self._handed.pop(port, None)
+
+    # --- names ----------------------------------------------------------------------------------
+    def name(self, port: int) -> str:
+        return self.get(port, NAME_KEY) or default_name(port)
+
+    def named(self, port: int) -> bool:
+        return bool(self.get(port, NAME_KEY))
+
+    def find(self, name: str, ports: list[int]) -> int | None:
+        wanted = name.strip().lower()
+        for port in ports:
+            if self.name(port).lower() == wanted:
+                return port
+        return None
+
+    # --- the scheduler's side -------------------------------------------------------------------
+    def sending_enabled(self, port: int) -> bool:
+        return self.on(port, RUNNING_KEY) and self.on(port, "SEND")
+
+    def may_send(self, port: int, now: float) -> bool:
+        if not self.sending_enabled(port):
+            return False
+        limit = int(self.get(port, "LIMITTOMPM"))
+        return limit == 0 or len(self._recent(port, now)) < limit
+
+    def note_handed(self, port: int, now: float) -> None:
+        if int(self.get(port, "LIMITTOMPM")):
+            with self._lock:
+                self._handed.setdefault(port, deque()).append(now)
+
+    def next_free(self, port: int, now: float) -> float | None:
+        """When a rate-limited port may take its next part (None: not rate-limited now)."""
+        if not self.sending_enabled(port) or self.may_send(port, now):
+            return None
+        recent = self._recent(port, now)
+        return recent[0] + self.window if recent else None
+
+    def status_reports(self, port: int, requested: bool) -> bool:
+        return requested and self.on(port, "DELIVERYREPORT")
+
+    def encoding(self, port: int, requested: str) -> str:
+        if requested == "auto" and self.get(port, "PREFEREDCHARSET") == "UCS2":
+            return "ucs2"
+        return requested
+
+    def _recent(self, port: int, now: float) -> list[float]:
+        with self._lock:
+            times = self._handed.get(port)
+            if not times:
+                return []
+            while times and times[0] <= now - self.window:
+                times.popleft()
+            return list(times)
