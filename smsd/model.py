@@ -114,6 +114,10 @@ class SendRequest:
     sender: str | None = None              # as the dialect validated it; kept for logs
     priority: int = 0                      # higher goes first
     dialect: str = "json"
+    flash: bool = False                    # class 0: shown at once, not stored (issue 5)
+    data: bytes | None = None              # 8-bit user data; `text` is then only a label
+    udh: bytes = b""                       # extra UDH IEs (no UDHL), e.g. WAP Push ports
+    usercontext: str = ""                  # IntelliSoftware reply tracking, kept on the task
 
 
 @dataclass(frozen=True)
