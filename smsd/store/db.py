@@ -11,11 +11,12 @@ import threading
 
 from smsd.store.contacts import ContactsMixin
 from smsd.store.inbox import InboxMixin
+from smsd.store.port_settings import PortSettingsMixin
 from smsd.store.sqlite import Database
 from smsd.store.users import UsersMixin
 
 
-class Store(InboxMixin, UsersMixin, ContactsMixin):
+class Store(InboxMixin, UsersMixin, ContactsMixin, PortSettingsMixin):
     def __init__(self, path: str, *, synchronous: str = "FULL", group_commit: bool = True) -> None:
         self.db = Database(path, synchronous=synchronous)
         self.group_commit = group_commit

@@ -205,3 +205,20 @@ CREATE TABLE IF NOT EXISTS routes (
     text_prefix   TEXT NOT NULL DEFAULT '',
     created       REAL NOT NULL
 );
+
+-- Per-port settings (Ozeki "connections"): upper-case key -> text value; absent = default.
+CREATE TABLE IF NOT EXISTS port_settings (
+    port  INTEGER NOT NULL,
+    key   TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (port, key)
+) WITHOUT ROWID;
+
+-- Messages a dialect's client deleted from its view (kind 'in' = inbound id, 'out' = message id);
+-- the rows themselves stay for the other dialects and the delivery bookkeeping.
+CREATE TABLE IF NOT EXISTS dialect_hidden (
+    dialect TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    id      INTEGER NOT NULL,
+    PRIMARY KEY (dialect, kind, id)
+) WITHOUT ROWID;
