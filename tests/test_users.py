@@ -370,3 +370,39 @@ def test_an_unknown_name_costs_as_much_as_a_wrong_password(box: Box) -> None:
         return time.perf_counter() - t
     wrong, unknown = min(cost("ann") for _ in range(3)), min(cost("zed") for _ in range(3))
     assert unknown > wrong / 3
+
+
+def test_message_state_follows_sending_reports_and_failures(tmp_path: Path) -> None:
+    import datetime as dt
+    from smsd import pdu
+    from smsd.model import SendResult
+    from fakes import wait_for
+    b = Box(str(tmp_path / "live.db"), ports=2)
+    b.workers[1].outcome = lambda w, job: SendResult(job.part_id, ok=False, cms=500,
+                                                     permanent=True, error="CMS 500")
+    for w in b.workers.values():
+        w.start()
+    b.sched.start()
+    try:
+        ok_id = b.svc.send_sms(req("hi", ("+447911000001",), ports=(0,))).message_ids[0]
+        bad_id = b.svc.send_sms(req("hi", ("+447911000002",), ports=(1,))).message_ids[0]
+        assert wait_for(lambda: b.store.in_queue() == 0)
+        bad = b.svc.message(bad_id)
+        assert bad is not None and bad.status == "FAILED" and bad.reason == "CMS 500"
+        sent = b.svc.message(ok_id)
+        assert sent is not None and sent.status == "SENT_OK" and sent.dr_status is None
+        now = dt.datetime.now(dt.timezone.utc)
+        b.workers[0].receive(pdu.encode_status_report("+447911000001", sent.ref_id or 0, 0x30,
+                                                      scts=now, discharge=now),
+                             kind="status_report")
+        assert wait_for(lambda: getattr(b.svc.message(ok_id), "dr_status", None) == 0x30)
+        b.workers[0].receive(pdu.encode_status_report("+447911000001", sent.ref_id or 0, 0,
+                                                      scts=now, discharge=now),
+                             kind="status_report")
+        assert wait_for(lambda: getattr(b.svc.message(ok_id), "status", "") == "DELIVERED")
+        assert b.svc.message(ok_id).dr_status == 0                 # type: ignore[union-attr]
+    finally:
+        b.sched.stop()
+        for w in b.workers.values():
+            w.stop()
+        b.store.close()
