@@ -58,14 +58,25 @@ class UsersService:
         AuthError after a growing delay for bad credentials; Forbidden when `perm` is missing."""
         if perm not in PERMISSIONS:
             raise BadRequest(f"unknown permission {perm!r}")
-        keys = [f"user:{name}"] + ([f"remote:{remote}"] if remote else [])
         if not self._password_ok(name, password, perm):
-            self._sleep(self._throttle.failed(keys))
-            raise AuthError("bad user name or password")
-        self._throttle.succeeded(keys)
+            self.auth_failed(name, remote=remote)
+        self.auth_succeeded(name, remote=remote)
         if not self.user_has_perm(name, perm):
             raise Forbidden(f"user {name!r} lacks permission {perm}")
         return name
+
+    def auth_failed(self, name: str, *, remote: str = "") -> None:
+        """For schemes that check credentials elsewhere (HTTP Digest): count the failure, wait
+        the same growing delay as `authenticate`, raise AuthError."""
+        self._sleep(self._throttle.failed(self._auth_keys(name, remote)))
+        raise AuthError("bad user name or password")
+
+    def auth_succeeded(self, name: str, *, remote: str = "") -> None:
+        self._throttle.succeeded(self._auth_keys(name, remote))
+
+    @staticmethod
+    def _auth_keys(name: str, remote: str) -> list[str]:
+        return [f"user:{name}"] + ([f"remote:{remote}"] if remote else [])
 
     def _password_ok(self, name: str, password: str, perm: str) -> bool:
         if self._store.user_check(name, password):

@@ -406,3 +406,14 @@ def test_message_state_follows_sending_reports_and_failures(tmp_path: Path) -> N
         for w in b.workers.values():
             w.stop()
         b.store.close()
+
+
+def test_digest_style_failures_share_the_slowdown(box: Box) -> None:
+    box.svc.user_add("ann", "pw")
+    fail(box, "ann", "10.0.0.1")
+    with pytest.raises(AuthError):
+        box.svc.auth_failed("ann", remote="10.0.0.9")         # e.g. a wrong Digest response
+    assert box.clock.slept == [0.25, 0.5]
+    box.svc.auth_succeeded("ann", remote="10.0.0.9")
+    fail(box, "ann", "10.0.0.9")
+    assert box.clock.slept[-1] == 0.25
