@@ -1,6 +1,8 @@
 """PDU codec benchmark: our C and Python backends side by side with peer libraries.
 
 Run from the venv with no arguments:  .venv/bin/python bench/pdu_codec.py
+(`--breakdown` adds where the C backend's time goes: the cffi call, the C work, and the cost of
+each Python object a result is made of.)
 Peers (optional; a missing one is reported, not fatal): `make bench-env` installs
 bench/requirements-pdu.txt into .venv (python-gsmmodem-new, python-gammu, smspdudecoder).
 python-gammu compiles against the system library: apt-get install -y libgammu-dev pkg-config.
@@ -147,7 +149,45 @@ def render(table: dict[str, list[float | None]], peers: list[str]) -> list[tuple
     return speedups
 
 
+def breakdown(deliver_gsm: str, deliver_ucs: str) -> None:
+    """Where the C backend's microseconds go (`--breakdown`): the C call as made by the
+    wrapper, the same call failing at once (cffi's fixed cost: argument conversion, GIL
+    release), and the Python objects every result must contain, each timed on its own."""
+    import struct
+
+    from smsd._pdu_c import ffi, lib
+    from smsd.pdu import _c
+    from smsd.pdu.types import Decoded
+    dctx, ectx = ffi.new("pdu_dctx *"), ffi.new("pdu_ectx *")
+    num, g, u = NUMBER.encode(), GSM160.encode(), UCS70.encode()
+    dg, du = deliver_gsm.encode(), deliver_ucs.encode()
+    buf = ffi.buffer(dctx)
+    tz = dt.timezone(dt.timedelta(hours=1))
+    values = ("deliver", "+447700900000", NUMBER, GSM160, 0, 0, SCTS, None, None, None, [],
+              "gsm7", b"", 0x91, None, None, None, False, None)
+    items: list[tuple[str, Op]] = [
+        ("cffi call floor, 4 args (fails at once)", lambda: lib.pdu_decode(b"0", 1, 3, dctx)),
+        ("cffi call floor, 5 args (fails at once)", lambda: lib.pdu_submit(b"", 0, b"", 0, ectx)),
+        ("C pdu_decode GSM-7 DELIVER (call incl.)", lambda: lib.pdu_decode(dg, len(dg), 3, dctx)),
+        ("C pdu_decode UCS2 DELIVER (call incl.)", lambda: lib.pdu_decode(du, len(du), 3, dctx)),
+        ("C pdu_submit 160 GSM-7 (call incl.)", lambda: lib.pdu_submit(num, 13, g, len(g), ectx)),
+        ("C pdu_submit 70 UCS2 (call incl.)", lambda: lib.pdu_submit(num, 13, u, len(u), ectx)),
+        ("str.encode of the 334-char hex PDU", lambda: deliver_gsm.encode()),
+        ("struct unpack of the 19-int summary", lambda: _c._FAST.unpack_from(buf)),
+        ("bytes slice + UTF-8 decode, 160 chars", lambda: buf[0:160].decode()),
+        ("bytes slice, 140 octets (Decoded.data)", lambda: buf[0:140]),
+        ("aware datetime (Decoded.scts)", lambda: dt.datetime(2026, 11, 23, 2, 25, 0, 0, tz)),
+        ("Decoded via tuple.__new__, 19 fields", lambda: tuple.__new__(Decoded, values)),
+        ("struct unpack of pdu_decoded (40 ints)", lambda: struct.unpack_from("<40i", buf)),
+        ("empty Python call (the lambda itself)", lambda: None),
+    ]
+    print("\nbreakdown (us, best of 5; the lambda's own cost is included in every line)")
+    for name, op in items:
+        print(f"  {name:44}{per_call_us(op):>8.3f}")
+
+
 def main() -> None:
+    import sys
     from smsd.pdu import _python
     try:
         from smsd.pdu import _c
@@ -163,6 +203,8 @@ def main() -> None:
     table = measure(columns)
     speedups = render(table, list(peer_ops))
     verdict(table, list(peer_ops), speedups)
+    if "--breakdown" in sys.argv[1:]:
+        breakdown(deliver_gsm, deliver_ucs)
 
 
 def python_meets_target(table: dict[str, list[float | None]], peers: list[str]) -> bool:

@@ -23,6 +23,18 @@ static const char bcd_digit[16] = {'0', '1', '2', '3', '4', '5', '6', '7', '8', 
 static void put_bcd(const uint8_t *p, size_t octets, size_t max, int intl, struct wr *w)
 {
     size_t start = w->n, got = 0;
+    if (w->cap - w->n >= 2 * octets + 1) {          /* room for every digit: no checks inside */
+        uint8_t *o = w->p + w->n;
+        if (intl) *o++ = '+';
+        for (size_t i = 0; i < octets * 2 && got < max; i++) {
+            unsigned nib = (i & 1) ? (p[i / 2] >> 4) : (p[i / 2] & 0x0F);
+            if (nib == 0xF) continue;
+            *o++ = (uint8_t)bcd_digit[nib];
+            got++;
+        }
+        w->n = got || !intl ? (size_t)(o - w->p) : start;
+        return;
+    }
     if (intl) put(w, '+');
     for (size_t i = 0; i < octets * 2 && got < max; i++) {
         unsigned nib = (i & 1) ? (p[i / 2] >> 4) : (p[i / 2] & 0x0F);
