@@ -32,6 +32,7 @@ from typing import Any, Mapping, Sequence
 import bottle
 
 from smsd.api import legacy
+from smsd.api.isms import close_after_reply
 from smsd.errors import ServiceError
 from smsd.model import MessageState, Recipient, SendRequest
 
@@ -273,12 +274,18 @@ def _request_params() -> dict[str, str] | None:
     return legacy.request_params(TEXT_KEYS, KNOWN, MAX_BODY)
 
 
-def _guarded(what: str, fn: Any) -> str:
+def _reply(what: str, fn: Any) -> str:
+    """The bare body of `fn()` (ERROR 120 if it fails), and close after it: the old clients of
+    this API read until the server closes. (legacy.close_connection sets a Connection header,
+    which a WSGI application may not send; waitress answers 500 to it.)"""
     try:
-        return str(fn())
+        body = str(fn())
     except Exception:   # noqa: BLE001 - a client must get a vendor answer, never a traceback
         log.exception("%s: internal error", what)
-        return "ERROR 120"
+        body = "ERROR 120"
+    close_after_reply(bottle.request.environ)
+    bottle.response.content_type = "text/plain; charset=utf-8"
+    return body
 
 
 def mount(app: bottle.Bottle, svc: Any) -> None:
@@ -294,13 +301,13 @@ def mount(app: bottle.Bottle, svc: Any) -> None:
                          MAX_BODY)
                 return "ERROR 120"
             return gateway(svc, params, remote)
-        return legacy.text_reply(_guarded("gateway.php", run))
+        return _reply("gateway.php", run)
 
     def report_route() -> str:
         def run() -> str:
             params = _request_params() or {}
             return report(svc, params.get("smsid", ""))
-        return legacy.text_reply(_guarded("gatewayrapport.php", run))
+        return _reply("gatewayrapport.php", run)
 
     app.route("/module/gateway.php", method=["GET", "POST"], callback=gateway_route)
     app.route("/module/gatewayrapport.php", method=["GET", "POST"], callback=report_route)
