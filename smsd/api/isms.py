@@ -156,15 +156,9 @@ def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
     enc = small_int(params, "enc", -1, 615, lambda v: 0 <= v <= 3)
     text = decode_text(params.get("text"), None if enc < 0 else enc)
     priority = small_int(params, "priority", 2, 620, lambda v: v in PRIORITIES)
-    modem = small_int(params, "modem", 0, 613, lambda v: 0 <= v <= svc.port_count)
-    items = recipient_items(params)
-    if not items:
-        raise IsmsError(607, "no recipient")
-    numbers = svc.expand_recipients(items)
-    if not numbers:
-        raise IsmsError(607, "the names and groups hold no numbers")
-    if len(numbers) > svc.limits.max_numbers:
-        raise IsmsError(605, f"{len(numbers)} recipients, at most {svc.limits.max_numbers}")
+    ports = {info.port for info in svc.port_info()}
+    modem = small_int(params, "modem", 0, 613, lambda v: v == 0 or v - 1 in ports)
+    numbers = recipients(svc, params)
     request = SendRequest(
         text=text, recipients=tuple(Recipient(n) for n in numbers),
         ports=(modem - 1,) if modem else None, priority=PRIORITIES[priority],
@@ -173,6 +167,19 @@ def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
     log.info("sendmsg from %s by %s: %d recipient(s), ID %d", remote, user, len(numbers),
              accepted.message_ids[0])
     return f"ID: {accepted.message_ids[0]}"
+
+
+def recipients(svc: Any, params: Mapping[str, str]) -> list[str]:
+    """Every number the request names, address book and groups expanded by the Service."""
+    items = recipient_items(params)
+    if not items:
+        raise IsmsError(607, "no recipient")
+    numbers = list(svc.expand_recipients(items))
+    if not numbers:
+        raise IsmsError(607, "the names and groups hold no numbers")
+    if len(numbers) > svc.limits.max_numbers:
+        raise IsmsError(605, f"{len(numbers)} recipients, at most {svc.limits.max_numbers}")
+    return numbers
 
 
 # --- query --------------------------------------------------------------------------------------
