@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--push-url", action="append", metavar="URL",
                      help="push events to this URL (repeatable)")
     run.add_argument("--config", metavar="FILE", help="INI configuration file")
+    run.add_argument("--board", metavar="FILE",
+                     help="board description: serial devices and GPIO lines of the modem ports")
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     add_admin_commands(sub)
     return parser
@@ -42,7 +44,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "listen": tuple(config.parse_listen(v) for v in args.listen) if args.listen else None,
         "state_dir": args.state_dir, "admin_password": args.admin_password,
         "push_urls": tuple(args.push_url) if args.push_url else None,
-        "log_level": args.log_level,
+        "log_level": args.log_level, "board": args.board,
     }
 
 

@@ -10,6 +10,8 @@ import configparser
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from smsd.board import description as board_description
+from smsd.board.description import BoardDescription
 from smsd.errors import ConfigError
 
 DEFAULT_LISTEN = ("127.0.0.1:8080",)
@@ -37,6 +39,8 @@ class Config:
     push_urls: tuple[str, ...] = ()
     serial_ports: tuple[SerialPortConfig, ...] = ()
     http_threads: int = 16
+    board: str | None = None                # board description file (GPIO lines, LEDs, button)
+    board_description: BoardDescription | None = None   # parsed from `board` by build()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -86,6 +90,8 @@ def _read_daemon(parser: configparser.ConfigParser, values: dict[str, Any]) -> N
             values["log_level"] = sec["log_level"].lower()
         if "http_threads" in sec:
             values["http_threads"] = _int(sec, "http_threads", 1, 256)
+        if "board" in sec:
+            values["board"] = sec["board"].strip()
     if parser.has_section("push") and "url" in parser["push"]:
         values["push_urls"] = _split(parser["push"]["url"])
 
@@ -147,4 +153,25 @@ def validate(cfg: Config) -> Config:
 
 def build(file_values: dict[str, Any], overrides: dict[str, Any]) -> Config:
     merged = {**file_values, **{k: v for k, v in overrides.items() if v is not None}}
-    return validate(replace(Config(), **merged))
+    return validate(_with_board(replace(Config(), **merged)))
+
+
+def _with_board(cfg: Config) -> Config:
+    """Parse the board description now, so a broken one stops the daemon before it starts;
+    on real hardware its [port.N] sections name the serial devices."""
+    if not cfg.board:
+        return cfg
+    description = board_description.load(cfg.board)
+    if cfg.simulate:
+        for lines in description.ports:
+            if lines.port >= cfg.simulate:
+                line = description.lines.get((f"port.{lines.port}", ""), 0)
+                raise ConfigError(f"{cfg.board}:{line}: [port.{lines.port}]: the simulated board "
+                                  f"has only {cfg.simulate} port(s)")
+        return replace(cfg, board_description=description)
+    if cfg.serial_ports:
+        raise ConfigError(f"serial ports are given both in the config's [port.N] sections and in "
+                          f"the board description {cfg.board}: keep them in the board description")
+    ports = tuple(SerialPortConfig(p.port, p.device, p.slots, p.baudrate)
+                  for p in description.ports)
+    return replace(cfg, board_description=description, serial_ports=ports)

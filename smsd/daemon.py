@@ -7,6 +7,7 @@ so nothing is accepted before the machinery that will send it exists. Stop order
 from __future__ import annotations
 
 import functools
+import functools
 import logging
 import os
 import secrets
@@ -22,9 +23,10 @@ from smsd.api import build_app
 from smsd.api.auth import HttpAuth
 from smsd.config import Config
 from smsd.modem.worker import ModemWorker
-from smsd.push.worker import PushTarget, PushWorker
+from smsd.push.worker import FORMATTERS, PushTarget, PushWorker
 from smsd.scheduler import Scheduler
 from smsd.service import Service
+from smsd.service_book import route_matches
 from smsd.store.db import Store
 from smsd.system.status import DeviceStatus
 from smsd.system.watchdog import HealthProbe, Watchdog
@@ -51,7 +53,9 @@ class Daemon:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.stopping = threading.Event()
-        self.board: Any = None
+        self.board: Any = None         # the simulated modem board in simulate mode
+        self.gpio: Any = None          # smsd.board.Board: lines, LEDs, button (if described)
+        self.factory_reset = False
         self.workers: dict[int, ModemWorker] = {}
         self.server: Any = None
         self.push: PushWorker | None = None
@@ -68,10 +72,10 @@ class Daemon:
         self.admin_password = self._ensure_admin()
         devices = self._start_board()
         self.scheduler = Scheduler(self.store)
-        hooks = self._gpio_hooks()
+        sink = self._worker_sink()
         settings = self.scheduler.port_config.worker_settings
-        self.workers = {port: ModemWorker(port=port, device=dev, sink=self.scheduler, slots=slots,
-                                          gpio_hooks=hooks,
+        self.workers = {port: ModemWorker(port=port, device=dev, sink=sink, slots=slots,
+                                          gpio_hooks=self._gpio_hooks(port),
                                           settings=functools.partial(settings, port))
                         for port, (dev, slots) in devices.items()}
         self.scheduler.attach(self.workers)
@@ -109,26 +113,45 @@ class Daemon:
             self.board = SimBoard(ports=cfg.simulate, slots=cfg.slots, latency=cfg.sim_latency,
                                   journal=cfg.sim_journal)
             self.board.start()
+            # The simulated modules hang on mock pins, driven by the same Board code.
+            from smsd.sim.gpio import simulated_board
+            self.gpio, _ = simulated_board(self.board, cfg.slots, cfg.board_description,
+                                           on_factory_reset=self._request_factory_reset)
             return {p: (self.board.device(p), cfg.slots) for p in range(cfg.simulate)}
+        if cfg.board_description is not None:
+            from smsd.board.board import Board
+            self.gpio = Board(cfg.board_description, on_factory_reset=self._request_factory_reset)
         return {sp.port: (sp.device, sp.slots) for sp in cfg.serial_ports}
 
-    def _gpio_hooks(self) -> dict[str, Any]:
-        # The simulated board's power lines stand in for the GPIO power-key and power-enable
-        # lines that a real board description provides (issue 6).
-        if self.board is None:
-            return {}
-        return {"power_key": self.board.power_on, "power_enable": self.board.power_on}
+    def _gpio_hooks(self, port: int) -> dict[str, Any]:
+        return self.gpio.hooks(port) if self.gpio is not None else {}
+
+    def _worker_sink(self) -> Any:
+        if self.gpio is None:
+            return self.scheduler
+        from smsd.board.sink import LedSink
+        return LedSink(self.scheduler, self.gpio)
+
+    def _request_factory_reset(self) -> None:
+        # Called from the button's thread: only ask; run_forever wipes once everything stopped.
+        self.factory_reset = True
+        self.stopping.set()
 
     def _create_push(self) -> None:
-        if not self.cfg.push_urls:
-            return
+        # Always running: routing rules (forwarding of received SMS) can be added at run time.
         targets = [PushTarget(url) for url in self.cfg.push_urls]
-        self.push = PushWorker(self.store, targets, self.service.sn)
-        log.info("pushing events to %s", ", ".join(self.cfg.push_urls))
+        self.push = PushWorker(self.store, targets, self.service.sn, dynamic=self._route_targets)
+        if targets:
+            log.info("pushing events to %s", ", ".join(self.cfg.push_urls))
+
+    def _route_targets(self) -> list[PushTarget]:
+        return [PushTarget(r.url, dialect=r.protocol, name=f"route:{r.id}",
+                           match=functools.partial(route_matches, r))
+                for r in self.service.routes() if r.protocol in FORMATTERS]
 
     def _start_http(self) -> None:
         auth = HttpAuth(self.service)
-        app = build_app(self.service, auth, sim=self.board, admin_user=ADMIN_USER)
+        app = build_app(self.service, auth, sim=self.board)
         self.server = waitress.create_server(app, listen=" ".join(self.cfg.listen),
                                              threads=self.cfg.http_threads, ident="smsd",
                                              channel_timeout=60, connection_limit=1000)
@@ -158,6 +181,8 @@ class Daemon:
             self.scheduler.stop()
         for worker in self.workers.values():
             worker.stop()
+        if self.gpio is not None:
+            self.gpio.close()
         if self.board is not None:
             self.board.stop()
         if hasattr(self, "store"):
@@ -176,4 +201,8 @@ class Daemon:
             return 1
         self.stopping.wait()
         self.stop()
+        if self.factory_reset:
+            from smsd.board.factory_reset import FACTORY_RESET_EXIT, wipe_state
+            wipe_state(self.cfg.state_dir, DB_FILE, (ADMIN_PASSWORD_FILE,))
+            return FACTORY_RESET_EXIT     # systemd restarts us on a fresh state
         return 0

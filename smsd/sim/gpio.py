@@ -31,6 +31,7 @@ from typing import Any
 from gpiozero import Factory, PinNonPhysical
 from gpiozero.pins.mock import MockFactory, MockPin
 
+from smsd.board.board import Board
 from smsd.board.description import BoardDescription, PortLines, canonical_pin
 from smsd.board.lines import TIMINGS, PulseTiming
 from smsd.sim.board import SimBoard
@@ -212,3 +213,13 @@ def _from_template(board: SimBoard, template: BoardDescription) -> BoardDescript
         ports.append(replace(lines, device=board.device(lines.port),
                              model=board.profile(lines.port)))
     return replace(template, ports=tuple(ports))
+
+
+def simulated_board(board: SimBoard, slots: int = 1, template: BoardDescription | None = None,
+                    timings: Mapping[str, PulseTiming] = TIMINGS,
+                    **board_kwargs: Any) -> tuple[Board, SimGpio]:
+    """The real Board code driving `board`'s modules through mock pins (simulate mode)."""
+    description = simulated_description(board, slots, template)
+    factory = SimPinFactory()
+    gpio = SimGpio(board, description, factory, timings)
+    return Board(description, factory, timings, **board_kwargs), gpio
