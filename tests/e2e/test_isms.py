@@ -72,7 +72,6 @@ def test_old_clients_on_raw_sockets(make_daemon) -> None:  # type: ignore[no-unt
     second = int(re.fullmatch(rb"ID: (\d+)\n", body).group(1))  # type: ignore[union-attr]
     results = {r["number"]: r for r in d.results()}
     assert set(results) >= {"+447700900123", "+447700900124"}
-    # The texts are as the clients meant them (read back through the message state).
     for ident in (first, second):
         wait_for(lambda: get(d, f"/querymsg?{creds()}&apimsgid={ident}")
                  == f"ID: {ident} Status: 0", what=f"message {ident} sent")
@@ -99,10 +98,10 @@ def test_texts_arrive_as_meant(make_daemon) -> None:  # type: ignore[no-untyped-
                    ["number"], what="SIM number")
     to = own.replace("+", "")   # national form is fine; keep `+` out of the raw URL on purpose
     # Spaces as '+' (a raw space would end the request line), the rest unencoded.
-    assert get(d, f"/sendmsg?{creds()}&to=%2B{to}&text=R&D+95%+#1").startswith("ID: ")
+    assert get(d, f"/sendmsg?{creds()}&to=%2B{to}&text=R&D+95%+#1+50%25").startswith("ID: ")
     got = wait_for(lambda: d.api("query_incoming_sms", query="flag=all")["sms"], timeout=30,
                    what="loopback SMS")
-    assert got[0]["text"] == "R&D 95% #1"
+    assert got[0]["text"] == "R&D 95% #1 50%"
 
 
 # --- the monitoring side ------------------------------------------------------------------------
