@@ -162,6 +162,8 @@ def breakdown(deliver_gsm: str, deliver_ucs: str) -> None:
     num, g, u = NUMBER.encode(), GSM160.encode(), UCS70.encode()
     dg, du = deliver_gsm.encode(), deliver_ucs.encode()
     buf = ffi.buffer(dctx)
+    lib.pdu_decode(dg, len(dg), 3, dctx)                    # leaves smsc, number, text in str
+    text = _c._STR_OFF
     tz = dt.timezone(dt.timedelta(hours=1))
     values = ("deliver", "+447700900000", NUMBER, GSM160, 0, 0, SCTS, None, None, None, [],
               "gsm7", b"", 0x91, None, None, None, False, None)
@@ -174,7 +176,7 @@ def breakdown(deliver_gsm: str, deliver_ucs: str) -> None:
         ("C pdu_submit 70 UCS2 (call incl.)", lambda: lib.pdu_submit(num, 13, u, len(u), ectx)),
         ("str.encode of the 334-char hex PDU", lambda: deliver_gsm.encode()),
         ("struct unpack of the 19-int summary", lambda: _c._FAST.unpack_from(buf)),
-        ("bytes slice + UTF-8 decode, 160 chars", lambda: buf[0:160].decode()),
+        ("bytes slice + UTF-8 decode, 160 chars", lambda: buf[text:text + 160].decode()),
         ("bytes slice, 140 octets (Decoded.data)", lambda: buf[0:140]),
         ("aware datetime (Decoded.scts)", lambda: dt.datetime(2026, 11, 23, 2, 25, 0, 0, tz)),
         ("Decoded via tuple.__new__, 19 fields", lambda: tuple.__new__(Decoded, values)),

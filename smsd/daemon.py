@@ -21,6 +21,7 @@ import waitress
 from smsd import pdu
 from smsd.api import build_app
 from smsd.api.auth import HttpAuth
+from smsd.api.closing import honour_connection_close
 from smsd.config import Config
 from smsd.modem.worker import ModemWorker
 from smsd.push.worker import FORMATTERS, PushTarget, PushWorker
@@ -151,7 +152,8 @@ class Daemon:
 
     def _start_http(self) -> None:
         auth = HttpAuth(self.service)
-        app = build_app(self.service, auth, sim=self.board)
+        # Legacy dialects ask for `Connection: close`; the middleware tells waitress.
+        app = honour_connection_close(build_app(self.service, auth, sim=self.board))
         self.server = waitress.create_server(app, listen=" ".join(self.cfg.listen),
                                              threads=self.cfg.http_threads, ident="smsd",
                                              channel_timeout=60, connection_limit=1000)
