@@ -1,0 +1,52 @@
+#!/bin/sh
+# Builds the Debian package from a copy of the working tree (so the checkout stays clean and
+# the parent directory untouched) and checks it with lintian.
+#   sh debian/build-deb.sh [ARCH]     ARCH defaults to this machine's; another one cross-builds.
+# Output: build/deb/smsd_<version>_<arch>.deb. Missing build dependencies (and, for a cross
+# build, the cross compiler and the target's libraries) are installed with apt when run as root.
+set -eu
+HOST_ARCH=$(dpkg --print-architecture)
+ARCH=${1:-$HOST_ARCH}
+OUT=$(pwd)/build/deb
+WORK=$OUT/work-$ARCH
+SRC=$WORK/smsd
+
+apt_install() {
+    [ "$(id -u)" = 0 ] || { echo "build-deb: please install: $*" >&2; exit 1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+copy_tree() {
+    rm -rf "$WORK" && mkdir -p "$SRC"
+    git ls-files --cached --others --exclude-standard | sort -u |
+        while IFS= read -r f; do [ -e "$f" ] && printf '%s\n' "$f"; done |
+        tar -cf - -T - | tar -xf - -C "$SRC"
+}
+
+build_deps() {
+    cross=""
+    [ "$ARCH" = "$HOST_ARCH" ] || cross="-a$ARCH"
+    command -v dpkg-checkbuilddeps >/dev/null || { apt-get update -q; apt_install dpkg-dev; }
+    if [ -n "$cross" ] && ! dpkg --print-foreign-architectures | grep -qx "$ARCH"; then
+        dpkg --add-architecture "$ARCH"
+        apt-get update -q
+    fi
+    if ! (cd "$SRC" && dpkg-checkbuilddeps $cross >/dev/null 2>&1); then
+        apt-get update -q
+        [ -z "$cross" ] || apt_install "crossbuild-essential-$ARCH"
+        (cd "$SRC" && DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -q $cross ./)
+    fi
+    command -v lintian >/dev/null || apt_install lintian
+}
+
+copy_tree
+build_deps
+(cd "$SRC" && DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
+    dpkg-buildpackage -b -us -uc ${cross} >"$WORK/build.log" 2>&1) || {
+    tail -n 60 "$WORK/build.log" >&2; echo "build-deb: failed, full log in $WORK/build.log" >&2
+    exit 1
+}
+mv "$WORK"/smsd_*_"$ARCH".deb "$WORK"/smsd*_"$ARCH".changes "$WORK"/smsd*_"$ARCH".buildinfo "$OUT"/
+deb=$(ls -t "$OUT"/smsd_*_"$ARCH".deb | head -n 1)
+lintian --fail-on error,warning --display-level ">=warning" "$deb"
+echo "built $deb"
