@@ -15,7 +15,16 @@ or split it on the space. Decisions where the vendor's text is silent (README "g
 - unlimited credits read as UNLIMITED_CREDITS, a number, since clients parse a number;
 - `logging` is accepted and has no effect: every message is kept in the history anyway;
 - delivery=yes asks the network for status reports; without it none are requested;
+- `to` items are numbers (`+`, `00` or the bare country code, then digits; spaces, dashes, dots
+  and brackets ignored; normalised to `+<digits>`) or address-book contact and group names;
+  a number given twice is sent once;
+- sender: `+` and up to 15 digits, or up to 11 of A-Z, a-z, 0-9 and space;
+- gatewayrapport.php asks for no credentials, as the vendor's page did; it reveals one status
+  word per id and nothing else;
+- without type=long a text must fit one SMS (160 GSM-7 or 70 UCS-2 characters), else 105; with
+  it three parts (3 x 153 GSM-7 or 3 x 67 UCS-2), else 118: the Service counts the real parts;
 - a user without the api:gateway_php permission gets 116 (account blocked), bad credentials 104;
+- no port able to send, a body over MAX_BODY or an internal error answer 120;
 - codes 107, 112, 114, 115, 117, 119 and 150 concern country tariffs, payments and maintenance
   windows of the hosted service, which this box does not have: they are never answered.
 

@@ -6,6 +6,8 @@ import hashlib
 import json
 import re
 import socket
+import subprocess
+import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -218,3 +220,57 @@ def test_hostile_requests_get_vendor_errors_and_queue_nothing(make_daemon) -> No
     log = "".join(d.output)
     assert "refused with 106" in log and "refused with 120" in log
     assert d.password not in log
+
+
+def smsd_cli(d: Daemon, *args: str) -> str:
+    """The administration command, on the running daemon's state directory."""
+    done = subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
+                          capture_output=True, text=True, timeout=60, env=d.env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_users_from_the_cli_credits_and_permissions(make_daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "air.jsonl"
+    d = make_daemon(ports=1, extra=("--sim-journal", str(path))).start()
+    smsd_cli(d, "user", "add", "shop", "--password", "shop-pw", "--perm", "api:gateway_php",
+             "--credits", "4")
+    smsd_cli(d, "user", "add", "webonly", "--password", "web-pw", "--perm", "web")
+
+    def credits() -> str:
+        return gw(d, "shop", "shop-pw", action="credits")
+
+    def send_shop(text: str, **params: str) -> str:
+        return gw(d, "shop", "shop-pw", to="447700900801", message=text, sender="Shop",
+                  type="long", **params)
+    assert credits() == "4"
+    assert send_shop("z" * 300, test="yes") == "OK" and credits() == "4"   # 2 parts, not debited
+    smsid = sent_id(send_shop("z" * 300, delivery="yes"))
+    assert credits() == "2"
+    assert send_shop("z" * 400) == "ERROR 108"                             # 3 parts > 2
+    assert send_shop("z" * 400, test="yes") == "ERROR 108"
+    assert credits() == "2"
+    smsd_cli(d, "user", "credits", "shop", "+10")
+    assert credits() == "12"
+    smsd_cli(d, "user", "credits", "shop", "unlimited")
+    assert credits() == "999999999"
+    assert gw(d, "webonly", "web-pw", action="credits") == "ERROR 116"
+    assert gw(d, "webonly", "web-pw", to="447700900801", message="m", sender="S") == "ERROR 116"
+    # The shop's message, by its gateway.php id, as the JSON API and the air see it.
+    assert words_until_final(d, smsid)[-1] == "DELIVERED"
+    rows = d.results(number=["+447700900801"])
+    assert [(r["status"], r["count"]) for r in rows] == [("DELIVERED", 2)]
+    assert "".join(p["text"] for p in journal(path)) == "z" * 300
+
+
+def test_ids_are_shared_with_the_isms_dialect(make_daemon) -> None:  # type: ignore[no-untyped-def]
+    d = make_daemon(ports=2).start()
+    isms_auth = {"user": "admin", "passwd": d.password}
+    smsid = sent_id(send(d, "447700900901", delivery="yes"))
+    assert words_until_final(d, smsid)[-1] == "DELIVERED"
+    query = urllib.parse.urlencode({**isms_auth, "apimsgid": smsid})
+    assert http(d, f"/querymsg?{query}").strip() == f"ID: {smsid} Status: 0"
+    sent = urllib.parse.urlencode({**isms_auth, "cat": "1", "to": "+447700900902", "text": "x"})
+    isms_id = int(http(d, f"/sendmsg?{sent}").strip().removeprefix("ID: "))
+    assert isms_id == smsid + 1
+    assert words_until_final(d, isms_id)[-1] == "DELIVERED"
