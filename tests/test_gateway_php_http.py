@@ -171,3 +171,15 @@ def test_report_rejected_and_outcome_unknown(rig: Rig) -> None:
     unknown = int(rig.gw(ann("to=447700900124&delivery=yes&message=b")).split()[1])
     assert wait_for(lambda: final(rig, unknown))
     assert rig.report(unknown) == "NONE"
+
+
+def test_too_many_recipients_is_106_and_queues_nothing(rig: Rig) -> None:
+    limit = rig.svc.limits.max_numbers
+    numbers = ",".join(f"4477009{i:05d}" for i in range(limit + 1))
+    assert rig.gw(ann(f"to={numbers}&message=hi")) == "ERROR 106"
+    assert rig.queued_or_sent() == 0
+    rig.svc.user_set_credits("ann", None)
+    # The same list with a duplicate dropped fits.
+    numbers = ",".join(f"4477009{i % limit:05d}" for i in range(limit + 1))
+    assert rig.gw(ann(f"to={numbers}&message=hi")) == "OK"
+    assert rig.queued_or_sent() == limit

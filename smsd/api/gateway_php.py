@@ -24,6 +24,7 @@ or split it on the space. Decisions where the vendor's text is silent (README "g
 - without type=long a text must fit one SMS (160 GSM-7 or 70 UCS-2 characters), else 105; with
   it three parts (3 x 153 GSM-7 or 3 x 67 UCS-2), else 118: the Service counts the real parts;
 - a user without the api:gateway_php permission gets 116 (account blocked), bad credentials 104;
+- more recipients than the Service takes (128) answer 106;
 - no port able to send, a body over MAX_BODY or an internal error answer 120;
 - codes 107, 112, 114, 115, 117, 119 and 150 concern country tariffs, payments and maintenance
   windows of the hosted service, which this box does not have: they are never answered.
@@ -224,7 +225,12 @@ def recipients(svc: Any, items: Sequence[str]) -> tuple[Recipient, ...]:
         except ServiceError as exc:
             raise GatewayError(106, f"unknown recipient {item!r}: {exc}") from None
         numbers.extend(normalise_number(n) for n in expanded)
-    return tuple(Recipient(n) for n in dict.fromkeys(numbers))
+    unique = tuple(Recipient(n) for n in dict.fromkeys(numbers))
+    if len(unique) > svc.limits.max_numbers:
+        # The Service would say "too large", which this dialect only has words for as a text
+        # length; a number list the client must shorten is closest to "no valid number".
+        raise GatewayError(106, f"{len(unique)} recipients, at most {svc.limits.max_numbers}")
+    return unique
 
 
 def authenticate(svc: Any, user: str, password: str, remote: str) -> str:
