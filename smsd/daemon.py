@@ -147,8 +147,19 @@ class Daemon:
 
     def _route_targets(self) -> list[PushTarget]:
         return [PushTarget(r.url, dialect=r.protocol, name=f"route:{r.id}",
-                           match=functools.partial(route_matches, r))
+                           match=functools.partial(route_matches, r),
+                           retry=self._push_retry(r.protocol))
                 for r in self.service.routes() if r.protocol in FORMATTERS]
+
+    def _push_retry(self, protocol: str) -> float | None:
+        """Setting `push_retry.<protocol>` (seconds): a fixed retry interval for new targets of
+        that protocol, e.g. shorter than IntelliSoftware's 5 minutes on a test bench."""
+        value = self.store.get_setting(f"push_retry.{protocol}")
+        try:
+            return None if value is None else max(0.1, float(value))
+        except ValueError:
+            log.warning("setting push_retry.%s=%r is not a number of seconds", protocol, value)
+            return None
 
     def _start_http(self) -> None:
         auth = HttpAuth(self.service)

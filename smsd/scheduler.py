@@ -35,8 +35,10 @@ from typing import Any, Callable, Mapping, Protocol
 from smsd.errors import CodecError
 from smsd.model import REG_OK, InboundPdu, ModemJob, PortInfo, SendResult, UssdReply
 from smsd.modem.jobs import SendPart
+from smsd.pdu import binary
 from smsd.portcfg import PortConfig
 from smsd.store.db import Store
+from smsd.store.intelli import task_payload
 from smsd.store.outbox import QueuedPart, WaitingMessage
 
 log = logging.getLogger("smsd.scheduler")
@@ -216,11 +218,7 @@ class Scheduler:
         if msg is None:
             return False
         try:
-            parts = self._codec.encode_submit(msg.number, msg.text,
-                                              encoding=self.port_config.encoding(port, msg.encoding),
-                                              request_status_report=self.port_config.status_reports(
-                                                  port, msg.srr),
-                                              concat_ref=self._next_ref(port))
+            parts = self._encode(msg, port)
         except (CodecError, ValueError) as exc:
             log.warning("message %d cannot be encoded: %s", msg.id, exc)
             self._store.fail_message(msg.id, f"encoding: {exc}", now)
@@ -233,6 +231,19 @@ class Scheduler:
         queued.extend(QueuedPart(pid, msg.id, port, None, msg.ports, p.hex, p.tpdu_len, 0.0)
                       for pid, p in zip(ids[1:], parts[1:]))
         return True
+
+    def _encode(self, msg: WaitingMessage, port: int) -> list[Any]:
+        """The message's SMS-SUBMIT parts; flash and binary tasks (issue 5) as stored on the task."""
+        srr = self.port_config.status_reports(port, msg.srr)
+        payload = task_payload(self._store.db, msg.task_id)
+        if payload is not None and payload.data is not None:
+            return binary.encode_submit(msg.number, payload.data, udh=payload.udh,
+                                        flash=payload.flash, request_status_report=srr,
+                                        concat_ref=self._next_ref(port))
+        flash = {"flash": True} if payload is not None and payload.flash else {}
+        return list(self._codec.encode_submit(
+            msg.number, msg.text, encoding=self.port_config.encoding(port, msg.encoding),
+            request_status_report=srr, concat_ref=self._next_ref(port), **flash))
 
     def _next_waiting(self, port: int) -> WaitingMessage | None:
         while True:

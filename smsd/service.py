@@ -20,6 +20,7 @@ from smsd.model import (REG_OK, STATE_READY, DeliverStatus, InboxPage, Limits, M
 from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
 from smsd.scheduler import Scheduler, WorkerHandle
 from smsd.service_book import BookService
+from smsd.service_intelli import IntelliService
 from smsd.service_ports import PortsService
 from smsd.service_users import UsersService
 from smsd.store.db import Store
@@ -45,7 +46,7 @@ def substitute(pieces: Sequence[str], params: Sequence[str]) -> str:
     return "".join(out)
 
 
-class Service(UsersService, BookService, PortsService):
+class Service(IntelliService, UsersService, BookService, PortsService):
     def __init__(self, store: Store, scheduler: Scheduler,
                  workers: Mapping[int, WorkerHandle] | None = None, *, limits: Limits = Limits(),
                  codec: Any = None, clock: Callable[[], float] = time.time,
@@ -81,14 +82,14 @@ class Service(UsersService, BookService, PortsService):
         self._check_text(text)
         self._check_extras(request)
         ports = self._known_ports(request.ports)
-        rows = self._intake_rows(text, recipients, request.encoding)
+        rows = self._payload_rows(request, self._intake_rows(text, recipients, request.encoding))
         self._check_max_parts(rows, request.max_parts)
         self._check_sendable(ports)
         debit = self._credit_debit(user, sum(row[3] for row in rows))
         if request.dry_run:
             return SendAccepted(task_id=0, sms_in_queue=self._store.in_queue())
         extra = TaskExtra(sender=request.sender or "", priority=request.priority,
-                          dialect=request.dialect, debit=debit)
+                          dialect=request.dialect, debit=debit, **self._payload_extra(request))
         task_id, ids = self._store.intake(user=user, text=text, encoding=request.encoding,
                                           srr=request.request_status_report, ports=ports,
                                           rows=rows, now=self._clock(), extra=extra)

@@ -15,13 +15,19 @@ from smsd.errors import BadRequest, NotFound, UnknownRecipient
 from smsd.model import Contact, Group, Route
 from smsd.store.db import Store
 
-ROUTE_PROTOCOLS = ("isms", "json")
+ROUTE_PROTOCOLS = ("isms", "json", "intelli", "intelli-sms", "intelli-status",
+                   "intelli-subscription")
+# Protocols that also forward events other than received SMS (IntelliSoftware status reports and
+# subscription list events); the route's filters apply to received SMS only.
+EVENT_PROTOCOLS = ("intelli", "intelli-status", "intelli-subscription")
 _NUMBER = re.compile(r"\+?[0-9]{1,24}").fullmatch
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE).fullmatch
 
 
 def route_matches(route: Route, kind: str, payload: dict[str, Any]) -> bool:
     """Does a received SMS event (`kind` "sms", INTERFACES.md payload) match the route?"""
+    if kind != "sms":
+        return route.protocol in EVENT_PROTOCOLS
     return (kind == "sms"
             and (route.port is None or payload.get("port") == route.port)
             and str(payload.get("number", "")).startswith(route.sender_prefix)

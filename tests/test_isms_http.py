@@ -286,3 +286,11 @@ def test_recvmsg_refusals_read_nothing(box: Box) -> None:
 def test_unknown_path_is_not_an_isms_answer(box: Box) -> None:
     status, _, _ = box.call("/sendmsgx", q())
     assert status.startswith("404")
+
+
+def test_recvmsg_count_never_hides_unread_messages(box: Box) -> None:
+    receive(box, "+447700900123", "one")
+    receive(box, "+447700900123", "two")
+    lines = box.isms("/recvmsg", q(count="1")).split("\n")
+    assert lines[:3] == ["1", "1", "2"] and lines[8] == "one" and lines[14] == "two"
+    assert box.isms("/querycount", q()) == "Count: 0"

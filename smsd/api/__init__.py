@@ -14,6 +14,7 @@ from typing import Any, Callable, Protocol
 import bottle
 
 from smsd.api import gateway_php, isms, json_api
+from smsd.api import intelli
 from smsd.api.auth import HttpAuth
 
 log = logging.getLogger("smsd.api")
@@ -67,6 +68,7 @@ def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None,
         return json_reply(json_api.handle(svc, name, body, query, user))
 
     # Vendor dialects with their own authentication (credentials in the parameters).
+    intelli.mount(app, svc)
     for dialect in (isms, gateway_php):
         dialect.mount(app, svc)
 

@@ -18,8 +18,9 @@ smsd differs from the box (README "MultiModem iSMS API"):
 - `priority` 1 low, 2 normal (default), 3 high;
 - text must fit in one SMS (160 GSM characters, 70 UCS-2), else 604, as on a box with the
   factory setting "spanned SMS" 1; `Limits.extra["isms_max_parts"]` allows longer texts;
-- a recvmsg filter (from, fdate, tdate, ftime, ttime, text) answers 618: the shared inbox marks
-  what it returns as read, so a filter would swallow the messages it did not show;
+- a recvmsg filter (from, fdate, tdate, ftime, ttime, text) answers 618 and `count` is not
+  applied (every unread message comes): the shared inbox marks what it returns as read, so a
+  filtered or shortened answer would swallow the messages it did not show;
 - no credit left answers 618, no port able to send 608, an internal error 612.
 
 Only translation lives here; limits, credits, the address book and the slowing down of repeated
@@ -27,7 +28,6 @@ wrong passwords belong to the Service.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 from typing import Any, Callable, Mapping, Sequence
@@ -236,9 +236,11 @@ def unread_count(svc: Any) -> int:
 
 def receive(svc: Any, params: Mapping[str, str], remote: str) -> str:
     authenticate(svc, params, remote)
-    limit = small_int(params, "count", 0, 617, lambda v: v >= 1)
+    # `count` is checked but not applied: the shared inbox returns every unread message (up to
+    # its page size) and marks them read, so a smaller answer would lose the rest.
+    small_int(params, "count", 0, 617, lambda v: v >= 1)
     check_filters(params)
-    page = _fetch_unread(svc, limit or None)
+    page = svc.query_incoming(flag="unread")
     return render_messages(page.sms, more=page.unread > 0)
 
 
@@ -257,12 +259,6 @@ def check_filters(params: Mapping[str, str]) -> None:
     given = [name for name in FILTERS if params.get(name)]
     if given:
         raise IsmsError(618, f"recvmsg filters are not supported: {', '.join(given)}")
-
-
-def _fetch_unread(svc: Any, limit: int | None) -> Any:
-    if limit is not None and "limit" in inspect.signature(svc.query_incoming).parameters:
-        return svc.query_incoming(flag="unread", limit=limit)
-    return svc.query_incoming(flag="unread")
 
 
 def render_messages(messages: Sequence[InboundSms], *, more: bool) -> str:

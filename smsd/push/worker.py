@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
+from smsd.push import intelli_format
 from smsd.push import json_format
 
 log = logging.getLogger("smsd.push")
@@ -39,6 +40,10 @@ def register_formatter(protocol: str, module: Any) -> None:
     FORMATTERS[protocol] = module
 
 
+for _protocol, _formatter in intelli_format.PROTOCOLS.items():
+    register_formatter(_protocol, _formatter)
+
+
 class EventSource(Protocol):
     def events_after(self, event_id: int, limit: int) -> Sequence[Any]: ...
     def push_cursor(self, target: str) -> int | None: ...
@@ -52,6 +57,7 @@ class PushTarget:
     dialect: str = "json"
     name: str = ""                       # durable cursor key; default "<dialect>:<url>"
     match: Callable[[str, Any], bool] | None = None   # route filter on (kind, payload)
+    retry: float | None = None           # fixed retry interval; default the formatter's RETRY
     backoff: float = 0.0                 # current back-off, seconds
     next_try: float = 0.0                # monotonic time of the next attempt
     delivered: int = 0
@@ -67,7 +73,15 @@ class PushTarget:
         return FORMATTERS[self.dialect]
 
     def wants(self, kind: str, payload: Any) -> bool:
-        return kind in self.formatter.KINDS and (self.match is None or self.match(kind, payload))
+        accepts = getattr(self.formatter, "accepts", None)    # a formatter may skip events
+        return kind in self.formatter.KINDS and (self.match is None or self.match(kind, payload)) \
+            and (accepts is None or accepts(kind, payload))
+
+    @property
+    def fixed_retry(self) -> float | None:
+        """A protocol that retries at a fixed pace (IntelliSoftware: every 5 minutes)."""
+        retry = self.retry if self.retry is not None else getattr(self.formatter, "RETRY", None)
+        return None if retry is None else float(retry)
 
 
 def post(url: str, data: bytes, content_type: str, timeout: float) -> int:
@@ -170,7 +184,9 @@ class PushWorker(threading.Thread):
             return True
         target.failures += 1
         target.last_error = error
-        target.backoff = min(self.MAX_BACKOFF, max(self.MIN_BACKOFF, target.backoff * 2))
+        fixed = target.fixed_retry
+        target.backoff = fixed if fixed is not None else \
+            min(self.MAX_BACKOFF, max(self.MIN_BACKOFF, target.backoff * 2))
         target.next_try = self._clock() + target.backoff
         log.warning("push of %d %s event(s) to %s failed (%s); retrying in %.0f s",
                     len(events), kind, target.url, error, target.backoff)

@@ -198,7 +198,8 @@ def _submitted(m: SimModem, sender: SimCard, mr: int, tpdu: bytes,
     m.network.journal({"time": _now().isoformat(), "port": m.port, "slot": sender.slot,
                        "from": sender.number, "to": decoded.number, "mr": mr,
                        "text": decoded.text, "concat": decoded.concat,
-                       "status_report": decoded.status_report_requested})
+                       "status_report": decoded.status_report_requested,
+                       "tpdu": tpdu.hex().upper()})      # binary payloads are checked from it
     m.complete(ok(f"+CMGS: {mr}"))
     route(m, sender, mr, tpdu, decoded)
 

@@ -15,6 +15,7 @@ import sqlite3
 from typing import Any, Sequence
 
 from smsd.model import DeliverStatus, InboundSms, InboxPage, PortInfo
+from smsd.store.intelli import inbound_extras
 from smsd.store.outbox import OutboxMixin, in_list
 from smsd.store.times import fmt_time
 
@@ -85,7 +86,8 @@ class InboxMixin(OutboxMixin):
         sms_id = int(cur.lastrowid or 0)
         self._event(conn, "sms", {"incoming_sms_id": sms_id, "port": port, "slot": slot,
                                   "number": sender, "smsc": smsc, "timestamp": stamp,
-                                  "text": text, "imsi": imsi}, now)
+                                  "text": text, "imsi": imsi,
+                                  **inbound_extras(conn, self._event, sender, text, now)}, now)
         return sms_id
 
     def add_bad_pdu(self, *, port: int, slot: int, kind: str, pdu: str, error: str,

@@ -222,3 +222,13 @@ CREATE TABLE IF NOT EXISTS dialect_hidden (
     id      INTEGER NOT NULL,
     PRIMARY KEY (dialect, kind, id)
 ) WITHOUT ROWID;
+
+-- IntelliSoftware subscription lists (smsd/store/intelli.py). state: 1 opted in, 2 opted out.
+CREATE TABLE IF NOT EXISTS subscriptions (
+    list    TEXT NOT NULL,
+    msisdn  TEXT NOT NULL,                        -- digits as given, no "+" (international)
+    state   INTEGER NOT NULL,
+    updated REAL NOT NULL,
+    PRIMARY KEY (list, msisdn)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS subscriptions_msisdn ON subscriptions(msisdn);

@@ -1,0 +1,311 @@
+"""IntelliSoftware HTTP interface dialect: vendor parameters -> Service call -> vendor reply.
+
+Routes under /smsgateway/ (GET or POST form, names in any case, path case-insensitive as on the
+vendor's IIS server, lenient parsing of old clients via `smsd.api.legacy`):
+
+    sendmsg.aspx (and default.aspx)   username, password, to, text, from, maxconcat,
+        usercontext, type 1 text | 2 UCS2 `hex` | 3 binary `ud` [+ `udh`] | 4 WAP Push `href`
+        + `text` | 5 MMS, 6 Voice-SMS (refused, see below)
+        -> `ID:<id>` / `ERR:<CODE>` for one recipient or a whole failure, else one
+           `<number>,ID:<id>` or `<number>,ERR:<CODE>` line per recipient
+    getbalance.aspx                   -> `BALANCE:<credits>`
+    updatesubscriptionlist.aspx       sublistname, msisdn, action 1|2|3 -> `OK`
+    retrievemms.aspx                  -> ERR:MSGID_INVALID (no MMS is ever received)
+
+Every answer is HTTP 200, text/plain, and closes the connection. Decisions (README section
+"IntelliSoftware HTTP interface"): each recipient gets its own message id (the id that status
+reports carry back); numbers are shown in international form without `+`; a number with neither
+`+`, `00` nor a leading `0` is taken as international; MMS and Voice-SMS answer
+ERR:INVALID_REQUEST until they are implemented; unlimited credit reads BALANCE:2147483647.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Callable, Mapping
+
+import bottle
+
+from smsd.api import legacy
+from smsd.api.isms import close_after_reply
+from smsd.errors import CodecError, ServiceError, UnknownRecipient
+from smsd.model import Recipient, SendRequest
+from smsd.pdu import binary, wap_push
+
+log = logging.getLogger("smsd.api.intelli")
+
+PERM = "api:intelli"
+TEXT_KEYS = frozenset({"text"})
+KNOWN = frozenset({"username", "password", "to", "text", "from", "maxconcat", "usercontext",
+                   "type", "hex", "ud", "udh", "href", "sublistname", "msisdn", "action",
+                   "msgid", "msgpart"})
+MAX_BODY = 256 * 1024
+MAX_TO = 100
+UNLIMITED_BALANCE = 2147483647
+WAP_LABEL_MAX = 160
+TYPE_TEXT, TYPE_UNICODE, TYPE_BINARY, TYPE_WAP, TYPE_MMS, TYPE_VOICE = 1, 2, 3, 4, 5, 6
+
+# Service error reasons -> IntelliSoftware code.
+CODES = {"auth": "LOGIN_INVALID", "forbidden": "LOGIN_INVALID", "credit": "INSUFFICIENT_CREDIT",
+         "recipient": "INVALID_NUMBER", "too_many_parts": "INVALID_REQUEST",
+         "too_large": "INVALID_REQUEST", "bad_request": "INVALID_REQUEST",
+         "not_found": "INVALID_REQUEST", "no_port": "GATEWAY_ERROR"}
+_PUNCT = re.compile(r"[\s\-./()]")
+_DIGITS = re.compile(r"[0-9]{4,20}").fullmatch
+_HEXSTR = re.compile(r"(?:[0-9A-Fa-f]{2})+").fullmatch
+
+
+class IntelliError(Exception):
+    """A request refused with `ERR:<code>`."""
+
+    def __init__(self, code: str, why: str = "") -> None:
+        super().__init__(why or code)
+        self.code = code
+
+
+# --- parameters ---------------------------------------------------------------------------------
+def required(params: Mapping[str, str], name: str, code: str | None = None) -> str:
+    value = params.get(name, "")
+    if value.strip() == "":
+        raise IntelliError(code or f"NO_{name.upper()}", f"{name} is missing")
+    return value
+
+
+def small_int(params: Mapping[str, str], name: str, default: int, lo: int, hi: int,
+              code: str = "INVALID_REQUEST") -> int:
+    raw = params.get(name, "").strip()
+    if raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not lo <= int(raw) <= hi:
+        raise IntelliError(code, f"{name}={raw[:20]!r}")
+    return int(raw)
+
+
+def hex_bytes(raw: str, what: str) -> bytes:
+    cleaned = raw.strip().replace(" ", "")
+    if not _HEXSTR(cleaned):
+        raise IntelliError("PARAMETER_INVALID", f"{what} is not hexadecimal octets")
+    return bytes.fromhex(cleaned)
+
+
+def normalise(raw: str) -> tuple[str, str] | None:
+    """(number to send to, number shown in the reply) or None when it is not a number.
+
+    `+44...`, `0044...` and `44...` are international; `07...` is national and kept as given."""
+    cleaned = _PUNCT.sub("", legacy.restore_plus(raw))
+    plus = cleaned.startswith("+")
+    digits = cleaned[1:] if plus else cleaned
+    if not _DIGITS(digits):
+        return None
+    if plus or digits.startswith("00"):
+        digits = digits if plus else digits[2:]
+        return ("+" + digits, digits) if _DIGITS(digits) else None
+    if digits.startswith("0"):
+        return digits, digits
+    return "+" + digits, digits
+
+
+def split_to(raw: str) -> list[str]:
+    # Keep a leading space: it is a `+` that arrived unencoded (normalise restores it).
+    items = [item.strip('"') for item in raw.split(",")]
+    return [item if item[:1] == " " and item.strip()[:1].isdigit() else item.strip()
+            for item in items if item.strip()]
+
+
+# --- payload per type -----------------------------------------------------------------------------
+def payload(params: Mapping[str, str], kind: int, maxconcat: int) -> dict[str, Any]:
+    """SendRequest fields for the message type."""
+    if kind == TYPE_TEXT:
+        text = required(params, "text")
+        return {"text": text, "max_parts": maxconcat}
+    if kind == TYPE_UNICODE:
+        return {"text": ucs2_text(required(params, "hex", "PARAMETER_MISSING")),
+                "encoding": "ucs2", "max_parts": maxconcat}
+    if kind == TYPE_BINARY:
+        data = hex_bytes(required(params, "ud", "PARAMETER_MISSING"), "ud")
+        udh = binary.strip_udhl(hex_bytes(params["udh"], "udh")) if params.get("udh") else b""
+        try:
+            binary.check_ies(udh)
+        except CodecError as exc:
+            raise IntelliError("PARAMETER_INVALID", f"udh: {exc}") from None
+        label = params.get("text", "").strip() or f"binary {len(data)} octets"
+        return {"text": label[:WAP_LABEL_MAX], "data": data, "udh": udh, "max_parts": maxconcat}
+    if kind == TYPE_WAP:
+        return wap_payload(params)
+    raise IntelliError("INVALID_REQUEST", f"message type {kind} (MMS, Voice-SMS) not supported")
+
+
+def ucs2_text(raw: str) -> str:
+    data = hex_bytes(raw, "hex")
+    if len(data) % 2:
+        raise IntelliError("PARAMETER_INVALID", "hex is not whole UCS2 characters")
+    try:
+        text = data.decode("utf-16-be")
+    except UnicodeDecodeError:
+        raise IntelliError("PARAMETER_INVALID", "hex holds an unpaired surrogate") from None
+    if "\x00" in text:
+        raise IntelliError("PARAMETER_INVALID", "hex holds NUL")
+    return text
+
+
+def wap_payload(params: Mapping[str, str]) -> dict[str, Any]:
+    """A WAP Push SI in exactly one SMS (the vendor charges one credit and refuses more)."""
+    href = required(params, "href", "PARAMETER_MISSING").strip()
+    if not href.lower().startswith(("http://", "https://")):
+        raise IntelliError("INVALID_REQUEST", "href must start with http:// or https://")
+    text = params.get("text", "")
+    try:
+        udh, data = wap_push.service_indication(href, text)
+    except CodecError as exc:
+        raise IntelliError("INVALID_REQUEST", str(exc)) from None
+    if binary.count_parts(data, udh) > 1:
+        raise IntelliError("INVALID_REQUEST", "text and href need more than one SMS")
+    label = f"WAP Push {href} {text}".strip()
+    return {"text": label[:WAP_LABEL_MAX], "data": data, "udh": udh, "max_parts": 1}
+
+
+# --- send -----------------------------------------------------------------------------------------
+def authenticate(svc: Any, params: Mapping[str, str], remote: str) -> str:
+    user = required(params, "username")
+    password = required(params, "password")
+    return str(svc.authenticate(user, password, PERM, remote=remote))
+
+
+def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
+    user = authenticate(svc, params, remote)
+    kind = small_int(params, "type", TYPE_TEXT, 1, 6)
+    maxconcat = small_int(params, "maxconcat", 1, 1, 255)
+    items = split_to(required(params, "to"))
+    if len(items) > MAX_TO:
+        raise IntelliError("INVALID_REQUEST", f"{len(items)} numbers, at most {MAX_TO}")
+    fields = payload(params, kind, maxconcat)
+    good, lines = recipients(svc, items)
+    sender = params.get("from", "").strip() or None
+    ids = submit(svc, user, good, fields, sender, params.get("usercontext", "").strip())
+    for shown, ident in zip((g[1] for g in good), ids):
+        lines[shown] = f"ID:{ident}"
+    log.info("sendmsg from %s by %s: type %d, %d recipient(s)", remote, user, kind, len(lines))
+    if len(lines) == 1:
+        return next(iter(lines.values()))
+    return "\n".join(f"{number},{result}" for number, result in lines.items())
+
+
+def recipients(svc: Any, items: list[str]) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """(sendable (number, shown) pairs, reply lines so far) with duplicates removed, order kept."""
+    good: dict[str, str] = {}
+    lines: dict[str, str] = {}
+    for item in items:
+        for raw in expand(svc, item):
+            number = normalise(raw)
+            if number is None:
+                lines.setdefault(raw.strip(), "ERR:INVALID_NUMBER")
+            elif number[1] not in lines:
+                lines[number[1]] = ""
+                good[number[1]] = number[0]
+    return [(send_to, shown) for shown, send_to in good.items()], lines
+
+
+def expand(svc: Any, item: str) -> list[str]:
+    """A number stays itself; contact, group and subscription list names become numbers."""
+    if normalise(item) is not None:
+        return [item]
+    try:
+        return list(svc.expand_with_lists([item.strip()]))
+    except UnknownRecipient:
+        return [item]
+
+
+def submit(svc: Any, user: str, good: list[tuple[str, str]], fields: dict[str, Any],
+           sender: str | None, usercontext: str) -> list[int]:
+    """One send request per Service-sized chunk; the message ids in recipient order."""
+    ids: list[int] = []
+    size = svc.limits.max_numbers
+    for start in range(0, len(good), size):
+        chunk = good[start:start + size]
+        request = SendRequest(recipients=tuple(Recipient(n) for n, _ in chunk), sender=sender,
+                              usercontext=usercontext, dialect="intelli", **fields)
+        ids += svc.send_sms(request, user=user).message_ids
+    return ids
+
+
+# --- other services -------------------------------------------------------------------------------
+def balance(svc: Any, params: Mapping[str, str], remote: str) -> str:
+    user = authenticate(svc, params, remote)
+    credits = svc.user_credits(user)
+    return f"BALANCE:{UNLIMITED_BALANCE if credits is None else credits}"
+
+
+def update_subscription(svc: Any, params: Mapping[str, str], remote: str) -> str:
+    authenticate(svc, params, remote)
+    name = required(params, "sublistname", "PARAMETER_MISSING").strip()
+    number = required(params, "msisdn", "PARAMETER_MISSING")
+    action = small_int(params, "action", 0, 1, 3, "PARAMETER_INVALID")
+    if action == 0:
+        raise IntelliError("PARAMETER_MISSING", "action is missing")
+    if len(name) > 64 or not name.isprintable():
+        raise IntelliError("PARAMETER_INVALID", "sublistname")
+    shown = normalise(number)
+    if shown is None:
+        raise IntelliError("INVALID_REQUEST", "msisdn is not a phone number")
+    svc.subscription_update(name, shown[1], action)
+    return "OK"
+
+
+def retrieve_mms(svc: Any, params: Mapping[str, str], remote: str) -> str:
+    authenticate(svc, params, remote)
+    required(params, "msgid")
+    required(params, "msgpart", "PARAMETER_MISSING")
+    raise IntelliError("MSGID_INVALID", "MMS is not supported: no MMS message was received")
+
+
+# --- HTTP -----------------------------------------------------------------------------------------
+Handler = Callable[[Any, Mapping[str, str], str], str]
+HANDLERS: dict[str, Handler] = {"sendmsg.aspx": send, "default.aspx": send,
+                                "getbalance.aspx": balance,
+                                "updatesubscriptionlist.aspx": update_subscription,
+                                "retrievemms.aspx": retrieve_mms}
+
+
+def answer(svc: Any, handler: Handler, params: Mapping[str, str], remote: str) -> str:
+    """The reply body for one request; never raises for bad input."""
+    try:
+        return handler(svc, params, remote)
+    except IntelliError as exc:
+        log.info("%s from %s refused with %s: %s", handler.__name__, remote, exc.code, exc)
+        return f"ERR:{exc.code}"
+    except ServiceError as exc:
+        code = CODES.get(exc.reason, "INVALID_REQUEST")
+        log.info("%s from %s refused with %s (%s): %s", handler.__name__, remote, code,
+                 exc.reason, exc)
+        return f"ERR:{code}"
+
+
+def reply(body: str) -> str:
+    """A plain text answer, and close after it (clients that read until the server closes)."""
+    close_after_reply(bottle.request.environ)
+    bottle.response.content_type = "text/plain; charset=utf-8"
+    return body
+
+
+def mount(app: bottle.Bottle, svc: Any) -> None:
+    """Add /smsgateway/<service>.aspx (any case) to `app`."""
+
+    def callback(name: str) -> str:
+        handler = HANDLERS.get(name.lower())
+        if handler is None:
+            bottle.response.status = 404
+            return reply("ERR:INVALID_REQUEST")
+        remote = bottle.request.remote_addr or ""
+        try:
+            if (bottle.request.content_length or 0) > MAX_BODY:
+                body = "ERR:INVALID_REQUEST"
+            else:
+                body = answer(svc, handler, legacy.request_params(TEXT_KEYS, KNOWN, MAX_BODY),
+                              remote)
+        except Exception:   # noqa: BLE001 - a client must get a vendor answer, never a traceback
+            log.exception("/smsgateway/%s: internal error", name)
+            body = "ERR:INTERNAL_ERROR"
+        return reply(body)
+
+    for prefix in ("/smsgateway", "/SMSGateway", "/SmsGateway"):
+        app.route(prefix + "/<name>", method=["GET", "POST"], callback=callback)

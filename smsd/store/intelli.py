@@ -1,0 +1,152 @@
+"""Store side of issue 5: task payloads, subscription lists, reply tracking and STOP.
+
+Functions over the Store's `Database` rather than a mixin, so that the Store class itself does
+not change. Every subscription change appends a `subscription` event in the same transaction as
+the change (push targets hear of it if and only if it was committed):
+
+    subscription: sublistname, sublisttype (2 = user list), msisdn, action (1 opt-in,
+                  2 opt-out, 3 deleted), source (1 inbound SMS, 7 API), time (epoch seconds)
+
+An inbound SMS whose text is a stop word ("STOP", optionally followed by a list name) opts its
+sender out of that list, or of every list the sender is in, in the transaction that stores the
+SMS (`inbound_extras`, called by the inbox). The same call finds the `usercontext` of the most
+recent message sent to the sender with one, for the IntelliSoftware forwarding of replies.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from smsd.store.sqlite import Database
+
+STATE_IN, STATE_OUT = 1, 2
+ACTION_IN, ACTION_OUT, ACTION_DELETE = 1, 2, 3
+SOURCE_INBOUND_SMS, SOURCE_API = 1, 7
+USER_LIST = 2
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPTOUT"})
+REPLY_LOOKBACK = 500          # recent messages with a usercontext searched for a reply's sender
+
+Emit = Callable[[sqlite3.Connection, str, dict[str, Any], float], None]
+
+
+@dataclass(frozen=True)
+class TaskPayload:
+    flash: bool
+    data: bytes | None
+    udh: bytes
+
+    @property
+    def plain(self) -> bool:
+        return not self.flash and self.data is None and not self.udh
+
+
+def task_payload(db: Database, task_id: int) -> TaskPayload | None:
+    """The task's payload kind, or None for a plain text task (the common case)."""
+    row = db.conn().execute("SELECT flash, data, udh FROM tasks WHERE id = ?",
+                            (task_id,)).fetchone()
+    if row is None:
+        return None
+    payload = TaskPayload(bool(row[0]), None if row[1] is None else bytes(row[1]),
+                          bytes(row[2] or b""))
+    return None if payload.plain else payload
+
+
+def msisdn(number: str) -> str:
+    """'+44 7700-900123' / '0044...' -> '447700900123' (digits; national stays national)."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return digits[2:] if number.strip().startswith("00") else digits
+
+
+def same_subscriber(a: str, b: str) -> bool:
+    """Numbers may be national on one side and international on the other: compare the tails."""
+    da, db_ = msisdn(a), msisdn(b)
+    if da == db_:
+        return True
+    n = min(len(da), len(db_), 9)
+    return n >= 7 and da[-n:] == db_[-n:]
+
+
+# --- subscription lists ---------------------------------------------------------------------------
+def subscription_update(db: Database, emit: Emit, list_name: str, number: str, action: int,
+                        source: int, now: float) -> None:
+    with db.write() as conn:
+        _apply(conn, emit, list_name, msisdn(number), action, source, now)
+
+
+def _apply(conn: sqlite3.Connection, emit: Emit, list_name: str, digits: str, action: int,
+           source: int, now: float) -> None:
+    if action == ACTION_DELETE:
+        conn.execute("DELETE FROM subscriptions WHERE list = ? AND msisdn = ?", (list_name, digits))
+    else:
+        state = STATE_IN if action == ACTION_IN else STATE_OUT
+        conn.execute("INSERT INTO subscriptions(list, msisdn, state, updated) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT(list, msisdn) DO UPDATE SET state = excluded.state, "
+                     "updated = excluded.updated", (list_name, digits, state, now))
+    emit(conn, "subscription", {"sublistname": list_name, "sublisttype": USER_LIST,
+                                "msisdn": digits, "action": action, "source": source,
+                                "time": now}, now)
+
+
+def subscription_lists(db: Database) -> list[str]:
+    return [r[0] for r in db.conn().execute("SELECT DISTINCT list FROM subscriptions ORDER BY list")]
+
+
+def subscribers(db: Database, list_name: str, state: int = STATE_IN) -> list[str]:
+    return [r[0] for r in db.conn().execute(
+        "SELECT msisdn FROM subscriptions WHERE list = ? AND state = ? ORDER BY updated, msisdn",
+        (list_name, state))]
+
+
+def opted_out(db: Database, list_name: str, numbers: Sequence[str]) -> set[str]:
+    """The numbers (as given) that opted out of `list_name`."""
+    out = subscribers(db, list_name, STATE_OUT)
+    return {n for n in numbers if any(same_subscriber(n, o) for o in out)}
+
+
+# --- inbound hook ---------------------------------------------------------------------------------
+def inbound_extras(conn: sqlite3.Connection, emit: Emit, sender: str, text: str,
+                   now: float) -> dict[str, Any]:
+    """Act on a stop word and find the reply's usercontext; extra `sms` event fields."""
+    _maybe_stop(conn, emit, sender, text, now)
+    context = reply_context(conn, sender)
+    return {"usercontext": context} if context else {}
+
+
+def _maybe_stop(conn: sqlite3.Connection, emit: Emit, sender: str, text: str,
+                now: float) -> None:
+    words = text.strip().split(None, 1)
+    if not words or words[0].upper().strip(".!") not in STOP_WORDS:
+        return
+    wanted = words[1].strip() if len(words) > 1 else None
+    rows = conn.execute("SELECT list, msisdn FROM subscriptions WHERE state = ?",
+                        (STATE_IN,)).fetchall()
+    for list_name, digits in rows:
+        if same_subscriber(digits, sender) and (wanted is None or list_name.lower() ==
+                                                 wanted.lower()):
+            _apply(conn, emit, list_name, digits, ACTION_OUT, SOURCE_INBOUND_SMS, now)
+
+
+def reply_context(conn: sqlite3.Connection, sender: str) -> str:
+    """usercontext of the most recent message sent to `sender` with one, else ""."""
+    _ensure_index(conn)
+    rows = conn.execute(
+        "SELECT t.usercontext, m.number FROM tasks t JOIN messages m ON m.task_id = t.id "
+        "WHERE t.usercontext != '' AND m.stage > 0 ORDER BY t.id DESC, m.id DESC LIMIT ?",
+        (REPLY_LOOKBACK,)).fetchall()
+    for context, number in rows:
+        if same_subscriber(number, sender):
+            return str(context)
+    return ""
+
+
+_indexed: set[str] = set()
+
+
+def _ensure_index(conn: sqlite3.Connection) -> None:
+    # The usercontext column is added at open after schema.sql runs, so its index is made here.
+    key = str(conn.execute("PRAGMA database_list").fetchone()[2])
+    if key not in _indexed:
+        conn.execute("CREATE INDEX IF NOT EXISTS tasks_usercontext ON tasks(id) "
+                     "WHERE usercontext != ''")
+        _indexed.add(key)
