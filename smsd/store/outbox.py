@@ -50,10 +50,6 @@ class TaskExtra:
     data: bytes | None = None
     udh: bytes = b""
     usercontext: str = ""
-    flash: bool = False       # issue 5 payload kinds, applied when the PDUs are built
-    data: bytes | None = None
-    udh: bytes = b""
-    usercontext: str = ""
 
 
 @dataclass(frozen=True)
