@@ -183,3 +183,9 @@ def test_case_insensitive_names() -> None:
     raw = "ClientUser=a&CLIENTPWD=b&To=447700900123&Sender=S&Message=hello+world&Delivery=JA"
     p = gw.send_params(split_pairs(raw, gw.TEXT_KEYS, gw.KNOWN))
     assert (p.user, p.password, p.message, p.delivery) == ("a", "b", "hello world", True)
+
+
+def test_password_is_kept_as_given() -> None:
+    assert gw.credentials({"clientuser": " ann ", "clientpwd": " pass word "}) == \
+        ("ann", " pass word ")
+    assert code_of(gw.credentials, {"clientuser": "ann", "clientpwd": "   "}) == 101

@@ -99,10 +99,10 @@ def yes(value: str | None) -> bool:
 def credentials(params: Mapping[str, str]) -> tuple[str, str]:
     """(user, password); 100 / 101 when one is empty."""
     user = params.get("clientuser", "").strip()
-    password = params.get("clientpwd", "").strip()
+    password = params.get("clientpwd", "")      # as given: spaces may be part of a password
     if not user:
         raise GatewayError(100, "clientuser is empty")
-    if not password:
+    if not password.strip():
         raise GatewayError(101, "clientpwd is empty")
     return user, password
 
@@ -116,9 +116,10 @@ def send_params(params: Mapping[str, str]) -> SendParams:
     items = tuple(i for i in (legacy.restore_plus(x) for x in split_to(params.get("to", ""))) if i)
     if not items:
         raise GatewayError(103, "to is empty")
+    long = params.get("type", "").strip().lower() == "long"
     return SendParams(user=user, password=password, message=message, numbers=items,
-                      sender=params.get("sender", ""), long=params.get("type", "").strip().lower()
-                      == "long", test=yes(params.get("test")), delivery=yes(params.get("delivery")))
+                      sender=params.get("sender", ""), long=long, test=yes(params.get("test")),
+                      delivery=yes(params.get("delivery")))
 
 
 def split_to(value: str) -> list[str]:
@@ -253,8 +254,9 @@ def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
         accepted = svc.send_sms(request, user=user)
     except ServiceError as exc:
         raise GatewayError(service_code(exc, p.long), f"send refused: {exc}") from None
-    log.info("gateway.php %s from %s: %s to %d recipient(s), ids %s", "test" if p.test else "send",
-             user, remote, len(request.recipients), list(accepted.message_ids))
+    log.info("gateway.php %s by %s from %s: %d recipient(s), ids %s",
+             "test" if p.test else "send", user, remote, len(request.recipients),
+             list(accepted.message_ids))
     return accepted_body(accepted.message_ids, p.delivery, p.test)
 
 
