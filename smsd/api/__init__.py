@@ -13,7 +13,7 @@ from typing import Any, Callable, Protocol
 
 import bottle
 
-from smsd.api import gateway_php, isms, json_api
+from smsd.api import gateway_php, isms, json_api, ozeki
 from smsd.api import intelli
 from smsd.api.auth import HttpAuth
 
@@ -69,7 +69,7 @@ def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None,
 
     # Vendor dialects with their own authentication (credentials in the parameters).
     intelli.mount(app, svc)
-    for dialect in (isms, gateway_php):
+    for dialect in (isms, gateway_php, ozeki):
         dialect.mount(app, svc)
 
     if sim is not None:

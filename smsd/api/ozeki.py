@@ -1,0 +1,337 @@
+"""Ozeki NG HTTP API dialect on `/api` and `/httpapi`: vendor parameters -> Service -> vendor XML.
+
+Parameters by GET query or POST form, names in any case, `+` that arrived as a space restored,
+unencoded text in `messagedata` (see `smsd.api.legacy`). Every answer is HTTP 200 with the
+vendor's XML document (or HTML with responseformat=html) and the connection closed after it.
+
+Actions (README "Ozeki NG HTTP API" has the details and the decisions):
+    sendmessage      recipient (';' or ',' separated numbers, contact or group names),
+                     messagedata, messagetype, originator, serviceprovider, responseformat
+                     -> one <acceptreport> per recipient, statuscode 0 when accepted
+    receivemessage   folder (inbox | outbox | sent | notsent), limit, afterdownload
+                     (markasread (default) | delete | nothing); the inbox gives unread messages
+    listmessages     folder, limit: what the folder holds, nothing marked
+    getmessage       messageid (a sent message id, or IN<n> for a received one) with its state
+    deletemessage    messageid (one or more, ';' separated): gone from this dialect's folders
+    createdriver, deletedriver, startdriver, stopdriver, configdriver, listdrivers:
+                     connections (one per modem port), see smsd.api.ozeki_drivers
+Only translation lives here; the Service owns limits, credits, routing and the slowdown of
+repeated wrong passwords.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import bottle
+
+from smsd.api import legacy, ozeki_drivers
+from smsd.api import ozeki_xml as x
+from smsd.api.ozeki_xml import Item, OzekiError, item
+from smsd.errors import ServiceError
+from smsd.model import InboundSms, MessageState, Recipient, SendRequest
+from smsd.portcfg import KEYS
+
+log = logging.getLogger("smsd.api.ozeki")
+
+PERM = "api:ozeki"
+DIALECT = "ozeki"
+TEXT_KEYS = frozenset({"messagedata"})
+KNOWN = frozenset({"action", "username", "password", "recipient", "messagedata", "messagetype",
+                   "originator", "serviceprovider", "responseformat", "folder", "limit",
+                   "afterdownload", "messageid", "type", "name", "port"}) \
+    | frozenset(k.lower() for k in KEYS)
+MAX_BODY = 64 * 1024
+MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
+AFTER_DOWNLOAD = {"markasread": "read", "markread": "read", "read": "read", "delete": "delete",
+                  "nothing": "keep", "none": "keep", "keep": "keep", "leave": "keep"}
+_NUMBER = re.compile(r"\+?[0-9]{1,24}").fullmatch
+_NUMBER_PUNCT = re.compile(r"[\s\-./()]")
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+").fullmatch
+_TAG = re.compile(r"<\s*(udh|data)\s*>(.*?)<\s*/\s*\1\s*>", re.I | re.S)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a messagetype asks of the Service."""
+
+    encoding: str = "auto"
+    flash: bool = False
+    binary: bool = False
+
+
+TYPES = {"SMS:TEXT": Kind(), "SMS:TEXT:GSM7BIT": Kind("gsm7"), "SMS:TEXT:UCS2": Kind("ucs2"),
+         "SMS:TEXT:UNICODE": Kind("ucs2"), "SMS:TEXT:CLASS0": Kind(flash=True),
+         "SMS:FLASH": Kind(flash=True), "SMS:BINARY": Kind(binary=True)}
+
+
+# --- sendmessage ----------------------------------------------------------------------------------
+def message_kind(params: Mapping[str, str]) -> tuple[str, Kind]:
+    name = (params.get("messagetype") or "SMS:TEXT").strip().upper()
+    kind = TYPES.get(name)
+    if kind is None:
+        raise OzekiError(x.MESSAGE_TYPE, f"message type {name!r} is not supported "
+                                         f"(supported: {', '.join(TYPES)})")
+    if (kind.flash or kind.binary) and not payloads_supported():
+        raise OzekiError(x.MESSAGE_TYPE, f"message type {name} is not available yet")
+    return name, kind
+
+
+def payloads_supported() -> bool:
+    """Flash and binary need the scheduler to build their PDUs (issue 5 payload kinds)."""
+    from smsd.store.outbox import WaitingMessage
+    return "flash" in getattr(WaitingMessage, "__dataclass_fields__", {})
+
+
+def binary_payload(raw: str) -> tuple[bytes, bytes]:
+    """(udh, data) from hex user data, or from <udh>hex</udh><data>hex</data>."""
+    found = {m.group(1).lower(): m.group(2).strip() for m in _TAG.finditer(raw)}
+    udh_hex, data_hex = (found.get("udh", ""), found["data"]) if "data" in found \
+        else ("", raw.strip())
+    for part in (udh_hex, data_hex):
+        if part and not _HEX(part):
+            raise OzekiError(x.MESSAGE_DATA, "binary message data must be hex octets")
+    if not data_hex:
+        raise OzekiError(x.MESSAGE_DATA, "no binary data")
+    return bytes.fromhex(udh_hex), bytes.fromhex(data_hex)
+
+
+def recipient_items(raw: str) -> list[str]:
+    items = re.split(r"[;,]", raw)
+    # Keep a leading space: a `+` that arrived unencoded (restore_plus puts it back).
+    return [legacy.restore_plus(i) if i[:1] == " " and i.strip()[:1].isdigit() else i.strip()
+            for i in items if i.strip()]
+
+
+def as_number(text: str) -> str | None:
+    cleaned = _NUMBER_PUNCT.sub("", text)
+    return cleaned if _NUMBER(cleaned) else None
+
+
+def resolve(svc: Any, items: list[str]) -> list[tuple[str, str | None, str]]:
+    """(as given, number or None, why not) per recipient; names expand to their numbers."""
+    out: list[tuple[str, str | None, str]] = []
+    for given in items:
+        number = as_number(given)
+        if number is not None:
+            out.append((given, number, ""))
+            continue
+        try:
+            out += [(given, n, "") for n in svc.expand_recipients([given])]
+        except ServiceError as exc:
+            out.append((given, None, str(exc) or "invalid recipient"))
+    return out
+
+
+def send(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+    type_name, kind = message_kind(params)
+    data = params.get("messagedata", "")
+    if data == "":
+        raise OzekiError(x.MESSAGE_DATA, "messagedata is empty")
+    targets = resolve(svc, recipient_items(params.get("recipient", "")))
+    if not targets:
+        raise OzekiError(x.RECIPIENT, "no recipient")
+    request = build_request(svc, params, kind, data, [n for _, n, _ in targets if n])
+    ids = iter(svc.send_sms(request, user=user).message_ids) if request is not None else iter(())
+    reports = []
+    for given, number, why in targets:
+        fields: dict[str, object] = {}
+        if number is None:
+            fields = {"statuscode": x.RECIPIENT, "statusmessage": f"Invalid recipient: {why}"}
+        else:
+            fields = {"statuscode": x.OK, "statusmessage": x.ACCEPTED, "messageid": next(ids)}
+        reports.append(item("acceptreport", **fields, recipient=number or given,
+                            originator=params.get("originator", ""), messagetype=type_name,
+                            messagedata=data))
+    return reports
+
+
+def build_request(svc: Any, params: Mapping[str, str], kind: Kind, data: str,
+                  numbers: list[str]) -> SendRequest | None:
+    if not numbers:
+        return None
+    udh, payload = binary_payload(data) if kind.binary else (b"", None)
+    text = f"binary message, {len(payload)} octets" if payload is not None else data
+    provider = params.get("serviceprovider", "").strip()
+    ports = (svc.driver_port(provider),) if provider else None
+    originator = params.get("originator", "").strip() or None
+    return SendRequest(text=text, recipients=tuple(Recipient(n) for n in numbers), ports=ports,
+                       encoding=kind.encoding, flash=kind.flash, data=payload, udh=udh,
+                       sender=originator, dialect=DIALECT)
+
+
+# --- folders --------------------------------------------------------------------------------------
+def limit_of(params: Mapping[str, str]) -> int:
+    raw = params.get("limit", "").strip()
+    if not raw:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise OzekiError(x.BAD_PARAMETER, f"limit must be 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def folder_of(params: Mapping[str, str]) -> str:
+    folder = (params.get("folder") or "inbox").strip().lower()
+    if folder not in ("inbox", "outbox", "sent", "notsent"):
+        raise OzekiError(x.BAD_PARAMETER, f"no folder {folder!r}: inbox, outbox, sent or notsent")
+    return folder
+
+
+def owner(svc: Any, user: str) -> str | None:
+    """Whose sent messages a user sees: an admin sees everybody's."""
+    admin = any(u.admin for u in svc.users() if u.name == user)
+    return None if admin else user
+
+
+def receive(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+    folder, limit = folder_of(params), limit_of(params)
+    after = AFTER_DOWNLOAD.get((params.get("afterdownload") or "markasread").strip().lower())
+    if after is None:
+        raise OzekiError(x.BAD_PARAMETER, "afterdownload must be markasread, delete or nothing")
+    if folder == "inbox":
+        got = svc.inbox_visible(DIALECT, unread_only=True, limit=limit, mark_read=after != "keep")
+        if after == "delete":
+            svc.hide_messages(DIALECT, "in", [m.incoming_sms_id for m, _ in got])
+        return [inbound_item(m, read=after != "keep") for m, _ in got]
+    sent = svc.folder_messages(DIALECT, folder, owner(svc, user), limit)
+    if after == "delete":
+        svc.hide_messages(DIALECT, "out", [m.message_id for m in sent])
+    return [sent_item(svc, m) for m in sent]
+
+
+def list_folder(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+    folder, limit = folder_of(params), limit_of(params)
+    if folder == "inbox":
+        got = svc.inbox_visible(DIALECT, unread_only=False, limit=limit, mark_read=False)
+        return [inbound_item(m, read=read) for m, read in got]
+    return [sent_item(svc, m) for m in svc.folder_messages(DIALECT, folder, owner(svc, user),
+                                                           limit)]
+
+
+def inbound_item(msg: InboundSms, *, read: bool) -> Item:
+    return item("message", messageid=f"IN{msg.incoming_sms_id}", originator=msg.number,
+                recipient="", messagetype="SMS:TEXT", messagedata=msg.text,
+                senttime=msg.timestamp, receivedtime=msg.timestamp, folder="inbox",
+                status="read" if read else "unread", port=msg.port)
+
+
+FOLDER_OF_STATUS = {"SENDING": "outbox", "SENT_OK": "sent", "DELIVERED": "sent",
+                    "FAILED": "notsent"}
+DELIVERY = {"SENDING": "pending", "SENT_OK": "sent", "DELIVERED": "delivered", "FAILED": "failed"}
+
+
+def sent_item(svc: Any, msg: MessageState) -> Item:
+    return item("message", messageid=msg.message_id, originator="", recipient=msg.number,
+                messagetype="SMS:TEXT", messagedata=msg.text, senttime=msg.time,
+                folder=FOLDER_OF_STATUS.get(msg.status, "outbox"),
+                status=DELIVERY.get(msg.status, msg.status.lower()),
+                deliveryreport="" if msg.dr_status is None else f"{msg.dr_status}",
+                parts=msg.count, partssent=msg.succ_count, reason=msg.reason,
+                serviceprovider=connection_name(svc, msg.port))
+
+
+def connection_name(svc: Any, port: int | None) -> str:
+    return "" if port is None else str(svc.port_config.name(port))
+
+
+def message_ids(params: Mapping[str, str]) -> list[tuple[str, int]]:
+    """('in' | 'out', id) for each of `messageid` (';' or ',' separated)."""
+    out = []
+    for raw in re.split(r"[;,]", params.get("messageid", "")):
+        text = raw.strip()
+        if not text:
+            continue
+        kind = "in" if text[:2].upper() == "IN" else "out"
+        digits = text[2:] if kind == "in" else text
+        if not digits.isdigit() or len(digits) > 18:
+            raise OzekiError(x.BAD_PARAMETER, f"messageid {text[:24]!r} is not a message id")
+        out.append((kind, int(digits)))
+    if not out:
+        raise OzekiError(x.BAD_PARAMETER, "messageid is required")
+    return out
+
+
+def get_message(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+    items = []
+    for kind, ident in message_ids(params):
+        found = lookup(svc, kind, ident, user)
+        items.append(found if found is not None else x.error_item(
+            x.NOT_FOUND, f"no message {'IN' if kind == 'in' else ''}{ident}"))
+    return items
+
+
+def lookup(svc: Any, kind: str, ident: int, user: str) -> Item | None:
+    if ident in svc.hidden_messages(DIALECT, kind, [ident]):
+        return None
+    if kind == "in":
+        page = svc.inbox_visible(DIALECT, unread_only=False, limit=MAX_LIMIT, mark_read=False)
+        return next((inbound_item(m, read=r) for m, r in page if m.incoming_sms_id == ident),
+                    None)
+    msg = svc.message(ident)
+    mine = owner(svc, user)
+    if msg is None or (mine is not None and msg.user != mine):
+        return None
+    return sent_item(svc, msg)
+
+
+def delete_message(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+    items = []
+    for kind, ident in message_ids(params):
+        if lookup(svc, kind, ident, user) is None:
+            items.append(x.error_item(x.NOT_FOUND, f"no message {ident}"))
+            continue
+        svc.hide_messages(DIALECT, kind, [ident])
+        items.append(item("deletereport", statuscode=x.OK, statusmessage="Message deleted",
+                          messageid=f"IN{ident}" if kind == "in" else ident))
+    return items
+
+
+# --- HTTP -----------------------------------------------------------------------------------------
+Handler = Callable[[Any, Mapping[str, str], str], list[Item]]
+HANDLERS: dict[str, Handler] = {
+    "sendmessage": send, "receivemessage": receive, "listmessages": list_folder,
+    "getmessage": get_message, "getmessagestatus": get_message, "deletemessage": delete_message,
+    **ozeki_drivers.HANDLERS}
+
+
+def answer(svc: Any, params: Mapping[str, str], remote: str) -> tuple[str, list[Item]]:
+    action = (params.get("action") or "").strip().lower()
+    handler = HANDLERS.get(action)
+    try:
+        if handler is None:
+            raise OzekiError(x.UNKNOWN_ACTION, f"unknown action {action!r}")
+        user = svc.authenticate(params.get("username", ""), params.get("password", ""), PERM,
+                                remote=remote)
+        return action, handler(svc, params, str(user))
+    except OzekiError as exc:
+        log.info("%s from %s refused with %d: %s", action, remote, exc.code, exc)
+        return action, [x.error_item(exc.code, str(exc))]
+    except ServiceError as exc:
+        code = x.CODES.get(exc.reason, x.BAD_PARAMETER)
+        log.info("%s from %s refused with %d (%s): %s", action, remote, code, exc.reason, exc)
+        return action, [x.error_item(code, str(exc) or exc.reason)]
+
+
+def mount(app: bottle.Bottle, svc: Any) -> None:
+    """Route exactly /api and /httpapi (the JSON API lives at /api/<name>)."""
+
+    def callback() -> str:
+        remote = bottle.request.remote_addr or ""
+        fmt, action = "xml", ""
+        try:
+            if (bottle.request.content_length or 0) > MAX_BODY:
+                items = [x.error_item(x.BAD_PARAMETER, f"request over {MAX_BODY} bytes")]
+            else:
+                params = legacy.request_params(TEXT_KEYS, KNOWN, MAX_BODY)
+                fmt = (params.get("responseformat") or "xml").strip().lower()
+                action, items = answer(svc, params, remote)
+        except Exception:   # noqa: BLE001 - a client must get a vendor answer, never a traceback
+            log.exception("ozeki %s: internal error", action)
+            items = [x.error_item(x.INTERNAL, "internal error (see the log)")]
+        body, ctype = x.render(action, items, fmt)
+        return legacy.text_reply(body, ctype)
+
+    for path in ("/api", "/httpapi"):
+        app.route(path, method=["GET", "POST"], callback=callback)

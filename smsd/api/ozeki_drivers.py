@@ -1,0 +1,93 @@
+"""Ozeki NG connection ("driver") management: one GSM modem connection per modem port.
+
+    createdriver  type=GSMModem [name=<name>] [port=<n>]  -> the new connection's name and port
+    deletedriver  name                                     -> its port back to defaults
+    startdriver / stopdriver  name                         -> sending and receiving on / off
+    configdriver  name, then KEY=value pairs               -> stored and applied at once
+    listdrivers                                            -> every connection with its settings
+Other connection types (SMPP, UCP, CIMD2, HTTP...) and keys a modem port cannot honour are
+refused with a message that says so; nothing is stored from a refused request.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from smsd.api import ozeki_xml as x
+from smsd.api.ozeki_xml import Item, OzekiError, item
+
+# Parameters of the request itself; everything else in a configdriver request is a setting.
+NOT_SETTINGS = frozenset({"action", "username", "password", "name", "responseformat", "type",
+                          "port"})
+
+
+def _admin_only(svc: Any, user: str) -> None:
+    if not any(u.admin for u in svc.users() if u.name == user):
+        raise OzekiError(x.AUTH, "connections are managed by an administrator")
+
+
+def _name(params: Mapping[str, str]) -> str:
+    name = params.get("name", "").strip()
+    if not name:
+        raise OzekiError(x.BAD_PARAMETER, "name is required")
+    return name
+
+
+def report(svc: Any, port: int, message: str) -> Item:
+    driver = next(d for d in svc.drivers() if d.port == port)
+    return item("driver", statuscode=x.OK, statusmessage=message, name=driver.name,
+                type="GSMModem", port=port, state="started" if driver.running else "stopped")
+
+
+def create(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+    _admin_only(svc, user)
+    raw_port = params.get("port", "").strip()
+    if raw_port and not raw_port.isdigit():
+        raise OzekiError(x.BAD_PARAMETER, "port must be a modem port number")
+    driver = svc.driver_create(params.get("type", ""), params.get("name", "").strip() or None,
+                               int(raw_port) if raw_port else None)
+    return [report(svc, driver.port, "Connection created")]
+
+
+def delete(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+    _admin_only(svc, user)
+    name = _name(params)
+    port = svc.driver_delete(name)
+    return [item("driver", statuscode=x.OK, statusmessage="Connection deleted", name=name,
+                 port=port)]
+
+
+def start(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+    _admin_only(svc, user)
+    return [report(svc, svc.driver_run(_name(params), True), "Connection started")]
+
+
+def stop(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+    _admin_only(svc, user)
+    return [report(svc, svc.driver_run(_name(params), False), "Connection stopped")]
+
+
+def config(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+    _admin_only(svc, user)
+    values = {k.upper(): v for k, v in params.items() if k not in NOT_SETTINGS}
+    if not values:
+        raise OzekiError(x.BAD_PARAMETER, "configdriver needs KEY=value settings")
+    port = svc.driver_config(_name(params), values)
+    settings = svc.port_settings(port)
+    base = report(svc, port, "Connection configured")
+    return [x.Item(base.tag, base.fields + tuple((k.lower(), settings[k]) for k in values))]
+
+
+def listing(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+    _admin_only(svc, user)
+    out = []
+    for driver in svc.drivers():
+        base = report(svc, driver.port, "OK")
+        settings = svc.port_settings(driver.port)
+        out.append(x.Item(base.tag, base.fields + tuple((k.lower(), v)
+                                                        for k, v in settings.items())))
+    return out
+
+
+HANDLERS: dict[str, Callable[[Any, Mapping[str, str], str], list[Item]]] = {
+    "createdriver": create, "deletedriver": delete, "startdriver": start, "stopdriver": stop,
+    "configdriver": config, "listdrivers": listing}
