@@ -232,30 +232,36 @@ int pdu_encode_sms(const pdu_sms_opts *o, const char *number, size_t number_len,
     for (;;) {
         int full = 0;
         /* fast path: runs of ASCII in the default alphabet, UCS2 or 8-bit */
-        while (ascii_ok && usz == 1 && pos < text_len) {
-            uint8_t b = (uint8_t)text[pos];
+        /* the fast loops run on local copies: pos has its address taken (text_unit) and
+         * every byte store into units could otherwise alias it */
+        size_t at = pos, n_units = un, n_chars = chars;
+        while (ascii_ok && usz == 1 && at < text_len) {
+            uint8_t b = (uint8_t)text[at];
             uint8_t v = fast7 ? pdu_def_rev[b & 0x7F] : (uint8_t)(b + 1);
             if (b >= 0x80 || v == 0) break;
-            if (un + 1 > cap) { full = 1; break; }
-            units[un++] = (uint8_t)(v - 1);
-            pos++;
-            chars++;
+            if (n_units + 1 > cap) { full = 1; break; }
+            units[n_units++] = (uint8_t)(v - 1);
+            at++;
+            n_chars++;
         }
         /* UCS2: ASCII and two-byte UTF-8 inline; longer sequences take text_unit below */
-        while (usz == 2 && pos < text_len) {
-            int32_t cp = (uint8_t)text[pos];
+        while (usz == 2 && at < text_len) {
+            int32_t cp = (uint8_t)text[at];
             size_t step = 1;
             if (cp >= 0x80) {
-                cp = utf8_two(text, text_len, pos);
+                cp = utf8_two(text, text_len, at);
                 step = 2;
                 if (cp < 0) break;
             }
-            if (un + 2 > cap) { full = 1; break; }
-            units[un++] = (uint8_t)(cp >> 8);
-            units[un++] = (uint8_t)cp;
-            pos += step;
-            chars++;
+            if (n_units + 2 > cap) { full = 1; break; }
+            units[n_units++] = (uint8_t)(cp >> 8);
+            units[n_units++] = (uint8_t)cp;
+            at += step;
+            n_chars++;
         }
+        pos = at;
+        un = n_units;
+        chars = n_chars;
         if (!full && pos < text_len) {
             size_t save = pos;
             TRY(text_unit(text, text_len, &pos, p.enc, p.lock, p.single, &u));

@@ -47,12 +47,14 @@ static int text_cost(const char *t, size_t len, int enc, int lock, int single, s
     size_t ascii = enc == PDU_ENC_UCS2 ? 2 : 1;
     int gsm = enc == PDU_ENC_GSM7;
     while (pos < len) {
-        uint8_t c = (uint8_t)t[pos];
-        if (fast && c < 0x80 && (!gsm || pdu_def_rev[c])) {
-            pos++;
-            cost += ascii;
-            chars++;
-            continue;
+        if (fast) {
+            /* a local index: pos has its address taken below, so it lives in memory */
+            size_t i = pos;
+            while (i < len && (uint8_t)t[i] < 0x80 && (!gsm || pdu_def_rev[(uint8_t)t[i]])) i++;
+            cost += (i - pos) * ascii;
+            chars += i - pos;
+            pos = i;
+            if (pos >= len) break;
         }
         if (ascii == 2 && utf8_two(t, len, pos) >= 0) {   /* UCS2: U+0080..U+07FF */
             pos += 2;
@@ -181,6 +183,14 @@ static int choose_auto(const char *t, size_t len, int concat16, struct plan *bes
     int rc = plan_parts(t, len, &d);
     if (rc < 0 && rc != PDU_E_CHARSET) return rc;
     if (rc == PDU_OK && d.nparts == 1) { *best = d; return PDU_OK; }
+    if (rc == PDU_OK) {
+        /* UCS2 cannot need fewer parts: a GSM-7 character costs at most 2 of 160 / 153
+         * septets (>= 76 characters a part), a UCS2 one at least 2 of 140 / 134 octets
+         * (<= 67), and the tie goes to GSM-7; only national tables can still win */
+        *best = d;
+        size_t best_n = d.nparts;
+        return national_search(t, len, concat16, best, &best_n, d.chars);
+    }
     TRY(plan_parts(t, len, &u));
     *best = u;
     if (rc == PDU_OK && d.nparts <= u.nparts) *best = d;

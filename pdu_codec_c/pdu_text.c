@@ -194,14 +194,27 @@ static int unpack7(const uint8_t *in, size_t in_len, int fill, size_t n, uint8_t
     return PDU_OK;
 }
 
-/* Packs n septets after `fill` zero bits; out must hold (fill + 7n + 7) / 8 octets. */
+/* Packs n septets after `fill` zero bits; out must hold (fill + 7n + 7) / 8 octets plus one
+ * spare (eight septets go out as one 64-bit store of which seven octets count). */
 static size_t pack7(const uint8_t *sep, size_t n, int fill, uint8_t *out)
 {
-    uint32_t acc = 0;
+    uint64_t acc = 0;
     int bits = fill;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        acc |= (uint32_t)sep[i] << bits;
+    size_t o = 0, i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 8 <= n; i += 8) {
+        const uint8_t *s = sep + i;
+        uint64_t v = (uint64_t)s[0] | (uint64_t)s[1] << 7 | (uint64_t)s[2] << 14 |
+                     (uint64_t)s[3] << 21 | (uint64_t)s[4] << 28 | (uint64_t)s[5] << 35 |
+                     (uint64_t)s[6] << 42 | (uint64_t)s[7] << 49;
+        acc |= v << bits;                         /* bits < 8: 56 + bits fits in 64 */
+        memcpy(out + o, &acc, 8);
+        o += 7;
+        acc >>= 56;
+    }
+#endif
+    for (; i < n; i++) {
+        acc |= (uint64_t)sep[i] << bits;
         bits += 7;
         if (bits >= 8) {
             out[o++] = (uint8_t)acc;
