@@ -34,7 +34,8 @@ class Rig:
         self.sched = Scheduler(self.store)
         self.worker = FakeWorker(0, self.sched)
         self.sched.attach({0: self.worker})
-        self.svc = Service(self.store, self.sched, {0: self.worker})
+        self.sleeps: list[float] = []          # failed logins wait here instead of sleeping
+        self.svc = Service(self.store, self.sched, {0: self.worker}, sleep=self.sleeps.append)
         self.app = bottle.Bottle(catchall=False)
         gateway_php.mount(self.app, self.svc)
         self.worker.start()
@@ -183,3 +184,11 @@ def test_too_many_recipients_is_106_and_queues_nothing(rig: Rig) -> None:
     numbers = ",".join(f"4477009{i % limit:05d}" for i in range(limit + 1))
     assert rig.gw(ann(f"to={numbers}&message=hi")) == "OK"
     assert rig.queued_or_sent() == limit
+
+
+def test_wrong_passwords_are_slowed_down_and_queue_nothing(rig: Rig) -> None:
+    for password in ("bad1", "bad2", hashlib.sha1(b"bad3").hexdigest()):
+        assert rig.gw(ann("to=447700900123&message=hi", password)) == "ERROR 104"
+    assert rig.sleeps == sorted(rig.sleeps) and rig.sleeps[-1] > rig.sleeps[0] > 0
+    assert rig.queued_or_sent() == 0
+    assert rig.gw(ann("to=447700900123&message=hi")) == "OK"
