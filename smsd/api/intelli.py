@@ -180,6 +180,8 @@ def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
         raise IntelliError("INVALID_REQUEST", f"{len(items)} numbers, at most {MAX_TO}")
     fields = payload(params, kind, maxconcat)
     good, lines = recipients(svc, items)
+    if not lines:
+        raise IntelliError("INVALID_NUMBER", "the names and lists hold no numbers to send to")
     sender = params.get("from", "").strip() or None
     ids = submit(svc, user, good, fields, sender, params.get("usercontext", "").strip())
     for shown, ident in zip((g[1] for g in good), ids):
