@@ -34,14 +34,17 @@ def json_reply(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None,
-              admin_user: str = "admin") -> bottle.Bottle:
+def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None) -> bottle.Bottle:
     app = bottle.Bottle(catchall=False)
     app.config["autojson"] = False
 
     def authenticated(fn: Callable[..., str]) -> Callable[..., str]:
         def wrapper(*args: Any, **kwargs: Any) -> str:
-            result = auth.check(bottle.request.get_header("Authorization"), bottle.request.method)
+            result = auth.check(bottle.request.get_header("Authorization"), bottle.request.method,
+                                perm="api:json", remote=bottle.request.remote_addr or "")
+            if result.forbidden:
+                bottle.response.status = 403
+                return json_reply(json_api.error_body(svc, 403, "this user may not use the JSON API"))
             if result.user is None:
                 return _unauthorized(svc, auth, result.stale)
             try:
@@ -73,7 +76,7 @@ def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None,
         dialect.mount(app, svc)
 
     if sim is not None:
-        _mount_sim(app, svc, sim, authenticated, admin_user)
+        _mount_sim(app, svc, sim, authenticated)
 
     @app.error(404)
     def not_found(err: bottle.HTTPError) -> str:
@@ -96,7 +99,7 @@ def _unauthorized(svc: Any, auth: HttpAuth, stale: bool) -> str:
 
 
 def _mount_sim(app: bottle.Bottle, svc: Any, sim: SimControl,
-               authenticated: Callable[..., Any], admin_user: str) -> None:
+               authenticated: Callable[..., Any]) -> None:
     """POST /sim/sms and /sim/fault: drive the simulated network from tests and demos."""
 
     def body_object() -> dict[str, Any]:
@@ -109,7 +112,7 @@ def _mount_sim(app: bottle.Bottle, svc: Any, sim: SimControl,
         return obj
 
     def run(user: str, action: Callable[[dict[str, Any]], None]) -> str:
-        if user != admin_user:
+        if not svc.user(user).admin:
             bottle.response.status = 403
             return json_reply({"error_code": 403, "sn": svc.sn, "reason": "admin only"})
         try:

@@ -20,19 +20,27 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from smsd.errors import AuthError, Forbidden
+
 REALM = "smsd"
 NONCE_LIFETIME = 300.0
 
 
 class Credentials(Protocol):
-    def user_check(self, name: str, password: str) -> bool: ...
+    """The service's user checks (smsd/service_users.py): slowdown and permissions live there."""
+
+    def authenticate(self, name: str, password: str, perm: str, *, remote: str = "") -> str: ...
     def user_digest_ha1(self, name: str, realm: str) -> str | None: ...
+    def user_has_perm(self, name: str, perm: str) -> bool: ...
+    def auth_failed(self, name: str, *, remote: str = "") -> None: ...
+    def auth_succeeded(self, name: str, *, remote: str = "") -> None: ...
 
 
 @dataclass(frozen=True)
 class AuthResult:
     user: str | None
     stale: bool = False      # Digest nonce too old: client should retry with the new one
+    forbidden: bool = False  # good credentials, but the user lacks the permission
 
 
 def _md5(text: str) -> str:
@@ -67,41 +75,50 @@ class HttpAuth:
         return "ok" if 0 <= age <= NONCE_LIFETIME else "stale"
 
     # --- checking -------------------------------------------------------------------------------
-    def check(self, header: str | None, method: str) -> AuthResult:
+    def check(self, header: str | None, method: str, *, perm: str,
+              remote: str = "") -> AuthResult:
         if not header:
             return AuthResult(None)
         scheme, _, rest = header.strip().partition(" ")
         scheme = scheme.lower()
-        if scheme == "basic":
-            return self._check_basic(rest.strip())
-        if scheme == "digest":
-            return self._check_digest(rest, method)
+        try:
+            if scheme == "basic":
+                return self._check_basic(rest.strip(), perm, remote)
+            if scheme == "digest":
+                return self._check_digest(rest, method, perm, remote)
+        except Forbidden:
+            return AuthResult(None, forbidden=True)
+        except AuthError:
+            pass
         return AuthResult(None)
 
-    def _check_basic(self, token: str) -> AuthResult:
+    def _check_basic(self, token: str, perm: str, remote: str) -> AuthResult:
         try:
             raw = base64.b64decode(token, validate=True).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
             return AuthResult(None)
         name, sep, password = raw.partition(":")
-        if sep and self._creds.user_check(name, password):
-            return AuthResult(name)
-        return AuthResult(None)
+        if not sep:
+            return AuthResult(None)
+        return AuthResult(self._creds.authenticate(name, password, perm, remote=remote))
 
-    def _check_digest(self, rest: str, method: str) -> AuthResult:
+    def _check_digest(self, rest: str, method: str, perm: str, remote: str) -> AuthResult:
         fields = urllib.request.parse_keqv_list(urllib.request.parse_http_list(rest))
         name, nonce = fields.get("username", ""), fields.get("nonce", "")
         if not name or not nonce or fields.get("realm") != REALM:
             return AuthResult(None)
-        ha1 = self._creds.user_digest_ha1(name, REALM)
-        if ha1 is None:
-            return AuthResult(None)
-        if not hmac.compare_digest(fields.get("response", ""), _digest_response(ha1, method, fields)):
-            return AuthResult(None)
         state = self._nonce_state(nonce)
         if state == "stale":
-            return AuthResult(None, stale=True)
-        return AuthResult(name if state == "ok" else None)
+            return AuthResult(None, stale=True)     # not a failed guess: no slowdown
+        ha1 = self._creds.user_digest_ha1(name, REALM)
+        expected = "" if ha1 is None else _digest_response(ha1, method, fields)
+        if state != "ok" or not hmac.compare_digest(fields.get("response", ""), expected) \
+                or not expected:
+            self._creds.auth_failed(name, remote=remote)     # sleeps, then raises AuthError
+        self._creds.auth_succeeded(name, remote=remote)
+        if not self._creds.user_has_perm(name, perm):
+            raise Forbidden(f"user {name!r} lacks permission {perm}")
+        return AuthResult(name)
 
     def challenges(self, stale: bool = False) -> list[str]:
         digest = (f'Digest realm="{REALM}", qop="auth", algorithm=MD5, '

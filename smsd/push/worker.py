@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
 from smsd.push import intelli_format
-from smsd.push import json_format
+from smsd.push import isms_format, json_format
 
 log = logging.getLogger("smsd.push")
 
@@ -33,7 +33,7 @@ class Formatter(Protocol):
     def render(self, sn: str, kind: str, payloads: list[Any]) -> tuple[bytes, str]: ...
 
 
-FORMATTERS: dict[str, Any] = {"json": json_format}
+FORMATTERS: dict[str, Any] = {"json": json_format, "isms": isms_format}
 
 
 def register_formatter(protocol: str, module: Any) -> None:

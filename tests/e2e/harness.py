@@ -59,8 +59,9 @@ class Daemon:
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
         self.password = admin_password or ""
+        self.ports = ports
 
-    def start(self, timeout: float = 30.0) -> "Daemon":
+    def start(self, timeout: float = 30.0, wait_ports: bool = True) -> "Daemon":
         self.output = []
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, env=self.env)
@@ -69,7 +70,14 @@ class Daemon:
                  timeout, what="daemon start")
         if self._died():
             raise AssertionError("daemon died:\n" + "".join(self.output))
+        if wait_ports and self.password:
+            wait_for(self.all_registered, timeout, what="all ports registered")
         return self
+
+    def all_registered(self) -> bool:
+        ports = ",".join(str(p) for p in range(self.ports))
+        info = self.api("get_port_info", query=f"port={ports}&info_type=reg").get("info", [])
+        return len(info) == self.ports and all(i["reg"] == "REGISTER_OK" for i in info)
 
     def _pump(self) -> None:
         assert self.proc and self.proc.stdout

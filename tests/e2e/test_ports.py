@@ -97,7 +97,7 @@ def test_stop_sms_stops_unsent_parts(make_daemon) -> None:  # type: ignore[no-un
 
 def test_fresh_state_dir_gets_a_random_admin_password(make_daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]
     d = make_daemon(ports=1, admin_password=None)
-    d.start()
+    d.start(wait_ports=False)
     path = tmp_path / "state" / "admin-password"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     d.password = path.read_text().strip()
