@@ -119,7 +119,7 @@ def _maybe_stop(conn: sqlite3.Connection, emit: Emit, sender: str, text: str,
     if not words or words[0].upper().strip(".!") not in STOP_WORDS:
         return
     wanted = words[1].strip() if len(words) > 1 else None
-    rows = conn.execute("SELECT list, msisdn FROM subscriptions WHERE state = ?",
+    rows = conn.execute("SELECT list, msisdn FROM subscriptions WHERE state = ? ORDER BY list",
                         (STATE_IN,)).fetchall()
     for list_name, digits in rows:
         if same_subscriber(digits, sender) and (wanted is None or list_name.lower() ==
