@@ -279,3 +279,17 @@ def test_receive_off_leaves_sms_on_the_sim_until_it_is_on(make_daemon) -> None: 
     call(d, action="configdriver", name="GSMModem0", RECEIVE="on")
     got = wait_for(lambda: items(call(d, action="receivemessage"), "message"), what="released")
     assert [m["messagedata"] for m in got] == ["held"]
+
+
+def test_listen_addresses_from_the_config_file(make_daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    first, second = free_port(), free_port()
+    ini = tmp_path / "smsd.ini"
+    ini.write_text(f"[daemon]\nlisten = 127.0.0.1:{first}, 127.0.0.1:{second}\n")
+    d = make_daemon(ports=1, extra=("--config", str(ini)))
+    at = d.args.index("--listen")
+    del d.args[at:at + 2]                       # the file alone says where to listen
+    d.port, d.base = first, f"http://127.0.0.1:{first}"
+    d.start()
+    for port in (first, second):
+        root = call(d, base=f"http://127.0.0.1:{port}", action="listdrivers")
+        assert [x["name"] for x in items(root, "driver")] == ["GSMModem0"]
