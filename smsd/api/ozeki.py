@@ -74,29 +74,7 @@ def message_kind(params: Mapping[str, str]) -> tuple[str, Kind]:
     if kind is None:
         raise OzekiError(x.MESSAGE_TYPE, f"message type {name!r} is not supported "
                                          f"(supported: {', '.join(TYPES)})")
-    if (kind.flash or kind.binary) and not payloads_supported():
-        raise OzekiError(x.MESSAGE_TYPE, f"message type {name} is not available yet")
     return name, kind
-
-
-def payloads_supported() -> bool:
-    """Flash and binary need the Service to keep them on the task (issue 5 payload kinds).
-
-    Until the Service's intake carries them, such a message would go out as plain text: refuse
-    it rather than send something else than was asked (fails closed)."""
-    global _PAYLOADS
-    if _PAYLOADS is None:
-        import inspect
-
-        from smsd import service
-        try:
-            _PAYLOADS = "flash" in inspect.getsource(service)
-        except (OSError, TypeError):
-            _PAYLOADS = False
-    return _PAYLOADS
-
-
-_PAYLOADS: bool | None = None
 
 
 def binary_payload(raw: str) -> tuple[bytes, bytes]:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from e2e.harness import ADMIN_PW, free_port, wait_for
-from smsd.api.ozeki import payloads_supported
 
 
 def call(d: Any, path: str = "/api", *, base: str | None = None, **params: str) -> ET.Element:
@@ -238,12 +237,6 @@ def test_message_types_reach_the_pdu(make_daemon) -> None:  # type: ignore[no-un
     assert [p.encoding for p in sent_parts(d, plain)] == ["gsm7"]
     assert [p.encoding for p in sent_parts(d, gsm)] == ["gsm7"]
     assert [(p.encoding, p.text) for p in sent_parts(d, ucs)] == [("ucs2", "wide")]
-    if not payloads_supported():
-        # The Service does not keep payload kinds on the task yet: refused, never sent as text.
-        refused = items(call(d, action="sendmessage", recipient="+447700901001",
-                             messagedata="x", messagetype="SMS:TEXT:CLASS0"), "error")
-        assert refused[0]["statuscode"] == "3" and "not available" in refused[0]["statusmessage"]
-        return
     flash = one("look now", messagetype="SMS:TEXT:CLASS0")
     binary = one("<udh>0504158A0000</udh><data>DEADBEEF</data>", messagetype="SMS:BINARY")
     assert [(p.message_class, p.text) for p in sent_parts(d, flash)] == [(0, "look now")]
