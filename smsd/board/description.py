@@ -138,20 +138,20 @@ class _Reader:
 
     def read(self) -> BoardDescription:
         ports = []
-        for section in self._parser.sections():
+        board = BoardDescription()
+        for section in self._parser.sections():      # in file order: errors come out in order
             if section.startswith("port."):
                 ports.append(self._port(section))
-            elif section != "board":
+            elif section == "board":
+                board = self._board()
+            else:
                 raise self.fail(section, "", "unknown section (expected [board] or [port.N])")
         if not ports:
             raise ConfigError(f"{self._path}: no [port.N] sections: the board has no modems")
-        board = self._board()
         return replace(board, ports=tuple(sorted(ports, key=lambda p: p.port)),
                        source=self._path, lines=dict(self._lines))
 
     def _board(self) -> BoardDescription:
-        if not self._parser.has_section("board"):
-            return BoardDescription()
         sec = self._parser["board"]
         self._known(sec, BOARD_KEYS)
         default = BoardDescription()

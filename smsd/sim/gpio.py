@@ -21,6 +21,7 @@ factory API (the version Debian 12 ships).
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 import threading
 import time
 import warnings
@@ -48,7 +49,16 @@ def _number(spec: Any) -> int:
 
 
 class SimPinFactory(MockFactory):            # type: ignore[misc]
-    """A mock pin factory that accepts any GPIO number, not only the 54 of a Pi."""
+    """A mock pin factory that accepts any GPIO number, not only the 54 of a Pi.
+
+    gpiozero's local factories share one pin table per process (one Pi has one set of pins);
+    each simulated board gets its own, so two simulations (or tests) never share a pin."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pins: dict[int, Any] = {}
+        self._reservations: defaultdict[int, list[Any]] = defaultdict(list)
+        self._res_lock = threading.Lock()
 
     def pin(self, spec: Any, pin_class: Any = None, **kwargs: Any) -> Any:
         number = _number(spec)
