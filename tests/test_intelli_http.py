@@ -15,7 +15,7 @@ from smsd import pdu
 from smsd.api import build_app, intelli
 from smsd.api.auth import HttpAuth
 from smsd.errors import BadRequest
-from smsd.model import Recipient, SendRequest
+from smsd.model import Limits, Recipient, SendRequest
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
@@ -36,12 +36,13 @@ PORTS_IE = bytes.fromhex("05040B8423F0")
 
 
 class Box:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, limits: Limits = Limits()) -> None:
         self.store = Store(path)
         self.sched = Scheduler(self.store)
         self.workers = {p: FakeWorker(p, self.sched) for p in range(2)}
         self.sched.attach(self.workers)
-        self.svc = Service(self.store, self.sched, self.workers, sleep=lambda _: None)
+        self.svc = Service(self.store, self.sched, self.workers, sleep=lambda _: None,
+                           limits=limits)
         self.app = build_app(self.svc, HttpAuth(self.svc))
         self.svc.user_add("shop", PW, perms=("api:intelli",), credits=10)
         for w in self.workers.values():
@@ -209,3 +210,21 @@ def test_insufficient_credit_and_wap_costs_one(box: Box) -> None:
                    text="x") == "ERR:INSUFFICIENT_CREDIT"
     box.svc.user_set_credits("shop", None)
     assert box.get("/smsgateway/getbalance.aspx") == f"BALANCE:{intelli.UNLIMITED_BALANCE}"
+
+
+def test_big_groups_go_in_chunks_and_a_late_refusal_is_per_recipient(tmp_path: Path) -> None:
+    b = Box(str(tmp_path / "chunks.db"), Limits(max_numbers=2))
+    try:
+        for i in range(5):
+            b.svc.contact_set(f"c{i}", f"+4477009001{i:02d}")
+        b.svc.group_set("all", [f"c{i}" for i in range(5)])
+        b.svc.user_set_credits("shop", 3)
+        lines = b.get("/smsgateway/sendmsg.aspx", to="all", text="hi").split("\n")
+        results = [line.split(",")[1] for line in lines]
+        # Chunks of two: 2 credits, then 2 more refused (1 left), then the last one fits.
+        assert [r[:3] for r in results] == ["ID:", "ID:", "ERR", "ERR", "ID:"]
+        assert results[2:4] == ["ERR:INSUFFICIENT_CREDIT"] * 2
+        assert b.svc.user_credits("shop") == 0
+        assert b.get("/smsgateway/sendmsg.aspx", to="all", text="hi") == "ERR:INSUFFICIENT_CREDIT"
+    finally:
+        b.close()

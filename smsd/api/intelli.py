@@ -183,9 +183,7 @@ def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
     if not lines:
         raise IntelliError("INVALID_NUMBER", "the names and lists hold no numbers to send to")
     sender = params.get("from", "").strip() or None
-    ids = submit(svc, user, good, fields, sender, params.get("usercontext", "").strip())
-    for shown, ident in zip((g[1] for g in good), ids):
-        lines[shown] = f"ID:{ident}"
+    lines.update(submit(svc, user, good, fields, sender, params.get("usercontext", "").strip()))
     log.info("sendmsg from %s by %s: type %d, %d recipient(s)", remote, user, kind, len(lines))
     if len(lines) == 1:
         return next(iter(lines.values()))
@@ -218,16 +216,26 @@ def expand(svc: Any, item: str) -> list[str]:
 
 
 def submit(svc: Any, user: str, good: list[tuple[str, str]], fields: dict[str, Any],
-           sender: str | None, usercontext: str) -> list[int]:
-    """One send request per Service-sized chunk; the message ids in recipient order."""
-    ids: list[int] = []
+           sender: str | None, usercontext: str) -> dict[str, str]:
+    """Result per shown number, one send request per Service-sized chunk (a group may hold more
+    numbers than one request takes). A chunk after the first that is refused (credit run out)
+    is answered per recipient: the earlier chunks were already accepted."""
+    results: dict[str, str] = {}
     size = svc.limits.max_numbers
     for start in range(0, len(good), size):
         chunk = good[start:start + size]
         request = SendRequest(recipients=tuple(Recipient(n) for n, _ in chunk), sender=sender,
                               usercontext=usercontext, dialect="intelli", **fields)
-        ids += svc.send_sms(request, user=user).message_ids
-    return ids
+        try:
+            ids = svc.send_sms(request, user=user).message_ids
+        except ServiceError as exc:
+            if not results:
+                raise
+            results.update((shown, f"ERR:{CODES.get(exc.reason, 'INVALID_REQUEST')}")
+                           for _, shown in chunk)
+            continue
+        results.update((shown, f"ID:{ident}") for (_, shown), ident in zip(chunk, ids))
+    return results
 
 
 # --- other services -------------------------------------------------------------------------------
