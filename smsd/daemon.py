@@ -214,8 +214,12 @@ class Daemon:
             return 1
         self.stopping.wait()
         self.stop()
-        if self.factory_reset:
-            from smsd.board.factory_reset import FACTORY_RESET_EXIT, wipe_state
-            wipe_state(self.cfg.state_dir, DB_FILE, (ADMIN_PASSWORD_FILE,))
-            return FACTORY_RESET_EXIT     # systemd restarts us on a fresh state
-        return 0
+        return self.after_stop()
+
+    def after_stop(self) -> int:
+        """The exit status; a confirmed factory reset wipes the state first (store closed)."""
+        if not self.factory_reset:
+            return 0
+        from smsd.board.factory_reset import FACTORY_RESET_EXIT, wipe_state
+        wipe_state(self.cfg.state_dir, DB_FILE, (ADMIN_PASSWORD_FILE,))
+        return FACTORY_RESET_EXIT     # systemd restarts us on a fresh state
