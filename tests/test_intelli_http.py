@@ -183,6 +183,7 @@ def test_normalise_numbers() -> None:
 
 def test_paths_any_case_post_and_unknown_service(box: Box) -> None:
     assert box.get("/smsgateway/GetBalance.aspx") == "BALANCE:10"
+    assert box.get("/SmsGateWay/getbalance.aspx") == "BALANCE:10"
     body = urllib.parse.urlencode({"username": "shop", "password": PW, "to": "447700900010",
                                    "text": "posted"}).encode()
     assert box.call("/smsgateway/SENDMSG.ASPX", body=body, method="POST").startswith("ID:")

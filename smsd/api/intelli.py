@@ -317,5 +317,7 @@ def mount(app: bottle.Bottle, svc: Any) -> None:
             body = "ERR:INTERNAL_ERROR"
         return reply(body)
 
-    for prefix in ("/smsgateway", "/SMSGateway", "/SmsGateway"):
-        app.route(prefix + "/<name>", method=["GET", "POST"], callback=callback)
+    # The directory in any case too: bottle's route patterns are case-sensitive.
+    any_case = "".join(f"[{c.lower()}{c.upper()}]" for c in "smsgateway")
+    app.route(f"/<directory:re:{any_case}>/<name>", method=["GET", "POST"],
+              callback=lambda directory, name: callback(name))
