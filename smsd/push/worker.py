@@ -111,7 +111,7 @@ class PushWorker(threading.Thread):
         self._dynamic, self._refresh, self._refreshed = dynamic, refresh, float("-inf")
         self._batch, self._timeout, self._poll = batch, timeout, poll
         self._clock, self._post = clock, post
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._wake = threading.Event()
         self.heartbeat = clock()
         self._init_cursors()
@@ -127,7 +127,7 @@ class PushWorker(threading.Thread):
         self._wake.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self._wake.set()
 
     def _refresh_dynamic(self) -> None:
@@ -143,7 +143,7 @@ class PushWorker(threading.Thread):
                 self._store.set_push_cursor(target.key, self._store.last_event_id())
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.heartbeat = self._clock()
             self._refresh_dynamic()
             busy = False
