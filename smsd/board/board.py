@@ -210,6 +210,13 @@ class Board:
         led = self._ports[port].led if port in self._ports else None
         if led is None:
             return
+        try:
+            self._drive(led, mode)
+        except Exception:        # a lamp fault must never hold up the port's report
+            log.exception("port %d: cannot set the LED", port)
+
+    @staticmethod
+    def _drive(led: Any, mode: str) -> None:
         if mode == LED_ON:
             led.on()
         elif mode == LED_BLINK:

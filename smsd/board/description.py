@@ -27,11 +27,14 @@ values, this module scans the file for them itself.
 from __future__ import annotations
 
 import configparser
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from smsd.errors import ConfigError
+
+log = logging.getLogger("smsd.board")
 
 MAX_PORTS = 32
 MODELS = ("quectel", "simcom")
@@ -41,6 +44,7 @@ PORT_KEYS = frozenset({"device", "model", "slots", "baudrate", "sim_mux", "activ
                        "status_active_high", *LINE_KEYS})
 # gpiozero pin names: a Broadcom number, GPIOn/BCMn, BOARDn/WPIn or HEADER:n (e.g. J8:11).
 _PIN = re.compile(r"^(?:\d+|(?:GPIO|BCM|BOARD|WPI)\d+|[A-Z][A-Z0-9]*:\d+)$")
+_UNSTABLE = re.compile(r"^/dev/tty(USB|ACM)\d+$")     # numbered in probe order, not by socket
 _SECTION = re.compile(r"^\[(?P<name>[^\]]+)\]")
 _KEY = re.compile(r"^(?P<key>[^\s=:;#][^=:]*?)\s*[=:]")
 
@@ -169,6 +173,9 @@ class _Reader:
         self._known(sec, PORT_KEYS)
         if not sec.get("device", "").strip():
             raise self.fail(section, "", "'device' (the serial device of the modem) is required")
+        if _UNSTABLE.match(sec["device"].strip()):
+            log.warning("%s: [%s] device %s may be renumbered at boot; a udev name such as "
+                        "/dev/serial/by-path/... is stable", self._path, section, sec["device"])
         pins = {key: self._pin(sec, key) for key in LINE_KEYS if key in sec}
         mux = self._mux(sec)
         return PortLines(int(index), sec["device"].strip(), model=self._model(sec),
