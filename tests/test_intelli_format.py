@@ -43,7 +43,7 @@ def test_w3cdtf_offsets() -> None:
 @pytest.mark.parametrize("kind,payload,status", [
     ("sms_result", {"status": "SENT_OK"}, 3),
     ("sms_result", {"status": "FAILED"}, 6),
-    ("sms_deliver_status", {"status_code": 0x00}, 4),
+    ("sms_result", {"status": "DELIVERED"}, 4),
     ("sms_deliver_status", {"status_code": 0x20}, 2),
     ("sms_deliver_status", {"status_code": 0x46}, 8),
     ("sms_deliver_status", {"status_code": 0x41}, 6),
@@ -55,7 +55,8 @@ def test_status_codes(kind: str, payload: dict[str, Any], status: int) -> None:
 
 
 def test_events_not_forwarded() -> None:
-    assert not fmt.accepts("sms_result", {"message_id": 3, "status": "DELIVERED"})  # report was
+    assert not fmt.accepts("sms_deliver_status", {"message_id": 3, "status_code": 0})  # result
+    assert not fmt.accepts("sms_result", {"message_id": 3, "status": "SENDING"})
     assert not fmt.accepts("sms_deliver_status", {"message_id": None, "status_code": 0})
     assert not fmt.accepts("ussd", {"port": 0, "text": "x"})
 
@@ -154,7 +155,7 @@ def test_retry_override_and_exponential_default() -> None:
 
 def test_skipped_events_move_the_cursor_without_a_post() -> None:
     target = PushTarget("http://r/", dialect="intelli-status")
-    delivered = {"message_id": 5, "number": "+1", "status": "DELIVERED"}
-    w, _, posted = worker(target, [("sms_result", delivered), ("sms", SMS)], [])
+    delivered = {"message_id": 5, "number": "+1", "status_code": 0}
+    w, _, posted = worker(target, [("sms_deliver_status", delivered), ("sms", SMS)], [])
     assert w._service(target) and w._service(target)
     assert posted == [] and w._store.push_cursor(target.key) == 2

@@ -6,9 +6,11 @@ Three push protocols, one per forwarding URL of the vendor's Forwarding tab, eac
 
 - `intelli-sms`: `sms` events -> from, text, msgid (our incoming SMS id), sent (W3CDTF),
   usercontext when the SMS replies to a message sent with one;
-- `intelli-status`: `sms_result` (message sent 3, failed 6) and `sms_deliver_status` (delivered 4,
-  pending 2, expired 8, other failures 6) events -> msgid (the message id sendmsg answered),
-  status, toaddr; a DELIVERED result is not posted twice (its status report already was);
+- `intelli-status`: `sms_result` (message sent 3, delivered 4, failed 6) and
+  `sms_deliver_status` (pending 2, expired 8, other failures 6) events -> msgid (the message id
+  sendmsg answered), status, toaddr. "Delivered" comes from the message's result, which the
+  store raises once every part has a delivered report, so a multipart message is reported
+  delivered once, not once per part;
 - `intelli-subscription`: `subscription` events -> sublistname, sublisttype, msisdn, action,
   source, timestamp (W3CDTF).
 
@@ -65,11 +67,11 @@ def status_code(kind: str, payload: Mapping[str, Any]) -> int | None:
     if payload.get("message_id") is None:
         return None
     if kind == "sms_result":
-        return {"SENT_OK": STATUS_SENT, "FAILED": STATUS_UNDELIVERABLE}.get(
-            str(payload.get("status")))
+        return {"SENT_OK": STATUS_SENT, "DELIVERED": STATUS_DELIVERED,
+                "FAILED": STATUS_UNDELIVERABLE}.get(str(payload.get("status")))
     st = int(payload.get("status_code") or 0)
     if st <= 0x1F:
-        return STATUS_DELIVERED
+        return None                     # the sms_result DELIVERED says it, once per message
     if st <= 0x3F:
         return STATUS_QUEUED
     return STATUS_EXPIRED if st == TP_ST_EXPIRED else STATUS_UNDELIVERABLE

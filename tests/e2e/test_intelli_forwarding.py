@@ -85,6 +85,12 @@ def test_replies_status_reports_and_stop(make_daemon) -> None:  # type: ignore[n
                  what="sent and delivered status")
         assert all(f == {"msgid": ident, "status": f["status"], "toaddr": "447700900201"}
                    for f in sms_status.forms)
+        long_id = send(d, to="447700900203", text="z" * 300, maxconcat="2")[3:]
+        wait_for(lambda: {"msgid": long_id, "status": "4", "toaddr": "447700900203"}
+                 in sms_status.forms, 30, what="two-part message delivered")
+        time.sleep(1.0)
+        # Two parts, two network reports, one "delivered" for the message.
+        assert [f["status"] for f in sms_status.forms if f["msgid"] == long_id] == ["3", "4"]
         bad = send(d, to="447700900000", text="never")[3:]        # "0000": permanent failure
         wait_for(lambda: {"msgid": bad, "status": "6", "toaddr": "447700900000"}
                  in sms_status.forms, 30, what="undeliverable status")
