@@ -229,21 +229,27 @@ class ModemWorker(RescueMixin):
         value = self._setting("SUBMITTIMEOUT")
         return float(value) if value.isdigit() else self._timing.cmgs
 
-    def _enter_pin(self) -> None:
+    def _enter_pin(self) -> bool:
+        """Enter the configured PIN if the SIM asks for it; True when the SIM took it."""
         pin = self._setting("PINCODE")
         if not pin.isdigit() or pin == self._pin_tried:
-            return
+            return False
         answer = self._channel.run(Command("AT+CPIN?", self._timing.command))
         if not isinstance(answer, Response) or r.parse_cpin(answer.lines) != r.REG_PIN_REQUIRE:
-            return
+            return False
         self._pin_tried = pin
         result = self._channel.run(Command(f'AT+CPIN="{pin}"', self._timing.command))
         if isinstance(result, Response):
             self._pin_tried = ""
             log.info("port %d: SIM PIN entered", self.port)
-        else:
-            log.warning("port %d: the SIM refused the configured PIN (%s); not retried",
-                        self.port, result.text)
+            return True
+        log.warning("port %d: the SIM refused the configured PIN (%s); not retried",
+                    self.port, result.text)
+        return False
+
+    def _unlock_sim(self) -> None:
+        if self._enter_pin():
+            self._run_steps(sequences.SIM_BACK)
 
     def _set_smsc(self) -> None:
         smsc = self._setting("SMSSERVICECENTERADDRESS")
@@ -378,7 +384,9 @@ class ModemWorker(RescueMixin):
         self._channel.engine.reset()
         marker = self._profile.ready_marker
         try:
-            return self._channel.wait_urc(lambda u: u.lines[0] == marker, self._timing.boot)
+            # A SIM that waits for its PIN sends no further ready URCs: stop waiting there.
+            return self._channel.wait_urc(lambda u: u.lines[0] == marker or _awaits_code(u),
+                                          self._timing.boot)
         finally:
             self._expect_boot = False
 
@@ -426,6 +434,8 @@ class ModemWorker(RescueMixin):
         self._refresh()
 
     def _refresh(self, _: Refresh | None = None) -> None:
+        if self._info.state == STATE_READY and self._info.reg == r.REG_PIN_REQUIRE:
+            self._unlock_sim()
         if self._info.state == STATE_READY:
             self._run_steps(sequences.REFRESH_FULL)
             self._set_smsc()
@@ -481,6 +491,8 @@ class ModemWorker(RescueMixin):
         blocked = r.parse_cpin((f"+CPIN: {','.join(urc.args)}",))
         if blocked:
             self._set(reg=blocked)
+            if blocked == r.REG_PIN_REQUIRE and self._initialised and not self._expect_boot:
+                self._followups.append(self._unlock_sim)
         elif self._info.reg in SIM_BLOCKED:
             # The SIM is back (or a new one is in): its identity and registration are news.
             self._set(reg=r.REG_UNKNOWN)
@@ -513,6 +525,11 @@ class ModemWorker(RescueMixin):
             log.exception("port %d: sink refused inbound %s; kept on the SIM", self.port, kind)
             return False
         return True
+
+
+def _awaits_code(urc: Urc) -> bool:
+    return urc.name == "+CPIN" and r.parse_cpin(urc.lines[:1]) in (r.REG_PIN_REQUIRE,
+                                                                   r.REG_PUK_REQUIRE)
 
 
 def _is_hex(text: str) -> bool:

@@ -172,12 +172,17 @@ def test_pincode_unlocks_the_sim_at_init(make_daemon) -> None:  # type: ignore[n
     def reg() -> str:
         return str(d.api("get_port_info", query="port=0&info_type=reg")["info"][0]["reg"])
     d.api("set_port_info", query="port=0&action=lock&param=1234")
-    call(d, action="configdriver", name="GSMModem0", PINCODE="1234")
     d.api("set_port_info", query="port=0&action=reset")
+    wait_for(lambda: reg() == "PIN_REQUIRE", timeout=30, what="locked without a PIN")
+    call(d, action="configdriver", name="GSMModem0", PINCODE="1234")    # applies at once
     wait_for(lambda: reg() == "REGISTER_OK", timeout=30, what="registered after the PIN")
+    d.api("set_port_info", query="port=0&action=reset")                 # and at each init
+    wait_for(lambda: sum("SIM PIN entered" in line for line in d.output) == 2, timeout=30,
+             what="the PIN entered at init")
+    wait_for(lambda: reg() == "REGISTER_OK", timeout=30, what="registered after a reset")
     call(d, action="configdriver", name="GSMModem0", PINCODE="")
     d.api("set_port_info", query="port=0&action=reset")
-    wait_for(lambda: reg() == "PIN_REQUIRE", timeout=30, what="locked without the PIN")
+    wait_for(lambda: reg() == "PIN_REQUIRE", timeout=30, what="locked again without the PIN")
 
 
 def test_two_listen_addresses_both_answer(make_daemon) -> None:  # type: ignore[no-untyped-def]
