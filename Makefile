@@ -35,3 +35,14 @@ bench-env: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache
+
+# Debian package (debian/): build/deb/smsd_<version>_<arch>.deb, checked with lintian.
+# `make deb ARCH=arm64` cross-builds; build dependencies are installed with apt when missing.
+ARCH ?=
+.PHONY: deb package-test
+deb:
+	sh debian/build-deb.sh $(ARCH)
+
+# Installs the package into a fresh Debian 12 root file system, boots it and checks the service.
+package-test: deb
+	sh tests/package/run.sh
