@@ -242,11 +242,15 @@ def test_gesture_is_pure() -> None:
 
 def test_lines_already_taken_refuse_the_board_and_release_the_rest(factory: MockFactory) -> None:
     desc = parse(DESCRIPTION, "b.ini")
-    first = Board(desc, factory, FAST)
-    with pytest.raises(ConfigError, match=r"b.ini:6: \[port.0\]: cannot set up the GPIO line"):
+    # Another user of port 0's last line (its LED): the lines before it are claimed first.
+    first = Board(parse("[port.0]\ndevice = /dev/null\nled = GPIO12\n", "other.ini"), factory)
+    with pytest.raises(ConfigError, match=r"b.ini:6: \[port.0\]: cannot set up the GPIO line") \
+            as failed:
         Board(desc, factory, FAST)
     first.close()
-    Board(desc, factory, FAST).close()             # nothing of the failed attempt stayed claimed
+    # Released at once, not by the garbage collector (the traceback still holds the attempt).
+    assert failed.tb is not None
+    Board(desc, factory, FAST).close()
 
 
 def test_wipe_state(tmp_path: Path) -> None:

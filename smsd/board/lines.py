@@ -69,6 +69,13 @@ class PortIO:
         self.timing = timing
         self._sleep = sleep
         self._devices: list[Any] = []
+        try:
+            self._claim(lines, factory)
+        except BaseException:
+            self.close()        # a line that fails must not leave the others claimed
+            raise
+
+    def _claim(self, lines: PortLines, factory: Any) -> None:
         high = lines.active_high
         self.power_key = self._output(lines.power_key, high, False, factory)
         self.reset = self._output(lines.reset, high, False, factory)
