@@ -42,7 +42,8 @@ def press(pin, seconds: float) -> None:  # type: ignore[no-untyped-def]
 
 def test_simulate_mode_runs_the_board_and_a_confirmed_reset_wipes(tmp_path: Path) -> None:
     (tmp_path / "board.ini").write_text(BOARD)
-    cfg = config.build({}, {"simulate": 1, "sim_latency": 0.02, "board": str(tmp_path / "board.ini"),
+    cfg = config.build({}, {"simulate": 1, "sim_latency": 0.02,
+                            "board": str(tmp_path / "board.ini"),
                             "state_dir": str(tmp_path / "state"),
                             "listen": (f"127.0.0.1:{free_port()}",)})
     daemon = Daemon(cfg)

@@ -36,8 +36,11 @@ def wait_for(condition: object, timeout: float = 5.0) -> bool:
     return False
 
 
+Lines = tuple[SimGpio, SimPinFactory, dict[str, DigitalOutputDevice]]
+
+
 @pytest.fixture
-def lines(sim: SimBoard) -> Iterator[tuple[SimGpio, SimPinFactory, dict[str, DigitalOutputDevice]]]:
+def lines(sim: SimBoard) -> Iterator[Lines]:
     """Port 0's lines driven by hand (no Board), to test the module's rules on their own."""
     desc = simulated_description(sim)
     factory = SimPinFactory()
@@ -57,7 +60,7 @@ def hold(device: DigitalOutputDevice, seconds: float) -> None:
     device.off()
 
 
-def test_power_key_presses_follow_the_module_rules(sim: SimBoard, lines) -> None:  # type: ignore[no-untyped-def]
+def test_power_key_presses_follow_the_module_rules(sim: SimBoard, lines: Lines) -> None:
     gpio, _, dev = lines
     quectel = TIMING["quectel"]
     assert sim.is_powered(0)
@@ -75,7 +78,7 @@ def test_power_key_presses_follow_the_module_rules(sim: SimBoard, lines) -> None
     assert gpio.modules[0].pulses[1].seconds >= quectel.off_press
 
 
-def test_status_pin_reads_the_module_live(sim: SimBoard, lines) -> None:  # type: ignore[no-untyped-def]
+def test_status_pin_reads_the_module_live(sim: SimBoard, lines: Lines) -> None:
     _, factory, _ = lines
     status = factory.pin(simulated_description(sim).port(0).status)
     assert status.state is True
@@ -83,7 +86,7 @@ def test_status_pin_reads_the_module_live(sim: SimBoard, lines) -> None:  # type
     assert status.state is False
 
 
-def test_power_enable_cut_needs_a_power_key_press_to_come_back(sim: SimBoard, lines) -> None:  # type: ignore[no-untyped-def]
+def test_power_enable_cut_needs_a_power_key_press_to_come_back(sim: SimBoard, lines: Lines) -> None:
     gpio, _, dev = lines
     dev["power_enable"].off()
     assert not sim.is_powered(0) and not gpio.modules[0].supplied
@@ -95,7 +98,7 @@ def test_power_enable_cut_needs_a_power_key_press_to_come_back(sim: SimBoard, li
     assert sim.is_powered(0)
 
 
-def test_reset_pulse_reboots_a_hung_module(sim: SimBoard, lines) -> None:  # type: ignore[no-untyped-def]
+def test_reset_pulse_reboots_a_hung_module(sim: SimBoard, lines: Lines) -> None:
     gpio, _, dev = lines
     sim.set_fault(0, "hang")
     hold(dev["reset"], 0.0)

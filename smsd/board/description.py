@@ -9,7 +9,7 @@ An INI file (a conffile beside the main configuration). Example:
     confirm_window = 10         ; seconds in which a second press confirms it
 
     [port.0]
-    device = /dev/serial/by-path/platform-3f980000.usb-usb-0:1.2:1.0-port0
+    device = /dev/smsd/platform-3f980000.usb-usb-0:1.2-at
     model = quectel             ; pulse timings: quectel (EC25) | simcom (SIM7600)
     power_key = GPIO5
     reset = GPIO6
@@ -175,7 +175,7 @@ class _Reader:
             raise self.fail(section, "", "'device' (the serial device of the modem) is required")
         if _UNSTABLE.match(sec["device"].strip()):
             log.warning("%s: [%s] device %s may be renumbered at boot; a udev name such as "
-                        "/dev/serial/by-path/... is stable", self._path, section, sec["device"])
+                        "/dev/smsd/<usb path>-at is stable", self._path, section, sec["device"])
         pins = {key: self._pin(sec, key) for key in LINE_KEYS if key in sec}
         mux = self._mux(sec)
         return PortLines(int(index), sec["device"].strip(), model=self._model(sec),
@@ -194,8 +194,8 @@ class _Reader:
             raise self.fail(sec.name, key, f"{spec!r} is not a GPIO pin (use e.g. GPIO17)")
         canonical = canonical_pin(spec)
         if canonical in self._pins:
-            first = self._pins[canonical]
-            raise self.fail(sec.name, key, f"{canonical} is already used by [{first[0]}] {first[1]}")
+            section, used_as = self._pins[canonical]
+            raise self.fail(sec.name, key, f"{canonical} is already used by [{section}] {used_as}")
         self._pins[canonical] = (sec.name, key)
         return canonical
 
