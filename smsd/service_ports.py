@@ -131,6 +131,10 @@ class PortsService:
         return list(self._store.inbox_visible(dialect, unread_only=unread_only, limit=limit,
                                               mark_read=mark_read))
 
+    def inbox_message(self, dialect: str, inbound_id: int) -> tuple[InboundSms, bool] | None:
+        found = self._store.inbound_one(dialect, inbound_id)
+        return None if found is None else (found[0], bool(found[1]))
+
     def folder_messages(self, dialect: str, folder: str, user: str | None,
                         limit: int) -> list[MessageState]:
         """Sent messages of a folder (outbox, sent, notsent); user None: everybody's."""

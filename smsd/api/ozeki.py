@@ -258,9 +258,8 @@ def lookup(svc: Any, kind: str, ident: int, user: str) -> Item | None:
     if ident in svc.hidden_messages(DIALECT, kind, [ident]):
         return None
     if kind == "in":
-        page = svc.inbox_visible(DIALECT, unread_only=False, limit=MAX_LIMIT, mark_read=False)
-        return next((inbound_item(m, read=r) for m, r in page if m.incoming_sms_id == ident),
-                    None)
+        found = svc.inbox_message(DIALECT, ident)
+        return None if found is None else inbound_item(found[0], read=found[1])
     msg = svc.message(ident)
     mine = owner(svc, user)
     if msg is None or (mine is not None and msg.user != mine):

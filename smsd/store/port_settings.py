@@ -69,6 +69,15 @@ class PortSettingsMixin:
                                  [(r[0],) for r in rows if not r[7]])
         return [(InboundSms(*r[:7]), bool(r[7])) for r in rows]
 
+    def inbound_one(self, dialect: str, inbound_id: int) -> tuple[InboundSms, bool] | None:
+        """One inbound message `dialect` has not hidden, with its read flag."""
+        row = self.db.conn().execute(
+            "SELECT i.id, i.port, i.number, i.smsc, i.timestamp, i.text, i.slot, i.read "
+            "FROM inbound i WHERE i.id = ? AND NOT EXISTS (SELECT 1 FROM dialect_hidden h "
+            "WHERE h.dialect = ? AND h.kind = 'in' AND h.id = i.id)",
+            (inbound_id, dialect)).fetchone()
+        return None if row is None else (InboundSms(*row[:7]), bool(row[7]))
+
     def messages_visible(self, dialect: str, statuses: Iterable[str], user: str | None,
                          limit: int) -> list[int]:
         """Ids of sent messages in `statuses` (of `user`, None: anyone's), newest first."""
