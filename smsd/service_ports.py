@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 from smsd.errors import BadRequest, NotFound
 from smsd.model import InboundSms, MessageState
 from smsd.modem.jobs import Refresh
-from smsd.portcfg import NAME_KEY, RUNNING_KEY, PortConfig, default_name, parse_values
+from smsd.portcfg import NAME_KEY, RUNNING_KEY, PortConfig, parse_values
 
 GSM_TYPES = frozenset({"gsm", "gsmmodem", "gsm/gprs", "gsmgprs", "gsm modem"})
 FOLDER_STATES = {"outbox": ("SENDING",), "sent": ("SENT_OK", "DELIVERED"), "notsent": ("FAILED",)}
@@ -154,4 +154,4 @@ class PortsService:
         return set(self._store.hidden(dialect, kind, ids))
 
 
-__all__ = ["PortsService", "Driver", "UnsupportedDriver", "default_name"]
+__all__ = ["PortsService", "Driver", "UnsupportedDriver"]
