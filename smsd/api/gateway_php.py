@@ -42,7 +42,6 @@ from typing import Any, Mapping, Sequence
 import bottle
 
 from smsd.api import legacy
-from smsd.api.isms import close_after_reply
 from smsd.errors import ServiceError
 from smsd.model import MessageState, Recipient, SendRequest
 
@@ -293,14 +292,13 @@ def _request_params() -> dict[str, str] | None:
 
 def _reply(what: str, fn: Any) -> str:
     """The bare body of `fn()` (ERROR 120 if it fails), and close after it: the old clients of
-    this API read until the server closes. (legacy.close_connection sets a Connection header,
-    which a WSGI application may not send; waitress answers 500 to it.)"""
+    this API read until the server closes."""
     try:
         body = str(fn())
     except Exception:   # noqa: BLE001 - a client must get a vendor answer, never a traceback
         log.exception("%s: internal error", what)
         body = "ERROR 120"
-    close_after_reply(bottle.request.environ)
+    legacy.close_connection()
     bottle.response.content_type = "text/plain; charset=utf-8"
     return body
 

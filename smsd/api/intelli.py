@@ -27,7 +27,6 @@ from typing import Any, Callable, Mapping
 import bottle
 
 from smsd.api import legacy
-from smsd.api.isms import close_after_reply
 from smsd.errors import CodecError, ServiceError, UnknownRecipient
 from smsd.model import Recipient, SendRequest
 from smsd.pdu import binary, wap_push
@@ -292,7 +291,7 @@ def answer(svc: Any, handler: Handler, params: Mapping[str, str], remote: str) -
 
 def reply(body: str) -> str:
     """A plain text answer, and close after it (clients that read until the server closes)."""
-    close_after_reply(bottle.request.environ)
+    legacy.close_connection()
     bottle.response.content_type = "text/plain; charset=utf-8"
     return body
 

@@ -313,19 +313,6 @@ def _request_params(path: str, remote: str) -> dict[str, str] | None:
     return legacy.request_params(TEXT_KEYS, KNOWN, MAX_BODY)
 
 
-def close_after_reply(environ: Mapping[str, Any]) -> None:
-    """Have the server close the connection after this reply (clients that read until close).
-
-    A WSGI application may not send a Connection header (PEP 3333 hop-by-hop; waitress answers
-    500 when one does), but waitress decides keep-alive from the request's own Connection
-    header when it writes the reply: marking the request being served `Connection: close` makes
-    waitress answer `Connection: close` and close. Under other servers this does nothing."""
-    probe = environ.get("waitress.client_disconnected")
-    requests = getattr(getattr(probe, "__self__", None), "requests", None)
-    if requests and isinstance(getattr(requests[0], "headers", None), dict):
-        requests[0].headers["CONNECTION"] = "close"
-
-
 def mount(app: bottle.Bottle, svc: Any) -> None:
     """Add the iSMS routes (/sendmsg, /querymsg, /querycount, /recvmsg) to `app`."""
 
@@ -338,7 +325,7 @@ def mount(app: bottle.Bottle, svc: Any) -> None:
             except Exception:   # noqa: BLE001 - a client must get a vendor answer, never a traceback
                 log.exception("%s: internal error", path)
                 body = "Err: 612"
-            close_after_reply(bottle.request.environ)
+            legacy.close_connection()
             bottle.response.content_type = f"text/plain; charset={CHARSET}"
             return body + "\n"
         return callback

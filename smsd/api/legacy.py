@@ -83,7 +83,11 @@ def restore_plus(value: str) -> str:
 
 
 def close_connection() -> None:
-    """Answer and close: some clients read until the server closes the connection."""
+    """Answer and close: some clients read until the server closes the connection.
+
+    PEP 3333 forbids an application to send this hop-by-hop header itself; the daemon wraps the
+    app in `smsd.api.closing.honour_connection_close`, which takes the header out and tells the
+    server to close after the reply."""
     bottle.response.set_header("Connection", "close")
 
 
