@@ -82,11 +82,12 @@ def check_broken_config() -> None:
         f.write("[daemon]\nlisten = 127.0.0.1:18099\n[simulate]\nports = many\n")
     with open(DEFAULTS, encoding="utf-8") as f:
         saved = f.read()
-    with open(DEFAULTS, "a", encoding="utf-8") as f:
-        f.write(f'SMSD_ARGS="$SMSD_ARGS --config {BROKEN}"\n')
-    restarts = int(show("NRestarts") or 0)
+    args = saved.split('SMSD_ARGS="', 1)[1].split('"', 1)[0]
+    with open(DEFAULTS, "w", encoding="utf-8") as f:
+        f.write(f'SMSD_ARGS="{args} --config {BROKEN}"\n')    # the later --config wins
     started = subprocess.run(["systemctl", "restart", "smsd.service"], capture_output=True,
                              check=False)
+    restarts = show("NRestarts")
     time.sleep(7)                            # longer than RestartSec: no restart may follow
     status, state = show("ExecMainStatus"), show("ActiveState")
     journal = subprocess.run(["journalctl", "-u", "smsd.service", "--no-pager", "-q", "-n", "20"],
@@ -96,12 +97,12 @@ def check_broken_config() -> None:
     os.unlink(BROKEN)
     if started.returncode == 0 or status != "2" or state != "failed":
         raise SystemExit(f"broken config: restart rc {started.returncode}, exit {status}, {state}")
-    if int(show("NRestarts") or 0) != restarts:
+    if show("NRestarts") != restarts:
         raise SystemExit("broken config: systemd kept restarting the daemon")
     line = next((ln for ln in journal.splitlines() if "broken.conf" in ln and "ports" in ln), "")
     if not line:
         raise SystemExit("broken config: no message naming the key in the journal:\n" + journal)
-    log(f"broken config refused, exit 2, journal: {line.split(': ', 1)[-1]}")
+    log(f"broken config refused, exit 2, no restart, journal: {line.split(': ', 1)[-1]}")
     subprocess.run(["systemctl", "reset-failed", "smsd.service"], check=False)
     subprocess.run(["systemctl", "start", "smsd.service"], check=True)
 
