@@ -7,7 +7,6 @@ so nothing is accepted before the machinery that will send it exists. Stop order
 from __future__ import annotations
 
 import functools
-import functools
 import logging
 import os
 import secrets
@@ -61,6 +60,7 @@ class Daemon:
         self.server: Any = None
         self.push: PushWorker | None = None
         self.watchdog: Watchdog | None = None
+        self.network: Any = None       # smsd.system.network_config.NetworkConfigurator if managed
 
     # --- start ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -82,6 +82,7 @@ class Daemon:
         self.scheduler.attach(self.workers)
         self.service = ApplianceService(self.store, self.scheduler, self.workers,
                                         status=DeviceStatus(cfg.state_dir))
+        self._start_network()    # before HTTP: an unconfirmed change is rolled back first
         self._create_push()      # cursors first, so events of the ports' first boot are pushed
         for worker in self.workers.values():
             worker.start()
@@ -138,6 +139,22 @@ class Daemon:
         self.factory_reset = True
         self.stopping.set()
 
+    def _start_network(self) -> None:
+        """[network] manage = yes: smsd owns the box's network settings. A change the previous
+        run applied and nobody confirmed is rolled back now (see smsd/system/network_config.py)."""
+        if not self.cfg.network_manage:
+            return
+        from smsd.system.network import NetworkBusError
+        from smsd.system.network_config import NetworkConfigurator
+        self.network = NetworkConfigurator(self.cfg.state_dir, directory=self.cfg.network_dir,
+                                           interface=self.cfg.network_interface)
+        try:
+            self.network.recover()
+        except (NetworkBusError, OSError) as exc:
+            log.error("rolling back an unconfirmed network change failed (%s); the next start "
+                      "or change retries", exc)
+        self.service.attach_network(self.network)
+
     def _create_push(self) -> None:
         # Always running: routing rules (forwarding of received SMS) can be added at run time.
         targets = [PushTarget(url) for url in self.cfg.push_urls]
@@ -188,6 +205,8 @@ class Daemon:
             self.watchdog.stop()
         if self.server is not None:
             self.server.close()
+        if self.network is not None:
+            self.network.close()
         if self.push is not None:
             self.push.stop()
         if hasattr(self, "scheduler"):
