@@ -9,7 +9,7 @@ import pytest
 from gpiozero import DigitalOutputDevice
 
 from smsd.board.board import Board
-from smsd.board.lines import TIMINGS
+from smsd.board.lines import TIMINGS, PulseTiming
 from smsd.model import STATE_READY
 from smsd.modem.jobs import Power, SendPart, Ussd
 from smsd.modem.worker import ModemWorker
@@ -18,7 +18,12 @@ from smsd.sim.gpio import (SimGpio, SimPinFactory, simulated_board, simulated_de
 from tests.test_modem_fakes import RecordingSink
 from tests.test_modem_worker import FAST as WORKER_TIMING, LATENCY, part
 
-TIMING = {name: replace(t.scaled(0.05), off_wait=1.0) for name, t in TIMINGS.items()}
+# Fast presses with wide gaps between the module's limits, so a loaded machine (which sleeps
+# longer than asked, never shorter) cannot turn one kind of press into another.
+FAST = PulseTiming(on_min=0.05, off_min=0.3, reset_min=0.05, reset_max=0.3, on_press=0.08,
+                   off_press=0.4, reset_press=0.1, off_wait=1.0, power_gap=0.05)
+TIMING = {name: FAST for name in TIMINGS}
+SLACK = 0.2
 
 
 @pytest.fixture
@@ -145,8 +150,8 @@ def test_hung_modem_climbs_to_the_power_key_and_reboots_through_the_pins(sim: Si
         assert [(p.line, p.effect) for p in presses] == [("power_key", "off"),
                                                          ("power_key", "on")]
         quectel = TIMING["quectel"]
-        assert quectel.off_press <= presses[0].seconds < quectel.off_press + 0.1
-        assert quectel.on_press <= presses[1].seconds < quectel.off_min
+        assert quectel.off_press <= presses[0].seconds < quectel.off_press + SLACK
+        assert quectel.on_press <= presses[1].seconds < quectel.on_press + SLACK
         assert sink.wait(lambda: worker.info.can_send)      # registered again
         worker.submit(SendPart(2, *part("+447700900123")))
         assert sink.wait(lambda: len(sink.results) == 2) and sink.results[1][1].ok
@@ -162,7 +167,8 @@ def test_reset_line_rung_comes_before_the_power_key(sim: SimBoard) -> None:
         assert steps(sink, 1)[-2:] == ["reopen", "reset_line"]
         [pulse] = gpio.modules[1].pulses
         simcom = TIMING["simcom"]
-        assert pulse.effect == "reboot" and simcom.reset_min <= pulse.seconds <= simcom.reset_max
+        assert pulse.effect == "reboot"
+        assert simcom.reset_press <= pulse.seconds < simcom.reset_press + SLACK
     finally:
         worker.stop()
         board.close()
@@ -184,3 +190,20 @@ def test_power_job_switches_on_through_the_power_key(sim: SimBoard) -> None:
     finally:
         worker.stop()
         board.close()
+
+
+def test_the_real_ec25_minimum_press_applies(sim: SimBoard) -> None:
+    """With the module's own figures: 0.4 s on PWRKEY is too short to boot an EC25, 0.6 s is not."""
+    desc = simulated_description(sim)
+    factory = SimPinFactory()
+    gpio = SimGpio(sim, desc, factory)                       # unscaled TIMINGS
+    key = DigitalOutputDevice(desc.port(0).power_key, pin_factory=factory)
+    try:
+        sim.power_off(0)
+        hold(key, 0.4)
+        assert not sim.is_powered(0)
+        hold(key, TIMINGS["quectel"].on_press)
+        assert sim.is_powered(0)
+        assert [p.effect for p in gpio.modules[0].pulses] == ["none", "on"]
+    finally:
+        key.close()
