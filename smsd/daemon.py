@@ -22,6 +22,7 @@ from smsd.api import build_app
 from smsd.api.auth import HttpAuth
 from smsd.api.closing import honour_connection_close
 from smsd.config import Config
+from smsd.errors import ConfigError
 from smsd.modem.worker import ModemWorker
 from smsd.push.worker import FORMATTERS, PushTarget, PushWorker
 from smsd.scheduler import Scheduler
@@ -230,7 +231,9 @@ class Daemon:
             log.exception("start-up failed")
             print(f"smsd: start-up failed: {exc}", file=sys.stderr)
             self.stop()
-            return 1
+            # 2, like a broken config file: e.g. board lines gpiozero cannot claim; a restart
+            # loop would not mend them (systemd: RestartPreventExitStatus=2).
+            return 2 if isinstance(exc, ConfigError) else 1
         self.stopping.wait()
         self.stop()
         return self.after_stop()

@@ -4,6 +4,8 @@ stops the daemon before anything starts."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -96,3 +98,15 @@ def test_without_gpio_the_daemon_refuses_to_start_naming_the_port(tmp_path: Path
         daemon.start()
     daemon.stop()
     assert daemon.workers == {} and daemon.server is None     # nothing half-started
+
+
+@pytest.mark.skipif(_on_a_raspberry_pi(), reason="real GPIO is available here")
+def test_without_gpio_the_daemon_exits_2_so_systemd_does_not_loop(tmp_path: Path) -> None:
+    (tmp_path / "board.ini").write_text(BOARD.replace("replaced-by-the-simulator", "/dev/null"))
+    run = subprocess.run([sys.executable, "-m", "smsd", "run",
+                          "--board", str(tmp_path / "board.ini"),
+                          "--state-dir", str(tmp_path / "state"),
+                          "--listen", f"127.0.0.1:{free_port()}"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert "board.ini:7: [port.0]: cannot set up the GPIO line(s)" in run.stderr
