@@ -203,6 +203,9 @@ def decode(pdu: str | bytes, smsc: bool = True) -> Decoded:
 
 
 # --- encoding ------------------------------------------------------------------------------------
+_tuple_new = tuple.__new__
+
+
 def _dcs(encoding: str, flash: bool) -> int:
     base = {ENC_GSM7: 0x00, ENC_8BIT: 0x04, ENC_UCS2: 0x08}[encoding]
     return base | 0x10 if flash else base
@@ -265,11 +268,14 @@ def encode_submit(number: str, text: str, *, encoding: str = "auto", smsc: str |
     head = fields.address(number) + bytes([pid & 0xFF, _dcs(plan.encoding, flash)]) + vp
     sc = fields.smsc_field(smsc)
     out = []
+    total = len(plan.chunks)
     for (seq, (has_udh, ud)), part_text in zip(enumerate(_parts(plan, concat_ref, concat16), 1),
                                                plan.texts):
         tpdu = bytes([first | (_UDHI if has_udh else 0), mr & 0xFF]) + head + ud
-        out.append(SubmitPart(hex=(sc + tpdu).hex().upper(), tpdu_len=len(tpdu), seq=seq,
-                              total=len(plan.chunks), text=part_text))
+        # field order of SubmitPart: hex, tpdu_len, seq, total, text (tuple.__new__ is the
+        # cheap way to build a NamedTuple)
+        out.append(_tuple_new(SubmitPart, ((sc + tpdu).hex().upper(), len(tpdu), seq, total,
+                                           part_text)))
     return out
 
 

@@ -106,6 +106,8 @@ def _split(encoding: str, payload: bytes, nat: int, concat16: bool) -> list[byte
 
 
 def _texts(encoding: str, chunks: list[bytes], text: str) -> tuple[str, ...]:
+    if len(chunks) == 1:
+        return (text,)              # one part carries all of it: nothing to decode back
     if encoding == ENC_UCS2:
         return tuple(c.decode("utf-16-be") for c in chunks)
     if encoding == ENC_8BIT:
