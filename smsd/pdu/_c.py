@@ -143,11 +143,12 @@ def decode(pdu: str | bytes, smsc: bool = True) -> Decoded:
         except (AttributeError, UnicodeEncodeError):     # bytes-like, or not a PDU at all
             raw = None
         rc = _E_HEX if raw is None else _c_decode(raw, len(raw), 3 if smsc else 1, s.dctx)
-        if rc == _E_HEX or rc == _E_SPACE:               # whitespace, junk, binary, long input
-            src = _octets(pdu)
-            rc = _c_decode(src, len(src), 2 if smsc else 0, s.dctx)
         if rc:
-            raise _error(rc)
+            if rc == _E_HEX or rc == _E_SPACE:           # whitespace, junk, binary, long input
+                src = _octets(pdu)
+                rc = _c_decode(src, len(src), 2 if smsc else 0, s.dctx)
+            if rc:
+                raise _error(rc)
         buf = s.dbuf
         (rare, se, ns, ne, send, toa, pid, dcs, enc, srr, yy, mo, dd, hh, mi, ss, tq, doff,
          dlen) = _unpack_fast(buf)
