@@ -9,6 +9,10 @@ need=""
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 "$PY" -c 'import sysconfig, os, sys; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else 1)' \
     || need="$need python3-dev"
+# The network tests run a private system bus (dbus-daemon) with python-dbusmock, whose
+# dbus-python dependency is built from source against libdbus and GLib.
+command -v dbus-daemon >/dev/null 2>&1 || need="$need dbus"
+pkg-config --exists dbus-1 glib-2.0 2>/dev/null || need="$need pkg-config libdbus-1-dev libglib2.0-dev"
 if [ -n "$need" ]; then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need

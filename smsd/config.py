@@ -41,6 +41,9 @@ class Config:
     http_threads: int = 16
     board: str | None = None                # board description file (GPIO lines, LEDs, button)
     board_description: BoardDescription | None = None   # parsed from `board` by build()
+    network_manage: bool = False            # [network] manage = yes: smsd owns the box's network
+    network_dir: str = "/etc/systemd/network"
+    network_interface: str = "eth0"         # the link managed before smsd wrote its file
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -74,6 +77,7 @@ def load_file(path: str) -> dict[str, Any]:
         _read_daemon(parser, values)
         _read_simulate(parser, values)
         _read_ports(parser, values)
+        _read_network(parser, values)
     except (ValueError, ConfigError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
     return values
@@ -124,6 +128,20 @@ def _read_ports(parser: configparser.ConfigParser, values: dict[str, Any]) -> No
                                       if "baudrate" in sec else 115200))
     if ports:
         values["serial_ports"] = tuple(sorted(ports, key=lambda p: p.port))
+
+
+def _read_network(parser: configparser.ConfigParser, values: dict[str, Any]) -> None:
+    if not parser.has_section("network"):
+        return
+    sec = parser["network"]
+    try:
+        values["network_manage"] = sec.getboolean("manage", fallback=False)
+    except ValueError:
+        raise ConfigError(f"[network] manage: {sec['manage']!r} is not yes or no") from None
+    if "dir" in sec:
+        values["network_dir"] = sec["dir"].strip()
+    if "interface" in sec:
+        values["network_interface"] = sec["interface"].strip()
 
 
 def _int(sec: configparser.SectionProxy, key: str, lo: int, hi: int) -> int:

@@ -21,6 +21,7 @@ from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
 from smsd.scheduler import Scheduler, WorkerHandle
 from smsd.service_book import BookService
 from smsd.service_intelli import IntelliService
+from smsd.service_network import NetworkService
 from smsd.service_ports import PortsService
 from smsd.service_users import UsersService
 from smsd.store.db import Store
@@ -46,7 +47,7 @@ def substitute(pieces: Sequence[str], params: Sequence[str]) -> str:
     return "".join(out)
 
 
-class Service(IntelliService, UsersService, BookService, PortsService):
+class Service(IntelliService, UsersService, BookService, PortsService, NetworkService):
     def __init__(self, store: Store, scheduler: Scheduler,
                  workers: Mapping[int, WorkerHandle] | None = None, *, limits: Limits = Limits(),
                  codec: Any = None, clock: Callable[[], float] = time.time,
