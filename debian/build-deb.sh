@@ -11,9 +11,12 @@ OUT=$(pwd)/build/deb
 WORK=$OUT/work-$ARCH
 SRC=$WORK/smsd
 
+# Other jobs may be using apt on the same machine: wait for its lock rather than fail.
+APT="apt-get -o DPkg::Lock::Timeout=600"
+
 apt_install() {
     [ "$(id -u)" = 0 ] || { echo "build-deb: please install: $*" >&2; exit 1; }
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+    DEBIAN_FRONTEND=noninteractive $APT install -y -q --no-install-recommends "$@"
 }
 
 copy_tree() {
@@ -26,22 +29,23 @@ copy_tree() {
 build_deps() {
     cross=""
     [ "$ARCH" = "$HOST_ARCH" ] || cross="-a$ARCH"
-    command -v dpkg-checkbuilddeps >/dev/null || { apt-get update -q; apt_install dpkg-dev; }
+    command -v dpkg-checkbuilddeps >/dev/null || { $APT update -q; apt_install dpkg-dev; }
     if [ -n "$cross" ] && ! dpkg --print-foreign-architectures | grep -qx "$ARCH"; then
         dpkg --add-architecture "$ARCH"
-        apt-get update -q
+        $APT update -q
     fi
     if ! (cd "$SRC" && dpkg-checkbuilddeps $cross >/dev/null 2>&1); then
-        apt-get update -q
+        $APT update -q
         [ -z "$cross" ] || apt_install "crossbuild-essential-$ARCH"
-        (cd "$SRC" && DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -q $cross ./)
+        (cd "$SRC" && DEBIAN_FRONTEND=noninteractive $APT build-dep -y -q $cross ./)
     fi
     command -v lintian >/dev/null || apt_install lintian
 }
 
 copy_tree
 build_deps
-(cd "$SRC" && DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
+# Debian's own python3 and tools, not an interpreter that happens to come first on PATH.
+(cd "$SRC" && PATH=/usr/sbin:/usr/bin:/sbin:/bin DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \
     dpkg-buildpackage -b -us -uc ${cross} >"$WORK/build.log" 2>&1) || {
     tail -n 60 "$WORK/build.log" >&2; echo "build-deb: failed, full log in $WORK/build.log" >&2
     exit 1

@@ -24,7 +24,8 @@ need_tools() {
     command -v mmdebstrap >/dev/null || missing="$missing mmdebstrap"
     command -v systemd-nspawn >/dev/null || missing="$missing systemd-container"
     [ -z "$missing" ] && return
-    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+    apt="apt-get -o DPkg::Lock::Timeout=600"       # wait for other apt users on this machine
+    $apt update -q && DEBIAN_FRONTEND=noninteractive $apt install -y -q $missing
 }
 
 bootstrap() {
