@@ -15,8 +15,8 @@ import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from smsd.errors import BadRequest, CodecError, NoPortAvailable, NotFound, TooLarge, TooManyParts
-from smsd.model import (REG_OK, STATE_READY, DeliverStatus, InboxPage, Limits, MessageState,
-                        ModemJob, PortInfo, Recipient, SendAccepted, SendRequest, SmsResult)
+from smsd.model import (REG_OK, STATE_INIT, STATE_READY, DeliverStatus, InboxPage, Limits,
+                        MessageState, ModemJob, PortInfo, Recipient, SendAccepted, SendRequest, SmsResult)
 from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
 from smsd.scheduler import Scheduler, WorkerHandle
 from smsd.service_book import BookService
@@ -153,7 +153,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
 
     def _check_sendable(self, ports: Sequence[int] | None) -> None:
         infos = self._scheduler.infos()
-        if not any(infos[p].can_send for p in (ports if ports is not None else self._ports)
+        if not any(_will_send(infos[p]) for p in (ports if ports is not None else self._ports)
                    if p in infos):
             raise NoPortAvailable("no port can send now")
 
@@ -303,3 +303,9 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
 def _pdu() -> Any:
     from smsd import pdu
     return pdu
+
+
+def _will_send(info: PortInfo) -> bool:
+    """A port that can send now, or a registered one still finishing its start-up sequence
+    (accepting then is what an operator expects right after boot; the part waits seconds)."""
+    return info.can_send or (info.state == STATE_INIT and info.reg == REG_OK)
