@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -370,3 +371,51 @@ def test_service_reports_bus_failures_as_service_errors(service: Service, box: B
         service.network_apply(replace(NEW, ntp=True))     # timedated refuses the zone
     assert err.value.reason == "network_unavailable" and "restored" in str(err.value)
     assert box.file == OLD_FILE
+
+
+# --- the daemon ----------------------------------------------------------------------------------
+def daemon_config(tmp_path: Path, manage: bool) -> Any:
+    from smsd import config
+    conf = tmp_path / "smsd.conf"
+    conf.write_text(f"[network]\nmanage = {'yes' if manage else 'no'}\n"
+                    f"dir = {tmp_path / 'network'}\ninterface = eth0\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        listen = f"127.0.0.1:{s.getsockname()[1]}"
+    return config.build(config.load_file(str(conf)), {
+        "simulate": 1, "sim_latency": 0.05, "listen": (listen,),
+        "state_dir": str(tmp_path / "state"), "admin_password": "pw"})
+
+
+def test_daemon_start_rolls_back_what_the_last_run_left_unconfirmed(box: Box, fresh: Mocks,
+                                                                    tmp_path: Path) -> None:
+    from smsd.daemon import Daemon
+    box.net.apply(NEW, confirm_within=60)
+    box.net.close()                             # the daemon went down inside the window
+    clear(fresh)
+    daemon = Daemon(daemon_config(tmp_path, manage=True))
+    daemon.start()
+    try:
+        assert box.file == OLD_FILE and not box.record.exists()
+        assert_applied(fresh, "smsd", "Europe/London", True, [("eth0", 2)])
+        assert daemon.service.network_managed
+        assert daemon.service.network_settings().interface == "eth0"
+    finally:
+        daemon.stop()
+
+
+def test_daemon_leaves_the_network_alone_unless_told(box: Box, fresh: Mocks,
+                                                     tmp_path: Path) -> None:
+    from smsd.daemon import Daemon
+    box.net.apply(NEW, confirm_within=60)
+    box.net.close()
+    clear(fresh)
+    daemon = Daemon(daemon_config(tmp_path, manage=False))
+    daemon.start()
+    try:
+        assert box.file == render(NEW) and box.record.exists()
+        assert all(calls(m) == [] for m in fresh.all())
+        with pytest.raises(NetworkUnavailable):
+            daemon.service.network_pending()
+    finally:
+        daemon.stop()
