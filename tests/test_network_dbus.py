@@ -419,3 +419,12 @@ def test_daemon_leaves_the_network_alone_unless_told(box: Box, fresh: Mocks,
             daemon.service.network_pending()
     finally:
         daemon.stop()
+
+
+def test_an_unreadable_undo_record_is_set_aside(box: Box, fresh: Mocks) -> None:
+    box.record.write_text('{"change_id": "x", "interface": ')
+    assert box.net.recover() is False
+    assert not box.record.exists() and (box.state / (RECORD_FILE + ".bad")).exists()
+    assert box.file == OLD_FILE and all(calls(m) == [] for m in fresh.all())
+    box.record.write_text('{"change_id": "x"}')       # valid JSON, fields missing
+    assert box.net.recover() is False

@@ -162,19 +162,33 @@ class NetworkConfigurator:
     def recover(self) -> bool:
         """At start: roll back a change an earlier run applied and never saw confirmed."""
         with self._lock:
-            text = read_file(self._record)
-            if text is None:
+            undo = self._read_undo()
+            if undo is None:
                 return False
-            log.warning("a network change was not confirmed before the restart: rolling back")
-            self._restore(Undo.from_json(text))
+            log.warning("network change %s was not confirmed before the restart: rolling back",
+                        undo.change_id)
+            self._restore(undo)
             return True
+
+    def _read_undo(self) -> Undo | None:
+        text = read_file(self._record)
+        if text is None:
+            return None
+        try:
+            return Undo.from_json(text)
+        except (ValueError, TypeError) as exc:
+            # Written atomically, so only a hand edit gets here: keep it for a person to read
+            # rather than stop the daemon or guess at settings.
+            os.replace(self._record, self._record + ".bad")
+            log.error("unreadable network undo record (%s); moved to %s.bad", exc, self._record)
+            return None
 
     def _retry_leftover(self) -> None:
         # A record with nothing pending is a rollback that failed: finish it before the box's
         # state is snapshotted again, or the undo would capture the half-restored settings.
-        text = read_file(self._record)
-        if text is not None:
-            self._restore(Undo.from_json(text))
+        undo = self._read_undo()
+        if undo is not None:
+            self._restore(undo)
 
     def close(self) -> None:
         """Stop the timer; a pending change stays recorded, so the next start rolls it back."""
