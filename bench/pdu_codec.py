@@ -174,8 +174,8 @@ def breakdown(deliver_gsm: str, deliver_ucs: str) -> None:
     lib.pdu_decode(dg, len(dg), 3, dctx)                    # leaves smsc, number, text in str
     text = _c._STR_OFF
     tz = dt.timezone(dt.timedelta(hours=1))
-    values: tuple[Any, ...] = ("deliver", "+447700900000", NUMBER, GSM160, 0, 0, SCTS, None, None, None, [],
-              "gsm7", b"", 0x91, None, None, None, False, None)
+    values: tuple[Any, ...] = ("deliver", "+447700900000", NUMBER, GSM160, 0, 0, SCTS, None,
+                               None, None, [], "gsm7", b"", 0x91, None, None, None, False, None)
     items: list[tuple[str, Op]] = [
         ("cffi call floor, 4 args (fails at once)", lambda: lib.pdu_decode(b"0", 1, 3, dctx)),
         ("cffi call floor, 5 args (fails at once)", lambda: lib.pdu_submit(b"", 0, b"", 0, ectx)),
