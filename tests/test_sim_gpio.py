@@ -10,7 +10,7 @@ from gpiozero import DigitalOutputDevice
 
 from smsd.board.board import Board
 from smsd.board.lines import TIMINGS, PulseTiming
-from smsd.model import STATE_READY
+from smsd.model import STATE_READY, STATE_RECOVERING
 from smsd.modem.jobs import Power, SendPart, Ussd
 from smsd.modem.worker import ModemWorker
 from smsd.sim import SimBoard
@@ -101,6 +101,10 @@ def test_power_enable_cut_needs_a_power_key_press_to_come_back(sim: SimBoard, li
     assert not sim.is_powered(0)
     hold(dev["power_key"], TIMING["quectel"].on_press)
     assert sim.is_powered(0)
+    assert [(p.line, p.effect) for p in gpio.modules[0].pulses] == [
+        ("power_enable", "off"), ("power_key", "none"), ("power_enable", "restored"),
+        ("power_key", "on")]
+    assert gpio.modules[0].pulses[2].seconds >= TIMING["quectel"].on_press
 
 
 def test_reset_pulse_reboots_a_hung_module(sim: SimBoard, lines: Lines) -> None:
@@ -129,6 +133,8 @@ def climb(sim: SimBoard, board: Board, port: int) -> tuple[ModemWorker, Recordin
     sim.set_fault(port, "hang")
     hex_pdu, length = part("+447700900123")
     worker.submit(SendPart(1, hex_pdu, length))
+    # The failed part is reported before the climb starts: wait for the climb, then its end.
+    assert sink.wait(lambda: any(i.state == STATE_RECOVERING for i in sink.infos[port]))
     assert sink.wait(lambda: worker.info.state == STATE_READY and worker.info.recovery_step == ""
                      and len(sink.results) == 1, timeout=30)
     return worker, sink
@@ -207,3 +213,15 @@ def test_the_real_ec25_minimum_press_applies(sim: SimBoard) -> None:
         assert [p.effect for p in gpio.modules[0].pulses] == ["none", "on"]
     finally:
         key.close()
+
+
+def test_board_power_enable_rung_cycles_the_supply_and_boots(sim: SimBoard) -> None:
+    board, gpio = simulated_board(sim, timings=TIMING)
+    try:
+        board.power_enable(1)
+        assert sim.is_powered(1)
+        off, restored, on = gpio.modules[1].pulses
+        assert (off.effect, restored.effect, on.effect) == ("off", "restored", "on")
+        assert FAST.power_gap <= restored.seconds < FAST.power_gap + SLACK
+    finally:
+        board.close()

@@ -100,9 +100,9 @@ class SensePin(MockPin):                      # type: ignore[misc]
 
 @dataclass(frozen=True)
 class Pulse:
-    line: str           # "power_key" | "reset" | "power_enable" (an off period)
-    seconds: float
-    effect: str         # "on" | "off" | "reboot" | "none"
+    line: str           # "power_key" | "reset" | "power_enable"
+    seconds: float      # how long the line was asserted (power_enable: how long it was off)
+    effect: str         # "on" | "off" | "reboot" | "restored" | "none"
 
 
 class SimModuleLines:
@@ -121,21 +121,18 @@ class SimModuleLines:
 
     def level(self, line: str, asserted: bool) -> None:
         with self._lock:
-            if asserted:
+            if line == "power_enable":
+                self._supply(asserted)
+            elif asserted:
                 self._since[line] = self._clock()
-                if line == "power_enable":
-                    self.supplied = True
-                return
-            start = self._since.pop(line, None)
-            if start is None and line != "power_enable":
-                return          # a release without a press: the line's initial level
-            self._released(line, self._clock() - start if start is not None else 0.0)
+            elif line in self._since:           # else: the line's initial level, no press
+                width = self._clock() - self._since.pop(line)
+                press = self._power_key if line == "power_key" else self._reset
+                self._record(line, width, press(width))
 
-    def _released(self, line: str, width: float) -> None:
-        effect = {"power_key": self._power_key, "reset": self._reset,
-                  "power_enable": self._supply_cut}[line](width)
-        self.pulses.append(Pulse(line, width, effect))
-        log.info("sim port %d: %s pulse %.0f ms -> %s", self.port, line, width * 1000, effect)
+    def _record(self, line: str, seconds: float, effect: str) -> None:
+        self.pulses.append(Pulse(line, seconds, effect))
+        log.info("sim port %d: %s %.0f ms -> %s", self.port, line, seconds * 1000, effect)
 
     def _power_key(self, width: float) -> str:
         powered = self.board.is_powered(self.port)
@@ -155,10 +152,17 @@ class SimModuleLines:
             return "reboot"
         return "none"
 
-    def _supply_cut(self, _: float) -> str:
-        self.supplied = False
-        self.board.power_off(self.port)
-        return "off"
+    def _supply(self, on: bool) -> None:
+        now = self._clock()
+        if not on and self.supplied:
+            self.supplied = False
+            self._since["power_enable"] = now
+            self.board.power_off(self.port)
+            self._record("power_enable", 0.0, "off")
+        elif on and not self.supplied:
+            # Powered again, but off until PWRKEY: the pulse is the time without supply.
+            self.supplied = True
+            self._record("power_enable", now - self._since.pop("power_enable", now), "restored")
 
 
 class SimGpio:
