@@ -52,6 +52,10 @@ def check_running(base: str) -> None:
     if user != "smsd":
         raise SystemExit(f"smsd runs as {user!r}")
     log(f"running as {user}, status: {show('StatusText')}")
+    warnings = subprocess.run(["journalctl", "-u", "smsd.service", "-p", "warning", "-q",
+                               "--no-pager"], capture_output=True, text=True, check=False).stdout
+    if warnings.strip():
+        raise SystemExit(f"systemd warned about the service:\n{warnings}")
     with open("/var/lib/smsd/admin-password", encoding="utf-8") as f:
         check_api.main(base, f.read().strip())
     log("json api answered and sent an SMS")

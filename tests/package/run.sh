@@ -7,6 +7,7 @@
 #
 # The root file system comes from this machine's configured Debian mirror (apt_sources.py) and
 # is rebuilt on every run under build/package-test/ (nothing is cached outside the repo).
+# SMSD_PACKAGE_TEST_NO_BOOT=1 skips the boot and takes the chroot path directly.
 set -eu
 cd "$(dirname "$0")/../.."
 HERE=tests/package
@@ -99,9 +100,11 @@ boot() {
 }
 
 chroot_fallback() {
-    say "booting is impossible here ($(tail -n 3 "$OUT/boot.log" | tr '\n' ' ')): running the daemon in the chroot"
+    why=$(tail -n 3 "$OUT/boot.log" 2>/dev/null | tr '\n' ' ' || true)
+    say "not booted (${why:-SMSD_PACKAGE_TEST_NO_BOOT}): running the daemon in the chroot instead"
     mount -t proc proc "$ROOT/proc"
-    trap 'kill "$pid" 2>/dev/null; sleep 1; umount "$ROOT/proc"' EXIT
+    mount --rbind /dev "$ROOT/dev"           # the simulator's pseudo terminals
+    trap 'kill "$pid" 2>/dev/null; sleep 2; umount -R "$ROOT/dev"; umount "$ROOT/proc"' EXIT
     mkdir -p "$ROOT/var/lib/smsd" && chroot "$ROOT" chown smsd:smsd /var/lib/smsd
     chroot "$ROOT" runuser -u smsd -- /usr/bin/smsd run --config /etc/smsd/smsd.conf \
         --state-dir /var/lib/smsd --simulate 4 --sim-latency 0.2 --listen "$LISTEN" \
@@ -111,11 +114,12 @@ chroot_fallback() {
     sleep 2
     python3 "$HERE/check_api.py" "http://$LISTEN" "$(cat "$ROOT/var/lib/smsd/admin-password")" ||
         { cat "$OUT/daemon.log" >&2; fail "api check in the chroot"; }
+    say "daemon in the chroot (as smsd, simulate mode) answered the JSON API and sent"
 }
 
 need_tools
 bootstrap
 verify_units
 prepare_boot
-boot || chroot_fallback
+if [ -n "${SMSD_PACKAGE_TEST_NO_BOOT:-}" ] || ! boot; then chroot_fallback; fi
 say "PASS"
