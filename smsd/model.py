@@ -4,15 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Registration states as the JSON gateway API names them (get_port_info "reg").
+# Registration states as the JSON gateway API names them (get_port_info "reg"). The AT layer
+# parses them from the modem's answers and, being the lower layer, owns the names.
+from smsd.at.responses import (REG_NO_SIM, REG_OK, REG_PIN_REQUIRE,  # noqa: F401 (re-exported)
+                               REG_PUK_REQUIRE, REG_SEARCHING, REG_UNKNOWN, REG_UNREGISTER)
+
 REG_POWER_OFF = "POWER_OFF"
-REG_NO_SIM = "NO_SIM"
-REG_PIN_REQUIRE = "PIN_REQUIRE"
-REG_PUK_REQUIRE = "PUK_REQUIRE"
-REG_UNREGISTER = "UNREGISTER"
-REG_SEARCHING = "SEARCHING_NETWORK"
-REG_OK = "REGISTER_OK"
-REG_UNKNOWN = "UNKNOWN"
 
 # Worker life-cycle states (internal, shown in logs and status).
 STATE_INIT = "init"
