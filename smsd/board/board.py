@@ -166,6 +166,11 @@ class Board:
             raise ValueError(f"port {port} has {len(io.mux)} sim_mux line(s), no slot {slot}")
         for bit, line in enumerate(io.mux):
             line.value = bool((slot >> bit) & 1)
+        log.info("port %d: sim_mux lines set for slot %d", port, slot)
+
+    def sim_mux_for(self, port: int) -> Callable[[int, int], None] | None:
+        """The worker's sim_mux for `port`: select_slot, or None when no mux lines are wired."""
+        return self.select_slot if self._io(port).mux else None
 
     def status(self, port: int) -> bool | None:
         """True when STATUS says the module is on; None when the board has no STATUS line."""

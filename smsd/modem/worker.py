@@ -48,7 +48,9 @@ class ModemWorker(RescueMixin):
                  baudrate: int = 115200, clock: Callable[[], float] = time.monotonic, *,
                  timing: Timing = Timing(),
                  gpio_hooks: Mapping[str, Callable[[int], None]] | None = None,
-                 settings: Callable[[], Mapping[str, str]] | None = None) -> None:
+                 settings: Callable[[], Mapping[str, str]] | None = None,
+                 sim_mux: slot.SimMux | None = None) -> None:
+        """sim_mux: the board's SIM multiplexer (port, slot); None = the AT slot command."""
         self.port = port
         # Per-port settings (smsd.portcfg keys), asked afresh at each use so a change applies
         # without a restart: PINCODE, SMSSERVICECENTERADDRESS, SUBMITTIMEOUT, KEEPALIVEPERIOD,
@@ -60,6 +62,7 @@ class ModemWorker(RescueMixin):
         self._clock = clock
         self._timing = timing
         self._hooks = dict(gpio_hooks or {})
+        self._sim_mux = sim_mux
         self._jobs: queue.SimpleQueue[ModemJob] = queue.SimpleQueue()
         self._followups: deque[Callable[[], object]] = deque()
         self._waker = Waker()
@@ -364,13 +367,19 @@ class ModemWorker(RescueMixin):
         if self._info.slots <= 1 or not 0 <= job.slot < self._info.slots:
             log.warning("port %d: no slot %d to switch to", self.port, job.slot)
             return
-        if not slot.switch(self._channel, self._profile, job.slot, self._timing.sim_ready):
+        if not self._select_slot(job.slot):
             log.warning("port %d: slot switch to %d failed", self.port, job.slot)
             return
         self._update(slot=job.slot, imsi="", iccid="", number="", reg=r.REG_UNKNOWN)
         self._run_steps(sequences.AFTER_SLOT_SWITCH)
         log.info("port %d: now on slot %d (imsi %s)", self.port, job.slot, self._info.imsi)
         inbound.drain(self._channel, self._deliver)
+
+    def _select_slot(self, target: int) -> bool:
+        if self._sim_mux is not None:
+            return slot.switch_mux(self._channel, self._sim_mux, self.port, target,
+                                   self._timing.sim_ready)
+        return slot.switch(self._channel, self._profile, target, self._timing.sim_ready)
 
     def _reset(self, _: Reset | None = None) -> None:
         log.info("port %d: reset (AT+CFUN=1,1)", self.port)

@@ -149,6 +149,26 @@ class SimBoard:
         with self._loop.lock:
             self._modems[port].power_off()
 
+    # --- the SIM multiplexer (the board's card holders in front of each module) -----------------
+    def select_sim(self, port: int, slot: int) -> None:
+        """The board's mux now routes `slot`'s card to the module, as the AT slot command does.
+
+        A module at CFUN=0 only notices at CFUN=1 (its SIM interface is down, so no registration
+        follows until then); a running one loses its card and registers with the new one."""
+        self._check_port(port, slot)
+        with self._loop.lock:
+            modem = self._modems[port]
+            if modem.slot == slot:
+                return
+            modem.slot, modem.pin_ok = slot, False
+            modem.settle_registration(restart=True)
+
+    def active_slot(self, port: int) -> int:
+        """The slot whose SIM the module talks to."""
+        self._check_port(port)
+        with self._loop.lock:
+            return self._modems[port].slot
+
     def is_powered(self, port: int) -> bool:
         self._check_port(port)
         with self._loop.lock:

@@ -14,6 +14,13 @@ module's rules from its PulseTiming, the same data the board drives by:
 STATUS is a `SensePin` whose level is read live from the simulated module, so the board sees
 the module go down the moment it does. Every press is recorded in `pulses` for tests.
 
+The SIM_MUX lines (multi-slot ports) are `WatchedPin`s too, always active high like the board
+drives them: after every change the slot they spell (first line least significant) is routed to
+the module with `SimBoard.select_sim`, exactly as a multiplexer chip switches the card contacts
+at once. The board sets the lines one by one, so a two-line change passes through another
+slot; that is harmless because the worker has the SIM interface down (CFUN=0) meanwhile, and a
+value naming no fitted slot is ignored.
+
 `SimPinFactory` is gpiozero's MockFactory with room for a 32-port board (a Pi has 54 GPIOs; a
 simulated board numbers its lines from 100). It overrides three methods of gpiozero 1.6's pin
 factory API (the version Debian 12 ships).
@@ -152,6 +159,15 @@ class SimModuleLines:
             return "reboot"
         return "none"
 
+    def mux_changed(self, levels: list[bool]) -> None:
+        """The SIM_MUX lines now read `levels` (least significant first): route that slot."""
+        slot = sum(1 << bit for bit, high in enumerate(levels) if high)
+        if slot >= self.board.slots:
+            log.info("sim port %d: sim_mux selects slot %d, which has no holder", self.port, slot)
+            return
+        log.info("sim port %d: sim_mux -> slot %d", self.port, slot)
+        self.board.select_sim(self.port, slot)
+
     def _supply(self, on: bool) -> None:
         now = self._clock()
         if not on and self.supplied:
@@ -186,10 +202,18 @@ class SimGpio:
             if spec is not None:
                 pin = self.factory.pin(spec, pin_class=WatchedPin)
                 pin.listener = _listener(module, name, lines.active_high)
+        if lines.sim_mux:
+            self._wire_mux(lines, module)
         if lines.status is not None:
             sense = self.factory.pin(lines.status, pin_class=SensePin)
             port, high = lines.port, lines.status_active_high
             sense.source = lambda: module.board.is_powered(port) == high
+
+
+    def _wire_mux(self, lines: PortLines, module: SimModuleLines) -> None:
+        pins = [self.factory.pin(spec, pin_class=WatchedPin) for spec in lines.sim_mux]
+        for pin in pins:
+            pin.listener = lambda _level: module.mux_changed([p.state for p in pins])
 
 
 def _listener(module: SimModuleLines, line: str, active_high: bool) -> Callable[[bool], None]:
