@@ -78,6 +78,7 @@ class Daemon:
         settings = self.scheduler.port_config.worker_settings
         self.workers = {port: ModemWorker(port=port, device=dev, sink=sink, slots=slots,
                                           gpio_hooks=self._gpio_hooks(port),
+                                          sim_mux=self._sim_mux(port),
                                           settings=functools.partial(settings, port))
                         for port, (dev, slots) in devices.items()}
         self.scheduler.attach(self.workers)
@@ -128,6 +129,10 @@ class Daemon:
 
     def _gpio_hooks(self, port: int) -> dict[str, Any]:
         return self.gpio.hooks(port) if self.gpio is not None else {}
+
+    def _sim_mux(self, port: int) -> Any:
+        # Ports with SIM-mux lines switch SIMs through them; the rest use the AT slot command.
+        return self.gpio.sim_mux_for(port) if self.gpio is not None else None
 
     def _worker_sink(self) -> Any:
         if self.gpio is None:
