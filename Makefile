@@ -46,3 +46,19 @@ deb:
 # Installs the package into a fresh Debian 12 root file system, boots it and checks the service.
 package-test: deb
 	sh tests/package/run.sh
+
+# Appliance image (image/, README "Appliance image"). `make image`: the Raspberry Pi 4 SD card
+# image with debos, after `make deb ARCH=arm64`. `make image-rootfs`: the same root file system
+# with mmdebstrap, from the same scripts (arm64 when this machine runs arm64 programs through
+# qemu-user, else its own architecture as a container root fs). `make image-smoke`: boots that
+# root file system in a container and checks the first boot and smsd.service.
+IMAGE_ARCH ?=
+.PHONY: image image-rootfs image-smoke
+image:
+	sh image/build-image.sh
+
+image-rootfs:
+	sh image/build-rootfs.sh $(IMAGE_ARCH)
+
+image-smoke: image-rootfs
+	sh tests/image/smoke.sh

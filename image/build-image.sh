@@ -1,0 +1,37 @@
+#!/bin/sh
+# make image: the Raspberry Pi 4 SD card image, build/image/smsd-rpi4.img (+ .bmap), from the
+# debos recipe image/smsd-rpi4.yaml with the smsd package cross-built for arm64.
+#   sh image/build-image.sh
+# debos runs its build in a fakemachine VM: with /dev/kvm (fast), else with its user-mode
+# Linux or qemu backends (slow), or, as root with DEBOS_ARGS=--disable-fakemachine, straight on
+# this machine (which then needs qemu-user-static registered with binfmt_misc for arm64).
+# MIRROR / SECURITY_MIRROR override the Debian archives (default: this machine's, mirrors.sh);
+# DEBOS_ARGS is added to the debos command line (e.g. "--fakemachine-backend=uml").
+set -eu
+cd "$(dirname "$0")/.."
+OUT=$(pwd)/build/image
+say() { echo "image: $*"; }
+
+need() {
+    missing=""
+    command -v debos >/dev/null || missing="$missing debos"
+    command -v bmaptool >/dev/null || missing="$missing bmap-tools"
+    [ -e /usr/bin/qemu-aarch64-static ] || [ "$(dpkg --print-architecture)" = arm64 ] ||
+        missing="$missing qemu-user-static"
+    [ -z "$missing" ] && return
+    [ "$(id -u)" = 0 ] || { echo "image: please install:$missing" >&2; exit 1; }
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
+}
+
+need
+sh debian/build-deb.sh arm64
+DEB=$(ls -t build/deb/smsd_*_arm64.deb | head -n 1)
+rm -rf "$OUT/debs" && mkdir -p "$OUT/debs" && cp "$DEB" "$OUT/debs/"
+set -- $(sh image/mirrors.sh)
+say "debos: bookworm arm64 from $1 with $(basename "$DEB")${DEBOS_ARGS:+ ($DEBOS_ARGS)}"
+[ -e /dev/kvm ] || [ -n "${DEBOS_ARGS:-}" ] ||
+    say "no /dev/kvm: fakemachine falls back to a slow backend (see README, Appliance image)"
+# shellcheck disable=SC2086  # DEBOS_ARGS is a list of options
+debos ${DEBOS_ARGS:-} --artifactdir="$OUT" -t mirror:"$1" -t security:"${2:-}" \
+    -t debs:"$OUT/debs" -t image:smsd-rpi4.img image/smsd-rpi4.yaml
+say "built $OUT/smsd-rpi4.img and $OUT/smsd-rpi4.img.bmap"

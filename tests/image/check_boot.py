@@ -1,0 +1,137 @@
+"""Checks run inside the booted appliance root file system (tests/image/smoke.sh installs this
+as a oneshot unit ordered after smsd.service and powers the container off afterwards).
+
+    python3 check_boot.py BOOT_NUMBER
+
+Boot 1 is the device's first boot: smsd-firstboot must have made an admin password (saved where
+the daemon keeps it, 0600, and working against the API) and a root password, both shown in
+/etc/issue.d; smsd.service must reach active, which for Type=notify means the daemon sent
+READY=1. Boot 2 must keep both passwords (the first-boot step is skipped) and start smsd again.
+Standard library only (Debian's python3 in the image). Last line of RESULT: PASS or FAIL.
+"""
+from __future__ import annotations
+
+import crypt  # noqa: deprecated in 3.11 but present; the only stdlib way to check a shadow hash
+import os
+import pwd
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check_api  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ISSUE = "/etc/issue.d/smsd-first-boot.issue"
+ADMIN_FILE = "/var/lib/smsd/admin-password"
+STAMP = "/var/lib/smsd-image/firstboot-done"
+API = os.environ.get("SMSD_TEST_API", "http://127.0.0.1:8080")
+
+
+class Failed(Exception):
+    pass
+
+
+def log(line: str) -> None:
+    print(f"image-smoke: {line}", flush=True)
+    with open(os.path.join(HERE, f"result-{BOOT}"), "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
+def props(unit: str | None, *names: str) -> dict[str, str]:
+    """Unit properties, or the manager's own when unit is None."""
+    argv = ["systemctl", "show"] + ([unit] if unit else []) + ["-p", ",".join(names)]
+    out = subprocess.run(argv,
+                         capture_output=True, text=True, check=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def wait_active(unit: str, timeout: float) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        p = props(unit, "Type", "ActiveState", "SubState", "StatusText", "NRestarts", "Result")
+        if p["ActiveState"] == "active" or time.monotonic() > deadline:
+            return p
+        if p["ActiveState"] == "failed":
+            return p
+        time.sleep(1)
+
+
+def expect(cond: bool, what: str) -> None:
+    if not cond:
+        raise Failed(what)
+    log(f"ok: {what}")
+
+
+def issue_passwords() -> tuple[str, str]:
+    text = open(ISSUE, encoding="utf-8").read()
+    admin = text.split("user 'admin', password '", 1)[1].split("'", 1)[0]
+    root = text.split("user 'root',  password '", 1)[1].split("'", 1)[0]
+    return admin, root
+
+
+def check_files() -> str:
+    st = os.stat(ADMIN_FILE)
+    expect(stat.S_IMODE(st.st_mode) == 0o600 and pwd.getpwuid(st.st_uid).pw_name == "smsd",
+           f"{ADMIN_FILE} is 0600 smsd")
+    expect(stat.S_IMODE(os.stat(ISSUE).st_mode) == 0o600, f"{ISSUE} is 0600 (getty reads it)")
+    admin, root = issue_passwords()
+    saved = open(ADMIN_FILE, encoding="utf-8").read().strip()
+    expect(len(admin) >= 16 and admin == saved, "the console shows the saved admin password")
+    shadow = next(line for line in open("/etc/shadow") if line.startswith("root:")).split(":")[1]
+    expect(crypt.crypt(root, shadow) == shadow, "root's console password is the one shown")
+    return admin
+
+
+def check_firstboot() -> None:
+    p = props("smsd-firstboot.service", "ActiveState", "Result", "ConditionResult")
+    if BOOT == 1:
+        expect(p["ActiveState"] == "active" and p["Result"] == "success",
+               f"smsd-firstboot ran: {p}")
+    else:
+        expect(p["ConditionResult"] == "no" and p["ActiveState"] == "inactive",
+               f"smsd-firstboot skipped on boot {BOOT}: {p}")
+    expect(os.path.exists(STAMP), "first-boot stamp present")
+
+
+def check_smsd() -> None:
+    p = wait_active("smsd.service", 120)
+    expect(p["Type"] == "notify" and p["ActiveState"] == "active" and p["SubState"] == "running",
+           f"smsd.service ready (Type=notify, active): StatusText='{p['StatusText']}'")
+    expect(p["StatusText"] != "", "the daemon reports a status line")
+
+
+def check_system() -> None:
+    for unit in ("systemd-networkd.service", "systemd-resolved.service"):
+        expect(props(unit, "ActiveState")["ActiveState"] == "active", f"{unit} active")
+    expect(os.path.realpath("/etc/resolv.conf") == "/run/systemd/resolve/stub-resolv.conf",
+           "resolv.conf is resolved's stub")
+    wd = props(None, "RuntimeWatchdogUSec")
+    expect(wd.get("RuntimeWatchdogUSec") == "15s", f"manager watchdog configured: {wd}")
+
+
+def main() -> None:
+    check_smsd()
+    check_firstboot()
+    admin = check_files()
+    record = os.path.join(HERE, "boot1-admin-password")
+    if BOOT == 1:
+        with open(record, "w", encoding="utf-8") as f:
+            f.write(admin)
+    else:
+        expect(open(record, encoding="utf-8").read() == admin, "admin password kept on reboot")
+    check_system()
+    check_api.main(API, admin)
+    log("ok: the admin password works against the API and an SMS went through the simulator")
+
+
+if __name__ == "__main__":
+    BOOT = int(sys.argv[1])
+    try:
+        main()
+        log("PASS")
+    except Exception as exc:  # any failure (also a missing file) is a test result, not a crash
+        log(f"FAIL: {type(exc).__name__}: {exc}")
+        log("FAIL")
+        sys.exit(1)
