@@ -1,7 +1,7 @@
 """Checks run inside the booted test system (a oneshot unit ordered after smsd.service).
 
 What a person would check on a freshly installed box: the service came up as the smsd user and
-says so in its status line, the JSON API answers and sends, a wedged daemon (its database write
+says so in its status line, its sandbox reaches the system bus, the JSON API answers and sends, a wedged daemon (its database write
 lock held by another process) stops petting the watchdog and systemd restarts it, and a broken
 configuration file stops the service with exit status 2, no restart loop and a message in the
 journal naming the key. Results go to stdout (the console) and RESULT_FILE; exit status 0 = pass.
@@ -43,6 +43,11 @@ def wait(cond, timeout: float, what: str) -> None:  # type: ignore[no-untyped-de
                      f"status {show('StatusText')!r})")
 
 
+def journal_text() -> str:
+    return subprocess.run(["journalctl", "-u", "smsd.service", "--no-pager", "-q"],
+                          capture_output=True, text=True, check=False).stdout
+
+
 def check_running(base: str) -> None:
     wait(lambda: show("ActiveState") == "active" and "ports" in show("StatusText"), 90,
          "smsd active with a status line")
@@ -56,6 +61,9 @@ def check_running(base: str) -> None:
                                "--no-pager"], capture_output=True, text=True, check=False).stdout
     if warnings.strip():
         raise SystemExit(f"systemd warned about the service:\n{warnings}")
+    if "sandbox reaches the system bus" not in journal_text():
+        raise SystemExit("the service's sandbox could not reach the system bus")
+    log("the service's sandbox reaches the system bus")
     with open("/var/lib/smsd/admin-password", encoding="utf-8") as f:
         check_api.main(base, f.read().strip())
     log("json api answered and sent an SMS")
@@ -70,8 +78,7 @@ def check_watchdog(base: str) -> None:
     finally:
         conn.execute("ROLLBACK")
         conn.close()
-    journal = subprocess.run(["journalctl", "-u", "smsd.service", "--no-pager", "-q"],
-                             capture_output=True, text=True, check=False).stdout
+    journal = journal_text()
     if "Watchdog timeout" not in journal:
         raise SystemExit("restarted, but not by the watchdog:\n" + journal[-2000:])
     log("wedged database: watchdog not petted, systemd restarted the daemon")

@@ -70,8 +70,13 @@ prepare_boot() {
     LISTEN=127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     echo "SMSD_ARGS=\"--simulate 4 --sim-latency 0.2 --listen $LISTEN\"" >"$ROOT/etc/default/smsd"
     mkdir -p "$ROOT/etc/systemd/system/smsd.service.d" "$ROOT/root/package-test"
-    printf '[Service]\n# short, so that the wedge test sees a restart soon\nWatchdogSec=6\n' \
-        >"$ROOT/etc/systemd/system/smsd.service.d/package-test.conf"
+    # A short watchdog, so that the wedge test sees a restart soon; and, inside the service's
+    # sandbox, a look at the system bus (the network settings will go through it).
+    cat >"$ROOT/etc/systemd/system/smsd.service.d/package-test.conf" <<DROPIN
+[Service]
+WatchdogSec=6
+ExecStartPost=/bin/sh -c 'busctl --system list >/dev/null && echo "sandbox reaches the system bus"'
+DROPIN
     cp "$HERE/check_api.py" "$HERE/check_booted.py" "$ROOT/root/package-test/"
     cat >"$ROOT/etc/systemd/system/smsd-package-test.service" <<UNIT
 [Unit]
