@@ -6,6 +6,7 @@ lines spell. The AT slot command path is covered in test_modem_worker.py.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -21,6 +22,7 @@ from tests.test_modem_worker import FAST, LATENCY
 Rig = tuple[SimBoard, Board, SimGpio]
 
 
+@contextmanager
 def rig(slots: int) -> Iterator[Rig]:
     with SimBoard(ports=2, slots=slots, latency=LATENCY, profile="mixed", seed=7) as sim:
         board, gpio = simulated_board(sim, slots)
@@ -32,7 +34,8 @@ def rig(slots: int) -> Iterator[Rig]:
 
 @pytest.fixture
 def two() -> Iterator[Rig]:
-    yield from rig(2)
+    with rig(2) as sim_rig:
+        yield sim_rig
 
 
 @pytest.fixture
@@ -130,7 +133,7 @@ def test_mux_lines_alone_switch_the_simulated_sim(two: Rig) -> None:
 
 
 def test_mux_value_without_a_holder_is_ignored() -> None:
-    for sim_rig in rig(3):                 # three slots on two lines: value 3 names no holder
+    with rig(3) as sim_rig:                # three slots on two lines: value 3 names no holder
         sim, board, _ = sim_rig
         board.select_slot(0, 2)
         assert sim.active_slot(0) == 2 and levels(sim_rig, 0) == [False, True]
@@ -141,7 +144,7 @@ def test_mux_value_without_a_holder_is_ignored() -> None:
 
 
 def test_single_slot_ports_have_no_mux() -> None:
-    for _, board, _ in rig(1):
+    with rig(1) as (_, board, _):
         assert board.sim_mux_for(0) is None and board.sim_mux_for(1) is None
         with pytest.raises(ValueError):
             board.sim_mux_for(5)
