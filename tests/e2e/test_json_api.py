@@ -92,3 +92,9 @@ def test_get_status_reports_real_figures(make_daemon) -> None:  # type: ignore[n
                          "memory_buffers", "memory_free", "memory_used"}
     assert all(v.isdigit() for v in perf.values())
     assert int(perf["memory_total"]) > int(perf["memory_free"]) > 0
+
+
+def test_the_printed_url_answers_with_the_api_endpoints(make_daemon) -> None:  # type: ignore[no-untyped-def]
+    d = make_daemon(ports=2).start()
+    status, body = d.request("/", auth=("nobody", "x"))
+    assert status == 200 and b"/api/send_sms" in body and b"2 modem port(s)" in body
