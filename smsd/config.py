@@ -7,6 +7,7 @@ the line, for syntax errors), so a broken file stops the daemon before anything 
 from __future__ import annotations
 
 import configparser
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -67,11 +68,12 @@ def load_file(path: str) -> dict[str, Any]:
     parser = configparser.ConfigParser(interpolation=None)
     try:
         with open(path, encoding="utf-8") as f:
-            parser.read_file(f)
+            text = f.read()
+        parser.read_string(text, source=path)
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     except configparser.Error as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(" ".join(str(exc).split())) from None
     values: dict[str, Any] = {}
     try:
         _read_daemon(parser, values)
@@ -79,8 +81,22 @@ def load_file(path: str) -> dict[str, Any]:
         _read_ports(parser, values)
         _read_network(parser, values)
     except (ValueError, ConfigError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{_where(path, text, str(exc))}: {exc}") from None
     return values
+
+
+_PLACE = re.compile(r"\[(?P<section>[^\]]+)\](?: (?P<key>[\w.-]+))?")
+
+
+def _where(path: str, text: str, message: str) -> str:
+    """`path:line` for a message that starts with "[section] key" (configparser keeps no lines)."""
+    place = _PLACE.match(message)
+    if place is None:
+        return path
+    lines = board_description.key_lines(text)
+    section, key = place["section"], (place["key"] or "").lower()
+    line = lines.get((section, key)) or lines.get((section, ""))
+    return f"{path}:{line}" if line else path
 
 
 def _read_daemon(parser: configparser.ConfigParser, values: dict[str, Any]) -> None:

@@ -27,10 +27,10 @@ def test_file_values_and_overrides(tmp_path) -> None:  # type: ignore[no-untyped
 
 @pytest.mark.parametrize("text, fragment", [
     ("[daemon\nlisten = x", "line: 1"),
-    ("[simulate]\nports = 40\n", "[simulate] ports: 40 is outside 1..32"),
-    ("[simulate]\nports = many\n", "not a whole number"),
+    ("[simulate]\nports = 40\n", "smsd.conf:2: [simulate] ports: 40 is outside 1..32"),
+    ("# a comment\n[simulate]\nslots = 1\nports = many\n", "smsd.conf:4: [simulate] ports:"),
     ("[daemon]\nlisten = nowhere\n", "HOST:PORT"),
-    ("[port.0]\nslots = 2\n", "'device' is required"),
+    ("[port.0]\nslots = 2\n", "smsd.conf:1: [port.0]: 'device' is required"),
     ("[port.x]\ndevice = /dev/a\n", "[port.0] .. [port.31]"),
 ])
 def test_broken_files_are_refused_with_a_clear_message(tmp_path, text: str, fragment: str) -> None:  # type: ignore[no-untyped-def]
