@@ -16,6 +16,9 @@ need() {
     missing=""
     command -v debos >/dev/null || missing="$missing debos"
     command -v bmaptool >/dev/null || missing="$missing bmap-tools"
+    # image-partition runs these (on this machine's /usr, also inside fakemachine)
+    command -v parted >/dev/null || missing="$missing parted"
+    command -v mkfs.vfat >/dev/null || missing="$missing dosfstools"
     [ -e /usr/bin/qemu-aarch64-static ] || [ "$(dpkg --print-architecture)" = arm64 ] ||
         missing="$missing qemu-user-static"
     [ -z "$missing" ] && return

@@ -41,6 +41,21 @@ FSTAB
     grep -q '^dtparam=watchdog=on' /boot/firmware/config.txt
 }
 
+appliance_network() {
+    # smsd manages the network here (README "Network configuration"); smsd.conf ships without
+    # a [network] section, so the appliance's is added, once.
+    grep -q '^\[network\]' /etc/smsd/smsd.conf || cat >>/etc/smsd/smsd.conf <<'CONF'
+
+# Added by the appliance image: smsd owns this box's network settings.
+[network]
+manage = yes
+interface = eth0
+CONF
+    # smsd may add its own files; the sticky bit keeps it off the image's (root's) files.
+    chgrp smsd /etc/systemd/network
+    chmod 1775 /etc/systemd/network
+}
+
 first_boot_state() {
     # Nothing device-specific leaves the build: the machine id is made on first boot (which
     # also makes systemd treat that boot as the first), root stays locked until smsd-firstboot
@@ -62,6 +77,7 @@ label() {
 }
 
 services
+appliance_network
 [ "$PROFILE" != rpi4 ] || board_rpi4
 first_boot_state
 label

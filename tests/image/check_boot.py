@@ -111,6 +111,43 @@ def check_system() -> None:
     expect(wd.get("RuntimeWatchdogUSec") == "15s", f"manager watchdog configured: {wd}")
 
 
+def as_smsd(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["runuser", "-u", "smsd", "--", *argv], capture_output=True, text=True)
+
+
+def busctl(service: str, path: str, iface: str, member: str, *args: str) -> list[str]:
+    return ["busctl", "call", service, path, iface, member, *args]
+
+
+def check_network_management() -> None:
+    """smsd owns the network on the appliance: it may write its own .network file and ask
+    networkd/hostnamed/timedated for what its network page needs, and nothing more."""
+    expect("manage = yes" in open("/etc/smsd/smsd.conf", encoding="utf-8").read(),
+           "smsd.conf: [network] manage = yes")
+    rw = props("smsd.service", "ReadWritePaths")["ReadWritePaths"]
+    expect("/etc/systemd/network" in rw.split(), f"smsd.service may write /etc/systemd/network: {rw}")
+    own = "/etc/systemd/network/10-smsd-smoke.network"
+    made = as_smsd("touch", own).returncode == 0 and as_smsd("rm", own).returncode == 0
+    expect(made, "smsd can write and remove its own .network file")
+    expect(as_smsd("rm", "-f", "/etc/systemd/network/20-wired.network").returncode != 0,
+           "smsd cannot remove the image's 20-wired.network")
+    reload = as_smsd(*busctl("org.freedesktop.network1", "/org/freedesktop/network1",
+                             "org.freedesktop.network1.Manager", "Reload"))
+    expect(reload.returncode == 0, f"polkit lets smsd reload networkd {reload.stderr.strip()}")
+    # Real changes only: hostnamed and timedated answer a no-op before they ask polkit.
+    host = as_smsd(*busctl("org.freedesktop.hostname1", "/org/freedesktop/hostname1",
+                           "org.freedesktop.hostname1", "SetStaticHostname", "sb", "smsd-smoke",
+                           "false"))
+    renamed = open("/etc/hostname", encoding="utf-8").read().strip()
+    expect(host.returncode == 0 and renamed == "smsd-smoke",
+           f"polkit lets smsd set the host name ({renamed}) {host.stderr.strip()}")
+    subprocess.run(["hostnamectl", "set-hostname", "smsd"], check=True)
+    rtc = as_smsd(*busctl("org.freedesktop.timedate1", "/org/freedesktop/timedate1",
+                          "org.freedesktop.timedate1", "SetLocalRTC", "bbb", "true", "false",
+                          "false"))
+    expect(rtc.returncode != 0, f"but nothing else (SetLocalRTC: {rtc.stderr.strip()})")
+
+
 def main() -> None:
     check_smsd()
     check_firstboot()
@@ -122,6 +159,7 @@ def main() -> None:
     else:
         expect(open(record, encoding="utf-8").read() == admin, "admin password kept on reboot")
     check_system()
+    check_network_management()
     check_api.main(API, admin)
     log("ok: the admin password works against the API and an SMS went through the simulator")
 
