@@ -15,7 +15,7 @@ import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from smsd.errors import BadRequest, CodecError, NoPortAvailable, NotFound, TooLarge, TooManyParts
-from smsd.model import (REG_OK, STATE_INIT, STATE_READY, DeliverStatus, InboxPage, Limits,
+from smsd.model import (REG_OK, STATE_INIT, DeliverStatus, InboxPage, Limits,
                         MessageState, ModemJob, PortInfo, Recipient, SendAccepted, SendRequest, SmsResult)
 from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
 from smsd.scheduler import Scheduler, WorkerHandle
@@ -228,7 +228,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
 
     def _ussd_one(self, port: int, text: str, command: str) -> int:
         info = self._scheduler.info(port)
-        if info.state != STATE_READY or info.reg != REG_OK:
+        if not _will_send(info):
             return 503
         now = self._clock()
         if command == "send" and (info.busy or self._ussd_pending(port, now)):
