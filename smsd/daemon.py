@@ -29,6 +29,7 @@ from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.service_book import route_matches
 from smsd.store.db import Store
+from smsd.system.memory import HeapTrimmer
 from smsd.system.status import DeviceStatus
 from smsd.system.watchdog import HealthProbe, Watchdog
 
@@ -61,6 +62,7 @@ class Daemon:
         self.server: Any = None
         self.push: PushWorker | None = None
         self.watchdog: Watchdog | None = None
+        self.trimmer = HeapTrimmer()
         self.network: Any = None       # smsd.system.network_config.NetworkConfigurator if managed
 
     # --- start ----------------------------------------------------------------------------------
@@ -92,6 +94,7 @@ class Daemon:
         if self.push is not None:
             self.push.start()
         self._start_http()
+        self.trimmer.start()
         # Last: READY=1 means the store, the ports and the HTTP server are all up.
         self.watchdog = Watchdog.from_environment(
             HealthProbe(self.workers, self.scheduler, self.store, self.push))
@@ -207,6 +210,7 @@ class Daemon:
 
     # --- stop -----------------------------------------------------------------------------------
     def stop(self) -> None:
+        self.trimmer.stop()
         if self.watchdog is not None:
             self.watchdog.stop()
         if self.server is not None:
