@@ -3,8 +3,9 @@
 # debos recipe image/smsd-rpi4.yaml with the smsd package cross-built for arm64.
 #   sh image/build-image.sh
 # debos runs its build in a fakemachine VM: with /dev/kvm (fast), else with its user-mode
-# Linux or qemu backends (slow), or, as root with DEBOS_ARGS=--disable-fakemachine, straight on
-# this machine (which then needs qemu-user-static registered with binfmt_misc for arm64).
+# Linux backend (package user-mode-linux; slow); without either, or as root with
+# DEBOS_ARGS=--disable-fakemachine, straight on this machine, which then needs loop devices and
+# qemu-user-static registered with binfmt_misc for arm64 programs.
 # MIRROR / SECURITY_MIRROR override the Debian archives (default: this machine's, mirrors.sh);
 # DEBOS_ARGS is added to the debos command line (e.g. "--fakemachine-backend=uml").
 set -eu
@@ -33,7 +34,13 @@ rm -rf "$OUT/debs" && mkdir -p "$OUT/debs" && cp "$DEB" "$OUT/debs/"
 set -- $(sh image/mirrors.sh)
 say "debos: bookworm arm64 from $1 with $(basename "$DEB")${DEBOS_ARGS:+ ($DEBOS_ARGS)}"
 [ -e /dev/kvm ] || [ -n "${DEBOS_ARGS:-}" ] ||
-    say "no /dev/kvm: fakemachine falls back to a slow backend (see README, Appliance image)"
+    say "no /dev/kvm: debos takes fakemachine's uml backend if installed, else runs on this machine"
+# Running on this machine (no fakemachine) is what debos does without KVM or user-mode Linux too.
+case " ${DEBOS_ARGS:-} " in *" --disable-fakemachine "*|"  ")
+    # debos' chroot steps (systemd-nspawn) bind /dev/disk, which udev makes on a normal host
+    # and a container lacks.
+    [ -d /dev/disk ] || { say "creating the empty /dev/disk debos binds"; mkdir /dev/disk; } ;;
+esac
 # shellcheck disable=SC2086  # DEBOS_ARGS is a list of options
 debos ${DEBOS_ARGS:-} --artifactdir="$OUT" -t mirror:"$1" -t security:"${2:-}" \
     -t debs:"$OUT/debs" -t image:smsd-rpi4.img image/smsd-rpi4.yaml
