@@ -27,6 +27,10 @@ ISSUE = "/etc/issue.d/smsd-first-boot.issue"
 ADMIN_FILE = "/var/lib/smsd/admin-password"
 STAMP = "/var/lib/smsd-image/firstboot-done"
 API = os.environ.get("SMSD_TEST_API", "http://127.0.0.1:8080")
+# Written by smoke.sh when this root file system's programs run under qemu-user, which lacks the
+# netlink families networkd needs ("Could not setup manager: Protocol not supported") and the
+# network namespaces hostnamed and timedated run in (PrivateNetwork=).
+EMULATED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "emulated")
 
 
 class Failed(Exception):
@@ -102,8 +106,18 @@ def check_smsd() -> None:
     expect(p["StatusText"] != "", "the daemon reports a status line")
 
 
+def networkd_runs() -> bool:
+    if os.path.exists(EMULATED):
+        log("skip: networkd, hostnamed and timedated calls (qemu-user lacks their netlink use)")
+        return False
+    return True
+
+
 def check_system() -> None:
-    for unit in ("systemd-networkd.service", "systemd-resolved.service"):
+    units = ["systemd-resolved.service"]
+    if networkd_runs():
+        units.insert(0, "systemd-networkd.service")
+    for unit in units:
         expect(props(unit, "ActiveState")["ActiveState"] == "active", f"{unit} active")
     expect(os.path.realpath("/etc/resolv.conf") == "/run/systemd/resolve/stub-resolv.conf",
            "resolv.conf is resolved's stub")
@@ -131,6 +145,8 @@ def check_network_management() -> None:
     expect(made, "smsd can write and remove its own .network file")
     expect(as_smsd("rm", "-f", "/etc/systemd/network/20-wired.network").returncode != 0,
            "smsd cannot remove the image's 20-wired.network")
+    if not networkd_runs():
+        return
     reload = as_smsd(*busctl("org.freedesktop.network1", "/org/freedesktop/network1",
                              "org.freedesktop.network1.Manager", "Reload"))
     expect(reload.returncode == 0, f"polkit lets smsd reload networkd {reload.stderr.strip()}")
