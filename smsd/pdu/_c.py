@@ -113,22 +113,6 @@ def _utf8(text: str, what: str) -> bytes:
 
 
 # --- decode --------------------------------------------------------------------------------------
-def _octets(pdu: str | bytes) -> bytes:
-    """The slow path of hex input (whitespace, odd junk) and of non-str input."""
-    if isinstance(pdu, (bytes, bytearray, memoryview)):
-        data = bytes(pdu)
-    elif isinstance(pdu, str):
-        try:
-            data = bytes.fromhex(pdu.strip())
-        except ValueError:
-            raise CodecError("PDU is not an even-length hex string") from None
-    else:
-        raise CodecError(f"PDU must be str or bytes, not {type(pdu).__name__}")
-    if not data:
-        raise CodecError("empty PDU")
-    return data
-
-
 def decode(pdu: str | bytes, smsc: bool = True) -> Decoded:
     """One C call fills a pdu_dctx; one unpack reads its summary; one str() call decodes smsc,
     number and text together. Anything but a plain SMS-DELIVER goes through _decoded_full."""
@@ -145,7 +129,7 @@ def decode(pdu: str | bytes, smsc: bool = True) -> Decoded:
         rc = _E_HEX if raw is None else _c_decode(raw, len(raw), 3 if smsc else 1, s.dctx)
         if rc:
             if rc == _E_HEX or rc == _E_SPACE:           # whitespace, junk, binary, long input
-                src = _octets(pdu)
+                src = fields.pdu_octets(pdu)
                 rc = _c_decode(src, len(src), 2 if smsc else 0, s.dctx)
             if rc:
                 raise _error(rc)

@@ -33,21 +33,6 @@ _UDHI = 0x40
 
 
 # --- decoding ------------------------------------------------------------------------------------
-def _octets(pdu: str | bytes) -> bytes:
-    if isinstance(pdu, (bytes, bytearray, memoryview)):
-        data = bytes(pdu)
-    elif isinstance(pdu, str):
-        try:
-            data = bytes.fromhex(pdu.strip())
-        except ValueError:
-            raise CodecError("PDU is not an even-length hex string") from None
-    else:
-        raise CodecError(f"PDU must be str or bytes, not {type(pdu).__name__}")
-    if not data:
-        raise CodecError("empty PDU")
-    return data
-
-
 def _dcs_info(dcs: int) -> tuple[str, int | None]:
     """(alphabet, message class) of TS 23.038 section 4."""
     group = dcs >> 4
@@ -189,7 +174,7 @@ def _status_report(r: Reader, smsc: str | None, first: int) -> Decoded:
 
 def decode(pdu: str | bytes, smsc: bool = True) -> Decoded:
     """Decode an SMS-DELIVER, SMS-SUBMIT or SMS-STATUS-REPORT (hex string or raw octets)."""
-    r = Reader(_octets(pdu))
+    r = Reader(fields.pdu_octets(pdu))
     centre = fields.read_smsc(r) if smsc else None
     first = r.octet("first octet")
     mti = first & 3

@@ -61,6 +61,22 @@ class Reader:
 
 
 # --- semi-octets ---------------------------------------------------------------------------------
+def pdu_octets(pdu: str | bytes) -> bytes:
+    """A PDU given as hex text (surrounding whitespace allowed) or as bytes."""
+    if isinstance(pdu, (bytes, bytearray, memoryview)):
+        data = bytes(pdu)
+    elif isinstance(pdu, str):
+        try:
+            data = bytes.fromhex(pdu.strip())
+        except ValueError:
+            raise CodecError("PDU is not an even-length hex string") from None
+    else:
+        raise CodecError(f"PDU must be str or bytes, not {type(pdu).__name__}")
+    if not data:
+        raise CodecError("empty PDU")
+    return data
+
+
 def semi_octets(data: bytes) -> str:
     return "".join(map(_SEMI.__getitem__, data))
 
