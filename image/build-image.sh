@@ -43,5 +43,5 @@ case " ${DEBOS_ARGS:-} " in *" --disable-fakemachine "*|"  ")
 esac
 # shellcheck disable=SC2086  # DEBOS_ARGS is a list of options
 debos ${DEBOS_ARGS:-} --artifactdir="$OUT" -t mirror:"$1" -t security:"${2:-}" \
-    -t debs:"$OUT/debs" -t image:smsd-rpi4.img image/smsd-rpi4.yaml
+    -t debs:../build/image/debs -t image:smsd-rpi4.img image/smsd-rpi4.yaml
 say "built $OUT/smsd-rpi4.img and $OUT/smsd-rpi4.img.bmap"
