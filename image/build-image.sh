@@ -27,7 +27,18 @@ need() {
     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing
 }
 
+# Without systemd as PID 1 (a container) nobody registers qemu-user with binfmt_misc; debos
+# building on this machine needs that to run the image's arm64 programs.
+arm64_binfmt() {
+    [ "$(dpkg --print-architecture)" != arm64 ] || return 0
+    [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] && return
+    say "registering qemu-aarch64 with binfmt_misc (/usr/lib/binfmt.d/qemu-aarch64.conf)"
+    cat /usr/lib/binfmt.d/qemu-aarch64.conf >/proc/sys/fs/binfmt_misc/register
+}
+
 need
+[ "$(id -u)" != 0 ] || arm64_binfmt
 sh debian/build-deb.sh arm64
 DEB=$(ls -t build/deb/smsd_*_arm64.deb | head -n 1)
 rm -rf "$OUT/debs" && mkdir -p "$OUT/debs" && cp "$DEB" "$OUT/debs/"

@@ -52,8 +52,8 @@ mmdebstrap --variant=minbase --architectures="$ARCH" --components=main,non-free-
     --customize-hook="$BOARD_OVERLAY" \
     --customize-hook="$(in_target apt-sources.sh "$MIRROR" "$SECURITY")" \
     --customize-hook="$(in_target packages.sh "$PROFILE")" \
-    --customize-hook='mkdir -p "$1/tmp/smsd-debs"' \
-    --customize-hook="copy-in $DEB /tmp/smsd-debs" \
+    --customize-hook='mkdir -p "$1/var/tmp/smsd-debs"' \
+    --customize-hook="copy-in $DEB /var/tmp/smsd-debs" \
     --customize-hook="$(in_target install-smsd.sh)" \
     --customize-hook="$(in_target configure.sh "$PROFILE" "$ARCH")" \
     bookworm "$ROOT" "$MIRROR" >"$OUT/mmdebstrap-$ARCH.log" 2>&1 ||
