@@ -2,9 +2,7 @@
 XMLDATA last, retried until the receiver answers 2xx, other event kinds skipped."""
 from __future__ import annotations
 
-import http.server
 import re
-import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -16,39 +14,12 @@ from smsd.push import isms_format
 from smsd.push.worker import PushTarget, PushWorker, register_formatter
 from smsd.store import Store
 
+from e2e.harness import PushReceiver
 from fakes import wait_for
 
 
-class Receiver:
-    """Records form posts; answers 503 to the first `fail_first` of them."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.posts: list[tuple[str, bytes]] = []
-        self.attempts = 0
-        self.fail_first = fail_first
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                outer.attempts += 1
-                ok = outer.attempts > outer.fail_first
-                if ok:
-                    outer.posts.append((self.headers.get("Content-Type", ""), data))
-                self.send_response(200 if ok else 503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin/smsack.cgi"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def Receiver(fail_first: int = 0) -> PushReceiver:
+    return PushReceiver(fail_first, path="/cgi-bin/smsack.cgi")
 
 
 @pytest.fixture()

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, Callable
 
@@ -128,23 +129,24 @@ class Daemon:
 
 
 class PushReceiver:
-    """A loopback HTTP server that records pushed JSON bodies; it can fail the first N posts."""
+    """A loopback HTTP server that records what is POSTed to it. It refuses (503) the first
+    `fail_first` posts, and every post while `failing` is set."""
 
-    def __init__(self, fail_first: int = 0) -> None:
-        self.bodies: list[dict[str, Any]] = []
+    def __init__(self, fail_first: int = 0, path: str = "/push", failing: bool = False) -> None:
+        self.posts: list[tuple[str, bytes]] = []     # (content type, body) of accepted posts
         self.attempts = 0
         self.fail_first = fail_first
+        self.failing = failing
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 outer.attempts += 1
-                if outer.attempts <= outer.fail_first:
-                    self.send_response(503)
-                else:
-                    outer.bodies.append(json.loads(data))
-                    self.send_response(200)
+                ok = outer.attempts > outer.fail_first and not outer.failing
+                if ok:
+                    outer.posts.append((self.headers.get("Content-Type", ""), data))
+                self.send_response(200 if ok else 503)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -152,8 +154,20 @@ class PushReceiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/push"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{path}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(body) for _, body in self.posts]
+
+    @property
+    def forms(self) -> list[dict[str, str]]:
+        return [dict(urllib.parse.parse_qsl(body.decode("ascii"))) for _, body in self.posts]
+
+    @property
+    def content_types(self) -> list[str]:
+        return [ctype for ctype, _ in self.posts]
 
     def items(self, kind: str) -> list[dict[str, Any]]:
         return [item for body in self.bodies for item in body.get(kind, [])]

@@ -3,57 +3,22 @@ subscription list events POSTed as forms from the durable outbox, retried until 
 answers 200, across a restart of the daemon."""
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import threading
 import time
-import urllib.parse
-from typing import Any
 
-from e2e.harness import Daemon, wait_for
+from e2e.harness import Daemon, PushReceiver, wait_for
 from e2e.test_intelli import http as get, send, smsd_cli
 from smsd.store.db import Store
 
 W3CDTF = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d").fullmatch
 
 
-class FormReceiver:
-    """A loopback server recording form POSTs; answers 503 while `failing` is set."""
-
-    def __init__(self, failing: bool = False) -> None:
-        self.forms: list[dict[str, str]] = []
-        self.attempts = 0
-        self.failing = failing
-        self.content_types: list[str] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                outer.attempts += 1
-                if outer.failing:
-                    self.send_response(503)
-                else:
-                    outer.content_types.append(self.headers.get("Content-Type", ""))
-                    outer.forms.append(dict(urllib.parse.parse_qsl(data.decode("ascii"))))
-                    self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/forward"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def FormReceiver(failing: bool = False) -> PushReceiver:
+    return PushReceiver(path="/forward", failing=failing)
 
 
-def configure(d: Daemon, retry: float) -> dict[str, FormReceiver]:
+def configure(d: Daemon, retry: float) -> dict[str, PushReceiver]:
     """One receiver per forwarding protocol; retry interval shortened for the bench."""
     store = Store(f"{d.state_dir}/smsd.db")
     try:
