@@ -12,8 +12,13 @@ Picking work for port P, in order:
      recipient's phone reassembles by originator, so one message stays on one SIM);
   2. any other due queued part P may take: retries (which avoid the port that failed them while
      another port could take them) and parts pinned to a port that can no longer send;
-  3. the oldest waiting message P may send (task port list): encode its PDUs now (concat
-     reference from P's 8-bit counter), store its parts pinned to P, lease the first.
+  3. the first waiting message P may send (task port list) in rank order -- higher priority
+     first, oldest first within a priority: encode its PDUs now (concat reference from P's
+     8-bit counter), store its parts pinned to P, lease the first.
+Waiting messages come from the store a page at a time into a look-ahead buffer, read with a
+(priority, id) cursor. A message accepted later with a higher priority than the cursor's ranks
+before it: the store tells of such arrivals (take_new_priority) and the buffer is then dropped
+and read again from the top, so the new message is next even while old ones wait.
 A lease is a durable `leased` row plus an in-memory entry per port. The worker confirms with
 part_starting (commits `on_air`, after which the part is never resent) and reports part_result.
 A port that stops being able to send gets its not-yet-started parts back at once; a lease never
@@ -89,7 +94,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self.heartbeat = time.monotonic()     # last turn of the loop, read by the watchdog
         self._waiting: list[WaitingMessage] = []
-        self._cursor = 0
+        self._cursor: tuple[int, int] | None = None       # rank of the last message read
         self._exhausted = False
         if workers:
             self.attach(workers)
@@ -178,6 +183,7 @@ class Scheduler:
             self._store.flush_stale_inbound(now, self.inbound_max_age)
         queued = self._store.queued_parts()
         self._exhausted = False
+        self._rerank(self._store.take_new_priority())
         progress = True
         while progress:
             progress = False
@@ -245,6 +251,12 @@ class Scheduler:
             msg.number, msg.text, encoding=self.port_config.encoding(port, msg.encoding),
             request_status_report=srr, concat_ref=self._next_ref(port), **flash))
 
+    def _rerank(self, new_priority: int | None) -> None:
+        """Read the waiting messages from the top again when new ones rank before the cursor."""
+        if new_priority is not None and self._cursor is not None and new_priority > self._cursor[0]:
+            self._waiting.clear()
+            self._cursor = None
+
     def _next_waiting(self, port: int) -> WaitingMessage | None:
         while True:
             for i, msg in enumerate(self._waiting):
@@ -252,12 +264,18 @@ class Scheduler:
                     return self._waiting.pop(i)
             if len(self._waiting) >= LOOKAHEAD or self._exhausted:
                 return None
-            more = self._store.waiting(self._cursor, 256)
+            more = self._read_waiting()
             if not more:
                 self._exhausted = True          # don't ask again for each port in this pass
                 return None
             self._waiting.extend(more)
-            self._cursor = more[-1].id
+            self._cursor = more[-1].rank
+
+    def _read_waiting(self) -> list[WaitingMessage]:
+        if self._cursor is None:
+            return self._store.waiting(0, 256)
+        priority, after_id = self._cursor
+        return self._store.waiting(after_id, 256, after_priority=priority)
 
     def _next_ref(self, port: int) -> int:
         with self._lock:

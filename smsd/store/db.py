@@ -24,6 +24,7 @@ class Store(InboxMixin, UsersMixin, ContactsMixin, PortSettingsMixin):
         self._in_queue = 0
         self._init_events()
         self._init_users()
+        self._init_outbox()        # after _init_users: its index needs an added column
         self.sn = self._ensure_serial()
         self._recount_queue()
 

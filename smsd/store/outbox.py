@@ -63,6 +63,11 @@ class WaitingMessage:
     ports: tuple[int, ...] | None
     priority: int = 0         # higher goes first (the task's; issue 4)
 
+    @property
+    def rank(self) -> tuple[int, int]:
+        """(priority, id): the cursor `Store.waiting` continues after."""
+        return self.priority, self.id
+
 
 @dataclass(frozen=True)
 class QueuedPart:
@@ -98,10 +103,31 @@ def in_list(column: str, values: Sequence[Any] | None, where: list[str], args: l
     args.extend(values)
 
 
+def ensure_waiting_index(conn: sqlite3.Connection) -> None:
+    """The index that serves `waiting` in rank order; made once the priority column exists.
+
+    On the first open after an upgrade the messages still waiting take their task's priority
+    (the column was added with 0) and the old id-only index goes."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
+                    "AND name = 'messages_waiting_rank'").fetchone():
+        return
+    conn.execute("UPDATE messages SET priority = (SELECT t.priority FROM tasks t "
+                 "WHERE t.id = messages.task_id) WHERE stage = 0")
+    conn.execute("DROP INDEX IF EXISTS messages_waiting")
+    conn.execute("CREATE INDEX IF NOT EXISTS messages_waiting_rank ON messages(priority DESC, id) "
+                 "WHERE stage = 0")
+
+
 class OutboxMixin(EventsMixin):
     group_commit: bool
     _queue_lock: threading.Lock
     _in_queue: int
+    _new_priority: int | None
+
+    def _init_outbox(self) -> None:
+        self._new_priority = None
+        with self.db.write() as conn:
+            ensure_waiting_index(conn)
 
     # --- queue counter --------------------------------------------------------------------------
     def _recount_queue(self) -> None:
@@ -116,6 +142,20 @@ class OutboxMixin(EventsMixin):
     def in_queue(self) -> int:
         """Messages accepted and not yet final (waiting or being sent)."""
         return self._in_queue
+
+    def _note_priority(self, priority: int) -> None:
+        with self._queue_lock:
+            if self._new_priority is None or priority > self._new_priority:
+                self._new_priority = priority
+
+    def take_new_priority(self) -> int | None:
+        """The highest priority of the messages accepted since the last call (None: none).
+
+        The scheduler reads `waiting` with a cursor; a message ranking before the cursor (a
+        higher priority than the last one it read) would be missed without this hint."""
+        with self._queue_lock:
+            top, self._new_priority = self._new_priority, None
+        return top
 
     # --- intake ---------------------------------------------------------------------------------
     def _grouped(self, fn: Callable[[], T]) -> T:
@@ -143,19 +183,35 @@ class OutboxMixin(EventsMixin):
                                 extra.sender, extra.priority, extra.dialect, int(extra.flash),
                                 extra.data, extra.udh, extra.usercontext))
             task_id = int(cur.lastrowid or 0)
-            conn.executemany("INSERT INTO messages(task_id, number, text, user_id, count, time) "
-                             "VALUES (?, ?, ?, ?, ?, ?)",
-                             [(task_id, n, t, u, k, now) for n, t, u, k in rows])
+            conn.executemany("INSERT INTO messages(task_id, number, text, user_id, count, time, "
+                             "priority) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             [(task_id, n, t, u, k, now, extra.priority) for n, t, u, k in rows])
             last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
-            self.db.after_commit(lambda: self._queue_add(len(rows)))
+            self.db.after_commit(lambda: self._accepted(len(rows), extra.priority))
         return task_id, range(last - len(rows) + 1, last + 1)
 
+    def _accepted(self, messages: int, priority: int) -> None:
+        self._queue_add(messages)
+        self._note_priority(priority)
+
     # --- dispatch -------------------------------------------------------------------------------
-    def waiting(self, after_id: int, limit: int) -> list[WaitingMessage]:
+    def waiting(self, after_id: int, limit: int, *,
+                after_priority: int | None = None) -> list[WaitingMessage]:
+        """Waiting messages in rank order: higher priority first, oldest first within one.
+
+        With `after_priority` the page continues after the rank (after_priority, after_id) (see
+        `WaitingMessage.rank`); without it, it holds the messages with an id above `after_id`."""
+        args: tuple[int, ...]
+        if after_priority is None:
+            where, args = "m.id > ?", (after_id,)
+        else:
+            where, args = ("(m.priority < ? OR (m.priority = ? AND m.id > ?))",
+                           (after_priority, after_priority, after_id))
         rows = self.db.conn().execute(
             "SELECT m.id, m.task_id, m.number, coalesce(m.text, t.text), t.encoding, t.srr, t.ports, "
-            "t.priority FROM messages m JOIN tasks t ON t.id = m.task_id "
-            "WHERE m.stage = 0 AND m.id > ? ORDER BY m.id LIMIT ?", (after_id, limit)).fetchall()
+            "m.priority FROM messages m JOIN tasks t ON t.id = m.task_id "
+            f"WHERE m.stage = 0 AND {where} ORDER BY m.priority DESC, m.id LIMIT ?",
+            (*args, limit)).fetchall()
         return [WaitingMessage(r[0], r[1], r[2], r[3], r[4], bool(r[5]), ports_tuple(r[6]), r[7])
                 for r in rows]
 

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS messages (
     time       REAL NOT NULL,                     -- accepted; then when the first part went out
     done       REAL
 );
-CREATE INDEX IF NOT EXISTS messages_waiting ON messages(id) WHERE stage = 0;
+-- The waiting-message index, messages(priority DESC, id) WHERE stage = 0, is made at open once
+-- the priority column exists (smsd/store/outbox.py ensure_waiting_index).
 CREATE INDEX IF NOT EXISTS messages_task ON messages(task_id);
 CREATE INDEX IF NOT EXISTS messages_user ON messages(user_id) WHERE user_id IS NOT NULL;
 

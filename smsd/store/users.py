@@ -45,6 +45,8 @@ ADDED_COLUMNS = {
               # issue 5 payload kinds and IntelliSoftware reply tracking (smsd/store/payloads.py)
               "flash": "INTEGER NOT NULL DEFAULT 0", "data": "BLOB", "udh": "BLOB",
               "usercontext": "TEXT NOT NULL DEFAULT ''"},
+    # the task's priority copied onto each message, so that one index orders the waiting ones
+    "messages": {"priority": "INTEGER NOT NULL DEFAULT 0"},
 }
 
 
