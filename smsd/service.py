@@ -25,6 +25,7 @@ from smsd.service_network import NetworkService
 from smsd.service_ports import PortsService
 from smsd.service_users import UsersService
 from smsd.store.db import Store
+from smsd.store.inbox import INBOX_PAGE
 from smsd.store.outbox import TaskExtra
 from smsd.store.times import parse_time
 from smsd.throttle import FailureThrottle
@@ -206,10 +207,19 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
             raise BadRequest(f"time {text!r} is not \"YYYY-MM-DD HH:MM:SS\"") from exc
 
     def query_incoming(self, after_id: int = 0, flag: str = "unread",
-                       ports: Sequence[int] | None = None) -> InboxPage:
+                       ports: Sequence[int] | None = None,
+                       limit: int | None = None) -> InboxPage:
+        """Received messages, oldest first; the unread ones returned become read.
+
+        `limit` caps the page (the store's own page size otherwise): messages beyond it stay
+        unread for the next call."""
         if flag not in FLAGS:
             raise BadRequest(f"flag must be one of {', '.join(FLAGS)}")
-        return self._store.query_incoming(after_id=after_id, flag=flag, ports=ports)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):
+            raise BadRequest("limit must be a positive integer")
+        page = INBOX_PAGE if limit is None else min(limit, INBOX_PAGE)
+        return self._store.query_incoming(after_id=after_id, flag=flag, ports=ports, limit=page)
 
     # --- USSD -----------------------------------------------------------------------------------
     def send_ussd(self, ports: Sequence[int], text: str,

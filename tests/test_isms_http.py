@@ -288,9 +288,13 @@ def test_unknown_path_is_not_an_isms_answer(box: Box) -> None:
     assert status.startswith("404")
 
 
-def test_recvmsg_count_never_hides_unread_messages(box: Box) -> None:
-    receive(box, "+447700900123", "one")
-    receive(box, "+447700900123", "two")
-    lines = box.isms("/recvmsg", q(count="1")).split("\n")
-    assert lines[:3] == ["1", "1", "2"] and lines[8] == "one" and lines[14] == "two"
+def test_recvmsg_count_leaves_the_rest_unread_for_the_next_poll(box: Box) -> None:
+    for text in ("one", "two", "three"):
+        receive(box, "+447700900123", text)
+    lines = box.isms("/recvmsg", q(count="2")).split("\n")
+    assert lines[:3] == ["0", "1", "2"] and lines[8] == "one" and lines[14] == "two"
+    assert len(lines) == 15
+    assert box.isms("/querycount", q()) == "Count: 1"
+    lines = box.isms("/recvmsg", q(count="5")).split("\n")
+    assert lines[:3] == ["1", "1", "1"] and lines[8] == "three"
     assert box.isms("/querycount", q()) == "Count: 0"

@@ -18,9 +18,13 @@ smsd differs from the box (README "MultiModem iSMS API"):
 - `priority` 1 low, 2 normal (default), 3 high;
 - text must fit in one SMS (160 GSM characters, 70 UCS-2), else 604, as on a box with the
   factory setting "spanned SMS" 1; `Limits.extra["isms_max_parts"]` allows longer texts;
-- a recvmsg filter (from, fdate, tdate, ftime, ttime, text) answers 618 and `count` is not
-  applied (every unread message comes): the shared inbox marks what it returns as read, so a
-  filtered or shortened answer would swallow the messages it did not show;
+- recvmsg `count` (1 or more, else 617) caps the answer at the oldest `count` unread messages;
+  only those become read (the inbox's read flag is shared with the JSON API), the rest stay
+  for the next poll and /querycount counts them; without `count` every unread message comes
+  (up to the inbox page of 1000), the packet end flag saying whether more are waiting;
+- a recvmsg filter (from, fdate, tdate, ftime, ttime, text) is checked for shape (616 for a
+  malformed date or time, 606 for a bad number) and then answers 618: the vendor's manual we
+  have names the error codes but not the filters' formats or matching rules;
 - no credit left answers 618, no port able to send 608, an internal error 612.
 
 Only translation lives here; limits, credits, the address book and the slowing down of repeated
@@ -236,11 +240,9 @@ def unread_count(svc: Any) -> int:
 
 def receive(svc: Any, params: Mapping[str, str], remote: str) -> str:
     authenticate(svc, params, remote)
-    # `count` is checked but not applied: the shared inbox returns every unread message (up to
-    # its page size) and marks them read, so a smaller answer would lose the rest.
-    small_int(params, "count", 0, 617, lambda v: v >= 1)
+    limit = small_int(params, "count", 0, 617, lambda v: v >= 1)
     check_filters(params)
-    page = svc.query_incoming(flag="unread")
+    page = svc.query_incoming(flag="unread", limit=limit or None)
     return render_messages(page.sms, more=page.unread > 0)
 
 

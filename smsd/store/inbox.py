@@ -20,6 +20,7 @@ from smsd.store.outbox import OutboxMixin, in_list
 from smsd.store.times import fmt_time
 
 FLAGS = {"unread": "read = 0", "read": "read = 1", "all": "1"}
+INBOX_PAGE = 1000               # most messages one query_incoming returns
 
 
 def numbers_match(a: str, b: str) -> bool:
@@ -97,7 +98,8 @@ class InboxMixin(OutboxMixin):
                          "VALUES (?, ?, ?, ?, ?, ?)", (port, slot, kind, pdu, error, now))
 
     def query_incoming(self, *, after_id: int = 0, flag: str = "unread",
-                       ports: Sequence[int] | None = None, limit: int = 1000) -> InboxPage:
+                       ports: Sequence[int] | None = None,
+                       limit: int = INBOX_PAGE) -> InboxPage:
         """Inbound messages after `after_id`; returned unread ones become read (same commit)."""
         where, args = [f"id > ?", FLAGS[flag]], [after_id]
         in_list("port", ports, where, args)

@@ -5,6 +5,7 @@ in the iSMS protocol to a monitoring CGI that reads it the way the isms plugin's
 from __future__ import annotations
 
 import http.server
+import json
 import re
 import socket
 import subprocess
@@ -196,3 +197,35 @@ def test_acknowledgement_workflow(make_daemon) -> None:  # type: ignore[no-untyp
         assert cgi.posts == 3 and len(cgi.commands) == 1
     finally:
         cgi.close()
+
+
+# --- polling receive ----------------------------------------------------------------------------
+def recvmsg_texts(answer: str) -> list[str]:
+    """The message lines of a /recvmsg answer (ASCII texts: six lines per message)."""
+    lines = answer.split("\n")
+    count = int(lines[2])
+    assert len(lines) == 3 + 6 * count, answer
+    return [lines[3 + 6 * i + 5] for i in range(count)]
+
+
+def test_recvmsg_count_leaves_the_rest_for_the_next_poll(make_daemon) -> None:  # type: ignore[no-untyped-def]
+    d = make_daemon(ports=1).start()
+    add_isms_user(d)
+    sent = ["disk full on db01", "web01 back up", "ACK db01,DISK> thanks"]
+    for text in sent:
+        status, _ = d.request("/sim/sms", json.dumps({"port": 0, "from": ADMIN_PHONE,
+                                                      "text": text}).encode())
+        assert status == 200
+    wait_for(lambda: get(d, f"/querycount?{creds()}") == "Count: 3", timeout=30,
+             what="three SMS received")
+    first = get(d, f"/recvmsg?{creds()}&count=2")
+    assert first.split("\n")[:2] == ["0", "1"]           # more packets waiting, unread shown
+    got = recvmsg_texts(first)
+    assert len(got) == 2
+    assert get(d, f"/querycount?{creds()}") == "Count: 1"
+    last = get(d, f"/recvmsg?{creds()}&count=2")
+    assert last.split("\n")[:2] == ["1", "1"]
+    got += recvmsg_texts(last)
+    assert sorted(got) == sorted(sent)
+    assert get(d, f"/querycount?{creds()}") == "Count: 0"
+    assert get(d, f"/recvmsg?{creds()}&count=0") == "Err: 617"
