@@ -19,4 +19,4 @@ cd "$WORK"
 LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
     "$PY" -m pytest -p no:cacheprovider -o addopts="" -q \
     tests/test_pdu_c_robustness.py tests/test_pdu_differential.py tests/test_pdu_vectors.py \
-    tests/test_pdu_codec.py "$@"
+    tests/test_pdu_codec.py tests/test_pdu_native.py "$@"

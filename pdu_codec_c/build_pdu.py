@@ -5,6 +5,11 @@ The GSM-7 tables are generated here from smsd/pdu/tables.py, loaded by path so t
 never imports the smsd package, and inlined in the extension's source ahead of pdu.c: the
 Python tables stay the one source of truth and no generated file lands in the tree.
 
+pdu_py.c, compiled after the codec, adds the Python entry points of the two hot calls (see
+its header for why); it needs the full CPython API (datetime), so the module is built without
+cffi's default limited API: `_CFFI_NO_LIMITED_API` is the switch cffi's generated source checks,
+and `py_limited_api=False` keeps setuptools from naming the result .abi3.so.
+
 SMSD_PDU_CFLAGS (space separated) adds compiler flags, e.g. "-fsanitize=address" for a
 sanitizer build; SMSD_PDU_MODULE renames the module (default smsd._pdu_c).
 """
@@ -137,17 +142,23 @@ def cdef_text() -> str:
         return f.read()
 
 
+# pdu_py.c: adds native_decode, native_encode_submit and native_configure to the module
+# (0 on success); smsd/pdu/_c.py calls it once at import.
+PY_CDEF = "\nint pdu_py_install(void);\n"
+
+
 def extra_cflags() -> list[str]:
     return os.environ.get("SMSD_PDU_CFLAGS", "").split()
 
 
 def make_builder() -> FFI:
     builder = FFI()
-    builder.cdef(cdef_text())
+    builder.cdef(cdef_text() + PY_CDEF)
+    module = os.environ.get("SMSD_PDU_MODULE", "smsd._pdu_c")
     source = ("#include <stdint.h>\n#include <stddef.h>\n" + generate_tables()
-              + '\n#include "pdu.c"\n')
+              + f'\n#include "pdu.c"\n#define PDU_PY_MODULE "{module}"\n#include "pdu_py.c"\n')
     builder.set_source(
-        os.environ.get("SMSD_PDU_MODULE", "smsd._pdu_c"), source,
+        module, source, py_limited_api=False, define_macros=[("_CFFI_NO_LIMITED_API", None)],
         include_dirs=[HERE], depends=sorted(glob.glob(os.path.join(HERE, "pdu*.[ch]"))),
         extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
                             "-Wno-missing-field-initializers"] + extra_cflags(),
