@@ -131,6 +131,15 @@ static PyObject *py_utf8(const char *s, int32_t n)
     return PyUnicode_DecodeUTF8(s, n, NULL);
 }
 
+/* Fills slot k of a new list; a NULL item (an error is set) drops the whole list. */
+static void py_list_put(PyObject **list, Py_ssize_t k, PyObject *item)
+{
+    if (item)
+        PyList_SET_ITEM(*list, k, item);
+    else
+        Py_CLEAR(*list);
+}
+
 /* UCS2 user data -> str straight from the UTF-16 code units, skipping the codec's UTF-8 and
  * CPython's decoder of it.  Only without surrogates (the common case): *used = 0 sends pairs
  * and lone surrogates down the UTF-8 route, which owns their rules. */
@@ -173,11 +182,7 @@ static PyObject *py_ies(const pdu_decoded *d, const uint8_t *pdu)
         const int32_t *ie = d->ie + 3 * k;
         PyObject *v[2] = {PyLong_FromLong(ie[0]),
                           PyBytes_FromStringAndSize((const char *)pdu + ie[1], ie[2])};
-        PyObject *t = py_named(py.info_element, v, 2);
-        if (!t)
-            Py_CLEAR(list);
-        else
-            PyList_SET_ITEM(list, k, t);
+        py_list_put(&list, k, py_named(py.info_element, v, 2));
     }
     return list;
 }
@@ -306,11 +311,7 @@ static PyObject *py_submit_parts(const pdu_ectx *c, int n, PyObject *text)
                           PyLong_FromLong(n),
                           n == 1 ? Py_NewRef(text)
                                  : PyUnicode_Substring(text, p->text_start, p->text_end)};
-        PyObject *t = py_named(py.submit_part, v, 5);
-        if (!t)
-            Py_CLEAR(list);
-        else
-            PyList_SET_ITEM(list, k, t);
+        py_list_put(&list, k, py_named(py.submit_part, v, 5));
     }
     return list;
 }
