@@ -177,6 +177,18 @@ class InboxPage:
     unread: int
 
 
+@dataclass(frozen=True)
+class InboxFilter:
+    """Which received messages a query_incoming wants (None = any), on the shown timestamp."""
+
+    sender: str | None = None              # the same subscriber (national or international form)
+    day_from: str | None = None            # "YYYY-MM-DD", inclusive
+    day_to: str | None = None
+    time_from: str | None = None           # "HH:MM:SS" time of day on any day, inclusive
+    time_to: str | None = None
+    text: str | None = None                # the whole text, exactly
+
+
 # --- users, address book, routing (issue 4) -------------------------------------------------------
 PERMISSIONS = ("web", "api:json", "api:isms", "api:gateway_php", "api:intelli", "api:ozeki")
 

@@ -15,7 +15,7 @@ import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from smsd.errors import BadRequest, CodecError, NoPortAvailable, NotFound, TooLarge, TooManyParts
-from smsd.model import (REG_OK, STATE_INIT, DeliverStatus, InboxPage, Limits,
+from smsd.model import (REG_OK, STATE_INIT, DeliverStatus, InboxFilter, InboxPage, Limits,
                         MessageState, ModemJob, PortInfo, Recipient, SendAccepted, SendRequest, SmsResult)
 from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
 from smsd.scheduler import Scheduler, WorkerHandle
@@ -36,6 +36,8 @@ FLAGS = ("unread", "read", "all")
 USSD_COMMANDS = ("send", "cancel")
 _NUMBER = re.compile(r"\+?[0-9]+").fullmatch
 _PIN = re.compile(r"[0-9]{4,8}").fullmatch
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
+_CLOCK = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}").fullmatch
 SENDER_MAX_LEN = 32
 
 
@@ -207,19 +209,31 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
             raise BadRequest(f"time {text!r} is not \"YYYY-MM-DD HH:MM:SS\"") from exc
 
     def query_incoming(self, after_id: int = 0, flag: str = "unread",
-                       ports: Sequence[int] | None = None,
-                       limit: int | None = None) -> InboxPage:
+                       ports: Sequence[int] | None = None, limit: int | None = None,
+                       match: InboxFilter | None = None) -> InboxPage:
         """Received messages, oldest first; the unread ones returned become read.
 
-        `limit` caps the page (the store's own page size otherwise): messages beyond it stay
-        unread for the next call."""
+        `limit` caps the page (the store's own page size otherwise) and `match` filters it:
+        messages beyond the limit or not matching stay unread for the next call."""
         if flag not in FLAGS:
             raise BadRequest(f"flag must be one of {', '.join(FLAGS)}")
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                                   or limit < 1):
             raise BadRequest("limit must be a positive integer")
+        if match is not None:
+            self._check_inbox_filter(match)
         page = INBOX_PAGE if limit is None else min(limit, INBOX_PAGE)
-        return self._store.query_incoming(after_id=after_id, flag=flag, ports=ports, limit=page)
+        return self._store.query_incoming(after_id=after_id, flag=flag, ports=ports, limit=page,
+                                          match=match)
+
+    @staticmethod
+    def _check_inbox_filter(match: InboxFilter) -> None:
+        for day in (match.day_from, match.day_to):
+            if day is not None and not _DAY(day):
+                raise BadRequest(f"day {day!r} is not YYYY-MM-DD")
+        for clock in (match.time_from, match.time_to):
+            if clock is not None and not _CLOCK(clock):
+                raise BadRequest(f"time {clock!r} is not HH:MM:SS")
 
     # --- USSD -----------------------------------------------------------------------------------
     def send_ussd(self, ports: Sequence[int], text: str,

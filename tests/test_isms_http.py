@@ -251,9 +251,10 @@ def test_query_needs_credentials(box: Box) -> None:
 
 
 # --- polling receive ----------------------------------------------------------------------------
-def receive(box: Box, sender: str, text: str) -> None:
-    scts = dt.datetime(2026, 11, 23, 2, 36, 20, tzinfo=dt.timezone.utc)
-    for pdu in encode_deliver(sender, text, scts=scts):
+def receive(box: Box, sender: str, text: str,
+            scts: dt.datetime = dt.datetime(2026, 11, 23, 2, 36, 20)) -> None:
+    """A received SMS whose service centre time stamp is `scts` in the box's local time."""
+    for pdu in encode_deliver(sender, text, scts=scts.astimezone()):
         box.workers[0].receive(pdu)
 
 
@@ -277,7 +278,8 @@ def test_recvmsg_refusals_read_nothing(box: Box) -> None:
     assert box.isms("/recvmsg", q(count="0")) == "Err: 617"
     assert box.isms("/recvmsg", q(count="many")) == "Err: 617"
     assert box.isms("/recvmsg", q(fdate="2026-11-23")) == "Err: 616"
-    assert box.isms("/recvmsg", q(**{"from": "+447700900123"})) == "Err: 618"
+    assert box.isms("/recvmsg", q(**{"from": "abc"})) == "Err: 619"
+    assert box.isms("/recvmsg", q(ftime="25:00:00")) == "Err: 616"
     assert box.isms("/recvmsg", q(passwd="no")) == "Err: 601"
     assert box.isms("/querycount", q(user="webonly")) == "Err: 601"
     assert box.isms("/querycount", q()) == "Count: 1"
@@ -297,4 +299,29 @@ def test_recvmsg_count_leaves_the_rest_unread_for_the_next_poll(box: Box) -> Non
     assert box.isms("/querycount", q()) == "Count: 1"
     lines = box.isms("/recvmsg", q(count="5")).split("\n")
     assert lines[:3] == ["1", "1", "1"] and lines[8] == "three"
+    assert box.isms("/querycount", q()) == "Count: 0"
+
+
+def recvmsg_texts(answer: str) -> list[str]:
+    lines = answer.split("\n")
+    return [lines[3 + 6 * i + 5] for i in range(int(lines[2]))]
+
+
+def test_recvmsg_filters_pick_and_leave_the_others_unread(box: Box) -> None:
+    day = dt.datetime(2026, 11, 20, 9, 15, 0)
+    receive(box, "+447700900123", "web01 down", day)
+    receive(box, "+447700900124", "db01 down", day + dt.timedelta(days=1, hours=9))
+    receive(box, "+447700900123", "ACK web01", day + dt.timedelta(days=3))
+    receive(box, "+447700900125", "ACK web01", day + dt.timedelta(days=3, hours=10))
+    receive(box, "+447700900126", "ACK web01", day + dt.timedelta(days=3, hours=11))
+    # National form of the sender, the whole text, a date range, a time-of-day range.
+    assert recvmsg_texts(box.isms("/recvmsg", q(**{"from": "07700900124"}))) == ["db01 down"]
+    assert box.isms("/querycount", q()) == "Count: 4"
+    for sender in ("+447700900123", "+447700900125"):
+        answer = box.isms("/recvmsg", q(text="ACK web01", count="1")).split("\n")
+        assert answer[:3] == ["0", "1", "1"] and answer[4] == sender   # one more matches
+    assert box.isms("/recvmsg", q(text="ACK web0")) == "1\n0\n0"     # nothing matches
+    answer = box.isms("/recvmsg", q(fdate="26/11/22", ftime="12:00:00", ttime="23:59:59"))
+    assert answer.split("\n")[:3] == ["1", "1", "1"] and answer.split("\n")[4] == "+447700900126"
+    assert recvmsg_texts(box.isms("/recvmsg", q(tdate="26/11/20"))) == ["web01 down"]
     assert box.isms("/querycount", q()) == "Count: 0"

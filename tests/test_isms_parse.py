@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from smsd.api.isms import (IsmsError, check_filters, decode_text, encode_type, job_status,
+from smsd.api.isms import (IsmsError, decode_text, encode_type, inbox_filter, job_status,
                            number, recipient_items, render_messages, small_int, split_list)
-from smsd.model import InboundSms, MessageState
+from smsd.model import InboundSms, InboxFilter, MessageState
 
 
 def code_of(fn, *args):  # type: ignore[no-untyped-def]
@@ -131,12 +131,22 @@ def test_unicode_hex_round_trips_through_enc_2() -> None:
 
 
 @pytest.mark.parametrize("params, code", [
-    ({"fdate": "2026-11-23"}, 616), ({"ttime": "2pm"}, 616), ({"from": "abc"}, 606),
-    ({"text": "x" * 281}, 604), ({"from": "+4477"}, 618), ({"fdate": "26/11/23"}, 618),
+    ({"fdate": "2026-11-23"}, 616), ({"fdate": "26/02/30"}, 616), ({"tdate": "26/13/01"}, 616),
+    ({"ttime": "2pm"}, 616), ({"ftime": "24:00:00"}, 616), ({"from": "abc"}, 619),
+    ({"text": "x" * 281}, 604),
 ])
-def test_recvmsg_filters(params: dict[str, str], code: int) -> None:
-    assert code_of(check_filters, params) == code
+def test_recvmsg_filter_refusals(params: dict[str, str], code: int) -> None:
+    assert code_of(inbox_filter, params) == code
 
 
-def test_no_filter_passes() -> None:
-    check_filters({"user": "u", "passwd": "p", "count": "3"})
+def test_recvmsg_filters_as_the_manual_writes_them() -> None:
+    match = inbox_filter({"from": " 447700900123", "fdate": "26/11/01", "tdate": "26/11/30",
+                          "ftime": "08:00:00", "ttime": "17:30:00", "text": "ACK web01"})
+    assert match == InboxFilter(sender="+447700900123", day_from="2026-11-01",
+                                day_to="2026-11-30", time_from="08:00:00", time_to="17:30:00",
+                                text="ACK web01")
+    assert inbox_filter({"fdate": "28/02/29"}) == InboxFilter(day_from="2028-02-29")
+
+
+def test_no_filter_is_none() -> None:
+    assert inbox_filter({"user": "u", "passwd": "p", "count": "3", "text": ""}) is None

@@ -6,7 +6,8 @@ Routes (GET or POST form, parameter names in any case, unencoded text, see `smsd
                  -> `ID: <n>` or `Err: <code>`
     /querymsg    user, passwd, apimsgid -> `ID: <n> Status: <s>` or `Err: <code>`
     /querycount  user, passwd -> `Count: <unread>`
-    /recvmsg     user, passwd, [count] -> the iSMS polling-receive line format
+    /recvmsg     user, passwd, [count] [from] [fdate] [tdate] [ftime] [ttime] [text]
+                 -> the iSMS polling-receive line format
 
 Every answer is HTTP 200, a line end after the body, and the connection is closed after it
 (clients of the box read until close). Decisions where the vendor's manual is silent or where
@@ -18,13 +19,16 @@ smsd differs from the box (README "MultiModem iSMS API"):
 - `priority` 1 low, 2 normal (default), 3 high;
 - text must fit in one SMS (160 GSM characters, 70 UCS-2), else 604, as on a box with the
   factory setting "spanned SMS" 1; `Limits.extra["isms_max_parts"]` allows longer texts;
-- recvmsg `count` (1 or more, else 617) caps the answer at the oldest `count` unread messages;
-  only those become read (the inbox's read flag is shared with the JSON API), the rest stay
-  for the next poll and /querycount counts them; without `count` every unread message comes
-  (up to the inbox page of 1000), the packet end flag saying whether more are waiting;
-- a recvmsg filter (from, fdate, tdate, ftime, ttime, text) is checked for shape (616 for a
-  malformed date or time, 606 for a bad number) and then answers 618: the vendor's manual we
-  have names the error codes but not the filters' formats or matching rules;
+- recvmsg answers the oldest unread messages that pass its filters, at most `count` (1 or
+  more, else 617; absent: all, up to the inbox page of 1000). Only those become read (the
+  inbox's read flag is shared with the JSON API); the rest stay for the next poll and
+  /querycount counts them; the packet end flag says whether unread messages are left. Filters,
+  as the vendor's manual gives them, on the date and time the answer shows: `from` the sender
+  (national or international form; 619 when not a number), `fdate`/`tdate` a date range
+  `yy/mm/dd` (20yy), `ftime`/`ttime` a time-of-day range `hh:mm:ss` on every day of it (616
+  when malformed or not a real date/time), `text` the whole text exactly (604 over 280
+  characters); a bound left out is open (the manual's default day is 00:00:00-23:59:00, here
+  the whole day);
 - no credit left answers 618, no port able to send 608, an internal error 612.
 
 Only translation lives here; limits, credits, the address book and the slowing down of repeated
@@ -32,6 +36,7 @@ wrong passwords belong to the Service.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from typing import Any, Callable, Mapping, Sequence
@@ -40,7 +45,7 @@ import bottle
 
 from smsd.api import legacy
 from smsd.errors import ServiceError
-from smsd.model import InboundSms, MessageState, Recipient, SendRequest
+from smsd.model import InboundSms, InboxFilter, MessageState, Recipient, SendRequest
 
 log = logging.getLogger("smsd.api.isms")
 
@@ -48,7 +53,6 @@ PERM = "api:isms"
 TEXT_KEYS = frozenset({"text"})
 KNOWN = frozenset({"user", "passwd", "cat", "to", "ton", "group", "text", "enc", "priority",
                    "modem", "apimsgid", "count", "from", "fdate", "tdate", "ftime", "ttime"})
-FILTERS = ("from", "fdate", "tdate", "ftime", "ttime", "text")
 MAX_BODY = 64 * 1024            # far above 128 numbers and 1500 bytes of fully encoded text
 MAX_NAME = 50                   # user, passwd, address book and group names on the box
 PRIORITIES = {1: -1, 2: 0, 3: 1}  # iSMS low/normal/high -> Service priority (higher goes first)
@@ -65,6 +69,7 @@ _HEX = re.compile(r"[0-9A-Fa-f]{1,4}").fullmatch
 _DEC = re.compile(r"[0-9]{1,5}").fullmatch
 _DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{2}").fullmatch
 _TIME = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}").fullmatch
+MAX_TEXT_FILTER = 280           # 70 * 4: the longest SMS text the box can have received
 
 
 class IsmsError(Exception):
@@ -93,11 +98,11 @@ def split_list(raw: str) -> list[str]:
             if item.strip().strip('"').strip()]
 
 
-def number(raw: str) -> str:
-    """A `to` entry as the Service takes it: `+` restored, separators removed; else 606."""
+def number(raw: str, code: int = 606) -> str:
+    """A `to` entry as the Service takes it: `+` restored, separators removed; else `code`."""
     cleaned = _NUMBER_PUNCT.sub("", legacy.restore_plus(raw))
     if not _NUMBER(cleaned):
-        raise IsmsError(606, f"invalid recipient {raw[:30]!r}")
+        raise IsmsError(code, f"invalid number {raw[:30]!r}")
     return cleaned
 
 
@@ -241,26 +246,48 @@ def unread_count(svc: Any) -> int:
 def receive(svc: Any, params: Mapping[str, str], remote: str) -> str:
     authenticate(svc, params, remote)
     limit = small_int(params, "count", 0, 617, lambda v: v >= 1)
-    check_filters(params)
-    page = svc.query_incoming(flag="unread", limit=limit or None)
+    page = svc.query_incoming(flag="unread", limit=limit or None, match=inbox_filter(params))
     return render_messages(page.sms, more=page.unread > 0)
 
 
-def check_filters(params: Mapping[str, str]) -> None:
-    """Refuse malformed filters with their own code, well-formed ones with 618 (see module doc)."""
-    for name in ("fdate", "tdate"):
-        if params.get(name) and not _DATE(params[name].strip()):
-            raise IsmsError(616, f"{name} is not yy/mm/dd")
-    for name in ("ftime", "ttime"):
-        if params.get(name) and not _TIME(params[name].strip()):
-            raise IsmsError(616, f"{name} is not hh:mm:ss")
-    if params.get("from"):
-        number(params["from"])
-    if len(params.get("text", "")) > 280:
-        raise IsmsError(604, "text filter longer than 280 characters")
-    given = [name for name in FILTERS if params.get(name)]
-    if given:
-        raise IsmsError(618, f"recvmsg filters are not supported: {', '.join(given)}")
+def inbox_filter(params: Mapping[str, str]) -> InboxFilter | None:
+    """The recvmsg filters (see module doc); None when there are none."""
+    raw_from = params.get("from", "")     # a leading space is a `+` that came unencoded
+    text = params.get("text", "")
+    if len(text) > MAX_TEXT_FILTER:
+        raise IsmsError(604, f"text filter longer than {MAX_TEXT_FILTER} characters")
+    match = InboxFilter(sender=number(raw_from, 619) if raw_from.strip(' "') else None,
+                        day_from=box_day(params, "fdate"), day_to=box_day(params, "tdate"),
+                        time_from=box_clock(params, "ftime"), time_to=box_clock(params, "ttime"),
+                        text=text or None)
+    return None if match == InboxFilter() else match
+
+
+def box_day(params: Mapping[str, str], name: str) -> str | None:
+    """`yy/mm/dd` -> 'YYYY-MM-DD' (20yy); 616 for anything but a real date."""
+    raw = params.get(name, "").strip().strip('"')
+    if not raw:
+        return None
+    try:
+        if not _DATE(raw):
+            raise ValueError(raw)
+        return dt.datetime.strptime("20" + raw, "%Y/%m/%d").strftime("%Y-%m-%d")
+    except ValueError:
+        raise IsmsError(616, f"{name} is not a yy/mm/dd date") from None
+
+
+def box_clock(params: Mapping[str, str], name: str) -> str | None:
+    """`hh:mm:ss` as it is; 616 for anything but a real time of day."""
+    raw = params.get(name, "").strip().strip('"')
+    if not raw:
+        return None
+    try:
+        if not _TIME(raw):
+            raise ValueError(raw)
+        dt.datetime.strptime(raw, "%H:%M:%S")
+    except ValueError:
+        raise IsmsError(616, f"{name} is not an hh:mm:ss time") from None
+    return raw
 
 
 def render_messages(messages: Sequence[InboundSms], *, more: bool) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, Sequence
 
-from smsd.model import DeliverStatus, InboundSms, InboxPage, PortInfo
+from smsd.model import DeliverStatus, InboundSms, InboxFilter, InboxPage, PortInfo
 from smsd.store.intelli import inbound_extras
 from smsd.store.outbox import OutboxMixin, in_list
 from smsd.store.times import fmt_time
@@ -30,6 +30,19 @@ def numbers_match(a: str, b: str) -> bool:
         return True
     n = min(len(da), len(db), 9)
     return n >= 7 and da[-n:] == db[-n:]
+
+
+def _filter_terms(match: InboxFilter, where: list[str], args: list[Any]) -> None:
+    """WHERE terms for an InboxFilter; `timestamp` is "YYYY-MM-DD HH:MM:SS"."""
+    terms: list[tuple[str, str | None]] = [
+        ("same_number(number, ?)", match.sender), ("substr(timestamp, 1, 10) >= ?", match.day_from),
+        ("substr(timestamp, 1, 10) <= ?", match.day_to),
+        ("substr(timestamp, 12, 8) >= ?", match.time_from),
+        ("substr(timestamp, 12, 8) <= ?", match.time_to), ("text = ?", match.text)]
+    for term, value in terms:
+        if value is not None:
+            where.append(term)
+            args.append(value)
 
 
 class InboxMixin(OutboxMixin):
@@ -98,12 +111,18 @@ class InboxMixin(OutboxMixin):
                          "VALUES (?, ?, ?, ?, ?, ?)", (port, slot, kind, pdu, error, now))
 
     def query_incoming(self, *, after_id: int = 0, flag: str = "unread",
-                       ports: Sequence[int] | None = None,
-                       limit: int = INBOX_PAGE) -> InboxPage:
-        """Inbound messages after `after_id`; returned unread ones become read (same commit)."""
+                       ports: Sequence[int] | None = None, limit: int = INBOX_PAGE,
+                       match: InboxFilter | None = None) -> InboxPage:
+        """Inbound messages after `after_id`, oldest first, at most `limit`, those `match`
+        accepts; the unread ones returned become read (same commit), the others stay unread.
+        The page's read/unread counts are those of the ports and filter asked for."""
         where, args = [f"id > ?", FLAGS[flag]], [after_id]
         in_list("port", ports, where, args)
+        if match is not None:
+            _filter_terms(match, where, args)
         with self.db.write() as conn:
+            if match is not None and match.sender is not None:
+                conn.create_function("same_number", 2, numbers_match, deterministic=True)
             rows = conn.execute("SELECT id, port, number, smsc, timestamp, text, slot, read "
                                 f"FROM inbound WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
                                 (*args, limit)).fetchall()
@@ -112,15 +131,19 @@ class InboxMixin(OutboxMixin):
                 chunk = unread[i:i + 500]
                 conn.execute(f"UPDATE inbound SET read = 1 WHERE id IN "
                              f"({','.join('?' * len(chunk))})", chunk)
-            counts = self._read_counts(conn, ports)
+            counts = self._read_counts(conn, ports, match)
         sms = tuple(InboundSms(*r[:7]) for r in rows)
         return InboxPage(sms=sms, read=counts.get(1, 0), unread=counts.get(0, 0))
 
     @staticmethod
-    def _read_counts(conn: sqlite3.Connection, ports: Sequence[int] | None) -> dict[int, int]:
+    def _read_counts(conn: sqlite3.Connection, ports: Sequence[int] | None,
+                     match: InboxFilter | None) -> dict[int, int]:
+        """Read and unread messages within the query's ports and filter."""
         where: list[str] = []
         args: list[Any] = []
         in_list("port", ports, where, args)
+        if match is not None:
+            _filter_terms(match, where, args)
         sql = ("SELECT read, count(*) FROM inbound "
                f"{'WHERE ' + ' AND '.join(where) if where else ''} GROUP BY read")
         return {int(r[0]): int(r[1]) for r in conn.execute(sql, args)}
