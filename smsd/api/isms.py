@@ -265,29 +265,27 @@ def inbox_filter(params: Mapping[str, str]) -> InboxFilter | None:
 
 def box_day(params: Mapping[str, str], name: str) -> str | None:
     """`yy/mm/dd` -> 'YYYY-MM-DD' (20yy); 616 for anything but a real date."""
-    raw = params.get(name, "").strip().strip('"')
-    if not raw:
-        return None
-    try:
-        if not _DATE(raw):
-            raise ValueError(raw)
-        return dt.datetime.strptime("20" + raw, "%Y/%m/%d").strftime("%Y-%m-%d")
-    except ValueError:
-        raise IsmsError(616, f"{name} is not a yy/mm/dd date") from None
+    day = _box_stamp(params, name, _DATE, "%y/%m/%d", "a yy/mm/dd date")
+    return None if day is None else day.strftime("20%y-%m-%d")   # %y alone may read 19yy
 
 
 def box_clock(params: Mapping[str, str], name: str) -> str | None:
     """`hh:mm:ss` as it is; 616 for anything but a real time of day."""
+    clock = _box_stamp(params, name, _TIME, "%H:%M:%S", "an hh:mm:ss time")
+    return None if clock is None else clock.strftime("%H:%M:%S")
+
+
+def _box_stamp(params: Mapping[str, str], name: str, shape: Callable[[str], Any], layout: str,
+               what: str) -> dt.datetime | None:
     raw = params.get(name, "").strip().strip('"')
     if not raw:
         return None
     try:
-        if not _TIME(raw):
+        if not shape(raw):
             raise ValueError(raw)
-        dt.datetime.strptime(raw, "%H:%M:%S")
+        return dt.datetime.strptime(raw, layout)
     except ValueError:
-        raise IsmsError(616, f"{name} is not an hh:mm:ss time") from None
-    return raw
+        raise IsmsError(616, f"{name} is not {what}") from None
 
 
 def render_messages(messages: Sequence[InboundSms], *, more: bool) -> str:
