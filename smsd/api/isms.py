@@ -16,13 +16,15 @@ smsd differs from the box (README "MultiModem iSMS API"):
   message id of the first recipient; /querymsg on it reports the whole request (0 done, 1 done
   with error, 2 in progress, 3 request received, 4 error, 5 id not found);
 - `modem` is 1-based as on the box (modem=1 is smsd port 0); 0 or absent means any port;
-- `priority` 1 low, 2 normal (default), 3 high;
+- `priority` 1 low, 2 normal (default, as every other dialect sends), 3 high: the scheduler
+  sends waiting messages by priority, oldest first within one;
 - text must fit in one SMS (160 GSM characters, 70 UCS-2), else 604, as on a box with the
   factory setting "spanned SMS" 1; `Limits.extra["isms_max_parts"]` allows longer texts;
 - recvmsg answers the oldest unread messages that pass its filters, at most `count` (1 or
   more, else 617; absent: all, up to the inbox page of 1000). Only those become read (the
   inbox's read flag is shared with the JSON API); the rest stay for the next poll and
-  /querycount counts them; the packet end flag says whether unread messages are left. Filters,
+  /querycount counts them; the packet end flag is 0 while unread messages passing the filters
+  are left. Filters,
   as the vendor's manual gives them, on the date and time the answer shows: `from` the sender
   (national or international form; 619 when not a number), `fdate`/`tdate` a date range
   `yy/mm/dd` (20yy), `ftime`/`ttime` a time-of-day range `hh:mm:ss` on every day of it (616
