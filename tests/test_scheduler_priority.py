@@ -104,8 +104,8 @@ def test_high_priority_overtakes_low_ones_already_read_ahead(make_box) -> None:
     box.send(low, LOW)
     # The scheduler has read every low message into its look-ahead buffer by now.
     assert wait_for(lambda: len(box.sent_to()) >= 1, 20)
-    before = len(box.sent_to())
     box.send(high, HIGH)
+    before = len(box.sent_to())          # at least what had gone out when they were accepted
     assert wait_for(lambda: box.store.in_queue() == 0, 30)
     order = box.sent_to()
     assert sorted(order) == sorted(low + high) and len(order) == len(set(order))
