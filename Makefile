@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/pdu_codec.py
 	$(VENV)/bin/python bench/dispatch.py
 	$(VENV)/bin/python bench/intake.py
+	$(VENV)/bin/python bench/credits.py
 	$(VENV)/bin/python bench/memory.py
 
 # Peer codec libraries for bench/pdu_codec.py, installed into .venv (python-gammu builds against
