@@ -18,6 +18,9 @@ def make_daemon(tmp_path):  # type: ignore[no-untyped-def]
     yield make
     for d in started:
         d.stop()
+        # pytest shows a test's captured output only when it fails: the daemon's log then says
+        # what the daemon was doing while the test waited
+        print(f"--- daemon log (last 80 lines) ---\n{''.join(d.output[-80:])}")
 
 
 @pytest.fixture
