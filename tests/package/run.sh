@@ -40,6 +40,11 @@ bootstrap() {
         bookworm "$ROOT" "$OUT/sources.list" >"$OUT/mmdebstrap.log" 2>&1 ||
         { tail -n 40 "$OUT/mmdebstrap.log" >&2; fail "bootstrap or install failed"; }
     say "installed $(chroot "$ROOT" dpkg-query -W -f='${Package} ${Version} ${Architecture}' smsd)"
+    # the package's codec is the C one, built against Debian's python3-cffi
+    backend=$(chroot "$ROOT" python3 -c 'import smsd.pdu; print(smsd.pdu.BACKEND)') ||
+        fail "smsd.pdu does not import"
+    [ "$backend" = c ] || fail "the installed codec backend is $backend, not c"
+    say "codec backend: $backend"
 }
 
 verify_units() {
