@@ -1,6 +1,6 @@
 #!/bin/sh
 # make image-rootfs: the appliance's root file system as a directory, built with mmdebstrap
-# from the same overlays and image/scripts/*.sh as the debos recipe (smsd-rpi4.yaml), for
+# from the same overlays and image/scripts/*.sh as the debos recipe (rpi4-rootfs.yaml), for
 # machines where debos cannot run and for the smoke test (tests/image/smoke.sh).
 #   sh image/build-rootfs.sh [ARCH]
 # ARCH defaults to arm64 (profile rpi4: the board's kernel and firmware, as in the image) when

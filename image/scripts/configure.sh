@@ -24,9 +24,12 @@ resolver() {
 board_rpi4() {
     cat >/etc/fstab <<FSTAB
 # The partitions are found by label: RASPIROOT (ext4) and RASPIFIRM (FAT, read by the firmware).
-LABEL=RASPIROOT  /               ext4  rw,errors=remount-ro  0 1
-LABEL=RASPIFIRM  /boot/firmware  vfat  rw,umask=0077         0 2
+# x-systemd.growfs: the root file system fills its partition, which smsd-grow-root.service
+# extends to the card's end on first boot.
+LABEL=RASPIROOT  /               ext4  rw,errors=remount-ro,x-systemd.growfs  0 1
+LABEL=RASPIFIRM  /boot/firmware  vfat  rw,umask=0077                          0 2
 FSTAB
+    systemctl enable smsd-grow-root.service
     # cmdline.txt: root by label, console on the pin header UART and on HDMI (first boot shows
     # the password on both).
     sed -i -e 's|^#\?ROOTPART=.*|ROOTPART=LABEL=RASPIROOT|' \

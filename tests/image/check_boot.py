@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ISSUE = "/etc/issue.d/smsd-first-boot.issue"
 ADMIN_FILE = "/var/lib/smsd/admin-password"
 STAMP = "/var/lib/smsd-image/firstboot-done"
+GROW_UNIT = "/etc/systemd/system/smsd-grow-root.service"
 API = os.environ.get("SMSD_TEST_API", "http://127.0.0.1:8080")
 # Written by smoke.sh when this root file system's programs run under qemu-user, which lacks the
 # netlink families networkd needs ("Could not setup manager: Protocol not supported") and the
@@ -125,6 +126,18 @@ def check_system() -> None:
     expect(wd.get("RuntimeWatchdogUSec") == "15s", f"manager watchdog configured: {wd}")
 
 
+def check_grow_root() -> None:
+    """The board's first-boot partition growing must stand aside in a container (whose root is
+    no partition of the image's); the container profile does not have it at all."""
+    if not os.path.exists(GROW_UNIT):
+        log("skip: smsd-grow-root (board profile only)")
+        return
+    p = props("smsd-grow-root.service", "ActiveState", "ConditionResult",
+              "ConditionTimestampMonotonic")
+    expect(p["ConditionTimestampMonotonic"] not in ("", "0") and p["ConditionResult"] == "no"
+           and p["ActiveState"] == "inactive", f"smsd-grow-root skipped in a container: {p}")
+
+
 def as_smsd(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["runuser", "-u", "smsd", "--", *argv], capture_output=True, text=True)
 
@@ -175,6 +188,7 @@ def main() -> None:
     else:
         expect(open(record, encoding="utf-8").read() == admin, "admin password kept on reboot")
     check_system()
+    check_grow_root()
     check_network_management()
     check_api.main(API, admin)
     log("ok: the admin password works against the API and an SMS went through the simulator")
