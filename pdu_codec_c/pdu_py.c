@@ -17,6 +17,8 @@
  * and gives it back at the end; no two calls ever share one.  Anything unusual (keyword
  * options of encode_submit, bad argument types, text that is not valid Unicode) goes to the
  * Python implementation registered by configure(), which owns the error messages.
+ * The state (configure's objects, the pools) is per process and relies on the GIL: one
+ * interpreter, not a free-threaded build (Debian 12's CPython 3.11 is both).
  */
 #include <datetime.h>
 
@@ -84,6 +86,7 @@ static PyObject *py_named(PyTypeObject *type, PyObject **v, Py_ssize_t n)
     Py_ssize_t i;
     for (i = 0; i < n && v[i]; i++)
         ;
+#if PY_VERSION_HEX < 0x030E0000
     if (i == n)
         t = type->tp_alloc(type, n);      /* what tuple.__new__(type, ...) does for a subclass */
     for (i = 0; i < n; i++) {
@@ -93,6 +96,20 @@ static PyObject *py_named(PyTypeObject *type, PyObject **v, Py_ssize_t n)
             Py_XDECREF(v[i]);
     }
     return t;
+#else                     /* 3.14 tuples cache their hash: let tuple.__new__ set that up */
+    PyObject *plain = i == n ? PyTuple_New(n) : NULL, *args;
+    for (i = 0; i < n; i++) {
+        if (plain)
+            PyTuple_SET_ITEM(plain, i, v[i]);
+        else
+            Py_XDECREF(v[i]);
+    }
+    args = plain ? PyTuple_Pack(1, plain) : NULL;
+    t = args ? PyTuple_Type.tp_new(type, args, NULL) : NULL;
+    Py_XDECREF(args);
+    Py_XDECREF(plain);
+    return t;
+#endif
 }
 
 static PyObject *py_none(void)
@@ -199,32 +216,37 @@ static PyObject *py_build_decoded(const pdu_dctx *c, const uint8_t *pdu)
     const pdu_decoded *d = &c->d;
     const char *s = c->str;
     int32_t ns = d->smsc_len > 0 ? d->smsc_len : 0;
-    PyObject *v[PY_NFIELDS] = {0};
-    PyObject *vp = d->vpf ? PyBytes_FromStringAndSize((const char *)pdu + d->vp_off, d->vp_len)
-                          : NULL;
-    v[0] = Py_NewRef(PyTuple_GET_ITEM(py.kinds, d->kind));
-    v[1] = d->smsc_len >= 0 ? py_utf8(s, d->smsc_len) : py_none();
-    v[2] = py_utf8(s + ns, d->number_len);
-    v[3] = py_text(d, pdu, s + ns + d->number_len);
-    v[4] = PyLong_FromLong(d->dcs);
-    v[5] = PyLong_FromLong(d->pid);
-    v[6] = d->kind != PDU_KIND_SUBMIT ? py_stamp(d->scts) : py_none();
-    v[7] = d->concat_ref >= 0 ? Py_BuildValue("(iii)", d->concat_ref, d->concat_total,
-                                              d->concat_seq) : py_none();
-    v[8] = py_int_or_none(d->mr);
-    v[9] = py_int_or_none(d->status);
-    v[10] = py_ies(d, pdu);
-    v[11] = Py_NewRef(PyTuple_GET_ITEM(py.encodings, d->encoding));
-    v[12] = PyBytes_FromStringAndSize((const char *)pdu + d->data_off, d->data_len);
-    v[13] = PyLong_FromLong(d->number_toa);
-    v[14] = d->kind == PDU_KIND_STATUS_REPORT ? py_stamp(d->discharge) : py_none();
-    v[15] = py_int_or_none(d->message_class);
-    v[17] = PyBool_FromLong(d->srr != 0);
-    v[18] = py_pair_or_none(d->port_dst, d->port_src);
-    if (d->vpf && vp)
-        v[16] = PyObject_CallFunction(py.validity, "iO", d->vpf, vp);
-    else
-        v[16] = d->vpf ? NULL : py_none();
+    PyObject *v[PY_NFIELDS] = {0}, *vp = NULL;
+/* in order, stopping at the first failure: nothing runs with an exception already set */
+#define PY_FIELD(i, expr) do { if (!(v[i] = (expr))) goto done; } while (0)
+    PY_FIELD(0, Py_NewRef(PyTuple_GET_ITEM(py.kinds, d->kind)));
+    PY_FIELD(1, d->smsc_len >= 0 ? py_utf8(s, d->smsc_len) : py_none());
+    PY_FIELD(2, py_utf8(s + ns, d->number_len));
+    PY_FIELD(3, py_text(d, pdu, s + ns + d->number_len));
+    PY_FIELD(4, PyLong_FromLong(d->dcs));
+    PY_FIELD(5, PyLong_FromLong(d->pid));
+    PY_FIELD(6, d->kind != PDU_KIND_SUBMIT ? py_stamp(d->scts) : py_none());
+    PY_FIELD(7, d->concat_ref >= 0 ? Py_BuildValue("(iii)", d->concat_ref, d->concat_total,
+                                                   d->concat_seq) : py_none());
+    PY_FIELD(8, py_int_or_none(d->mr));
+    PY_FIELD(9, py_int_or_none(d->status));
+    PY_FIELD(10, py_ies(d, pdu));
+    PY_FIELD(11, Py_NewRef(PyTuple_GET_ITEM(py.encodings, d->encoding)));
+    PY_FIELD(12, PyBytes_FromStringAndSize((const char *)pdu + d->data_off, d->data_len));
+    PY_FIELD(13, PyLong_FromLong(d->number_toa));
+    PY_FIELD(14, d->kind == PDU_KIND_STATUS_REPORT ? py_stamp(d->discharge) : py_none());
+    PY_FIELD(15, py_int_or_none(d->message_class));
+    PY_FIELD(17, PyBool_FromLong(d->srr != 0));
+    PY_FIELD(18, py_pair_or_none(d->port_dst, d->port_src));
+    if (!d->vpf) {
+        PY_FIELD(16, py_none());
+    } else {               /* last: it calls Python, and c is not read after this */
+        vp = PyBytes_FromStringAndSize((const char *)pdu + d->vp_off, d->vp_len);
+        if (vp)
+            v[16] = PyObject_CallFunction(py.validity, "iO", d->vpf, vp);
+    }
+#undef PY_FIELD
+done:
     Py_XDECREF(vp);
     return py_named(py.decoded, v, PY_NFIELDS);
 }
@@ -236,16 +258,9 @@ static PyObject *py_decode_into(pdu_dctx *c, PyObject *pdu, int smsc)
     PyObject *octets = NULL, *res;
     const uint8_t *base = c->bin;
     int rc = PDU_E_HEX;
-    if (PyUnicode_Check(pdu)) {
-        Py_ssize_t n;
-        const char *hex = PyUnicode_AsUTF8AndSize(pdu, &n);
-        if (hex)
-            rc = pdu_decode(hex, (size_t)n, smsc ? 3 : 1, c);
-        else if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
-            PyErr_Clear();
-        else
-            return NULL;
-    }
+    if (PyUnicode_Check(pdu) && PyUnicode_IS_ASCII(pdu))    /* hex text: its own buffer */
+        rc = pdu_decode((const char *)PyUnicode_1BYTE_DATA(pdu),
+                        (size_t)PyUnicode_GET_LENGTH(pdu), smsc ? 3 : 1, c);
     if (rc == PDU_E_HEX || rc == PDU_E_SPACE) {
         PyObject *got = PyObject_CallOneArg(py.pdu_octets, pdu);
         octets = got ? PyBytes_FromObject(got) : NULL;
@@ -267,10 +282,10 @@ static int py_decode_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
     Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
     *pdu = nargs > 0 ? args[0] : NULL;
     for (Py_ssize_t k = 0; k < nkw; k++) {
-        const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(kwnames, k));
-        if (name && !strcmp(name, "smsc") && nargs < 2)
+        PyObject *name = PyTuple_GET_ITEM(kwnames, k);
+        if (PyUnicode_CompareWithASCIIString(name, "smsc") == 0 && nargs < 2)
             flag = args[nargs + k];
-        else if (name && !strcmp(name, "pdu") && nargs < 1)
+        else if (PyUnicode_CompareWithASCIIString(name, "pdu") == 0 && nargs < 1)
             *pdu = args[nargs + k];
         else
             return PyErr_Format(PyExc_TypeError, "decode() got an unexpected or repeated "
@@ -335,13 +350,13 @@ static int py_int_opt(PyObject *v, long mask, int32_t *out)
     return 0;
 }
 
-/* A flag option: its truth value, as in Python. */
+/* A flag option given as a bool or an int: its truth value, as in Python.  Anything else
+ * goes to Python untouched (its __bool__ is user code, run once, there). */
 static int py_flag_opt(PyObject *v, int32_t *out)
 {
-    int t = PyObject_IsTrue(v);
-    if (t < 0)
-        return PyErr_Clear(), -1;
-    *out = t;
+    if (!PyBool_Check(v) && !PyLong_CheckExact(v))
+        return -1;
+    *out = PyObject_IsTrue(v);        /* cannot fail for these two types */
     return 0;
 }
 
@@ -396,6 +411,8 @@ static PyObject *py_encode_submit(PyObject *self, PyObject *const *args, Py_ssiz
     num = PyUnicode_AsUTF8AndSize(args[0], &nn);
     txt = num ? PyUnicode_AsUTF8AndSize(args[1], &tn) : NULL;
     if (!txt) {                                 /* a lone surrogate: let Python name it */
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
+            return NULL;
         PyErr_Clear();
         return py_fallback(args, nargs, kwnames);
     }
@@ -420,13 +437,25 @@ static int py_is_type(PyObject *o)
     return PyType_Check(o) && PyType_IsSubtype((PyTypeObject *)o, &PyTuple_Type);
 }
 
+/* The named tuple type has the number of fields this file fills (types.py may grow). */
+static int py_fields(PyObject *type, Py_ssize_t n)
+{
+    PyObject *f = PyObject_GetAttrString(type, "_fields");
+    Py_ssize_t got = f && PyTuple_Check(f) ? PyTuple_GET_SIZE(f) : -1;
+    Py_XDECREF(f);
+    if (got == n)
+        return 0;
+    if (!PyErr_Occurred())
+        PyErr_Format(PyExc_ValueError, "configure: %R has %zd fields, pdu_py.c fills %zd",
+                     type, got, n);
+    return -1;
+}
+
 /* configure(CodecError, EncodingError, Decoded, SubmitPart, InfoElement, tz, kinds,
  *           encodings, pdu_octets, validity, encode_fallback) */
 static PyObject *py_configure(PyObject *self, PyObject *args)
 {
     PyObject *ce, *ee, *dec, *sp, *ie, *tz, *kinds, *encs, *oct, *val, *fb;
-    if (py.ready)
-        return PyErr_Format(PyExc_RuntimeError, "codec already configured");
     if (!PyArg_ParseTuple(args, "OOOOOO!O!O!OOO:configure", &ce, &ee, &dec, &sp, &ie,
                           &PyTuple_Type, &tz, &PyTuple_Type, &kinds, &PyTuple_Type, &encs,
                           &oct, &val, &fb))
@@ -435,23 +464,23 @@ static PyObject *py_configure(PyObject *self, PyObject *args)
             || PyTuple_GET_SIZE(tz) != 2 * PY_TZ_SPAN + 1 || PyTuple_GET_SIZE(kinds) != 3
             || PyTuple_GET_SIZE(encs) != 4)
         return PyErr_Format(PyExc_ValueError, "configure: unexpected argument shapes");
+    if (py_fields(dec, PY_NFIELDS) < 0 || py_fields(sp, 5) < 0 || py_fields(ie, 2) < 0)
+        return NULL;
     PyDateTime_IMPORT;
     if (!PyDateTimeAPI)
         return NULL;
-    PyObject *all[] = {ce, ee, dec, sp, ie, tz, kinds, encs, oct, val, fb};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        Py_INCREF(all[i]);
-    py.codec_error = ce;
-    py.encoding_error = ee;
-    py.decoded = (PyTypeObject *)dec;
-    py.submit_part = (PyTypeObject *)sp;
-    py.info_element = (PyTypeObject *)ie;
-    py.tz = tz;
-    py.kinds = kinds;
-    py.encodings = encs;
-    py.pdu_octets = oct;
-    py.validity = val;
-    py.encode_fallback = fb;
+    /* a reload of smsd.pdu._c configures again: the new objects replace the old */
+    Py_XSETREF(py.codec_error, Py_NewRef(ce));
+    Py_XSETREF(py.encoding_error, Py_NewRef(ee));
+    Py_XSETREF(py.decoded, (PyTypeObject *)Py_NewRef(dec));
+    Py_XSETREF(py.submit_part, (PyTypeObject *)Py_NewRef(sp));
+    Py_XSETREF(py.info_element, (PyTypeObject *)Py_NewRef(ie));
+    Py_XSETREF(py.tz, Py_NewRef(tz));
+    Py_XSETREF(py.kinds, Py_NewRef(kinds));
+    Py_XSETREF(py.encodings, Py_NewRef(encs));
+    Py_XSETREF(py.pdu_octets, Py_NewRef(oct));
+    Py_XSETREF(py.validity, Py_NewRef(val));
+    Py_XSETREF(py.encode_fallback, Py_NewRef(fb));
     py.ready = 1;
     Py_RETURN_NONE;
 }

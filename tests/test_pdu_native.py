@@ -137,6 +137,36 @@ def test_threads_and_long_texts_do_not_share_contexts() -> None:
     assert not bad
 
 
+def test_reloading_the_backend_configures_it_again() -> None:
+    import importlib
+    again = importlib.reload(C)
+    assert again.decode(DELIVER) == _python.decode(DELIVER)
+    assert again.encode_submit(NUMBER, "hi", mr=3) == _python.encode_submit(NUMBER, "hi", mr=3)
+
+
+def test_errors_of_handed_over_calls_name_encode_submit() -> None:
+    with pytest.raises(TypeError, match=r"^encode_submit\(\) got an unexpected keyword"):
+        C.encode_submit(NUMBER, "hi", bogus=1)
+
+
+def test_keyword_names_are_compared_whole() -> None:
+    with pytest.raises(TypeError):
+        C.decode(DELIVER, **{"smsc\0x": False})
+
+
+def test_a_flag_objects_own_truth_is_asked_once() -> None:
+    asked: list[int] = []
+
+    class Flag:
+        def __bool__(self) -> bool:
+            asked.append(1)
+            return True
+
+    parts = C.encode_submit(NUMBER, "hi", request_status_report=Flag())
+    assert len(asked) == 1 and parts == _python.encode_submit(NUMBER, "hi",
+                                                              request_status_report=True)
+
+
 def test_codec_errors_are_the_shared_classes() -> None:
     with pytest.raises(CodecError, match="hex"):
         C.decode("0G")

@@ -302,6 +302,10 @@ def status_category(st: int) -> str:
     return "pending" if 0x20 <= st <= 0x3F else "failed"
 
 
+# errors raised for a call the native entry point handed over name the public function
+_encode_submit_py.__name__ = _encode_submit_py.__qualname__ = "encode_submit"
+
+
 # --- the native entry points (pdu_codec_c/pdu_py.c) ------------------------------------------
 def _configure() -> None:
     import smsd._pdu_c as native
