@@ -13,6 +13,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 OUT=$(pwd)/build/image
+RECIPES=$(pwd)/image
 IMG=smsd-rpi4.img
 ROOTFS=smsd-rpi4-rootfs.tar.gz
 say() { echo "image: $*"; }
@@ -90,7 +91,9 @@ else
         -t debs:../build/image/debs image/rpi4-rootfs.yaml
 fi
 say "debos: the card image from $ROOTFS"
+# Run from the artifact directory: debos makes the image file in its working directory when it
+# builds on this machine, and runs the block map step in the artifact directory.
 # shellcheck disable=SC2086
-debos $DEBOS_ARGS --artifactdir="$OUT" -t image:"$IMG" image/smsd-rpi4.yaml
+(cd "$OUT" && debos $DEBOS_ARGS --artifactdir="$OUT" -t image:"$IMG" "$RECIPES/smsd-rpi4.yaml")
 say "built $OUT/$IMG and $IMG.bmap in $(( ($(date +%s) - start) / 60 )) min; checking it"
 python3 tests/image/check_img.py "$OUT/$IMG"
