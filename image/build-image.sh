@@ -91,8 +91,8 @@ else
         -t debs:../build/image/debs image/rpi4-rootfs.yaml
 fi
 say "debos: the card image from $ROOTFS"
-# Run from the artifact directory: debos makes the image file in its working directory when it
-# builds on this machine, and runs the block map step in the artifact directory.
+# Run from the artifact directory: building on this machine, debos makes the image file and
+# runs the block map step in its working directory, not in --artifactdir.
 # shellcheck disable=SC2086
 (cd "$OUT" && debos $DEBOS_ARGS --artifactdir="$OUT" -t image:"$IMG" "$RECIPES/smsd-rpi4.yaml")
 say "built $OUT/$IMG and $IMG.bmap in $(( ($(date +%s) - start) / 60 )) min; checking it"
