@@ -92,24 +92,20 @@ typedef struct {
     uint8_t scts[7];            /* deliver: the semi-octet SCTS */
 } pdu_sms_opts;
 
-/* Everything one pdu_decode call writes, in one block so that a call passes one pointer and
- * the wrapper reads the result with one struct.unpack_from.  `fast` summarises the common
- * case (an SMS-DELIVER without UDH or class); when fast[0] (rare) is set the wrapper reads the
- * full `d` instead.  fast[] (offsets are from the start of this struct for hex input, from
- * the start of `in` for binary input):
- *   0 rare, 1 smsc end (code points in str, -1 when absent), 2 number start, 3 number end,
- *   4 end of str (offset), 5 number_toa, 6 pid, 7 dcs, 8 encoding, 9 srr,
- *   10 SCTS year (full, 0 = absent or not decimal), 11 month, 12 day, 13 hour, 14 minute,
- *   15 second, 16 tz quarters, 17 data offset, 18 data length.
- * str holds the smsc, the number and the text back to back as UTF-8. */
+/* Everything one pdu_decode call writes, in one block so that a call passes one pointer.
+ * str holds the smsc, the number and the text back to back as UTF-8 (lengths in d). */
 typedef struct {
-    int32_t fast[20];
     pdu_decoded d;
     uint8_t bin[1024];
     char str[4608];
 } pdu_dctx;
 
-/* flags: 1 = `in` is hex (decoded into c->bin), 2 = the PDU starts with the SMSC field. */
+/* flags: PDU_DEC_HEX = `in` is hex (decoded into c->bin), PDU_DEC_SMSC = the PDU starts with
+ * the SMSC field, PDU_DEC_RAW_UCS2 = leave UCS2 user data as it is (no text in str, text_len
+ * 0): the caller reads the UTF-16 code units at d.data_off itself. */
+#define PDU_DEC_HEX 1
+#define PDU_DEC_SMSC 2
+#define PDU_DEC_RAW_UCS2 4
 int pdu_decode(const char *in, size_t in_len, int flags, pdu_dctx *c);
 
 /* Output of pdu_encode_sms and pdu_submit: hex text of all parts, then the part table. */

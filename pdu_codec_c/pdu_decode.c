@@ -227,7 +227,7 @@ static void decode_ucs2(const uint8_t *p, size_t n, struct wr *w)
 /* TP-UDL and TP-UD.  The UDL is honoured exactly: nothing after it is read.  When the PDU
  * ends before the UDL says, the user data that is present is decoded (some modems truncate);
  * a UDH that does not fit fails. */
-static int read_user_data(struct rd *r, pdu_decoded *d, struct wr *text)
+static int read_user_data(struct rd *r, pdu_decoded *d, struct wr *text, int ucs2_text)
 {
     TRY(need(r, 1));
     size_t udl = r->p[r->pos++];
@@ -250,7 +250,7 @@ static int read_user_data(struct rd *r, pdu_decoded *d, struct wr *text)
     d->data_len = (int32_t)dlen;
     r->pos += size;
     if (d->encoding == PDU_ENC_UCS2) {
-        decode_ucs2(data, dlen & ~(size_t)1, text);
+        if (ucs2_text) decode_ucs2(data, dlen & ~(size_t)1, text);
     } else if (gsm && dlen > 0) {
         uint8_t sep[256];
         size_t skip = (hdr * 8 + 6) / 7, fill = skip * 7 - hdr * 8;
@@ -262,7 +262,8 @@ static int read_user_data(struct rd *r, pdu_decoded *d, struct wr *text)
     return PDU_OK;
 }
 
-static int decode_tpdu(struct rd *r, pdu_decoded *d, struct wr *addr, struct wr *text)
+static int decode_tpdu(struct rd *r, pdu_decoded *d, struct wr *addr, struct wr *text,
+                       int ucs2_text)
 {
     TRY(need(r, 1));
     int fo = r->p[r->pos++];
@@ -292,7 +293,7 @@ static int decode_tpdu(struct rd *r, pdu_decoded *d, struct wr *addr, struct wr 
         if ((pi & 0x01) && r->pos < r->len) d->pid = r->p[r->pos++];
         if ((pi & 0x02) && r->pos < r->len) d->dcs = r->p[r->pos++];
         dcs_meaning(d->dcs, &d->encoding, &d->message_class);
-        if ((pi & 0x04) && r->pos < r->len) TRY(read_user_data(r, d, text));
+        if ((pi & 0x04) && r->pos < r->len) TRY(read_user_data(r, d, text, ucs2_text));
         return PDU_OK;
     }
     TRY(need(r, 2));
@@ -310,7 +311,7 @@ static int decode_tpdu(struct rd *r, pdu_decoded *d, struct wr *addr, struct wr 
         d->vp_off = (int32_t)r->pos;
         r->pos += (size_t)d->vp_len;
     }
-    return read_user_data(r, d, text);
+    return read_user_data(r, d, text, ucs2_text);
 }
 
 static void reset_decoded(pdu_decoded *d)
@@ -369,52 +370,26 @@ static int unhex(const char *in, size_t n, uint8_t *bin)
     return bad > 15 ? PDU_E_HEX : PDU_OK;
 }
 
-/* The summary the wrapper reads on its fast path (see pdu_dctx in pdu.h). */
-static void fill_fast(pdu_dctx *c, int32_t base, size_t str_end)
-{
-    const pdu_decoded *d = &c->d;
-    int32_t *f = c->fast;
-    int32_t ns = d->smsc_len > 0 ? d->smsc_len : 0;
-    f[0] = d->kind != PDU_KIND_DELIVER || d->message_class >= 0 || d->n_ie > 0 ||
-           d->concat_ref >= 0 || d->port_dst >= 0;
-    f[1] = d->smsc_len;                         /* smsc digits are ASCII: bytes = code points */
-    f[2] = ns;
-    f[3] = ns + (int32_t)utf8_chars(c->str + ns, (size_t)d->number_len);
-    f[4] = (int32_t)(offsetof(pdu_dctx, str) + str_end);
-    f[5] = d->number_toa;
-    f[6] = d->pid;
-    f[7] = d->dcs;
-    f[8] = d->encoding;
-    f[9] = d->srr;
-    f[10] = d->scts[0] ? d->scts[1] + (d->scts[1] >= 80 ? 1900 : 2000) : 0;
-    memcpy(f + 11, d->scts + 2, 6 * sizeof *f);
-    f[17] = base + d->data_off;
-    f[18] = d->data_len;
-}
-
 int pdu_decode(const char *in, size_t in_len, int flags, pdu_dctx *c)
 {
     pdu_decoded *d = &c->d;
     const uint8_t *src = (const uint8_t *)in;
     size_t n = in_len;
-    int32_t base = 0;
     reset_decoded(d);
-    if (flags & 1) {
+    if (flags & PDU_DEC_HEX) {
         if (in_len & 1) return PDU_E_HEX;
         n = in_len / 2;
         if (n > sizeof c->bin) return PDU_E_SPACE;
         TRY(unhex(in, n, c->bin));
         src = c->bin;
-        base = (int32_t)offsetof(pdu_dctx, bin);
     }
     /* one writer: smsc, number and text land back to back, decoded by one str() call */
     struct rd r = {src, n, 0};
     struct wr w = {(uint8_t *)c->str, sizeof c->str, 0, 0};
-    if (flags & 2) TRY(read_smsc(&r, &d->smsc_len, &w));
+    if (flags & PDU_DEC_SMSC) TRY(read_smsc(&r, &d->smsc_len, &w));
     size_t addr_start = w.n;
-    TRY(decode_tpdu(&r, d, &w, &w));
+    TRY(decode_tpdu(&r, d, &w, &w, !(flags & PDU_DEC_RAW_UCS2)));
     if (w.err) return PDU_E_SPACE;
     d->text_len = (int32_t)(w.n - addr_start - (size_t)d->number_len);
-    fill_fast(c, base, w.n);
     return PDU_OK;
 }

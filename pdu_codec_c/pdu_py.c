@@ -157,38 +157,67 @@ static void py_list_put(PyObject **list, Py_ssize_t k, PyObject *item)
         Py_CLEAR(*list);
 }
 
-/* UCS2 user data -> str straight from the UTF-16 code units, skipping the codec's UTF-8 and
- * CPython's decoder of it.  Only without surrogates (the common case): *used = 0 sends pairs
- * and lone surrogates down the UTF-8 route, which owns their rules. */
-static PyObject *py_ucs2_text(const uint8_t *p, size_t n, int *used)
+/* The code point at unit *k of UTF-16BE units: a surrogate pair is one (and *k moves past
+ * its low half), a lone surrogate is U+FFFD: the rules of decode_ucs2 in pdu_decode.c. */
+static Py_UCS4 py_ucs2_at(const uint8_t *p, size_t n, size_t *k)
 {
-    Py_UCS4 max = 0;
-    n /= 2;
-    for (size_t k = 0; k < n; k++) {
-        Py_UCS4 u = (Py_UCS4)p[2 * k] << 8 | p[2 * k + 1];
-        if (u >= 0xD800 && u <= 0xDFFF)
-            return *used = 0, NULL;
-        max |= u;                   /* an upper bound is enough for PyUnicode_New */
+    Py_UCS4 u = (Py_UCS4)p[2 * *k] << 8 | p[2 * *k + 1];
+    if (u < 0xD800 || u > 0xDFFF)
+        return u;
+    if (u <= 0xDBFF && *k + 1 < n) {
+        Py_UCS4 lo = (Py_UCS4)p[2 * *k + 2] << 8 | p[2 * *k + 3];
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+            ++*k;
+            return 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+        }
     }
-    *used = 1;
-    PyObject *s = PyUnicode_New((Py_ssize_t)n, max > 0xFF ? 0xFFFF : max > 0x7F ? 0xFF : 0x7F);
+    return 0xFFFD;
+}
+
+/* UCS2 user data -> str straight from the code units (pdu_decode was asked not to make
+ * UTF-8 of them).  Without surrogates (nearly always) one pass finds the width and one copies
+ * with plain stores; with them, a pass for the length, one to write. */
+static PyObject *py_ucs2_text(const uint8_t *p, size_t nbytes)
+{
+    size_t n = nbytes / 2, count = 0, k;
+    Py_UCS4 any = 0, sur = 0;        /* OR of all: an upper bound with the right width */
+    for (k = 0; k < n; k++) {
+        Py_UCS4 u = (Py_UCS4)p[2 * k] << 8 | p[2 * k + 1];
+        any |= u;
+        sur |= u - 0xD800 < 0x800;
+    }
+    if (!sur) {
+        PyObject *s = PyUnicode_New((Py_ssize_t)n, any > 0xFF ? 0xFFFF : any > 0x7F ? 0xFF : 0x7F);
+        if (!s)
+            return NULL;
+        if (PyUnicode_KIND(s) == PyUnicode_2BYTE_KIND) {
+            Py_UCS2 *o = PyUnicode_2BYTE_DATA(s);
+            for (k = 0; k < n; k++)
+                o[k] = (Py_UCS2)(p[2 * k] << 8 | p[2 * k + 1]);
+        } else {
+            Py_UCS1 *o = PyUnicode_1BYTE_DATA(s);
+            for (k = 0; k < n; k++)
+                o[k] = p[2 * k + 1];
+        }
+        return s;
+    }
+    for (any = 0, k = 0; k < n; k++, count++)
+        any |= py_ucs2_at(p, n, &k);
+    PyObject *s = PyUnicode_New((Py_ssize_t)count, any > 0xFFFF ? 0x10FFFF : any > 0xFF ? 0xFFFF
+                                                   : any > 0x7F ? 0xFF : 0x7F);
     if (!s)
         return NULL;
     int kind = PyUnicode_KIND(s);
     void *data = PyUnicode_DATA(s);
-    for (size_t k = 0; k < n; k++)
-        PyUnicode_WRITE(kind, data, k, (Py_UCS4)p[2 * k] << 8 | p[2 * k + 1]);
+    for (k = 0, count = 0; k < n; k++)
+        PyUnicode_WRITE(kind, data, count++, py_ucs2_at(p, n, &k));
     return s;
 }
 
 static PyObject *py_text(const pdu_decoded *d, const uint8_t *pdu, const char *utf8)
 {
-    int used = 0;
-    if (d->encoding == PDU_ENC_UCS2) {
-        PyObject *s = py_ucs2_text(pdu + d->data_off, (size_t)d->data_len, &used);
-        if (used)
-            return s;
-    }
+    if (d->encoding == PDU_ENC_UCS2)
+        return py_ucs2_text(pdu + d->data_off, (size_t)d->data_len);
     return py_utf8(utf8, d->text_len);
 }
 
@@ -257,10 +286,10 @@ static PyObject *py_decode_into(pdu_dctx *c, PyObject *pdu, int smsc)
 {
     PyObject *octets = NULL, *res;
     const uint8_t *base = c->bin;
-    int rc = PDU_E_HEX;
+    int rc = PDU_E_HEX, flags = PDU_DEC_RAW_UCS2 | (smsc ? PDU_DEC_SMSC : 0);
     if (PyUnicode_Check(pdu) && PyUnicode_IS_ASCII(pdu))    /* hex text: its own buffer */
         rc = pdu_decode((const char *)PyUnicode_1BYTE_DATA(pdu),
-                        (size_t)PyUnicode_GET_LENGTH(pdu), smsc ? 3 : 1, c);
+                        (size_t)PyUnicode_GET_LENGTH(pdu), flags | PDU_DEC_HEX, c);
     if (rc == PDU_E_HEX || rc == PDU_E_SPACE) {
         PyObject *got = PyObject_CallOneArg(py.pdu_octets, pdu);
         octets = got ? PyBytes_FromObject(got) : NULL;
@@ -268,7 +297,7 @@ static PyObject *py_decode_into(pdu_dctx *c, PyObject *pdu, int smsc)
         if (!octets)
             return NULL;
         base = (const uint8_t *)PyBytes_AS_STRING(octets);
-        rc = pdu_decode((const char *)base, (size_t)PyBytes_GET_SIZE(octets), smsc ? 2 : 0, c);
+        rc = pdu_decode((const char *)base, (size_t)PyBytes_GET_SIZE(octets), flags, c);
     }
     res = rc ? py_codec_error(rc) : py_build_decoded(c, base);
     Py_XDECREF(octets);
