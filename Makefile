@@ -50,7 +50,7 @@ package-test: deb
 
 # Appliance image (image/, README "Appliance image"). `make image`: the Raspberry Pi 4 SD card
 # image with debos, after `make deb ARCH=arm64`, checked by tests/image/check_img.py (needs
-# root, KVM or qemu-user; about half an hour). `make image-rootfs`: the same root file system
+# root, KVM or qemu-user; 17 min on 2 cores under qemu-user). `make image-rootfs`: the same root file system
 # with mmdebstrap, from the same scripts (arm64 when this machine runs arm64 programs through
 # qemu-user, else its own architecture as a container root fs). `make image-smoke`: boots that
 # root file system in a container and checks the first boot and smsd.service; it builds this
