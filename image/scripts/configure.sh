@@ -10,7 +10,7 @@ ARCH=$2
 
 services() {
     systemctl enable systemd-networkd.service systemd-timesyncd.service \
-        smsd-firstboot.service smsd.service
+        smsd-firstboot.service smsd-admin-password.path smsd.service
     # The default gateway's link being up is not "online" for a modem gateway; do not wait.
     systemctl disable systemd-networkd-wait-online.service 2>/dev/null || true
 }

@@ -38,6 +38,7 @@ ROOT_PATHS = (
 ENABLED_UNITS = (
     "multi-user.target.wants/smsd.service",
     "multi-user.target.wants/smsd-firstboot.service",
+    "multi-user.target.wants/smsd-admin-password.path",
     "multi-user.target.wants/systemd-networkd.service",
     "local-fs.target.wants/smsd-grow-root.service",
     "sysinit.target.wants/systemd-resolved.service",
