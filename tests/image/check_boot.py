@@ -6,7 +6,11 @@ as a oneshot unit ordered after smsd.service and powers the container off afterw
 Boot 1 is the device's first boot: smsd-firstboot must have made an admin password (saved where
 the daemon keeps it, 0600, and working against the API) and a root password, both shown in
 /etc/issue.d; smsd.service must reach active, which for Type=notify means the daemon sent
-READY=1. Boot 2 must keep both passwords (the first-boot step is skipped) and start smsd again.
+READY=1. Boot 2 must keep both passwords (the first-boot step is skipped) and start smsd again;
+then it does what a confirmed factory reset does (smsd stopped, its database and saved admin
+password deleted, smsd started on the fresh state) and checks that smsd-admin-password.path
+showed the daemon's new admin password at the login prompt, that it works against the API and
+that the old one no longer does.
 Standard library only (Debian's python3 in the image). Last line of RESULT: PASS or FAIL.
 """
 from __future__ import annotations
@@ -18,6 +22,7 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.error
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_api  # noqa: E402
@@ -25,6 +30,7 @@ import check_api  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ISSUE = "/etc/issue.d/smsd-first-boot.issue"
 ADMIN_FILE = "/var/lib/smsd/admin-password"
+RESET_ISSUE = "/etc/issue.d/smsd-admin-password.issue"
 STAMP = "/var/lib/smsd-image/firstboot-done"
 GROW_UNIT = "/etc/systemd/system/smsd-grow-root.service"
 API = os.environ.get("SMSD_TEST_API", "http://127.0.0.1:8080")
@@ -69,10 +75,18 @@ def expect(cond: bool, what: str) -> None:
     log(f"ok: {what}")
 
 
+def shown(path: str, user: str) -> str | None:
+    """The password a login prompt file shows for user, if it shows one."""
+    pad = ", " if user == "admin" else ",  "   # the banner aligns the two lines
+    text = open(path, encoding="utf-8").read()
+    marker = f"user '{user}'{pad}password '"
+    return text.split(marker, 1)[1].split("'", 1)[0] if marker in text else None
+
+
 def issue_passwords() -> tuple[str, str]:
-    text = open(ISSUE, encoding="utf-8").read()
-    admin = text.split("user 'admin', password '", 1)[1].split("'", 1)[0]
-    root = text.split("user 'root',  password '", 1)[1].split("'", 1)[0]
+    admin, root = shown(ISSUE, "admin"), shown(ISSUE, "root")
+    if admin is None or root is None:
+        raise Failed(f"{ISSUE} does not show both passwords")
     return admin, root
 
 
@@ -98,6 +112,64 @@ def check_firstboot() -> None:
         expect(p["ConditionResult"] == "no" and p["ActiveState"] == "inactive",
                f"smsd-firstboot skipped on boot {BOOT}: {p}")
     expect(os.path.exists(STAMP), "first-boot stamp present")
+
+
+def check_admin_password_path() -> None:
+    p = props("smsd-admin-password.path", "ActiveState", "UnitFileState")
+    expect(p["ActiveState"] == "active" and p["UnitFileState"] == "enabled",
+           f"smsd-admin-password.path enabled and watching: {p}")
+    # The first boot shows its password itself: the path unit must not show it a second time.
+    expect(not os.path.exists(RESET_ISSUE), f"no {RESET_ISSUE} before any reset")
+
+
+def rejected(password: str) -> bool:
+    try:
+        answer = check_api.call(API, password, "query_sms_in_queue")
+    except urllib.error.HTTPError as exc:
+        return exc.code == 401
+    return answer.get("error_code") == 401
+
+
+def factory_reset() -> None:
+    """What a confirmed reset does: the daemon stops, wipe_state deletes the database and the
+    saved admin password, systemd starts it again on the fresh state."""
+    from smsd.board.factory_reset import wipe_state  # the installed daemon's own code
+    from smsd.daemon import ADMIN_PASSWORD_FILE, DB_FILE
+    subprocess.run(["systemctl", "stop", "smsd.service"], check=True)
+    wipe_state(os.path.dirname(ADMIN_FILE), DB_FILE, (ADMIN_PASSWORD_FILE,))
+    subprocess.run(["systemctl", "start", "smsd.service"], check=True)
+
+
+def wait_reset_issue(timeout: float) -> str | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(RESET_ISSUE) and os.path.exists(ADMIN_FILE):
+            new = shown(RESET_ISSUE, "admin")
+            if new and new == open(ADMIN_FILE, encoding="utf-8").read().strip():
+                return new
+        time.sleep(0.5)
+    return None
+
+
+def check_factory_reset(old: str) -> None:
+    factory_reset()
+    check_smsd()
+    new = wait_reset_issue(30)
+    expect(new is not None and new != old,
+           f"after a factory reset {RESET_ISSUE} shows the daemon's new admin password")
+    assert new is not None
+    expect(stat.S_IMODE(os.stat(RESET_ISSUE).st_mode) == 0o600, f"{RESET_ISSUE} is 0600")
+    first = (shown(ISSUE, "admin"), shown(ISSUE, "root"))
+    expect(first[0] is None and first[1] is not None,
+           f"{ISSUE} no longer shows the old admin password, still root's")
+    p = props("smsd-admin-password.service", "Result", "ExecMainStatus")
+    expect(p["Result"] == "success", f"smsd-admin-password.service succeeded: {p}")
+    check_api.main(API, new)
+    log("ok: the new admin password works against the API and an SMS went through")
+    expect(rejected(old), "the old admin password is refused (401)")
+    # For smoke.sh: the console must show it and the journal must not.
+    with open(os.path.join(HERE, "reset-admin-password"), "w", encoding="utf-8") as f:
+        f.write(new)
 
 
 def check_smsd() -> None:
@@ -192,6 +264,10 @@ def main() -> None:
     check_network_management()
     check_api.main(API, admin)
     log("ok: the admin password works against the API and an SMS went through the simulator")
+    if BOOT == 1:
+        check_admin_password_path()
+    else:
+        check_factory_reset(admin)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 # Image smoke test: boot the appliance's root file system (make image-rootfs) in a container
 # twice and check, from inside, that the first boot made and showed the passwords and that
 # smsd.service reaches ready (Type=notify: active means the daemon sent READY=1), and that the
-# second boot keeps the passwords (check_boot.py).
+# second boot keeps the passwords, then survives a factory reset: the daemon's new admin
+# password replaces the old one at the login prompt and on the console (check_boot.py).
 #   sh tests/image/smoke.sh [ROOTFS]      default: the newest build/image/rootfs-*
 # The root file system is copied first (build/image/smoke/root), so that each run is a first
 # boot and the built tree stays as it was built. The only test-only change to the copy: the
@@ -81,24 +82,35 @@ boot() {
     [ "$(tail -n 1 "$result")" = PASS ] || { tail -n 40 "$OUT/boot.log" >&2; fail "boot $1"; }
 }
 
-# Seen from outside: the first boot wrote the admin password on the console, and the journal
-# (persistent in the image) holds no copy of it.
+# Seen from outside: a boot wrote the admin password (from the file $1) on the console once
+# (the first boot's own banner, not the path unit's as well), and the journal (persistent in the
+# image) holds no copy of it. With $2 = daemon, the daemon's own "admin account created" line is
+# let through: after a factory reset the daemon makes the account itself and prints the password
+# once on its standard output, which systemd puts in the journal (the daemon's behaviour, not the
+# image's; noted in the output).
 console_and_journal() {
-    admin=$(cat "$ROOT/var/lib/smsd/admin-password")
-    grep -aqF "user 'admin', password '$admin'" "$OUT/boot.log" ||
-        fail "the console did not show the admin password"
-    say "the console showed: $(grep -aF "user 'admin', password" "$OUT/boot.log" | head -n 1 | sed 's/^ *//')"
+    admin=$(cat "$1")
+    shown=$(grep -acF "user 'admin', password '$admin'" "$OUT/boot.log" || true)
+    [ "$shown" -ge 1 ] || fail "the console did not show the admin password"
+    [ "$shown" -eq 1 ] || fail "the console showed the admin password $shown times"
+    say "the console showed, once: $(grep -aF "user 'admin', password '$admin'" "$OUT/boot.log" | sed 's/^ *//')"
     if command -v journalctl >/dev/null && [ -d "$ROOT/var/log/journal" ]; then
-        ! journalctl -D "$ROOT/var/log/journal" --no-pager 2>/dev/null | grep -qF "$admin" ||
-            fail "the admin password is in the journal"
-        say "the journal holds no copy of the admin password"
+        copies=$(journalctl -D "$ROOT/var/log/journal" --no-pager 2>/dev/null | grep -aF "$admin" || true)
+        if [ "${2:-}" = daemon ]; then
+            own=$(printf '%s\n' "$copies" | grep -ac "smsd\[[0-9]*\]: admin account created: " || true)
+            [ "$own" -eq 0 ] || say "NOTE: the daemon's own start message put the new admin password in the journal"
+            copies=$(printf '%s\n' "$copies" | grep -av "smsd\[[0-9]*\]: admin account created: " || true)
+        fi
+        [ -z "$copies" ] || fail "the admin password is in the journal: $copies"
+        say "the journal holds no other copy of the admin password"
     fi
 }
 
 prepare
 if [ -z "${IMAGE_SMOKE_CHROOT:-}" ] && boot 1; then
-    console_and_journal
+    console_and_journal "$ROOT/var/lib/smsd/admin-password"
     boot 2
+    console_and_journal "$ROOT$TEST/reset-admin-password" daemon
 else
     if [ -n "${IMAGE_SMOKE_CHROOT:-}" ]; then say "IMAGE_SMOKE_CHROOT set: chroot only"
     else say "systemd-nspawn could not boot it ($(tail -n 3 "$OUT/boot.log" | tr '\n' ' '))"
