@@ -40,6 +40,29 @@ ADMIN_PASSWORD_FILE = "admin-password"
 DB_FILE = "smsd.db"
 
 
+
+def stdout_is_journal(env: dict[str, str] | None = None, fd: int | None = None) -> bool:
+    """True when standard output is systemd's journal stream: systemd sets JOURNAL_STREAM to
+    the stream's "<device>:<inode>" (systemd.exec(5)); a child that inherited the variable but
+    writes elsewhere does not match."""
+    stream = (os.environ if env is None else env).get("JOURNAL_STREAM", "")
+    try:
+        st = os.fstat(sys.stdout.fileno() if fd is None else fd)
+    except (OSError, ValueError):
+        return False
+    return bool(stream) and stream == f"{st.st_dev}:{st.st_ino}"
+
+
+def admin_created_message(password: str, saved: str, journal: bool) -> str:
+    """The line announcing a new admin account. The password itself goes only to a terminal
+    or a pipe (`make run`, tests): the journal would keep it for as long as it keeps logs, e.g.
+    after a factory reset on the appliance, where the password file is what shows it."""
+    if journal:
+        return (f"admin account created: user '{ADMIN_USER}', password saved in {saved} "
+                "(mode 0600)")
+    return (f"admin account created: user '{ADMIN_USER}', password '{password}' "
+            f"(saved in {saved}, mode 0600)")
+
 class ApplianceService(Service):
     """The service plus what only the running appliance knows (its own machine's figures)."""
 
@@ -204,8 +227,8 @@ class Daemon:
             print(f"admin account: user '{ADMIN_USER}' with the password given on the command line",
                   flush=True)
         elif self.admin_password:
-            print(f"admin account created: user '{ADMIN_USER}', password '{self.admin_password}' "
-                  f"(saved in {os.path.join(self.cfg.state_dir, ADMIN_PASSWORD_FILE)}, mode 0600)",
+            saved = os.path.join(self.cfg.state_dir, ADMIN_PASSWORD_FILE)
+            print(admin_created_message(self.admin_password, saved, stdout_is_journal()),
                   flush=True)
 
     # --- stop -----------------------------------------------------------------------------------
