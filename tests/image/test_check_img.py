@@ -60,6 +60,7 @@ def root_tree(d: Path, fstab_root_options: str) -> None:
     for wants, unit in (
         ("multi-user.target.wants", "smsd.service"),
         ("multi-user.target.wants", "smsd-firstboot.service"),
+        ("multi-user.target.wants", "smsd-admin-password.path"),
         ("multi-user.target.wants", "systemd-networkd.service"),
         ("local-fs.target.wants", "smsd-grow-root.service"),
         ("sysinit.target.wants", "systemd-resolved.service"),
