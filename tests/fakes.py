@@ -11,7 +11,7 @@ import queue
 import threading
 import time
 from dataclasses import replace
-from typing import Callable
+from typing import Any, Callable
 
 from smsd.model import (REG_OK, STATE_READY, InboundPdu, ModemJob, PortInfo, SendResult,
                         UssdReply)
@@ -56,6 +56,8 @@ class FakeWorker:
         return self
 
     def stop(self) -> None:
+        if not self._thread.is_alive():                 # never started, or stopped already
+            return
         self._jobs.put(None)
         self._thread.join(5)
 
@@ -110,6 +112,21 @@ class FakeWorker:
             self.other_jobs.append(job)
         if not job.cancel:
             self.sink.ussd_reply(UssdReply(self.port, f"reply to {job.text}", 0))
+
+
+def start_all(sched: Any, workers: dict[int, FakeWorker]) -> None:
+    """Start a test rig's fake workers, then its scheduler."""
+    for w in workers.values():
+        w.start()
+    sched.start()
+
+
+def stop_all(sched: Any, workers: dict[int, FakeWorker], store: Any) -> None:
+    """Stop a test rig: scheduler first (it submits to the workers), then workers, then store."""
+    sched.stop()
+    for w in workers.values():
+        w.stop()
+    store.close()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:

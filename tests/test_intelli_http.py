@@ -20,7 +20,7 @@ from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
 
-from fakes import FakeWorker
+from fakes import FakeWorker, start_all, stop_all
 
 PW = "s3cret"
 
@@ -45,15 +45,10 @@ class Box:
                            limits=limits)
         self.app = build_app(self.svc, HttpAuth(self.svc))
         self.svc.user_add("shop", PW, perms=("api:intelli",), credits=10)
-        for w in self.workers.values():
-            w.start()
-        self.sched.start()
+        start_all(self.sched, self.workers)
 
     def close(self) -> None:
-        self.sched.stop()
-        for w in self.workers.values():
-            w.stop()
-        self.store.close()
+        stop_all(self.sched, self.workers, self.store)
 
     def get(self, path: str, **params: str) -> str:
         return self.call(path, urllib.parse.urlencode({"username": "shop", "password": PW,

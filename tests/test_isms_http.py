@@ -18,7 +18,7 @@ from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
 
-from fakes import FakeWorker, wait_for
+from fakes import FakeWorker, start_all, stop_all, wait_for
 
 PW = "s3cret"
 
@@ -39,17 +39,11 @@ class Box:
         self.svc.user_add("webonly", PW, perms=("web",))
 
     def start(self) -> "Box":
-        for w in self.workers.values():
-            w.start()
-        self.sched.start()
+        start_all(self.sched, self.workers)
         return self
 
     def close(self) -> None:
-        self.sched.stop()
-        for w in self.workers.values():
-            if w._thread.is_alive():
-                w.stop()
-        self.store.close()
+        stop_all(self.sched, self.workers, self.store)
 
     def tasks(self) -> int:
         return int(self.store.db.conn().execute("SELECT count(*) FROM tasks").fetchone()[0])

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from fakes import FakeWorker, wait_for
+from fakes import FakeWorker, start_all, stop_all, wait_for
 from smsd.api import build_app
 from smsd.api.auth import HttpAuth
 from smsd.scheduler import Scheduler
@@ -30,15 +30,10 @@ class Box:
         self.svc.user_add("app", PW, perms=("api:ozeki",))
         self.svc.user_add("other", PW, perms=("api:ozeki",))
         self.svc.user_add("isms", PW, perms=("api:isms",))
-        for w in self.workers.values():
-            w.start()
-        self.sched.start()
+        start_all(self.sched, self.workers)
 
     def close(self) -> None:
-        self.sched.stop()
-        for w in self.workers.values():
-            w.stop()
-        self.store.close()
+        stop_all(self.sched, self.workers, self.store)
 
     def call(self, query: str = "", *, body: bytes = b"", path: str = "/api",
              method: str = "GET") -> tuple[str, dict[str, str], bytes]:

@@ -15,7 +15,7 @@ from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
 
-from fakes import FakeWorker, wait_for
+from fakes import FakeWorker, stop_all, wait_for
 
 UTC = dt.timezone.utc
 LONG = "This message is long enough to need two parts. " * 4
@@ -56,11 +56,7 @@ class Rig:
         return {r[0] for r in rows}
 
     def close(self) -> None:
-        self.sched.stop()
-        for w in self.workers.values():
-            if w._thread.is_alive():
-                w.stop()
-        self.store.close()
+        stop_all(self.sched, self.workers, self.store)
 
 
 @pytest.fixture()
