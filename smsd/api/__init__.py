@@ -37,6 +37,7 @@ class SimControl(Protocol):
 
     def inject_sms(self, port: int, sender: str, text: str, slot: int | None = None) -> None: ...
     def set_fault(self, port: int, fault: str) -> None: ...
+    def set_submit_time(self, port: int, seconds: float | None) -> None: ...
 
 
 def json_reply(obj: Any) -> str:
@@ -148,7 +149,11 @@ def _mount_sim(app: bottle.Bottle, svc: Any, sim: SimControl,
         port = int(obj["port"])
         if not 0 <= port < svc.port_count:
             raise ValueError(f"no port {port}")
-        sim.set_fault(port, str(obj.get("fault", "none")))
+        if "submit_time" in obj:      # seconds, or null for the board's latency
+            seconds = obj["submit_time"]
+            sim.set_submit_time(port, None if seconds is None else float(seconds))
+        if "fault" in obj or "submit_time" not in obj:
+            sim.set_fault(port, str(obj.get("fault", "none")))
 
     app.route("/sim/sms", method="POST", callback=authenticated(lambda user: run(user, inject)))
     app.route("/sim/fault", method="POST", callback=authenticated(lambda user: run(user, fault)))

@@ -22,6 +22,7 @@ from smsd.sim.profiles import PROFILES, profile_for
 
 MAX_PORTS = 32
 MAX_SLOTS = 4
+MAX_SUBMIT_TIME = 600.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,15 @@ class SimBoard:
         self._check_port(port)
         with self._loop.lock:
             self._modems[port].set_fault(fault)
+
+    def set_submit_time(self, port: int, seconds: float | None) -> None:
+        """How long the port's network takes to accept a submitted part (None: the board's
+        latency): a slow cell, e.g. to see a graceful stop wait for the parts on the air."""
+        self._check_port(port)
+        if seconds is not None and not 0 <= seconds <= MAX_SUBMIT_TIME:
+            raise ValueError(f"submit time must be 0..{MAX_SUBMIT_TIME:g} s, not {seconds}")
+        with self._loop.lock:
+            self._modems[port].submit_time = seconds
 
     # --- power lines (the GPIO side of the board) -------------------------------------------------
     def power_on(self, port: int) -> None:

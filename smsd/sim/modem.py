@@ -94,6 +94,7 @@ class SimModem:
         self._prompt_len = 0
         self._busy = False
         self._urcs: list[str] = []
+        self.submit_time: float | None = None     # this module's own submit time (a slow cell)
         self.reset_settings()
         network.attach(port, self)
 
@@ -330,6 +331,10 @@ class SimModem:
         for urc in urcs[urcs.index("+CPIN: READY") + 1:]:
             self.urc(urc)
         self.settle_registration()
+
+    def submit_delay(self) -> float:
+        """Seconds from Ctrl-Z to +CMGS: the module's own setting, else the board's latency."""
+        return self.timing.latency if self.submit_time is None else self.submit_time
 
     def set_fault(self, fault: str) -> None:
         if fault not in FAULTS:

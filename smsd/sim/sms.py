@@ -162,7 +162,8 @@ def _cmgs(m: SimModem, cmd: AtCmd) -> Reply:
 
 
 def submit(m: SimModem, length: int, pdu_hex: str) -> Reply:
-    """The PDU typed after the prompt: validate now, answer after `latency` seconds."""
+    """The PDU typed after the prompt: validate now, answer after the submit time (the board's
+    `latency`, or the port's own submit time)."""
     gate = sms_gate(m)
     if gate is not None:
         return gate
@@ -181,7 +182,7 @@ def submit(m: SimModem, length: int, pdu_hex: str) -> Reply:
         return cms(CMS_NO_NETWORK)
     mr = m.next_mr()
     sender = m.card
-    m.later(m.timing.latency, lambda: _submitted(m, sender, mr, raw[1 + raw[0]:], decoded))
+    m.later(m.submit_delay(), lambda: _submitted(m, sender, mr, raw[1 + raw[0]:], decoded))
     return DEFERRED
 
 
