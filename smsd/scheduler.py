@@ -24,6 +24,11 @@ part_starting (commits `on_air`, after which the part is never resent) and repor
 A port that stops being able to send gets its not-yet-started parts back at once; a lease never
 started within `lease_timeout` returns to the queue too (part_starting then answers False).
 
+A graceful stop (`drain`) ends the dispatching: the loop stops, and part_starting answers False
+from then on, so the parts waiting in the workers' queues stay leased and the next start's
+recovery puts them back in the queue, pinned as they were. What was already on the air runs to
+its +CMGS/+CMS answer; `wait_drained` returns once each such result is committed.
+
 Sink calls arrive on worker threads; they commit through the store and then kick the scheduler
 thread, which refills the port from the database state.
 """
@@ -34,7 +39,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Protocol
 
 from smsd.errors import CodecError
@@ -68,6 +73,15 @@ def _epoch(value: dt.datetime | None) -> float | None:
     return None if value is None else value.timestamp()
 
 
+@dataclass(frozen=True)
+class DrainReport:
+    """What became of the parts that were on the air when a graceful stop began."""
+
+    sent: int                                   # the network took them (+CMGS)
+    refused: int                                # a +CMS error: queued again or failed, as always
+    abandoned: tuple[tuple[int, int], ...]      # (port, part id) still without an answer
+
+
 class Scheduler:
     def __init__(self, store: Store, workers: Mapping[int, WorkerHandle] | None = None, *,
                  depth: int = 2, max_attempts: int = 3, backoff: float = 10.0,
@@ -92,6 +106,13 @@ class Scheduler:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # Graceful stop: no part starts once _draining is set; _starting counts part_starting
+        # calls past that check, so a part cannot slip on the air unseen by wait_drained.
+        self._draining = False
+        self._starting = 0
+        self._drain_sent = 0
+        self._drain_refused = 0
+        self._settled = threading.Condition(self._lock)
         self.heartbeat = time.monotonic()     # last turn of the loop, read by the watchdog
         self._waiting: list[WaitingMessage] = []
         self._cursor: tuple[int, int] | None = None       # rank of the last message read
@@ -121,6 +142,39 @@ class Scheduler:
 
     def kick(self) -> None:
         self._wake.set()
+
+    # --- graceful stop --------------------------------------------------------------------------
+    def drain(self) -> int:
+        """Stop handing out parts; the parts on the air finish. Returns how many are on the air."""
+        with self._lock:
+            self._draining = True
+        self.stop()
+        return self.in_flight()
+
+    def in_flight(self) -> int:
+        """Parts on the air (or being marked so) whose result is not committed yet."""
+        with self._lock:
+            return self._starting + len(self._on_air())
+
+    def wait_drained(self, timeout: float) -> bool:
+        """Wait up to `timeout` s until every part on the air has its result committed."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._starting or self._on_air():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._settled.wait(left)
+        return True
+
+    def drain_report(self) -> DrainReport:
+        with self._lock:
+            return DrainReport(self._drain_sent, self._drain_refused, tuple(self._on_air()))
+
+    def _on_air(self) -> list[tuple[int, int]]:
+        """(port, part id) of the parts on the air; call with the lock held."""
+        return sorted((port, pid) for port, held in self._held.items()
+                      for pid, leased in held.items() if leased is None)
 
     def _run(self) -> None:
         # Everything this thread writes can be redone if lost (leases, parts of a message not
@@ -333,13 +387,24 @@ class Scheduler:
 
     # --- WorkerSink -----------------------------------------------------------------------------
     def part_starting(self, port: int, part_id: int) -> bool:
-        ok = self._store.part_starting(port, part_id, self._clock())
         with self._lock:
-            held = self._held.setdefault(port, {})
-            if ok:
-                held[part_id] = None
-            else:
-                held.pop(part_id, None)
+            if self._draining:
+                # Stopping: the part stays leased; the next start puts it back in the queue.
+                self._held.get(port, {}).pop(part_id, None)
+                return False
+            self._starting += 1
+        ok = False
+        try:
+            ok = self._store.part_starting(port, part_id, self._clock())
+        finally:
+            with self._lock:
+                self._starting -= 1
+                held = self._held.setdefault(port, {})
+                if ok:
+                    held[part_id] = None
+                else:
+                    held.pop(part_id, None)
+                self._settled.notify_all()
         if not ok:
             self.kick()
         return ok
@@ -352,13 +417,22 @@ class Scheduler:
                 log.error("port %d: result of part %d not recorded: %s", port, result.part_id,
                           error)
             with self._lock:
-                self._held.get(port, {}).pop(result.part_id, None)
+                was_on_air = self._held.get(port, {}).pop(result.part_id, 0) is None
+                if self._draining and was_on_air:
+                    self._count_drained(result.ok and error is None)
+                self._settled.notify_all()
             self.kick()
 
         imsi = self._infos[port].imsi if port in self._infos else ""
         self._store.part_result_nowait(port, result, imsi=imsi, now=self._clock(),
                                        max_attempts=self.max_attempts, backoff=self.backoff,
                                        then=settled)
+
+    def _count_drained(self, sent: bool) -> None:
+        if sent:
+            self._drain_sent += 1
+        else:
+            self._drain_refused += 1
 
     def inbound(self, msg: InboundPdu) -> None:
         now = self._clock()

@@ -99,10 +99,15 @@ class ModemWorker(RescueMixin):
         return self._thread.is_alive()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        self._waker.wake()
+        self.request_stop()
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    def request_stop(self) -> None:
+        """Ask the thread to end without waiting: the daemon asks every port before joining any,
+        so a stop takes one port's time, not the sum. A command in progress is abandoned."""
+        self._stopping.set()
+        self._waker.wake()
 
     # --- thread body -----------------------------------------------------------------------------
     def _main(self) -> None:

@@ -174,6 +174,17 @@ class Watchdog:
         if self._notifier is not None:
             self._send("STOPPING=1")
 
+    def keep_alive(self, status: str, extend: float) -> None:
+        """While a graceful stop waits: say why, and ask systemd for `extend` more seconds
+        before its stop timeout may kill us (EXTEND_TIMEOUT_USEC never shortens it)."""
+        if self._notifier is None:
+            return
+        self._send("STOPPING=1")
+        self._send(f"STATUS={status}")
+        self._send(f"EXTEND_TIMEOUT_USEC={int(extend * 1e6)}")
+        if self._period:
+            self._send("WATCHDOG=1")
+
     def check_once(self) -> Health:
         """One round: check, update STATUS=, pet if healthy."""
         health = self._check()
