@@ -11,20 +11,22 @@ import threading
 
 from smsd.store.contacts import ContactsMixin
 from smsd.store.inbox import InboxMixin
+from smsd.store.migrate import Migration
 from smsd.store.port_settings import PortSettingsMixin
 from smsd.store.sqlite import Database
 from smsd.store.users import UsersMixin
 
 
 class Store(InboxMixin, UsersMixin, ContactsMixin, PortSettingsMixin):
-    def __init__(self, path: str, *, synchronous: str = "FULL", group_commit: bool = True) -> None:
-        self.db = Database(path, synchronous=synchronous)
+    def __init__(self, path: str, *, synchronous: str = "FULL", group_commit: bool = True,
+                 migrations: list[Migration] | None = None) -> None:
+        self.db = Database(path, synchronous=synchronous, migrations=migrations)
         self.group_commit = group_commit
         self._queue_lock = threading.Lock()
         self._in_queue = 0
         self._init_events()
         self._init_users()
-        self._init_outbox()        # after _init_users: its index needs an added column
+        self._init_outbox()
         self.sn = self._ensure_serial()
         self._recount_queue()
 

@@ -103,21 +103,6 @@ def in_list(column: str, values: Sequence[Any] | None, where: list[str], args: l
     args.extend(values)
 
 
-def ensure_waiting_index(conn: sqlite3.Connection) -> None:
-    """The index that serves `waiting` in rank order; made once the priority column exists.
-
-    On the first open after an upgrade the messages still waiting take their task's priority
-    (the column was added with 0) and the old id-only index goes."""
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' "
-                    "AND name = 'messages_waiting_rank'").fetchone():
-        return
-    conn.execute("UPDATE messages SET priority = (SELECT t.priority FROM tasks t "
-                 "WHERE t.id = messages.task_id) WHERE stage = 0")
-    conn.execute("DROP INDEX IF EXISTS messages_waiting")
-    conn.execute("CREATE INDEX IF NOT EXISTS messages_waiting_rank ON messages(priority DESC, id) "
-                 "WHERE stage = 0")
-
-
 class OutboxMixin(EventsMixin):
     group_commit: bool
     _queue_lock: threading.Lock
@@ -126,8 +111,6 @@ class OutboxMixin(EventsMixin):
 
     def _init_outbox(self) -> None:
         self._new_priority = None
-        with self.db.write() as conn:
-            ensure_waiting_index(conn)
 
     # --- queue counter --------------------------------------------------------------------------
     def _recount_queue(self) -> None:

@@ -16,21 +16,24 @@ import queue
 import sqlite3
 import threading
 from contextlib import contextmanager
-from importlib import resources
 from typing import Any, Callable, Iterator, TypeVar
+
+from smsd.store import migrate
 
 T = TypeVar("T")
 GROUP_MAX = 256           # calls per shared transaction
 
 log = logging.getLogger("smsd.store")
-SCHEMA = resources.files("smsd.store").joinpath("schema.sql").read_text(encoding="utf-8")
 
 
 CACHE_KIB = 1024     # page cache per connection
 
 
 class Database:
-    def __init__(self, path: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000) -> None:
+    def __init__(self, path: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000,
+                 migrations: list[migrate.Migration] | None = None) -> None:
+        """Open (or create) the database and bring its schema to the latest version (see
+        smsd/store/migrate.py); `migrations` replaces the package's list in tests."""
         self.path = path
         self._sync = synchronous
         self._busy_ms = busy_timeout_ms
@@ -42,7 +45,11 @@ class Database:
         self._queued = 0                  # calls handed to the committer and not yet finished
         self._queued_lock = threading.Lock()
         self._committer: threading.Thread | None = None
-        self.conn().executescript(SCHEMA)
+        try:
+            migrate.upgrade(self.conn(), path, migrations)
+        except BaseException:
+            self.close()
+            raise
 
     # --- connections ----------------------------------------------------------------------------
     def conn(self) -> sqlite3.Connection:

@@ -35,21 +35,6 @@ AUTH_CACHE_MAX = 4096
 _DUMMY_SALT = bytes(16)
 USER_COLUMNS = "name, admin, perms, credits"
 
-# Columns added after the first release: fresh databases get them from schema.sql, older ones
-# from ensure_columns() at open.
-ADDED_COLUMNS = {
-    "users": {"perms": "TEXT NOT NULL DEFAULT '" + ",".join(PERMISSIONS) + "'",
-              "credits": "INTEGER", "sha_salt": "BLOB", "sha_hash": "BLOB"},
-    "tasks": {"sender": "TEXT NOT NULL DEFAULT ''", "priority": "INTEGER NOT NULL DEFAULT 0",
-              "dialect": "TEXT NOT NULL DEFAULT ''",
-              # issue 5 payload kinds and IntelliSoftware reply tracking (smsd/store/payloads.py)
-              "flash": "INTEGER NOT NULL DEFAULT 0", "data": "BLOB", "udh": "BLOB",
-              "usercontext": "TEXT NOT NULL DEFAULT ''"},
-    # the task's priority copied onto each message, so that one index orders the waiting ones
-    "messages": {"priority": "INTEGER NOT NULL DEFAULT 0"},
-}
-
-
 def slow_hash(password: str, salt: bytes, kdf: str = KDF) -> bytes:
     _, n, r, p = kdf.split(":")
     return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p),
@@ -71,17 +56,6 @@ def perms_text(perms: Iterable[str]) -> str:
 def user_from_row(r: Any) -> UserInfo:
     perms = frozenset(p for p in str(r[2]).split(",") if p)
     return UserInfo(name=r[0], admin=bool(r[1]), perms=perms, credits=r[3])
-
-
-def ensure_columns(db: Database) -> None:
-    """Add the columns an older database lacks (re-checked inside the write lock: another
-    process may be opening the same file)."""
-    with db.write() as conn:
-        for table, columns in ADDED_COLUMNS.items():
-            have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-            for column, decl in columns.items():
-                if column not in have:
-                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
 
 def debit(conn: sqlite3.Connection, name: str, parts: int) -> None:
@@ -112,7 +86,6 @@ class UsersMixin:
         self._auth_cache = {}
         self._auth_key = secrets.token_bytes(32)
         self._auth_lock = threading.Lock()
-        ensure_columns(self.db)
 
     # --- create, change, delete -----------------------------------------------------------------
     def user_create(self, name: str, password: str, admin: bool = False,

@@ -1,3 +1,11 @@
+-- Schema version 1: the database of smsd v0.1.0, the first release, frozen. Never edit this file:
+-- a change to the schema is a new migration, NNNN_what.sql, next to it (see README.md here).
+--
+-- A database written by v0.1.0 has user_version 0 and was grown at open by CREATE ... IF NOT
+-- EXISTS plus ALTER TABLE ADD COLUMN; smsd/store/migrate.py adopts such a file as version 1 by
+-- comparing it with this script's result. The columns v0.1.0 added with ALTER TABLE are declared
+-- at the end of their tables, in the order it added them, so both paths give the same tables.
+--
 -- smsd durable state. Times are UNIX epoch seconds (REAL); API strings are made on the way out.
 -- AUTOINCREMENT where an id is shown to customers (task_id, incoming_sms_id, event cursors) so
 -- that an id is never reused even if old rows are purged.
@@ -15,8 +23,17 @@ CREATE TABLE IF NOT EXISTS tasks (
     srr      INTEGER NOT NULL DEFAULT 1,          -- request status reports
     ports    TEXT,                                -- "0,3,5": allowed ports; NULL = any
     created  REAL NOT NULL,
-    stopped  INTEGER NOT NULL DEFAULT 0
+    stopped  INTEGER NOT NULL DEFAULT 0,
+    sender   TEXT NOT NULL DEFAULT '',
+    priority INTEGER NOT NULL DEFAULT 0,
+    dialect  TEXT NOT NULL DEFAULT '',
+    -- payload kinds and IntelliSoftware reply tracking
+    flash    INTEGER NOT NULL DEFAULT 0,
+    data     BLOB,
+    udh      BLOB,
+    usercontext TEXT NOT NULL DEFAULT ''
 );
+CREATE INDEX IF NOT EXISTS tasks_usercontext ON tasks(id) WHERE usercontext != '';
 
 -- One row per recipient. stage: 0 waiting (no parts yet: PDUs are built at dispatch time),
 -- 1 parts exist, 2 final (status is FAILED, SENT_OK or DELIVERED).
@@ -35,10 +52,10 @@ CREATE TABLE IF NOT EXISTS messages (
     ref_id     INTEGER,                           -- TP-MR of the first part
     reason     TEXT NOT NULL DEFAULT '',
     time       REAL NOT NULL,                     -- accepted; then when the first part went out
-    done       REAL
+    done       REAL,
+    priority   INTEGER NOT NULL DEFAULT 0         -- the task's, so one index ranks the waiting
 );
--- The waiting-message index, messages(priority DESC, id) WHERE stage = 0, is made at open once
--- the priority column exists (smsd/store/outbox.py ensure_waiting_index).
+CREATE INDEX IF NOT EXISTS messages_waiting_rank ON messages(priority DESC, id) WHERE stage = 0;
 CREATE INDEX IF NOT EXISTS messages_task ON messages(task_id);
 CREATE INDEX IF NOT EXISTS messages_user ON messages(user_id) WHERE user_id IS NOT NULL;
 
@@ -67,7 +84,6 @@ CREATE TABLE IF NOT EXISTS parts (
 );
 CREATE INDEX IF NOT EXISTS parts_message ON parts(message_id);
 -- Partial indexes: SQLite uses one only for a query repeating its WHERE term exactly.
-DROP INDEX IF EXISTS parts_open;
 CREATE INDEX IF NOT EXISTS parts_queued ON parts(id) WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS parts_leased ON parts(id) WHERE status = 'leased';
 CREATE INDEX IF NOT EXISTS parts_on_air ON parts(id) WHERE status = 'on_air';
@@ -170,12 +186,13 @@ CREATE TABLE IF NOT EXISTS users (
     realm   TEXT NOT NULL,
     ha1     TEXT NOT NULL,                        -- MD5(name:realm:password) for HTTP Digest
     admin   INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    perms   TEXT NOT NULL DEFAULT 'web,api:json,api:isms,api:gateway_php,api:intelli,api:ozeki',
+    credits INTEGER,                              -- SMS parts left; NULL = unlimited
+    sha_salt BLOB,                                -- slow hash of the password's SHA-1 hex
+    sha_hash BLOB
 ) WITHOUT ROWID;
 
--- Issue 4. Columns added to users (perms, credits, sha_salt, sha_hash) and tasks (sender,
--- priority, dialect) are declared once, in smsd/store/users.py ADDED_COLUMNS, and added at open
--- to fresh and older databases alike.
 CREATE INDEX IF NOT EXISTS delivery_reports_message ON delivery_reports(message_id)
     WHERE message_id IS NOT NULL;
 
