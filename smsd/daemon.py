@@ -29,6 +29,7 @@ from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.service_book import route_matches
 from smsd.store.db import Store
+from smsd.store.migrate import SchemaError
 from smsd.system.memory import HeapTrimmer
 from smsd.system.status import DeviceStatus
 from smsd.system.watchdog import HealthProbe, Watchdog
@@ -259,6 +260,10 @@ class Daemon:
             signal.signal(sig, lambda *_: self.stopping.set())
         try:
             self.start()
+        except SchemaError as exc:   # the database's schema: one line says why, no traceback
+            print(f"smsd: {exc}", file=sys.stderr, flush=True)
+            self.stop()
+            return 2                 # a restart would only repeat it
         except Exception as exc:   # noqa: BLE001 - refuse to start half-configured, say why
             log.exception("start-up failed")
             print(f"smsd: start-up failed: {exc}", file=sys.stderr)
