@@ -84,6 +84,7 @@ class ModemJob:
 @dataclass(frozen=True)
 class Limits:
     max_numbers: int = 128
+    max_expanded: int = 10_000             # recipients of one request that expanded lists (below)
     max_text_bytes: int = 1500
     query_max_numbers: int = 32
     number_max_len: int = 24
@@ -115,6 +116,10 @@ class SendRequest:
     data: bytes | None = None              # 8-bit user data; `text` is then only a label
     udh: bytes = b""                       # extra UDH IEs (no UDHL), e.g. WAP Push ports
     usercontext: str = ""                  # IntelliSoftware reply tracking, kept on the task
+    # The recipients include expanded distribution lists (groups, subscription lists): the
+    # client named few, the lists gave many, and the whole is still one submission with one id.
+    # Limits.max_expanded caps them instead of max_numbers.
+    expanded: bool = False
 
 
 @dataclass(frozen=True)

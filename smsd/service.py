@@ -79,8 +79,9 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         recipients, text = request.recipients, request.text
         if not recipients:
             raise BadRequest("no recipient numbers")
-        if len(recipients) > self.limits.max_numbers:
-            raise TooLarge(f"more than {self.limits.max_numbers} numbers")
+        most = self.limits.max_expanded if request.expanded else self.limits.max_numbers
+        if len(recipients) > most:
+            raise TooLarge(f"more than {most} numbers")
         if request.encoding not in ENCODINGS:
             raise BadRequest(f"encoding must be one of {', '.join(ENCODINGS)}")
         self._check_text(text)

@@ -49,9 +49,15 @@ def test_w3cdtf_offsets() -> None:
     ("sms_deliver_status", {"status_code": 0x41}, 6),
 ])
 def test_status_codes(kind: str, payload: dict[str, Any], status: int) -> None:
-    full = {"message_id": 12, "number": "+447700900002", **payload}
+    full = {"message_id": 12, "task_id": 5, "number": "+447700900002", **payload}
     assert fmt.accepts(kind, full)
-    assert form(kind, full) == {"msgid": "12", "status": str(status), "toaddr": "447700900002"}
+    # msgid is the submission's ID (its task), the same for all its recipients
+    assert form(kind, full) == {"msgid": "5", "status": str(status), "toaddr": "447700900002"}
+
+
+def test_a_status_event_from_before_task_ids_keeps_its_message_id() -> None:
+    old = {"message_id": 12, "number": "+447700900002", "status_code": 0x41}
+    assert form("sms_deliver_status", old)["msgid"] == "12"
 
 
 def test_events_not_forwarded() -> None:

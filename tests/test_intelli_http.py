@@ -186,13 +186,18 @@ def test_paths_any_case_post_and_unknown_service(box: Box) -> None:
     assert box.get("/smsgateway/getbalance.aspx", password="bad") == "ERR:LOGIN_INVALID"
 
 
-def test_sendmsg_ids_are_message_ids_and_usercontext_is_kept(box: Box) -> None:
-    body = box.get("/smsgateway/sendmsg.aspx", to="447700900011,447700900012", text="hi",
-                   usercontext="ctx-1")
+def test_one_submission_one_id_on_every_line_and_usercontext_is_kept(box: Box) -> None:
+    body = box.get("/smsgateway/sendmsg.aspx", to="447700900011,447700900012,bad",
+                   text="hi", usercontext="ctx-1")
     lines = [line.split(",") for line in body.split("\n")]
-    for number, result in lines:
-        state = box.svc.message(int(result[3:]))
-        assert state is not None and state.number == "+" + number
+    assert [n for n, _ in lines] == ["447700900011", "447700900012", "bad"]
+    assert lines[2][1] == "ERR:INVALID_NUMBER"
+    ids = {result for _, result in lines[:2]}
+    assert len(ids) == 1 and ids.pop().startswith("ID:")
+    task_id = int(lines[0][1][3:])
+    rows = box.store.db.conn().execute("SELECT number FROM messages WHERE task_id = ? "
+                                       "ORDER BY id", (task_id,)).fetchall()
+    assert rows == [("+447700900011",), ("+447700900012",)]
     ctx = box.store.db.conn().execute("SELECT DISTINCT usercontext FROM tasks").fetchall()
     assert ctx == [("ctx-1",)]
 
@@ -208,19 +213,25 @@ def test_insufficient_credit_and_wap_costs_one(box: Box) -> None:
     assert box.get("/smsgateway/getbalance.aspx") == f"BALANCE:{intelli.UNLIMITED_BALANCE}"
 
 
-def test_big_groups_go_in_chunks_and_a_late_refusal_is_per_recipient(tmp_path: Path) -> None:
-    b = Box(str(tmp_path / "chunks.db"), Limits(max_numbers=2))
+def test_a_group_bigger_than_one_request_is_one_submission_all_or_nothing(
+        tmp_path: Path) -> None:
+    b = Box(str(tmp_path / "big.db"), Limits(max_numbers=2, max_expanded=6))
     try:
-        for i in range(5):
+        for i in range(7):
             b.svc.contact_set(f"c{i}", f"+4477009001{i:02d}")
-        b.svc.group_set("all", [f"c{i}" for i in range(5)])
+        b.svc.group_set("five", [f"c{i}" for i in range(5)])
+        b.svc.group_set("seven", [f"c{i}" for i in range(7)])
         b.svc.user_set_credits("shop", 3)
-        lines = b.get("/smsgateway/sendmsg.aspx", to="all", text="hi").split("\n")
-        results = [line.split(",")[1] for line in lines]
-        # Chunks of two: 2 credits, then 2 more refused (1 left), then the last one fits.
-        assert [r[:3] for r in results] == ["ID:", "ID:", "ERR", "ERR", "ID:"]
-        assert results[2:4] == ["ERR:INSUFFICIENT_CREDIT"] * 2
-        assert b.svc.user_credits("shop") == 0
-        assert b.get("/smsgateway/sendmsg.aspx", to="all", text="hi") == "ERR:INSUFFICIENT_CREDIT"
+        # Not enough credit for five: the whole submission is refused, nothing queued.
+        assert b.get("/smsgateway/sendmsg.aspx", to="five",
+                     text="hi") == "ERR:INSUFFICIENT_CREDIT"
+        assert b.svc.user_credits("shop") == 3 and b.store.in_queue() == 0
+        b.svc.user_set_credits("shop", 10)
+        lines = b.get("/smsgateway/sendmsg.aspx", to="five", text="hi").split("\n")
+        assert len(lines) == 5 and len({line.split(",")[1] for line in lines}) == 1
+        assert b.svc.user_credits("shop") == 5
+        # Lists expand up to Limits.max_expanded; beyond it the request is refused whole.
+        assert b.get("/smsgateway/sendmsg.aspx", to="seven", text="hi") == "ERR:INVALID_REQUEST"
+        assert b.svc.user_credits("shop") == 5
     finally:
         b.close()

@@ -13,10 +13,11 @@ vendor's IIS server, lenient parsing of old clients via `smsd.api.legacy`):
     retrievemms.aspx                  -> ERR:MSGID_INVALID (no MMS is ever received)
 
 Every answer is HTTP 200, text/plain, and closes the connection. Decisions (README section
-"IntelliSoftware HTTP interface"): each recipient gets its own message id (the id that status
-reports carry back); numbers are shown in international form without `+`; a number with neither
-`+`, `00` nor a leading `0` is taken as international; MMS and Voice-SMS answer
-ERR:INVALID_REQUEST until they are implemented; unlimited credit reads BALANCE:2147483647.
+"IntelliSoftware HTTP interface"): one submission is one task, and its id is the ID on every
+recipient's line and in every status report forwarded for it; numbers are shown in
+international form without `+`; a number with neither `+`, `00` nor a leading `0` is taken as
+international; MMS and Voice-SMS answer ERR:INVALID_REQUEST until they are implemented;
+unlimited credit reads BALANCE:2147483647.
 """
 from __future__ import annotations
 
@@ -182,7 +183,9 @@ def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
     if not lines:
         raise IntelliError("INVALID_NUMBER", "the names and lists hold no numbers to send to")
     sender = params.get("from", "").strip() or None
-    lines.update(submit(svc, user, good, fields, sender, params.get("usercontext", "").strip()))
+    if good:
+        lines.update(submit(svc, user, good, fields, sender,
+                            params.get("usercontext", "").strip()))
     log.info("sendmsg from %s by %s: type %d, %d recipient(s)", remote, user, kind, len(lines))
     if len(lines) == 1:
         return next(iter(lines.values()))
@@ -216,25 +219,16 @@ def expand(svc: Any, item: str) -> list[str]:
 
 def submit(svc: Any, user: str, good: list[tuple[str, str]], fields: dict[str, Any],
            sender: str | None, usercontext: str) -> dict[str, str]:
-    """Result per shown number, one send request per Service-sized chunk (a group may hold more
-    numbers than one request takes). A chunk after the first that is refused (credit run out)
-    is answered per recipient: the earlier chunks were already accepted."""
-    results: dict[str, str] = {}
-    size = svc.limits.max_numbers
-    for start in range(0, len(good), size):
-        chunk = good[start:start + size]
-        request = SendRequest(recipients=tuple(Recipient(n) for n, _ in chunk), sender=sender,
-                              usercontext=usercontext, dialect="intelli", **fields)
-        try:
-            ids = svc.send_sms(request, user=user).message_ids
-        except ServiceError as exc:
-            if not results:
-                raise
-            results.update((shown, f"ERR:{CODES.get(exc.reason, 'INVALID_REQUEST')}")
-                           for _, shown in chunk)
-            continue
-        results.update((shown, f"ID:{ident}") for (_, shown), ident in zip(chunk, ids))
-    return results
+    """Result per shown number: one send request, so one task, for the whole submission.
+
+    "The ID applies to the whole submission and is identical for each recipient": the ID is the
+    task id, on every line, and status forwarding carries it back (with `toaddr` telling the
+    recipients apart). Distribution lists may hold more numbers than a plain request takes
+    (`expanded`); a refusal (credit, no port) refuses the whole submission, nothing half-queued."""
+    request = SendRequest(recipients=tuple(Recipient(n) for n, _ in good), sender=sender,
+                          usercontext=usercontext, dialect="intelli", expanded=True, **fields)
+    ident = svc.send_sms(request, user=user).task_id
+    return {shown: f"ID:{ident}" for _, shown in good}
 
 
 # --- other services -------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ Three push protocols, one per forwarding URL of the vendor's Forwarding tab, eac
 - `intelli-sms`: `sms` events -> from, text, msgid (our incoming SMS id), sent (W3CDTF),
   usercontext when the SMS replies to a message sent with one;
 - `intelli-status`: `sms_result` (message sent 3, delivered 4, failed 6) and
-  `sms_deliver_status` (pending 2, expired 8, other failures 6) events -> msgid (the message id
-  sendmsg answered), status, toaddr. "Delivered" comes from the message's result, which the
+  `sms_deliver_status` (pending 2, expired 8, other failures 6) events -> msgid (the ID sendmsg
+  answered: the submission's task id, the same for all its recipients), status, toaddr. "Delivered" comes from the message's result, which the
   store raises once every part has a delivered report, so a multipart message is reported
   delivered once, not once per part;
 - `intelli-subscription`: `subscription` events -> sublistname, sublisttype, msisdn, action,
@@ -77,6 +77,14 @@ def status_code(kind: str, payload: Mapping[str, Any]) -> int | None:
     return STATUS_EXPIRED if st == TP_ST_EXPIRED else STATUS_UNDELIVERABLE
 
 
+def submission_id(payload: Mapping[str, Any]) -> str:
+    """The ID sendmsg answered: the task's, identical for every recipient of the submission.
+
+    A status report event stored before events carried `task_id` falls back to its message id."""
+    ident = payload.get("task_id")
+    return str(payload.get("message_id") if ident is None else ident)
+
+
 def accepts(kind: str, payload: Mapping[str, Any]) -> bool:
     """Is this event forwarded at all (the worker skips the others without a POST)?"""
     if kind in STATUS_KINDS:
@@ -93,7 +101,7 @@ def fields(kind: str, payload: Mapping[str, Any]) -> list[tuple[str, str]]:
             out.append(("usercontext", str(payload["usercontext"])))
         return out
     if kind in STATUS_KINDS:
-        return [("msgid", str(payload.get("message_id"))),
+        return [("msgid", submission_id(payload)),
                 ("status", str(status_code(kind, payload))),
                 ("toaddr", number(payload.get("number")))]
     if kind == "subscription":

@@ -161,9 +161,12 @@ class InboxMixin(OutboxMixin):
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                          (port, slot, imsi, mr, number, st, scts, discharge, now, now, part_id,
                           message_id))
+            task = None if message_id is None else conn.execute(
+                "SELECT task_id FROM messages WHERE id = ?", (message_id,)).fetchone()
             self._event(conn, "sms_deliver_status", {
                 "port": port, "number": number, "time": fmt_time(now), "ref_id": mr,
-                "status_code": st, "imsi": imsi, "message_id": message_id}, now)
+                "status_code": st, "imsi": imsi, "message_id": message_id,
+                "task_id": None if task is None else task[0]}, now)
             if part_id is not None and message_id is not None:
                 conn.execute("UPDATE parts SET dr_status = ?, delivered = max(delivered, ?) "
                              "WHERE id = ?", (st, int(category == "delivered"), part_id))

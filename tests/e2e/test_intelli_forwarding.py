@@ -85,6 +85,27 @@ def test_replies_status_reports_and_stop(make_daemon) -> None:  # type: ignore[n
             r.close()
 
 
+def test_one_id_per_submission_in_the_reply_and_every_forwarded_status(make_daemon) -> None:  # type: ignore[no-untyped-def]
+    d = make_daemon(ports=2).start()
+    rx = configure(d, retry=0.5)
+    try:
+        numbers = ["447700900211", "447700900212", "447700900213"]
+        lines = send(d, to=",".join(numbers), text="One for all").split("\n")
+        assert [line.split(",")[0] for line in lines] == numbers
+        ids = {line.split(",")[1] for line in lines}
+        assert len(ids) == 1
+        ident = ids.pop()
+        assert ident.startswith("ID:") and ident[3:].isdigit()
+        status = rx["intelli-status"]
+        want = [{"msgid": ident[3:], "status": s, "toaddr": n} for n in numbers for s in "34"]
+        wait_for(lambda: all(w in status.forms for w in want), 30,
+                 what="sent and delivered for each recipient under the one ID")
+        assert {f["msgid"] for f in status.forms} == {ident[3:]}
+    finally:
+        for r in rx.values():
+            r.close()
+
+
 def test_forwarding_retries_until_200_and_survives_restart(make_daemon) -> None:  # type: ignore[no-untyped-def]
     d = make_daemon(ports=1).start()
     rx = configure(d, retry=0.5)
