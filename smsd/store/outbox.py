@@ -126,6 +126,14 @@ class OutboxMixin(EventsMixin):
         """Messages accepted and not yet final (waiting or being sent)."""
         return self._in_queue
 
+    def left_queued(self) -> int:
+        """Messages not final with no part on the air: what the next start sends (a message with
+        a part on the air at start-up becomes FAILED, outcome unknown)."""
+        row = self.db.conn().execute(
+            "SELECT count(*) FROM messages m WHERE m.stage < 2 AND NOT EXISTS "
+            "(SELECT 1 FROM parts p WHERE p.message_id = m.id AND p.status = 'on_air')").fetchone()
+        return int(row[0])
+
     def _note_priority(self, priority: int) -> None:
         with self._queue_lock:
             if self._new_priority is None or priority > self._new_priority:

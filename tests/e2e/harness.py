@@ -6,6 +6,7 @@ queue in a temp SQLite file, and answers on a loopback port.
 from __future__ import annotations
 
 import base64
+import collections
 import http.server
 import json
 import os
@@ -27,6 +28,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def journal_counts(path: str) -> collections.Counter[str]:
+    """How often the simulated network accepted each text (its --sim-journal file)."""
+    counts: collections.Counter[str] = collections.Counter()
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    counts[json.loads(line)["text"]] += 1
+    return counts
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
@@ -66,7 +78,8 @@ class Daemon:
         self.output = []
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, env=self.env)
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
         wait_for(lambda: any("smsd ready" in line for line in self.output) or self._died(),
                  timeout, what="daemon start")
         if self._died():
@@ -92,6 +105,22 @@ class Daemon:
         assert self.proc
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
+
+    def signal_and_wait(self, *signals: int, timeout: float = 30.0) -> tuple[int, float]:
+        """Send the signals (in turn), wait for the exit; (exit status, seconds it took). The
+        daemon's last words are in `output` when this returns."""
+        assert self.proc
+        started = time.monotonic()
+        for sig in signals:
+            self.proc.send_signal(sig)
+            time.sleep(0.2)
+        try:
+            status = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"daemon still running {timeout}s after {signals}") from None
+        took = time.monotonic() - started
+        self._reader.join(5)
+        return status, took
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -2,23 +2,9 @@
 the air at the crash, which are reported as failed (outcome unknown) and never resent blindly."""
 from __future__ import annotations
 
-import collections
-import json
-import os
-
-from e2e.harness import wait_for
+from e2e.harness import journal_counts, wait_for
 
 MESSAGES = 80
-
-
-def journal_counts(path: str) -> collections.Counter[str]:
-    counts: collections.Counter[str] = collections.Counter()
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    counts[json.loads(line)["text"]] += 1
-    return counts
 
 
 def test_kill9_mid_batch_sends_each_message_at_most_once(make_daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]
