@@ -119,6 +119,8 @@ def generate_tables() -> str:
     return "\n".join([
         f"#define PDU_NLANG {nlang}",
         f"#define PDU_DEF_REV_N {size}",
+        # the language ids (bits) that have a table at all: the mask of "every language"
+        f"#define PDU_ALL_LANGUAGES 0x{sum(1 << i for i in range(1, nlang)):X}",
         c_matrix(f"uint16_t pdu_lock[{nlang}][128]", locks),
         c_matrix(f"uint16_t pdu_single[{nlang}][128]", singles),
         # decoding writes UTF-8 straight from these (absent: a space / fall back to locking)

@@ -88,6 +88,7 @@ typedef struct {
     int32_t pid;                /* submit: TP-PID */
     int32_t reject_duplicates;  /* submit: TP-RD */
     int32_t reply_path;         /* submit: TP-RP */
+    int32_t languages;          /* bit n: national language id n may be used (0: none) */
     uint8_t vp[7];
     uint8_t scts[7];            /* deliver: the semi-octet SCTS */
 } pdu_sms_opts;
@@ -131,13 +132,15 @@ int pdu_encode_status_report(const char *recipient, size_t recipient_len, int mr
                              const char *smsc, size_t smsc_len, int has_smsc,
                              char *out, size_t out_cap, size_t *out_len);
 
-/* encoding: PDU_ENC_*; writes the number of parts encode_submit would produce (concat16 off). */
-int pdu_count_parts(const char *text, size_t text_len, int encoding, int *n_parts);
+/* encoding: PDU_ENC_*; languages: the mask of pdu_sms_opts.languages; writes the number of
+ * parts encode_submit would produce (concat16 off). */
+int pdu_count_parts(const char *text, size_t text_len, int encoding, int languages,
+                    int *n_parts);
 
 /* Cheapest alphabet: *encoding is GSM7 or UCS2; *locking / *single are national language ids
- * (0 = default tables). */
-int pdu_choose_encoding(const char *text, size_t text_len, int *encoding, int *locking,
-                        int *single);
+ * (0 = default tables) out of the allowed `languages` mask. */
+int pdu_choose_encoding(const char *text, size_t text_len, int languages, int *encoding,
+                        int *locking, int *single);
 
 int pdu_ussd_encode(const char *text, size_t text_len, uint8_t *out, size_t out_cap,
                     size_t *out_len);

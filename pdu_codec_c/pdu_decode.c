@@ -58,8 +58,8 @@ static int read_alnum(const uint8_t *p, size_t octets, size_t semi, struct wr *w
     if (n > sizeof sep) return PDU_E_FIELD;
     TRY(unpack7(p, octets, 0, n, sep));
     /* encoders that count the length as 2 x octets make 7 septets look like 8: the last
-     * one is then the zero fill, not a real "@" */
-    if (semi * 4 % 56 == 0 && n > 0 && sep[n - 1] == 0) n--;
+     * one is then the 7 fill bits, zero (a phantom "@") or the CR of the CBS/USSD padding */
+    if (semi * 4 % 56 == 0 && n > 0 && (sep[n - 1] == 0 || sep[n - 1] == 0x0D)) n--;
     septets_to_utf8(sep, n, 0, 0, w);
     return PDU_OK;
 }
@@ -224,9 +224,9 @@ static void decode_ucs2(const uint8_t *p, size_t n, struct wr *w)
     w->n = (size_t)(o - w->p);
 }
 
-/* TP-UDL and TP-UD.  The UDL is honoured exactly: nothing after it is read.  When the PDU
- * ends before the UDL says, the user data that is present is decoded (some modems truncate);
- * a UDH that does not fit fails. */
+/* TP-UDL and TP-UD.  The UDL is honoured exactly: nothing after it is read, and a PDU that
+ * ends before the octets it announces fails (a shorter text would pass for the whole message);
+ * a UDH that does not fit fails too. */
 static int read_user_data(struct rd *r, pdu_decoded *d, struct wr *text, int ucs2_text)
 {
     TRY(need(r, 1));
@@ -235,8 +235,8 @@ static int read_user_data(struct rd *r, pdu_decoded *d, struct wr *text, int ucs
     const uint8_t *ud = r->p + r->pos;
     int gsm = d->encoding == PDU_ENC_GSM7;
     int lock = 0, single = 0;
-    size_t full = gsm ? (udl * 7 + 7) / 8 : udl;
-    size_t size = full < avail ? full : avail;
+    size_t size = gsm ? (udl * 7 + 7) / 8 : udl;
+    if (size > avail) return PDU_E_TRUNC;
     size_t hdr = 0;                                   /* octets of UDHL + UDH */
     if (d->first_octet & 0x40) {
         if (size == 0 || (size_t)ud[0] + 1 > size || (gsm && ((size_t)ud[0] + 1) * 8 > udl * 7))

@@ -209,7 +209,7 @@ int pdu_encode_sms(const pdu_sms_opts *o, const char *number, size_t number_len,
         o->concat_ref > (o->concat16 ? 0xFFFF : 0xFF))
         return PDU_E_ARG;
     /* text first, then addresses: the same order of complaints as the Python backend */
-    TRY(make_plan(text, text_len, o->encoding, o->concat16, &p));
+    TRY(make_plan(text, text_len, o->encoding, o->concat16, o->languages, &p));
     int num_oct = encode_address(number, number_len, num, &semi, &toa);
     if (num_oct < 0) return num_oct;
     if (o->has_smsc) {

@@ -90,6 +90,12 @@ struct plan {
     size_t cost, chars, nparts;
 };
 
+/* A national pair is allowed when each of its non-default tables is in the mask. */
+static int pair_allowed(int lock, int single, int languages)
+{
+    return (!lock || (languages >> lock & 1)) && (!single || (languages >> single & 1));
+}
+
 /* Parts the text needs with the plan's alphabet and tables (not capped at 255 here: plans are
  * compared first, the winner is checked). */
 static int plan_parts(const char *t, size_t len, struct plan *p)
@@ -132,10 +138,12 @@ static int national_possible(const char *t, size_t len)
     return 1;
 }
 
-/* Replaces *best by the first national pair needing fewer than *best_n parts, repeatedly. */
-static int national_search(const char *t, size_t len, int concat16, struct plan *best,
-                           size_t *best_n, size_t chars)
+/* Replaces *best by the first allowed national pair needing fewer than *best_n parts,
+ * repeatedly. */
+static int national_search(const char *t, size_t len, int concat16, int languages,
+                           struct plan *best, size_t *best_n, size_t chars)
 {
+    if (!(languages & PDU_ALL_LANGUAGES)) return PDU_OK;
     /* one IE costs the least room: if even that cannot beat best_n, no pair can */
     if (chars > part_capacity(PDU_ENC_GSM7, 3)) {
         size_t per = part_capacity(PDU_ENC_GSM7, 3 + (concat16 ? 6 : 5));
@@ -145,6 +153,7 @@ static int national_search(const char *t, size_t len, int concat16, struct plan 
     /* pdu_pairs: generated in the order of preference (fewest UDH IEs, lowest ids) */
     for (size_t k = 0; k < sizeof pdu_pairs / sizeof pdu_pairs[0]; k++) {
         int l = pdu_pairs[k] >> 8, s = pdu_pairs[k] & 0xFF;
+        if (!pair_allowed(l, s, languages)) continue;
         size_t nat = national_udh(l, s);
         if (chars > part_capacity(PDU_ENC_GSM7, nat)) {
             size_t per = part_capacity(PDU_ENC_GSM7, nat + (concat16 ? 6 : 5));
@@ -159,8 +168,9 @@ static int national_search(const char *t, size_t len, int concat16, struct plan 
     return PDU_OK;
 }
 
-/* encoding="gsm7": the default tables unless a national pair saves parts or is needed. */
-static int choose_gsm7(const char *t, size_t len, int concat16, struct plan *best)
+/* encoding="gsm7": the default tables unless an allowed national pair saves parts or is
+ * needed. */
+static int choose_gsm7(const char *t, size_t len, int concat16, int languages, struct plan *best)
 {
     struct plan d = {PDU_ENC_GSM7, 0, 0, concat16, 0, 0, 0};
     size_t best_n = (size_t)-1;
@@ -171,12 +181,13 @@ static int choose_gsm7(const char *t, size_t len, int concat16, struct plan *bes
         best_n = d.nparts;
         if (d.nparts == 1) return PDU_OK;
     }
-    TRY(national_search(t, len, concat16, best, &best_n, utf8_chars(t, len)));
+    TRY(national_search(t, len, concat16, languages, best, &best_n, utf8_chars(t, len)));
     return best_n == (size_t)-1 ? PDU_E_CHARSET : PDU_OK;
 }
 
-/* encoding="auto": fewest parts; ties go to default GSM-7, then UCS2, then national GSM-7. */
-static int choose_auto(const char *t, size_t len, int concat16, struct plan *best)
+/* encoding="auto": fewest parts; ties go to default GSM-7, then an allowed national pair,
+ * then UCS2. */
+static int choose_auto(const char *t, size_t len, int concat16, int languages, struct plan *best)
 {
     struct plan d = {PDU_ENC_GSM7, 0, 0, concat16, 0, 0, 0};
     struct plan u = {PDU_ENC_UCS2, 0, 0, concat16, 0, 0, 0};
@@ -189,32 +200,33 @@ static int choose_auto(const char *t, size_t len, int concat16, struct plan *bes
          * (<= 67), and the tie goes to GSM-7; only national tables can still win */
         *best = d;
         size_t best_n = d.nparts;
-        return national_search(t, len, concat16, best, &best_n, d.chars);
+        return national_search(t, len, concat16, languages, best, &best_n, d.chars);
     }
     TRY(plan_parts(t, len, &u));
     *best = u;
-    if (rc == PDU_OK && d.nparts <= u.nparts) *best = d;
-    size_t best_n = best->nparts;
-    return national_search(t, len, concat16, best, &best_n, u.chars);
+    /* a national pair needing as many parts as UCS2 still wins: one more in the bound */
+    size_t best_n = u.nparts + 1;
+    return national_search(t, len, concat16, languages, best, &best_n, u.chars);
 }
 
-int pdu_choose_encoding(const char *text, size_t text_len, int *encoding, int *locking,
-                        int *single)
+int pdu_choose_encoding(const char *text, size_t text_len, int languages, int *encoding,
+                        int *locking, int *single)
 {
     struct plan p;
-    TRY(choose_auto(text, text_len, 0, &p));
+    TRY(choose_auto(text, text_len, 0, languages, &p));
     *encoding = p.enc;
     *locking = p.lock;
     *single = p.single;
     return PDU_OK;
 }
 
-static int make_plan(const char *t, size_t len, int encoding, int concat16, struct plan *p)
+static int make_plan(const char *t, size_t len, int encoding, int concat16, int languages,
+                     struct plan *p)
 {
     if (encoding == PDU_ENC_AUTO) {
-        TRY(choose_auto(t, len, concat16, p));
+        TRY(choose_auto(t, len, concat16, languages, p));
     } else if (encoding == PDU_ENC_GSM7) {
-        TRY(choose_gsm7(t, len, concat16, p));
+        TRY(choose_gsm7(t, len, concat16, languages, p));
     } else if (encoding == PDU_ENC_UCS2 || encoding == PDU_ENC_8BIT) {
         struct plan q = {encoding, 0, 0, concat16, 0, 0, 0};
         *p = q;
@@ -225,10 +237,11 @@ static int make_plan(const char *t, size_t len, int encoding, int concat16, stru
     return p->nparts > 255 ? PDU_E_TOOLONG : PDU_OK;
 }
 
-int pdu_count_parts(const char *text, size_t text_len, int encoding, int *n_parts)
+int pdu_count_parts(const char *text, size_t text_len, int encoding, int languages,
+                    int *n_parts)
 {
     struct plan p;
-    TRY(make_plan(text, text_len, encoding, 0, &p));
+    TRY(make_plan(text, text_len, encoding, 0, languages, &p));
     *n_parts = (int)p.nparts;
     return PDU_OK;
 }

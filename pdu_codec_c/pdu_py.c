@@ -399,6 +399,26 @@ static int py_encoding_opt(PyObject *v, int32_t *out)
     return -1;
 }
 
+/* National language ids given as a tuple of ints 1..PDU_NLANG-1: their bit mask.  Any other
+ * shape or value goes to Python, which words the error. */
+static int py_languages_opt(PyObject *v, int32_t *out)
+{
+    if (!PyTuple_CheckExact(v))
+        return -1;
+    int32_t mask = 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(v); i++) {
+        PyObject *item = PyTuple_GET_ITEM(v, i);
+        if (!PyLong_CheckExact(item))
+            return -1;
+        long id = PyLong_AsLong(item);
+        if (id < 1 || id >= PDU_NLANG)
+            return PyErr_Clear(), -1;
+        mask |= (int32_t)1 << id;
+    }
+    *out = mask;
+    return 0;
+}
+
 /* The keyword options the native path takes itself, the ones the scheduler passes for every
  * message; -1 when any keyword (or value) is for the Python implementation. */
 static int py_submit_opts(PyObject *const *kwv, PyObject *kwnames, pdu_sms_opts *o)
@@ -417,14 +437,16 @@ static int py_submit_opts(PyObject *const *kwv, PyObject *kwnames, pdu_sms_opts 
             rc = py_int_opt(v, 0xFF, &o->mr);
         else if (PyUnicode_CompareWithASCIIString(name, "concat_ref") == 0)
             rc = py_int_opt(v, 0xFF, &o->concat_ref);
+        else if (PyUnicode_CompareWithASCIIString(name, "languages") == 0)
+            rc = py_languages_opt(v, &o->languages);
         if (rc < 0)
             return -1;
     }
     return 0;
 }
 
-/* encode_submit(number, text, *, encoding, request_status_report, flash, mr, concat_ref)
- * in C; any other option, a wrong type or a lone surrogate goes to the Python
+/* encode_submit(number, text, *, encoding, request_status_report, flash, mr, concat_ref,
+ * languages) in C; any other option, a wrong type or a lone surrogate goes to the Python
  * implementation (it handles the rest of the options and words the errors). */
 static PyObject *py_encode_submit(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
                                   PyObject *kwnames)

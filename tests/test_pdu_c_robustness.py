@@ -61,11 +61,14 @@ def test_lying_lengths_raise_codec_error(lie: str) -> None:
         _python.decode(lie)
 
 
-def test_overstated_udl_decodes_what_is_present() -> None:
-    # TP-UDL says 160 septets, only "Test2" is there: the text that exists beats nothing
+def test_overstated_udl_is_refused_alike() -> None:
+    # TP-UDL says 160 septets, only "Test2" is there: a shorter text would pass for the whole
+    # message, so both backends refuse it (issue 11; the daemon keeps the raw PDU)
     pdu = "06917228195339040B917228214365F7000031308051206180A0D4F29C2E03"
-    assert C.decode(pdu).text.startswith("Test2")
-    assert C.decode(pdu) == _python.decode(pdu)
+    with pytest.raises(CodecError):
+        C.decode(pdu)
+    with pytest.raises(CodecError):
+        _python.decode(pdu)
 
 
 def test_non_hex_and_odd_input_raise() -> None:

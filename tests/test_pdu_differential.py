@@ -53,6 +53,8 @@ datetimes = st.datetimes(min_value=dt.datetime(1980, 1, 1), max_value=dt.datetim
                                                     dt.timezone(dt.timedelta(hours=5, minutes=30)),
                                                     dt.timezone(dt.timedelta(hours=-8))])
                          ).map(lambda d: d.replace(microsecond=0))
+languages = st.one_of(st.just(()), st.sampled_from([(1,), (2,), (3,), (1, 3), (6,), (13,)]),
+                      st.lists(st.integers(1, 13), max_size=13).map(tuple))
 validities = st.one_of(st.none(), st.timedeltas(min_value=dt.timedelta(0),
                                                 max_value=dt.timedelta(weeks=70)), datetimes)
 
@@ -74,22 +76,24 @@ def same(name: str, *args: Any, **kwargs: Any) -> Any:
 
 # --- text-side operations ------------------------------------------------------------------------
 @SETTINGS
-@given(text=any_text, encoding=encodings)
-def test_count_parts_and_choice_agree(text: str, encoding: str) -> None:
-    same("count_parts", text, encoding)
-    same("choose_encoding", text)
+@given(text=any_text, encoding=encodings, langs=languages)
+def test_count_parts_and_choice_agree(text: str, encoding: str, langs: tuple[int, ...]) -> None:
+    same("count_parts", text, encoding, languages=langs)
+    same("choose_encoding", text, languages=langs)
 
 
 @SETTINGS
 @given(number=numbers, text=any_text, encoding=encodings, smsc=smscs, srr=st.booleans(),
        validity=validities, flash=st.booleans(), mr=st.integers(0, 255),
-       ref=st.integers(0, 0xFFFF), concat16=st.booleans(), rd=st.booleans(), pid=st.integers(0, 255))
+       ref=st.integers(0, 0xFFFF), concat16=st.booleans(), rd=st.booleans(), pid=st.integers(0, 255),
+       langs=languages)
 def test_encode_submit_agrees(number: str, text: str, encoding: str, smsc: str | None,
                               srr: bool, validity: Any, flash: bool, mr: int, ref: int,
-                              concat16: bool, rd: bool, pid: int) -> None:
+                              concat16: bool, rd: bool, pid: int, langs: tuple[int, ...]) -> None:
     kind, parts = same("encode_submit", number, text, encoding=encoding, smsc=smsc,
                        request_status_report=srr, validity=validity, flash=flash, mr=mr,
-                       concat_ref=ref, concat16=concat16, reject_duplicates=rd, pid=pid)
+                       concat_ref=ref, concat16=concat16, reject_duplicates=rd, pid=pid,
+                       languages=langs)
     if kind == "ok":
         # what one backend encodes, both decode the same way, back to the text
         for part in parts:
@@ -99,11 +103,12 @@ def test_encode_submit_agrees(number: str, text: str, encoding: str, smsc: str |
 
 @SETTINGS
 @given(number=numbers, text=any_text, encoding=encodings, smsc=smscs, scts=datetimes,
-       ref=st.integers(0, 255), sri=st.booleans())
+       ref=st.integers(0, 255), sri=st.booleans(), langs=languages)
 def test_encode_deliver_agrees(number: str, text: str, encoding: str, smsc: str | None,
-                               scts: dt.datetime, ref: int, sri: bool) -> None:
+                               scts: dt.datetime, ref: int, sri: bool,
+                               langs: tuple[int, ...]) -> None:
     kind, pdus = same("encode_deliver", number, text, scts=scts, smsc=smsc, encoding=encoding,
-                      concat_ref=ref, status_report_indication=sri)
+                      concat_ref=ref, status_report_indication=sri, languages=langs)
     if kind == "ok":
         for pdu in pdus:
             assert same("decode", pdu)[1].scts == scts

@@ -40,13 +40,15 @@ def result(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]
 @settings(max_examples=150, deadline=None)
 @given(text=texts, encoding=st.sampled_from(["auto", "gsm7", "ucs2", "8bit"]),
        srr=st.one_of(st.booleans(), ints), flash=st.one_of(st.booleans(), ints),
-       mr=ints, ref=ints)
+       mr=ints, ref=ints,
+       langs=st.one_of(st.lists(st.integers(-1, 15), max_size=4).map(tuple),
+                       st.sampled_from([[1], frozenset({1}), (1.0,), (True,), "1", None])))
 def test_native_options_match_python(text: str, encoding: str, srr: Any, flash: Any, mr: int,
-                                     ref: int) -> None:
+                                     ref: int, langs: Any) -> None:
     """The options the native path takes itself (the scheduler's) give what Python gives,
     including out-of-range values, which it must hand back rather than accept."""
     kw = {"encoding": encoding, "request_status_report": srr, "flash": flash, "mr": mr,
-          "concat_ref": ref}
+          "concat_ref": ref, "languages": langs}
     assert result(C.encode_submit, NUMBER, text, **kw) == \
         result(_python.encode_submit, NUMBER, text, **kw)
 

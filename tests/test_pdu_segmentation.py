@@ -90,22 +90,26 @@ def test_choose_encoding_prefers_default_then_ucs2_on_ties(codec: ModuleType) ->
     assert codec.choose_encoding("G\u00fczel " + TURKISH) == "ucs2"
 
 
-def test_national_table_used_when_it_saves_parts(codec: ModuleType) -> None:
+def test_national_table_used_when_allowed_and_it_saves_parts(codec: ModuleType) -> None:
     text = ("Merhaba d\u00fcnya, bu bir deneme mesaj\u0131d\u0131r " + TURKISH) * 3
-    assert codec.count_parts(text, "ucs2") > codec.count_parts(text)
-    assert codec.choose_encoding(text) == "gsm7"
-    parts = codec.encode_submit("+90", text)
+    assert codec.count_parts(text, "ucs2") > codec.count_parts(text, languages=(1,))
+    assert codec.choose_encoding(text, languages=(1,)) == "gsm7"
+    assert codec.choose_encoding(text) == "ucs2"            # not allowed: UCS2
+    parts = codec.encode_submit("+90", text, languages=(1,))
     msgs = decode_all(codec, parts)
     assert "".join(m.text for m in msgs) == text
     ieis = {e.iei for e in msgs[0].udh}
     assert ieis & {0x24, 0x25}
-    assert len(parts) == codec.count_parts(text)
+    assert len(parts) == codec.count_parts(text, languages=(1,))
 
 
-def test_forced_gsm7_may_use_a_national_table(codec: ModuleType) -> None:
-    msg = codec.decode(codec.encode_submit("+90", "\u015fey", encoding="gsm7")[0].hex)
+def test_forced_gsm7_may_use_an_allowed_national_table(codec: ModuleType) -> None:
+    msg = codec.decode(codec.encode_submit("+90", "\u015fey", encoding="gsm7",
+                                           languages=(1,))[0].hex)
     assert (msg.encoding, msg.text) == ("gsm7", "\u015fey")
     assert {e.iei for e in msg.udh} & {0x24, 0x25}
+    with pytest.raises(EncodingError):
+        codec.encode_submit("+90", "\u015fey", encoding="gsm7")
 
 
 @pytest.mark.parametrize("ies, single, multi", [(1, 155, 149), (2, 152, 146)])
@@ -115,11 +119,11 @@ def test_national_ies_shrink_the_parts(codec: ModuleType, ies: int, single: int,
     # them, so it adds a single shift table (two IEs) and costs two septets (ESC + code).
     extra = "" if ies == 1 else "%"
     text = "\u0915" * (single - 2 * len(extra)) + extra
-    parts = codec.encode_submit("+91", text, encoding="gsm7")
+    parts = codec.encode_submit("+91", text, encoding="gsm7", languages=(6,))
     msg = codec.decode(parts[0].hex)
     assert len(parts) == 1 and msg.text == text
     assert len([e for e in msg.udh if e.iei in (0x24, 0x25)]) == ies
-    longer = codec.encode_submit("+91", "\u0915" + text, encoding="gsm7")
+    longer = codec.encode_submit("+91", "\u0915" + text, encoding="gsm7", languages=(6,))
     assert [len(p.text) for p in longer] == [multi, len(text) + 1 - multi]
 
 
@@ -132,10 +136,13 @@ _texts = st.one_of(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=_texts, concat16=st.booleans(), ref=st.integers(0, 0xFFFF))
-def test_round_trip(codec: ModuleType, text: str, concat16: bool, ref: int) -> None:
-    parts = codec.encode_submit("+447700900123", text, concat_ref=ref, concat16=concat16)
-    assert len(parts) == codec.count_parts(text) or concat16
+@given(text=_texts, concat16=st.booleans(), ref=st.integers(0, 0xFFFF),
+       languages=st.sampled_from([(), (1,), (6,), (1, 2, 3), tuple(range(1, 14))]))
+def test_round_trip(codec: ModuleType, text: str, concat16: bool, ref: int,
+                    languages: tuple[int, ...]) -> None:
+    parts = codec.encode_submit("+447700900123", text, concat_ref=ref, concat16=concat16,
+                                languages=languages)
+    assert len(parts) == codec.count_parts(text, languages=languages) or concat16
     msgs = decode_all(codec, parts)
     assert "".join(m.text for m in msgs) == text
     assert [p.text for p in parts] == [m.text for m in msgs]

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from smsd._pdu_c import ffi, lib  # ImportError here tells smsd.pdu to use the Python backend
 from smsd.errors import CodecError, EncodingError
 from smsd.pdu import fields
+from smsd.pdu.text import language_mask
 from smsd.pdu.types import (ENC_8BIT, ENC_GSM7, ENC_UCS2, KIND_DELIVER, KIND_STATUS_REPORT,
                             KIND_SUBMIT, Decoded, InfoElement, SubmitPart)
 
@@ -38,7 +40,7 @@ _ENCODING_ERRORS = (lib.PDU_E_CHARSET, lib.PDU_E_ADDR)
 _MESSAGES = {-i: ffi.string(lib.pdu_strerror(-i)).decode() for i in range(lib.PDU_E_COUNT)}
 
 _PART = struct.Struct("<5i")           # pdu_part
-_OPTS = struct.Struct("<13i7s7s")      # pdu_sms_opts
+_OPTS = struct.Struct("<14i7s7s")      # pdu_sms_opts
 _SMALL_CAP = 1024
 _PARTS_OFF = ffi.offsetof("pdu_ectx", "parts")
 _SUBMIT = lib.PDU_KIND_SUBMIT
@@ -168,23 +170,24 @@ def _encode_submit_py(number: str, text: str, *, encoding: str = "auto",
                       validity: dt.timedelta | dt.datetime | None = None, flash: bool = False,
                       mr: int = 0, concat_ref: int = 0, concat16: bool = False,
                       reject_duplicates: bool = False, reply_path: bool = False,
-                      pid: int = 0) -> list[SubmitPart]:
+                      pid: int = 0, languages: Collection[int] = ()) -> list[SubmitPart]:
     """SMS-SUBMIT parts ready for AT+CMGS (refs and MR are taken modulo their field size).
 
     encode_submit is native_encode_submit (pdu_py.c), which does the calls the scheduler makes
-    (number and text, with encoding, request_status_report, flash, mr, concat_ref) in C and
-    hands every other call here: the other options, wrong types, lone surrogates.
+    (number and text, with encoding, request_status_report, flash, mr, concat_ref, languages
+    as a tuple of ints) in C and hands every other call here: the other options, wrong types,
+    lone surrogates.
     """
     return _encode_submit_opts(number, text, encoding, smsc, request_status_report, validity,
                                flash, mr, concat_ref, concat16, reject_duplicates, reply_path,
-                               pid)
+                               pid, language_mask(languages))
 
 
 def _encode_submit_opts(number: str, text: str, encoding: str, smsc: str | None,
                         request_status_report: bool,
                         validity: dt.timedelta | dt.datetime | None, flash: bool, mr: int,
                         concat_ref: int, concat16: bool, reject_duplicates: bool,
-                        reply_path: bool, pid: int) -> list[SubmitPart]:
+                        reply_path: bool, pid: int, languages: int) -> list[SubmitPart]:
     """encode_submit with options: packs a pdu_sms_opts and calls pdu_encode_sms."""
     vpf, vp = (0, b"") if validity is None else _validity_field(validity)
     code = _encoding_code(encoding)
@@ -194,7 +197,7 @@ def _encode_submit_opts(number: str, text: str, encoding: str, smsc: str | None,
                     (_SUBMIT, code, bool(request_status_report), bool(flash), mr & 0xFF,
                      concat_ref & (0xFFFF if concat16 else 0xFF), bool(concat16), vpf,
                      len(vp), bool(smsc), pid & 0xFF, bool(reject_duplicates),
-                     bool(reply_path)), vp, b"")
+                     bool(reply_path), languages), vp, b"")
         return _submit_parts(s, n, text)
     finally:
         _POOL.append(s)
@@ -202,13 +205,16 @@ def _encode_submit_opts(number: str, text: str, encoding: str, smsc: str | None,
 
 def encode_deliver(originator: str, text: str, *, scts: dt.datetime, smsc: str | None = None,
                    encoding: str = "auto", concat_ref: int = 0,
-                   status_report_indication: bool = False) -> list[str]:
+                   status_report_indication: bool = False,
+                   languages: Collection[int] = ()) -> list[str]:
     stamp = fields.timestamp(scts)
+    mask = language_mask(languages)
     s = _take()
     try:
         n = _encode(s, originator, text, smsc,
                     (lib.PDU_KIND_DELIVER, _encoding_code(encoding), status_report_indication,
-                     False, 0, concat_ref & 0xFF, False, 0, 0, bool(smsc), 0, False, False),
+                     False, 0, concat_ref & 0xFF, False, 0, 0, bool(smsc), 0, False, False,
+                     mask),
                     b"", stamp)
         return [p.hex for p in _submit_parts(s, n, text)]
     finally:
@@ -234,11 +240,12 @@ def encode_status_report(recipient: str, mr: int, status: int, *, scts: dt.datet
         _POOL.append(s)
 
 
-def count_parts(text: str, encoding: str = "auto") -> int:
+def count_parts(text: str, encoding: str = "auto", languages: Collection[int] = ()) -> int:
     body = _utf8(text, "text")
+    mask = language_mask(languages)
     s = _take()
     try:
-        rc = lib.pdu_count_parts(body, len(body), _encoding_code(encoding), s.count)
+        rc = lib.pdu_count_parts(body, len(body), _encoding_code(encoding), mask, s.count)
         if rc:
             raise _error(rc)
         return int(s.count[0])
@@ -246,12 +253,13 @@ def count_parts(text: str, encoding: str = "auto") -> int:
         _POOL.append(s)
 
 
-def choose_encoding(text: str) -> str:
+def choose_encoding(text: str, languages: Collection[int] = ()) -> str:
     body = _utf8(text, "text")
+    mask = language_mask(languages)
     s = _take()
     try:
         c = s.count
-        rc = lib.pdu_choose_encoding(body, len(body), c, c + 1, c + 2)
+        rc = lib.pdu_choose_encoding(body, len(body), mask, c, c + 1, c + 2)
         if rc:
             raise _error(rc)
         return _ENC_NAMES[c[0]]

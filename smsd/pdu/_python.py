@@ -4,9 +4,9 @@ Decoding reads through a bounds-checked cursor, so a truncated PDU or a length f
 past the end raises CodecError naming the field. Decisions made where peers differ:
 - TP-MTI 00 = SMS-DELIVER, 01 = SMS-SUBMIT, 10 = SMS-STATUS-REPORT (the MS-side view); 11 is
   rejected.
-- TP-UDL is honoured exactly: nothing after it is read. When the PDU ends before TP-UDL says, the
-  user data that is present is decoded (some modems truncate; the text beats nothing); a UDH that
-  does not fit raises CodecError.
+- TP-UDL is honoured exactly: nothing after it is read, and a PDU that ends before the octets
+  TP-UDL announces raises CodecError (the caller keeps the raw PDU; a guessed shorter text would
+  pass for the whole message). A UDH that does not fit the user data raises CodecError too.
 - DCS (TS 23.038 4): reserved alphabets and reserved groups read as GSM-7; compressed user data
   (bit 5 in groups 00xx/01xx) is not decompressed: it comes back as 8-bit data.
 - 8-bit user data leaves `text` empty and puts the octets in `data`. `data` always holds the
@@ -17,6 +17,7 @@ past the end raises CodecError naming the field. Decisions made where peers diff
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from smsd.errors import CodecError
 from smsd.pdu import fields, gsm7, text as segment
@@ -87,11 +88,10 @@ def _concat(ref: int, total: int, seq: int,
 
 def _user_data(r: Reader, udhi: bool, alphabet: str) -> _UserData:
     udl = r.octet("TP-UDL")
-    raw = r.rest()
-    ud = _UserData()
     septet_mode = alphabet == ENC_GSM7
-    size = min(len(raw), (udl * 7 + 7) // 8 if septet_mode else udl)
-    raw = raw[:size]
+    size = (udl * 7 + 7) // 8 if septet_mode else udl
+    raw = r.take(size, "TP-UD (as TP-UDL says)")
+    ud = _UserData()
     lock = shift = header = 0
     if udhi:
         if not raw or raw[0] + 1 > size or (septet_mode and (raw[0] + 1) * 8 > udl * 7):
@@ -244,9 +244,11 @@ def encode_submit(number: str, text: str, *, encoding: str = "auto", smsc: str |
                   validity: dt.timedelta | dt.datetime | None = None, flash: bool = False,
                   mr: int = 0, concat_ref: int = 0, concat16: bool = False,
                   reject_duplicates: bool = False, reply_path: bool = False,
-                  pid: int = 0) -> list[SubmitPart]:
-    """SMS-SUBMIT parts ready for AT+CMGS (refs and MR are taken modulo their field size)."""
-    plan = segment.plan(text, encoding, concat16)
+                  pid: int = 0, languages: Collection[int] = ()) -> list[SubmitPart]:
+    """SMS-SUBMIT parts ready for AT+CMGS (refs and MR are taken modulo their field size).
+
+    `languages`: the national language ids (TS 23.038 6.2.1.2.4) whose tables may be used."""
+    plan = segment.plan(text, encoding, concat16, segment.language_mask(languages))
     vpf, vp = _vp(validity)
     first = 0x01 | vpf | (0x04 if reject_duplicates else 0) | \
         (0x20 if request_status_report else 0) | (0x80 if reply_path else 0)
@@ -266,9 +268,10 @@ def encode_submit(number: str, text: str, *, encoding: str = "auto", smsc: str |
 
 def encode_deliver(originator: str, text: str, *, scts: dt.datetime, smsc: str | None = None,
                    encoding: str = "auto", concat_ref: int = 0,
-                   status_report_indication: bool = False) -> list[str]:
+                   status_report_indication: bool = False,
+                   languages: Collection[int] = ()) -> list[str]:
     """SMS-DELIVER PDUs (hex, SMSC field included) as a network would hand them to a modem."""
-    plan = segment.plan(text, encoding)
+    plan = segment.plan(text, encoding, False, segment.language_mask(languages))
     first = 0x04 | (0x20 if status_report_indication else 0)   # 0x04: no more messages
     head = fields.address(originator) + bytes([0, _dcs(plan.encoding, False)]) + \
         fields.timestamp(scts)
@@ -287,13 +290,13 @@ def encode_status_report(recipient: str, mr: int, status: int, *, scts: dt.datet
     return (fields.smsc_field(smsc) + tpdu).hex().upper()
 
 
-def count_parts(text: str, encoding: str = "auto") -> int:
-    return len(segment.plan(text, encoding).chunks)
+def count_parts(text: str, encoding: str = "auto", languages: Collection[int] = ()) -> int:
+    return len(segment.plan(text, encoding, False, segment.language_mask(languages)).chunks)
 
 
-def choose_encoding(text: str) -> str:
-    """gsm7 (possibly with national tables) or ucs2, exactly as encode_submit would pick."""
-    return segment.plan(text).encoding
+def choose_encoding(text: str, languages: Collection[int] = ()) -> str:
+    """gsm7 (with an allowed national table pair if need be) or ucs2, as encode_submit picks."""
+    return segment.plan(text, "auto", False, segment.language_mask(languages)).encoding
 
 
 def status_category(st: int) -> str:

@@ -106,9 +106,9 @@ def read_address(r: Reader, what: str) -> tuple[str, int]:
 def _alnum(body: bytes, length: int) -> str:
     count = length * 4 // 7
     septets = gsm7.unpack(body, count)
-    if length * 4 % 56 == 0 and septets.endswith(b"\x00"):
+    if length * 4 % 56 == 0 and septets[-1:] in (b"\x00", b"\r"):
         # Encoders that give the length as 2 x octets make 7 septets look like 8: the last one
-        # is then the zero fill, not a real "@".
+        # is then the 7 fill bits, zero (a phantom "@") or the CR of the CBS/USSD padding rule.
         septets = septets[:-1]
     return gsm7.from_septets(septets)
 

@@ -4,11 +4,16 @@
 into parts; encode_submit, encode_deliver and count_parts all go through it, so they can never
 disagree about the number of parts.
 
+National language tables (TS 23.038 6.2.1.2.4) are used only when the caller allows them:
+`languages` is a bit mask (bit n = national language id n, see `language_mask`); 0, the
+default, means the default alphabet and its extension table only, because many handsets lack
+the national tables and show such a message garbled.
+
 Choice for encoding="auto": the candidate with the fewest parts wins; ties go to plain GSM-7,
-then UCS2, then GSM-7 with national tables (fewest UDH IEs first, then lowest language ids).
-National tables therefore appear only when they save a part: many handsets still lack them, and
-UCS2 displays everywhere. encoding="gsm7" means "GSM 7-bit alphabet" and so may still use a
-national table when the default one cannot represent the text.
+then GSM-7 with an allowed national table pair (fewest UDH IEs first, then lowest language ids),
+then UCS2: whoever allows a national language says its handsets read it, and GSM-7 is what
+such a text is for. encoding="gsm7" means "GSM 7-bit alphabet" and so may use an allowed
+national table when the default one cannot represent the text, or when that saves a part.
 
 Per-part capacity comes from the 140 octets of TP-UD minus the UDH: GSM-7 septets
 = (140 - UDH) * 8 // 7 (160 / 153 with an 8-bit reference / 152 with a 16-bit one; each national
@@ -35,6 +40,7 @@ IEI_PORTS16 = 0x05
 IEI_SINGLE_SHIFT = 0x24
 IEI_LOCKING_SHIFT = 0x25
 _ENCODINGS = ("auto", ENC_GSM7, ENC_UCS2, ENC_8BIT)
+ALL_LANGUAGES = sum(1 << lang for lang in tables.LANGUAGES if lang)
 _NO_LIMIT = 1 << 30
 
 
@@ -133,16 +139,31 @@ def _charset(table_kind: str, lang: int) -> frozenset[str]:
     return frozenset(tables.SINGLE_SHIFT.get(lang, tables.GSM7_EXTENSION).values())
 
 
-def _national_pairs() -> list[tuple[int, int]]:
-    locks = [0, *sorted(tables.LOCKING_SHIFT)]
-    shifts = [0, *sorted(tables.SINGLE_SHIFT)]
+def language_mask(languages: object) -> int:
+    """Bit mask of national language ids (1..13 of TS 23.038 6.2.1.2.4) from a collection of
+    ids; CodecError for anything else."""
+    if isinstance(languages, (str, bytes)) or not hasattr(languages, "__iter__"):
+        raise CodecError("languages must be a collection of national language ids")
+    mask = 0
+    for lang in languages:
+        if not isinstance(lang, int) or isinstance(lang, bool) or not 1 <= lang <= 13:
+            raise CodecError(f"national language id {lang!r} is not one of 1..13")
+        mask |= 1 << lang
+    return mask
+
+
+@lru_cache(maxsize=None)
+def _national_pairs(mask: int) -> tuple[tuple[int, int], ...]:
+    """(locking, single shift) pairs the mask allows, in the order of preference."""
+    locks = [0, *(lk for lk in sorted(tables.LOCKING_SHIFT) if mask >> lk & 1)]
+    shifts = [0, *(sh for sh in sorted(tables.SINGLE_SHIFT) if mask >> sh & 1)]
     pairs = [(lk, sh) for lk in locks for sh in shifts if (lk, sh) != (0, 0)]
-    return sorted(pairs, key=lambda p: (_national_ies(*p), p))
+    return tuple(sorted(pairs, key=lambda p: (_national_ies(*p), p)))
 
 
-_PAIRS = _national_pairs()
-_ANY_TABLE = frozenset().union(*(_charset("lock", lk) for lk, _ in _PAIRS),
-                               *(_charset("shift", sh) for _, sh in _PAIRS))
+_ALL_PAIRS = _national_pairs(ALL_LANGUAGES)
+_ANY_TABLE = frozenset().union(*(_charset("lock", lk) for lk, _ in _ALL_PAIRS),
+                               *(_charset("shift", sh) for _, sh in _ALL_PAIRS))
 _OUTSIDE_ALL = re.compile("[^" + "".join(re.escape(c) for c in sorted(_ANY_TABLE)) + "]")
 
 
@@ -154,14 +175,16 @@ def _may_beat(length: int, nat: int, concat16: bool, best: int) -> bool:
     return -(-length // per_part) < best
 
 
-def _gsm7_candidates(text: str, concat16: bool,
-                     best: int) -> Iterator[tuple[list[bytes], int, int]]:
-    """Yield (chunks, lock, shift) for each national pair that needs fewer than `best` parts."""
-    if not _may_beat(len(text), 1, concat16, best) or _OUTSIDE_ALL.search(text):
+def _gsm7_candidates(text: str, concat16: bool, best: int,
+                     languages: int) -> Iterator[tuple[list[bytes], int, int]]:
+    """Yield (chunks, lock, shift) for each allowed national pair that needs fewer than `best`
+    parts."""
+    pairs = _national_pairs(languages)
+    if not pairs or not _may_beat(len(text), 1, concat16, best) or _OUTSIDE_ALL.search(text):
         return
     chars = set(text)
     missing: dict[int, frozenset[str]] = {}
-    for lock, shift in _PAIRS:
+    for lock, shift in pairs:
         nat = _national_ies(lock, shift)
         if not _may_beat(len(text), nat, concat16, best):
             continue
@@ -177,14 +200,15 @@ def _gsm7_candidates(text: str, concat16: bool,
                 yield chunks, lock, shift
 
 
-def _plan_gsm7(text: str, concat16: bool) -> Plan | None:
+def _plan_gsm7(text: str, concat16: bool, languages: int) -> Plan | None:
     best: tuple[list[bytes], int, int] | None = None
     septets = gsm7.to_septets(text)
     if septets is not None:
         best = (_split(ENC_GSM7, septets, 0, concat16), 0, 0)
         if len(best[0]) == 1:
             return _finish(ENC_GSM7, 0, 0, best[0], text)
-    for found in _gsm7_candidates(text, concat16, len(best[0]) if best else _NO_LIMIT):
+    for found in _gsm7_candidates(text, concat16, len(best[0]) if best else _NO_LIMIT,
+                                  languages):
         best = found
     return None if best is None else _finish(ENC_GSM7, best[1], best[2], best[0], text)
 
@@ -210,7 +234,7 @@ def _plan_8bit(text: str, concat16: bool) -> Plan:
     return _finish(ENC_8BIT, 0, 0, _split(ENC_8BIT, payload, 0, concat16), text)
 
 
-def plan(text: str, encoding: str = "auto", concat16: bool = False) -> Plan:
+def plan(text: str, encoding: str = "auto", concat16: bool = False, languages: int = 0) -> Plan:
     if encoding not in _ENCODINGS:
         raise CodecError(f"unknown encoding {encoding!r}; use one of {', '.join(_ENCODINGS)}")
     if encoding == ENC_UCS2:
@@ -218,12 +242,12 @@ def plan(text: str, encoding: str = "auto", concat16: bool = False) -> Plan:
     if encoding == ENC_8BIT:
         return _plan_8bit(text, concat16)
     if encoding == ENC_GSM7:
-        found = _plan_gsm7(text, concat16)
+        found = _plan_gsm7(text, concat16, languages)
         if found is None:
             gsm7.require_septets(text)   # raises EncodingError naming the character
             raise EncodingError("text is not representable in the GSM 7-bit alphabet")
         return found
-    return _plan_auto(text, concat16)
+    return _plan_auto(text, concat16, languages)
 
 
 def _ucs2_floor(text: str, concat16: bool) -> int:
@@ -234,7 +258,7 @@ def _ucs2_floor(text: str, concat16: bool) -> int:
     return -(-units // capacity(ENC_UCS2, header_octets(True, concat16, 0)))
 
 
-def _plan_auto(text: str, concat16: bool) -> Plan:
+def _plan_auto(text: str, concat16: bool, languages: int) -> Plan:
     best: tuple[str, list[bytes], int, int] | None = None
     septets = gsm7.to_septets(text)
     if septets is not None:
@@ -245,7 +269,10 @@ def _plan_auto(text: str, concat16: bool) -> Plan:
         ucs2 = _split(ENC_UCS2, _ucs2_payload(text), 0, concat16)
         if best is None or len(ucs2) < len(best[1]):
             best = (ENC_UCS2, ucs2, 0, 0)
-    for chunks, lock, shift in _gsm7_candidates(text, concat16, len(best[1])):
+    # a national pair beats UCS2 on a tie (so it may need one part more than that to win),
+    # default GSM-7 only with fewer parts
+    limit = len(best[1]) + (best[0] == ENC_UCS2)
+    for chunks, lock, shift in _gsm7_candidates(text, concat16, limit, languages):
         best = (ENC_GSM7, chunks, lock, shift)
     enc, final, lock, shift = best
     return _finish(enc, lock, shift, final, text)
