@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from smsd.store.backup import BackupInfo, write_backup
 from smsd.store.contacts import ContactsMixin
 from smsd.store.inbox import InboxMixin
 from smsd.store.migrate import Migration
@@ -29,6 +30,11 @@ class Store(InboxMixin, UsersMixin, ContactsMixin, PortSettingsMixin):
         self._init_outbox()
         self.sn = self._ensure_serial()
         self._recount_queue()
+
+    def backup(self, dest: str) -> BackupInfo:
+        """A backup file of the whole database at `dest`, taken online (smsd/store/backup.py);
+        `restore()` there puts it back, into this or a newer smsd."""
+        return write_backup(self.db.conn(), dest)
 
     def close(self) -> None:
         self.db.close()

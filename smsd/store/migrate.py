@@ -191,9 +191,10 @@ def copy_database(conn: sqlite3.Connection, dest: str) -> None:
     tmp = dest + ".tmp"
     if os.path.exists(tmp):
         os.unlink(tmp)
-    out = sqlite3.connect(tmp)
+    out = sqlite3.connect(tmp, isolation_level=None)
     try:
         conn.backup(out)
+        out.execute("PRAGMA journal_mode=DELETE")    # one self-contained file, no -wal beside
     finally:
         out.close()
     fd = os.open(tmp, os.O_RDONLY)
