@@ -14,6 +14,7 @@ import secrets
 import sys
 from typing import Any, Callable
 
+from smsd import config
 from smsd.errors import BadRequest, ServiceError
 from smsd.model import PERMISSIONS
 from smsd.service_book import ROUTE_PROTOCOLS, BookService
@@ -21,10 +22,8 @@ from smsd.service_users import UsersService, parse_perms
 from smsd.store.db import Store
 from smsd.throttle import FailureThrottle
 
-DEFAULT_STATE_DIR = "/var/lib/smsd"
 DB_FILE = "smsd.db"                  # the daemon's file name in the state dir
 DEFAULT_PERMS = "web,api:*"
-COMMANDS = ("user", "contacts", "groups", "route")
 
 
 class Admin(UsersService, BookService):
@@ -39,18 +38,19 @@ class Admin(UsersService, BookService):
 # --- parser ---------------------------------------------------------------------------------------
 def add_admin_commands(sub: Any) -> None:
     """Add the administration subcommands to the `smsd` parser's subparsers."""
-    _user_parser(sub.add_parser("user", help="manage users, permissions and credits"))
+    user = sub.add_parser("user", help="manage users, permissions and credits")
+    _user_parser(user)
+    parsers = [user]
     for name in ("contacts", "groups"):
         p = sub.add_parser(name, help=f"import or export the {name} as CSV")
         p.add_argument("action", choices=["import", "export"])
         p.add_argument("file", help='CSV file ("-" for stdin/stdout)')
-        _state_dir(p)
-    _route_parser(sub.add_parser("route", help="forward received SMS to URLs"))
-
-
-def _state_dir(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--state-dir", metavar="DIR", default=DEFAULT_STATE_DIR,
-                   help=f"the daemon's state directory (default {DEFAULT_STATE_DIR})")
+        config.add_state_options(p)
+        parsers.append(p)
+    route = sub.add_parser("route", help="forward received SMS to URLs")
+    _route_parser(route)
+    for p in (*parsers, route):
+        p.set_defaults(handler=run_admin)
 
 
 def _user_parser(p: argparse.ArgumentParser) -> None:
@@ -76,7 +76,7 @@ def _user_parser(p: argparse.ArgumentParser) -> None:
     delete.add_argument("name")
     listing = sub.add_parser("list", help="list users")
     for q in (add, passwd, perm, credits, delete, listing):
-        _state_dir(q)
+        config.add_state_options(q)
 
 
 def _route_parser(p: argparse.ArgumentParser) -> None:
@@ -91,14 +91,22 @@ def _route_parser(p: argparse.ArgumentParser) -> None:
     delete.add_argument("id", type=int)
     listing = sub.add_parser("list", help="list routes")
     for q in (add, delete, listing):
-        _state_dir(q)
+        config.add_state_options(q)
 
 
 # --- dispatch -------------------------------------------------------------------------------------
-def run_admin(args: argparse.Namespace) -> int:
+def run_admin(args: argparse.Namespace, start: config.Startup) -> int:
     """Run a parsed administration command; the process exit status."""
-    os.makedirs(args.state_dir, mode=0o750, exist_ok=True)
-    store = Store(os.path.join(args.state_dir, DB_FILE), group_commit=False)
+    path = os.path.join(start.state_dir, DB_FILE)
+    start.announce()
+    if start.defaulted and not os.path.exists(path):
+        # A fresh database only where somebody asked for one: a command meant for `make run`'s
+        # ./state must not quietly create users in another, empty database.
+        print(f"smsd: no database {path}: give --state-dir DIR, the daemon's state dir",
+              file=sys.stderr)
+        return 1
+    os.makedirs(start.state_dir, mode=0o750, exist_ok=True)
+    store = Store(path, group_commit=False)
     try:
         handler = HANDLERS[(args.command, args.action)]
         handler(Admin(store), args)

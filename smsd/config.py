@@ -2,12 +2,17 @@
 
 Only what the box needs to start lives here; settings users change at run time live in the
 database. `load()` returns a frozen Config or raises ConfigError naming the section and key (and
-the line, for syntax errors), so a broken file stops the daemon before anything starts.
+the line), so a broken file stops the daemon before anything starts. A section or key the daemon
+does not know is refused too: a typo would otherwise silently leave a setting at its default.
 """
 from __future__ import annotations
 
+import argparse
 import configparser
+import difflib
 import re
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,12 +20,9 @@ from smsd.board import description as board_description
 from smsd.board.description import BoardDescription
 from smsd.errors import ConfigError
 
+DEFAULT_STATE_DIR = "/var/lib/smsd"   # the package's; `make run` gives --state-dir state
 DEFAULT_LISTEN = ("127.0.0.1:8080",)
 DEFAULT_SIM_LATENCY = 3.0      # seconds per SMS part: a realistic LTE submit time
-# Seconds a stop waits for the parts on the air; under the unit's TimeoutStopSec=90, which
-# leaves the rest of the stop its time.
-DEFAULT_DRAIN_TIMEOUT = 80.0
-MAX_DRAIN_TIMEOUT = 3600
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class SerialPortConfig:
 
 @dataclass(frozen=True)
 class Config:
-    state_dir: str = "/var/lib/smsd"
+    state_dir: str = DEFAULT_STATE_DIR
     listen: tuple[str, ...] = DEFAULT_LISTEN
     log_level: str = "info"
     simulate: int = 0                       # 0 = real serial ports
@@ -44,7 +46,6 @@ class Config:
     push_urls: tuple[str, ...] = ()
     serial_ports: tuple[SerialPortConfig, ...] = ()
     http_threads: int = 16
-    drain_timeout: float = DEFAULT_DRAIN_TIMEOUT
     board: str | None = None                # board description file (GPIO lines, LEDs, button)
     board_description: BoardDescription | None = None   # parsed from `board` by build()
     network_manage: bool = False            # [network] manage = yes: smsd owns the box's network
@@ -68,9 +69,22 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.replace("\n", ",").split(",") if v.strip())
 
 
+# Every section and key the file may hold ("port.N" stands for port.0 .. port.31).
+SECTIONS: dict[str, frozenset[str]] = {
+    "daemon": frozenset({"state_dir", "listen", "log_level", "http_threads", "board"}),
+    "push": frozenset({"url"}),
+    "simulate": frozenset({"ports", "slots", "latency"}),
+    "port.N": frozenset({"device", "slots", "baudrate"}),
+    "network": frozenset({"manage", "dir", "interface"}),
+}
+
+
 def load_file(path: str) -> dict[str, Any]:
     """Read the INI file into Config field values."""
-    parser = configparser.ConfigParser(interpolation=None)
+    # No section is special: configparser would copy the keys of a [DEFAULT] section into every
+    # section; as an ordinary section name it is refused like any other unknown one. A newline
+    # can never be part of a section header, so this name matches nothing in the file.
+    parser = configparser.ConfigParser(interpolation=None, default_section="\n")
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -81,6 +95,7 @@ def load_file(path: str) -> dict[str, Any]:
         raise ConfigError(" ".join(str(exc).split())) from None
     values: dict[str, Any] = {}
     try:
+        _check_known(parser)
         _read_daemon(parser, values)
         _read_simulate(parser, values)
         _read_ports(parser, values)
@@ -90,7 +105,7 @@ def load_file(path: str) -> dict[str, Any]:
     return values
 
 
-_PLACE = re.compile(r"\[(?P<section>[^\]]+)\](?: (?P<key>[\w.-]+))?")
+_PLACE = re.compile(r"\[(?P<section>[^\]]+)\](?: (?P<key>[^:]+))?:")
 
 
 def _where(path: str, text: str, message: str) -> str:
@@ -102,6 +117,35 @@ def _where(path: str, text: str, message: str) -> str:
     section, key = place["section"], (place["key"] or "").lower()
     line = lines.get((section, key)) or lines.get((section, ""))
     return f"{path}:{line}" if line else path
+
+
+def _check_known(parser: configparser.ConfigParser) -> None:
+    """Refuse the first unknown section or key, in file order."""
+    for name in parser.sections():
+        known = SECTIONS.get("port.N" if name.startswith("port.") else name)
+        if known is None:
+            hint = did_you_mean(name, SECTIONS, "[%s]") \
+                or f" (known: {', '.join(f'[{s}]' for s in SECTIONS)})"
+            raise ConfigError(f"[{name}]: unknown section{hint}")
+        for key in parser[name]:
+            if key not in known:
+                raise ConfigError(f"[{name}] {key}: unknown key{_key_hint(key, known)}")
+
+
+def _key_hint(key: str, known: frozenset[str]) -> str:
+    hint = did_you_mean(key, known)
+    if hint:
+        return hint
+    homes = [f"[{s}]" for s, keys in SECTIONS.items() if key in keys]
+    if homes:
+        return f" (it belongs in {' or '.join(homes)})"
+    return f" (known: {', '.join(sorted(known))})"
+
+
+def did_you_mean(word: str, choices: Iterable[str], form: str = "'%s'") -> str:
+    """" (did you mean 'x'?)" when one choice is close to the word, else ""."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean {form % close[0]}?)" if close else ""
 
 
 def _read_daemon(parser: configparser.ConfigParser, values: dict[str, Any]) -> None:
@@ -117,8 +161,6 @@ def _read_daemon(parser: configparser.ConfigParser, values: dict[str, Any]) -> N
             values["http_threads"] = _int(sec, "http_threads", 1, 256)
         if "board" in sec:
             values["board"] = sec["board"].strip()
-        if "drain_timeout" in sec:
-            values["drain_timeout"] = float(_int(sec, "drain_timeout", 0, MAX_DRAIN_TIMEOUT))
     if parser.has_section("push") and "url" in parser["push"]:
         values["push_urls"] = _split(parser["push"]["url"])
 
@@ -185,8 +227,6 @@ def validate(cfg: Config) -> Config:
         raise ConfigError("--slots takes 1..4")
     if cfg.sim_latency < 0:
         raise ConfigError("--sim-latency must not be negative")
-    if not 0 <= cfg.drain_timeout <= MAX_DRAIN_TIMEOUT:
-        raise ConfigError(f"--drain-timeout takes 0..{MAX_DRAIN_TIMEOUT} seconds")
     if cfg.port_count == 0:
         raise ConfigError("no modem ports: give --simulate N or [port.N] sections in the config")
     if cfg.log_level not in ("debug", "info", "warning", "error"):
@@ -218,3 +258,37 @@ def _with_board(cfg: Config) -> Config:
     ports = tuple(SerialPortConfig(p.port, p.device, p.slots, p.baudrate)
                   for p in description.ports)
     return replace(cfg, board_description=description, serial_ports=ports)
+
+
+# --- what every subcommand that opens the state database shares --------------------------------
+def add_state_options(parser: argparse.ArgumentParser) -> None:
+    """--config and --state-dir, resolved by startup() alike for every subcommand."""
+    parser.add_argument("--config", metavar="FILE", help="INI configuration file")
+    parser.add_argument("--state-dir", metavar="DIR",
+                        help="the database and runtime files (default: [daemon] state_dir of "
+                             f"--config, else {DEFAULT_STATE_DIR})")
+
+
+@dataclass(frozen=True)
+class Startup:
+    """What a subcommand starts from: the checked config file's values and the state dir."""
+
+    file_values: dict[str, Any]
+    state_dir: str
+    defaulted: bool             # neither --state-dir nor the config file chose the state dir
+
+    def announce(self) -> None:
+        """Say which state dir is opened when nobody chose it: e.g. `make run` keeps its
+        database in ./state, and an administration command aimed at it without --state-dir
+        would otherwise quietly work on another one."""
+        if self.defaulted:
+            print(f"smsd: using state dir {self.state_dir} (the default; --state-dir DIR "
+                  "chooses another)", file=sys.stderr)
+
+
+def startup(config_file: str | None, state_dir: str | None) -> Startup:
+    """Read and check the config file (the same checks for every subcommand); the state dir is
+    --state-dir, else the file's [daemon] state_dir, else DEFAULT_STATE_DIR."""
+    values = load_file(config_file) if config_file else {}
+    chosen = state_dir or values.get("state_dir") or None
+    return Startup(values, chosen or DEFAULT_STATE_DIR, chosen is None)
