@@ -57,6 +57,8 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
     run.add_argument("--board", metavar="FILE",
                      help="board description: serial devices and GPIO lines of the modem ports")
     run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    run.add_argument("--drain-timeout", type=float, metavar="SECONDS",
+                     help="on SIGTERM, wait this long for the SMS parts on the air (default 80)")
 
 
 def _overrides(args: argparse.Namespace, start: config.Startup) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def _overrides(args: argparse.Namespace, start: config.Startup) -> dict[str, Any
         "listen": tuple(config.parse_listen(v) for v in args.listen) if args.listen else None,
         "state_dir": start.state_dir, "admin_password": args.admin_password,
         "push_urls": tuple(args.push_url) if args.push_url else None,
-        "log_level": args.log_level, "board": args.board,
+        "log_level": args.log_level, "board": args.board, "drain_timeout": args.drain_timeout,
     }
 
 

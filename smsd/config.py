@@ -23,6 +23,10 @@ from smsd.errors import ConfigError
 DEFAULT_STATE_DIR = "/var/lib/smsd"   # the package's; `make run` gives --state-dir state
 DEFAULT_LISTEN = ("127.0.0.1:8080",)
 DEFAULT_SIM_LATENCY = 3.0      # seconds per SMS part: a realistic LTE submit time
+# Seconds a stop waits for the parts on the air; under the unit's TimeoutStopSec=90, which
+# leaves the rest of the stop its time.
+DEFAULT_DRAIN_TIMEOUT = 80.0
+MAX_DRAIN_TIMEOUT = 3600
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Config:
     push_urls: tuple[str, ...] = ()
     serial_ports: tuple[SerialPortConfig, ...] = ()
     http_threads: int = 16
+    drain_timeout: float = DEFAULT_DRAIN_TIMEOUT
     board: str | None = None                # board description file (GPIO lines, LEDs, button)
     board_description: BoardDescription | None = None   # parsed from `board` by build()
     network_manage: bool = False            # [network] manage = yes: smsd owns the box's network
@@ -71,7 +76,8 @@ def _split(value: str) -> tuple[str, ...]:
 
 # Every section and key the file may hold ("port.N" stands for port.0 .. port.31).
 SECTIONS: dict[str, frozenset[str]] = {
-    "daemon": frozenset({"state_dir", "listen", "log_level", "http_threads", "board"}),
+    "daemon": frozenset({"state_dir", "listen", "log_level", "http_threads", "board",
+                         "drain_timeout"}),
     "push": frozenset({"url"}),
     "simulate": frozenset({"ports", "slots", "latency"}),
     "port.N": frozenset({"device", "slots", "baudrate"}),
@@ -161,6 +167,8 @@ def _read_daemon(parser: configparser.ConfigParser, values: dict[str, Any]) -> N
             values["http_threads"] = _int(sec, "http_threads", 1, 256)
         if "board" in sec:
             values["board"] = sec["board"].strip()
+        if "drain_timeout" in sec:
+            values["drain_timeout"] = float(_int(sec, "drain_timeout", 0, MAX_DRAIN_TIMEOUT))
     if parser.has_section("push") and "url" in parser["push"]:
         values["push_urls"] = _split(parser["push"]["url"])
 
@@ -227,6 +235,8 @@ def validate(cfg: Config) -> Config:
         raise ConfigError("--slots takes 1..4")
     if cfg.sim_latency < 0:
         raise ConfigError("--sim-latency must not be negative")
+    if not 0 <= cfg.drain_timeout <= MAX_DRAIN_TIMEOUT:
+        raise ConfigError(f"--drain-timeout takes 0..{MAX_DRAIN_TIMEOUT} seconds")
     if cfg.port_count == 0:
         raise ConfigError("no modem ports: give --simulate N or [port.N] sections in the config")
     if cfg.log_level not in ("debug", "info", "warning", "error"):

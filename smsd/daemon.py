@@ -2,7 +2,11 @@
 
 Start order matters for the "nothing accepted and then lost" promise: the store recovers what a
 crash left in flight before any worker or HTTP request can touch it; the HTTP server starts last,
-so nothing is accepted before the machinery that will send it exists. Stop order is the reverse.
+so nothing is accepted before the machinery that will send it exists. Stop order is the reverse,
+after a drain: on SIGTERM/SIGINT the daemon takes no new connections and starts no new part, the
+parts already on the air get their +CMGS/+CMS answer and their outcome is committed (at most
+`drain_timeout` seconds; a second signal cuts the wait short), and only then do the workers stop.
+What was queued stays queued for the next start. See docs/shutdown.md.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 import waitress
@@ -29,6 +34,7 @@ from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.service_book import route_matches
 from smsd.store.db import Store
+from smsd.store.migrate import SchemaError
 from smsd.system.memory import HeapTrimmer
 from smsd.system.listen import check_listen
 from smsd.system.status import DeviceStatus
@@ -39,7 +45,9 @@ log = logging.getLogger("smsd")
 ADMIN_USER = "admin"
 ADMIN_PASSWORD_FILE = "admin-password"
 DB_FILE = "smsd.db"
-
+# What the stop still needs after the drain (workers, push, store): systemd's stop timeout is
+# extended to the drain's deadline plus this.
+STOP_MARGIN = 15.0
 
 
 def stdout_is_journal(env: dict[str, str] | None = None, fd: int | None = None) -> bool:
@@ -79,6 +87,8 @@ class Daemon:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
         self.stopping = threading.Event()
+        self.hurry = threading.Event()    # a second signal: stop now, without waiting any more
+        self.stopped_summary = ""         # "stopped: N sent, M left queued" after a drain
         self.board: Any = None         # the simulated modem board in simulate mode
         self.gpio: Any = None          # smsd.board.Board: lines, LEDs, button (if described)
         self.factory_reset = False
@@ -236,6 +246,43 @@ class Daemon:
                   flush=True)
 
     # --- stop -----------------------------------------------------------------------------------
+    def drain(self) -> None:
+        """Graceful stop, first half: nothing new starts, what is on the air finishes."""
+        if not hasattr(self, "scheduler"):
+            return
+        if self.watchdog is not None:
+            self.watchdog.stop()            # STOPPING=1; keep_alive speaks from here on
+        if self.server is not None:
+            self.server.close()             # no new connections
+            self.server = None
+        timeout = self.cfg.drain_timeout
+        in_flight = self.scheduler.drain()
+        log.info("stopping: %d parts in flight, waiting up to %g s", in_flight, timeout)
+        done = self._wait_drained(time.monotonic() + timeout)
+        report = self.scheduler.drain_report()
+        if not done:
+            why = "a second signal" if self.hurry.is_set() else f"the drain timeout ({timeout:g} s)"
+            log.warning("stopping: %s cut the wait short; %d part(s) abandoned, outcome unknown "
+                        "after the restart: %s", why, len(report.abandoned),
+                        ", ".join(f"port {p} part {pid}" for p, pid in report.abandoned))
+        if report.refused:
+            log.info("stopping: %d part(s) refused by the network while stopping (retried or "
+                     "failed as usual)", report.refused)
+        self.stopped_summary = (f"stopped: {report.sent} sent, {self.store.left_queued()} "
+                                "left queued")
+
+    def _wait_drained(self, deadline: float) -> bool:
+        """Wait for the parts on the air, telling systemd why the stop takes time."""
+        while True:
+            left = deadline - time.monotonic()
+            if self.hurry.is_set() or left <= 0:
+                return self.scheduler.wait_drained(0)
+            if self.watchdog is not None:
+                self.watchdog.keep_alive(f"stopping: {self.scheduler.in_flight()} parts in flight",
+                                         left + STOP_MARGIN)
+            if self.scheduler.wait_drained(min(1.0, left)):
+                return True
+
     def stop(self) -> None:
         self.trimmer.stop()
         if self.watchdog is not None:
@@ -249,6 +296,8 @@ class Daemon:
         if hasattr(self, "scheduler"):
             self.scheduler.stop()
         for worker in self.workers.values():
+            worker.request_stop()
+        for worker in self.workers.values():
             worker.stop()
         if self.gpio is not None:
             self.gpio.close()
@@ -256,13 +305,17 @@ class Daemon:
             self.board.stop()
         if hasattr(self, "store"):
             self.store.close()
-        log.info("stopped")
+        log.info("%s", self.stopped_summary or "stopped")
 
     def run_forever(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stopping.set())
+            signal.signal(sig, self._on_signal)
         try:
             self.start()
+        except SchemaError as exc:   # the database's schema: one line says why, no traceback
+            print(f"smsd: {exc}", file=sys.stderr, flush=True)
+            self.stop()
+            return 2                 # a restart would only repeat it
         except Exception as exc:   # noqa: BLE001 - refuse to start half-configured, say why
             if not isinstance(exc, SmsdError):    # ours say all in one line; a bug needs more
                 log.exception("start-up failed")
@@ -272,8 +325,14 @@ class Daemon:
             # loop would not mend them (systemd: RestartPreventExitStatus=2).
             return 2 if isinstance(exc, ConfigError) else 1
         self.stopping.wait()
+        self.drain()
         self.stop()
         return self.after_stop()
+
+    def _on_signal(self, *_: Any) -> None:
+        if self.stopping.is_set():
+            self.hurry.set()            # e.g. a second Ctrl-C: do not wait for the network
+        self.stopping.set()
 
     def after_stop(self) -> int:
         """The exit status; a confirmed factory reset wipes the state first (store closed)."""
