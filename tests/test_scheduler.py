@@ -287,3 +287,49 @@ def test_register_down_names_the_sim_that_went_away(rig_factory) -> None:
     (ev,) = [e.payload for e in rig.store.events_after(0, 10) if e.kind == "register"]
     assert ev["status"] == "down" and ev["imsi"] == imsi and ev["iccid"] != ""
     assert rig.svc.port_info([0])[0].imsi == ""         # port info shows the new state
+
+
+def hold_on_air(rig: Rig) -> tuple[threading.Event, list[int]]:
+    """Each worker keeps its part on the air until the gate opens; the list names those parts."""
+    gate, on_air = threading.Event(), []
+
+    def hold(_: FakeWorker, job: SendPart) -> None:
+        on_air.append(job.part_id)
+        gate.wait(10)
+    for w in rig.workers.values():
+        w.outcome = hold
+    return gate, on_air
+
+
+def test_drain_lets_the_parts_on_the_air_finish_and_starts_no_other(rig_factory) -> None:
+    rig = rig_factory(ports=2)
+    gate, on_air = hold_on_air(rig)
+    rig.start()
+    ids = rig.send([str(1000 + i) for i in range(8)])
+    assert wait_for(lambda: len(on_air) == 2 and all(rig.sched.held(p) == 2 for p in (0, 1)))
+    assert rig.sched.drain() == 2                       # one on the air per port
+    assert not rig.sched.wait_drained(0.2)
+    gate.set()
+    assert rig.sched.wait_drained(5)
+    report = rig.sched.drain_report()
+    assert (report.sent, report.refused, report.abandoned) == (2, 0, ())
+    assert wait_for(lambda: all(w.skipped for w in rig.workers.values()))   # the waiting ones
+    assert len(rig.transmitted()) == 2
+    statuses = rig.statuses()
+    assert sorted(statuses[m] for m in ids) == ["SENDING"] * 6 + ["SENT_OK"] * 2
+    assert rig.store.left_queued() == 6
+    # The parts the workers skipped stay leased; the next start's recovery queues them again.
+    assert rig.store.recover_after_restart().requeued == 2
+
+
+def test_drain_names_the_parts_still_on_the_air(rig_factory) -> None:
+    rig = rig_factory(ports=1)
+    gate, on_air = hold_on_air(rig)
+    rig.start()
+    rig.send(["1000", "1001"])
+    assert wait_for(lambda: len(on_air) == 1 and rig.sched.held(0) == 2)
+    assert rig.sched.drain() == 1
+    assert not rig.sched.wait_drained(0.1)
+    assert rig.sched.drain_report().abandoned == ((0, on_air[0]),)
+    assert rig.store.left_queued() == 1      # the message on the air is not counted
+    gate.set()
