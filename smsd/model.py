@@ -127,6 +127,9 @@ class SendAccepted:
     task_id: int
     sms_in_queue: int
     message_ids: tuple[int, ...] = ()
+    # The alphabet the task goes out in: gsm7 | ucs2 | 8bit, or auto (each text its own: GSM-7
+    # when it fits, else UCS2). A requested gsm7 the text cannot take reads ucs2 here.
+    encoding: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,8 @@ class MessageState(SmsResult):
     reason: str = ""                       # why it failed, "" otherwise
     user: str = ""
     text: str = ""
+    encoding: str = ""                     # what its first part went out in: gsm7 | ucs2 | 8bit;
+                                           # "" while it waits to be encoded (or never was)
 
 
 @dataclass(frozen=True)

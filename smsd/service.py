@@ -14,9 +14,11 @@ import re
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from smsd.errors import BadRequest, CodecError, NoPortAvailable, NotFound, TooLarge, TooManyParts
+from smsd.errors import (BadRequest, CodecError, EncodingError, NoPortAvailable, NotFound, TooLarge,
+                         TooManyParts)
 from smsd.model import (REG_OK, STATE_INIT, DeliverStatus, InboxFilter, InboxPage, Limits,
                         MessageState, ModemJob, PortInfo, Recipient, SendAccepted, SendRequest, SmsResult)
+from smsd.pdu.types import ENC_8BIT, ENC_GSM7, ENC_UCS2
 from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
 from smsd.scheduler import Scheduler, WorkerHandle
 from smsd.service_book import BookService
@@ -31,7 +33,7 @@ from smsd.store.times import parse_time
 from smsd.throttle import FailureThrottle
 
 PARAM = "#param#"
-ENCODINGS = ("auto", "gsm7", "ucs2")
+ENCODINGS = ("auto", ENC_GSM7, ENC_UCS2)
 FLAGS = ("unread", "read", "all")
 USSD_COMMANDS = ("send", "cancel")
 _NUMBER = re.compile(r"\+?[0-9]+").fullmatch
@@ -39,6 +41,7 @@ _PIN = re.compile(r"[0-9]{4,8}").fullmatch
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
 _CLOCK = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}").fullmatch
 SENDER_MAX_LEN = 32
+Row = tuple[str, "str | None", "int | None", int]     # (number, own text, user_id, parts)
 
 
 def substitute(pieces: Sequence[str], params: Sequence[str]) -> str:
@@ -87,7 +90,8 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         self._check_text(text)
         self._check_extras(request)
         ports = self._known_ports(request.ports)
-        rows = self._payload_rows(request, self._intake_rows(text, recipients, request.encoding))
+        encoding, sent_as, rows = self._intake_plan(text, recipients, request.encoding)
+        rows = self._payload_rows(request, rows)
         self._check_max_parts(rows, request.max_parts)
         self._check_sendable(ports)
         debit = self._credit_debit(user, sum(row[3] for row in rows))
@@ -95,17 +99,22 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
             return SendAccepted(task_id=0, sms_in_queue=self._store.in_queue())
         extra = TaskExtra(sender=request.sender or "", priority=request.priority,
                           dialect=request.dialect, debit=debit, **self._payload_extra(request))
-        task_id, ids = self._store.intake(user=user, text=text, encoding=request.encoding,
+        task_id, ids = self._store.intake(user=user, text=text, encoding=encoding,
                                           srr=request.request_status_report, ports=ports,
                                           rows=rows, now=self._clock(), extra=extra)
         self._scheduler.kick()
         return SendAccepted(task_id=task_id, sms_in_queue=self._store.in_queue(),
-                            message_ids=tuple(ids))
+                            message_ids=tuple(ids),
+                            encoding=ENC_8BIT if request.data is not None else sent_as)
 
     def _check_text(self, text: str) -> None:
         if not text:
             raise BadRequest("empty text")
-        if len(text.encode("utf-8")) > self.limits.max_text_bytes:
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as exc:     # JSON's "\ud800" escape makes one
+            raise BadRequest(f"text holds a lone surrogate at index {exc.start}") from None
+        if size > self.limits.max_text_bytes:
             raise TooLarge(f"text over {self.limits.max_text_bytes} bytes")
 
     @staticmethod
@@ -119,16 +128,31 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
             raise BadRequest("max_parts must be >= 1")
 
     @staticmethod
-    def _check_max_parts(rows: Sequence[tuple[str, str | None, int | None, int]],
-                         max_parts: int | None) -> None:
+    def _check_max_parts(rows: Sequence[Row], max_parts: int | None) -> None:
         if max_parts is None:
             return
         worst = max(row[3] for row in rows)
         if worst > max_parts:
             raise TooManyParts(f"a message needs {worst} parts, max_parts is {max_parts}")
 
-    def _intake_rows(self, text: str, recipients: Sequence[Recipient],
-                     encoding: str) -> list[tuple[str, str | None, int | None, int]]:
+    def _intake_plan(self, text: str, recipients: Sequence[Recipient],
+                     requested: str) -> tuple[str, str, list[Row]]:
+        """(the encoding the task is stored with, the one it will go out in, its rows).
+
+        A requested alphabet is a preference, never a reason to refuse: a text the GSM 7-bit
+        alphabet cannot carry is sent all the same, in UCS2, nothing lost. Such a task is stored
+        as auto: at dispatch each text takes GSM-7 where it fits (with the national tables the
+        sending port allows) and UCS2 otherwise, and it is counted as it will be sent."""
+        used: set[str] = set()
+        rows = self._intake_rows(text, recipients, requested, used)
+        if requested != ENC_GSM7 or ENC_UCS2 not in used:
+            return requested, requested, rows
+        if used == {ENC_UCS2}:
+            return "auto", ENC_UCS2, rows
+        return "auto", "auto", self._intake_rows(text, recipients, "auto", used)
+
+    def _intake_rows(self, text: str, recipients: Sequence[Recipient], encoding: str,
+                     used: set[str]) -> list[Row]:
         # Hot path (20,000 recipients/s): one regex per number, part counts per distinct text.
         pieces = text.split(PARAM)
         counts: dict[str, int] = {}
@@ -144,14 +168,23 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
             body = text if own is None else own
             count = counts.get(body)
             if count is None:
-                count = counts[body] = self._count_parts(body, encoding)
+                count = counts[body] = self._count_parts(body, encoding, used)
             rows.append((number, own, r.user_id, count))
         return rows
 
-    def _count_parts(self, text: str, encoding: str) -> int:
+    def _count_parts(self, text: str, encoding: str, used: set[str]) -> int:
+        """Parts of one text; `used` gains the alphabet a requested gsm7 really takes."""
         self._check_text(text)
         try:
-            return int(self._codec.count_parts(text, encoding))
+            if encoding != ENC_GSM7:
+                return int(self._codec.count_parts(text, encoding))
+            try:
+                count = int(self._codec.count_parts(text, ENC_GSM7))
+                used.add(ENC_GSM7)
+            except EncodingError:
+                count = int(self._codec.count_parts(text, ENC_UCS2))
+                used.add(ENC_UCS2)
+            return count
         except CodecError as exc:
             raise BadRequest(f"text cannot be sent as {encoding}: {exc}") from exc
 
@@ -165,8 +198,9 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         return self._store.in_queue()
 
     def message(self, message_id: int) -> MessageState | None:
-        """One message's state, the text after #param# substitution, its user and failure."""
-        return self._store.message_state(message_id)
+        """One message's state, the text after #param# substitution, its user and failure, and
+        the alphabet it went out in."""
+        return self._with_encoding(self._store.message_state(message_id))
 
     def stop_task(self, task_id: int) -> None:
         if not self._store.stop_task(task_id, self._clock()):

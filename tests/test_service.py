@@ -56,7 +56,7 @@ def req(text: str = "hi", numbers: tuple[str, ...] = ("123",), **kw: object) -> 
     (req(numbers=("1" * 25,)), BadRequest),
     (req(numbers=("123", "+")), BadRequest),
     (req(encoding="latin1"), BadRequest),
-    (req("emoji 😀", encoding="gsm7"), BadRequest),
+    (req("lone \ud800 surrogate", encoding="gsm7"), BadRequest),   # no alphabet carries it
     (req(ports=(0, 9)), BadRequest),
     (SendRequest("hi", (Recipient("1", user_id=-1),)), BadRequest),
     (SendRequest("#param#", (Recipient("1", text_param=("",)),)), BadRequest),
@@ -92,6 +92,25 @@ def test_part_count_follows_the_text(box: Box) -> None:
     box.svc.send_sms(req("é" * 71, encoding="ucs2"))
     counts = [r.count for r in box.svc.query_sms_result()]
     assert counts == [1, 2, 2]
+
+
+def test_a_requested_gsm7_is_a_preference_never_a_refusal(box: Box) -> None:
+    def stored(task_id: int) -> str:
+        return str(box.store.db.conn().execute("SELECT encoding FROM tasks WHERE id = ?",
+                                               (task_id,)).fetchone()[0])
+    fits = box.svc.send_sms(req("plain {text}", encoding="gsm7"))
+    assert fits.encoding == "gsm7" and stored(fits.task_id) == "gsm7"
+    wide = box.svc.send_sms(req("Ωmega 😀 €" * 8, encoding="gsm7"))   # 80 units: 2 UCS2 parts
+    assert wide.encoding == "ucs2" and stored(wide.task_id) == "auto"
+    # Only one recipient's text needs UCS2: each text goes in its own alphabet.
+    mixed = box.svc.send_sms(SendRequest("#param#", (Recipient("1", text_param=("x" * 100,)),
+                                                     Recipient("2", text_param=("ж" * 100,))),
+                                         encoding="gsm7"))
+    assert mixed.encoding == "auto" and stored(mixed.task_id) == "auto"
+    counts = [r.count for r in box.svc.query_sms_result()]
+    assert counts == [1, 2, 1, 2]
+    assert box.svc.send_sms(req("x", encoding="ucs2")).encoding == "ucs2"
+    assert box.svc.send_sms(req("x")).encoding == "auto"
 
 
 def test_no_port_available(box: Box) -> None:

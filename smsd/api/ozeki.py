@@ -65,6 +65,9 @@ class Kind:
 TYPES = {"SMS:TEXT": Kind(), "SMS:TEXT:GSM7BIT": Kind("gsm7"), "SMS:TEXT:UCS2": Kind("ucs2"),
          "SMS:TEXT:UNICODE": Kind("ucs2"), "SMS:TEXT:CLASS0": Kind(flash=True),
          "SMS:FLASH": Kind(flash=True), "SMS:BINARY": Kind(binary=True)}
+# The message type that says which alphabet went out (a requested SMS:TEXT:GSM7BIT whose text
+# GSM-7 cannot carry is sent, in UCS2, and reported so).
+SENT_TYPES = {"gsm7": "SMS:TEXT:GSM7BIT", "ucs2": "SMS:TEXT:UCS2", "8bit": "SMS:BINARY"}
 
 
 # --- sendmessage ----------------------------------------------------------------------------------
@@ -126,7 +129,10 @@ def send(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
     if not targets:
         raise OzekiError(x.RECIPIENT, "no recipient")
     request = build_request(svc, params, kind, data, [n for _, n, _ in targets if n])
-    ids = iter(svc.send_sms(request, user=user).message_ids) if request is not None else iter(())
+    accepted = svc.send_sms(request, user=user) if request is not None else None
+    ids = iter(accepted.message_ids if accepted is not None else ())
+    if accepted is not None and kind.encoding != "auto" and accepted.encoding != kind.encoding:
+        type_name = SENT_TYPES.get(accepted.encoding, type_name)
     reports = []
     for given, number, why in targets:
         fields: dict[str, object] = {}
@@ -216,7 +222,8 @@ DELIVERY = {"SENDING": "pending", "SENT_OK": "sent", "DELIVERED": "delivered", "
 
 def sent_item(svc: Any, msg: MessageState) -> Item:
     return item("message", messageid=msg.message_id, originator="", recipient=msg.number,
-                messagetype="SMS:TEXT", messagedata=msg.text, senttime=msg.time,
+                messagetype=SENT_TYPES.get(msg.encoding, "SMS:TEXT"), messagedata=msg.text,
+                senttime=msg.time,
                 folder=FOLDER_OF_STATUS.get(msg.status, "outbox"),
                 status=DELIVERY.get(msg.status, msg.status.lower()),
                 deliveryreport="" if msg.dr_status is None else f"{msg.dr_status}",

@@ -462,6 +462,13 @@ class OutboxMixin(EventsMixin):
                             reason=row[11], user=row[12], text=row[13])
 
 
+    def first_part_pdu(self, message_id: int) -> str | None:
+        """The PDU of a message's first part (None before its parts were built)."""
+        row = self.db.conn().execute("SELECT pdu FROM parts WHERE message_id = ? "
+                                     "ORDER BY seq LIMIT 1", (message_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+
 RESULT_COLUMNS = ("m.id AS message_id, m.task_id, m.port, m.number, m.user_id, m.time, m.status, "
                   "m.count, m.succ_count, m.ref_id, m.imsi")
 
