@@ -44,3 +44,16 @@ def test_no_ports_is_refused() -> None:
         config.build({}, {})
     with pytest.raises(ConfigError, match="1..4"):
         config.build({}, {"simulate": 2, "slots": 5})
+
+
+def test_drain_timeout_from_the_file_and_the_command_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert config.build({}, {"simulate": 1}).drain_timeout == config.DEFAULT_DRAIN_TIMEOUT
+    path = write(tmp_path, "[daemon]\ndrain_timeout = 120\n")
+    assert config.build(config.load_file(path), {"simulate": 1}).drain_timeout == 120.0
+    assert config.build(config.load_file(path), {"simulate": 1,
+                                                 "drain_timeout": 0.5}).drain_timeout == 0.5
+    with pytest.raises(ConfigError, match=r"smsd.conf:2: \[daemon\] drain_timeout: 4000 is outside"):
+        config.load_file(write(tmp_path, "[daemon]\ndrain_timeout = 4000\n"))
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ConfigError, match="--drain-timeout"):
+            config.build({}, {"simulate": 1, "drain_timeout": bad})

@@ -45,6 +45,8 @@ def log_of(d: Daemon) -> str:
 def test_stop_lets_the_parts_on_the_air_finish(make_daemon, tmp_path, sig) -> None:  # type: ignore[no-untyped-def]
     journal = str(tmp_path / "network.jsonl")
     d = make_daemon(ports=PORTS, extra=("--sim-journal", journal)).start()
+    for bad in (b'{"port": 0, "submit_time": "slow"}', b'{"port": 0, "submit_time": -1}'):
+        assert json.loads(d.request("/sim/fault", bad)[1])["error_code"] == 400
     start_slow_batch(d)
     status, _ = d.signal_and_wait(sig, timeout=30)
     log = log_of(d)
