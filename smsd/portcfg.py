@@ -7,7 +7,8 @@ so a port nobody configured works exactly as before. Who honours what:
 - the scheduler asks `may_send(port, now)` before it hands a part to a port: false while the
   connection is stopped, SEND is off, or LIMITTOMPM parts were handed in the last `window`
   seconds (a sliding window; 0 means no limit). `next_free` tells it when to look again.
-  DELIVERYREPORT and PREFEREDCHARSET shape the PDUs it builds for the port (`srr`, `encoding`).
+  DELIVERYREPORT, PREFEREDCHARSET and NATIONALLANGUAGES shape the PDUs it builds for the port
+  (`srr`, `encoding`, `languages`).
 - the modem worker asks `worker_settings(port)` (a plain dict, so `smsd.modem` imports nothing
   from here): PINCODE at init when the SIM wants its PIN, SMSSERVICECENTERADDRESS (AT+CSCA),
   SUBMITTIMEOUT (the +CMGS answer wait), KEEPALIVEPERIOD / KEEPALIVEREQUEST (the idle refresh),
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from smsd.errors import BadRequest
+from smsd.pdu.tables import LANGUAGES
 
 ON = frozenset({"on", "yes", "true", "1", "enabled"})
 OFF = frozenset({"off", "no", "false", "0", "disabled"})
@@ -80,6 +82,27 @@ def _charset(value: str) -> str:
     return found
 
 
+_LANGUAGE_IDS = {name: lang for lang, name in LANGUAGES.items() if lang}
+
+
+def _languages(value: str) -> str:
+    """National language tables (TS 23.038 6.2.1.2.4) the port may use: names or ids, comma
+    separated; "all"; "" or "none" for the default alphabet only. Canonical: names in id order."""
+    words = [w for w in re.split(r"[\s,;]+", value.strip().lower()) if w]
+    if words in ([], ["none"]):
+        return ""
+    if words == ["all"]:
+        return ",".join(LANGUAGES[lang] for lang in sorted(_LANGUAGE_IDS.values()))
+    found = set()
+    for word in words:
+        lang = int(word) if word.isdigit() else _LANGUAGE_IDS.get(word)
+        if lang not in LANGUAGES or not lang:
+            raise ValueError(f"{word!r} is not a national language; use none, all or names of "
+                             f"{', '.join(_LANGUAGE_IDS)}")
+        found.add(lang)
+    return ",".join(LANGUAGES[lang] for lang in sorted(found))
+
+
 def _text(value: str) -> str:
     if len(value) > 64 or not value.isprintable():
         raise ValueError("must be up to 64 printable characters")
@@ -109,6 +132,9 @@ KEYS: dict[str, Key] = {
     "SUBMITTIMEOUT": Key("60", _int_range(5, 600), "seconds to wait for the +CMGS answer"),
     "PREFEREDCHARSET": Key("GSM7bit", _charset,
                            "GSM7bit/Default: GSM 7-bit when the text fits, else UCS2; UCS2: always"),
+    "NATIONALLANGUAGES": Key("", _languages,
+                             "national language tables GSM-7 may use (e.g. turkish; all; none): "
+                             "only if the recipients' handsets read them"),
     "KEEPALIVEPERIOD": Key("30", _int_range(5, 86400), "seconds between idle signal refreshes"),
     "KEEPALIVEREQUEST": Key("on", _bool, "refresh signal and registration while idle"),
     "PHONENUMBER": Key("", _text, "the SIM's number as the operator knows it (a label)"),
@@ -233,6 +259,11 @@ class PortConfig:
 
     def status_reports(self, port: int, requested: bool) -> bool:
         return requested and self.on(port, "DELIVERYREPORT")
+
+    def languages(self, port: int) -> tuple[int, ...]:
+        """The national language ids the port's PDUs may use (empty: default alphabet only)."""
+        value = self.get(port, "NATIONALLANGUAGES")
+        return tuple(_LANGUAGE_IDS[name] for name in value.split(",")) if value else ()
 
     def encoding(self, port: int, requested: str) -> str:
         if requested == "auto" and self.get(port, "PREFEREDCHARSET") == "UCS2":

@@ -303,7 +303,8 @@ class Scheduler:
         flash = {"flash": True} if payload is not None and payload.flash else {}
         return list(self._codec.encode_submit(
             msg.number, msg.text, encoding=self.port_config.encoding(port, msg.encoding),
-            request_status_report=srr, concat_ref=self._next_ref(port), **flash))
+            request_status_report=srr, concat_ref=self._next_ref(port),
+            languages=self.port_config.languages(port), **flash))
 
     def _rerank(self, new_priority: int | None) -> None:
         """Read the waiting messages from the top again when new ones rank before the cursor."""
@@ -438,6 +439,8 @@ class Scheduler:
         now = self._clock()
         try:
             decoded = self._codec.decode(msg.pdu_hex, smsc=True)
+            if decoded.kind == "submit":     # TP-MTI 01 in a received slot is nobody's SMS
+                raise CodecError("an SMS-SUBMIT is not a received message")
         except (CodecError, ValueError) as exc:
             log.warning("port %d: undecodable %s PDU kept aside: %s", msg.port, msg.kind, exc)
             self._store.add_bad_pdu(port=msg.port, slot=msg.slot, kind=msg.kind, pdu=msg.pdu_hex,

@@ -36,6 +36,7 @@ class SimControl(Protocol):
     """What the simulate-mode endpoints need of the simulator (smsd.sim.SimBoard fits)."""
 
     def inject_sms(self, port: int, sender: str, text: str, slot: int | None = None) -> None: ...
+    def inject_pdu(self, port: int, pdu_hex: str, slot: int | None = None) -> None: ...
     def set_fault(self, port: int, fault: str) -> None: ...
     def set_submit_time(self, port: int, seconds: float | None) -> None: ...
 
@@ -139,11 +140,15 @@ def _mount_sim(app: bottle.Bottle, svc: Any, sim: SimControl,
         return json_reply({"error_code": 200, "sn": svc.sn})
 
     def inject(obj: dict[str, Any]) -> None:
-        port, sender, text = int(obj["port"]), str(obj["from"]), str(obj["text"])
+        port = int(obj["port"])
         if not 0 <= port < svc.port_count:
             raise ValueError(f"no port {port}")
         slot = obj.get("slot")
-        sim.inject_sms(port, sender, text, slot=None if slot is None else int(slot))
+        slot = None if slot is None else int(slot)
+        if "pdu" in obj:                # a raw PDU, however corrupt, as the network sends it
+            sim.inject_pdu(port, str(obj["pdu"]), slot=slot)
+            return
+        sim.inject_sms(port, str(obj["from"]), str(obj["text"]), slot=slot)
 
     def fault(obj: dict[str, Any]) -> None:
         port = int(obj["port"])

@@ -56,5 +56,7 @@ def drain(channel: Channel, deliver: Deliver) -> int:
 
 
 def _deliver(deliver: Deliver, pdu_hex: str, mem: str) -> bool:
-    kind = pdu_kind(pdu_hex) or ("status_report" if mem.upper() == "SR" else None)
-    return kind is not None and deliver(pdu_hex, kind)
+    # A received slot whose PDU is junk (no readable TP-MTI) still goes to the sink, which
+    # keeps it as undecodable: left on the SIM it would come back at every drain and fill it.
+    kind = pdu_kind(pdu_hex) or ("status_report" if mem.upper() == "SR" else "deliver")
+    return deliver(pdu_hex, kind)

@@ -132,6 +132,14 @@ class SimBoard:
             card = self.network.card(port, modem.slot if slot is None else slot)
             return sms.inject(modem, card, sender, text)
 
+    def inject_pdu(self, port: int, pdu_hex: str, slot: int | None = None) -> None:
+        """A raw SMS-DELIVER (hex, SMSC field first), however corrupt, to the SIM in `slot`."""
+        self._check_port(port, slot)
+        with self._loop.lock:
+            modem = self._modems[port]
+            card = self.network.card(port, modem.slot if slot is None else slot)
+            sms.inject_pdu(modem, card, pdu_hex)
+
     def set_fault(self, port: int, fault: str) -> None:
         """"none" | "hang" (swallows input, answers nothing) | "no_sim" | "no_network"."""
         self._check_port(port)

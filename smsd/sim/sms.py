@@ -247,6 +247,19 @@ def inject(m: SimModem, card: SimCard, sender: str, text: str) -> int:
     return len(parts)
 
 
+MAX_RAW_OCTETS = 200            # a PDU line of +CMGR is at most 176 octets; junk may be longer
+
+
+def inject_pdu(m: SimModem, card: SimCard, pdu_hex: str) -> None:
+    """A PDU exactly as given (SMSC field first), however corrupt: what a faulty network or
+    SIM hands the modem. ValueError when it is not hex of 1..MAX_RAW_OCTETS octets."""
+    text = pdu_hex.strip().upper()
+    if not 2 <= len(text) <= 2 * MAX_RAW_OCTETS or len(text) % 2 or \
+            any(c not in "0123456789ABCDEF" for c in text):
+        raise ValueError(f"pdu must be hex of 1 to {MAX_RAW_OCTETS} octets")
+    m.network.deliver(card, Pending(text))
+
+
 # --- receive ----------------------------------------------------------------------------------
 def receive(m: SimModem, item: Pending) -> bool:
     """Take one message from the network per AT+CNMI; False when storage is full."""

@@ -81,4 +81,4 @@ def submit_to_deliver(tpdu: bytes, originator: str, stamp: dt.datetime) -> bytes
 
 def tpdu_len(pdu_hex: str) -> int:
     """Octets after the SMSC field: what +CMGR/+CMT/+CDS print as <length>."""
-    return len(pdu_hex) // 2 - 1 - int(pdu_hex[:2], 16)
+    return max(0, len(pdu_hex) // 2 - 1 - int(pdu_hex[:2], 16))   # >= 0 for a lying SMSC length
