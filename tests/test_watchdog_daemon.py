@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 from smsd import config
-from smsd.daemon import Daemon
+from smsd.daemon import STOP_MARGIN, Daemon
 from test_watchdog import NotifySocket
 
 
@@ -66,3 +66,25 @@ def test_daemon_is_ready_pets_and_stops_petting_when_a_port_dies(daemon) -> None
     mark = len(sock.messages)
     sock.drain(1.0)                                      # five watchdog intervals
     assert sock.messages[mark:].count("WATCHDOG=1") == 0
+
+
+def test_a_stop_tells_systemd_it_waits_for_the_parts_on_the_air(daemon) -> None:  # type: ignore[no-untyped-def]
+    from smsd.model import Recipient, SendRequest
+    d, sock, _ = daemon
+    deadline = time.monotonic() + 10
+    while "2 ready" not in last_status(sock, 0.2) and time.monotonic() < deadline:
+        pass
+    for port in (0, 1):
+        d.board.set_submit_time(port, 1.5)
+    d.service.send_sms(SendRequest("x", (Recipient("+447700900001"), Recipient("+447700900002"))))
+    while d.scheduler.in_flight() < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert d.scheduler.in_flight() == 2
+    mark = len(sock.drain())
+    d.drain()
+    said = sock.drain(0.1)[mark:]
+    assert said[0] == "STOPPING=1"
+    assert "STATUS=stopping: 2 parts in flight" in said
+    extend = [int(m.split("=")[1]) for m in said if m.startswith("EXTEND_TIMEOUT_USEC=")]
+    assert extend and all(0 < usec <= (d.cfg.drain_timeout + STOP_MARGIN) * 1e6 for usec in extend)
+    assert d.stopped_summary == "stopped: 2 sent, 0 left queued"
