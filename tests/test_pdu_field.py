@@ -365,3 +365,24 @@ def test_mutated_deliver_pdus_get_one_verdict(pdu: bytes) -> None:
 def test_random_octets_get_one_verdict(data: bytes, smsc: bool) -> None:
     verdicts = [verdict(mod, data, smsc) for mod in BACKENDS]
     assert all(v == verdicts[0] for v in verdicts), verdicts
+
+
+# --- 1. who allows national tables: the port setting -------------------------------------------
+def test_port_setting_names_the_languages() -> None:
+    from smsd.portcfg import BadSetting, PortConfig, parse_values
+    assert parse_values({"nationallanguages": "Turkish, 3"}) == {
+        "NATIONALLANGUAGES": "turkish,portuguese"}
+    assert parse_values({"NATIONALLANGUAGES": "none"}) == {"NATIONALLANGUAGES": ""}
+    everything = parse_values({"NATIONALLANGUAGES": "all"})["NATIONALLANGUAGES"]
+    for bad in ("klingon", "0", "14", "turkish,x"):
+        with pytest.raises(BadSetting, match="NATIONALLANGUAGES"):
+            parse_values({"NATIONALLANGUAGES": bad})
+
+    class Store:
+        def port_settings_put(self, port: int, values: Any) -> None:
+            pass
+    config = PortConfig(Store())
+    assert config.languages(0) == ()                         # default: none
+    config.put(0, {"NATIONALLANGUAGES": "turkish,portuguese"})
+    config.put(1, {"NATIONALLANGUAGES": everything})
+    assert config.languages(0) == (1, 3) and config.languages(1) == tuple(range(1, 14))
