@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import configparser
-import difflib
 import re
 import sys
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -130,7 +128,7 @@ def _check_known(parser: configparser.ConfigParser) -> None:
     for name in parser.sections():
         known = SECTIONS.get("port.N" if name.startswith("port.") else name)
         if known is None:
-            hint = did_you_mean(name, SECTIONS, "[%s]") \
+            hint = board_description.did_you_mean(name, SECTIONS, "[%s]") \
                 or f" (known: {', '.join(f'[{s}]' for s in SECTIONS)})"
             raise ConfigError(f"[{name}]: unknown section{hint}")
         for key in parser[name]:
@@ -139,19 +137,13 @@ def _check_known(parser: configparser.ConfigParser) -> None:
 
 
 def _key_hint(key: str, known: frozenset[str]) -> str:
-    hint = did_you_mean(key, known)
+    hint = board_description.did_you_mean(key, known)
     if hint:
         return hint
     homes = [f"[{s}]" for s, keys in SECTIONS.items() if key in keys]
     if homes:
         return f" (it belongs in {' or '.join(homes)})"
     return f" (known: {', '.join(sorted(known))})"
-
-
-def did_you_mean(word: str, choices: Iterable[str], form: str = "'%s'") -> str:
-    """" (did you mean 'x'?)" when one choice is close to the word, else ""."""
-    close = difflib.get_close_matches(word, sorted(choices), n=1)
-    return f" (did you mean {form % close[0]}?)" if close else ""
 
 
 def _read_daemon(parser: configparser.ConfigParser, values: dict[str, Any]) -> None:

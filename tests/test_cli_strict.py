@@ -221,3 +221,11 @@ def test_check_listen_names_the_address() -> None:
             check_listen((f"127.0.0.1:{free_port()}", busy))
     with pytest.raises(ListenError, match=r"^cannot listen on no-such-host\.invalid:80: "):
         check_listen(("no-such-host.invalid:80",))
+
+
+def test_the_board_description_is_as_strict(tmp_path: Path) -> None:
+    board = write(tmp_path, "[board]\nname = b\n\n[port.0]\ndevice = /dev/null\n"
+                            "power_kee = GPIO5\n", "board.ini")
+    run = smsd_run("run", "--simulate", "1", "--board", board, "--state-dir", str(tmp_path / "s"))
+    assert (run.returncode, run.stderr) == (
+        2, f"smsd: {board}:6: [port.0] power_kee: unknown key (did you mean 'power_key'?)\n")

@@ -27,9 +27,10 @@ values, this module scans the file for them itself.
 from __future__ import annotations
 
 import configparser
+import difflib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from smsd.errors import ConfigError
@@ -126,6 +127,12 @@ def key_lines(text: str) -> dict[tuple[str, str], int]:
     return found
 
 
+def did_you_mean(word: str, choices: Iterable[str], form: str = "'%s'") -> str:
+    """" (did you mean 'x'?)" when one choice is close to the word, else ""."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f" (did you mean {form % close[0]}?)" if close else ""
+
+
 class _Reader:
     def __init__(self, parser: configparser.ConfigParser, path: str,
                  lines: dict[tuple[str, str], int]) -> None:
@@ -186,7 +193,8 @@ class _Reader:
     def _known(self, sec: configparser.SectionProxy, keys: frozenset[str]) -> None:
         for key in sec:
             if key not in keys:
-                raise self.fail(sec.name, key, f"unknown key (known: {', '.join(sorted(keys))})")
+                hint = did_you_mean(key, keys) or f" (known: {', '.join(sorted(keys))})"
+                raise self.fail(sec.name, key, f"unknown key{hint}")
 
     def _pin(self, sec: configparser.SectionProxy, key: str, value: str | None = None) -> str:
         spec = (sec[key] if value is None else value).strip().upper()
