@@ -35,8 +35,8 @@ from smsd.service import Service
 from smsd.service_book import route_matches
 from smsd.store.db import Store
 from smsd.store.migrate import SchemaError
+from smsd.system.listen import ListenError, check_listen
 from smsd.system.memory import HeapTrimmer
-from smsd.system.listen import check_listen
 from smsd.system.status import DeviceStatus
 from smsd.system.watchdog import HealthProbe, Watchdog
 
@@ -102,9 +102,6 @@ class Daemon:
     # --- start ----------------------------------------------------------------------------------
     def start(self) -> None:
         cfg = self.cfg
-        # Before anything opens: "cannot listen on HOST:PORT: Address already in use" in one
-        # line, where waitress, binding last, would fail with an errno naming no address.
-        check_listen(cfg.listen)
         os.makedirs(cfg.state_dir, mode=0o750, exist_ok=True)
         log.info("starting: %d port(s)%s, PDU codec backend %s", cfg.port_count,
                  " (simulated)" if cfg.simulate else "", pdu.backend_info())
@@ -308,6 +305,13 @@ class Daemon:
         log.info("%s", self.stopped_summary or "stopped")
 
     def run_forever(self) -> int:
+        try:
+            # Before anything opens: "cannot listen on HOST:PORT: Address already in use", one
+            # line, where waitress, binding last, would fail with an errno naming no address.
+            check_listen(self.cfg.listen)
+        except ListenError as exc:
+            print(f"smsd: start-up failed: {exc}", file=sys.stderr)
+            return 1
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         try:
