@@ -20,6 +20,7 @@ from smsd.model import PERMISSIONS
 from smsd.service_book import ROUTE_PROTOCOLS, BookService
 from smsd.service_users import UsersService, parse_perms
 from smsd.store.db import Store
+from smsd.store.migrate import SchemaError
 from smsd.throttle import FailureThrottle
 
 DB_FILE = "smsd.db"                  # the daemon's file name in the state dir
@@ -106,7 +107,11 @@ def run_admin(args: argparse.Namespace, start: config.Startup) -> int:
               file=sys.stderr)
         return 1
     os.makedirs(start.state_dir, mode=0o750, exist_ok=True)
-    store = Store(path, group_commit=False)
+    try:
+        store = Store(path, group_commit=False)
+    except SchemaError as exc:      # too new, or a migration failed: one line, file untouched
+        print(f"smsd: {exc}", file=sys.stderr)
+        return 1
     try:
         handler = HANDLERS[(args.command, args.action)]
         handler(Admin(store), args)

@@ -14,6 +14,7 @@ from typing import Any
 
 from smsd import __version__, config
 from smsd.admin_cli import add_admin_commands
+from smsd.backup_cli import add_backup_commands
 from smsd.errors import ConfigError
 
 Handler = Callable[[argparse.Namespace, config.Startup], int]
@@ -35,6 +36,7 @@ def _parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True)
     _run_parser(sub.add_parser("run", help="start the daemon"))
     add_admin_commands(sub)
+    add_backup_commands(sub)
     return parser
 
 
@@ -85,7 +87,9 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     handler: Handler = args.handler
     try:
-        return handler(args, config.startup(args.config, args.state_dir))
+        # A subcommand without config.add_state_options gets the defaults (and no file).
+        start = config.startup(getattr(args, "config", None), getattr(args, "state_dir", None))
+        return handler(args, start)
     except ConfigError as exc:
         # Exit status 2: the service does not restart on it (RestartPreventExitStatus=2).
         print(f"smsd: {exc}", file=sys.stderr)

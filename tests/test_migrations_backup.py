@@ -2,7 +2,10 @@
 migrations an upgrade runs; anything else refused with the database left as it was."""
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,3 +158,43 @@ def test_another_sqlite_file_or_a_newer_format_is_refused(tmp_path: Path) -> Non
     conn.close()
     with pytest.raises(SchemaError, match=f"backup format 99 is newer .* \\(format {backup.FORMAT}\\)"):
         backup.read_info(str(tmp_path / "b.smsdbak"))
+
+
+# --- the command line -------------------------------------------------------------------------
+def smsd(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SMSD_PDU_BACKEND": "python"}    # the codec plays no part here
+    return subprocess.run([sys.executable, "-m", "smsd", *args], capture_output=True, text=True,
+                          timeout=60, env=env)
+
+
+def test_smsd_backup_and_restore_commands(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    filled(str(state / "smsd.db")).close()
+    done = smsd("backup", str(tmp_path / "b.smsdbak"), "--state-dir", str(state))
+    assert done.returncode == 0, done.stderr
+    assert f"(schema version {LATEST})" in done.stdout
+    other = tmp_path / "other"
+    done = smsd("restore", str(tmp_path / "b.smsdbak"), "--state-dir", str(other))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"restored {tmp_path / 'b.smsdbak'} (schema version {LATEST}, "
+                                  "written by smsd ")
+    store = Store(str(other / "smsd.db"))
+    try:
+        assert store.user_info("bob").credits == 9      # type: ignore[union-attr]
+    finally:
+        store.close()
+    done = smsd("restore", str(tmp_path / "missing"), "--state-dir", str(other))
+    assert done.returncode == 1 and done.stderr.strip().endswith("missing: no such file")
+    assert "Traceback" not in done.stderr
+
+
+def test_admin_commands_refuse_a_newer_database_in_one_line(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    steps = with_steps(tmp_path, {"later.sql": "CREATE TABLE later (x);\n"})
+    Store(str(state / "smsd.db"), migrations=steps).close()
+    done = smsd("user", "list", "--state-dir", str(state))
+    assert done.returncode == 1
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert f"schema version {LATEST + 1}, newer than" in done.stderr
