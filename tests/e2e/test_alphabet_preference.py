@@ -1,0 +1,104 @@
+"""A requested alphabet is a preference, never a reason to refuse (issue 11), end to end: each
+dialect that lets a client ask for GSM 7-bit (or that sends 7-bit text by default) accepts a
+text GSM-7 cannot carry, the simulated network receives it in UCS2 with nothing lost, and the
+service's record (Ozeki's messagetype, which reads it for any message id) says UCS2 went out."""
+from __future__ import annotations
+
+import urllib.parse
+import urllib.request
+from pathlib import Path
+import pytest
+
+from e2e.harness import Daemon, wait_for
+from e2e.test_intelli import decoded, journal
+from e2e.test_ozeki import message, send as ozeki_send
+
+TEXT = "Ωmega 😀 €"          # Ω and € are GSM-7 (€ via the extension table), 😀 is not
+
+
+def get(d: Daemon, path: str, **params: str) -> str:
+    with urllib.request.urlopen(d.base + path + "?" + urllib.parse.urlencode(params),
+                                timeout=30) as resp:
+        assert resp.status == 200
+        return str(resp.read().decode("utf-8")).strip()
+
+
+def on_air_ucs2(air: Path, to: str) -> None:
+    """The one part that reached `to`: UCS2, the whole text."""
+    records = wait_for(lambda: [r for r in journal(air) if r["to"] == to], 30,
+                       what=f"the message to {to} on the air")
+    got = decoded(records[0])
+    assert (len(records), got.encoding, got.text) == (1, "ucs2", TEXT)
+
+
+def went_out_as_ucs2(d: Daemon, message_id: str) -> None:
+    """The service's record of the alphabet, as Ozeki's getmessage shows it."""
+    wait_for(lambda: message(d, message_id).get("status") in ("sent", "delivered"), 30,
+             what=f"message {message_id} sent")
+    assert message(d, message_id)["messagetype"] == "SMS:TEXT:UCS2"
+
+
+@pytest.fixture
+def box(make_daemon, tmp_path) -> tuple[Daemon, Path]:  # type: ignore[no-untyped-def]
+    air = tmp_path / "air.jsonl"
+    return make_daemon(ports=1, extra=("--sim-journal", str(air))).start(), air
+
+
+def test_json_api_gsm_7bit(box: tuple[Daemon, Path]) -> None:
+    d, air = box
+    reply = d.api("send_sms", {"text": TEXT, "encoding": "gsm-7bit",
+                               "param": [{"number": "+447700900601", "user_id": 61}]})
+    assert reply["error_code"] == 202, reply
+    on_air_ucs2(air, "+447700900601")
+    rows = wait_for(lambda: [r for r in d.results(user_id=[61]) if r["status"] != "SENDING"],
+                    30, what="the send result")
+    assert rows[0]["status"] in ("SENT_OK", "DELIVERED") and rows[0]["count"] == 1
+    # #param#: the recipient whose text fits goes in GSM-7, the other in UCS2.
+    reply = d.api("send_sms", {"text": "Hi #param#", "encoding": "gsm-7bit",
+                               "param": [{"number": "+447700900602", "text_param": ["Bob"]},
+                                         {"number": "+447700900603", "text_param": ["😀"]}]})
+    assert reply["error_code"] == 202, reply
+    for to, text, encoding in (("+447700900602", "Hi Bob", "gsm7"),
+                               ("+447700900603", "Hi 😀", "ucs2")):
+        record = wait_for(lambda: [r for r in journal(air) if r["to"] == to], 30, what=to)[0]
+        assert (decoded(record).text, decoded(record).encoding) == (text, encoding)
+
+
+def test_ozeki_gsm7bit_message_type(box: tuple[Daemon, Path]) -> None:
+    d, air = box
+    report = ozeki_send(d, "+447700900611", TEXT, messagetype="SMS:TEXT:GSM7BIT")[0]
+    assert report["statuscode"] == "0", report
+    assert report["messagetype"] == "SMS:TEXT:UCS2"         # what goes out, not what was asked
+    on_air_ucs2(air, "+447700900611")
+    went_out_as_ucs2(d, report["messageid"])
+    plain = ozeki_send(d, "+447700900612", "plain", messagetype="SMS:TEXT:GSM7BIT")[0]
+    assert plain["messagetype"] == "SMS:TEXT:GSM7BIT"
+    wait_for(lambda: message(d, plain["messageid"]).get("messagetype") == "SMS:TEXT:GSM7BIT",
+             30, what="the plain message sent in GSM-7")
+
+
+@pytest.mark.parametrize("enc", ["0", "1"])
+def test_isms_enc(box: tuple[Daemon, Path], enc: str) -> None:
+    d, air = box
+    body = get(d, "/sendmsg", user="admin", passwd=d.password, cat="1", to="+447700900621",
+               text=TEXT, enc=enc)
+    assert body.startswith("ID: "), body
+    on_air_ucs2(air, "+447700900621")
+    went_out_as_ucs2(d, body[4:])
+
+
+def test_intellisoftware_text_type(box: tuple[Daemon, Path]) -> None:
+    d, air = box
+    body = get(d, "/smsgateway/sendmsg.aspx", username="admin", password=d.password,
+               to="447700900631", text=TEXT, type="1")
+    assert body.startswith("ID:") and body[3:].isdigit(), body
+    on_air_ucs2(air, "+447700900631")
+
+
+def test_gateway_php(box: tuple[Daemon, Path]) -> None:
+    d, air = box
+    body = get(d, "/module/gateway.php", clientuser="admin", clientpwd=d.password,
+               to="447700900641", message=TEXT, sender="Shop", delivery="yes")
+    assert body.startswith("OK "), body
+    on_air_ucs2(air, "+447700900641")
+    went_out_as_ucs2(d, body[3:])
