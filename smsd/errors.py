@@ -4,6 +4,8 @@ Modem errors carry the +CME/+CMS code; API-facing errors know their vendor error
 """
 from __future__ import annotations
 
+import math
+
 
 class SmsdError(Exception):
     """Root of every error smsd raises on purpose."""
@@ -92,6 +94,24 @@ class NoPortAvailable(ServiceError):
 
 class AuthError(ServiceError, PermissionError):
     reason = "auth"
+
+
+class Throttled(AuthError):
+    """Refused without looking at the password: too many recent failed logins for this address or
+    user (smsd/throttle.py). Dialects answer their own auth error (`reason` stays "auth"); web
+    pages answer `http_status` with a Retry-After of `retry_after` seconds."""
+
+    http_status = 429
+
+    def __init__(self, retry_after: float, scope: str) -> None:
+        self.retry_after = retry_after
+        self.scope = scope            # "addr", "user" or "pair": which count blocked it
+        super().__init__(f"too many failed logins ({scope}); retry in {self.retry_seconds} s")
+
+    @property
+    def retry_seconds(self) -> int:
+        """For a Retry-After header: whole seconds, at least 1."""
+        return max(1, math.ceil(self.retry_after))
 
 
 class InsufficientCredit(ServiceError):

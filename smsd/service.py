@@ -57,7 +57,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
     def __init__(self, store: Store, scheduler: Scheduler,
                  workers: Mapping[int, WorkerHandle] | None = None, *, limits: Limits = Limits(),
                  codec: Any = None, clock: Callable[[], float] = time.time,
-                 ussd_wait: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> None:
+                 ussd_wait: float = 30.0, throttle: FailureThrottle | None = None) -> None:
         self._store = store
         self._scheduler = scheduler
         self._ports = frozenset(workers if workers is not None else scheduler.ports)
@@ -65,8 +65,8 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         self._codec = codec if codec is not None else _pdu()
         self._clock = clock
         self._ussd_wait = ussd_wait            # a USSD older than this no longer makes a port busy
-        self._sleep = sleep                    # failed logins wait here (the HTTP thread)
-        self._throttle = FailureThrottle(clock)
+        # Its own clock by default: monotonic, so a clock step cannot stretch a block.
+        self._throttle = throttle if throttle is not None else FailureThrottle(time.monotonic)
 
     @property
     def port_count(self) -> int:

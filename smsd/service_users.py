@@ -1,7 +1,7 @@
-"""Service methods for users: authentication with a failure slowdown, permissions, credits.
+"""Service methods for users: authentication with a login throttle, permissions, credits.
 
 Mixed into `smsd.service.Service`; every dialect and the web pages authenticate through
-`authenticate()`, so the slowdown and the permission rule hold for all of them alike.
+`authenticate()`, so the throttle and the permission rule hold for all of them alike.
 """
 from __future__ import annotations
 
@@ -48,41 +48,52 @@ def _check_credits(credits: int | None) -> None:
 
 class UsersService:
     _store: Store
-    _sleep: Callable[[float], None]
     _throttle: FailureThrottle
 
     # --- authentication -------------------------------------------------------------------------
     def authenticate(self, name: str, password: str, perm: str, *, remote: str = "") -> str:
         """The user name when the credentials are good and grant `perm`.
 
-        AuthError after a growing delay for bad credentials; Forbidden when `perm` is missing."""
+        Throttled (an AuthError) at once, without a look at the password, while too many recent
+        failures block this address or name (smsd/throttle.py); AuthError for bad credentials;
+        Forbidden when `perm` is missing."""
         if perm not in PERMISSIONS:
             raise BadRequest(f"unknown permission {perm!r}")
-        if not self._password_ok(name, password, perm):
+        self._throttle.check(name, remote)
+        if not self._password_ok(name, password, perm, remote):
             self.auth_failed(name, remote=remote)
         self.auth_succeeded(name, remote=remote)
         if not self.user_has_perm(name, perm):
             raise Forbidden(f"user {name!r} lacks permission {perm}")
         return name
 
+    def auth_throttle_check(self, name: str, *, remote: str = "") -> None:
+        """For schemes that check credentials elsewhere (HTTP Digest): Throttled while blocked."""
+        self._throttle.check(name, remote)
+
     def auth_failed(self, name: str, *, remote: str = "") -> None:
-        """For schemes that check credentials elsewhere (HTTP Digest): count the failure, wait
-        the same growing delay as `authenticate`, raise AuthError."""
-        self._sleep(self._throttle.failed(self._auth_keys(name, remote)))
+        """Count a failure (also for HTTP Digest, checked elsewhere), raise AuthError."""
+        self._throttle.failed(name, remote)
         raise AuthError("bad user name or password")
 
     def auth_succeeded(self, name: str, *, remote: str = "") -> None:
-        self._throttle.succeeded(self._auth_keys(name, remote))
+        self._throttle.succeeded(name, remote)
 
-    @staticmethod
-    def _auth_keys(name: str, remote: str) -> list[str]:
-        return [f"user:{name}"] + ([f"remote:{remote}"] if remote else [])
+    def _password_ok(self, name: str, password: str, perm: str, remote: str) -> bool:
+        releases: list[Callable[[], None]] = []
 
-    def _password_ok(self, name: str, password: str, perm: str) -> bool:
-        if self._store.user_check(name, password):
-            return True
-        return (perm == "api:gateway_php" and _SHA1_HEX(password) is not None
-                and self._store.user_check_sha1(name, password))
+        def before_slow() -> None:        # once per login, however many hashes it computes
+            if not releases:
+                releases.append(self._throttle.begin_slow_check(name, remote))
+
+        try:
+            if self._store.user_check(name, password, before_slow=before_slow):
+                return True
+            return (perm == "api:gateway_php" and _SHA1_HEX(password) is not None
+                    and self._store.user_check_sha1(name, password, before_slow=before_slow))
+        finally:
+            for release in releases:
+                release()
 
     def user_has_perm(self, name: str, perm: str) -> bool:
         info = self._store.user_info(name)

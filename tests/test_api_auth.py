@@ -16,11 +16,9 @@ from smsd.store.db import Store
 @pytest.fixture
 def svc(tmp_path: Any) -> Iterator[Service]:
     store = Store(str(tmp_path / "smsd.db"))
-    sleeps: list[float] = []
-    service = Service(store, Scheduler(store), {}, sleep=sleeps.append)
+    service = Service(store, Scheduler(store), {})
     service.user_add("admin", "s3cret", admin=True)
     service.user_add("web", "pw", perms={"web"})
-    service.sleeps = sleeps                                     # type: ignore[attr-defined]
     yield service
     store.close()
 
@@ -46,7 +44,6 @@ def test_basic(svc: Service) -> None:
     auth = HttpAuth(svc)
     assert auth.check(basic("admin", "s3cret"), "GET", perm="api:json").user == "admin"
     assert auth.check(basic("admin", "nope"), "GET", perm="api:json").user is None
-    assert svc.sleeps                                           # type: ignore[attr-defined]
     assert auth.check("Basic !!!", "GET", perm="api:json").user is None
     assert auth.check(None, "GET", perm="api:json").user is None
     result = auth.check(basic("web", "pw"), "GET", perm="api:json")
@@ -66,3 +63,16 @@ def test_digest_good_bad_stale_and_forbidden(svc: Service) -> None:
     result = auth.check(old, "GET", perm="api:json")
     assert result.user is None and result.stale
     assert any("stale=true" in c for c in auth.challenges(result.stale))
+
+
+def test_throttled_logins_are_refused_unchecked_for_both_schemes(svc: Service) -> None:
+    auth = HttpAuth(svc)
+    for _ in range(5):
+        result = auth.check(basic("admin", "nope"), "GET", perm="api:json", remote="10.0.0.1")
+        assert result.user is None and result.throttled is None
+    for header in (basic("admin", "s3cret"), digest_header(auth)):
+        result = auth.check(header, "GET", perm="api:json", remote="10.0.0.1")
+        assert result.user is None and result.throttled is not None
+        assert result.throttled.retry_seconds == 1
+    assert auth.check(digest_header(auth), "GET", perm="api:json", remote="10.0.0.2").user \
+        == "admin"

@@ -41,8 +41,7 @@ class Box:
         self.sched = Scheduler(self.store)
         self.workers = {p: FakeWorker(p, self.sched) for p in range(2)}
         self.sched.attach(self.workers)
-        self.svc = Service(self.store, self.sched, self.workers, sleep=lambda _: None,
-                           limits=limits)
+        self.svc = Service(self.store, self.sched, self.workers, limits=limits)
         self.app = build_app(self.svc, HttpAuth(self.svc))
         self.svc.user_add("shop", PW, perms=("api:intelli",), credits=10)
         start_all(self.sched, self.workers)

@@ -24,7 +24,7 @@ class Box:
         self.sched = Scheduler(self.store)
         self.workers = {p: FakeWorker(p, self.sched) for p in range(2)}
         self.sched.attach(self.workers)
-        self.svc = Service(self.store, self.sched, self.workers, sleep=lambda _: None)
+        self.svc = Service(self.store, self.sched, self.workers)
         self.app = build_app(self.svc, HttpAuth(self.svc))
         self.svc.user_add("boss", PW, admin=True)
         self.svc.user_add("app", PW, perms=("api:ozeki",))

@@ -1,4 +1,4 @@
-"""Users through the Service: passwords (plain and SHA-1 form), auth cache, failure slowdown,
+"""Users through the Service: passwords (plain and SHA-1 form), auth cache, login throttle,
 permissions, credits at intake, dry_run, max_parts, message state."""
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import Iterator
 
 import pytest
 
-from smsd.errors import (AuthError, BadRequest, Forbidden, InsufficientCredit, NotFound, TooLarge,
-                         TooManyParts)
+from smsd.errors import (AuthError, BadRequest, Forbidden, InsufficientCredit, NotFound, Throttled,
+                         TooLarge, TooManyParts)
 from smsd.model import PERMISSIONS, Recipient, SendRequest
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
+from smsd.throttle import FailureThrottle
 
 from fakes import FakeWorker
 
@@ -23,14 +24,9 @@ from fakes import FakeWorker
 class Clock:
     def __init__(self) -> None:
         self.now = 1_000_000.0
-        self.slept: list[float] = []
 
     def __call__(self) -> float:
         return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 class Box:
@@ -41,7 +37,7 @@ class Box:
         self.workers = {p: FakeWorker(p, self.sched) for p in range(ports)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers, clock=self.clock,
-                           sleep=self.clock.sleep)
+                           throttle=FailureThrottle(self.clock))
 
     def count(self, table: str) -> int:
         return int(self.store.db.conn().execute(f"SELECT count(*) FROM {table}").fetchone()[0])
@@ -126,42 +122,108 @@ def test_cached_check_is_fast(box: Box) -> None:
     assert (time.perf_counter() - t) / 10 < slow / 10
 
 
-# --- slowdown ---------------------------------------------------------------------------------
+# --- login throttle (policy in smsd/throttle.py) ---------------------------------------------
 def fail(box: Box, name: str, remote: str) -> None:
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError) as err:
         box.svc.authenticate(name, "bad", "web", remote=remote)
+    assert not isinstance(err.value, Throttled)          # checked and wrong, not refused
 
 
-def test_failures_slow_down_doubling_to_a_cap_and_success_resets(box: Box) -> None:
+def refused(box: Box, name: str, remote: str, password: str = "pw") -> Throttled:
+    with pytest.raises(Throttled) as err:
+        box.svc.authenticate(name, password, "web", remote=remote)
+    assert err.value.reason == "auth"                    # every dialect's own auth error
+    return err.value
+
+
+def test_an_address_is_blocked_after_five_failures_doubling_to_a_cap(box: Box) -> None:
     box.svc.user_add("ann", "pw")
-    for _ in range(7):
+    for _ in range(4):
         fail(box, "ann", "10.0.0.1")
-    assert box.clock.slept == [0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+    fail(box, "bob", "10.0.0.1")                         # any name counts for the address
+    blocks = []
+    for _ in range(12):
+        exc = refused(box, "cid", "10.0.0.1")            # even the right password, unchecked
+        assert exc.scope == "addr" and exc.http_status == 429
+        blocks.append(exc.retry_after)
+        refused(box, "ann", "10.0.0.1")                  # refusals are not failures
+        box.clock.now += exc.retry_after
+        fail(box, "cid", "10.0.0.1")
+    assert blocks == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]
+    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.2") == "ann"   # elsewhere
+
+
+def test_a_name_under_attack_blocks_new_addresses_briefly_but_never_a_trusted_one(
+        box: Box) -> None:
+    box.svc.user_add("ann", "pw")
+    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.5") == "ann"
+    for attacker in ("10.6.0.1", "10.6.0.2"):
+        for _ in range(5):                               # each address's allowance
+            fail(box, "ann", attacker)
+    exc = refused(box, "ann", "10.0.0.9")                # a new address waits out the name's block
+    assert exc.scope == "user" and exc.retry_after == 1
+    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.5") == "ann"   # usual address
+    refused(box, "ann", "10.6.0.3", "guess")             # the distributed guesses stop too
+    for i in range(10):                                  # a patient botnet: one guess per block
+        box.clock.now += 60
+        fail(box, "ann", f"10.7.0.{i}")
+    exc = refused(box, "ann", "10.0.0.9")
+    assert exc.retry_after == 30                         # the name's cap
+    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.5") == "ann"
+    box.clock.now += 30
+    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.9") == "ann"
+
+
+def test_a_shared_address_blocked_by_others_still_lets_a_trusted_user_in(box: Box) -> None:
+    box.svc.user_add("ann", "pw")
+    box.svc.user_add("bob", "pw")
     assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.1") == "ann"
-    assert box.clock.slept[-1] == 5.0 and len(box.clock.slept) == 7   # success never waits
-    fail(box, "ann", "10.0.0.1")
-    assert box.clock.slept[-1] == 0.25
-
-
-def test_slowdown_is_per_remote_and_per_user(box: Box) -> None:
-    for _ in range(3):
+    for _ in range(5):
+        fail(box, "bob", "10.0.0.1")                     # e.g. a client with a stale password
+    refused(box, "bob", "10.0.0.1")
+    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.1") == "ann"
+    for _ in range(5):                                   # guesses at ann from there: the pair counts
         fail(box, "ann", "10.0.0.1")
-    fail(box, "bob", "10.0.0.1")             # same address, other name: the address counts
-    assert box.clock.slept[-1] == 2.0
-    fail(box, "ann", "10.0.0.2")             # other address, same name: the name counts
-    assert box.clock.slept[-1] == 2.0
-    fail(box, "ann", "10.0.0.2")
-    assert box.clock.slept[-1] == 4.0
-    fail(box, "cid", "10.0.0.3")             # neither seen before
-    assert box.clock.slept[-1] == 0.25
+    assert refused(box, "ann", "10.0.0.1").scope == "pair"
+
+
+def test_success_wipes_no_failure_count(box: Box) -> None:
+    box.svc.user_add("own", "pw")
+    for _ in range(4):
+        fail(box, "ann", "10.0.0.1")
+    assert box.svc.authenticate("own", "pw", "web", remote="10.0.0.1") == "own"
+    fail(box, "ann", "10.0.0.1")
+    refused(box, "ann", "10.0.0.1")                      # an own account buys no more guesses
 
 
 def test_old_failures_are_forgotten(box: Box) -> None:
+    for _ in range(5):
+        fail(box, "ann", "10.0.0.1")
+    box.clock.now += 900
     for _ in range(4):
         fail(box, "ann", "10.0.0.1")
-    box.clock.now += 3600
-    fail(box, "ann", "10.0.0.1")
-    assert box.clock.slept[-1] == 0.25
+
+
+def test_simultaneous_guesses_from_one_address_run_five_slow_checks(box: Box) -> None:
+    box.svc.user_add("ann", "pw")
+    outcomes: list[str] = []
+    start = threading.Barrier(20)
+
+    def guess() -> None:
+        start.wait()
+        try:
+            box.svc.authenticate("ann", "bad", "web", remote="10.0.0.1")
+        except Throttled:
+            outcomes.append("refused")
+        except AuthError:
+            outcomes.append("checked")
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 15
 
 
 # --- permissions ------------------------------------------------------------------------------
@@ -172,7 +234,6 @@ def test_permissions(box: Box) -> None:
     with pytest.raises(Forbidden) as err:
         box.svc.authenticate("iso", "pw", "api:json")
     assert isinstance(err.value, AuthError) and err.value.reason == "forbidden"
-    assert box.clock.slept == []                             # right password: no slowdown
     assert all(box.svc.user_has_perm("boss", p) for p in PERMISSIONS)
     assert box.svc.user_has_perm("iso", "api:isms") and not box.svc.user_has_perm("iso", "web")
     assert not box.svc.user_has_perm("nobody", "web")
@@ -389,12 +450,12 @@ def test_message_state_follows_sending_reports_and_failures(tmp_path: Path) -> N
         b.store.close()
 
 
-def test_digest_style_failures_share_the_slowdown(box: Box) -> None:
+def test_digest_style_failures_count_alike(box: Box) -> None:
     box.svc.user_add("ann", "pw")
-    fail(box, "ann", "10.0.0.1")
+    for _ in range(4):
+        fail(box, "ann", "10.0.0.1")
     with pytest.raises(AuthError):
-        box.svc.auth_failed("ann", remote="10.0.0.9")         # e.g. a wrong Digest response
-    assert box.clock.slept == [0.25, 0.5]
-    box.svc.auth_succeeded("ann", remote="10.0.0.9")
-    fail(box, "ann", "10.0.0.9")
-    assert box.clock.slept[-1] == 0.25
+        box.svc.auth_failed("ann", remote="10.0.0.1")         # e.g. a wrong Digest response
+    with pytest.raises(Throttled):
+        box.svc.auth_throttle_check("ann", remote="10.0.0.1")
+    refused(box, "ann", "10.0.0.1")

@@ -15,7 +15,7 @@ import bottle
 
 from smsd.api import gateway_php, isms, json_api, ozeki
 from smsd.api import intelli
-from smsd.api.auth import HttpAuth
+from smsd.api.auth import AuthResult, HttpAuth
 
 log = logging.getLogger("smsd.api")
 
@@ -58,7 +58,7 @@ def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None) -> bot
                 bottle.response.status = 403
                 return json_reply(json_api.error_body(svc, 403, "this user may not use the JSON API"))
             if result.user is None:
-                return _unauthorized(svc, auth, result.stale)
+                return _unauthorized(svc, auth, result)
             try:
                 return fn(result.user, *args, **kwargs)
             except Exception:   # noqa: BLE001 - last line of defence, see module docstring
@@ -109,10 +109,15 @@ def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None) -> bot
     return app
 
 
-def _unauthorized(svc: Any, auth: HttpAuth, stale: bool) -> str:
+def _unauthorized(svc: Any, auth: HttpAuth, result: AuthResult) -> str:
+    """401 with the challenges; a throttled login says so, with Retry-After (the JSON API's auth
+    error stays 401: clients written for it know no 429)."""
     bottle.response.status = 401
-    for challenge in auth.challenges(stale):
+    for challenge in auth.challenges(result.stale):
         bottle.response.add_header("WWW-Authenticate", challenge)
+    if result.throttled is not None:
+        bottle.response.set_header("Retry-After", str(result.throttled.retry_seconds))
+        return json_reply(json_api.error_body(svc, 401, str(result.throttled)))
     return json_reply(json_api.error_body(svc, 401, "authentication required"))
 
 

@@ -20,16 +20,17 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from smsd.errors import AuthError, Forbidden
+from smsd.errors import AuthError, Forbidden, Throttled
 
 REALM = "smsd"
 NONCE_LIFETIME = 300.0
 
 
 class Credentials(Protocol):
-    """The service's user checks (smsd/service_users.py): slowdown and permissions live there."""
+    """The service's user checks (smsd/service_users.py): throttle and permissions live there."""
 
     def authenticate(self, name: str, password: str, perm: str, *, remote: str = "") -> str: ...
+    def auth_throttle_check(self, name: str, *, remote: str = "") -> None: ...
     def user_digest_ha1(self, name: str, realm: str) -> str | None: ...
     def user_has_perm(self, name: str, perm: str) -> bool: ...
     def auth_failed(self, name: str, *, remote: str = "") -> None: ...
@@ -41,6 +42,7 @@ class AuthResult:
     user: str | None
     stale: bool = False      # Digest nonce too old: client should retry with the new one
     forbidden: bool = False  # good credentials, but the user lacks the permission
+    throttled: Throttled | None = None   # refused unchecked: too many failed logins
 
 
 def _md5(text: str) -> str:
@@ -72,7 +74,9 @@ class HttpAuth:
             age = self._clock() - float(stamp)
         except ValueError:
             return "bad"
-        return "ok" if 0 <= age <= NONCE_LIFETIME else "stale"
+        # The stamp is rounded to the millisecond, so a nonce used at once can look a little
+        # younger than zero.
+        return "ok" if -1.0 <= age <= NONCE_LIFETIME else "stale"
 
     # --- checking -------------------------------------------------------------------------------
     def check(self, header: str | None, method: str, *, perm: str,
@@ -88,6 +92,8 @@ class HttpAuth:
                 return self._check_digest(rest, method, perm, remote)
         except Forbidden:
             return AuthResult(None, forbidden=True)
+        except Throttled as exc:
+            return AuthResult(None, throttled=exc)
         except AuthError:
             pass
         return AuthResult(None)
@@ -109,12 +115,13 @@ class HttpAuth:
             return AuthResult(None)
         state = self._nonce_state(nonce)
         if state == "stale":
-            return AuthResult(None, stale=True)     # not a failed guess: no slowdown
+            return AuthResult(None, stale=True)     # not a failed guess: not counted
+        self._creds.auth_throttle_check(name, remote=remote)     # Throttled while blocked
         ha1 = self._creds.user_digest_ha1(name, REALM)
         expected = "" if ha1 is None else _digest_response(ha1, method, fields)
         if state != "ok" or not hmac.compare_digest(fields.get("response", ""), expected) \
                 or not expected:
-            self._creds.auth_failed(name, remote=remote)     # sleeps, then raises AuthError
+            self._creds.auth_failed(name, remote=remote)     # counts, raises AuthError
         self._creds.auth_succeeded(name, remote=remote)
         if not self._creds.user_has_perm(name, perm):
             raise Forbidden(f"user {name!r} lacks permission {perm}")

@@ -22,7 +22,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from smsd.errors import InsufficientCredit
 from smsd.model import PERMISSIONS, UserInfo
@@ -34,6 +34,8 @@ DIGEST_REALM = "smsd"
 AUTH_CACHE_MAX = 4096
 _DUMMY_SALT = bytes(16)
 USER_COLUMNS = "name, admin, perms, credits"
+Gate = Callable[[], None] | None
+
 
 def slow_hash(password: str, salt: bytes, kdf: str = KDF) -> bytes:
     _, n, r, p = kdf.split(":")
@@ -171,17 +173,21 @@ class UsersMixin:
                 self.db.conn().execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY name")]
 
     # --- checking -------------------------------------------------------------------------------
-    def user_check(self, name: str, password: str) -> bool:
-        return self._check(name, password, "salt, hash", "")
+    def user_check(self, name: str, password: str, *, before_slow: Gate = None) -> bool:
+        """`before_slow` runs just before the slow hash (not on a cached success): the login
+        throttle reserves its slot there, and an exception from it aborts the check."""
+        return self._check(name, password, "salt, hash", "", before_slow)
 
-    def user_check_sha1(self, name: str, hexdigest: str) -> bool:
+    def user_check_sha1(self, name: str, hexdigest: str, *, before_slow: Gate = None) -> bool:
         """Check the SHA-1 hex of the password (gateway.php clients may send that)."""
-        return self._check(name, hexdigest.lower(), "sha_salt, sha_hash", "sha1")
+        return self._check(name, hexdigest.lower(), "sha_salt, sha_hash", "sha1", before_slow)
 
-    def _check(self, name: str, secret: str, columns: str, kind: str) -> bool:
+    def _check(self, name: str, secret: str, columns: str, kind: str, before_slow: Gate) -> bool:
         row = self.db.conn().execute(f"SELECT kdf, {columns} FROM users WHERE name = ?",
                                      (name,)).fetchone()
         if row is None or row[1] is None:
+            if before_slow is not None:
+                before_slow()
             slow_hash(secret, _DUMMY_SALT)    # as slow as a wrong password: names stay secret
             return False
         key = f"{kind}\0{name}"
@@ -191,6 +197,8 @@ class UsersMixin:
             cached = self._auth_cache.get(key)
         if cached is not None and hmac.compare_digest(cached, token):
             return True
+        if before_slow is not None:
+            before_slow()
         if not hmac.compare_digest(slow_hash(secret, row[1], row[0]), row[2]):
             return False
         with self._auth_lock:
