@@ -58,7 +58,7 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
                      help="push events to this URL (repeatable)")
     run.add_argument("--board", metavar="FILE",
                      help="board description: serial devices and GPIO lines of the modem ports")
-    run.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    run.add_argument("--log-level", choices=config.LOG_LEVELS)
     run.add_argument("--drain-timeout", type=float, metavar="SECONDS",
                      help="on SIGTERM, wait this long for the SMS parts on the air (default 80)")
 

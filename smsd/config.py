@@ -20,6 +20,7 @@ from smsd.errors import ConfigError
 
 DEFAULT_STATE_DIR = "/var/lib/smsd"   # the package's; `make run` gives --state-dir state
 DEFAULT_LISTEN = ("127.0.0.1:8080",)
+LOG_LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_SIM_LATENCY = 3.0      # seconds per SMS part: a realistic LTE submit time
 # Seconds a stop waits for the parts on the air; under the unit's TimeoutStopSec=90, which
 # leaves the rest of the stop its time.
@@ -154,7 +155,11 @@ def _read_daemon(parser: configparser.ConfigParser, values: dict[str, Any]) -> N
         if "listen" in sec:
             values["listen"] = tuple(parse_listen(v) for v in _split(sec["listen"]))
         if "log_level" in sec:
-            values["log_level"] = sec["log_level"].lower()
+            # Checked here, not only in validate(): every command that reads the file checks it.
+            values["log_level"] = sec["log_level"].strip().lower()
+            if values["log_level"] not in LOG_LEVELS:
+                raise ConfigError(f"[daemon] log_level: {sec['log_level']!r} is not one of "
+                                  f"{', '.join(LOG_LEVELS)}")
         if "http_threads" in sec:
             values["http_threads"] = _int(sec, "http_threads", 1, 256)
         if "board" in sec:
@@ -231,7 +236,7 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"--drain-timeout takes 0..{MAX_DRAIN_TIMEOUT} seconds")
     if cfg.port_count == 0:
         raise ConfigError("no modem ports: give --simulate N or [port.N] sections in the config")
-    if cfg.log_level not in ("debug", "info", "warning", "error"):
+    if cfg.log_level not in LOG_LEVELS:
         raise ConfigError(f"log_level {cfg.log_level!r} must be debug, info, warning or error")
     return cfg
 

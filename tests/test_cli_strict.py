@@ -64,6 +64,9 @@ KNOWN = "(known: [daemon], [push], [simulate], [port.N], [network])"
      "smsd.conf:2: [daemon] ports: unknown key (it belongs in [simulate])"),
     ("[network]\nmanage = yes\nGateway = 10.0.0.1\n",
      "smsd.conf:3: [network] gateway: unknown key (known: dir, interface, manage)"),
+    # values too, whichever command reads the file
+    ("[daemon]\n\nlog_level = loud\n",
+     "smsd.conf:3: [daemon] log_level: 'loud' is not one of debug, info, warning, error"),
 ])
 def test_unknown_sections_and_keys_are_refused(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:
