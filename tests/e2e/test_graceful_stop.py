@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import time
 from typing import Any
 
@@ -37,6 +38,16 @@ def all_final(d: Daemon) -> list[dict[str, Any]] | None:
     return rows if done else None
 
 
+def refuses_connections(d: Daemon) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", d.port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    except ConnectionResetError:      # accepted by the kernel as the listener closed: ask again
+        pass
+    return False
+
+
 def log_of(d: Daemon) -> str:
     return "".join(d.output)
 
@@ -48,7 +59,10 @@ def test_stop_lets_the_parts_on_the_air_finish(make_daemon, tmp_path, sig) -> No
     for bad in (b'{"port": 0, "submit_time": "slow"}', b'{"port": 0, "submit_time": -1}'):
         assert json.loads(d.request("/sim/fault", bad)[1])["error_code"] == 400
     start_slow_batch(d)
-    status, _ = d.signal_and_wait(sig, timeout=30)
+    d.proc.send_signal(sig)
+    wait_for(lambda: refuses_connections(d), timeout=5, what="the listener closed")
+    assert d.proc.poll() is None           # still waiting for the network's answers
+    status, _ = d.signal_and_wait(timeout=30)
     log = log_of(d)
     assert status == 0, log
     assert f"stopping: {PORTS} parts in flight, waiting up to 80 s" in log, log
