@@ -129,7 +129,6 @@ def _maybe_stop(conn: sqlite3.Connection, emit: Emit, sender: str, text: str,
 
 def reply_context(conn: sqlite3.Connection, sender: str) -> str:
     """usercontext of the most recent message sent to `sender` with one, else ""."""
-    _ensure_index(conn)
     rows = conn.execute(
         "SELECT t.usercontext, m.number FROM tasks t JOIN messages m ON m.task_id = t.id "
         "WHERE t.usercontext != '' AND m.stage > 0 ORDER BY t.id DESC, m.id DESC LIMIT ?",
@@ -138,15 +137,3 @@ def reply_context(conn: sqlite3.Connection, sender: str) -> str:
         if same_subscriber(number, sender):
             return str(context)
     return ""
-
-
-_indexed: set[str] = set()
-
-
-def _ensure_index(conn: sqlite3.Connection) -> None:
-    # The usercontext column is added at open after schema.sql runs, so its index is made here.
-    key = str(conn.execute("PRAGMA database_list").fetchone()[2])
-    if key not in _indexed:
-        conn.execute("CREATE INDEX IF NOT EXISTS tasks_usercontext ON tasks(id) "
-                     "WHERE usercontext != ''")
-        _indexed.add(key)

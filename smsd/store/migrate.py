@@ -188,7 +188,7 @@ def backup_path(db_path: str, version: int) -> str:
 
 def copy_database(conn: sqlite3.Connection, dest: str) -> None:
     """A consistent copy of `conn`'s database in `dest` (written aside, then renamed)."""
-    tmp = dest + ".tmp"
+    tmp = f"{dest}.{os.getpid()}.tmp"      # per process: the daemon and a command may race
     if os.path.exists(tmp):
         os.unlink(tmp)
     out = sqlite3.connect(tmp, isolation_level=None)
