@@ -95,8 +95,9 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         self._check_max_parts(rows, request.max_parts)
         self._check_sendable(ports)
         debit = self._credit_debit(user, sum(row[3] for row in rows))
+        sent_as = ENC_8BIT if request.data is not None else sent_as
         if request.dry_run:
-            return SendAccepted(task_id=0, sms_in_queue=self._store.in_queue())
+            return SendAccepted(task_id=0, sms_in_queue=self._store.in_queue(), encoding=sent_as)
         extra = TaskExtra(sender=request.sender or "", priority=request.priority,
                           dialect=request.dialect, debit=debit, **self._payload_extra(request))
         task_id, ids = self._store.intake(user=user, text=text, encoding=encoding,
@@ -104,8 +105,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
                                           rows=rows, now=self._clock(), extra=extra)
         self._scheduler.kick()
         return SendAccepted(task_id=task_id, sms_in_queue=self._store.in_queue(),
-                            message_ids=tuple(ids),
-                            encoding=ENC_8BIT if request.data is not None else sent_as)
+                            message_ids=tuple(ids), encoding=sent_as)
 
     def _check_text(self, text: str) -> None:
         if not text:
@@ -142,10 +142,11 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         A requested alphabet is a preference, never a reason to refuse: a text the GSM 7-bit
         alphabet cannot carry is sent all the same, in UCS2, nothing lost. Such a task is stored
         as auto: at dispatch each text takes GSM-7 where it fits (with the national tables the
-        sending port allows) and UCS2 otherwise, and it is counted as it will be sent."""
+        sending port allows) and UCS2 otherwise, and it is counted as it will be sent (in UCS2
+        where only a national table would carry it: the port decides, and may save parts)."""
         used: set[str] = set()
         rows = self._intake_rows(text, recipients, requested, used)
-        if requested != ENC_GSM7 or ENC_UCS2 not in used:
+        if requested != ENC_GSM7 or used == {ENC_GSM7}:
             return requested, requested, rows
         if used == {ENC_UCS2}:
             return "auto", ENC_UCS2, rows
@@ -183,10 +184,22 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
                 used.add(ENC_GSM7)
             except EncodingError:
                 count = int(self._codec.count_parts(text, ENC_UCS2))
-                used.add(ENC_UCS2)
+                used.add("auto" if self._national_fits(text) else ENC_UCS2)
             return count
         except CodecError as exc:
             raise BadRequest(f"text cannot be sent as {encoding}: {exc}") from exc
+
+    def _national_fits(self, text: str) -> bool:
+        """Could a port's national language tables carry the text in GSM-7? Then whether it goes
+        in GSM-7 or UCS2 depends on the port that sends it."""
+        languages = {lang for port in self._ports for lang in self.port_config.languages(port)}
+        if not languages:
+            return False
+        try:
+            self._codec.count_parts(text, ENC_GSM7, languages=tuple(sorted(languages)))
+        except CodecError:
+            return False
+        return True
 
     def _check_sendable(self, ports: Sequence[int] | None) -> None:
         infos = self._scheduler.infos()

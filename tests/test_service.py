@@ -115,6 +115,13 @@ def test_a_requested_gsm7_is_a_preference_never_a_refusal(box: Box, codec: Modul
     assert counts == [1, 2, 1, 2]
     assert svc.send_sms(req("x", encoding="ucs2")).encoding == "ucs2"
     assert svc.send_sms(req("x")).encoding == "auto"
+    # Turkish ş needs the national table: UCS2 unless a port allows Turkish, then that port's
+    # choice (never a GSM-7 task that a port without the table could not send).
+    assert svc.send_sms(req("şey", encoding="gsm7")).encoding == "ucs2"
+    svc.set_port_settings(1, NATIONALLANGUAGES="turkish")
+    national = svc.send_sms(req("şey", encoding="gsm7"))
+    assert national.encoding == "auto" and stored(national.task_id) == "auto"
+    assert svc.send_sms(req("şey 😀", encoding="gsm7")).encoding == "ucs2"
 
 
 def test_no_port_available(box: Box) -> None:
