@@ -1,5 +1,5 @@
 -- Schema version 1: the database of smsd v0.1.0, the first release, frozen. Never edit this file:
--- a change to the schema is a new migration, NNNN_what.sql, next to it (see README.md here).
+-- a change to the schema is a new migration, NNNN_what.sql, next to it (docs/upgrading.md).
 --
 -- A database written by v0.1.0 has user_version 0 and was grown at open by CREATE ... IF NOT
 -- EXISTS plus ALTER TABLE ADD COLUMN; smsd/store/migrate.py adopts such a file as version 1 by
