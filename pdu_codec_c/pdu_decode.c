@@ -293,7 +293,17 @@ static int decode_tpdu(struct rd *r, pdu_decoded *d, struct wr *addr, struct wr 
         if ((pi & 0x01) && r->pos < r->len) d->pid = r->p[r->pos++];
         if ((pi & 0x02) && r->pos < r->len) d->dcs = r->p[r->pos++];
         dcs_meaning(d->dcs, &d->encoding, &d->message_class);
-        if ((pi & 0x04) && r->pos < r->len) TRY(read_user_data(r, d, text, ucs2_text));
+        if ((pi & 0x04) && r->pos < r->len) {
+            /* optional user data that does not hold together counts as absent: the report's
+             * status is what matters, and losing it would leave the message undelivered */
+            pdu_decoded keep;
+            size_t at = text->n;
+            memcpy(&keep, d, offsetof(pdu_decoded, ie));   /* the IEs count only to n_ie */
+            if (read_user_data(r, d, text, ucs2_text) < 0) {
+                memcpy(d, &keep, offsetof(pdu_decoded, ie));
+                text->n = at;
+            }
+        }
         return PDU_OK;
     }
     TRY(need(r, 2));

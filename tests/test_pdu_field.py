@@ -328,6 +328,17 @@ def test_malformed_pdus_are_codec_errors_alike(pdu: str) -> None:
     assert set(verdicts.values()) == {("error", CodecError)}, verdicts
 
 
+@pytest.mark.parametrize("optional", ["04FF41", "4400", "0440050003", "0708"])
+def test_status_report_keeps_its_status_past_a_broken_optional_part(optional: str) -> None:
+    """TP-PI's optional user data that does not hold together counts as absent (as its
+    missing fields do): the delivery status must not be lost to it."""
+    pdu = "00062A0B915121551532F4" + "11101171955140" * 2 + "00" + optional
+    verdicts = [verdict(mod, pdu) for mod in BACKENDS]
+    assert all(v == verdicts[0] for v in verdicts)
+    kind, msg = verdicts[0]
+    assert kind == "ok" and (msg.kind, msg.mr, msg.status, msg.text) == ("status_report", 42, 0, "")
+
+
 _SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
 _UDH_ELEMENT = st.sampled_from(list(IES.values()))
 

@@ -167,7 +167,12 @@ def _status_report(r: Reader, smsc: str | None, first: int) -> Decoded:
         pid = r.octet("TP-PID") if pi & 0x01 and more() else 0
         dcs = r.octet("TP-DCS") if pi & 0x02 and more() else 0
         if pi & 0x04 and more():
-            ud = _user_data(r, bool(first & _UDHI), _dcs_info(dcs)[0])
+            # optional user data that does not hold together counts as absent: the report's
+            # status is what matters, and losing it would leave the message undelivered
+            try:
+                ud = _user_data(r, bool(first & _UDHI), _dcs_info(dcs)[0])
+            except CodecError:
+                ud = None
     return _decoded(KIND_STATUS_REPORT, smsc, number, toa, pid, dcs, ud, scts=scts, mr=mr,
                     status=status, discharge=discharge)
 
