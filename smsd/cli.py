@@ -16,6 +16,7 @@ from smsd import __version__, config
 from smsd.admin_cli import add_admin_commands
 from smsd.backup_cli import add_backup_commands
 from smsd.errors import ConfigError
+from smsd.update import add_update_command
 
 Handler = Callable[[argparse.Namespace, config.Startup], int]
 
@@ -37,6 +38,7 @@ def _parser() -> Parser:
     _run_parser(sub.add_parser("run", help="start the daemon"))
     add_admin_commands(sub)
     add_backup_commands(sub)
+    add_update_command(sub)
     return parser
 
 

@@ -25,6 +25,12 @@ class EncodingError(CodecError):
     """Text cannot be represented in the requested alphabet."""
 
 
+# --- package updates ---------------------------------------------------------------------------
+class UpdateRefused(SmsdError, ValueError):
+    """A package update is refused before anything is installed: signature, package name,
+    architecture or version (smsd/update.py)."""
+
+
 # --- AT / modem ---------------------------------------------------------------------------------
 class ModemError(SmsdError):
     """Base of modem-side failures."""
