@@ -3,6 +3,7 @@ Turkish text as GSM-7 with the national language IEs, and a corrupt inbound PDU 
 undecodable while the daemon carries on receiving."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 from e2e.harness import wait_for
 from e2e.test_ozeki import call, items, journal, send
 
-from smsd.pdu import decode
+from smsd.pdu import decode, encode_deliver
 
+_SCTS = dt.datetime(2026, 12, 6, 21, 0, tzinfo=dt.timezone.utc)
 TURKISH_TEXT = "\u015eu an \u0130zmir'deyim, ak\u015fam g\u00f6r\u00fc\u015f\u00fcr\u00fcz \u00e7ocuklar"
 
 
@@ -65,9 +67,14 @@ def test_corrupt_inbound_pdus_are_kept_and_the_daemon_carries_on(make_daemon) ->
     assert json.loads(body)["error_code"] == 400
     d.request("/sim/sms", json.dumps({"port": 0, "from": "+447900200009",
                                       "text": "still here"}).encode())
-    inbox = wait_for(lambda: d.api("query_incoming_sms", query="flag=all")["sms"],
+    # and a good one in the Turkish tables, as a Turkish network sends it
+    [turkish] = encode_deliver("+905321110009", TURKISH_TEXT, scts=_SCTS, languages=(1,))
+    assert "2401" in turkish or "2501" in turkish
+    d.request("/sim/sms", json.dumps({"port": 0, "pdu": turkish}).encode())
+    inbox = wait_for(lambda: len(d.api("query_incoming_sms", query="flag=all")["sms"]) == 2
+                     and d.api("query_incoming_sms", query="flag=all")["sms"],
                      what="the good SMS after the corrupt ones")
-    assert [m["text"] for m in inbox] == ["still here"]
+    assert sorted(m["text"] for m in inbox) == sorted(["still here", TURKISH_TEXT])
     kept = wait_for(lambda: len(_bad_pdus(d)) == len(corrupt) and _bad_pdus(d),
                     what="every corrupt PDU kept")
     assert sorted(p.upper() for p, _ in kept) == sorted(p.upper() for p in corrupt)
