@@ -5,7 +5,7 @@ STATE_DIR ?= state
 LISTEN    ?= 127.0.0.1:8080
 PORTS     ?= 8
 
-.PHONY: run test lint typecheck bench bench-env clean
+.PHONY: run test test-arm lint typecheck bench bench-env clean
 
 $(STAMP): setup.cfg setup.py pyproject.toml scripts/bootstrap.sh $(wildcard pdu_codec_c/*.c pdu_codec_c/*.h pdu_codec_c/*.py)
 	sh scripts/bootstrap.sh
@@ -19,6 +19,12 @@ typecheck: $(STAMP)
 
 test: $(STAMP) typecheck
 	$(VENV)/bin/python -m pytest
+
+# The codec tests (C and Python backends) in a Debian 12 arm64 root file system under qemu-user,
+# with Debian's own python3, cffi, pytest and hypothesis; ARCH=armhf for the 32-bit board.
+# Needs root; the root file system is cached in build/arm-test/ (tests/arm/run.sh).
+test-arm:
+	sh tests/arm/run.sh $(or $(ARCH),arm64)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/pdu_codec.py
