@@ -259,6 +259,9 @@ def test_status_report_delivers_most_recent_part_with_wrapped_mr(store: Store) -
     assert report(store, 0, 6, "+447911999999", now=NOW + 7200) is None   # outside the window
     (ds,) = [e for e in events(store, "sms_deliver_status") if e["message_id"] == 2]
     assert ds["status_code"] == 0 and ds["ref_id"] == 5 and ds["port"] == 0
+    assert ds["task_id"] == 1                    # the submission (IntelliSoftware's one ID)
+    unmatched = [e for e in events(store, "sms_deliver_status") if e["message_id"] is None]
+    assert unmatched and all(e["task_id"] is None for e in unmatched)
     kinds = [e.kind for e in store.events_after(0, 100)]
     assert kinds.count("sms_result") == 4       # three SENT_OK, one DELIVERED
 
