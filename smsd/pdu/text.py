@@ -41,6 +41,7 @@ IEI_SINGLE_SHIFT = 0x24
 IEI_LOCKING_SHIFT = 0x25
 _ENCODINGS = ("auto", ENC_GSM7, ENC_UCS2, ENC_8BIT)
 ALL_LANGUAGES = sum(1 << lang for lang in tables.LANGUAGES if lang)
+_LAST_LANGUAGE = max(tables.LANGUAGES)
 _NO_LIMIT = 1 << 30
 
 
@@ -146,8 +147,8 @@ def language_mask(languages: object) -> int:
         raise CodecError("languages must be a collection of national language ids")
     mask = 0
     for lang in languages:
-        if not isinstance(lang, int) or isinstance(lang, bool) or not 1 <= lang <= 13:
-            raise CodecError(f"national language id {lang!r} is not one of 1..13")
+        if not isinstance(lang, int) or isinstance(lang, bool) or not 1 <= lang <= _LAST_LANGUAGE:
+            raise CodecError(f"national language id {lang!r} is not one of 1..{_LAST_LANGUAGE}")
         mask |= 1 << lang
     return mask
 
