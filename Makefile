@@ -50,6 +50,14 @@ ARCH ?=
 deb:
 	sh debian/build-deb.sh $(ARCH)
 
+# A release: `make release VERSION=x.y.z [ARCH="amd64 arm64"]` with SMSD_RELEASE_KEY (the release
+# key's fingerprint) and GNUPGHOME (its keyring) in the environment. Refuses a dirty tree or
+# versions that disagree; sets the version (smsd/__init__.py, debian/changelog), builds and signs
+# build/deb/smsd_<version>_<arch>.deb(.sig) and tags v<version> (scripts/release.sh).
+.PHONY: release
+release:
+	sh scripts/release.sh "$(VERSION)" "$(ARCH)"
+
 # Installs the package into a fresh Debian 12 root file system, boots it and checks the service.
 package-test: deb
 	sh tests/package/run.sh
