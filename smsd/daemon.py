@@ -20,12 +20,11 @@ import threading
 import time
 from typing import Any
 
-import waitress
-
 from smsd import pdu
 from smsd.api import build_app
 from smsd.api.auth import HttpAuth
 from smsd.api.closing import honour_connection_close
+from smsd.api.server import HEALTH_PATH, create_server, listen_addresses, raise_open_files_limit
 from smsd.config import Config
 from smsd.errors import ConfigError, SmsdError
 from smsd.modem.worker import ModemWorker
@@ -38,7 +37,7 @@ from smsd.store.migrate import SchemaError
 from smsd.system.listen import ListenError, check_listen
 from smsd.system.memory import HeapTrimmer
 from smsd.system.status import DeviceStatus
-from smsd.system.watchdog import HealthProbe, Watchdog
+from smsd.system.watchdog import HealthProbe, HttpCheck, Watchdog
 
 log = logging.getLogger("smsd")
 
@@ -131,7 +130,8 @@ class Daemon:
         self.trimmer.start()
         # Last: READY=1 means the store, the ports and the HTTP server are all up.
         self.watchdog = Watchdog.from_environment(
-            HealthProbe(self.workers, self.scheduler, self.store, self.push))
+            HealthProbe(self.workers, self.scheduler, self.store, self.push,
+                        http=HttpCheck(*listen_addresses(self.server)[0], HEALTH_PATH)))
         self.watchdog.start()
 
     def _ensure_admin(self) -> str | None:
@@ -225,9 +225,10 @@ class Daemon:
         auth = HttpAuth(self.service)
         # Legacy dialects ask for `Connection: close`; the middleware tells waitress.
         app = honour_connection_close(build_app(self.service, auth, sim=self.board))
-        self.server = waitress.create_server(app, listen=" ".join(self.cfg.listen),
-                                             threads=self.cfg.http_threads, ident="smsd",
-                                             channel_timeout=60, connection_limit=1000)
+        # Waitress set up to survive connection floods, and the descriptors that needs: see
+        # smsd/api/server.py for why each setting.
+        raise_open_files_limit()
+        self.server = create_server(app, self.cfg.listen, self.cfg.http_threads)
         threading.Thread(target=self.server.run, name="http", daemon=True).start()
         self._announce()
 

@@ -9,8 +9,10 @@ every part passed; `STATUS=` is re-sent whenever the summary changes.
 Why each pet is earned by a check rather than sent from a timer: a thread that pets on its own
 keeps a wedged daemon alive forever. The check touches what can wedge: the port worker threads
 (alive, and in a state the recovery ladder knows), the scheduler loop (its heartbeat must move),
-the push loop (same) and the database (a tiny write must get the write lock and commit). If the
-check blocks (a stuck write lock), the thread blocks with it and petting stops just the same.
+the push loop (same), the database (a tiny write must get the write lock and commit) and the HTTP
+front (a request to the daemon's own listener must be answered: a wedged event loop or a worker
+pool that is all stuck would otherwise leave a live process that answers nobody). If the check
+blocks (a stuck write lock), the thread blocks with it and petting stops just the same.
 
 The daemon never kills itself: it stops petting, and systemd's own timer logs "Watchdog timeout",
 aborts it and restarts it (`Restart=on-failure`). Without NOTIFY_SOCKET (run by hand, tests) the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +39,7 @@ KNOWN_STATES = (STATE_INIT, STATE_READY, STATE_RECOVERING, STATE_POWER_OFF, STAT
 STALE_AFTER = 90.0
 STATUS_ONLY_PERIOD = 30.0     # refresh STATUS= even when systemd asked for no watchdog
 PROBE_KEY = "watchdog_probe"
+HTTP_TIMEOUT = 10.0           # well inside the 30 s between checks under WatchdogSec=60
 
 
 class Notifier(Protocol):
@@ -85,14 +89,19 @@ class HealthProbe:
     """The daemon's health in one call: cheap enough to run every few seconds."""
 
     def __init__(self, workers: Mapping[int, _Worker], scheduler: Any, store: Any,
-                 push: Any = None, *, stale_after: float = STALE_AFTER,
+                 push: Any = None, *, http: Callable[[], str | None] | None = None,
+                 stale_after: float = STALE_AFTER,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._workers, self._scheduler, self._store, self._push = workers, scheduler, store, push
+        self._http = http
         self._stale_after, self._clock = stale_after, clock
         self._relaxed = False
 
     def __call__(self) -> Health:
         problems = self._port_problems() + self._loop_problems() + self._db_problems()
+        http = self._http() if self._http is not None else None
+        if http is not None:
+            problems.append(http)
         return Health(tuple(problems), self._summary(problems))
 
     def _port_problems(self) -> list[str]:
@@ -138,6 +147,35 @@ class HealthProbe:
         if problems:
             line += " - UNHEALTHY: " + "; ".join(problems)
         return " ".join(line.split())      # systemd shows one line
+
+
+class HttpCheck:
+    """Ask the daemon's own listener for its health path; a problem line, or None when it
+    answered 200 within `timeout`. A wildcard listen address is asked on loopback."""
+
+    def __init__(self, host: str, port: int, path: str, *, timeout: float = HTTP_TIMEOUT) -> None:
+        wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+        self.address = (wildcard.get(host, host), port)
+        self._path, self._timeout = path, timeout
+
+    def __call__(self) -> str | None:
+        deadline = time.monotonic() + self._timeout
+        try:
+            with socket.create_connection(self.address, timeout=self._timeout) as sock:
+                sock.sendall(f"GET {self._path} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode())
+                reply = b""
+                while b"\r\n" not in reply:
+                    sock.settimeout(max(0.01, deadline - time.monotonic()))
+                    chunk = sock.recv(256)
+                    if not chunk:
+                        break
+                    reply += chunk
+        except OSError as exc:     # refused, reset, or timed out
+            return f"HTTP not answering ({exc or type(exc).__name__})"
+        status = reply.split(b"\r\n", 1)[0]
+        if status.split(b" ")[1:2] != [b"200"]:
+            return f"HTTP health answer {status[:40]!r}"
+        return None
 
 
 class Watchdog:

@@ -1,0 +1,250 @@
+"""The HTTP server: waitress, configured so that connection floods leave other clients served.
+
+Why waitress, configured this way (rather than another server): it is Debian 12's WSGI server
+(python3-waitress 2.1.2), it reads requests asynchronously in one event loop (a slow or idle
+client costs a socket, not a worker thread) and it has the knobs a flood needs. Its defaults do
+not survive a flood, so:
+
+* `asyncore_use_poll=True`: the default select() loop dies at the first descriptor above 1023
+  ("filedescriptor out of range in select()") and the server then answers nothing until a
+  restart. poll() has no such limit.
+* `connection_limit=CONNECTION_LIMIT`, well below the descriptor limit the daemon raises at start
+  (and systemd's LimitNOFILE): past it waitress stops accepting instead of failing.
+* At most PER_ADDRESS connections from one address (GuardedChannel): one host cannot take the
+  whole connection limit; the next connection from it is closed at once. The box's own loopback
+  address is exempt so the watchdog's probe always gets in.
+* `channel_timeout=IDLE_TIMEOUT` checked every `cleanup_interval=CLEANUP_INTERVAL` seconds: an
+  idle connection (keep-alive or silent half-sent headers) is closed; and a request must arrive
+  whole within REQUEST_DEADLINE of its first byte, so a client trickling headers a byte at a time
+  cannot hold a connection forever either.
+* Tasks are served fairly across client addresses (FairQueue): 2,000 queued requests from a few
+  addresses do not make a request from another address wait behind all of them.
+* A listener accepts up to ACCEPT_BATCH connections each time it wakes (waitress: one).
+* `/health` answers "ok" from inside the WSGI stack, unauthenticated and without touching the
+  store: the watchdog asks it, so a wedged event loop or worker pool withholds the keep-alive.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import resource
+import threading
+import time
+from typing import Any, Callable, Iterable
+
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import MultiSocketServer, TcpWSGIServer
+from waitress.task import ThreadedTaskDispatcher
+
+log = logging.getLogger("smsd.http")
+
+CONNECTION_LIMIT = 10_000
+PER_ADDRESS = 256
+IDLE_TIMEOUT = 30
+CLEANUP_INTERVAL = 5
+REQUEST_DEADLINE = 30.0
+ACCEPT_BATCH = 64
+HEALTH_PATH = "/health"
+SELF_ADDRESSES = frozenset({"127.0.0.1", "::1"})     # where the watchdog's probe comes from
+
+StartResponse = Callable[..., Any]
+Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def create_server(app: Wsgi, listen: Iterable[str], threads: int) -> Any:
+    """A waitress server for `app` on every listen address (HOST:PORT), bound and listening but
+    not yet serving: call its run() in a thread, close() to stop."""
+    adj = Adjustments(listen=" ".join(listen), threads=threads, ident="smsd",
+                      asyncore_use_poll=True, connection_limit=CONNECTION_LIMIT,
+                      channel_timeout=IDLE_TIMEOUT, cleanup_interval=CLEANUP_INTERVAL,
+                      clear_untrusted_proxy_headers=True)   # no proxy in front of us
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.queue = FairQueue()          # type: ignore[assignment]
+    dispatcher.set_thread_count(threads)
+    channel = type("SmsdChannel", (GuardedChannel,), {"guard": AddressGuard(PER_ADDRESS)})
+    listener = type("SmsdListener", (Listener,), {"channel_class": channel})
+    sockets: dict[int, Any] = {}
+    listeners: list[Listener] = []
+    try:
+        for sockinfo in adj.listen:
+            listeners.append(listener(with_health(app), sockets, dispatcher=dispatcher, adj=adj,
+                                      sockinfo=sockinfo))
+    except OSError:
+        for done in listeners:
+            done.close()
+        dispatcher.shutdown()
+        raise
+    if len(listeners) == 1:
+        return listeners[0]
+    return MultiSocketServer(sockets, adj, [(s.effective_host, s.effective_port) for s in listeners],
+                             dispatcher, listeners[0].log_info)
+
+
+def listen_addresses(server: Any) -> list[tuple[str, int]]:
+    """(host, port) of each listening socket, as bound (port 0 resolved)."""
+    if isinstance(server, MultiSocketServer):
+        return [(str(host), int(port)) for host, port in server.effective_listen]
+    return [(str(server.effective_host), int(server.effective_port))]
+
+
+class Listener(TcpWSGIServer):   # type: ignore[misc]
+    """A listening socket that accepts a batch of connections per wake-up. waitress accepts one
+    per turn of its loop, and each turn walks every open connection: with thousands open, a
+    burst of connects would make a newcomer wait behind the whole burst for seconds."""
+
+    def handle_accept(self) -> None:
+        for _ in range(ACCEPT_BATCH):
+            if len(self._map) >= self.adj.connection_limit:
+                return                    # readable() stops listening until some close
+            try:
+                accepted = self.accept()
+            except OSError:
+                log.debug("accept() failed", exc_info=True)
+                return
+            if accepted is None:          # no more waiting
+                return
+            conn, addr = accepted
+            self.set_socket_options(conn)
+            self.channel_class(self, conn, self.fix_addr(addr), self.adj, map=self._map)
+
+
+def with_health(app: Wsgi) -> Wsgi:
+    def wrapped(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in (
+                "GET", "HEAD"):
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"),
+                                      ("Content-Length", "3"), ("Cache-Control", "no-store")])
+            return [b"ok\n"]
+        return app(environ, start_response)
+    return wrapped
+
+
+class AddressGuard:
+    """Open connections per client address; the event loop and closing channels both call it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: collections.Counter[str] = collections.Counter()
+        self._full: set[str] = set()          # addresses at the limit (logged once each time)
+        self._lock = threading.Lock()
+
+    def admit(self, address: str) -> bool:
+        if address in SELF_ADDRESSES:
+            return True
+        with self._lock:
+            if self._open[address] >= self.limit:
+                if address not in self._full:
+                    self._full.add(address)
+                    log.warning("%s holds %d connections, the limit per address: closing its "
+                                "new ones", address, self.limit)
+                return False
+            self._open[address] += 1
+            return True
+
+    def release(self, address: str) -> None:
+        with self._lock:
+            left = self._open[address] - 1
+            if left > 0:
+                self._open[address] = left
+            else:
+                del self._open[address]
+            if left < self.limit:
+                self._full.discard(address)
+
+
+class GuardedChannel(HTTPChannel):   # type: ignore[misc]
+    """waitress's channel with a per-address limit and a deadline for receiving a request."""
+
+    guard: AddressGuard               # set per server by create_server
+    _admitted = False
+    _receiving_since: float | None = None
+
+    def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
+        super().__init__(server, sock, addr, adj, map)
+        self._peer = str(addr[0]) if isinstance(addr, tuple) and addr else ""
+        if self.guard.admit(self._peer):
+            self._admitted = self._peer not in SELF_ADDRESSES
+        else:
+            self.close()                  # before it costs more than the accept
+
+    def del_channel(self, map: Any = None) -> None:
+        super().del_channel(map)
+        if self._admitted:
+            self._admitted = False
+            self.guard.release(self._peer)
+
+    def handle_read(self) -> None:
+        super().handle_read()
+        if self.request is None:              # nothing half-received
+            self._receiving_since = None
+        elif self._receiving_since is None:
+            self._receiving_since = time.monotonic()
+        elif time.monotonic() - self._receiving_since > REQUEST_DEADLINE:
+            log.info("closing a connection from %s: request not complete after %g s",
+                     self._peer, REQUEST_DEADLINE)
+            self.will_close = True
+
+
+class FairQueue:
+    """waitress's task queue (a deque to it: append, popleft, len), served round-robin across
+    client addresses, FIFO within one address."""
+
+    def __init__(self) -> None:
+        self._by_address: dict[str, collections.deque[Any]] = {}
+        self._turns: collections.deque[str] = collections.deque()   # addresses with tasks
+        self._len = 0
+
+    def append(self, task: Any) -> None:
+        address = _address_of(task)
+        waiting = self._by_address.get(address)
+        if waiting is None:
+            waiting = self._by_address[address] = collections.deque()
+            self._turns.append(address)
+        waiting.append(task)
+        self._len += 1
+
+    def popleft(self) -> Any:
+        if not self._turns:
+            raise IndexError("pop from an empty FairQueue")
+        address = self._turns.popleft()
+        waiting = self._by_address[address]
+        task = waiting.popleft()
+        if waiting:
+            self._turns.append(address)       # its next task waits for the other addresses
+        else:
+            del self._by_address[address]
+        self._len -= 1
+        return task
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __bool__(self) -> bool:
+        return self._len > 0
+
+
+def _address_of(task: Any) -> str:
+    addr = getattr(task, "addr", None)       # a task is the channel itself in waitress 2
+    return str(addr[0]) if isinstance(addr, tuple) and addr else ""
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard one (CONNECTION_LIMIT needs a descriptor per
+    connection; a shell's soft default is often 1024). The systemd unit sets both with
+    LimitNOFILE, so there this changes nothing (and its syscall filter would refuse it). The soft
+    limit in force is returned."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    unlimited = resource.RLIM_INFINITY
+    if soft != unlimited and (hard == unlimited or soft < hard):
+        target = hard if hard != unlimited else max(soft, 4 * CONNECTION_LIMIT)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (OSError, ValueError) as exc:
+            log.warning("could not raise the open files limit from %d to %d: %s", soft,
+                        target, exc)
+    if soft != unlimited and soft < CONNECTION_LIMIT + 100:
+        log.warning("open files limit %d is below the %d connections the HTTP server accepts; "
+                    "raise LimitNOFILE", soft, CONNECTION_LIMIT)
+    return int(soft)

@@ -1,0 +1,105 @@
+"""The HTTP front as the daemon wires it (every dialect, the flood-proof waitress set-up) over a
+temp store and fake workers, served on a loopback port; clients pick their 127.0.0.x source
+address, so one test plays many hosts."""
+from __future__ import annotations
+
+import base64
+import http.client
+import threading
+import time
+from dataclasses import dataclass
+
+from smsd.api import build_app
+from smsd.api.auth import HttpAuth
+from smsd.api.closing import honour_connection_close
+from smsd.api.server import create_server, listen_addresses
+from smsd.scheduler import Scheduler
+from smsd.service import Service
+from smsd.store.db import Store
+
+from fakes import FakeWorker, start_all, stop_all
+
+PW = "s3cret"
+# One user per dialect, with only that dialect's permission.
+USERS = {"json": "api:json", "isms": "api:isms", "intelli": "api:intelli", "ozeki": "api:ozeki",
+         "gw": "api:gateway_php"}
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: str
+    seconds: float
+
+
+class Front:
+    def __init__(self, path: str, threads: int = 8) -> None:
+        self.store = Store(path)
+        self.sched = Scheduler(self.store)
+        self.workers = {p: FakeWorker(p, self.sched) for p in range(2)}
+        self.sched.attach(self.workers)
+        self.svc = Service(self.store, self.sched, self.workers)
+        for name, perm in USERS.items():
+            self.svc.user_add(name, PW, perms=(perm,))
+        app = honour_connection_close(build_app(self.svc, HttpAuth(self.svc)))
+        self.server = create_server(app, ("127.0.0.1:0",), threads)
+        self.host, self.port = listen_addresses(self.server)[0]
+        self._thread = threading.Thread(target=self.server.run, name="http", daemon=True)
+
+    def start(self) -> "Front":
+        start_all(self.sched, self.workers)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.server.close()
+        self.server.task_dispatcher.shutdown()
+        stop_all(self.sched, self.workers, self.store)
+
+    def get(self, target: str, headers: dict[str, str] | None = None, *, source: str = "127.0.0.1",
+            timeout: float = 10.0) -> Reply:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout,
+                                          source_address=(source, 0))
+        start = time.monotonic()
+        try:
+            conn.request("GET", target, headers=headers or {})
+            resp = conn.getresponse()
+            body = resp.read().decode("utf-8", "replace")
+            return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body,
+                         time.monotonic() - start)
+        finally:
+            conn.close()
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def login_request(dialect: str, password: str) -> tuple[str, dict[str, str]]:
+    """A cheap authenticated request of `dialect` for its user: (target, headers)."""
+    user = dialect
+    if dialect == "json":
+        return "/api/query_sms_in_queue", basic(user, password)
+    query = {"isms": f"/recvmsg?user={user}&passwd={password}",
+             "intelli": f"/smsgateway/getbalance.aspx?username={user}&password={password}",
+             "ozeki": f"/api?action=receivemessage&username={user}&password={password}",
+             "gw": f"/module/gateway.php?clientuser={user}&clientpwd={password}"
+                   "&to=447700900123&message=hi"}
+    return query[dialect], {}
+
+
+def refused_as_auth_error(dialect: str, reply: Reply) -> bool:
+    """The dialect's own answer to bad credentials."""
+    body = reply.body
+    return {"json": lambda: reply.status == 401 and '"error_code":401' in body,
+            "isms": lambda: body.strip() == "Err: 601",
+            "intelli": lambda: body.strip() == "ERR:LOGIN_INVALID",
+            "ozeki": lambda: "<statuscode>1</statuscode>" in body and "<error>" in body,
+            "gw": lambda: body.strip() == "ERROR 104"}[dialect]()
+
+
+def serves_the_user(dialect: str, reply: Reply) -> bool:
+    return reply.status == 200 and not refused_as_auth_error(dialect, reply) and \
+        "error_code\":5" not in reply.body and "Err:" not in reply.body
+

@@ -1,0 +1,163 @@
+"""The HTTP front under connection floods, for real on loopback: more idle connections than
+select() can watch, one address holding too many, idle and trickling clients, and the watchdog's
+health check against a wedged event loop."""
+from __future__ import annotations
+
+import resource
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from waitress import wasyncore
+
+from smsd.api import server as http_server
+from smsd.system.watchdog import HealthProbe, HttpCheck, Watchdog, systemd_notifier
+from test_watchdog import NotifySocket
+
+from front import PW, Front, login_request, serves_the_user
+from fakes import wait_for
+
+
+@pytest.fixture
+def front(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Front]:
+    # Short idle timeout and request deadline so the tests need not wait 30 s.
+    monkeypatch.setattr(http_server, "IDLE_TIMEOUT", 1)
+    monkeypatch.setattr(http_server, "CLEANUP_INTERVAL", 1)
+    monkeypatch.setattr(http_server, "REQUEST_DEADLINE", 1.0)
+    f = Front(str(tmp_path / "smsd.db")).start()
+    yield f
+    f.close()
+
+
+def connect(front: Front, source: str) -> socket.socket:
+    return socket.create_connection((front.host, front.port), timeout=10,
+                                    source_address=(source, 0))
+
+
+def health_on(sock: socket.socket) -> bytes:
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    return sock.recv(4096)
+
+
+def admitted(front: Front, source: str) -> bool:
+    with connect(front, source) as sock:
+        try:
+            return health_on(sock).startswith(b"HTTP/1.1 200")
+        except ConnectionResetError:
+            return False
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_more_idle_connections_than_select_can_watch_leave_requests_answered(
+        front: Front) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4096         # client and server ends both live in this process
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"hard open files limit {hard} < {wanted}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    idle: list[socket.socket] = []
+    try:
+        for i in range(1150):           # five hosts, under the per-address limit each
+            idle.append(connect(front, f"127.0.0.{10 + i % 5}"))
+        # The server's end of the last one has a descriptor far above 1023.
+        assert health_on(idle[-1]).startswith(b"HTTP/1.1 200")
+        reply = front.get(*login_request("json", PW), source="127.0.0.20", timeout=10)
+        assert serves_the_user("json", reply)
+        assert reply.seconds < 5
+        assert all(health_on(s).startswith(b"HTTP/1.1 200") for s in idle[::100])
+    finally:
+        for s in idle:
+            s.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_one_address_gets_at_most_its_share_of_connections(front: Front) -> None:
+    held = [connect(front, "127.0.0.30") for _ in range(http_server.PER_ADDRESS)]
+    try:
+        assert health_on(held[-1]).startswith(b"HTTP/1.1 200")
+        extra = connect(front, "127.0.0.30")
+        assert closed_by_server(extra, within=5)               # closed at once, unanswered
+        extra.close()
+        assert serves_the_user("json", front.get(*login_request("json", PW), source="127.0.0.31"))
+        held.pop().close()                                     # a slot frees up
+        assert wait_for(lambda: admitted(front, "127.0.0.30"))
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_idle_and_trickling_connections_are_closed(front: Front) -> None:
+    silent = connect(front, "127.0.0.40")
+    half = connect(front, "127.0.0.40")
+    half.sendall(b"GET /health HTTP/1.1\r\n")       # headers begun, never finished
+    trickle = connect(front, "127.0.0.40")
+    trickle_closed = threading.Event()
+
+    def drip() -> None:         # a byte every 0.2 s: never idle, never done
+        try:
+            for _ in range(50):
+                trickle.sendall(b"X-Slow: y\r\n"[:1])
+                time.sleep(0.2)
+        except OSError:
+            trickle_closed.set()
+    threading.Thread(target=drip, daemon=True).start()
+    assert closed_by_server(silent, within=5)        # idle timeout: 1 s here, 30 s in service
+    assert closed_by_server(half, within=5)
+    assert trickle_closed.wait(8) or closed_by_server(trickle, within=1)
+    for s in (silent, half, trickle):
+        s.close()
+    assert serves_the_user("json", front.get(*login_request("json", PW), source="127.0.0.40"))
+
+
+class Wedge(wasyncore.dispatcher):   # type: ignore[misc]
+    """Joins the server's event loop and blocks it until released, as a hung loop would."""
+
+    def __init__(self, sock: socket.socket, sockets: dict[int, Any]) -> None:
+        super().__init__(sock, map=sockets)
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def readable(self) -> bool:
+        self.entered.set()
+        self.release.wait(30)
+        return False
+
+    def writable(self) -> bool:
+        return False
+
+
+def test_watchdog_withholds_its_keep_alive_while_the_http_loop_is_wedged(
+        front: Front, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    notify = NotifySocket(str(tmp_path / "notify"))
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    check = HttpCheck(front.host, front.port, http_server.HEALTH_PATH, timeout=0.5)
+    dog = Watchdog(HealthProbe({}, None, front.store, http=check), systemd_notifier(), 60.0)
+    try:
+        assert dog.check_once().ok
+        assert notify.drain(0.1).count("WATCHDOG=1") == 1
+        ours, theirs = socket.socketpair()
+        wedge = Wedge(ours, front.server._map)
+        front.server.pull_trigger()                  # wake the loop so it meets the wedge
+        assert wedge.entered.wait(5)
+        health = dog.check_once()
+        assert not health.ok and "HTTP not answering" in health.status
+        assert notify.drain(0.1).count("WATCHDOG=1") == 1           # no new pet
+        wedge.release.set()
+        wedge.close()
+        theirs.close()
+        assert wait_for(lambda: dog.check_once().ok)
+        assert notify.drain(0.1).count("WATCHDOG=1") >= 2
+    finally:
+        notify.sock.close()
