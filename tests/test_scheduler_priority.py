@@ -137,9 +137,10 @@ def test_upgrade_gives_waiting_messages_their_task_priority(tmp_path: Path) -> N
     store.intake(user="admin", text="y", encoding="auto", srr=False, ports=None,
                  rows=[("+447703000001", None, None, 1)], now=time.time(),
                  extra=TaskExtra(priority=HIGH))
-    with store.db.write() as conn:     # as a database from before messages had a priority
+    with store.db.write() as conn:     # as a pre-release database: no priority column, version 0
         conn.execute("DROP INDEX messages_waiting_rank")
-        conn.execute("UPDATE messages SET priority = 0")
+        conn.execute("ALTER TABLE messages DROP COLUMN priority")
+    store.db.conn().execute("PRAGMA user_version = 0")
     store.close()
     store = Store(path)
     try:
