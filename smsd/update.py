@@ -19,8 +19,8 @@ never removes the running version: every check happens before apt runs, apt reso
 dependencies before it unpacks anything, and dpkg puts the old version back when the new one's
 unpack or pre-installation script fails.
 
-Nothing here imports the rest of smsd beyond its errors, config and version: the root half keeps running
-the code that was installed when it started while apt replaces those files.
+Nothing here imports the rest of smsd beyond its errors, config and version: the root half
+keeps running the code that was installed when it started while apt replaces those files.
 """
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ class Outcome:
         return f"failed: {self.reason} (smsd {self.installed or '?'} is installed)"
 
 
-# --- checks (both halves) --------------------------------------------------------------------------
+# --- checks (both halves) -------------------------------------------------------------------------
 def keyring() -> str:
     return os.environ.get(KEYRING_ENV) or KEYRING
 
@@ -176,7 +176,7 @@ def check_package(deb: str, sig: str, *, ring: str, installed: str, arch: str) -
     return Package(name, version, architecture, signer)
 
 
-# --- the unprivileged half -------------------------------------------------------------------------
+# --- the unprivileged half ------------------------------------------------------------------------
 def stage_update(deb: str, sig: str | None = None, *, spool: str = SPOOL_DIR,
                  ring: str | None = None, installed: str | None = None) -> Request:
     """Check `deb` (signature `sig`, default deb + '.sig') and queue it for the root half.
@@ -246,7 +246,7 @@ def _unlink(path: str) -> None:
         pass
 
 
-# --- the root half ---------------------------------------------------------------------------------
+# --- the root half --------------------------------------------------------------------------------
 class System(Protocol):
     """What the root half does to the machine (a fake in the tests)."""
 
@@ -277,9 +277,8 @@ class DebianSystem:
                      "-o", "Dpkg::Options::=--force-confold", deb], timeout=1800)
         if done.returncode == 0:
             return True, ""
-        lines = [ln for ln in (done.stdout + done.stderr).splitlines() if ln.strip()]
-        errors = [ln for ln in lines if ln.startswith(("E:", "dpkg:"))] or lines[-3:]
-        return False, " / ".join(errors[-4:])
+        errors = _apt_errors(done.stdout + done.stderr)
+        return False, errors.replace(os.path.dirname(deb) + "/", "")
 
     def restart(self) -> tuple[bool, str]:
         """The package's postinst restarts a running service; start it if that did not
@@ -298,6 +297,15 @@ class DebianSystem:
 
     def _show(self, prop: str) -> str:
         return _run(["systemctl", "show", "-p", prop, "--value", SERVICE]).stdout.strip()
+
+
+def _apt_errors(output: str) -> str:
+    """apt's and dpkg's error lines, with the indented line dpkg explains each one with."""
+    lines = [ln for ln in output.splitlines() if ln.strip()]
+    picked = [ln.strip() for i, ln in enumerate(lines)
+              if ln.startswith(("E:", "dpkg:"))
+              or (ln.startswith(" ") and i > 0 and lines[i - 1].startswith("dpkg: error"))]
+    return " / ".join((picked or lines[-3:])[-4:])
 
 
 def _take(spool: str, name: str, dest: str, limit: int) -> None:
@@ -377,7 +385,7 @@ def apply_pending(spool: str = SPOOL_DIR, system: System | None = None,
     return outcome
 
 
-# --- command line ----------------------------------------------------------------------------------
+# --- command line ---------------------------------------------------------------------------------
 def add_update_command(sub: Any) -> None:
     """Add `update` to the `smsd` parser's subparsers."""
     p = sub.add_parser("update", help="install a signed smsd package (FILE.deb + FILE.deb.sig) "

@@ -1,10 +1,12 @@
 """Checks run inside the booted test system (a oneshot unit ordered after smsd.service).
 
-What a person would check on a freshly installed box: the service came up as the smsd user and
-says so in its status line, its sandbox reaches the system bus, the JSON API answers and sends, a wedged daemon (its database write
-lock held by another process) stops petting the watchdog and systemd restarts it, and a broken
-configuration file stops the service with exit status 2, no restart loop and a message in the
-journal naming the key. Results go to stdout (the console) and RESULT_FILE; exit status 0 = pass.
+First the upgrade from the last release, last the signed updates (check_upgrade.py). In
+between, what a person would check on a freshly installed box: the service came up as the smsd
+user and says so in its status line, its sandbox reaches the system bus, the JSON API answers
+and sends, a wedged daemon (its database write lock held by another process) stops petting the
+watchdog and systemd restarts it, and a broken configuration file stops the service with exit
+status 2, no restart loop and a message in the journal naming the key. Results go to stdout
+(the console) and RESULT_FILE; exit status 0 = pass.
 """
 from __future__ import annotations
 
@@ -48,7 +50,9 @@ def journal_text() -> str:
                           capture_output=True, text=True, check=False).stdout
 
 
-def check_running(base: str) -> None:
+def check_running(base: str, since: float = 0.0) -> None:
+    """`since`: a time.time() from which on systemd must not have warned (the last release's
+    stop, before the upgrade, is not this version's)."""
     wait(lambda: show("ActiveState") == "active" and "ports" in show("StatusText"), 90,
          "smsd active with a status line")
     pid = show("MainPID")
@@ -58,7 +62,8 @@ def check_running(base: str) -> None:
         raise SystemExit(f"smsd runs as {user!r}")
     log(f"running as {user}, status: {show('StatusText')}")
     warnings = subprocess.run(["journalctl", "-u", "smsd.service", "-p", "warning", "-q",
-                               "--no-pager"], capture_output=True, text=True, check=False).stdout
+                               "--no-pager", f"--since=@{since:.0f}"],
+                              capture_output=True, text=True, check=False).stdout
     if warnings.strip():
         raise SystemExit(f"systemd warned about the service:\n{warnings}")
     if "sandbox reaches the system bus" not in journal_text():
@@ -126,11 +131,16 @@ def dump_journal() -> None:
 
 
 def main() -> int:
-    base = "http://" + os.environ["SMSD_TEST_LISTEN"]
+    import check_upgrade
+    env = check_upgrade.Env.from_environ()
+    base = env.base
     try:
-        check_running(base)
+        check_upgrade.before_upgrade(env)
+        check_upgrade.upgrade(env)
+        check_running(base, since=check_upgrade.UPGRADED[0])
         check_watchdog(base)
         check_broken_config()
+        check_upgrade.signed_updates(env)
     except SystemExit as exc:
         dump_journal()
         log(f"FAIL: {exc}")
