@@ -56,11 +56,13 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: floa
 class Daemon:
     def __init__(self, state_dir: str, *, ports: int = 4, slots: int = 1, latency: float = 0.05,
                  push_urls: tuple[str, ...] = (), extra: tuple[str, ...] = (),
-                 admin_password: str | None = ADMIN_PW, env: dict[str, str] | None = None) -> None:
+                 admin_password: str | None = ADMIN_PW, env: dict[str, str] | None = None,
+                 command: tuple[str, ...] = (sys.executable, "-m", "smsd")) -> None:
         self.state_dir = state_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        args = [sys.executable, "-m", "smsd", "run", "--simulate", str(ports), "--slots", str(slots),
+        # `command` runs another smsd, e.g. a release's entry point in its venv
+        args = [*command, "run", "--simulate", str(ports), "--slots", str(slots),
                 "--sim-latency", str(latency), "--listen", f"127.0.0.1:{self.port}",
                 "--state-dir", state_dir, *extra]
         if admin_password is not None:

@@ -1,9 +1,10 @@
 """Upgrading from each release loses nothing.
 
-For every release in releases.txt: its tree is exported from git (`git archive`), its daemon runs
-on the simulator from that tree (PYTHONPATH, this venv's dependencies, the pure-Python codec so
-nothing needs building) and is filled through its own interfaces: users with permissions and
-credits (its `smsd user` command), contacts, groups and a forwarding route (its CSV import and
+For every release in releases.txt: the release is installed from its tag (or its recorded commit)
+into a venv of its own (release_venv.py: its packaging, entry point, package data and C codec
+build are exercised; the venv is cached under build/), its `smsd` entry point runs the daemon on
+the simulator with its own C codec, and it is filled through its own interfaces: users with
+permissions and credits (its `smsd user` command), contacts, groups and a forwarding route (its CSV import and
 `smsd route`), messages DELIVERED, SENT_OK and FAILED, messages left queued (the simulated
 network down), an inbound SMS, and pushes pending (both push targets refusing). Then the current
 code starts on the same state directory: the data must all be there, seen through the same
@@ -20,6 +21,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 import urllib.parse
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -28,6 +30,7 @@ from typing import Any
 import pytest
 
 from e2e.harness import Daemon, PushReceiver, wait_for
+from e2e.release_venv import ReleaseVenv, release_venv
 from smsd.store import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,31 +68,29 @@ def resolve(tag: str, commit: str) -> str:
     return commit
 
 
-def export(commit: str, dest: Path) -> Path:
-    """The release's smsd package, from git, in `dest`."""
-    dest.mkdir(parents=True)
-    archive = git("archive", "--format=tar", commit, "smsd")
-    assert archive.returncode == 0, archive.stderr
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
-    return dest
+@dataclass(frozen=True)
+class Smsd:
+    """One smsd: how to run it and its environment."""
+    command: tuple[str, ...]
+    env: dict[str, str]
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """An smsd command's output."""
+        done = subprocess.run([*self.command, *args], input=stdin, capture_output=True,
+                              text=True, timeout=60, env={**os.environ, **self.env})
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        return done.stdout
+
+    def daemon(self, state: str, **kw: Any) -> Daemon:
+        return Daemon(state, command=self.command, env=self.env, **kw)
 
 
-def old_env(tree: Path) -> dict[str, str]:
-    # -P (below) keeps the current directory off sys.path, so `smsd` is the release's package
-    # (PYTHONPATH comes before this venv's editable install); its C codec is not built.
-    return {"PYTHONPATH": str(tree), "SMSD_PDU_BACKEND": "python"}
+CURRENT = Smsd((sys.executable, "-m", "smsd"), {})      # the code under test
 
 
-def smsd_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    return smsd_python(env, "-m", "smsd", *args, stdin=stdin)
-
-
-def smsd_python(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    code = ["-c", args[0]] if args[0] != "-m" else list(args)
-    done = subprocess.run([sys.executable, "-P", *code], input=stdin, capture_output=True,
-                          text=True, timeout=60, env={**os.environ, **env})
-    assert done.returncode == 0, (args, done.stdout, done.stderr)
-    return done.stdout
+def released(rv: ReleaseVenv) -> Smsd:
+    """The release, through its venv's entry point."""
+    return Smsd((str(rv.smsd),), rv.env())
 
 
 def dump(path: str) -> list[str]:
@@ -121,15 +122,15 @@ def out_for(d: Daemon, *numbers: str) -> dict[str, dict[str, Any]] | None:
     return rows if done else None
 
 
-def snapshot(d: Daemon, env: dict[str, str], state: str) -> dict[str, Any]:
+def snapshot(d: Daemon, smsd: Smsd, state: str) -> dict[str, Any]:
     """What the interfaces show of the data (compared before and after the upgrade)."""
     contacts = list(csv.DictReader(io.StringIO(
-        smsd_cli(env, "contacts", "export", "-", "--state-dir", state))))
+        smsd.cli("contacts", "export", "-", "--state-dir", state))))
     groups = list(csv.DictReader(io.StringIO(
-        smsd_cli(env, "groups", "export", "-", "--state-dir", state))))
+        smsd.cli("groups", "export", "-", "--state-dir", state))))
     return {
-        "users": smsd_cli(env, "user", "list", "--state-dir", state).split("\n", 1)[1],
-        "routes": smsd_cli(env, "route", "list", "--state-dir", state).split("\n", 1)[1],
+        "users": smsd.cli("user", "list", "--state-dir", state).split("\n", 1)[1],
+        "routes": smsd.cli("route", "list", "--state-dir", state).split("\n", 1)[1],
         "contacts": sorted((c["Name"], c["Number"]) for c in contacts),
         "groups": sorted((g["Group"], g["Members"]) for g in groups),
         "inbox": d.api("query_incoming_sms", query="flag=all")["sms"],
@@ -138,16 +139,16 @@ def snapshot(d: Daemon, env: dict[str, str], state: str) -> dict[str, Any]:
     }
 
 
-def administer_old(env: dict[str, str], state: str, route_url: str) -> None:
+def administer_old(smsd: Smsd, state: str, route_url: str) -> None:
     """Users, the address book and a route, with the old release's commands (before its
     daemon starts, so that the route is among its push targets from the start)."""
-    smsd_cli(env, "user", "add", "bob", "--password", "bob-pw", "--perm", "api:json,api:isms",
+    smsd.cli("user", "add", "bob", "--password", "bob-pw", "--perm", "api:json,api:isms",
              "--credits", "50", "--state-dir", state)
-    smsd_cli(env, "user", "add", "carol", "--password", "carol-pw", "--perm", "web",
+    smsd.cli("user", "add", "carol", "--password", "carol-pw", "--perm", "web",
              "--state-dir", state)
-    smsd_cli(env, "contacts", "import", "-", "--state-dir", state, stdin=CONTACTS_CSV)
-    smsd_cli(env, "groups", "import", "-", "--state-dir", state, stdin=GROUPS_CSV)
-    smsd_cli(env, "route", "add", route_url, "--protocol", "json", "--state-dir", state)
+    smsd.cli("contacts", "import", "-", "--state-dir", state, stdin=CONTACTS_CSV)
+    smsd.cli("groups", "import", "-", "--state-dir", state, stdin=GROUPS_CSV)
+    smsd.cli("route", "add", route_url, "--protocol", "json", "--state-dir", state)
 
 
 def fill_old(d: Daemon) -> dict[str, int]:
@@ -191,20 +192,25 @@ def ozeki(d: Daemon, **params: str) -> list[dict[str, str]]:
 @pytest.mark.parametrize("tag,commit", releases(), ids=[t for t, _ in releases()])
 def test_upgrade_from_release_keeps_everything(tag: str, commit: str, tmp_path: Path) -> None:
     started = time.monotonic()
-    env = old_env(export(resolve(tag, commit), tmp_path / "old"))
-    probe = smsd_python(env, "import smsd; print(smsd.__file__)")
-    assert probe.startswith(str(tmp_path / "old")), probe    # the release's code, not ours
+    rv = release_venv(tag, resolve(tag, commit))
+    # The release's own code, its package data and its C codec, not ours
+    assert Path(str(rv.probe["file"])).is_relative_to(rv.path), rv.probe
+    assert rv.probe["version"] == tag.removeprefix("v"), rv.probe
+    assert rv.probe["schema"] is True and rv.probe["backend"] == "c", rv.probe
+    venv_took = time.monotonic() - started
+    release = released(rv)
     state = str(tmp_path / "state")
     pushes = PushReceiver(failing=True)                 # both targets down while the old runs
     routed = PushReceiver(failing=True, path="/route")
     old = new = None
     try:
-        old = Daemon(state, ports=PORTS, push_urls=(pushes.url,), env=env)
-        old.args = [old.args[0], "-P", *old.args[1:]]
-        administer_old(env, state, routed.url)
+        old = release.daemon(state, ports=PORTS, push_urls=(pushes.url,))
+        administer_old(release, state, routed.url)
         old.start()
+        assert any("PDU codec backend c (smsd._pdu_c)" in line for line in old.output), \
+            "".join(old.output)
         tasks = fill_old(old)
-        before = snapshot(old, env, state)
+        before = snapshot(old, release, state)
         results_before = results_by_number(old)
         queued = [results_before[n] for n in ("+447700900103", "+447700900104")]
         assert all(r["status"] not in ("SENT_OK", "DELIVERED", "FAILED") for r in queued), queued
@@ -215,7 +221,7 @@ def test_upgrade_from_release_keeps_everything(tag: str, commit: str, tmp_path: 
         old_version = int(old_dump[-1].split("=")[1])
 
         pushes.failing = routed.failing = False
-        new = Daemon(state, ports=PORTS, push_urls=(pushes.url,))
+        new = CURRENT.daemon(state, ports=PORTS, push_urls=(pushes.url,))
         new.start()
         # The file as the release left it is kept beside, when the schema had to change.
         copies = [n for n in os.listdir(state) if n.startswith("smsd.db.pre-v")]
@@ -225,7 +231,7 @@ def test_upgrade_from_release_keeps_everything(tag: str, commit: str, tmp_path: 
         else:
             assert copies == []
         # Everything is there, through the same interfaces.
-        assert snapshot(new, {}, state) == before
+        assert snapshot(new, CURRENT, state) == before
         after = results_by_number(new)
         for number in ("+447700900101", "+447700900102", "+447700900105"):
             assert after[number] == results_before[number]
@@ -247,7 +253,7 @@ def test_upgrade_from_release_keeps_everything(tag: str, commit: str, tmp_path: 
                  <= {r["number"] for r in pushes.items("sms_result")}
                  and any(s["text"] == "inbound before the upgrade" for s in pushes.items("sms")),
                  timeout=60, what="the pending pushes")
-        credits = [line.split() for line in snapshot(new, {}, state)["users"].splitlines()]
+        credits = [line.split() for line in snapshot(new, CURRENT, state)["users"].splitlines()]
         # bob paid 1 part for the delivered message and 2 x 2 for the queued pair, once: 50 - 5
         assert ["bob", "no", "45", "api:json,api:isms"] in credits
     finally:
@@ -257,6 +263,9 @@ def test_upgrade_from_release_keeps_everything(tag: str, commit: str, tmp_path: 
                 print(f"--- daemon log (last 60 lines) ---\n{''.join(d.output[-60:])}")
         pushes.close()
         routed.close()
-    print(f"upgrade from {tag}: the release filled its database in {old_took:.1f}s, "
-          f"{time.monotonic() - started:.1f}s in all; task ids {tasks}")
+    made = "cached" if rv.made_in is None else f"made in {rv.made_in:.1f}s"
+    print(f"upgrade from {tag}: its venv {made} ({venv_took:.1f}s with the checks; built with "
+          f"{rv.route}; from the index: {rv.extra_deps or 'nothing'}), the release filled its "
+          f"database in {old_took - venv_took:.1f}s, {time.monotonic() - started:.1f}s in all; "
+          f"task ids {tasks}")
 
