@@ -151,7 +151,8 @@ def install(python: Path, tree: Path) -> str:
     isolated = pip_install(python, "--no-deps", tree)
     assert isolated.returncode == 0, (
         f"the release does not install: without build isolation: {first_error(offline)}; "
-        f"with it: {isolated.stderr.decode(errors='replace')}")
+        f"with it (the package index unreachable? then `pip install wheel` into this venv "
+        f"lets it build offline): {isolated.stderr.decode(errors='replace')}")
     return f"{ROUTE_ISOLATED} (without isolation: {first_error(offline)})"
 
 
