@@ -185,7 +185,7 @@ def stage_update(deb: str, sig: str | None = None, *, spool: str = SPOOL_DIR,
     installed = installed or installed_version()
     pkg = check_package(deb, sig, ring=ring or keyring(), installed=installed,
                         arch=machine_architecture())
-    os.makedirs(spool, mode=0o750, exist_ok=True)
+    _make_spool(spool)
     rid = secrets.token_hex(16)
     deb_dst, sig_dst = os.path.join(spool, rid + ".deb"), os.path.join(spool, rid + ".deb.sig")
     shutil.copyfile(deb, deb_dst)
@@ -203,6 +203,18 @@ def stage_update(deb: str, sig: str | None = None, *, spool: str = SPOOL_DIR,
     finally:
         os.unlink(tmp)
     return Request(rid, pkg.version, installed)
+
+
+def _make_spool(spool: str) -> None:
+    """The spool belongs to the state dir's owner (the daemon's user), also when root makes it:
+    the web console stages into it later."""
+    if os.path.isdir(spool):
+        return
+    os.makedirs(spool, exist_ok=True)
+    os.chmod(spool, 0o750)
+    if os.geteuid() == 0:
+        owner = os.stat(os.path.dirname(os.path.abspath(spool)))
+        os.chown(spool, owner.st_uid, owner.st_gid)
 
 
 def read_outcome(spool: str = SPOOL_DIR) -> Outcome | None:

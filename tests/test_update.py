@@ -110,7 +110,7 @@ def refused(keys: Keys, deb: Path, tmp_path: Path, installed: str = "0.2.0") -> 
     return str(exc.value)
 
 
-# --- the checks ------------------------------------------------------------------------------------
+# --- the checks -----------------------------------------------------------------------------------
 def test_a_signed_newer_smsd_package_is_staged(keys: Keys, tmp_path: Path) -> None:
     deb = make_deb(tmp_path)
     keys.sign(deb)
@@ -187,6 +187,18 @@ def test_the_installed_version_again_is_refused(keys: Keys, tmp_path: Path) -> N
     assert "smsd 0.2.0 is already installed" in refused(keys, deb, tmp_path)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="root makes the spool for another user")
+def test_a_spool_made_by_root_belongs_to_the_state_dirs_owner(keys: Keys, tmp_path: Path) -> None:
+    deb = make_deb(tmp_path)
+    keys.sign(deb)
+    state = tmp_path / "state"
+    state.mkdir()
+    os.chown(state, 4242, 4243)
+    stage(keys, deb, state / "update")
+    info = (state / "update").stat()
+    assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (4242, 4243, 0o750)
+
+
 def test_one_update_at_a_time(keys: Keys, tmp_path: Path) -> None:
     first, second = make_deb(tmp_path), make_deb(tmp_path, version="9.2")
     keys.sign(first), keys.sign(second)
@@ -196,7 +208,7 @@ def test_one_update_at_a_time(keys: Keys, tmp_path: Path) -> None:
     assert len(list((tmp_path / "spool").glob("*.deb"))) == 1
 
 
-# --- the root half ---------------------------------------------------------------------------------
+# --- the root half --------------------------------------------------------------------------------
 def test_the_root_half_installs_and_reports(keys: Keys, tmp_path: Path) -> None:
     deb = make_deb(tmp_path)
     keys.sign(deb)
@@ -269,7 +281,7 @@ def test_waiting_without_a_root_half_withdraws_the_request(keys: Keys, tmp_path:
     stage(keys, deb, spool)                               # the next one is not blocked
 
 
-# --- the command line ------------------------------------------------------------------------------
+# --- the command line -----------------------------------------------------------------------------
 def test_smsd_update_says_why_it_refuses(keys: Keys, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
