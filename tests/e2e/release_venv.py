@@ -121,6 +121,14 @@ def run(args: list[str | Path], *, cwd: Path | None = None, env: dict[str, str] 
                           timeout=timeout, env={**os.environ, "PYTHONPATH": "", **(env or {})})
 
 
+def output(args: list[str | Path], *, cwd: Path | None = None,
+           env: dict[str, str] | None = None, timeout: float = 60) -> str:
+    """What a command that must succeed prints."""
+    done = run(args, cwd=cwd, env=env, timeout=timeout)
+    assert done.returncode == 0, (args, done.stderr.decode(errors="replace"))
+    return done.stdout.decode()
+
+
 def first_error(done: subprocess.CompletedProcess[bytes]) -> str:
     """The build's own first error line: a sentence, not one of pip's own error names
     ("error: subprocess-exited-with-error") around it."""
@@ -157,10 +165,9 @@ def install(python: Path, tree: Path) -> str:
 
 
 def probe(python: Path) -> dict[str, object]:
-    done = run([python, "-P", "-c", PROBE], cwd=python.parent,
-               env={"SMSD_PDU_BACKEND": "auto"}, timeout=60)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    answer: dict[str, object] = json.loads(done.stdout)
+    answer: dict[str, object] = json.loads(output(
+        [python, "-P", "-c", PROBE], cwd=python.parent, env={"SMSD_PDU_BACKEND": "auto"},
+        timeout=60))
     return answer
 
 
@@ -169,13 +176,13 @@ def make(tag: str, commit: str, path: Path) -> tuple[str, list[str]]:
     shutil.rmtree(path, ignore_errors=True)
     venv.EnvBuilder(with_pip=False, symlinks=True).create(path)
     python = path / "bin" / "python"
-    purelib = run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                  timeout=60).stdout.decode().strip()
+    purelib = output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                     timeout=60).strip()
     Path(purelib, DEPS_PTH).write_text("".join(p + "\n" for p in dep_paths()), encoding="utf-8")
     with tempfile.TemporaryDirectory(dir=path, prefix="src-") as tmp:
         export_tree(commit, Path(tmp))
         route = install(python, Path(tmp))
-    unmet = json.loads(run([python, "-P", "-c", UNMET], timeout=60).stdout)
+    unmet = json.loads(output([python, "-P", "-c", UNMET], timeout=60))
     if unmet:
         fetched = pip_install(python, *unmet)
         assert fetched.returncode == 0, fetched.stderr.decode(errors="replace")
