@@ -2,7 +2,9 @@
 simulator's injection endpoints), served by waitress.
 
 Handlers never raise to the WSGI server: a bug answers the dialect's own 500 body and logs the
-traceback, so a client never sees an HTML traceback or a bare 500 page.
+traceback, so a client never sees an HTML traceback or a bare 500 page. Requests refused before a
+handler runs (no route, wrong method, a request waitress will not read) get their dialect's answer
+too (smsd.api.refusals).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any, Callable, Protocol
 
 import bottle
 
-from smsd.api import gateway_php, isms, json_api, ozeki
+from smsd.api import gateway_php, isms, json_api, ozeki, refusals
 from smsd.api import intelli
 from smsd.api.auth import AuthResult, HttpAuth
 
@@ -52,8 +54,7 @@ def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None) -> bot
 
     def authenticated(fn: Callable[..., str]) -> Callable[..., str]:
         def wrapper(*args: Any, **kwargs: Any) -> str:
-            result = auth.check(bottle.request.get_header("Authorization"), bottle.request.method,
-                                perm="api:json", remote=bottle.request.remote_addr or "")
+            result = _check(auth)
             if result.forbidden:
                 bottle.response.status = 403
                 return json_reply(json_api.error_body(svc, 403, "this user may not use the JSON API"))
@@ -74,7 +75,10 @@ def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None) -> bot
         body = bottle.request.body.read(MAX_BODY + 1)
         if len(body) > MAX_BODY:
             return json_reply(json_api.error_body(svc, 413, "request body too large"))
-        query = dict(bottle.request.query.decode())
+        try:
+            query = dict(bottle.request.query.decode())
+        except UnicodeError:        # `%ff%fe`: the JSON API's parameters are UTF-8
+            return json_reply(json_api.error_body(svc, 400, "query string is not valid UTF-8"))
         if "x-www-form-urlencoded" in (bottle.request.content_type or "").lower() \
                 and not body.lstrip().startswith((b"{", b"[")):
             # A form post (`curl -d 'port=1&action=power'`): fields count as query parameters.
@@ -96,17 +100,18 @@ def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None) -> bot
         bottle.response.content_type = "text/html; charset=utf-8"
         return LANDING.format(sn=svc.sn, ports=svc.port_count)
 
-    @app.error(404)
-    def not_found(err: bottle.HTTPError) -> str:
-        bottle.response.content_type = "text/plain; charset=utf-8"
-        return f"404 not found: {bottle.request.path}\n"
-
-    @app.error(405)
-    def bad_method(err: bottle.HTTPError) -> str:
-        bottle.response.content_type = "text/plain; charset=utf-8"
-        return f"405 method not allowed: {bottle.request.method} {bottle.request.path}\n"
-
+    refusals.install(app, lambda: str(svc.sn))
     return app
+
+
+def _check(auth: HttpAuth) -> AuthResult:
+    """The request's credentials; an Authorization header too malformed to parse is none."""
+    try:
+        return auth.check(bottle.request.get_header("Authorization"), bottle.request.method,
+                          perm="api:json", remote=bottle.request.remote_addr or "")
+    except ValueError as exc:       # e.g. a Digest list item without '=': a client's mistake
+        log.info("malformed Authorization header from %s: %s", bottle.request.remote_addr, exc)
+        return AuthResult(None)
 
 
 def _unauthorized(svc: Any, auth: HttpAuth, result: AuthResult) -> str:
@@ -128,7 +133,7 @@ def _mount_sim(app: bottle.Bottle, svc: Any, sim: SimControl,
     def body_object() -> dict[str, Any]:
         try:
             obj = json.loads(bottle.request.body.read(MAX_BODY) or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             obj = None
         if not isinstance(obj, dict):
             raise ValueError("body must be a JSON object")

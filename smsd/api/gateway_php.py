@@ -16,8 +16,10 @@ or split it on the space. Decisions where the vendor's text is silent (README "g
 - `logging` is accepted and has no effect: every message is kept in the history anyway;
 - delivery=yes asks the network for status reports; without it none are requested;
 - `to` items are numbers (`+`, `00` or the bare country code, then digits; spaces, dashes, dots
-  and brackets ignored; normalised to `+<digits>`) or address-book contact and group names;
-  a number given twice is sent once;
+  and brackets between the digits ignored; normalised to `+<digits>`) or address-book contact
+  and group names; a number given twice is sent once; `-4477...` is no number (106);
+- `type` is `long` or absent (empty); any other type is a request this gateway cannot serve:
+  120 (the vendor documents no code for it; 120 sends the client to the box's log);
 - sender: `+` and up to 15 digits, or up to 11 of A-Z, a-z, 0-9 and space;
 - gatewayrapport.php asks for no credentials, as the vendor's page did; it reveals one status
   word per id and nothing else;
@@ -60,6 +62,8 @@ SENDER_DIGITS_MAX = 15           # E.164
 _SENDER_CHARS = re.compile(r"[A-Za-z0-9 ]+").fullmatch
 _NUMBER_PUNCT = re.compile(r"[\s\-./()]")
 _NUMBERISH = re.compile(r"[+0-9\s\-./()]+").fullmatch
+# A number as written: `+` first if at all, then digits with separators between or brackets.
+_NUMBER_SHAPE = re.compile(r"\+?\(?[0-9][0-9\s\-./()]*").fullmatch
 # A country code never starts with 0 and a full international number has 7 to 15 digits.
 _INTERNATIONAL = re.compile(r"[1-9][0-9]{6,14}").fullmatch
 
@@ -86,6 +90,7 @@ class SendParams:
     numbers: tuple[str, ...]       # as given, each item still to be normalised or expanded
     sender: str
     long: bool
+    kind: str                      # `type` as given, lower case: "" or "long" (else 120)
     test: bool
     delivery: bool
 
@@ -115,9 +120,10 @@ def send_params(params: Mapping[str, str]) -> SendParams:
     items = tuple(i for i in (legacy.restore_plus(x) for x in split_to(params.get("to", ""))) if i)
     if not items:
         raise GatewayError(103, "to is empty")
-    long = params.get("type", "").strip().lower() == "long"
+    kind = params.get("type", "").strip().lower()
     return SendParams(user=user, password=password, message=message, numbers=items,
-                      sender=params.get("sender", ""), long=long, test=yes(params.get("test")),
+                      sender=params.get("sender", ""), long=kind == "long", kind=kind,
+                      test=yes(params.get("test")),
                       delivery=yes(params.get("delivery")))
 
 
@@ -128,6 +134,8 @@ def split_to(value: str) -> list[str]:
 
 def normalise_number(item: str) -> str:
     """'+44 7700-900123', '0044...' or '44...' -> '+447700900123'; 106 for anything else."""
+    if not _NUMBER_SHAPE(item.strip()):
+        raise GatewayError(106, f"not a phone number: {item[:40]!r}")
     digits = _NUMBER_PUNCT.sub("", item)
     if digits.startswith("+"):
         digits = digits[1:]
@@ -244,6 +252,8 @@ def authenticate(svc: Any, user: str, password: str, remote: str) -> str:
 def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
     p = send_params(params)
     user = authenticate(svc, p.user, p.password, remote)
+    if p.kind not in ("", "long"):
+        raise GatewayError(120, f"type {p.kind[:20]!r} is not offered: type=long or none")
     sender = check_sender(p.sender)
     request = SendRequest(
         text=p.message, recipients=recipients(svc, p.numbers), request_status_report=p.delivery,

@@ -12,7 +12,9 @@ vendor's IIS server, lenient parsing of old clients via `smsd.api.legacy`):
     updatesubscriptionlist.aspx       sublistname, msisdn, action 1|2|3 -> `OK`
     retrievemms.aspx                  -> ERR:MSGID_INVALID (no MMS is ever received)
 
-Every answer is HTTP 200, text/plain, and closes the connection. Decisions (README section
+Every answer is HTTP 200, text/plain, and closes the connection: an unknown page (`nope.aspx`),
+a method other than GET or POST, or a request the server cannot read answer ERR:INVALID_REQUEST
+(smsd.api.refusals). Decisions (README section
 "IntelliSoftware HTTP interface"): one submission is one task, and its id is the ID on every
 recipient's line and in every status report forwarded for it; numbers are shown in
 international form without `+`; a number with neither `+`, `00` nor a leading `0` is taken as
@@ -295,8 +297,8 @@ def mount(app: bottle.Bottle, svc: Any) -> None:
 
     def callback(name: str) -> str:
         handler = HANDLERS.get(name.lower())
-        if handler is None:
-            bottle.response.status = 404
+        if handler is None:     # the vendor answers every request 200, an unknown page too
+            log.info("/smsgateway/%s from %s: no such page", name, bottle.request.remote_addr)
             return reply("ERR:INVALID_REQUEST")
         remote = bottle.request.remote_addr or ""
         try:

@@ -46,7 +46,7 @@ def send_sms(svc: Any, p: Params) -> dict[str, Any]:
         raise BadParam("'encoding' must be 'unicode' or 'gsm-7bit'")
     request = SendRequest(
         text=text, recipients=recipients,
-        ports=_tuple_or_none(p.int_list("port", minimum=0, maximum=MAX_PORT)),
+        ports=_tuple_or_none(_ports(p)),
         encoding=ENCODINGS[encoding.lower()] if encoding else "auto",
         request_status_report=p.boolean("request_status_report", True))
     accepted = svc.send_sms(request, user=p.user)
@@ -65,6 +65,16 @@ def _tuple_or_none(values: list[int] | None) -> tuple[int, ...] | None:
     return tuple(values) if values is not None else None
 
 
+def _ports(p: Params) -> list[int] | None:
+    """The `port` selection, None for any port. An empty array selects no port at all, which
+    no request can mean (it used to read as "any port"): refused."""
+    ports = p.int_list("port", minimum=0, maximum=MAX_PORT)
+    if ports == []:
+        raise BadParam("'port' is an empty array: name at least one port, or leave it out "
+                       "for any port")
+    return ports
+
+
 # --- queries ------------------------------------------------------------------------------------
 def _query_filters(p: Params) -> dict[str, Any]:
     numbers = p.str_list("number")
@@ -72,7 +82,7 @@ def _query_filters(p: Params) -> dict[str, Any]:
         raise _TooMany("the count of numbers is more than 32")
     if numbers and any(len(n.encode()) > 24 for n in numbers):
         raise BadParam("a number is longer than 24 bytes")
-    return {"numbers": numbers, "ports": p.int_list("port", minimum=0, maximum=MAX_PORT),
+    return {"numbers": numbers, "ports": _ports(p),
             "time_after": _time(p, "time_after"), "time_before": _time(p, "time_before")}
 
 
@@ -121,7 +131,7 @@ def query_incoming_sms(svc: Any, p: Params) -> dict[str, Any]:
     if flag not in ("unread", "read", "all"):
         raise BadParam("'flag' must be unread, read or all")
     page = svc.query_incoming(after_id=p.integer("incoming_sms_id", 0, minimum=0), flag=flag,
-                              ports=p.int_list("port", minimum=0, maximum=MAX_PORT))
+                              ports=_ports(p))
     sms = [{"incoming_sms_id": m.incoming_sms_id, "port": m.port, "number": m.number,
             "smsc": m.smsc, "timestamp": m.timestamp, "text": m.text} for m in page.sms]
     return _ok(svc, sms=sms, read=page.read, unread=page.unread)
@@ -148,8 +158,8 @@ def query_ussd_reply(svc: Any, p: Params) -> dict[str, Any]:
 
 
 def _required_ports(p: Params) -> list[int]:
-    ports = p.int_list("port", minimum=0, maximum=MAX_PORT)
-    if not ports:
+    ports = _ports(p)
+    if ports is None:
         raise BadParam("'port' is required")
     return ports
 
@@ -167,7 +177,7 @@ def get_port_info(svc: Any, p: Params) -> dict[str, Any]:
     unknown = [k for k in keys if k not in PORT_INFO_KEYS]
     if unknown:
         raise BadParam(f"unknown info_type: {', '.join(unknown)}")
-    infos = svc.port_info(p.int_list("port", minimum=0, maximum=MAX_PORT))
+    infos = svc.port_info(_ports(p))
     return _ok(svc, info=[port_info_json(info, keys) for info in infos])
 
 
@@ -199,6 +209,7 @@ HANDLERS: dict[str, Handler] = {
 }
 # get_status's documented body ('[{"performance"}]') is not JSON; it takes no parameters anyway.
 IGNORES_BODY = frozenset({"get_status", "query_sms_in_queue"})
+STATUS_ITEM = b"performance"
 
 
 def handle(svc: Any, name: str, raw_body: bytes, query: Mapping[str, str],
@@ -208,6 +219,8 @@ def handle(svc: Any, name: str, raw_body: bytes, query: Mapping[str, str],
     if handler is None:
         return error_body(svc, 404, f"unknown API call '{name}'")
     try:
+        if name == "get_status":
+            _check_status_request(raw_body, query)
         params = Params.parse(b"" if name in IGNORES_BODY else raw_body, query)
         params.user = user
         return handler(svc, params)
@@ -217,6 +230,13 @@ def handle(svc: Any, name: str, raw_body: bytes, query: Mapping[str, str],
             code = 400
         log.info("%s refused (%d): %s", name, code, exc)
         return error_body(svc, code, str(exc))
+
+
+def _check_status_request(raw_body: bytes, query: Mapping[str, str]) -> None:
+    """get_status asks for "performance" (the documented body is `[{"performance"}]`, not JSON);
+    a bare request is taken too, a body that asks for something else is not."""
+    if raw_body.strip() and STATUS_ITEM not in raw_body and "performance" not in query:
+        raise BadParam("get_status asks for 'performance' (body [{\"performance\"}])")
 
 
 def error_body(svc: Any, code: int, reason: str) -> dict[str, Any]:

@@ -3,10 +3,14 @@
 Clients use both forms the vendor documents: POST with a JSON body (lists as JSON arrays) and GET
 with query parameters (lists comma separated: `port=1,2,3`, `info_type=imei,imsi`). One `Params`
 object reads both, checks types, and raises `BadParam` with a message an operator can act on.
+
+Hostile input is a bad request like any other: JSON nested deeper than the parser's recursion
+limit, integers the store cannot hold (beyond 64 bits), digits that are not ASCII.
 """
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Mapping
 
 from smsd.errors import BadRequest
@@ -36,8 +40,12 @@ class Params:
                 body = json.loads(text)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise BadParam(f"request body is not valid JSON: {exc}") from None
+            except RecursionError:      # 100,000 nested brackets: nothing we would ever read
+                raise BadParam("request body is not valid JSON: nested too deeply") from None
             if not isinstance(body, dict):
                 raise BadParam("request body must be a JSON object")
+            if not _encodable(body):
+                raise BadParam("request body holds an unpaired surrogate (\\ud800-\\udfff)")
         elif body_required and not query:
             raise BadParam("request body is empty")
         return cls(body, query)
@@ -93,7 +101,9 @@ class Params:
         if isinstance(value, list):
             return value
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            # `port=` left empty in a query or form counts as absent (a JSON [] does not).
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            return parts or None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return [value]
         raise BadParam(f"'{name}' must be an array")
@@ -128,14 +138,30 @@ class Params:
         return value
 
 
+def _encodable(body: Any) -> bool:
+    """No lone surrogate (JSON `"\\ud800"`): UTF-8, so the store and replies, cannot hold one."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+INT_MIN, INT_MAX = -(1 << 63), (1 << 63) - 1     # what SQLite's INTEGER holds
+_INT_TEXT = re.compile(r"-?[0-9]{1,40}").fullmatch    # longer is not worth int()
+
+
 def to_int(value: Any, name: str) -> int:
+    """A JSON integer or a decimal string of ASCII digits, within 64 bits."""
     if isinstance(value, bool):
         raise BadParam(f"'{name}' must be an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise BadParam(f"'{name}' must be an integer")
+    if isinstance(value, str) and _INT_TEXT(value.strip()):
+        value = int(value)
+    if not isinstance(value, int):
+        raise BadParam(f"'{name}' must be an integer")
+    if not INT_MIN <= value <= INT_MAX:
+        raise BadParam(f"'{name}' is out of range (64-bit integers)")
+    return value
 
 
 def check_range(n: int, name: str, minimum: int | None, maximum: int | None) -> None:
