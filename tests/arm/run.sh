@@ -146,7 +146,9 @@ build_pdu.ffibuilder.compile(tmpdir=\"build/pdu_c\")" >build/compile.log 2>&1 ||
         python3 -c "import smsd.pdu; assert smsd.pdu.BACKEND == \"c\", smsd.pdu.BACKEND" ||
             { echo "test-arm: FAIL: the C codec built but smsd.pdu does not use it" >&2; exit 1; }
         echo "test-arm: C codec built: $(ls smsd/_pdu_c*.so)"
-        python3 -m pytest -p no:cacheprovider -o addopts= -q -rs "$@"
+        # qemu_hypothesis: no timing checks (deadline, too_slow), they would time the emulator
+        PYTHONPATH=tests/arm python3 -m pytest -p no:cacheprovider -p qemu_hypothesis \
+            -o addopts= -q -rs "$@"
     ' sh "$SRC" "$@"
 }
 
