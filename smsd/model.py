@@ -145,6 +145,9 @@ class SmsResult:
     succ_count: int
     ref_id: int | None
     imsi: str
+    # The alphabet its parts went out in, whatever was asked: gsm7 | ucs2 | 8bit; "" while it
+    # waits to be encoded (or never was). Set when its parts are built.
+    encoding: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,8 +158,6 @@ class MessageState(SmsResult):
     reason: str = ""                       # why it failed, "" otherwise
     user: str = ""
     text: str = ""
-    encoding: str = ""                     # what its first part went out in: gsm7 | ucs2 | 8bit;
-                                           # "" while it waits to be encoded (or never was)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,11 @@ Picking work for port P, in order:
      another port could take them) and parts pinned to a port that can no longer send;
   3. the first waiting message P may send (task port list) in rank order -- higher priority
      first, oldest first within a priority: encode its PDUs now (concat reference from P's
-     8-bit counter), store its parts pinned to P, lease the first.
+     8-bit counter), store its parts pinned to P, lease the first. A message never goes out in
+     more parts than it was counted (and charged) at intake: P builds it with its own settings
+     (PREFEREDCHARSET, NATIONALLANGUAGES), or, when its UCS2 preference would add parts, in the
+     message's own alphabet choice; when even that needs more (P lost a national table since),
+     P leaves the message to the other ports it may use, and it fails when none of them can.
 Waiting messages come from the store a page at a time into a look-ahead buffer, read with a
 (priority, id) cursor. A message accepted later with a higher priority than the cursor's ranks
 before it: the store tells of such arrivals (take_new_priority) and the buffer is then dropped
@@ -40,12 +44,13 @@ import random
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from smsd.errors import CodecError
 from smsd.model import REG_OK, InboundPdu, ModemJob, PortInfo, SendResult, UssdReply
 from smsd.modem.jobs import SendPart
 from smsd.pdu import binary
+from smsd.pdu.types import ENC_8BIT
 from smsd.portcfg import PortConfig
 from smsd.store.db import Store
 from smsd.store.intelli import task_payload
@@ -56,6 +61,23 @@ log = logging.getLogger("smsd.scheduler")
 LOOKAHEAD = 4096          # waiting messages scanned for one whose port list fits a free port
 IDLE_WAKE = 30.0          # seconds; a safety net, not the mechanism
 FLUSH_EVERY = 600.0       # seconds between looks for concatenated SMS missing parts
+
+
+# How a port builds a text's parts: (what the alphabet "auto" means there: auto, or ucs2 under
+# PREFEREDCHARSET=UCS2; the national language ids NATIONALLANGUAGES allows there).
+Profile = tuple[str, tuple[int, ...]]
+
+
+def port_profiles(config: PortConfig, ports: Iterable[int]) -> list[Profile]:
+    """The distinct ways `ports` build parts (most boxes have one)."""
+    return sorted({(config.encoding(p, "auto"), config.languages(p)) for p in ports})
+
+
+def most_parts(codec: Any, text: str, encoding: str, profiles: Iterable[Profile]) -> int:
+    """The parts `text` takes in `encoding` on the port that needs the most of them. Counted at
+    intake, it is what a message may go out in at most, whichever of these ports sends it."""
+    return max(int(codec.count_parts(text, auto if encoding == "auto" else encoding,
+                                     languages=languages)) for auto, languages in profiles)
 
 
 class WorkerHandle(Protocol):
@@ -115,6 +137,7 @@ class Scheduler:
         self._settled = threading.Condition(self._lock)
         self.heartbeat = time.monotonic()     # last turn of the loop, read by the watchdog
         self._waiting: list[WaitingMessage] = []
+        self._unfit: dict[int, set[int]] = {}     # message -> ports that would need more parts
         self._cursor: tuple[int, int] | None = None       # rank of the last message read
         self._exhausted = False
         if workers:
@@ -274,17 +297,22 @@ class Scheduler:
         return any(p != part.avoid_port and (part.ports is None or p in part.ports) for p in ready)
 
     def _start_message(self, port: int, queued: list[QueuedPart], now: float) -> bool:
-        msg = self._next_waiting(port)
+        msg = self._next_waiting(port)          # still in the look-ahead buffer
         if msg is None:
             return False
         try:
-            parts = self._encode(msg, port)
+            built = self._encode(msg, port)
         except (CodecError, ValueError) as exc:
             log.warning("message %d cannot be encoded: %s", msg.id, exc)
+            self._done_waiting(msg)
             self._store.fail_message(msg.id, f"encoding: {exc}", now)
             return True
+        if built is None:
+            return self._pass_over(msg, port, now)
+        self._done_waiting(msg)
+        parts, encoding = built
         rows = [(p.seq, p.total, p.hex, p.tpdu_len) for p in parts]
-        ids = self._store.materialize(msg.id, port, rows, now)
+        ids = self._store.materialize(msg.id, port, rows, now, encoding)
         if ids is None:
             return True
         self._hand(port, ids[0], parts[0].hex, parts[0].tpdu_len, now)
@@ -292,19 +320,55 @@ class Scheduler:
                       for pid, p in zip(ids[1:], parts[1:]))
         return True
 
-    def _encode(self, msg: WaitingMessage, port: int) -> list[Any]:
-        """The message's SMS-SUBMIT parts; flash and binary tasks (issue 5) as stored on the task."""
+    def _done_waiting(self, msg: WaitingMessage) -> None:
+        self._waiting.remove(msg)
+        self._unfit.pop(msg.id, None)
+
+    def _encode(self, msg: WaitingMessage, port: int) -> tuple[list[Any], str] | None:
+        """(the message's SMS-SUBMIT parts, their alphabet) as `port` builds them; flash and
+        binary tasks (issue 5) as stored on the task. None: more parts than it was counted."""
         srr = self.port_config.status_reports(port, msg.srr)
         payload = task_payload(self._store.db, msg.task_id)
         if payload is not None and payload.data is not None:
             return binary.encode_submit(msg.number, payload.data, udh=payload.udh,
                                         flash=payload.flash, request_status_report=srr,
-                                        concat_ref=self._next_ref(port))
+                                        concat_ref=self._next_ref(port)), ENC_8BIT
         flash = {"flash": True} if payload is not None and payload.flash else {}
-        return list(self._codec.encode_submit(
-            msg.number, msg.text, encoding=self.port_config.encoding(port, msg.encoding),
-            request_status_report=srr, concat_ref=self._next_ref(port),
-            languages=self.port_config.languages(port), **flash))
+        languages = self.port_config.languages(port)
+        preferred = self.port_config.encoding(port, msg.encoding)
+        for encoding in dict.fromkeys((preferred, msg.encoding)):
+            # The port's UCS2 preference yields to the count the client was charged.
+            parts = list(self._codec.encode_submit(
+                msg.number, msg.text, encoding=encoding, request_status_report=srr,
+                concat_ref=self._next_ref(port), languages=languages, **flash))
+            if len(parts) <= msg.count:
+                return parts, self._alphabet(msg.text, encoding, languages)
+        return None
+
+    def _alphabet(self, text: str, encoding: str, languages: tuple[int, ...]) -> str:
+        if encoding != "auto":
+            return encoding
+        return str(self._codec.choose_encoding(text, languages=languages))
+
+    def _pass_over(self, msg: WaitingMessage, port: int, now: float) -> bool:
+        """`port` would send `msg` in more parts than it was counted (its national tables were
+        taken away after intake): the message waits for another port it may use whose settings
+        fit, and fails, with the reason, when there is none."""
+        unfit = self._unfit.setdefault(msg.id, set())
+        unfit.add(port)
+        others = [p for p in (msg.ports if msg.ports is not None else self.ports) if p not in unfit]
+        fits = [p for p in others if self._codec.count_parts(
+            msg.text, msg.encoding, languages=self.port_config.languages(p)) <= msg.count]
+        if fits:
+            log.info("message %d: port %d would need more than its %d part(s); left to port(s) %s",
+                     msg.id, port, msg.count, ", ".join(map(str, fits)))
+            return True
+        self._done_waiting(msg)
+        reason = (f"encoding: needs more than the {msg.count} part(s) it was counted on every "
+                  "port it may use (their national language tables changed since)")
+        log.warning("message %d fails: %s", msg.id, reason)
+        self._store.fail_message(msg.id, reason, now)
+        return True
 
     def _rerank(self, new_priority: int | None) -> None:
         """Read the waiting messages from the top again when new ones rank before the cursor."""
@@ -314,9 +378,11 @@ class Scheduler:
 
     def _next_waiting(self, port: int) -> WaitingMessage | None:
         while True:
-            for i, msg in enumerate(self._waiting):
-                if msg.ports is None or port in msg.ports:
-                    return self._waiting.pop(i)
+            for msg in self._waiting:
+                if msg.ports is not None and port not in msg.ports:
+                    continue
+                if port not in self._unfit.get(msg.id, ()):
+                    return msg
             if len(self._waiting) >= LOOKAHEAD or self._exhausted:
                 return None
             more = self._read_waiting()

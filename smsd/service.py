@@ -20,7 +20,7 @@ from smsd.model import (REG_OK, STATE_INIT, DeliverStatus, InboxFilter, InboxPag
                         MessageState, ModemJob, PortInfo, Recipient, SendAccepted, SendRequest, SmsResult)
 from smsd.pdu.types import ENC_8BIT, ENC_GSM7, ENC_UCS2
 from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
-from smsd.scheduler import Scheduler, WorkerHandle
+from smsd.scheduler import Profile, Scheduler, WorkerHandle, most_parts, port_profiles
 from smsd.service_book import BookService
 from smsd.service_intelli import IntelliService
 from smsd.service_network import NetworkService
@@ -90,7 +90,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         self._check_text(text)
         self._check_extras(request)
         ports = self._known_ports(request.ports)
-        encoding, sent_as, rows = self._intake_plan(text, recipients, request.encoding)
+        encoding, sent_as, rows = self._intake_plan(text, recipients, request.encoding, ports)
         rows = self._payload_rows(request, rows)
         self._check_max_parts(rows, request.max_parts)
         self._check_sendable(ports)
@@ -135,25 +135,30 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         if worst > max_parts:
             raise TooManyParts(f"a message needs {worst} parts, max_parts is {max_parts}")
 
-    def _intake_plan(self, text: str, recipients: Sequence[Recipient],
-                     requested: str) -> tuple[str, str, list[Row]]:
+    def _intake_plan(self, text: str, recipients: Sequence[Recipient], requested: str,
+                     ports: Sequence[int] | None) -> tuple[str, str, list[Row]]:
         """(the encoding the task is stored with, the one it will go out in, its rows).
 
         A requested alphabet is a preference, never a reason to refuse: a text the GSM 7-bit
         alphabet cannot carry is sent all the same, in UCS2, nothing lost. Such a task is stored
         as auto: at dispatch each text takes GSM-7 where it fits (with the national tables the
-        sending port allows) and UCS2 otherwise, and it is counted as it will be sent (in UCS2
-        where only a national table would carry it: the port decides, and may save parts)."""
+        sending port allows) and UCS2 otherwise.
+
+        Each text is counted (and charged) as the port that needs the most parts for it would
+        send it, of the ports the request may use, with their own settings (national tables,
+        UCS2 preference): an exact count when they agree, and an upper bound the scheduler
+        keeps to (a message never goes out in more parts than it was counted)."""
+        profiles = port_profiles(self.port_config, ports if ports is not None else self._ports)
         used: set[str] = set()
-        rows = self._intake_rows(text, recipients, requested, used)
+        rows = self._intake_rows(text, recipients, requested, used, profiles)
         if requested != ENC_GSM7 or used == {ENC_GSM7}:
             return requested, requested, rows
         if used == {ENC_UCS2}:
             return "auto", ENC_UCS2, rows
-        return "auto", "auto", self._intake_rows(text, recipients, "auto", used)
+        return "auto", "auto", self._intake_rows(text, recipients, "auto", used, profiles)
 
     def _intake_rows(self, text: str, recipients: Sequence[Recipient], encoding: str,
-                     used: set[str]) -> list[Row]:
+                     used: set[str], profiles: list[Profile]) -> list[Row]:
         # Hot path (20,000 recipients/s): one regex per number, part counts per distinct text.
         pieces = text.split(PARAM)
         counts: dict[str, int] = {}
@@ -169,30 +174,32 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
             body = text if own is None else own
             count = counts.get(body)
             if count is None:
-                count = counts[body] = self._count_parts(body, encoding, used)
+                count = counts[body] = self._count_parts(body, encoding, used, profiles)
             rows.append((number, own, r.user_id, count))
         return rows
 
-    def _count_parts(self, text: str, encoding: str, used: set[str]) -> int:
+    def _count_parts(self, text: str, encoding: str, used: set[str],
+                     profiles: list[Profile]) -> int:
         """Parts of one text; `used` gains the alphabet a requested gsm7 really takes."""
         self._check_text(text)
         try:
-            if encoding != ENC_GSM7:
-                return int(self._codec.count_parts(text, encoding))
-            try:
-                count = int(self._codec.count_parts(text, ENC_GSM7))
-                used.add(ENC_GSM7)
-            except EncodingError:
-                count = int(self._codec.count_parts(text, ENC_UCS2))
-                used.add("auto" if self._national_fits(text) else ENC_UCS2)
-            return count
+            if encoding == ENC_GSM7:
+                try:
+                    # The default alphabet, which every port can send (a port's tables may save
+                    # parts, never add any).
+                    self._codec.count_parts(text, ENC_GSM7)
+                    used.add(ENC_GSM7)
+                except EncodingError:
+                    used.add("auto" if self._national_fits(text, profiles) else ENC_UCS2)
+                    encoding = "auto"
+            return most_parts(self._codec, text, encoding, profiles)
         except CodecError as exc:
             raise BadRequest(f"text cannot be sent as {encoding}: {exc}") from exc
 
-    def _national_fits(self, text: str) -> bool:
+    def _national_fits(self, text: str, profiles: list[Profile]) -> bool:
         """Could a port's national language tables carry the text in GSM-7? Then whether it goes
         in GSM-7 or UCS2 depends on the port that sends it."""
-        languages = {lang for port in self._ports for lang in self.port_config.languages(port)}
+        languages = {lang for _, port_languages in profiles for lang in port_languages}
         if not languages:
             return False
         try:
@@ -213,7 +220,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
     def message(self, message_id: int) -> MessageState | None:
         """One message's state, the text after #param# substitution, its user and failure, and
         the alphabet it went out in."""
-        return self._with_encoding(self._store.message_state(message_id))
+        return self._store.message_state(message_id)
 
     def stop_task(self, task_id: int) -> None:
         if not self._store.stop_task(task_id, self._clock()):

@@ -10,10 +10,10 @@ port shows state "stopped" in `driver_list`, while `port_info` keeps showing the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from smsd.errors import BadRequest, CodecError, NotFound
+from smsd.errors import BadRequest, NotFound
 from smsd.model import InboundSms, MessageState
 from smsd.modem.jobs import Refresh
 from smsd.portcfg import NAME_KEY, RUNNING_KEY, PortConfig, parse_values
@@ -38,7 +38,6 @@ class Driver:
 class PortsService:
     _store: Any
     _scheduler: Any
-    _codec: Any
     _ports: frozenset[int]
 
     # --- settings -------------------------------------------------------------------------------
@@ -143,22 +142,8 @@ class PortsService:
         if states is None:
             raise BadRequest(f"no folder {folder!r}: inbox, outbox, sent or notsent")
         ids = self._store.messages_visible(dialect, states, user, limit)
-        found = (self._with_encoding(self._store.message_state(i)) for i in ids)
+        found = (self._store.message_state(i) for i in ids)
         return [m for m in found if m is not None]
-
-    def _with_encoding(self, state: MessageState | None) -> MessageState | None:
-        """The state with the alphabet its first part went out in, read from that part's PDU
-        (what the network got, whatever was requested)."""
-        if state is None:
-            return None
-        pdu_hex = self._store.first_part_pdu(state.message_id)
-        if not pdu_hex:
-            return state
-        try:
-            encoding = str(self._codec.decode(pdu_hex, smsc=True).encoding)
-        except CodecError:
-            return state
-        return replace(state, encoding=encoding)
 
     def hide_messages(self, dialect: str, kind: str, ids: Iterable[int]) -> int:
         if kind not in ("in", "out"):

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 from smsd.api.params import BadParam, Params
 from smsd.errors import ServiceError
 from smsd.model import PortInfo, Recipient, SendRequest, SmsResult
+from smsd.push.json_format import ENCODING_WORDS
 
 log = logging.getLogger("smsd.api.json")
 
@@ -112,6 +113,8 @@ def sms_result_json(r: SmsResult) -> dict[str, Any]:
         out["user_id"] = r.user_id
     out.update(time=r.time, status=r.status, count=r.count, succ_count=r.succ_count,
                ref_id=r.ref_id, imsi=r.imsi)
+    if r.encoding in ENCODING_WORDS:     # our extension: what went out (docs/json-api.md)
+        out["encoding"] = ENCODING_WORDS[r.encoding]
     return out
 
 

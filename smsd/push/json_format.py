@@ -7,19 +7,27 @@ from typing import Any, Mapping
 _FIELDS = {
     "sms": ("incoming_sms_id", "port", "number", "smsc", "timestamp", "text"),
     "sms_result": ("port", "number", "user_id", "time", "status", "count", "succ_count",
-                   "ref_id", "imsi"),
+                   "ref_id", "imsi", "encoding"),
     "sms_deliver_status": ("port", "number", "time", "ref_id", "status_code", "imsi"),
     "ussd": ("port", "text"),
     "register": ("port", "iccid", "imsi", "number", "status", "sequence", "slot"),
 }
 KINDS = frozenset(_FIELDS)
+# Our extension to the spec's sms_result: the alphabet that went out, named with the words of
+# send_sms's "encoding" parameter (8-bit data, which that API cannot send, as "8bit"). The key
+# is left out while nothing is encoded yet, and in events stored before it existed.
+ENCODING_WORDS = {"gsm7": "gsm-7bit", "ucs2": "unicode", "8bit": "8bit"}
 
 
 def item(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """One array element of a push body, with exactly the spec's keys for that event kind."""
     out = {k: payload[k] for k in _FIELDS[kind] if k in payload}
-    if kind == "sms_result" and out.get("user_id") is None:
-        out.pop("user_id", None)
+    if kind == "sms_result":
+        if out.get("user_id") is None:
+            out.pop("user_id", None)
+        word = ENCODING_WORDS.get(out.pop("encoding", None) or "")
+        if word is not None:
+            out["encoding"] = word
     if kind == "register" and out.get("slot") in (None, 255):
         out.pop("slot", None)     # only multi-SIM gateways push "slot"
     return out

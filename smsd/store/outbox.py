@@ -62,6 +62,7 @@ class WaitingMessage:
     srr: bool
     ports: tuple[int, ...] | None
     priority: int = 0         # higher goes first (the task's; issue 4)
+    count: int = 1            # parts counted (and charged) at intake: it may not go out in more
 
     @property
     def rank(self) -> tuple[int, int]:
@@ -200,21 +201,22 @@ class OutboxMixin(EventsMixin):
                            (after_priority, after_priority, after_id))
         rows = self.db.conn().execute(
             "SELECT m.id, m.task_id, m.number, coalesce(m.text, t.text), t.encoding, t.srr, t.ports, "
-            "m.priority FROM messages m JOIN tasks t ON t.id = m.task_id "
+            "m.priority, m.count FROM messages m JOIN tasks t ON t.id = m.task_id "
             f"WHERE m.stage = 0 AND {where} ORDER BY m.priority DESC, m.id LIMIT ?",
             (*args, limit)).fetchall()
-        return [WaitingMessage(r[0], r[1], r[2], r[3], r[4], bool(r[5]), ports_tuple(r[6]), r[7])
-                for r in rows]
+        return [WaitingMessage(r[0], r[1], r[2], r[3], r[4], bool(r[5]), ports_tuple(r[6]), r[7],
+                               r[8]) for r in rows]
 
     def materialize(self, message_id: int, port: int, parts: Sequence[tuple[int, int, str, int]],
-                    now: float) -> list[int] | None:
+                    now: float, encoding: str = "") -> list[int] | None:
         """Create the parts of a waiting message, pinned to `port`, the first one leased to it.
 
-        `parts` are (seq, total, pdu_hex, tpdu_len). None when the message is no longer waiting
-        (stopped meanwhile)."""
+        `parts` are (seq, total, pdu_hex, tpdu_len), `encoding` their alphabet (gsm7 | ucs2 |
+        8bit). None when the message is no longer waiting (stopped meanwhile)."""
         with self.db.write() as conn:
-            if conn.execute("UPDATE messages SET stage = 1, count = ? WHERE id = ? AND stage = 0",
-                            (len(parts), message_id)).rowcount != 1:
+            if conn.execute("UPDATE messages SET stage = 1, count = ?, encoding = ? "
+                            "WHERE id = ? AND stage = 0",
+                            (len(parts), encoding, message_id)).rowcount != 1:
                 return None
             ids = [self._insert_part(conn, message_id, port, part, now if i == 0 else None)
                    for i, part in enumerate(parts)]
@@ -459,21 +461,14 @@ class OutboxMixin(EventsMixin):
                               "ORDER BY id DESC LIMIT 1", (message_id,)).fetchone()
         base = result_from_row(row)
         return MessageState(**asdict(base), dr_status=None if dr is None else dr[0],
-                            reason=row[11], user=row[12], text=row[13])
-
-
-    def first_part_pdu(self, message_id: int) -> str | None:
-        """The PDU of a message's first part (None before its parts were built)."""
-        row = self.db.conn().execute("SELECT pdu FROM parts WHERE message_id = ? "
-                                     "ORDER BY seq LIMIT 1", (message_id,)).fetchone()
-        return None if row is None else str(row[0])
+                            reason=row[12], user=row[13], text=row[14])
 
 
 RESULT_COLUMNS = ("m.id AS message_id, m.task_id, m.port, m.number, m.user_id, m.time, m.status, "
-                  "m.count, m.succ_count, m.ref_id, m.imsi")
+                  "m.count, m.succ_count, m.ref_id, m.imsi, m.encoding")
 
 
 def result_from_row(r: Sequence[Any]) -> SmsResult:
     return SmsResult(message_id=r[0], task_id=r[1], port=r[2], number=r[3], user_id=r[4],
                      time=fmt_time(r[5]), status=r[6], count=r[7], succ_count=r[8],
-                     ref_id=r[9], imsi=r[10])
+                     ref_id=r[9], imsi=r[10], encoding=r[11])

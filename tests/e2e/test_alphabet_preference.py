@@ -102,3 +102,29 @@ def test_gateway_php(box: tuple[Daemon, Path]) -> None:
     assert body.startswith("OK "), body
     on_air_ucs2(air, "+447700900641")
     went_out_as_ucs2(d, body[3:])
+
+
+def test_json_api_results_say_which_alphabet_went_out(make_daemon, receiver,  # type: ignore[no-untyped-def]
+                                                      tmp_path) -> None:
+    """The JSON API's encoding extension: query_sms_result and the pushed sms_result say
+    "unicode" for a gsm-7bit request GSM-7 could not carry, "gsm-7bit" for a plain text."""
+    air = tmp_path / "air.jsonl"
+    d = make_daemon(ports=1, push_urls=(receiver.url,), extra=("--sim-journal", str(air))).start()
+    for text, user_id in ((TEXT, 71), ("plain text", 72)):
+        reply = d.api("send_sms", {"text": text, "encoding": "gsm-7bit",
+                                   "param": [{"number": f"+4477009007{user_id}",
+                                              "user_id": user_id}]})
+        assert reply["error_code"] == 202, reply
+    expected = {71: "unicode", 72: "gsm-7bit"}
+    rows = wait_for(lambda: len(rows := [r for r in d.results(user_id=[71, 72])
+                                         if r["status"] == "DELIVERED"]) == 2 and rows, 30,
+                    what="both delivered")
+    assert {r["user_id"]: r["encoding"] for r in rows} == expected
+    assert all(list(r)[-1] == "encoding" for r in rows)       # after the spec's keys
+    pushed = wait_for(lambda: len(done := [r for r in receiver.items("sms_result")
+                                           if r["status"] == "DELIVERED"]) == 2 and done, 30,
+                      what="both pushed as delivered")
+    assert {r["user_id"]: r["encoding"] for r in pushed} == expected
+    on_air = {r["to"]: decoded(r) for r in journal(air)}
+    assert (on_air["+447700900771"].encoding, on_air["+447700900771"].text) == ("ucs2", TEXT)
+    assert on_air["+447700900772"].encoding == "gsm7"
