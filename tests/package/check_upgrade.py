@@ -209,7 +209,34 @@ def smsd_update(env: Env, name: str) -> subprocess.CompletedProcess[str]:
                    env={"SMSD_UPDATE_KEYRING": env.keyring}, check=False)
 
 
+def check_in_sandbox(env: Env) -> None:
+    """The daemon itself can check a package (what the web console's upload will do): gpgv,
+    dpkg-deb and dpkg-query work inside smsd.service's sandbox. Run once, from ExecStartPost,
+    which shares it."""
+    deb = f"{env.packages}/smsd-newer.deb"
+    code = (f"from smsd import update as u; p = u.check_package('{deb}', '{deb}.sig', "
+            f"ring='{env.keyring}', installed=u.installed_version(), "
+            "arch=u.machine_architecture()); print('the sandbox checked', p.name, p.version)")
+    dropin = "/etc/systemd/system/smsd.service.d/package-test-update.conf"
+    with open(dropin, "w", encoding="utf-8") as f:
+        f.write(f'[Service]\nExecStartPost=/usr/bin/python3 -c "{code}"\n')
+    try:
+        run("systemctl", "daemon-reload")
+        restarted = run("systemctl", "restart", "smsd.service", check=False)
+    finally:
+        os.unlink(dropin)
+        run("systemctl", "daemon-reload")
+    want = f"the sandbox checked smsd {env.new}+update1"
+    line = next((ln for ln in booted.journal_text().splitlines() if want in ln), "")
+    if restarted.returncode != 0 or not line:
+        raise SystemExit(f"checking a package inside smsd.service's sandbox failed:\n"
+                         f"{booted.journal_text()[-2000:]}")
+    wait_active()
+    booted.log(f"inside smsd.service's sandbox: {want}")
+
+
 def signed_updates(env: Env) -> None:
+    check_in_sandbox(env)
     done = smsd_update(env, "smsd-unsigned.deb")
     if done.returncode != 1 or "refused:" not in done.stderr or "no signature" not in done.stderr:
         raise SystemExit(f"an unsigned package: exit {done.returncode}: {done.stderr}")

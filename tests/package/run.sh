@@ -24,7 +24,7 @@ ARCH=$(dpkg --print-architecture)
 VERSION=$(dpkg-parsechangelog -S Version)
 DEB=build/deb/smsd_${VERSION}_$ARCH.deb
 [ -f "$DEB" ] || { echo "package-test: no $DEB: run make deb" >&2; exit 1; }
-TESTPKG=/var/tmp/package-test           # in the test system: the packages to install
+TESTPKG=/srv/package-test               # in the test system (outside the units' private /tmp)
 
 say() { echo "package-test: $*"; }
 fail() { echo "package-test: FAIL: $*" >&2; exit 1; }
