@@ -135,12 +135,17 @@ def main() -> int:
     env = check_upgrade.Env.from_environ()
     base = env.base
     try:
+        t0 = time.monotonic()
         check_upgrade.before_upgrade(env)
         check_upgrade.upgrade(env)
+        t1 = time.monotonic()
         check_running(base, since=check_upgrade.UPGRADED[0])
         check_watchdog(base)
         check_broken_config()
+        t2 = time.monotonic()
         check_upgrade.signed_updates(env)
+        log(f"times: upgrade {t1 - t0:.0f} s, service checks {t2 - t1:.0f} s, "
+            f"signed updates {time.monotonic() - t2:.0f} s")
     except SystemExit as exc:
         dump_journal()
         log(f"FAIL: {exc}")
