@@ -24,7 +24,7 @@ from smsd import pdu
 from smsd.api import build_app
 from smsd.api.auth import HttpAuth
 from smsd.api.closing import honour_connection_close
-from smsd.api.server import HEALTH_PATH, create_server, listen_addresses, raise_open_files_limit
+from smsd.api.server import HEALTH_PATH, create_server, listen_addresses, prepare_process
 from smsd.config import Config
 from smsd.errors import ConfigError, SmsdError
 from smsd.modem.worker import ModemWorker
@@ -225,9 +225,9 @@ class Daemon:
         auth = HttpAuth(self.service)
         # Legacy dialects ask for `Connection: close`; the middleware tells waitress.
         app = honour_connection_close(build_app(self.service, auth, sim=self.board))
-        # Waitress set up to survive connection floods, and the descriptors that needs: see
-        # smsd/api/server.py for why each setting.
-        raise_open_files_limit()
+        # Waitress set up to survive connection floods, and the process settings that needs:
+        # see smsd/api/server.py for why each one.
+        prepare_process()
         self.server = create_server(app, self.cfg.listen, self.cfg.http_threads)
         threading.Thread(target=self.server.run, name="http", daemon=True).start()
         self._announce()

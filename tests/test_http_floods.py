@@ -22,14 +22,24 @@ from fakes import wait_for
 
 
 @pytest.fixture
-def front(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Front]:
-    # Short idle timeout and request deadline so the tests need not wait 30 s.
-    monkeypatch.setattr(http_server, "IDLE_TIMEOUT", 1)
-    monkeypatch.setattr(http_server, "CLEANUP_INTERVAL", 1)
-    monkeypatch.setattr(http_server, "REQUEST_DEADLINE", 1.0)
-    f = Front(str(tmp_path / "smsd.db")).start()
-    yield f
-    f.close()
+def make_front(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A Front with some of smsd/api/server.py's limits changed (short ones, so tests need not
+    wait 30 s)."""
+    started: list[Front] = []
+
+    def make(**limits: float) -> Front:
+        for name, value in limits.items():
+            monkeypatch.setattr(http_server, name, value)
+        started.append(Front(str(tmp_path / f"smsd{len(started)}.db")).start())
+        return started[-1]
+    yield make
+    for f in started:
+        f.close()
+
+
+@pytest.fixture
+def front(make_front: Any) -> Front:
+    return make_front(IDLE_TIMEOUT=1, CLEANUP_INTERVAL=1, REQUEST_DEADLINE=1.0)
 
 
 def connect(front: Front, source: str) -> socket.socket:
@@ -61,7 +71,8 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
 
 
 def test_more_idle_connections_than_select_can_watch_leave_requests_answered(
-        front: Front) -> None:
+        make_front: Any) -> None:
+    front = make_front(CROWDED_IDLE_TIMEOUT=60)       # none closed while the test looks
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = 4096         # client and server ends both live in this process
     if hard != resource.RLIM_INFINITY and hard < wanted:
@@ -119,6 +130,19 @@ def test_idle_and_trickling_connections_are_closed(front: Front) -> None:
     for s in (silent, half, trickle):
         s.close()
     assert serves_the_user("json", front.get(*login_request("json", PW), source="127.0.0.40"))
+
+
+def test_idle_connections_go_sooner_when_crowded(make_front: Any) -> None:
+    front = make_front(CLEANUP_INTERVAL=1, CROWDED=40, CROWDED_IDLE_TIMEOUT=1)
+    few = [connect(front, "127.0.0.50") for _ in range(30)]
+    assert not any(closed_by_server(s, within=0.1) for s in few[:3])
+    time.sleep(2.5)                                   # idle, but not crowded: kept (30 s)
+    assert health_on(few[0]).startswith(b"HTTP/1.1 200")
+    crowd = [connect(front, "127.0.0.51") for _ in range(30)]
+    assert all(closed_by_server(s, within=5) for s in crowd + few[1:])
+    for s in few + crowd:
+        s.close()
+    assert serves_the_user("json", front.get(*login_request("json", PW), source="127.0.0.52"))
 
 
 class Wedge(wasyncore.dispatcher):   # type: ignore[misc]
