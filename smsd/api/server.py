@@ -41,6 +41,8 @@ from waitress.channel import HTTPChannel
 from waitress.server import MultiSocketServer, TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
+from smsd.api.refusals import RefusalTask, RefusingParser
+
 log = logging.getLogger("smsd.http")
 
 CONNECTION_LIMIT = 10_000
@@ -176,6 +178,9 @@ class GuardedChannel(HTTPChannel):   # type: ignore[misc]
     """waitress's channel with a per-address limit and a deadline for receiving a request."""
 
     guard: AddressGuard               # set per server by create_server
+    # A request waitress refuses is answered by the app, in its dialect (smsd.api.refusals).
+    parser_class = RefusingParser
+    task_class = RefusalTask
     _admitted = False
     _receiving_since: float | None = None
 
