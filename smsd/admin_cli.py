@@ -17,6 +17,7 @@ from typing import Any, Callable
 from smsd import config
 from smsd.errors import BadRequest, ServiceError
 from smsd.model import PERMISSIONS
+from smsd.service_access import AccessService
 from smsd.service_book import ROUTE_PROTOCOLS, BookService
 from smsd.service_users import UsersService, parse_perms
 from smsd.store.db import Store
@@ -27,8 +28,8 @@ DB_FILE = "smsd.db"                  # the daemon's file name in the state dir
 DEFAULT_PERMS = "web,api:*"
 
 
-class Admin(UsersService, BookService):
-    """The Service's user and address-book methods over a bare Store."""
+class Admin(UsersService, BookService, AccessService):
+    """The Service's user, address-book and assignment methods over a bare Store."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -76,6 +77,12 @@ def _user_parser(p: argparse.ArgumentParser) -> None:
     delete = sub.add_parser("del", help="delete a user")
     delete.add_argument("name")
     listing = sub.add_parser("list", help="list users")
+    assign = sub.add_parser("assign", help="the ports and routes whose received SMS a user "
+                                           "sees (without options: show them)")
+    assign.add_argument("name")
+    assign.add_argument("--ports", help='comma list of port numbers; "" = none')
+    assign.add_argument("--routes", help='comma list of route ids (smsd route list); "" = none')
+    config.add_state_options(assign)
     for q in (add, passwd, perm, credits, delete, listing):
         config.add_state_options(q)
 
@@ -174,6 +181,24 @@ def _user_list(admin: Admin, args: argparse.Namespace) -> None:
         print(f"{u.name:<20} {'yes' if u.admin else 'no':<5} {credits:>10}  {perms}")
 
 
+def _user_assign(admin: Admin, args: argparse.Namespace) -> None:
+    admin.user(args.name)                       # NotFound for an unknown user, also to show
+    if args.ports is not None:
+        admin.user_set_ports(args.name, _numbers(args.ports, "--ports"))
+    if args.routes is not None:
+        admin.user_set_routes(args.name, _numbers(args.routes, "--routes"))
+    ports = ",".join(map(str, admin.user_ports(args.name))) or "-"
+    routes = ",".join(map(str, admin.user_routes(args.name))) or "-"
+    print(f"{args.name}: ports {ports}; routes {routes}")
+
+
+def _numbers(text: str, option: str) -> list[int]:
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not all(item.isascii() and item.isdigit() and len(item) <= 9 for item in items):
+        raise BadRequest(f"{option}: a comma list of numbers, e.g. 0,3")
+    return [int(item) for item in items]
+
+
 def _read(path: str) -> str:
     if path == "-":
         return sys.stdin.read()
@@ -220,6 +245,7 @@ HANDLERS: dict[tuple[str, str], Callable[[Admin, argparse.Namespace], None]] = {
     ("user", "add"): _user_add,
     ("user", "passwd"): _user_passwd,
     ("user", "perm"): _user_perm,
+    ("user", "assign"): _user_assign,
     ("user", "credits"): _user_credits,
     ("user", "del"): lambda admin, args: admin.user_delete(args.name),
     ("user", "list"): _user_list,

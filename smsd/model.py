@@ -201,7 +201,11 @@ class InboxFilter:
 
 
 # --- users, address book, routing (issue 4) -------------------------------------------------------
-PERMISSIONS = ("web", "api:json", "api:isms", "api:gateway_php", "api:intelli", "api:ozeki")
+# "ports": port control (power, reset, slot, SIM lock), Ozeki connection management, USSD on any
+# port and the simulator's endpoints (docs/security.md). Not granted unless asked for.
+PERMISSIONS = ("web", "api:json", "api:isms", "api:gateway_php", "api:intelli", "api:ozeki",
+               "ports")
+DEFAULT_PERMISSIONS = tuple(p for p in PERMISSIONS if p != "ports")
 
 
 @dataclass(frozen=True)

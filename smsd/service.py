@@ -21,6 +21,7 @@ from smsd.model import (REG_OK, STATE_INIT, DeliverStatus, InboxFilter, InboxPag
 from smsd.pdu.types import ENC_8BIT, ENC_GSM7, ENC_UCS2
 from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
 from smsd.scheduler import Profile, Scheduler, WorkerHandle, most_parts, port_profiles
+from smsd.service_access import AccessService
 from smsd.service_book import BookService
 from smsd.service_intelli import IntelliService
 from smsd.service_network import NetworkService
@@ -53,7 +54,8 @@ def substitute(pieces: Sequence[str], params: Sequence[str]) -> str:
     return "".join(out)
 
 
-class Service(IntelliService, UsersService, BookService, PortsService, NetworkService):
+class Service(IntelliService, UsersService, BookService, PortsService, NetworkService,
+              AccessService):
     def __init__(self, store: Store, scheduler: Scheduler,
                  workers: Mapping[int, WorkerHandle] | None = None, *, limits: Limits = Limits(),
                  codec: Any = None, clock: Callable[[], float] = time.time,
@@ -217,13 +219,19 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
     def sms_in_queue(self) -> int:
         return self._store.in_queue()
 
-    def message(self, message_id: int) -> MessageState | None:
+    def message(self, message_id: int, user: str | None = None) -> MessageState | None:
+        """`_message_state`, None for somebody else's message (as for an unknown id)."""
+        state = self._message_state(message_id)
+        return state if state is None or self._may_see(user, state.user) else None
+
+    def _message_state(self, message_id: int) -> MessageState | None:
         """One message's state, the text after #param# substitution, its user and failure, and
         the alphabet it went out in."""
         return self._store.message_state(message_id)
 
-    def stop_task(self, task_id: int) -> None:
-        if not self._store.stop_task(task_id, self._clock()):
+    def stop_task(self, task_id: int, user: str | None = None) -> None:
+        """NotFound for an unknown task, and for somebody else's."""
+        if not self._store.stop_task(task_id, self._clock(), owner=self._owner(user)):
             raise NotFound(f"no task {task_id}")
         self._scheduler.kick()
 
@@ -231,19 +239,23 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
     def query_sms_result(self, numbers: Sequence[str] | None = None,
                          ports: Sequence[int] | None = None, time_after: str | None = None,
                          time_before: str | None = None,
-                         user_ids: Sequence[int] | None = None) -> list[SmsResult]:
+                         user_ids: Sequence[int] | None = None,
+                         user: str | None = None) -> list[SmsResult]:
+        """Results of `user`'s messages (an admin's: everybody's)."""
         self._check_query_numbers(numbers)
         return self._store.query_sms_result(
             numbers=numbers, ports=ports, time_after=self._time(time_after),
-            time_before=self._time(time_before), user_ids=user_ids)
+            time_before=self._time(time_before), user_ids=user_ids, owner=self._owner(user))
 
     def query_deliver_status(self, numbers: Sequence[str] | None = None,
                              ports: Sequence[int] | None = None, time_after: str | None = None,
-                             time_before: str | None = None) -> list[DeliverStatus]:
+                             time_before: str | None = None,
+                             user: str | None = None) -> list[DeliverStatus]:
+        """Status reports on `user`'s messages (an admin's: all of them)."""
         self._check_query_numbers(numbers)
         return self._store.query_deliver_status(
             numbers=numbers, ports=ports, time_after=self._time(time_after),
-            time_before=self._time(time_before))
+            time_before=self._time(time_before), owner=self._owner(user))
 
     def _check_query_numbers(self, numbers: Sequence[str] | None) -> None:
         if numbers is None:
@@ -265,8 +277,8 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
 
     def query_incoming(self, after_id: int = 0, flag: str = "unread",
                        ports: Sequence[int] | None = None, limit: int | None = None,
-                       match: InboxFilter | None = None) -> InboxPage:
-        """Received messages, oldest first; the unread ones returned become read.
+                       match: InboxFilter | None = None, user: str | None = None) -> InboxPage:
+        """Received messages `user` may see, oldest first; the unread ones returned become read.
 
         `limit` caps the page (the store's own page size otherwise) and `match` filters it:
         messages beyond the limit or not matching stay unread for the next call."""
@@ -279,7 +291,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
             self._check_inbox_filter(match)
         page = INBOX_PAGE if limit is None else min(limit, INBOX_PAGE)
         return self._store.query_incoming(after_id=after_id, flag=flag, ports=ports, limit=page,
-                                          match=match)
+                                          match=match, viewer=self._owner(user))
 
     @staticmethod
     def _check_inbox_filter(match: InboxFilter) -> None:
@@ -291,8 +303,8 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
                 raise BadRequest(f"time {clock!r} is not HH:MM:SS")
 
     # --- USSD -----------------------------------------------------------------------------------
-    def send_ussd(self, ports: Sequence[int], text: str,
-                  command: str = "send") -> list[tuple[int, int]]:
+    def send_ussd(self, ports: Sequence[int], text: str, command: str = "send",
+                  user: str | None = None) -> list[tuple[int, int]]:
         """(port, 200 sent | 486 busy | 503 not registered) for each port."""
         if command not in USSD_COMMANDS:
             raise BadRequest("command must be send or cancel")
@@ -303,6 +315,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         wanted = self._known_ports(ports)
         if not wanted:
             raise BadRequest("no port given")
+        self._require_ports_of(user, wanted, "USSD")
         return [(port, self._ussd_one(port, text, command)) for port in wanted]
 
     def _ussd_one(self, port: int, text: str, command: str) -> int:
@@ -321,10 +334,13 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         last = self._store.ussd_last(port)
         return last is not None and last[0] == "out" and now - last[2] < self._ussd_wait
 
-    def query_ussd_reply(self, ports: Sequence[int]) -> list[tuple[int, str]]:
+    def query_ussd_reply(self, ports: Sequence[int],
+                         user: str | None = None) -> list[tuple[int, str]]:
         """The latest reply of each port; "" when none came since the last USSD we sent."""
         out = []
-        for port in self._known_ports(ports) or ():
+        wanted = self._known_ports(ports) or []
+        self._require_ports_of(user, wanted, "USSD")
+        for port in wanted:
             last = self._store.ussd_last(port)
             out.append((port, last[1] if last is not None and last[0] == "in" else ""))
         return out
@@ -337,8 +353,11 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
                 raise NotFound(f"no port {port}")
         return [self._scheduler.info(p) for p in wanted]
 
-    def set_port(self, port: int, action: str, param: str | None = None) -> None:
-        """Actions: slot <0..3>, reset, power on|off, lock <pin>, unlock <pin>."""
+    def set_port(self, port: int, action: str, param: str | None = None,
+                 user: str | None = None) -> None:
+        """Actions: slot <0..3>, reset, power on|off, lock <pin>, unlock <pin>. Every one, and
+        any other name, needs port control (checked first: a refusal tells nothing more)."""
+        self.require_port_control(user)
         self._known_ports([port])
         job = self._port_job(port, (action or "").strip().lower(), (param or "").strip())
         self._scheduler.submit(port, job)

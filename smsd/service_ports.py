@@ -17,6 +17,7 @@ from smsd.errors import BadRequest, NotFound
 from smsd.model import InboundSms, MessageState
 from smsd.modem.jobs import Refresh
 from smsd.portcfg import NAME_KEY, RUNNING_KEY, PortConfig, parse_values
+from smsd.service_access import AccessService
 
 GSM_TYPES = frozenset({"gsm", "gsmmodem", "gsm/gprs", "gsmgprs", "gsm modem"})
 FOLDER_STATES = {"outbox": ("SENDING",), "sent": ("SENT_OK", "DELIVERED"), "notsent": ("FAILED",)}
@@ -35,7 +36,10 @@ class Driver:
     created: bool            # named by driver_create (else the port's default connection)
 
 
-class PortsService:
+class PortsService(AccessService):
+    """Settings and connections are port control (`require_port_control`); folders show what
+    the asking user may see (smsd/service_access.py)."""
+
     _store: Any
     _scheduler: Any
     _ports: frozenset[int]
@@ -55,8 +59,9 @@ class PortsService:
         self._check_port(port)
         return self.port_config.effective(port)
 
-    def set_port_settings(self, port: int, **values: Any) -> None:
+    def set_port_settings(self, port: int, *, user: str | None = None, **values: Any) -> None:
         """Validate all, store all (persisted), then let the scheduler and the worker apply them."""
+        self.require_port_control(user, "port settings")
         self._check_port(port)
         parsed = parse_values(values)
         self.port_config.put(port, dict(parsed))
@@ -67,7 +72,8 @@ class PortsService:
         self._scheduler.submit(port, Refresh())
 
     # --- connections ----------------------------------------------------------------------------
-    def drivers(self) -> list[Driver]:
+    def drivers(self, user: str | None = None) -> list[Driver]:
+        self.require_port_control(user, "connection management")
         cfg = self.port_config
         return [Driver(cfg.name(p), p, cfg.on(p, RUNNING_KEY), cfg.named(p))
                 for p in sorted(self._ports)]
@@ -78,7 +84,9 @@ class PortsService:
             raise NotFound(f"no connection named {name!r}")
         return port
 
-    def driver_create(self, kind: str, name: str | None = None, port: int | None = None) -> Driver:
+    def driver_create(self, kind: str, name: str | None = None, port: int | None = None,
+                      user: str | None = None) -> Driver:
+        self.require_port_control(user, "connection management")
         if kind.strip().lower() not in GSM_TYPES:
             raise UnsupportedDriver(f"connection type {kind!r} is not supported: smsd drives "
                                     "GSM modem ports only (type GSMModem)")
@@ -105,7 +113,8 @@ class PortsService:
                 return candidate
         raise BadRequest("every modem port already has a created connection")
 
-    def driver_delete(self, name: str) -> int:
+    def driver_delete(self, name: str, user: str | None = None) -> int:
+        self.require_port_control(user, "connection management")
         port = self.driver_port(name)
         if not self.port_config.named(port):
             raise BadRequest(f"{name!r} is the built-in connection of port {port}; "
@@ -114,41 +123,56 @@ class PortsService:
         self._applied(port)
         return port
 
-    def driver_run(self, name: str, running: bool) -> int:
+    def driver_run(self, name: str, running: bool, user: str | None = None) -> int:
+        self.require_port_control(user, "connection management")
         port = self.driver_port(name)
         self.port_config.put(port, {RUNNING_KEY: "on" if running else "off"})
         self._applied(port)
         return port
 
-    def driver_config(self, name: str, values: Mapping[str, str]) -> int:
+    def driver_config(self, name: str, values: Mapping[str, str],
+                      user: str | None = None) -> int:
+        self.require_port_control(user, "connection management")
         port = self.driver_port(name)
-        self.set_port_settings(port, **values)
+        self.set_port_settings(port, user=user, **values)
         return port
 
     # --- folders of a dialect -------------------------------------------------------------------
-    def inbox_visible(self, dialect: str, *, unread_only: bool, limit: int,
-                      mark_read: bool) -> list[tuple[InboundSms, bool]]:
+    def inbox_visible(self, dialect: str, *, unread_only: bool, limit: int, mark_read: bool,
+                      user: str | None = None) -> list[tuple[InboundSms, bool]]:
         return list(self._store.inbox_visible(dialect, unread_only=unread_only, limit=limit,
-                                              mark_read=mark_read))
+                                              mark_read=mark_read, viewer=self._owner(user)))
 
-    def inbox_message(self, dialect: str, inbound_id: int) -> tuple[InboundSms, bool] | None:
-        found = self._store.inbound_one(dialect, inbound_id)
+    def inbox_message(self, dialect: str, inbound_id: int,
+                      user: str | None = None) -> tuple[InboundSms, bool] | None:
+        found = self._store.inbound_one(dialect, inbound_id, viewer=self._owner(user))
         return None if found is None else (found[0], bool(found[1]))
 
     def folder_messages(self, dialect: str, folder: str, user: str | None,
                         limit: int) -> list[MessageState]:
-        """Sent messages of a folder (outbox, sent, notsent); user None: everybody's."""
+        """Sent messages of a folder (outbox, sent, notsent) that `user` sent (None, or an
+        admin: everybody's)."""
         states = FOLDER_STATES.get(folder)
         if states is None:
             raise BadRequest(f"no folder {folder!r}: inbox, outbox, sent or notsent")
-        ids = self._store.messages_visible(dialect, states, user, limit)
+        ids = self._store.messages_visible(dialect, states, self._owner(user), limit)
         found = (self._store.message_state(i) for i in ids)
         return [m for m in found if m is not None]
 
-    def hide_messages(self, dialect: str, kind: str, ids: Iterable[int]) -> int:
+    def hide_messages(self, dialect: str, kind: str, ids: Iterable[int],
+                      user: str | None = None) -> int:
+        """Hide from `dialect`'s folders those of `ids` that `user` may see."""
         if kind not in ("in", "out"):
             raise BadRequest("kind must be in or out")
-        return int(self._store.hide(dialect, kind, ids))
+        return int(self._store.hide(dialect, kind, [i for i in ids if self._sees(kind, i, user)]))
+
+    def _sees(self, kind: str, ident: int, user: str | None) -> bool:
+        if user is None:
+            return True
+        if kind == "in":
+            return self._store.inbound_one("", ident, viewer=self._owner(user)) is not None
+        state = self._store.message_state(ident)
+        return state is not None and self._may_see(user, state.user)
 
     def hidden_messages(self, dialect: str, kind: str, ids: Iterable[int]) -> set[int]:
         return set(self._store.hidden(dialect, kind, ids))

@@ -9,7 +9,7 @@ import re
 from typing import Callable, Iterable
 
 from smsd.errors import AuthError, BadRequest, Forbidden, InsufficientCredit, NotFound
-from smsd.model import PERMISSIONS, UserInfo
+from smsd.model import DEFAULT_PERMISSIONS, PERMISSIONS, UserInfo
 from smsd.store.db import Store
 from smsd.throttle import FailureThrottle
 
@@ -112,7 +112,7 @@ class UsersService:
     def user_credits(self, name: str) -> int | None:
         return self.user(name).credits
 
-    def user_add(self, name: str, password: str, *, perms: Iterable[str] = PERMISSIONS,
+    def user_add(self, name: str, password: str, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
                  admin: bool = False, credits: int | None = None) -> None:
         if not _USER_NAME(name):
             raise BadRequest("user name: 1 to 64 of letters, digits and _ . @ + -")

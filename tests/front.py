@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from smsd.api import build_app
+from smsd.api import SimControl, build_app
 from smsd.api.auth import HttpAuth
 from smsd.api.closing import honour_connection_close
 from smsd.api.server import create_server, listen_addresses
@@ -34,7 +34,7 @@ class Reply:
 
 
 class Front:
-    def __init__(self, path: str, threads: int = 8) -> None:
+    def __init__(self, path: str, threads: int = 8, *, sim: SimControl | None = None) -> None:
         self.store = Store(path)
         self.sched = Scheduler(self.store)
         self.workers = {p: FakeWorker(p, self.sched) for p in range(2)}
@@ -42,7 +42,7 @@ class Front:
         self.svc = Service(self.store, self.sched, self.workers)
         for name, perm in USERS.items():
             self.svc.user_add(name, PW, perms=(perm,))
-        app = honour_connection_close(build_app(self.svc, HttpAuth(self.svc)))
+        app = honour_connection_close(build_app(self.svc, HttpAuth(self.svc), sim=sim))
         self.server = create_server(app, ("127.0.0.1:0",), threads)
         self.host, self.port = listen_addresses(self.server)[0]
         self._thread = threading.Thread(target=self.server.run, name="http", daemon=True)
@@ -59,11 +59,19 @@ class Front:
 
     def get(self, target: str, headers: dict[str, str] | None = None, *, source: str = "127.0.0.1",
             timeout: float = 10.0) -> Reply:
+        return self.request("GET", target, None, headers, source=source, timeout=timeout)
+
+    def post(self, target: str, body: str, headers: dict[str, str] | None = None) -> Reply:
+        return self.request("POST", target, body, headers)
+
+    def request(self, method: str, target: str, body: str | None,
+                headers: dict[str, str] | None = None, *, source: str = "127.0.0.1",
+                timeout: float = 10.0) -> Reply:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout,
                                           source_address=(source, 0))
         start = time.monotonic()
         try:
-            conn.request("GET", target, headers=headers or {})
+            conn.request(method, target, body=body, headers=headers or {})
             resp = conn.getresponse()
             body = resp.read().decode("utf-8", "replace")
             return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body,

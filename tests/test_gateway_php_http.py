@@ -60,8 +60,8 @@ class Rig:
     def gw(self, query: str) -> str:
         return self.call("/module/gateway.php", query)
 
-    def report(self, smsid: int) -> str:
-        return self.call("/module/gatewayrapport.php", f"smsid={smsid}")
+    def report(self, smsid: int, login: str = "clientuser=ann&clientpwd=secret") -> str:
+        return self.call("/module/gatewayrapport.php", f"{login}&smsid={smsid}")
 
     def queued_or_sent(self) -> int:
         return len(self.store.query_sms_result())

@@ -34,6 +34,7 @@ class Box:
         self.svc = Service(self.store, self.sched, self.workers, limits=limits)
         self.app = build_app(self.svc, HttpAuth(self.svc))
         self.svc.user_add("nagios", PW, perms=("api:isms",))
+        self.svc.user_set_ports("nagios", range(ports))     # it reads every port's inbox
         self.svc.user_add("webonly", PW, perms=("web",))
 
     def start(self) -> "Box":

@@ -95,7 +95,7 @@ def test_permissions_and_errors_answer_200_in_the_dialect_format(box: Box) -> No
         [err] = items(box.xml(f"{query}&{auth(user)}"), "error")
         assert err["statuscode"] == code
     [err] = items(box.xml(f"action=createdriver&type=GSMModem&{auth()}"), "error")
-    assert err["statuscode"] == "1" and "administrator" in err["statusmessage"]
+    assert err["statuscode"] == "1" and "ports permission" in err["statusmessage"]
     [err] = items(box.xml(f"action=sendmessage&{auth()}&recipient=&messagedata=x"), "error")
     assert err["statuscode"] == "2"
     [err] = items(box.xml(f"action=receivemessage&{auth()}&limit=0"), "error")

@@ -140,9 +140,10 @@ def _mount_sim(app: bottle.Bottle, svc: Any, sim: SimControl,
         return obj
 
     def run(user: str, action: Callable[[dict[str, Any]], None]) -> str:
-        if not svc.user(user).admin:
+        if not svc.may_control_ports(user):
             bottle.response.status = 403
-            return json_reply({"error_code": 403, "sn": svc.sn, "reason": "admin only"})
+            return json_reply({"error_code": 403, "sn": svc.sn,
+                               "reason": "the simulator needs an admin or the ports permission"})
         try:
             action(body_object())
         except (ValueError, KeyError, TypeError, IndexError) as exc:

@@ -4,8 +4,8 @@ Routes (GET or POST form, parameter names in any case, see `smsd.api.legacy`):
 
     /module/gateway.php        send (`OK`, `OK <id>[,<id>...]` or `ERROR <code>`), test=yes,
                                action=credits (the bare balance)
-    /module/gatewayrapport.php ?smsid=<id>: DELIVERED | NOT DELIVERED | BUFFERED | SUBMITTED |
-                               REJECTED | NONE
+    /module/gatewayrapport.php clientuser, clientpwd, smsid: DELIVERED | NOT DELIVERED |
+                               BUFFERED | SUBMITTED | REJECTED | NONE, or ERROR <code>
 
 Every answer is HTTP 200 with a bare body and no line end: clients compare the body with `OK`
 or split it on the space. Decisions where the vendor's text is silent (README "gateway.php API"):
@@ -21,8 +21,10 @@ or split it on the space. Decisions where the vendor's text is silent (README "g
 - `type` is `long` or absent (empty); any other type is a request this gateway cannot serve:
   120 (the vendor documents no code for it; 120 sends the client to the box's log);
 - sender: `+` and up to 15 digits, or up to 11 of A-Z, a-z, 0-9 and space;
-- gatewayrapport.php asks for no credentials, as the vendor's page did; it reveals one status
-  word per id and nothing else;
+- gatewayrapport.php takes clientuser and clientpwd as gateway.php does (the vendor's page asked
+  for none; a box on a LAN must not tell anybody how any message fared): a bad or missing login
+  answers ERROR 100, 101, 104 or 116 as a send would, and another user's id answers NONE, as an
+  unknown id does, so ids cannot be probed (an admin sees every message);
 - without type=long a text must fit one SMS (160 GSM-7 or 70 UCS-2 characters), else 105; with
   it three parts (3 x 153 GSM-7 or 3 x 67 UCS-2), else 118: the Service counts the real parts;
 - a user without the api:gateway_php permission gets 116 (account blocked), bad credentials 104;
@@ -51,7 +53,7 @@ log = logging.getLogger("smsd.api.gateway_php")
 
 PERM = "api:gateway_php"
 KNOWN = frozenset({"clientuser", "clientpwd", "message", "to", "sender", "logging", "delivery",
-                   "type", "test", "action"})
+                   "type", "test", "action", "smsid"})
 TEXT_KEYS = frozenset({"message"})
 YES = frozenset({"yes", "ja", "j", "y", "1", "true", "on"})
 MAX_BODY = 64 * 1024            # a 1500-byte text fully percent-encoded is under 14 KiB
@@ -285,11 +287,17 @@ def gateway(svc: Any, params: Mapping[str, str], remote: str) -> str:
         return f"ERROR {exc.code}"
 
 
-def report(svc: Any, smsid: str) -> str:
-    ident = smsid.strip()
+def report(svc: Any, params: Mapping[str, str], remote: str) -> str:
+    """The body for one /module/gatewayrapport.php request; never raises for bad input."""
+    try:
+        user = authenticate(svc, *credentials(params), remote)
+    except GatewayError as exc:
+        log.info("gatewayrapport.php from %s refused with %d: %s", remote, exc.code, exc)
+        return f"ERROR {exc.code}"
+    ident = params.get("smsid", "").strip()
     if not (ident.isascii() and ident.isdigit()) or len(ident) > 18:
         return "NONE"
-    return report_word(svc.message(int(ident)))
+    return report_word(svc.message(int(ident), user))
 
 
 # --- HTTP ---------------------------------------------------------------------------------------
@@ -329,9 +337,10 @@ def mount(app: bottle.Bottle, svc: Any) -> None:
         return _reply("gateway.php", run)
 
     def report_route() -> str:
+        remote = bottle.request.remote_addr or ""
+
         def run() -> str:
-            params = _request_params() or {}
-            return report(svc, params.get("smsid", ""))
+            return report(svc, _request_params() or {}, remote)
         return _reply("gatewayrapport.php", run)
 
     app.route("/module/gateway.php", method=["GET", "POST"], callback=gateway_route)

@@ -195,24 +195,25 @@ def recipients(svc: Any, params: Mapping[str, str]) -> list[str]:
 
 # --- query --------------------------------------------------------------------------------------
 def query(svc: Any, params: Mapping[str, str], remote: str) -> str:
-    authenticate(svc, params, remote)
+    user = authenticate(svc, params, remote)
     raw = params.get("apimsgid", "").strip().strip('"')
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise IsmsError(602, f"apimsgid {raw[:20]!r} is not a number")
     ident = int(raw)
-    return f"ID: {ident} Status: {job_status(request_messages(svc, ident))}"
+    return f"ID: {ident} Status: {job_status(request_messages(svc, ident, user))}"
 
 
-def request_messages(svc: Any, first_id: int) -> list[MessageState]:
-    """The message `first_id` and the ones the same request created after it.
+def request_messages(svc: Any, first_id: int, user: str) -> list[MessageState]:
+    """The message `first_id` and the ones the same request created after it, as `user` may
+    see them (somebody else's are not found).
 
     A request's messages are written in one transaction, so their ids follow each other."""
-    first = svc.message(first_id)
+    first = svc.message(first_id, user)
     if first is None:
         return []
     out = [first]
     for ident in range(first_id + 1, first_id + svc.limits.max_numbers):
-        msg = svc.message(ident)
+        msg = svc.message(ident, user)
         if msg is None or msg.task_id != first.task_id:
             break
         out.append(msg)
@@ -236,19 +237,20 @@ def job_status(messages: Sequence[MessageState]) -> int:
 
 # --- polling receive ----------------------------------------------------------------------------
 def count(svc: Any, params: Mapping[str, str], remote: str) -> str:
-    authenticate(svc, params, remote)
-    return f"Count: {unread_count(svc)}"
+    user = authenticate(svc, params, remote)
+    return f"Count: {unread_count(svc, user)}"
 
 
-def unread_count(svc: Any) -> int:
+def unread_count(svc: Any, user: str) -> int:
     # After an id no message has, the page is empty (nothing is marked read) but counts all.
-    return int(svc.query_incoming(after_id=2 ** 62, flag="unread").unread)
+    return int(svc.query_incoming(after_id=2 ** 62, flag="unread", user=user).unread)
 
 
 def receive(svc: Any, params: Mapping[str, str], remote: str) -> str:
-    authenticate(svc, params, remote)
+    user = authenticate(svc, params, remote)
     limit = small_int(params, "count", 0, 617, lambda v: v >= 1)
-    page = svc.query_incoming(flag="unread", limit=limit or None, match=inbox_filter(params))
+    page = svc.query_incoming(flag="unread", limit=limit or None, match=inbox_filter(params),
+                              user=user)
     return render_messages(page.sms, more=page.unread > 0)
 
 

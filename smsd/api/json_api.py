@@ -22,7 +22,7 @@ MAX_PORT = 31
 ENCODINGS = {"unicode": "ucs2", "gsm-7bit": "gsm7"}
 # Vendor error code for each service error reason; the default is 500.
 CODES = {"bad_request": 400, "too_large": 413, "no_port": 550, "not_found": 404, "auth": 401,
-         "credit": 500}
+         "forbidden": 403, "credit": 500}
 PORT_INFO_KEYS = ("type", "imei", "imsi", "iccid", "smsc", "number", "reg", "slot", "callstate",
                   "signal", "gprs", "remain_credit", "remain_monthly_credit", "remain_daily_credit",
                   "remain_daily_calltime", "remain_hourly_calltime", "remain_daily_connect")
@@ -103,7 +103,8 @@ def _time(p: Params, name: str) -> str | None:
 
 
 def query_sms_result(svc: Any, p: Params) -> dict[str, Any]:
-    rows = svc.query_sms_result(user_ids=p.int_list("user_id", minimum=0), **_query_filters(p))
+    rows = svc.query_sms_result(user_ids=p.int_list("user_id", minimum=0), user=p.user,
+                                **_query_filters(p))
     return _ok(svc, result=[sms_result_json(r) for r in rows])
 
 
@@ -119,7 +120,7 @@ def sms_result_json(r: SmsResult) -> dict[str, Any]:
 
 
 def query_sms_deliver_status(svc: Any, p: Params) -> dict[str, Any]:
-    rows = svc.query_deliver_status(**_query_filters(p))
+    rows = svc.query_deliver_status(user=p.user, **_query_filters(p))
     return _ok(svc, result=[{"port": r.port, "number": r.number, "time": r.time,
                              "ref_id": r.ref_id, "status_code": r.status_code, "imsi": r.imsi}
                             for r in rows])
@@ -134,6 +135,7 @@ def query_incoming_sms(svc: Any, p: Params) -> dict[str, Any]:
     if flag not in ("unread", "read", "all"):
         raise BadParam("'flag' must be unread, read or all")
     page = svc.query_incoming(after_id=p.integer("incoming_sms_id", 0, minimum=0), flag=flag,
+                              user=p.user,
                               ports=_ports(p))
     sms = [{"incoming_sms_id": m.incoming_sms_id, "port": m.port, "number": m.number,
             "smsc": m.smsc, "timestamp": m.timestamp, "text": m.text} for m in page.sms]
@@ -151,12 +153,12 @@ def send_ussd(svc: Any, p: Params) -> dict[str, Any]:
     if len(text.encode()) > 60:
         raise BadParam("'text' is longer than 60 bytes")
     ports = _required_ports(p)
-    results = svc.send_ussd(ports, text, command)
+    results = svc.send_ussd(ports, text, command, user=p.user)
     return _ok(svc, 202, result=[{"port": port, "status": status} for port, status in results])
 
 
 def query_ussd_reply(svc: Any, p: Params) -> dict[str, Any]:
-    replies = svc.query_ussd_reply(_required_ports(p))
+    replies = svc.query_ussd_reply(_required_ports(p), user=p.user)
     return _ok(svc, reply=[{"port": port, "text": text} for port, text in replies])
 
 
@@ -169,7 +171,7 @@ def _required_ports(p: Params) -> list[int]:
 
 # --- tasks and ports ----------------------------------------------------------------------------
 def stop_sms(svc: Any, p: Params) -> dict[str, Any]:
-    svc.stop_task(p.integer("task_id", required=True, minimum=0))
+    svc.stop_task(p.integer("task_id", required=True, minimum=0), user=p.user)
     return _ok(svc)
 
 
@@ -194,7 +196,7 @@ def port_info_json(info: PortInfo, keys: list[str]) -> dict[str, Any]:
 def set_port_info(svc: Any, p: Params) -> dict[str, Any]:
     port = p.integer("port", required=True, minimum=0, maximum=MAX_PORT)
     action = p.string("action", required=True)
-    svc.set_port(port, (action or "").lower(), p.string("param"))
+    svc.set_port(port, (action or "").lower(), p.string("param"), user=p.user)
     return _ok(svc)
 
 

@@ -177,35 +177,30 @@ def folder_of(params: Mapping[str, str]) -> str:
     return folder
 
 
-def owner(svc: Any, user: str) -> str | None:
-    """Whose sent messages a user sees: an admin sees everybody's."""
-    admin = any(u.admin for u in svc.users() if u.name == user)
-    return None if admin else user
-
-
 def receive(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
     folder, limit = folder_of(params), limit_of(params)
     after = AFTER_DOWNLOAD.get((params.get("afterdownload") or "markasread").strip().lower())
     if after is None:
         raise OzekiError(x.BAD_PARAMETER, "afterdownload must be markasread, delete or nothing")
     if folder == "inbox":
-        got = svc.inbox_visible(DIALECT, unread_only=True, limit=limit, mark_read=after != "keep")
+        got = svc.inbox_visible(DIALECT, unread_only=True, limit=limit, mark_read=after != "keep",
+                                user=user)
         if after == "delete":
-            svc.hide_messages(DIALECT, "in", [m.incoming_sms_id for m, _ in got])
+            svc.hide_messages(DIALECT, "in", [m.incoming_sms_id for m, _ in got], user=user)
         return [inbound_item(m, read=after != "keep") for m, _ in got]
-    sent = svc.folder_messages(DIALECT, folder, owner(svc, user), limit)
+    sent = svc.folder_messages(DIALECT, folder, user, limit)
     if after == "delete":
-        svc.hide_messages(DIALECT, "out", [m.message_id for m in sent])
+        svc.hide_messages(DIALECT, "out", [m.message_id for m in sent], user=user)
     return [sent_item(svc, m) for m in sent]
 
 
 def list_folder(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
     folder, limit = folder_of(params), limit_of(params)
     if folder == "inbox":
-        got = svc.inbox_visible(DIALECT, unread_only=False, limit=limit, mark_read=False)
+        got = svc.inbox_visible(DIALECT, unread_only=False, limit=limit, mark_read=False,
+                                user=user)
         return [inbound_item(m, read=read) for m, read in got]
-    return [sent_item(svc, m) for m in svc.folder_messages(DIALECT, folder, owner(svc, user),
-                                                           limit)]
+    return [sent_item(svc, m) for m in svc.folder_messages(DIALECT, folder, user, limit)]
 
 
 def inbound_item(msg: InboundSms, *, read: bool) -> Item:
@@ -262,16 +257,14 @@ def get_message(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
 
 
 def lookup(svc: Any, kind: str, ident: int, user: str) -> Item | None:
+    """The message as `user` may see it; None when hidden, unknown or somebody else's."""
     if ident in svc.hidden_messages(DIALECT, kind, [ident]):
         return None
     if kind == "in":
-        found = svc.inbox_message(DIALECT, ident)
+        found = svc.inbox_message(DIALECT, ident, user)
         return None if found is None else inbound_item(found[0], read=found[1])
-    msg = svc.message(ident)
-    mine = owner(svc, user)
-    if msg is None or (mine is not None and msg.user != mine):
-        return None
-    return sent_item(svc, msg)
+    msg = svc.message(ident, user)
+    return None if msg is None else sent_item(svc, msg)
 
 
 def delete_message(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
@@ -280,7 +273,7 @@ def delete_message(svc: Any, params: Mapping[str, str], user: str) -> list[Item]
         if lookup(svc, kind, ident, user) is None:
             items.append(x.error_item(x.NOT_FOUND, f"no message {ident}"))
             continue
-        svc.hide_messages(DIALECT, kind, [ident])
+        svc.hide_messages(DIALECT, kind, [ident], user=user)
         items.append(item("deletereport", statuscode=x.OK, statusmessage="Message deleted",
                           messageid=f"IN{ident}" if kind == "in" else ident))
     return items

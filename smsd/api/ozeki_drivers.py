@@ -20,9 +20,10 @@ NOT_SETTINGS = frozenset({"action", "username", "password", "name", "responsefor
                           "port"})
 
 
-def _admin_only(svc: Any, user: str) -> None:
-    if not any(u.admin for u in svc.users() if u.name == user):
-        raise OzekiError(x.AUTH, "connections are managed by an administrator")
+def _port_control(svc: Any, user: str) -> None:
+    """Before the request is read further: the Service's rule (an admin or the ports
+    permission), answered with the AUTH status code. The Service methods check it again."""
+    svc.require_port_control(user, "connection management")
 
 
 def _name(params: Mapping[str, str]) -> str:
@@ -39,48 +40,48 @@ def report(svc: Any, port: int, message: str) -> Item:
 
 
 def create(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
-    _admin_only(svc, user)
+    _port_control(svc, user)
     raw_port = params.get("port", "").strip()
     if raw_port and not raw_port.isdigit():
         raise OzekiError(x.BAD_PARAMETER, "port must be a modem port number")
     driver = svc.driver_create(params.get("type", ""), params.get("name", "").strip() or None,
-                               int(raw_port) if raw_port else None)
+                               int(raw_port) if raw_port else None, user=user)
     return [report(svc, driver.port, "Connection created")]
 
 
 def delete(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
-    _admin_only(svc, user)
+    _port_control(svc, user)
     name = _name(params)
-    port = svc.driver_delete(name)
+    port = svc.driver_delete(name, user=user)
     return [item("driver", statuscode=x.OK, statusmessage="Connection deleted", name=name,
                  port=port)]
 
 
 def start(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
-    _admin_only(svc, user)
-    return [report(svc, svc.driver_run(_name(params), True), "Connection started")]
+    _port_control(svc, user)
+    return [report(svc, svc.driver_run(_name(params), True, user=user), "Connection started")]
 
 
 def stop(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
-    _admin_only(svc, user)
-    return [report(svc, svc.driver_run(_name(params), False), "Connection stopped")]
+    _port_control(svc, user)
+    return [report(svc, svc.driver_run(_name(params), False, user=user), "Connection stopped")]
 
 
 def config(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
-    _admin_only(svc, user)
+    _port_control(svc, user)
     values = {k.upper(): v for k, v in params.items() if k not in NOT_SETTINGS}
     if not values:
         raise OzekiError(x.BAD_PARAMETER, "configdriver needs KEY=value settings")
-    port = svc.driver_config(_name(params), values)
+    port = svc.driver_config(_name(params), values, user=user)
     settings = svc.port_settings(port)
     base = report(svc, port, "Connection configured")
     return [x.Item(base.tag, base.fields + tuple((k.lower(), settings[k]) for k in values))]
 
 
 def listing(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
-    _admin_only(svc, user)
+    _port_control(svc, user)
     out = []
-    for driver in svc.drivers():
+    for driver in svc.drivers(user=user):
         base = report(svc, driver.port, "OK")
         settings = svc.port_settings(driver.port)
         out.append(x.Item(base.tag, base.fields + tuple((k.lower(), v)

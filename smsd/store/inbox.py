@@ -18,6 +18,7 @@ from smsd.model import DeliverStatus, InboundSms, InboxFilter, InboxPage, PortIn
 from smsd.store.intelli import inbound_extras
 from smsd.store.outbox import OutboxMixin, in_list
 from smsd.store.times import fmt_time
+from smsd.store.users import inbound_visible_term, owned_term
 
 FLAGS = {"unread": "read = 0", "read": "read = 1", "all": "1"}
 INBOX_PAGE = 1000               # most messages one query_incoming returns
@@ -43,6 +44,13 @@ def _filter_terms(match: InboxFilter, where: list[str], args: list[Any]) -> None
         if value is not None:
             where.append(term)
             args.append(value)
+
+
+def _viewer_term(viewer: str | None, where: list[str], args: list[Any]) -> None:
+    if viewer is not None:
+        term, more = inbound_visible_term("inbound", viewer)
+        where.append(term)
+        args.extend(more)
 
 
 class InboxMixin(OutboxMixin):
@@ -112,12 +120,14 @@ class InboxMixin(OutboxMixin):
 
     def query_incoming(self, *, after_id: int = 0, flag: str = "unread",
                        ports: Sequence[int] | None = None, limit: int = INBOX_PAGE,
-                       match: InboxFilter | None = None) -> InboxPage:
+                       match: InboxFilter | None = None, viewer: str | None = None) -> InboxPage:
         """Inbound messages after `after_id`, oldest first, at most `limit`, those `match`
-        accepts; the unread ones returned become read (same commit), the others stay unread.
-        The page's read/unread counts are those of the ports and filter asked for."""
+        accepts (and `viewer` may see, see users.inbound_visible_term); the unread ones returned
+        become read (same commit), the others stay unread. The page's read/unread counts are
+        those of the ports, filter and viewer asked for."""
         where, args = [f"id > ?", FLAGS[flag]], [after_id]
         in_list("port", ports, where, args)
+        _viewer_term(viewer, where, args)
         if match is not None:
             _filter_terms(match, where, args)
         with self.db.write() as conn:
@@ -131,17 +141,18 @@ class InboxMixin(OutboxMixin):
                 chunk = unread[i:i + 500]
                 conn.execute(f"UPDATE inbound SET read = 1 WHERE id IN "
                              f"({','.join('?' * len(chunk))})", chunk)
-            counts = self._read_counts(conn, ports, match)
+            counts = self._read_counts(conn, ports, match, viewer)
         sms = tuple(InboundSms(*r[:7]) for r in rows)
         return InboxPage(sms=sms, read=counts.get(1, 0), unread=counts.get(0, 0))
 
     @staticmethod
     def _read_counts(conn: sqlite3.Connection, ports: Sequence[int] | None,
-                     match: InboxFilter | None) -> dict[int, int]:
-        """Read and unread messages within the query's ports and filter."""
+                     match: InboxFilter | None, viewer: str | None) -> dict[int, int]:
+        """Read and unread messages within the query's ports, filter and viewer."""
         where: list[str] = []
         args: list[Any] = []
         in_list("port", ports, where, args)
+        _viewer_term(viewer, where, args)
         if match is not None:
             _filter_terms(match, where, args)
         sql = ("SELECT read, count(*) FROM inbound "
@@ -189,9 +200,15 @@ class InboxMixin(OutboxMixin):
     def query_deliver_status(self, *, numbers: Sequence[str] | None = None,
                              ports: Sequence[int] | None = None, time_after: float | None = None,
                              time_before: float | None = None,
-                             limit: int = 10_000) -> list[DeliverStatus]:
+                             limit: int = 10_000, owner: str | None = None) -> list[DeliverStatus]:
+        """Newest `limit` reports matching the filters (on `owner`'s messages, if given)."""
         where: list[str] = []
         args: list[Any] = []
+        if owner is not None:
+            term, owner_args = owned_term("(SELECT task_id FROM messages m WHERE "
+                                          "m.id = delivery_reports.message_id)", owner)
+            where.append(term)
+            args.extend(owner_args)
         in_list("number", numbers, where, args)
         in_list("port", ports, where, args)
         if time_after is not None:

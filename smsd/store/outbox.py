@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 from smsd.model import MessageState, SendResult, SmsResult
 from smsd.store.events import EventsMixin
 from smsd.store.times import fmt_time
-from smsd.store.users import debit
+from smsd.store.users import debit, owned_term
 
 T = TypeVar("T")
 OPEN = ("queued", "leased", "on_air")
@@ -393,10 +393,12 @@ class OutboxMixin(EventsMixin):
                 self._settle(conn, message_id, now)
 
     # --- stop -----------------------------------------------------------------------------------
-    def stop_task(self, task_id: int, now: float) -> bool:
-        """Stop what has not started; False when there is no such task."""
+    def stop_task(self, task_id: int, now: float, owner: str | None = None) -> bool:
+        """Stop what has not started; False when there is no such task (of `owner`, if given)."""
+        term, args = owned_term("id", owner)
         with self.db.write() as conn:
-            if conn.execute("UPDATE tasks SET stopped = 1 WHERE id = ?", (task_id,)).rowcount != 1:
+            if conn.execute(f"UPDATE tasks SET stopped = 1 WHERE id = ? AND {term}",
+                            (task_id, *args)).rowcount != 1:
                 return False
             open_ids = [r[0] for r in conn.execute(
                 "SELECT id FROM messages WHERE task_id = ? AND stage < 2", (task_id,))]
@@ -431,9 +433,14 @@ class OutboxMixin(EventsMixin):
     def query_sms_result(self, *, numbers: Sequence[str] | None = None,
                          ports: Sequence[int] | None = None, time_after: float | None = None,
                          time_before: float | None = None, user_ids: Sequence[int] | None = None,
-                         limit: int = 10_000) -> list[SmsResult]:
+                         limit: int = 10_000, owner: str | None = None) -> list[SmsResult]:
+        """Newest `limit` results matching the filters (of `owner`'s tasks, if given)."""
         where: list[str] = []
         args: list[Any] = []
+        if owner is not None:
+            term, owner_args = owned_term("m.task_id", owner)
+            where.append(term)
+            args.extend(owner_args)
         in_list("m.number", numbers, where, args)
         in_list("m.port", ports, where, args)
         in_list("m.user_id", user_ids, where, args)

@@ -10,6 +10,7 @@ from typing import Iterable, Mapping
 
 from smsd.model import InboundSms
 from smsd.store.outbox import in_list
+from smsd.store.users import inbound_visible_term
 from smsd.store.sqlite import Database
 
 
@@ -55,27 +56,32 @@ class PortSettingsMixin:
         return {int(r[0]) for r in self.db.conn().execute(sql, args)} if wanted else set()
 
     def inbox_visible(self, dialect: str, *, unread_only: bool, limit: int,
-                      mark_read: bool) -> list[tuple[InboundSms, bool]]:
-        """Inbound messages `dialect` has not hidden, oldest first, with their read flag."""
+                      mark_read: bool, viewer: str | None = None) -> list[tuple[InboundSms, bool]]:
+        """Inbound messages `dialect` has not hidden (and `viewer` may see), oldest first, with
+        their read flag."""
         cond = "AND i.read = 0" if unread_only else ""
+        seen, seen_args = inbound_visible_term("i", viewer)
         with self.db.write() as conn:
             rows = conn.execute(
                 "SELECT i.id, i.port, i.number, i.smsc, i.timestamp, i.text, i.slot, i.read "
                 "FROM inbound i WHERE NOT EXISTS (SELECT 1 FROM dialect_hidden h WHERE "
-                f"h.dialect = ? AND h.kind = 'in' AND h.id = i.id) {cond} ORDER BY i.id LIMIT ?",
-                (dialect, limit)).fetchall()
+                f"h.dialect = ? AND h.kind = 'in' AND h.id = i.id) {cond} AND {seen} "
+                "ORDER BY i.id LIMIT ?", (dialect, *seen_args, limit)).fetchall()
             if mark_read:
                 conn.executemany("UPDATE inbound SET read = 1 WHERE id = ?",
                                  [(r[0],) for r in rows if not r[7]])
         return [(InboundSms(*r[:7]), bool(r[7])) for r in rows]
 
-    def inbound_one(self, dialect: str, inbound_id: int) -> tuple[InboundSms, bool] | None:
-        """One inbound message `dialect` has not hidden, with its read flag."""
+    def inbound_one(self, dialect: str, inbound_id: int,
+                    viewer: str | None = None) -> tuple[InboundSms, bool] | None:
+        """One inbound message `dialect` has not hidden (and `viewer` may see), with its read
+        flag."""
+        seen, seen_args = inbound_visible_term("i", viewer)
         row = self.db.conn().execute(
             "SELECT i.id, i.port, i.number, i.smsc, i.timestamp, i.text, i.slot, i.read "
             "FROM inbound i WHERE i.id = ? AND NOT EXISTS (SELECT 1 FROM dialect_hidden h "
-            "WHERE h.dialect = ? AND h.kind = 'in' AND h.id = i.id)",
-            (inbound_id, dialect)).fetchone()
+            f"WHERE h.dialect = ? AND h.kind = 'in' AND h.id = i.id) AND {seen}",
+            (inbound_id, dialect, *seen_args)).fetchone()
         return None if row is None else (InboundSms(*row[:7]), bool(row[7]))
 
     def messages_visible(self, dialect: str, statuses: Iterable[str], user: str | None,

@@ -25,7 +25,7 @@ import time
 from typing import Any, Callable, Iterable
 
 from smsd.errors import InsufficientCredit
-from smsd.model import PERMISSIONS, UserInfo
+from smsd.model import DEFAULT_PERMISSIONS, PERMISSIONS, UserInfo
 from smsd.store.sqlite import Database
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
@@ -91,7 +91,7 @@ class UsersMixin:
 
     # --- create, change, delete -----------------------------------------------------------------
     def user_create(self, name: str, password: str, admin: bool = False,
-                    realm: str = DIGEST_REALM, *, perms: Iterable[str] = PERMISSIONS,
+                    realm: str = DIGEST_REALM, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
                     credits: int | None = None) -> None:
         """Create a user or replace its password, admin flag, permissions and credits."""
         row = {"name": name, **_password_row(name, password, realm), "admin": int(admin),
@@ -103,7 +103,7 @@ class UsersMixin:
                          f"ON CONFLICT(name) DO UPDATE SET {updates}", tuple(row.values()))
         self._forget(name)
 
-    def user_add(self, name: str, password: str, *, perms: Iterable[str] = PERMISSIONS,
+    def user_add(self, name: str, password: str, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
                  admin: bool = False, credits: int | None = None) -> bool:
         """Create a new user; False (and nothing changed) when the name is taken."""
         row = {"name": name, **_password_row(name, password, DIGEST_REALM), "admin": int(admin),
@@ -148,6 +148,8 @@ class UsersMixin:
     def user_delete(self, name: str) -> bool:
         with self.db.write() as conn:
             gone = conn.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
+            # A user made again under the same name starts with nothing assigned.
+            conn.execute("DELETE FROM user_inbound WHERE user = ?", (name,))
         self._forget(name)
         return gone
 
@@ -171,6 +173,23 @@ class UsersMixin:
     def users(self) -> list[UserInfo]:
         return [user_from_row(r) for r in
                 self.db.conn().execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY name")]
+
+    # --- inbound assignments --------------------------------------------------------------------
+    def user_assign(self, name: str, kind: str, refs: Iterable[int]) -> bool:
+        """Replace the ports (`kind` "port") or routes ("route") assigned to `name`; False when
+        there is no such user."""
+        wanted = sorted(set(refs))
+        with self.db.write() as conn:
+            if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is None:
+                return False
+            conn.execute("DELETE FROM user_inbound WHERE user = ? AND kind = ?", (name, kind))
+            conn.executemany("INSERT INTO user_inbound(user, kind, ref) VALUES (?, ?, ?)",
+                             [(name, kind, ref) for ref in wanted])
+        return True
+
+    def user_assigned(self, name: str, kind: str) -> list[int]:
+        return [int(r[0]) for r in self.db.conn().execute(
+            "SELECT ref FROM user_inbound WHERE user = ? AND kind = ? ORDER BY ref", (name, kind))]
 
     # --- checking -------------------------------------------------------------------------------
     def user_check(self, name: str, password: str, *, before_slow: Gate = None) -> bool:
@@ -217,3 +236,27 @@ class UsersMixin:
         with self._auth_lock:
             for kind in ("", "sha1"):
                 self._auth_cache.pop(f"{kind}\0{name}", None)
+
+
+def inbound_visible_term(table: str, viewer: str | None) -> tuple[str, list[Any]]:
+    """A WHERE term (and its arguments) for the rows of inbound table alias `table` that
+    `viewer` may see: those of the ports assigned to them, and those a route assigned to them
+    matches (its port, sender and text prefixes, as smsd.service_book.route_matches reads them).
+    None: everything (an admin, or the box itself)."""
+    if viewer is None:
+        return "1", []
+    t = table
+    term = (f"({t}.port IN (SELECT ref FROM user_inbound WHERE user = ? AND kind = 'port') "
+            "OR EXISTS (SELECT 1 FROM user_inbound a JOIN routes r ON r.id = a.ref "
+            "WHERE a.user = ? AND a.kind = 'route' "
+            f"AND (r.port IS NULL OR r.port = {t}.port) "
+            f"AND substr({t}.number, 1, length(r.sender_prefix)) = r.sender_prefix "
+            f"AND substr({t}.text, 1, length(r.text_prefix)) = r.text_prefix))")
+    return term, [viewer, viewer]
+
+
+def owned_term(task_column: str, owner: str | None) -> tuple[str, list[Any]]:
+    """A WHERE term for rows whose task (id in `task_column`) `owner` created; None: all."""
+    if owner is None:
+        return "1", []
+    return f"{task_column} IN (SELECT id FROM tasks WHERE user = ?)", [owner]
