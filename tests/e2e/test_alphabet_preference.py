@@ -11,7 +11,7 @@ import pytest
 
 from e2e.harness import Daemon, wait_for
 from e2e.test_intelli import decoded, journal
-from e2e.test_ozeki import message, send as ozeki_send
+from e2e.test_ozeki import call, items, message, send as ozeki_send
 
 TEXT = "Ωmega 😀 €"          # Ω and € are GSM-7 (€ via the extension table), 😀 is not
 
@@ -128,3 +128,38 @@ def test_json_api_results_say_which_alphabet_went_out(make_daemon, receiver,  # 
     on_air = {r["to"]: decoded(r) for r in journal(air)}
     assert (on_air["+447700900771"].encoding, on_air["+447700900771"].text) == ("ucs2", TEXT)
     assert on_air["+447700900772"].encoding == "gsm7"
+
+
+def test_json_api_counts_turkish_as_the_ports_it_may_use_send_it(make_daemon,  # type: ignore[no-untyped-def]
+                                                                  tmp_path) -> None:
+    """The part count at intake (issue 11): a request restricted to a port that allows the
+    Turkish tables is counted as that port sends it (GSM-7, one part); a request any port may
+    send, with a port lacking the tables, is counted in UCS2 and never goes out in more."""
+    turkish = ("\u015eu an \u0130zmir'deyim, ak\u015fam g\u00f6r\u00fc\u015f\u00fcr\u00fcz "
+               "\u00e7ocuklar")
+    text = turkish + " " + turkish                       # 87 characters: 2 UCS2 parts, 1 GSM-7
+    air = tmp_path / "air.jsonl"
+    d = make_daemon(ports=2, extra=("--sim-journal", str(air))).start()
+    assert items(call(d, action="configdriver", name="GSMModem1",
+                      NATIONALLANGUAGES="Turkish"), "error") == []
+    restricted = d.api("send_sms", {"text": text, "port": [1], "encoding": "gsm-7bit",
+                                    "param": [{"number": "+905321110081", "user_id": 81}]})
+    assert restricted["error_code"] == 202, restricted
+    anyport = d.api("send_sms", {"text": text, "encoding": "gsm-7bit",
+                                 "param": [{"number": f"+90532111009{i}", "user_id": 90 + i}
+                                           for i in range(4)]})
+    assert anyport["error_code"] == 202, anyport
+    rows = wait_for(lambda: len(done := [r for r in d.results(user_id=[81, 90, 91, 92, 93])
+                                         if r["status"] != "SENDING"]) == 5 and done, 30,
+                    what="all five sent")
+    assert {r["status"] for r in rows} <= {"SENT_OK", "DELIVERED"}, rows
+    by_user = {r["user_id"]: r for r in rows}
+    assert (by_user[81]["port"], by_user[81]["count"], by_user[81]["encoding"]) == \
+        (1, 1, "gsm-7bit")
+    for uid in (90, 91, 92, 93):                        # counted 2; what went out on its port
+        r = by_user[uid]
+        assert (r["count"], r["encoding"]) == ((1, "gsm-7bit") if r["port"] == 1
+                                               else (2, "unicode"))
+    parts = [rec for rec in journal(air) if rec["to"].startswith("+90532111")]
+    assert len(parts) == sum(r["count"] for r in rows) <= 1 + 4 * 2
+    assert all(decoded(rec).text == text for rec in parts if not decoded(rec).concat)
