@@ -193,7 +193,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
                     used.add(ENC_GSM7)
                 except EncodingError:
                     used.add("auto" if self._national_fits(text, profiles) else ENC_UCS2)
-                    encoding = "auto"
+                    return most_parts(self._codec, text, "auto", profiles)
             return most_parts(self._codec, text, encoding, profiles)
         except CodecError as exc:
             raise BadRequest(f"text cannot be sent as {encoding}: {exc}") from exc
