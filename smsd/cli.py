@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -87,6 +88,7 @@ def _run(args: argparse.Namespace, start: config.Startup) -> int:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    os.umask(0o077)    # databases, backups and exports hold hashes and messages: owner only
     handler: Handler = args.handler
     try:
         # A subcommand without config.add_state_options gets the defaults (and no file).

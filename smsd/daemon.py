@@ -101,6 +101,7 @@ class Daemon:
     # --- start ----------------------------------------------------------------------------------
     def start(self) -> None:
         cfg = self.cfg
+        os.umask(0o077)    # the database, its WAL, backups, the admin password: owner only
         os.makedirs(cfg.state_dir, mode=0o750, exist_ok=True)
         log.info("starting: %d port(s)%s, PDU codec backend %s", cfg.port_count,
                  " (simulated)" if cfg.simulate else "", pdu.backend_info())

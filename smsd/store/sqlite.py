@@ -12,6 +12,7 @@ answers "accepted" only after that.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -27,6 +28,27 @@ log = logging.getLogger("smsd.store")
 
 
 CACHE_KIB = 1024     # page cache per connection
+PRIVATE = 0o600      # the file holds password hashes (and Digest HA1s) and every message
+
+
+def make_private(path: str) -> None:
+    """Create the database file owner-only if it is missing (SQLite gives its -wal and -shm
+    files the database file's mode), and take group and other access away from the files an
+    older smsd made 0644. Whatever the process umask is."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE))
+    except OSError:
+        pass                         # there already, or cannot be: sqlite3 says what is wrong
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, PRIVATE)
+        except FileNotFoundError:
+            continue
+        except PermissionError:      # another user's file (made by root, say): theirs to fix
+            log.warning("%s: cannot make it private (mode 0600): not our file", name)
 
 
 class Database:
@@ -35,6 +57,7 @@ class Database:
         """Open (or create) the database and bring its schema to the latest version (see
         smsd/store/migrate.py); `migrations` replaces the package's list in tests."""
         self.path = path
+        make_private(path)
         self._sync = synchronous
         self._busy_ms = busy_timeout_ms
         self._local = threading.local()
