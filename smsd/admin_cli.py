@@ -26,6 +26,8 @@ from smsd.throttle import FailureThrottle
 
 DB_FILE = "smsd.db"                  # the daemon's file name in the state dir
 DEFAULT_PERMS = "web,api:*"
+DIGEST_HELP = ("also allow HTTP Digest logins (keeps a password equivalent for the realm; "
+               "docs/security.md)")
 
 
 class Admin(UsersService, BookService, AccessService):
@@ -65,9 +67,21 @@ def _user_parser(p: argparse.ArgumentParser) -> None:
                           f"(default {DEFAULT_PERMS})")
     add.add_argument("--admin", action="store_true", help="all permissions, never debited")
     add.add_argument("--credits", type=int, help="SMS part balance (default unlimited)")
+    add.add_argument("--digest", action="store_true", help=DIGEST_HELP)
     passwd = sub.add_parser("passwd", help="change a password")
     passwd.add_argument("name")
     passwd.add_argument("--password")
+    on_off = passwd.add_mutually_exclusive_group()
+    on_off.add_argument("--digest", dest="digest", action="store_true", default=None,
+                        help=DIGEST_HELP + " (default: as it was)")
+    on_off.add_argument("--no-digest", dest="digest", action="store_false",
+                        help="drop the user's HTTP Digest secrets: Basic only")
+    digest = sub.add_parser("digest", help="HTTP Digest on (asks for the current password) "
+                                           "or off, for one user")
+    digest.add_argument("name")
+    digest.add_argument("state", choices=["on", "off"])
+    digest.add_argument("--password", help="the user's current password (for on; default: "
+                                           "prompt on a terminal)")
     perm = sub.add_parser("perm", help="replace a user's permissions")
     perm.add_argument("name")
     perm.add_argument("perms", help="comma list; api:* = every API; empty string = none")
@@ -83,7 +97,7 @@ def _user_parser(p: argparse.ArgumentParser) -> None:
     assign.add_argument("--ports", help='comma list of port numbers; "" = none')
     assign.add_argument("--routes", help='comma list of route ids (smsd route list); "" = none')
     config.add_state_options(assign)
-    for q in (add, passwd, perm, credits, delete, listing):
+    for q in (add, passwd, digest, perm, credits, delete, listing):
         config.add_state_options(q)
 
 
@@ -149,12 +163,25 @@ def _password(given: str | None) -> str:
 def _user_add(admin: Admin, args: argparse.Namespace) -> None:
     perms = parse_perms(args.perm)
     admin.user_add(args.name, _password(args.password), perms=perms, admin=args.admin,
-                   credits=args.credits)
+                   credits=args.credits, digest=args.digest)
 
 
 def _user_passwd(admin: Admin, args: argparse.Namespace) -> None:
     admin.user(args.name)                       # NotFound before asking for a password
-    admin.user_passwd(args.name, _password(args.password))
+    admin.user_passwd(args.name, _password(args.password), digest=args.digest)
+
+
+def _user_digest(admin: Admin, args: argparse.Namespace) -> None:
+    admin.user(args.name)                       # NotFound before asking for a password
+    if args.state == "off":
+        admin.user_set_digest(args.name, None)
+        return
+    password = args.password
+    if password is None:
+        if not sys.stdin.isatty():
+            raise BadRequest("digest on needs the user's current password: --password PW")
+        password = getpass.getpass(f"Current password of {args.name}: ")
+    admin.user_set_digest(args.name, password)
 
 
 def _user_perm(admin: Admin, args: argparse.Namespace) -> None:
@@ -174,11 +201,12 @@ def _user_credits(admin: Admin, args: argparse.Namespace) -> None:
 
 
 def _user_list(admin: Admin, args: argparse.Namespace) -> None:
-    print(f"{'NAME':<20} {'ADMIN':<5} {'CREDITS':>10}  PERMISSIONS")
+    print(f"{'NAME':<20} {'ADMIN':<5} {'CREDITS':>10}  {'DIGEST':<11} PERMISSIONS")
     for u in admin.users():
         credits = "unlimited" if u.credits is None else str(u.credits)
         perms = "all" if u.admin else ",".join(p for p in PERMISSIONS if p in u.perms) or "-"
-        print(f"{u.name:<20} {'yes' if u.admin else 'no':<5} {credits:>10}  {perms}")
+        digest = ",".join(admin.user_digest_algorithms(u.name)) or "off"
+        print(f"{u.name:<20} {'yes' if u.admin else 'no':<5} {credits:>10}  {digest:<11} {perms}")
 
 
 def _user_assign(admin: Admin, args: argparse.Namespace) -> None:
@@ -244,6 +272,7 @@ def _route_list(admin: Admin, args: argparse.Namespace) -> None:
 HANDLERS: dict[tuple[str, str], Callable[[Admin, argparse.Namespace], None]] = {
     ("user", "add"): _user_add,
     ("user", "passwd"): _user_passwd,
+    ("user", "digest"): _user_digest,
     ("user", "perm"): _user_perm,
     ("user", "assign"): _user_assign,
     ("user", "credits"): _user_credits,

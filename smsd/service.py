@@ -394,8 +394,8 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
     def user_check(self, name: str, password: str) -> bool:
         return self._store.user_check(name, password)
 
-    def user_digest_ha1(self, name: str, realm: str) -> str | None:
-        return self._store.user_digest_ha1(name, realm)
+    def user_digest_ha1(self, name: str, realm: str, algorithm: str = "MD5") -> str | None:
+        return self._store.user_digest_ha1(name, realm, algorithm)
 
 
 def _pdu() -> Any:

@@ -113,21 +113,35 @@ class UsersService:
         return self.user(name).credits
 
     def user_add(self, name: str, password: str, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
-                 admin: bool = False, credits: int | None = None) -> None:
+                 admin: bool = False, credits: int | None = None, digest: bool = False) -> None:
+        """`digest`: keep HTTP Digest secrets for this user (docs/security.md)."""
         if not _USER_NAME(name):
             raise BadRequest("user name: 1 to 64 of letters, digits and _ . @ + -")
         if not password:
             raise BadRequest("empty password")
         _check_credits(credits)
         if not self._store.user_add(name, password, perms=_check_perms(perms), admin=admin,
-                                    credits=credits):
+                                    credits=credits, digest=digest):
             raise BadRequest(f"user {name!r} exists")
 
-    def user_passwd(self, name: str, password: str) -> None:
+    def user_passwd(self, name: str, password: str, *, digest: bool | None = None) -> None:
+        """`digest` turns HTTP Digest on or off with the new password (None: as it was)."""
         if not password:
             raise BadRequest("empty password")
-        if not self._store.user_set_password(name, password):
+        if not self._store.user_set_password(name, password, digest=digest):
             raise NotFound(f"no user {name!r}")
+
+    def user_set_digest(self, name: str, password: str | None) -> None:
+        """HTTP Digest on, its secrets made from the user's current `password` (checked: a wrong
+        one is a BadRequest), or off (None: the secrets are dropped)."""
+        self.user(name)                                     # NotFound
+        if password is not None and not self._store.user_check(name, password):
+            raise BadRequest(f"that is not the password of {name!r}")
+        self._store.user_set_digest(name, password)
+
+    def user_digest_algorithms(self, name: str) -> list[str]:
+        """The HTTP Digest algorithms `name` can log in with, best first; [] when off."""
+        return self._store.user_digest_algorithms(name)
 
     def user_set_perms(self, name: str, perms: Iterable[str]) -> None:
         if not self._store.user_update(name, perms=_check_perms(perms)):

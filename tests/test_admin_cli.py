@@ -50,8 +50,9 @@ def test_user_commands(tmp_path: Path) -> None:
         assert store.user_info("ann").perms == {               # type: ignore[union-attr]
             "api:json", "api:isms", "api:gateway_php", "api:intelli", "api:ozeki"}
         lines = ok(tmp_path, "user", "list").splitlines()
-        assert lines[1].split()[:3] == ["ann", "no", "unlimited"]
-        assert lines[2].split() == ["bob", "yes", "unlimited", "all"]
+        assert lines[0].split() == ["NAME", "ADMIN", "CREDITS", "DIGEST", "PERMISSIONS"]
+        assert lines[1].split()[:4] == ["ann", "no", "unlimited", "off"]
+        assert lines[2].split() == ["bob", "yes", "unlimited", "off", "all"]
         ok(tmp_path, "user", "del", "ann")
         assert store.user_info("ann") is None
     finally:
@@ -70,6 +71,38 @@ def test_user_commands(tmp_path: Path) -> None:
 def test_mistakes_exit_1_with_a_message(tmp_path: Path, args: tuple[str, ...]) -> None:
     done = smsd(tmp_path, *args)
     assert done.returncode == 1 and done.stderr.startswith("smsd: ")
+
+
+def test_user_digest_options(tmp_path: Path) -> None:
+    """Digest is off unless asked for; add --digest, passwd --digest/--no-digest (default: as it
+    was) and `user digest NAME on|off` (on needs the current password) set it."""
+    ok(tmp_path, "user", "add", "ann", "--password", "pw1")
+    ok(tmp_path, "user", "add", "cy", "--password", "pw1", "--digest")
+    store = opened(tmp_path)
+    try:
+        assert store.user_digest_algorithms("ann") == []
+        assert store.user_digest_algorithms("cy") == ["SHA-256", "MD5"]
+        assert store.user_digest_ha1("cy", "smsd", "SHA-256") \
+            == hashlib.sha256(b"cy:smsd:pw1").hexdigest()
+        ok(tmp_path, "user", "passwd", "cy", "--password", "pw2")
+        assert store.user_digest_ha1("cy", "smsd") == hashlib.md5(b"cy:smsd:pw2").hexdigest()
+        ok(tmp_path, "user", "passwd", "cy", "--password", "pw3", "--no-digest")
+        assert store.user_digest_algorithms("cy") == []
+        ok(tmp_path, "user", "passwd", "ann", "--password", "pw4", "--digest")
+        assert store.user_digest_algorithms("ann") == ["SHA-256", "MD5"]
+        ok(tmp_path, "user", "digest", "ann", "off")
+        assert store.user_digest_algorithms("ann") == []
+        wrong = smsd(tmp_path, "user", "digest", "ann", "on", "--password", "pw1")
+        assert wrong.returncode == 1 and "not the password" in wrong.stderr
+        assert smsd(tmp_path, "user", "digest", "ann", "on").returncode == 1   # no terminal
+        ok(tmp_path, "user", "digest", "ann", "on", "--password", "pw4")
+        assert store.user_digest_ha1("ann", "smsd") == hashlib.md5(b"ann:smsd:pw4").hexdigest()
+        assert store.user_check("ann", "pw4")                  # the password did not change
+        lines = ok(tmp_path, "user", "list").splitlines()
+        assert [line.split()[3] for line in lines[1:]] == ["SHA-256,MD5", "off"]
+    finally:
+        store.close()
+
 
 
 def test_address_book_files(tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""HTTP Basic and Digest checking against the real Service user checks (temp SQLite store)."""
+"""HTTP Basic and Digest checking against the real Service user checks (temp SQLite store).
+
+Digest is an opt-in per user: "admin" and "web" have it, "plain" does not."""
 from __future__ import annotations
 
 import base64
@@ -8,6 +10,7 @@ from typing import Any, Iterator
 import pytest
 
 from smsd.api.auth import REALM, HttpAuth
+from smsd.errors import BadRequest
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store.db import Store
@@ -17,8 +20,9 @@ from smsd.store.db import Store
 def svc(tmp_path: Any) -> Iterator[Service]:
     store = Store(str(tmp_path / "smsd.db"))
     service = Service(store, Scheduler(store), {})
-    service.user_add("admin", "s3cret", admin=True)
-    service.user_add("web", "pw", perms={"web"})
+    service.user_add("admin", "s3cret", admin=True, digest=True)
+    service.user_add("web", "pw", perms={"web"}, digest=True)
+    service.user_add("plain", "pw2", perms={"api:json"})
     yield service
     store.close()
 
@@ -27,17 +31,23 @@ def md5(s: str) -> str:
     return hashlib.md5(s.encode()).hexdigest()
 
 
+def sha256(s: str) -> str:
+    return hashlib.sha256(s.encode()).hexdigest()
+
+
 def basic(user: str, pw: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
 
 
 def digest_header(auth: HttpAuth, user: str = "admin", pw: str = "s3cret", uri: str = "/api/x",
-                  nonce: str = "") -> str:
+                  nonce: str = "", algorithm: str = "MD5") -> str:
+    """An RFC 7616 answer computed here, independently of the code under test."""
+    h = sha256 if algorithm == "SHA-256" else md5
     nonce = nonce or auth.new_nonce()
-    ha1, ha2 = md5(f"{user}:{REALM}:{pw}"), md5(f"GET:{uri}")
-    resp = md5(f"{ha1}:{nonce}:00000001:abc:auth:{ha2}")
+    ha1, ha2 = h(f"{user}:{REALM}:{pw}"), h(f"GET:{uri}")
+    resp = h(f"{ha1}:{nonce}:00000001:abc:auth:{ha2}")
     return (f'Digest username="{user}", realm="{REALM}", nonce="{nonce}", uri="{uri}", '
-            f'qop=auth, nc=00000001, cnonce="abc", response="{resp}"')
+            f'algorithm={algorithm}, qop=auth, nc=00000001, cnonce="abc", response="{resp}"')
 
 
 def test_basic(svc: Service) -> None:
@@ -76,3 +86,73 @@ def test_throttled_logins_are_refused_unchecked_for_both_schemes(svc: Service) -
         assert result.throttled.retry_seconds == 1
     assert auth.check(digest_header(auth), "GET", perm="api:json", remote="10.0.0.2").user \
         == "admin"
+
+
+def test_digest_sha256_is_offered_first_and_both_algorithms_work(svc: Service) -> None:
+    auth = HttpAuth(svc)
+    offered = auth.challenges()
+    assert [c.split(",")[2].strip() for c in offered[:2]] == ["algorithm=SHA-256", "algorithm=MD5"]
+    assert offered[2] == f'Basic realm="{REALM}"'
+    for algorithm in ("SHA-256", "MD5"):
+        header = digest_header(auth, algorithm=algorithm)
+        assert auth.check(header, "GET", perm="api:json").user == "admin"
+    # An answer made with the other algorithm's hash does not pass for this one.
+    mixed = digest_header(auth, algorithm="MD5").replace("algorithm=MD5", "algorithm=SHA-256")
+    assert auth.check(mixed, "GET", perm="api:json").user is None
+    assert auth.check(digest_header(auth, algorithm="SHA-512"), "GET",
+                      perm="api:json").user is None
+
+
+def test_a_user_without_digest_is_led_down_to_basic(svc: Service) -> None:
+    """The same answers, rung by rung, for no Digest, no such user and a wrong password."""
+    auth = HttpAuth(svc)
+    cases = [("plain", "pw2"), ("nobody", "x"), ("admin", "wrong")]
+    for user, pw in cases:
+        first = auth.check(digest_header(auth, user, pw, algorithm="SHA-256"), "GET",
+                           perm="api:json")
+        assert (first.user, first.stale, first.digest_from) == (None, True, 1), user
+        offered = auth.challenges(first.stale, first.digest_from)
+        assert len(offered) == 2 and "algorithm=MD5" in offered[0] and "stale=true" in offered[0]
+        second = auth.check(digest_header(auth, user, pw), "GET", perm="api:json")
+        assert (second.user, second.stale, second.digest_from) == (None, False, 2), user
+        assert auth.challenges(second.stale, second.digest_from) == [f'Basic realm="{REALM}"']
+    assert auth.check(basic("plain", "pw2"), "GET", perm="api:json").user == "plain"
+
+
+def test_only_answers_checked_against_a_secret_count_as_failures(svc: Service) -> None:
+    """A client walking down to Basic for a user without Digest is never throttled for it; a
+    wrong Digest answer for a user with Digest is a failed login like a wrong Basic password."""
+    auth = HttpAuth(svc)
+    for _ in range(20):
+        for algorithm in ("SHA-256", "MD5"):
+            auth.check(digest_header(auth, "plain", "pw2", algorithm=algorithm), "GET",
+                       perm="api:json", remote="10.0.0.3")
+        assert auth.check(basic("plain", "pw2"), "GET", perm="api:json",
+                          remote="10.0.0.3").user == "plain"
+    for _ in range(5):
+        result = auth.check(digest_header(auth, "admin", "guess", algorithm="SHA-256"), "GET",
+                            perm="api:json", remote="10.0.0.4")
+        assert result.throttled is None
+    result = auth.check(digest_header(auth, algorithm="SHA-256"), "GET", perm="api:json",
+                        remote="10.0.0.4")
+    assert result.user is None and result.throttled is not None
+
+
+def test_digest_off_and_on_again(svc: Service) -> None:
+    auth = HttpAuth(svc)
+    svc.user_set_digest("admin", None)
+    assert svc.user_digest_algorithms("admin") == []
+    assert auth.check(digest_header(auth), "GET", perm="api:json").user is None
+    with pytest.raises(BadRequest):
+        svc.user_set_digest("admin", "not the password")
+    svc.user_set_digest("admin", "s3cret")
+    assert svc.user_digest_algorithms("admin") == ["SHA-256", "MD5"]
+    assert auth.check(digest_header(auth, algorithm="SHA-256"), "GET", perm="api:json").user \
+        == "admin"
+    svc.user_passwd("admin", "n3w")                  # Digest stays on, made from the new one
+    assert auth.check(digest_header(auth, pw="n3w"), "GET", perm="api:json").user == "admin"
+    svc.user_passwd("admin", "n4w", digest=False)
+    assert svc.user_digest_algorithms("admin") == []
+    svc.user_passwd("plain", "pw3", digest=True)
+    assert auth.check(digest_header(auth, "plain", "pw3", algorithm="SHA-256"), "GET",
+                      perm="api:json").user == "plain"

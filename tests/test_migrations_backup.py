@@ -67,7 +67,9 @@ def test_a_version_1_backup_restores_into_newer_code_through_its_migrations(
     one more migration: the migration runs, the data is there."""
     old = str(tmp_path / "old.db")
     store = Store(old, migrations=migrate.load()[:1])
-    store.user_create("bob", "pw", credits=9)
+    with store.db.write() as conn:          # a user row as schema version 1 has it
+        conn.execute("INSERT INTO users(name, kdf, salt, hash, realm, ha1, created, credits) "
+                     "VALUES ('bob', 'scrypt:16384:8:1', x'00', x'00', 'smsd', 'h', 0, 9)")
     store.backup(str(tmp_path / "v1.smsdbak"))
     store.close()
     assert backup.read_info(str(tmp_path / "v1.smsdbak")).schema == 1

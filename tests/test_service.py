@@ -243,7 +243,8 @@ def test_port_info(box: Box) -> None:
 
 
 def test_user_passthroughs(box: Box) -> None:
-    box.store.user_create("admin", "pw", admin=True)
+    box.store.user_create("admin", "pw", admin=True, digest=True)
     assert box.svc.user_check("admin", "pw") and not box.svc.user_check("admin", "no")
     assert box.svc.user_digest_ha1("admin", "smsd") is not None
+    assert box.svc.user_digest_ha1("admin", "smsd", "SHA-256") is not None
     assert box.svc.user_digest_ha1("nobody", "smsd") is None

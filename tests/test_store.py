@@ -333,7 +333,13 @@ def test_users_hash_cache_and_digest(store: Store) -> None:
     assert fast < slow / 10
     assert not store.user_check("alice", "wrong") and not store.user_check("bob", "s3cret")
     import hashlib
+    assert store.user_digest_ha1("alice", "smsd") is None            # Digest is opt-in
+    assert store.user_digest_algorithms("alice") == []
+    store.user_create("alice", "s3cret", digest=True)
     assert store.user_digest_ha1("alice", "smsd") == hashlib.md5(b"alice:smsd:s3cret").hexdigest()
+    assert store.user_digest_ha1("alice", "smsd", "SHA-256") \
+        == hashlib.sha256(b"alice:smsd:s3cret").hexdigest()
+    assert store.user_digest_ha1("alice", "smsd", "SHA-512") is None
     assert store.user_digest_ha1("alice", "other") is None
     store.user_create("alice", "new", admin=True)            # the cached password is forgotten
     assert not store.user_check("alice", "s3cret") and store.user_check("alice", "new")

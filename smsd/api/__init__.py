@@ -118,7 +118,7 @@ def _unauthorized(svc: Any, auth: HttpAuth, result: AuthResult) -> str:
     """401 with the challenges; a throttled login says so, with Retry-After (the JSON API's auth
     error stays 401: clients written for it know no 429)."""
     bottle.response.status = 401
-    for challenge in auth.challenges(result.stale):
+    for challenge in auth.challenges(result.stale, result.digest_from):
         bottle.response.add_header("WWW-Authenticate", challenge)
     if result.throttled is not None:
         bottle.response.set_header("Retry-After", str(result.throttled.retry_seconds))

@@ -1,13 +1,20 @@
 """HTTP Basic and Digest authentication for the API dialects that use HTTP auth.
 
-The JSON gateway API documents `curl --anyauth`, which answers whichever challenge the server
-offers first; older clients only speak Basic. We offer both in one 401 (Digest first, as the vendor
-boxes do) and accept either.
+The JSON gateway API documents `curl --anyauth`, which answers whichever challenge it likes best;
+older clients only speak Basic. One 401 offers Digest with SHA-256 (RFC 7616), then Digest with
+MD5 (the algorithm every deployed Digest client speaks), then Basic; any of them is accepted.
 
-Digest (RFC 7616 with MD5, the algorithm every deployed client speaks; qop=auth or none) needs
-HA1 = MD5(user:realm:password), which the store keeps beside the slow password hash. Nonces are
-stateless: "<issue time>:<hmac>" under a per-process secret, so no table of issued nonces is needed
-and a nonce expires by age.
+Digest is an opt-in per user (smsd/store/users.py keeps its HA1s only for those users): the
+challenge goes out before the user is known, so a Digest answer the store cannot check is met
+with the next way in, as a ladder: a failed SHA-256 answer gets a 401 offering MD5 with
+stale=true (clients retry without asking for the password again), a failed MD5 answer a 401
+offering Basic alone, which `curl --anyauth` then uses. Every failure on a rung gets the same
+answer whatever the reason (no such user, no Digest, wrong password), so the answers do not tell
+which names exist; only an answer checked against a stored HA1 counts as a failed login, so a
+client walking down the ladder to Basic is not throttled for it.
+
+Nonces are stateless: "<issue time>:<hmac>" under a per-process secret, so no table of issued
+nonces is needed and a nonce expires by age.
 """
 from __future__ import annotations
 
@@ -24,6 +31,9 @@ from smsd.errors import AuthError, Forbidden, Throttled
 
 REALM = "smsd"
 NONCE_LIFETIME = 300.0
+# The Digest algorithms offered, in order of preference (RFC 7616 section 3.7).
+DIGEST_ALGORITHMS = ("SHA-256", "MD5")
+_HASHES = {"SHA-256": hashlib.sha256, "MD5": hashlib.md5}
 
 
 class Credentials(Protocol):
@@ -31,7 +41,7 @@ class Credentials(Protocol):
 
     def authenticate(self, name: str, password: str, perm: str, *, remote: str = "") -> str: ...
     def auth_throttle_check(self, name: str, *, remote: str = "") -> None: ...
-    def user_digest_ha1(self, name: str, realm: str) -> str | None: ...
+    def user_digest_ha1(self, name: str, realm: str, algorithm: str) -> str | None: ...
     def user_has_perm(self, name: str, perm: str) -> bool: ...
     def auth_failed(self, name: str, *, remote: str = "") -> None: ...
     def auth_succeeded(self, name: str, *, remote: str = "") -> None: ...
@@ -43,10 +53,17 @@ class AuthResult:
     stale: bool = False      # Digest nonce too old: client should retry with the new one
     forbidden: bool = False  # good credentials, but the user lacks the permission
     throttled: Throttled | None = None   # refused unchecked: too many failed logins
+    digest_from: int = 0     # the 401 offers DIGEST_ALGORITHMS[digest_from:] (then Basic)
 
 
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode("utf-8")).hexdigest()
+def _hash(algorithm: str, text: str) -> str:
+    return _HASHES[algorithm](text.encode("utf-8")).hexdigest()
+
+
+def _algorithm(fields: dict[str, str]) -> str | None:
+    """The answer's algorithm as DIGEST_ALGORITHMS spells it (absent means MD5), else None."""
+    wanted = fields.get("algorithm", "MD5").upper()
+    return next((a for a in DIGEST_ALGORITHMS if a == wanted), None)
 
 
 class HttpAuth:
@@ -111,38 +128,47 @@ class HttpAuth:
     def _check_digest(self, rest: str, method: str, perm: str, remote: str) -> AuthResult:
         fields = urllib.request.parse_keqv_list(urllib.request.parse_http_list(rest))
         name, nonce = fields.get("username", ""), fields.get("nonce", "")
-        if not name or not nonce or fields.get("realm") != REALM:
+        algorithm = _algorithm(fields)
+        if not name or not nonce or fields.get("realm") != REALM or algorithm is None:
             return AuthResult(None)
         state = self._nonce_state(nonce)
         if state == "stale":
             return AuthResult(None, stale=True)     # not a failed guess: not counted
         self._creds.auth_throttle_check(name, remote=remote)     # Throttled while blocked
-        ha1 = self._creds.user_digest_ha1(name, REALM)
-        expected = "" if ha1 is None else _digest_response(ha1, method, fields)
-        if state != "ok" or not hmac.compare_digest(fields.get("response", ""), expected) \
-                or not expected:
-            self._creds.auth_failed(name, remote=remote)     # counts, raises AuthError
+        rung = DIGEST_ALGORITHMS.index(algorithm) + 1
+        # The next way in; stale=true makes clients retry at once with the algorithm offered.
+        refused = AuthResult(None, stale=rung < len(DIGEST_ALGORITHMS), digest_from=rung)
+        ha1 = self._creds.user_digest_ha1(name, REALM, algorithm)
+        if ha1 is None:
+            return refused            # no such user, or no Digest (with it): nothing guessed
+        expected = _digest_response(ha1, method, fields, algorithm)
+        if state != "ok" or not expected \
+                or not hmac.compare_digest(fields.get("response", ""), expected):
+            try:
+                self._creds.auth_failed(name, remote=remote)     # counts, raises AuthError
+            except AuthError:
+                return refused
         self._creds.auth_succeeded(name, remote=remote)
         if not self._creds.user_has_perm(name, perm):
             raise Forbidden(f"user {name!r} lacks permission {perm}")
         return AuthResult(name)
 
-    def challenges(self, stale: bool = False) -> list[str]:
-        digest = (f'Digest realm="{REALM}", qop="auth", algorithm=MD5, '
-                  f'nonce="{self.new_nonce()}", opaque="{REALM}"')
-        if stale:
-            digest += ", stale=true"
-        return [digest, f'Basic realm="{REALM}"']
+    def challenges(self, stale: bool = False, digest_from: int = 0) -> list[str]:
+        """The WWW-Authenticate values of a 401: Digest per algorithm from `digest_from` on,
+        best first, then Basic."""
+        nonce = self.new_nonce()
+        tail = ", stale=true" if stale else ""
+        return [f'Digest realm="{REALM}", qop="auth", algorithm={algorithm}, nonce="{nonce}", '
+                f'opaque="{REALM}"{tail}' for algorithm in DIGEST_ALGORITHMS[digest_from:]] \
+            + [f'Basic realm="{REALM}"']
 
 
-def _digest_response(ha1: str, method: str, f: dict[str, str]) -> str:
-    ha2 = _md5(f"{method}:{f.get('uri', '')}")
+def _digest_response(ha1: str, method: str, f: dict[str, str], algorithm: str) -> str:
+    ha2 = _hash(algorithm, f"{method}:{f.get('uri', '')}")
     qop = f.get("qop")
-    if qop in ("auth", "auth-int"):
-        return _md5(f"{ha1}:{f['nonce']}:{f.get('nc', '')}:{f.get('cnonce', '')}:{qop}:{ha2}")
-    return _md5(f"{ha1}:{f['nonce']}:{ha2}")
-
-
-def digest_ha1(name: str, realm: str, password: str) -> str:
-    """HA1 as the store keeps it (computed once when a password is set)."""
-    return _md5(f"{name}:{realm}:{password}")
+    if qop == "auth":
+        return _hash(algorithm,
+                     f"{ha1}:{f['nonce']}:{f.get('nc', '')}:{f.get('cnonce', '')}:{qop}:{ha2}")
+    if qop is None:           # RFC 2069 clients
+        return _hash(algorithm, f"{ha1}:{f['nonce']}:{ha2}")
+    return ""                 # auth-int (a digest of the body) is not offered: never matches

@@ -1,4 +1,4 @@
-"""Users: salted slow password hashes, Digest HA1, permissions, credits, and an auth cache.
+"""Users: salted slow password hashes, opt-in Digest HA1s, permissions, credits, an auth cache.
 
 The slow hash (scrypt) costs tens of milliseconds on purpose; HTTP Basic auth sends the password
 with every request, so a successful check is remembered as a fast keyed digest (HMAC-SHA256 with
@@ -10,6 +10,12 @@ only scrypt is skipped.
 The gateway.php dialect may send the SHA-1 hex of the password instead of the password. We never
 store that SHA-1 (it would be a password equivalent kept fast to attack); we store a second slow
 hash of it, made at password-set time.
+
+HTTP Digest needs HA1 = H(name:realm:password) as it is: the protocol cannot work from a salted
+slow hash, so an HA1 is a password equivalent for the realm (and a fast hash to brute-force for
+the password). It is therefore kept only for users who opt in (`digest=True` when the password is
+set): SHA-256 (RFC 7616) and MD5 (the clients that know nothing else), both NULL otherwise.
+Users without Digest authenticate with Basic, checked against the scrypt hash.
 
 Credits: NULL = unlimited, else a balance debited per SMS part by `debit()` inside the intake
 transaction, guarded by `credits >= parts` so that concurrent requests never take it below zero.
@@ -43,8 +49,13 @@ def slow_hash(password: str, salt: bytes, kdf: str = KDF) -> bytes:
                           maxmem=64 * 1024 * 1024, dklen=32)
 
 
-def digest_ha1(name: str, realm: str, password: str) -> str:
-    return hashlib.md5(f"{name}:{realm}:{password}".encode("utf-8")).hexdigest()
+# Digest algorithm (as RFC 7616 names it) -> the column that keeps its HA1.
+DIGEST_COLUMNS = {"SHA-256": "ha1_sha256", "MD5": "ha1"}
+
+
+def digest_ha1(name: str, realm: str, password: str, algorithm: str = "MD5") -> str:
+    text = f"{name}:{realm}:{password}".encode("utf-8")
+    return (hashlib.sha256 if algorithm == "SHA-256" else hashlib.md5)(text).hexdigest()
 
 
 def sha1_hex(password: str) -> str:
@@ -71,11 +82,17 @@ def debit(conn: sqlite3.Connection, name: str, parts: int) -> None:
     raise InsufficientCredit(f"{parts} SMS parts needed, {row[0]} credits left")
 
 
-def _password_row(name: str, password: str, realm: str) -> dict[str, Any]:
+def _password_row(name: str, password: str, realm: str, digest: bool) -> dict[str, Any]:
     salt, sha_salt = secrets.token_bytes(16), secrets.token_bytes(16)
     return {"kdf": KDF, "salt": salt, "hash": slow_hash(password, salt), "realm": realm,
-            "ha1": digest_ha1(name, realm, password), "sha_salt": sha_salt,
+            **_digest_row(name, password, realm, digest), "sha_salt": sha_salt,
             "sha_hash": slow_hash(sha1_hex(password), sha_salt)}
+
+
+def _digest_row(name: str, password: str, realm: str, digest: bool) -> dict[str, str | None]:
+    """The HA1 columns: every algorithm's HA1 when Digest is on, all NULL when it is off."""
+    return {column: digest_ha1(name, realm, password, algorithm) if digest else None
+            for algorithm, column in DIGEST_COLUMNS.items()}
 
 
 class UsersMixin:
@@ -92,9 +109,9 @@ class UsersMixin:
     # --- create, change, delete -----------------------------------------------------------------
     def user_create(self, name: str, password: str, admin: bool = False,
                     realm: str = DIGEST_REALM, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
-                    credits: int | None = None) -> None:
-        """Create a user or replace its password, admin flag, permissions and credits."""
-        row = {"name": name, **_password_row(name, password, realm), "admin": int(admin),
+                    credits: int | None = None, digest: bool = False) -> None:
+        """Create a user or replace its password, admin flag, permissions, credits and Digest."""
+        row = {"name": name, **_password_row(name, password, realm, digest), "admin": int(admin),
                "perms": perms_text(perms), "credits": credits, "created": time.time()}
         cols = ", ".join(row)
         updates = ", ".join(f"{c} = excluded.{c}" for c in row if c not in ("name", "created"))
@@ -104,24 +121,39 @@ class UsersMixin:
         self._forget(name)
 
     def user_add(self, name: str, password: str, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
-                 admin: bool = False, credits: int | None = None) -> bool:
+                 admin: bool = False, credits: int | None = None, digest: bool = False) -> bool:
         """Create a new user; False (and nothing changed) when the name is taken."""
-        row = {"name": name, **_password_row(name, password, DIGEST_REALM), "admin": int(admin),
+        row = {"name": name, **_password_row(name, password, DIGEST_REALM, digest),
+               "admin": int(admin),
                "perms": perms_text(perms), "credits": credits, "created": time.time()}
         with self.db.write() as conn:
             cur = conn.execute(f"INSERT OR IGNORE INTO users({', '.join(row)}) "
                                f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
         return cur.rowcount == 1
 
-    def user_set_password(self, name: str, password: str) -> bool:
+    def user_set_password(self, name: str, password: str, *, digest: bool | None = None) -> bool:
+        """New password; `digest` turns Digest on or off with it (None: as it was)."""
+        with self.db.write() as conn:
+            old = conn.execute("SELECT realm, ha1 IS NOT NULL OR ha1_sha256 IS NOT NULL "
+                               "FROM users WHERE name = ?", (name,)).fetchone()
+            if old is None:
+                return False
+            row = _password_row(name, password, old[0], bool(old[1]) if digest is None else digest)
+            conn.execute(f"UPDATE users SET {', '.join(c + ' = ?' for c in row)} WHERE name = ?",
+                         (*row.values(), name))
+        self._forget(name)
+        return True
+
+    def user_set_digest(self, name: str, password: str | None) -> bool:
+        """Digest on (HA1s made from `password`, which the caller has checked) or off (None:
+        the HA1s are dropped). False when there is no such user."""
         with self.db.write() as conn:
             realm = conn.execute("SELECT realm FROM users WHERE name = ?", (name,)).fetchone()
             if realm is None:
                 return False
-            row = _password_row(name, password, realm[0])
+            row = _digest_row(name, password or "", realm[0], password is not None)
             conn.execute(f"UPDATE users SET {', '.join(c + ' = ?' for c in row)} WHERE name = ?",
                          (*row.values(), name))
-        self._forget(name)
         return True
 
     def user_update(self, name: str, **values: Any) -> bool:
@@ -226,11 +258,21 @@ class UsersMixin:
             self._auth_cache[key] = token
         return True
 
-    def user_digest_ha1(self, name: str, realm: str) -> str | None:
-        """HA1 for HTTP Digest; None for an unknown user or a realm other than the stored one."""
-        row = self.db.conn().execute("SELECT realm, ha1 FROM users WHERE name = ?",
+    def user_digest_ha1(self, name: str, realm: str, algorithm: str = "MD5") -> str | None:
+        """HA1 for HTTP Digest with `algorithm` ("SHA-256" or "MD5"); None for an unknown user,
+        a user without Digest (or without that algorithm's HA1), another realm or algorithm."""
+        column = DIGEST_COLUMNS.get(algorithm)
+        if column is None:
+            return None
+        row = self.db.conn().execute(f"SELECT realm, {column} FROM users WHERE name = ?",
                                      (name,)).fetchone()
-        return None if row is None or row[0] != realm else str(row[1])
+        return None if row is None or row[0] != realm or row[1] is None else str(row[1])
+
+    def user_digest_algorithms(self, name: str) -> list[str]:
+        """The Digest algorithms `name` can log in with, best first ([] when Digest is off)."""
+        row = self.db.conn().execute(f"SELECT {', '.join(DIGEST_COLUMNS.values())} FROM users "
+                                     "WHERE name = ?", (name,)).fetchone()
+        return [] if row is None else [a for a, ha1 in zip(DIGEST_COLUMNS, row) if ha1 is not None]
 
     def _forget(self, name: str) -> None:
         with self._auth_lock:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import urllib.error
 import urllib.request
 
 from e2e.harness import Daemon, wait_for
@@ -67,12 +70,25 @@ def test_form_posts_and_get_queries_work_like_json(make_daemon) -> None:  # type
     assert json.loads(body)["error_code"] == 202
 
 
-def test_digest_auth_is_accepted(make_daemon) -> None:  # type: ignore[no-untyped-def]
+def test_digest_auth_is_accepted_once_turned_on(make_daemon) -> None:  # type: ignore[no-untyped-def]
+    """Digest is an opt-in per user (docs/security.md): `smsd user digest admin on` on the
+    running daemon's database, then an RFC 7616 client gets in with SHA-256 Digest."""
+    from test_secrets_at_rest import Rfc7616DigestHandler
     d = make_daemon(ports=1).start()
+    url = d.base + "/api/query_sms_in_queue"
     mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
     mgr.add_password(None, d.base, "admin", d.password)
-    opener = urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(mgr))
-    with opener.open(d.base + "/api/query_sms_in_queue", timeout=10) as resp:
+    opener = urllib.request.build_opener(Rfc7616DigestHandler(mgr))
+    try:
+        opener.open(url, timeout=10)
+        raise AssertionError("Digest accepted for a user who has it off")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401
+    done = subprocess.run([sys.executable, "-m", "smsd", "user", "digest", "admin", "on",
+                           "--password", d.password, "--state-dir", d.state_dir],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    with opener.open(url, timeout=10) as resp:
         assert json.loads(resp.read())["error_code"] == 200
 
 
