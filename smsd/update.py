@@ -55,6 +55,7 @@ UPDATE_SERVICE = "smsd-update.service"
 MAX_PACKAGE_BYTES = 256 * 1024 * 1024
 MAX_SIGNATURE_BYTES = 64 * 1024
 WAIT_SECONDS = 900.0            # apt plus a restart that first lets the parts on the air finish
+STALE_SECONDS = 2 * WAIT_SECONDS
 _ID = re.compile(r"[0-9a-f]{32}")
 _TOOLS_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -195,6 +196,7 @@ def stage_update(deb: str, sig: str | None = None, *, spool: str = SPOOL_DIR,
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(body, f)
     try:
+        _drop_stale(spool)
         os.link(tmp, os.path.join(spool, REQUEST))    # fails when another update is pending
     except FileExistsError:
         for path in (deb_dst, sig_dst):
@@ -203,6 +205,21 @@ def stage_update(deb: str, sig: str | None = None, *, spool: str = SPOOL_DIR,
     finally:
         os.unlink(tmp)
     return Request(rid, pkg.version, installed)
+
+
+def _drop_stale(spool: str) -> None:
+    """A request nobody took for STALE_SECONDS (no root half: smsd-update.path disabled, or a
+    stager that died before withdrawing it) no longer blocks the next one."""
+    try:
+        with open(os.path.join(spool, REQUEST), encoding="utf-8") as f:
+            body = json.load(f)
+        staged, rid = float(body["staged"]), str(body["id"])
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, KeyError, TypeError):
+        staged, rid = 0.0, ""
+    if time.time() - staged > STALE_SECONDS:
+        _withdraw(Request(rid, "", ""), spool, force=True)
 
 
 def _make_spool(spool: str) -> None:
@@ -240,14 +257,16 @@ def wait_outcome(request: Request, spool: str = SPOOL_DIR,
     return None
 
 
-def _withdraw(request: Request, spool: str) -> None:
+def _withdraw(request: Request, spool: str, force: bool = False) -> None:
     try:
         with open(os.path.join(spool, REQUEST), encoding="utf-8") as f:
             mine = json.load(f).get("id") == request.id
-    except (OSError, ValueError):
-        return
-    if mine:
-        for name in (REQUEST, request.id + ".deb", request.id + ".deb.sig"):
+    except (OSError, ValueError, AttributeError):
+        mine = False
+    if mine or force:
+        names = [REQUEST] + ([request.id + ".deb", request.id + ".deb.sig"]
+                             if _ID.fullmatch(request.id) else [])
+        for name in names:
             _unlink(os.path.join(spool, name))
 
 
@@ -320,22 +339,33 @@ def _apt_errors(output: str) -> str:
     return " / ".join((picked or lines[-3:])[-4:])
 
 
-def _take(spool: str, name: str, dest: str, limit: int) -> None:
-    """Copy spool/name (a regular file, not a link, at most `limit` bytes) to dest, then
-    remove it: the spool belongs to the unprivileged user, whatever it holds is untrusted."""
-    fd = os.open(os.path.join(spool, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+def _take(spool: int, name: str, dest: str, limit: int) -> None:
+    """Copy `name` in the spool (a regular file, not a link, at most `limit` bytes) to dest,
+    then remove it: the spool belongs to the unprivileged user, whatever it holds is untrusted.
+    Everything goes through the spool's directory descriptor, so a link planted in place of the
+    spool itself leads nowhere either."""
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=spool)
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            raise UpdateRefused(f"{name}: not a regular file of at most {limit} bytes")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UpdateRefused(f"{name}: not a regular file")
         with os.fdopen(os.dup(fd), "rb") as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out)
+            data = src.read(limit + 1)
+            if len(data) > limit:
+                raise UpdateRefused(f"{name}: larger than {limit} bytes")
+            out.write(data)
     finally:
         os.close(fd)
-        _unlink(os.path.join(spool, name))
+        _unlink_at(spool, name)
 
 
-def _take_request(spool: str) -> dict[str, Any] | None:
+def _unlink_at(spool: int, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=spool)
+    except FileNotFoundError:
+        pass
+
+
+def _take_request(spool: int) -> dict[str, Any] | None:
     tmp = tempfile.mkdtemp(prefix="smsd-request-")
     try:
         _take(spool, REQUEST, os.path.join(tmp, REQUEST), 4096)
@@ -343,32 +373,46 @@ def _take_request(spool: str) -> dict[str, Any] | None:
             body = json.load(f)
     except FileNotFoundError:
         return None
+    except (UpdateRefused, ValueError):
+        return {}
     finally:
         shutil.rmtree(tmp)
     return body if isinstance(body, dict) else {}
 
 
-def _write_outcome(spool: str, outcome: Outcome) -> None:
+def _write_outcome(spool: int, outcome: Outcome) -> None:
     """Atomically, under a fresh name first: a link planted by the spool's owner is replaced by
     the rename, never written through."""
-    tmp = os.path.join(spool, f".status-{secrets.token_hex(8)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    tmp = f".status-{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=spool)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(asdict(outcome), f)
-    os.replace(tmp, os.path.join(spool, STATUS))
+    os.replace(tmp, STATUS, src_dir_fd=spool, dst_dir_fd=spool)
 
 
 def apply_pending(spool: str = SPOOL_DIR, system: System | None = None,
                   ring: str | None = None) -> Outcome | None:
     """Install the pending request (root); None when there is none. The outcome is also
     written to the spool's status.json."""
-    system = system or DebianSystem()
+    try:
+        fd = os.open(spool, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:                # a link, or not a directory: not ours to touch
+        raise UpdateRefused(f"{spool}: not a directory ({exc.strerror})") from None
+    try:
+        return _apply(fd, system or DebianSystem(), ring or keyring())
+    finally:
+        os.close(fd)
+
+
+def _apply(spool: int, system: System, ring: str) -> Outcome | None:
     body = _take_request(spool)
     if body is None:
         return None
     rid = str(body.get("id", ""))
     if not _ID.fullmatch(rid):
-        return None                       # not ours: nothing to answer to
+        return None                       # not a request: nobody to answer
     before = system.installed_version()
     work = tempfile.mkdtemp(prefix="smsd-update-")
     deb, sig = os.path.join(work, "smsd.deb"), os.path.join(work, "smsd.deb.sig")
@@ -376,7 +420,7 @@ def apply_pending(spool: str = SPOOL_DIR, system: System | None = None,
     try:
         _take(spool, rid + ".deb", deb, MAX_PACKAGE_BYTES)
         _take(spool, rid + ".deb.sig", sig, MAX_SIGNATURE_BYTES)
-        version = check_package(deb, sig, ring=ring or keyring(), installed=before,
+        version = check_package(deb, sig, ring=ring, installed=before,
                                 arch=system.architecture()).version
         ok, reason = system.install(deb)
         after = system.installed_version()
@@ -391,7 +435,7 @@ def apply_pending(spool: str = SPOOL_DIR, system: System | None = None,
     finally:
         shutil.rmtree(work, ignore_errors=True)
         for name in (rid + ".deb", rid + ".deb.sig"):
-            _unlink(os.path.join(spool, name))
+            _unlink_at(spool, name)
     outcome = Outcome(rid, ok, reason, before, version, system.installed_version(), time.time())
     _write_outcome(spool, outcome)
     return outcome
@@ -441,7 +485,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["apply"])
     parser.add_argument("--spool", default=SPOOL_DIR)
     args = parser.parse_args(argv)
-    outcome = apply_pending(args.spool)
+    try:
+        outcome = apply_pending(args.spool)
+    except UpdateRefused as exc:
+        print(f"smsd-update: refused: {exc}")
+        return 1
     if outcome is None:
         print("smsd-update: no pending update")
         return 0

@@ -271,6 +271,45 @@ def test_the_root_half_does_not_follow_links_in_the_spool(keys: Keys, tmp_path: 
     assert update.read_outcome(str(spool)) == outcome
 
 
+def test_the_root_half_refuses_a_spool_that_is_a_link(keys: Keys, tmp_path: Path) -> None:
+    deb = make_deb(tmp_path)
+    keys.sign(deb)
+    elsewhere = tmp_path / "elsewhere"
+    stage(keys, deb, elsewhere)
+    (tmp_path / "spool").symlink_to(elsewhere)
+    before = sorted(p.name for p in elsewhere.iterdir())
+    with pytest.raises(UpdateRefused, match="not a directory"):
+        update.apply_pending(str(tmp_path / "spool"), FakeSystem(), ring=str(keys.keyring))
+    assert sorted(p.name for p in elsewhere.iterdir()) == before
+
+
+def test_the_root_half_refuses_an_oversized_package(keys: Keys, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    deb = make_deb(tmp_path)
+    keys.sign(deb)
+    stage(keys, deb, tmp_path / "spool")
+    monkeypatch.setattr(update, "MAX_PACKAGE_BYTES", deb.stat().st_size - 1)
+    system = FakeSystem()
+    outcome = update.apply_pending(str(tmp_path / "spool"), system, ring=str(keys.keyring))
+    assert outcome is not None and not outcome.ok and system.installs == []
+    assert outcome.reason.endswith(f"larger than {deb.stat().st_size - 1} bytes")
+
+
+def test_a_request_nobody_took_for_long_does_not_block_the_next(keys: Keys,
+                                                                tmp_path: Path) -> None:
+    first, second = make_deb(tmp_path), make_deb(tmp_path, version="9.2")
+    keys.sign(first), keys.sign(second)
+    spool = tmp_path / "spool"
+    old = stage(keys, first, spool)
+    body = json.loads((spool / "request.json").read_text())
+    body["staged"] -= update.STALE_SECONDS + 1
+    (spool / "request.json").unlink()
+    (spool / "request.json").write_text(json.dumps(body))
+    new = stage(keys, second, spool)
+    assert json.loads((spool / "request.json").read_text())["id"] == new.id
+    assert not (spool / f"{old.id}.deb").exists()
+
+
 def test_waiting_without_a_root_half_withdraws_the_request(keys: Keys, tmp_path: Path) -> None:
     deb = make_deb(tmp_path)
     keys.sign(deb)
