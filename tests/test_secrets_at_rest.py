@@ -97,6 +97,17 @@ def test_an_opted_in_user_logs_in_with_either_digest_algorithm(front: Front,
     assert wrong.status == 401
 
 
+def test_a_digest_answer_is_good_for_the_request_it_was_made_for_only(front: Front) -> None:
+    """An answer overheard on one call does not pass for another (within the nonce's life)."""
+    _, offered = www_authenticate(front)
+    chal = challenges(offered)[0]
+    other = "/api/query_sms_result?user_id=1"
+    header = {"Authorization": digest_answer(chal, "dig", PW, "GET", other)}
+    assert front.get(TARGET, header).status == 401
+    reply = front.get(other, header)
+    assert reply.status == 200 and json.loads(reply.body)["error_code"] == 200
+
+
 def test_a_user_without_digest_gets_401_on_digest_and_is_offered_basic(front: Front) -> None:
     _, offered = www_authenticate(front)
     sha256, md5 = challenges(offered)[:2]

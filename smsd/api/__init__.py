@@ -108,7 +108,8 @@ def _check(auth: HttpAuth) -> AuthResult:
     """The request's credentials; an Authorization header too malformed to parse is none."""
     try:
         return auth.check(bottle.request.get_header("Authorization"), bottle.request.method,
-                          perm="api:json", remote=bottle.request.remote_addr or "")
+                          perm="api:json", remote=bottle.request.remote_addr or "",
+                          uri=bottle.request.environ.get("REQUEST_URI"))
     except ValueError as exc:       # e.g. a Digest list item without '=': a client's mistake
         log.info("malformed Authorization header from %s: %s", bottle.request.remote_addr, exc)
         return AuthResult(None)

@@ -96,8 +96,11 @@ class HttpAuth:
         return "ok" if -1.0 <= age <= NONCE_LIFETIME else "stale"
 
     # --- checking -------------------------------------------------------------------------------
-    def check(self, header: str | None, method: str, *, perm: str,
-              remote: str = "") -> AuthResult:
+    def check(self, header: str | None, method: str, *, perm: str, remote: str = "",
+              uri: str | None = None) -> AuthResult:
+        """`uri`: the request-target as received; a Digest answer made for another one is
+        refused (else an answer overheard on one call would pass for another for the nonce's
+        lifetime). None: not checked."""
         if not header:
             return AuthResult(None)
         scheme, _, rest = header.strip().partition(" ")
@@ -106,7 +109,7 @@ class HttpAuth:
             if scheme == "basic":
                 return self._check_basic(rest.strip(), perm, remote)
             if scheme == "digest":
-                return self._check_digest(rest, method, perm, remote)
+                return self._check_digest(rest, method, perm, remote, uri)
         except Forbidden:
             return AuthResult(None, forbidden=True)
         except Throttled as exc:
@@ -125,7 +128,8 @@ class HttpAuth:
             return AuthResult(None)
         return AuthResult(self._creds.authenticate(name, password, perm, remote=remote))
 
-    def _check_digest(self, rest: str, method: str, perm: str, remote: str) -> AuthResult:
+    def _check_digest(self, rest: str, method: str, perm: str, remote: str,
+                      uri: str | None) -> AuthResult:
         fields = urllib.request.parse_keqv_list(urllib.request.parse_http_list(rest))
         name, nonce = fields.get("username", ""), fields.get("nonce", "")
         algorithm = _algorithm(fields)
@@ -142,7 +146,7 @@ class HttpAuth:
         if ha1 is None:
             return refused            # no such user, or no Digest (with it): nothing guessed
         expected = _digest_response(ha1, method, fields, algorithm)
-        if state != "ok" or not expected \
+        if state != "ok" or not expected or (uri is not None and fields.get("uri") != uri) \
                 or not hmac.compare_digest(fields.get("response", ""), expected):
             try:
                 self._creds.auth_failed(name, remote=remote)     # counts, raises AuthError
