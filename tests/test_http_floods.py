@@ -3,6 +3,7 @@ select() can watch, one address holding too many, idle and trickling clients, an
 health check against a wedged event loop."""
 from __future__ import annotations
 
+import logging
 import resource
 import socket
 import threading
@@ -185,3 +186,19 @@ def test_watchdog_withholds_its_keep_alive_while_the_http_loop_is_wedged(
         assert notify.drain(0.1).count("WATCHDOG=1") >= 2
     finally:
         notify.sock.close()
+
+
+def test_a_flood_of_log_lines_becomes_one_line_per_period() -> None:
+    now = [100.0]
+    once = http_server.OncePer(10.0, clock=lambda: now[0])
+
+    def record(msg: str, *args: object) -> logging.LogRecord:
+        return logging.LogRecord("waitress.queue", logging.WARNING, "x", 1, msg, args, None)
+    assert once.filter(record("Task queue depth is %d", 5))
+    assert not any(once.filter(record("Task queue depth is %d", n)) for n in range(999))
+    assert once.filter(record("another kind"))
+    now[0] += 10
+    passed = record("Task queue depth is %d", 7)
+    assert once.filter(passed)
+    assert passed.getMessage() == "Task queue depth is 7 (999 more like this in the last 10 s)"
+

@@ -55,6 +55,7 @@ CROWDED = 1000
 CROWDED_IDLE_TIMEOUT = 5
 SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005 (see prepare_process)
 BACKLOG = 4096           # Linux caps it at net.core.somaxconn (4096 by default since 5.4)
+LOG_EVERY = 10.0         # seconds between two log lines of one kind (see prepare_process)
 HEALTH_PATH = "/health"
 SELF_ADDRESSES = frozenset({"127.0.0.1", "::1"})     # where the watchdog's probe comes from
 
@@ -256,12 +257,43 @@ def _address_of(task: Any) -> str:
 def prepare_process() -> None:
     """Process-wide settings the server needs, for the daemon to call once before serving."""
     raise_open_files_limit()
+    # Under a flood waitress logs "Task queue depth is N" for every request queued, and we log
+    # per refused connection or login: thousands of lines a second would make journald drop the
+    # lines that matter. One line per kind every LOG_EVERY seconds, saying how many it skipped.
+    for name in ("waitress.queue", "smsd.http", "smsd.auth"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, OncePer) for f in logger.filters):
+            logger.addFilter(OncePer(LOG_EVERY))
     # The event loop thread accepts, reads and closes for every client, and drops the GIL at
     # each socket call; with the default 5 ms switch interval each busy worker thread then keeps
     # it up to 5 ms before the loop gets it back, so under load the loop crawls and a newcomer
     # waits (conn_flood bench, 2,000 concurrent requests: worst good request ~1 s at 5 ms,
     # ~0.65 s at 1 ms or below).
     sys.setswitchinterval(SWITCH_INTERVAL)
+
+
+class OncePer(logging.Filter):
+    """Passes one record per `period` seconds for each message format (the text before its
+    arguments), and tells how many of that kind it held back since the last one."""
+
+    def __init__(self, period: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._period, self._clock = period, clock
+        self._last: dict[str, float] = {}
+        self._held: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind, now = str(record.msg), self._clock()
+        with self._lock:
+            if now - self._last.get(kind, -self._period) < self._period:
+                self._held[kind] += 1
+                return False
+            self._last[kind] = now
+            held = self._held.pop(kind, 0)
+        if held:
+            record.msg = f"{record.msg} ({held} more like this in the last {self._period:g} s)"
+        return True
 
 
 def raise_open_files_limit() -> int:
