@@ -7,7 +7,8 @@
 # programs running under qemu-user (binfmt_misc).
 #   sh tests/arm/run.sh [ARCH] [pytest args]     ARCH: arm64 (default) or armhf
 # Needs root (mmdebstrap in root mode, chroot, binfmt_misc registration). Installs mmdebstrap
-# and qemu-user-static with apt when missing. SMSD_ARM_REBUILD=1 discards the cached root.
+# and qemu-user-static with apt when missing. SMSD_ARM_REBUILD=1 discards the cached root;
+# SMSD_ARM_TESTS="tests/..." runs other test files than the codec's.
 set -eu
 cd "$(dirname "$0")/../.."
 ARCH=${1:-arm64}
