@@ -10,10 +10,11 @@ with a shell would (the last release has no `smsd update`). Then: dpkg has the n
 service runs it (a new process, `smsd --version`), the conffile line is kept, the user, its
 credits and password, the contact are there, and the queued messages go out.
 
-signed_updates(): `smsd update` as the daemon's user (what the web console will do): an unsigned
-package is refused; a signed package whose installation fails (its pre-installation script
-exits 1) is reported as failed with the running version still installed and running; a signed
-newer package is installed and the service restarted on it.
+signed_updates(): the daemon's sandbox can check a signed package; `smsd update` refuses an
+unsigned package; a signed package whose installation fails (its pre-installation script exits
+1) is reported as failed with the running version still installed and running (run by root);
+a signed newer package is installed and the service restarted on it (run by the daemon's user,
+as the web console will, through smsd-update.path).
 """
 from __future__ import annotations
 
@@ -204,9 +205,14 @@ def check_data(env: Env) -> None:
 
 
 # --- smsd update ----------------------------------------------------------------------------------
-def smsd_update(env: Env, name: str) -> subprocess.CompletedProcess[str]:
-    return as_smsd("smsd", "update", f"{env.packages}/{name}", "--state-dir", STATE,
-                   env={"SMSD_UPDATE_KEYRING": env.keyring}, check=False)
+def smsd_update(env: Env, name: str, root: bool = False) -> subprocess.CompletedProcess[str]:
+    """As the daemon's user (what the web console does), or as root (who starts
+    smsd-update.service itself)."""
+    argv = ["smsd", "update", f"{env.packages}/{name}", "--state-dir", STATE]
+    keyring = {"SMSD_UPDATE_KEYRING": env.keyring}
+    if root:
+        return run("env", *(f"{k}={v}" for k, v in keyring.items()), *argv, check=False)
+    return as_smsd(*argv, env=keyring, check=False)
 
 
 def check_in_sandbox(env: Env) -> None:
@@ -243,7 +249,7 @@ def signed_updates(env: Env) -> None:
     booted.log(f"smsd update, unsigned: {done.stderr.strip()}")
 
     pid = booted.show("MainPID")
-    done = smsd_update(env, "smsd-failing.deb")
+    done = smsd_update(env, "smsd-failing.deb", root=True)
     version, status = dpkg_status()
     if done.returncode != 1 or f"failed: installing smsd {env.new}+update2 failed" not in \
             done.stdout or f"(smsd {env.new} is installed)" not in done.stdout:
@@ -252,7 +258,7 @@ def signed_updates(env: Env) -> None:
         raise SystemExit(f"after a failed update dpkg has {version} ({status})")
     wait_active()
     check_api.main(env.base, admin_password())
-    booted.log(f"smsd update, install fails: {done.stdout.strip().splitlines()[-1]}; "
+    booted.log(f"smsd update (as root), install fails: {done.stdout.strip().splitlines()[-1]}; "
                f"{env.new} still installed and running (pid {pid} -> {booted.show('MainPID')})")
 
     pid = booted.show("MainPID")
