@@ -467,7 +467,8 @@ def run_update(args: argparse.Namespace, start: config.Startup) -> int:
           "installing...", flush=True)
     if os.geteuid() == 0:
         if os.path.isdir("/run/systemd/system"):
-            _run(["systemctl", "start", UPDATE_SERVICE], timeout=args.timeout)
+            # Not waiting for the unit here: wait_outcome() does, with the one timeout.
+            _run(["systemctl", "start", "--no-block", UPDATE_SERVICE])
         else:
             apply_pending(spool)
     outcome = wait_outcome(request, spool, args.timeout)
