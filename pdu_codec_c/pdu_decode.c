@@ -337,6 +337,7 @@ static void reset_decoded(pdu_decoded *d)
     d->encoding = PDU_ENC_GSM7;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
@@ -352,8 +353,8 @@ static int unhex8(const char *in, uint8_t *out)
 {
     uint64_t x = load_le64((const uint8_t *)in);
     if (x & HIGHS) return -1;
-    uint64_t digit = in_range(x, '0', '9'), alpha = in_range(x | ONES * 0x20, 'a', 'f');
-    if ((digit | alpha) != HIGHS) return -1;
+    uint64_t dig = in_range(x, '0', '9'), alpha = in_range(x | ONES * 0x20, 'a', 'f');
+    if ((dig | alpha) != HIGHS) return -1;
     uint64_t v = (x & ONES * 0x0F) + (alpha >> 7) * 9;     /* nibble values, one per byte */
     v = ((v << 4) | (v >> 8)) & 0x00FF00FF00FF00FFull;     /* even bytes: the octets */
     v = (v | (v >> 8)) & 0x0000FFFF0000FFFFull;
@@ -361,6 +362,7 @@ static int unhex8(const char *in, uint8_t *out)
     memcpy(out, &w, 4);                                    /* little-endian only (caller) */
     return 0;
 }
+#endif
 
 /* Hex pairs into bin; 0 or PDU_E_HEX. */
 static int unhex(const char *in, size_t n, uint8_t *bin)

@@ -3,6 +3,7 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Encoding                                                                                   */
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 /* Four octets -> eight upper-case hex digits in one 64-bit word (SWAR): each octet moves to
  * its own 16-bit lane, nibbles are split into bytes, and 7 is added where a nibble is > 9. */
 static void hex4(const uint8_t *p, uint8_t *o)
@@ -16,6 +17,7 @@ static void hex4(const uint8_t *p, uint8_t *o)
     uint64_t c = n + ones * '0' + alpha * 7;
     memcpy(o, &c, 8);                                      /* little-endian only (caller) */
 }
+#endif
 
 static void put_hex(struct wr *w, const uint8_t *p, size_t n)
 {

@@ -210,7 +210,7 @@ static PyObject *py_ucs2_text(const uint8_t *p, size_t nbytes)
     int kind = PyUnicode_KIND(s);
     void *data = PyUnicode_DATA(s);
     for (k = 0, count = 0; k < n; k++)
-        PyUnicode_WRITE(kind, data, count++, py_ucs2_at(p, n, &k));
+        PyUnicode_WRITE(kind, data, (Py_ssize_t)count++, py_ucs2_at(p, n, &k));
     return s;
 }
 

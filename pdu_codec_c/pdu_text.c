@@ -119,8 +119,8 @@ static uint32_t gsm_char(int code, int escaped, int lock, int single)
     return ch != UNDEF ? ch : 0x20;
 }
 
-/* Writes the packed UTF-8 of a pdu_*_u8 entry; always stores 4 bytes (callers leave room),
- * as one 32-bit store where the byte order allows. */
+/* Writes the packed UTF-8 of a pdu_*_u8 entry (at most 3 bytes); where the byte order allows,
+ * as one 32-bit store of 4 bytes (callers leave room for the fourth). */
 static uint8_t *emit_u8(uint8_t *o, uint32_t e)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__

@@ -39,8 +39,8 @@ _ENC_CODES = {"auto": lib.PDU_ENC_AUTO, ENC_GSM7: lib.PDU_ENC_GSM7, ENC_UCS2: li
 _ENCODING_ERRORS = (lib.PDU_E_CHARSET, lib.PDU_E_ADDR)
 _MESSAGES = {-i: ffi.string(lib.pdu_strerror(-i)).decode() for i in range(lib.PDU_E_COUNT)}
 
-_PART = struct.Struct("<5i")           # pdu_part
-_OPTS = struct.Struct("<14i7s7s")      # pdu_sms_opts
+_PART = struct.Struct("=5i")           # pdu_part, in the host's byte order
+_OPTS = struct.Struct("=14i7s7s")      # pdu_sms_opts, in the host's byte order
 _SMALL_CAP = 1024
 _PARTS_OFF = ffi.offsetof("pdu_ectx", "parts")
 _SUBMIT = lib.PDU_KIND_SUBMIT
