@@ -3,6 +3,6 @@
 Every port is a real pty speaking real AT bytes, so the daemon runs unchanged above pyserial.
 """
 from smsd.sim.board import SimBoard, SimIdentity
-from smsd.sim.modem import SimTiming
+from smsd.sim.timing import SimTiming
 
 __all__ = ["SimBoard", "SimIdentity", "SimTiming"]

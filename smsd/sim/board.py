@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from smsd.errors import ConfigError
 from smsd.sim import sms
 from smsd.sim.loop import Loop
-from smsd.sim.modem import SimModem, SimTiming
-from smsd.sim.network import Network
+from smsd.sim.modem import SimModem
+from smsd.sim.network import Network, SimCard
 from smsd.sim.profiles import PROFILES, profile_for
+from smsd.sim.timing import SimTiming
 
 MAX_PORTS = 32
 MAX_SLOTS = 4
@@ -128,17 +129,17 @@ class SimBoard:
         """An SMS from `sender` to the SIM in `slot` (default: the active one); returns parts."""
         self._check_port(port, slot)
         with self._loop.lock:
-            modem = self._modems[port]
-            card = self.network.card(port, modem.slot if slot is None else slot)
-            return sms.inject(modem, card, sender, text)
+            return sms.inject(self.network, self._card(port, slot), sender, text)
 
     def inject_pdu(self, port: int, pdu_hex: str, slot: int | None = None) -> None:
         """A raw SMS-DELIVER (hex, SMSC field first), however corrupt, to the SIM in `slot`."""
         self._check_port(port, slot)
         with self._loop.lock:
-            modem = self._modems[port]
-            card = self.network.card(port, modem.slot if slot is None else slot)
-            sms.inject_pdu(modem, card, pdu_hex)
+            sms.inject_pdu(self.network, self._card(port, slot), pdu_hex)
+
+    def _card(self, port: int, slot: int | None) -> SimCard:
+        """The SIM in `slot`, or the one the module talks to now (call under the loop lock)."""
+        return self.network.card(port, self._modems[port].slot if slot is None else slot)
 
     def set_fault(self, port: int, fault: str) -> None:
         """"none" | "hang" (swallows input, answers nothing) | "no_sim" | "no_network"."""

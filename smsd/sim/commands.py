@@ -1,40 +1,23 @@
 """Handlers of the simulated modems' general commands (V.250, 27.007 and the vendor ones).
 
-Each handler takes the modem and one parsed command and returns a `Reply`. Effects that a real
-module shows only after its result code (URCs of a registration change, a reset) go in
-`Reply.then`, which the modem runs after writing the final result code.
+Each handler takes the module (`handler.Module`) and one parsed command and returns a `Reply`.
+Effects that a real module shows only after its result code (URCs of a registration change, a
+reset) go in `Reply.then`, which the modem runs after writing the final result code.
 """
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from smsd.sim.atcmd import (OP_EXEC, OP_READ, OP_SET, OP_TEST, AtCmd, Reply, cme, error,
                             int_arg, ok, unquote)
+from smsd.sim.handler import Handler, Module, by_op
 from smsd.sim.profiles import Profile, nwinfo_line
-
-if TYPE_CHECKING:
-    from smsd.sim.modem import SimModem
-
-Handler = Callable[["SimModem", AtCmd], Reply]
-_OP_NAMES = {OP_EXEC: "exec", OP_READ: "read", OP_SET: "set", OP_TEST: "test"}
 
 BALANCE_TEXT = "Your balance is 12.34 GBP, valid until 31/01/2027."
 USSD_DCS = 15
 
 
-def by_op(**ops: Handler) -> Handler:
-    """One handler per syntax form; a test form without its own handler answers plain OK."""
-    def handler(m: SimModem, cmd: AtCmd) -> Reply:
-        fn = ops.get(_OP_NAMES[cmd.op])
-        if fn is None:
-            return ok() if cmd.op == OP_TEST else error()
-        return fn(m, cmd)
-    return handler
-
-
-def sim_gate(m: SimModem) -> Reply | None:
+def sim_gate(m: Module) -> Reply | None:
     """The +CME error of a command that needs an unlocked SIM, or None when it may run."""
     return {"ABSENT": cme(10), "SIM PIN": cme(11), "SIM PUK": cme(12)}.get(m.sim_state())
 
@@ -49,27 +32,27 @@ def creg_line(name: str, n: int, stat: int, *, query: bool) -> str:
 
 
 # --- V.250 basics -----------------------------------------------------------------------------
-def _at(m: SimModem, cmd: AtCmd) -> Reply:
+def _at(m: Module, cmd: AtCmd) -> Reply:
     return ok()
 
 
-def _ati(m: SimModem, cmd: AtCmd) -> Reply:
+def _ati(m: Module, cmd: AtCmd) -> Reply:
     return ok(*m.profile.ati)
 
 
-def _echo(m: SimModem, cmd: AtCmd) -> Reply:
+def _echo(m: Module, cmd: AtCmd) -> Reply:
     if cmd.value not in ("", "0", "1"):
         return error()
     m.echo = cmd.value == "1"
     return ok()
 
 
-def _factory(m: SimModem, cmd: AtCmd) -> Reply:
+def _factory(m: Module, cmd: AtCmd) -> Reply:
     m.echo, m.cmee = True, 0
     return ok()
 
 
-def _accept_zero_or_one(m: SimModem, cmd: AtCmd) -> Reply:
+def _accept_zero_or_one(m: Module, cmd: AtCmd) -> Reply:
     return ok() if cmd.value in ("", "0", "1") else error()
 
 
@@ -78,15 +61,15 @@ def _fixed(attr: str) -> Handler:
     return by_op(exec=lambda m, cmd: ok(getattr(m.profile, attr)))
 
 
-def _cgsn(m: SimModem, cmd: AtCmd) -> Reply:
+def _cgsn(m: Module, cmd: AtCmd) -> Reply:
     return ok(m.imei)
 
 
-def _cimi(m: SimModem, cmd: AtCmd) -> Reply:
+def _cimi(m: Module, cmd: AtCmd) -> Reply:
     return sim_gate(m) or ok(m.card.imsi)
 
 
-def _iccid(m: SimModem, cmd: AtCmd) -> Reply:
+def _iccid(m: Module, cmd: AtCmd) -> Reply:
     if cmd.op == OP_TEST:
         return ok()
     if m.sim_state() == "ABSENT":
@@ -94,22 +77,22 @@ def _iccid(m: SimModem, cmd: AtCmd) -> Reply:
     return ok(m.profile.iccid_prefix + m.card.iccid)
 
 
-def _cnum(m: SimModem, cmd: AtCmd) -> Reply:
+def _cnum(m: Module, cmd: AtCmd) -> Reply:
     return sim_gate(m) or ok(f'+CNUM: "","{m.card.number}",145')
 
 
 # --- error reporting, SIM PIN -----------------------------------------------------------------
-def _cmee_set(m: SimModem, cmd: AtCmd) -> Reply:
+def _cmee_set(m: Module, cmd: AtCmd) -> Reply:
     m.cmee = int_arg(cmd, 0, 0, 0, 2)
     return ok()
 
 
-def _cpin_read(m: SimModem, cmd: AtCmd) -> Reply:
+def _cpin_read(m: Module, cmd: AtCmd) -> Reply:
     state = m.sim_state()
     return cme(10) if state == "ABSENT" else ok(f"+CPIN: {state}")
 
 
-def _cpin_set(m: SimModem, cmd: AtCmd) -> Reply:
+def _cpin_set(m: Module, cmd: AtCmd) -> Reply:
     state, card = m.sim_state(), m.card
     if state in ("ABSENT", "READY"):
         return cme(10 if state == "ABSENT" else 3)
@@ -125,7 +108,7 @@ def _cpin_set(m: SimModem, cmd: AtCmd) -> Reply:
     return ok(then=m.sim_unlocked)
 
 
-def _clck_set(m: SimModem, cmd: AtCmd) -> Reply:
+def _clck_set(m: Module, cmd: AtCmd) -> Reply:
     if unquote(cmd.args[0]).upper() != "SC":
         return cme(4)
     if m.sim_state() == "ABSENT":
@@ -141,39 +124,39 @@ def _clck_set(m: SimModem, cmd: AtCmd) -> Reply:
 
 
 # --- network --------------------------------------------------------------------------------
-def _csq(m: SimModem, cmd: AtCmd) -> Reply:
+def _csq(m: Module, cmd: AtCmd) -> Reply:
     if m.fault == "no_network" or m.cfun != 1:
         return ok("+CSQ: 99,99")
     return ok(f"+CSQ: {12 + (m.port * 7 + m.slot * 3) % 18},99")
 
 
 def _reg_handler(name: str, attr: str) -> Handler:
-    def set_n(m: SimModem, cmd: AtCmd) -> Reply:
+    def set_n(m: Module, cmd: AtCmd) -> Reply:
         setattr(m, attr, int_arg(cmd, 0, 0, 0, 2))
         return ok()
 
-    def read(m: SimModem, cmd: AtCmd) -> Reply:
+    def read(m: Module, cmd: AtCmd) -> Reply:
         return ok(creg_line(name, getattr(m, attr), m.reg, query=True))
     return by_op(set=set_n, read=read, test=lambda m, cmd: ok(f"{name}: (0-2)"))
 
 
-def _cops_read(m: SimModem, cmd: AtCmd) -> Reply:
+def _cops_read(m: Module, cmd: AtCmd) -> Reply:
     if not m.registered:
         return ok("+COPS: 0")
     return ok(f'+COPS: 0,0,"{m.network.operator}",7')
 
 
-def _cops_test(m: SimModem, cmd: AtCmd) -> Reply:
+def _cops_test(m: Module, cmd: AtCmd) -> Reply:
     net = m.network
     return ok(f'+COPS: (2,"{net.operator}","{net.operator}","{net.operator_code}",7),,'
               "(0-4),(0-2)")
 
 
-def _cgatt_read(m: SimModem, cmd: AtCmd) -> Reply:
+def _cgatt_read(m: Module, cmd: AtCmd) -> Reply:
     return ok(f"+CGATT: {int(m.registered)}")
 
 
-def _nwinfo(m: SimModem, cmd: AtCmd) -> Reply:
+def _nwinfo(m: Module, cmd: AtCmd) -> Reply:
     wanted = OP_READ if m.profile.nwinfo_query else OP_EXEC
     if cmd.op == OP_TEST:
         return ok()
@@ -183,7 +166,7 @@ def _nwinfo(m: SimModem, cmd: AtCmd) -> Reply:
 
 
 # --- USSD -------------------------------------------------------------------------------------
-def ussd_answer(m: SimModem, request: str) -> tuple[int, str]:
+def ussd_answer(m: Module, request: str) -> tuple[int, str]:
     """The simulated network's USSD menu: (<m>, text)."""
     if request == "*100#":
         return 0, BALANCE_TEXT
@@ -192,7 +175,7 @@ def ussd_answer(m: SimModem, request: str) -> tuple[int, str]:
     return 2, "Unknown application"
 
 
-def _cusd_set(m: SimModem, cmd: AtCmd) -> Reply:
+def _cusd_set(m: Module, cmd: AtCmd) -> Reply:
     n = int_arg(cmd, 0, 0, 0, 2)
     if n == 2 or len(cmd.args) < 2:
         return ok()
@@ -207,7 +190,7 @@ def _cusd_set(m: SimModem, cmd: AtCmd) -> Reply:
 
 
 # --- functionality, power, SIM slots ----------------------------------------------------------
-def _cfun_set(m: SimModem, cmd: AtCmd) -> Reply:
+def _cfun_set(m: Module, cmd: AtCmd) -> Reply:
     fun = int_arg(cmd, 0, None, 0, 4)
     if int_arg(cmd, 1, 0, 0, 1) == 1:
         return ok(then=m.power_on)
@@ -217,13 +200,13 @@ def _cfun_set(m: SimModem, cmd: AtCmd) -> Reply:
     return ok(then=m.settle_registration)
 
 
-def _power_off(m: SimModem, cmd: AtCmd) -> Reply:
+def _power_off(m: Module, cmd: AtCmd) -> Reply:
     if cmd.op == OP_TEST:
         return ok()
     return ok(then=m.shutdown)
 
 
-def _slot(m: SimModem, cmd: AtCmd) -> Reply:
+def _slot(m: Module, cmd: AtCmd) -> Reply:
     name = m.profile.slot_cmd
     if cmd.op == OP_READ:
         return ok(f"{name}: {m.slot}")

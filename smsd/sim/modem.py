@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from smsd.sim import commands, sms
 from smsd.sim.atcmd import AtCmd, BadArgs, Reply, error, parse_line
+from smsd.sim.handler import Module
 from smsd.sim.network import Network, Pending, SimCard
 from smsd.sim.profiles import Profile
+from smsd.sim.timing import SimTiming
 
 CTRL_Z = 0x1A
 ESC = 0x1B
@@ -39,33 +40,8 @@ CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM n
 FAULTS = ("none", "hang", "no_sim", "no_network")
 
 
-@dataclass(frozen=True)
-class SimTiming:
-    """Delays of the simulated world, in seconds."""
-
-    latency: float = 2.0          # per SMS part submitted with AT+CMGS
-    boot: float = 4.0             # power-on / CFUN=1,1 until the ready URCs
-    register: float = 2.0         # searching before registered
-    report: float = 1.0           # submit accepted -> status report
-    deliver: float = 1.0          # submit accepted -> arrives at another simulated SIM
-    ussd: float = 1.0             # AT+CUSD OK -> +CUSD URC
-    urc_early: float = 0.05       # chance that queued URCs come before the final result code
-
-    @classmethod
-    def scaled(cls, latency: float) -> SimTiming:
-        """Every delay in proportion to the submit latency, so fast tests stay fast."""
-        return cls(latency, boot=2 * latency, register=latency, report=latency / 2,
-                   deliver=latency / 2, ussd=latency / 2)
-
-
-class SimModem:
-    echo: bool
-    cmee: int
-    cmgf: int
-    cnmi: tuple[int, int, int, int, int]
-    creg_n: int
-    cereg_n: int
-    cfun: int
+class SimModem(Module):
+    """One module; its command handlers see it as a `handler.Module`."""
 
     def __init__(self, port: int, profile: Profile, network: Network, slots: int,
                  timing: SimTiming, write: Callable[[bytes], None],

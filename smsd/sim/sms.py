@@ -16,18 +16,15 @@ so AT+CMGR reads it). Full storage refuses and the network keeps the message wai
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from smsd import pdu
 from smsd.errors import CodecError
 from smsd.pdu.types import Decoded
 from smsd.sim.atcmd import DEFERRED, AtCmd, Reply, cms, int_arg, ok, unquote
-from smsd.sim.commands import Handler, by_op
-from smsd.sim.network import STAT_REC_READ, STAT_REC_UNREAD, Pending, SimCard, normalise
+from smsd.sim.handler import Handler, Module, by_op
+from smsd.sim.network import (STAT_REC_READ, STAT_REC_UNREAD, Network, Pending, SimCard,
+                              normalise)
 from smsd.sim.tpdu import smsc_field, submit_to_deliver, tpdu_len, user_data_fits
-
-if TYPE_CHECKING:
-    from smsd.sim.modem import SimModem
 
 CMS_UNASSIGNED_NUMBER = 1
 CMS_OP_NOT_ALLOWED = 302
@@ -46,23 +43,23 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 
 
-def sms_gate(m: SimModem) -> Reply | None:
+def sms_gate(m: Module) -> Reply | None:
     """The +CMS error of an SMS command on a module whose SIM is not usable, else None."""
     return {"ABSENT": cms(CMS_SIM_NOT_INSERTED), "SIM PIN": cms(CMS_SIM_PIN),
             "SIM PUK": cms(CMS_SIM_PUK)}.get(m.sim_state())
 
 
-def _pdu_mode_gate(m: SimModem) -> Reply | None:
+def _pdu_mode_gate(m: Module) -> Reply | None:
     return sms_gate(m) or (cms(CMS_OP_NOT_ALLOWED) if m.cmgf != 0 else None)
 
 
 # --- settings ---------------------------------------------------------------------------------
-def _cmgf_set(m: SimModem, cmd: AtCmd) -> Reply:
+def _cmgf_set(m: Module, cmd: AtCmd) -> Reply:
     m.cmgf = int_arg(cmd, 0, 0, 0, 1)
     return ok()
 
 
-def _cnmi_set(m: SimModem, cmd: AtCmd) -> Reply:
+def _cnmi_set(m: Module, cmd: AtCmd) -> Reply:
     limits = (3, 3, 3, 2, 1)
     m.cnmi = tuple(int_arg(cmd, i, m.cnmi[i], 0, hi)           # type: ignore[assignment]
                    for i, hi in enumerate(limits))
@@ -73,7 +70,7 @@ def _cpms_counts(card: SimCard) -> str:
     return f"{card.used()},{card.capacity}"
 
 
-def _cpms_set(m: SimModem, cmd: AtCmd) -> Reply:
+def _cpms_set(m: Module, cmd: AtCmd) -> Reply:
     gate = sms_gate(m)
     if gate is not None:
         return gate
@@ -83,25 +80,25 @@ def _cpms_set(m: SimModem, cmd: AtCmd) -> Reply:
     return ok(f"+CPMS: {counts},{counts},{counts}")
 
 
-def _cpms_read(m: SimModem, cmd: AtCmd) -> Reply:
+def _cpms_read(m: Module, cmd: AtCmd) -> Reply:
     gate = sms_gate(m)
     counts = _cpms_counts(m.card)
     return gate or ok(f'+CPMS: "SM",{counts},"SM",{counts},"SM",{counts}')
 
 
-def _csca_read(m: SimModem, cmd: AtCmd) -> Reply:
+def _csca_read(m: Module, cmd: AtCmd) -> Reply:
     return sms_gate(m) or ok(f'+CSCA: "{m.network.smsc}",145')
 
 
 # --- storage ----------------------------------------------------------------------------------
-def _index(m: SimModem, cmd: AtCmd) -> int | None:
+def _index(m: Module, cmd: AtCmd) -> int | None:
     raw = cmd.args[0] if cmd.args else ""
     if not raw.isdigit() or int(raw) >= m.card.capacity:
         return None
     return int(raw)
 
 
-def _cmgr(m: SimModem, cmd: AtCmd) -> Reply:
+def _cmgr(m: Module, cmd: AtCmd) -> Reply:
     gate = _pdu_mode_gate(m)
     if gate is not None:
         return gate
@@ -115,7 +112,7 @@ def _cmgr(m: SimModem, cmd: AtCmd) -> Reply:
     return ok(line, stored.pdu_hex)
 
 
-def _cmgl(m: SimModem, cmd: AtCmd) -> Reply:
+def _cmgl(m: Module, cmd: AtCmd) -> Reply:
     gate = _pdu_mode_gate(m)
     if gate is not None:
         return gate
@@ -136,7 +133,7 @@ def _cmgl(m: SimModem, cmd: AtCmd) -> Reply:
 _DELFLAG_STATS = {1: (1,), 2: (1, 3), 3: (1, 2, 3), 4: (0, 1, 2, 3)}
 
 
-def _cmgd(m: SimModem, cmd: AtCmd) -> Reply:
+def _cmgd(m: Module, cmd: AtCmd) -> Reply:
     gate = sms_gate(m)
     if gate is not None:
         return gate
@@ -154,14 +151,14 @@ def _cmgd(m: SimModem, cmd: AtCmd) -> Reply:
 
 
 # --- submit -----------------------------------------------------------------------------------
-def _cmgs(m: SimModem, cmd: AtCmd) -> Reply:
+def _cmgs(m: Module, cmd: AtCmd) -> Reply:
     gate = _pdu_mode_gate(m)
     if gate is not None:
         return gate
     return Reply((), "PROMPT", int_arg(cmd, 0, None, 1, MAX_TPDU))
 
 
-def submit(m: SimModem, length: int, pdu_hex: str) -> Reply:
+def submit(m: Module, length: int, pdu_hex: str) -> Reply:
     """The PDU typed after the prompt: validate now, answer after the submit time (the board's
     `latency`, or the port's own submit time)."""
     gate = sms_gate(m)
@@ -191,7 +188,7 @@ def _valid_destination(decoded: Decoded) -> bool:
     return not alphanumeric and bool(normalise(decoded.number))
 
 
-def _submitted(m: SimModem, sender: SimCard, mr: int, tpdu: bytes,
+def _submitted(m: Module, sender: SimCard, mr: int, tpdu: bytes,
                decoded: Decoded) -> None:
     if not _valid_destination(decoded):
         m.complete(cms(CMS_UNASSIGNED_NUMBER))
@@ -205,7 +202,7 @@ def _submitted(m: SimModem, sender: SimCard, mr: int, tpdu: bytes,
     route(m, sender, mr, tpdu, decoded)
 
 
-def route(m: SimModem, sender: SimCard, mr: int, tpdu: bytes, decoded: Decoded) -> None:
+def route(m: Module, sender: SimCard, mr: int, tpdu: bytes, decoded: Decoded) -> None:
     """What the network does with an accepted submit."""
     net = m.network
     submitted = _now()
@@ -229,7 +226,7 @@ def route(m: SimModem, sender: SimCard, mr: int, tpdu: bytes, decoded: Decoded) 
     net.call_later(m.timing.deliver, lambda: net.deliver(dest, item))
 
 
-def _report(m: SimModem, sender: SimCard, recipient: str, mr: int, status: int,
+def _report(m: Module, sender: SimCard, recipient: str, mr: int, status: int,
             submitted: dt.datetime) -> None:
     net = m.network
     hex_pdu = pdu.encode_status_report(recipient, mr, status, scts=submitted,
@@ -237,9 +234,8 @@ def _report(m: SimModem, sender: SimCard, recipient: str, mr: int, status: int,
     net.deliver(sender, Pending(hex_pdu, report=True))
 
 
-def inject(m: SimModem, card: SimCard, sender: str, text: str) -> int:
+def inject(net: Network, card: SimCard, sender: str, text: str) -> int:
     """An SMS from the outside world to `card`; returns the number of parts."""
-    net = m.network
     parts = pdu.encode_deliver(sender, text, scts=_now(), smsc=net.smsc,
                                concat_ref=net.next_concat_ref())
     for part in parts:
@@ -250,18 +246,18 @@ def inject(m: SimModem, card: SimCard, sender: str, text: str) -> int:
 MAX_RAW_OCTETS = 200            # a PDU line of +CMGR is at most 176 octets; junk may be longer
 
 
-def inject_pdu(m: SimModem, card: SimCard, pdu_hex: str) -> None:
+def inject_pdu(net: Network, card: SimCard, pdu_hex: str) -> None:
     """A PDU exactly as given (SMSC field first), however corrupt: what a faulty network or
     SIM hands the modem. ValueError when it is not hex of 1..MAX_RAW_OCTETS octets."""
     text = pdu_hex.strip().upper()
     if not 2 <= len(text) <= 2 * MAX_RAW_OCTETS or len(text) % 2 or \
             any(c not in "0123456789ABCDEF" for c in text):
         raise ValueError(f"pdu must be hex of 1 to {MAX_RAW_OCTETS} octets")
-    m.network.deliver(card, Pending(text))
+    net.deliver(card, Pending(text))
 
 
 # --- receive ----------------------------------------------------------------------------------
-def receive(m: SimModem, item: Pending) -> bool:
+def receive(m: Module, item: Pending) -> bool:
     """Take one message from the network per AT+CNMI; False when storage is full."""
     length = tpdu_len(item.pdu_hex)
     route_mode = m.cnmi[3] if item.report else m.cnmi[1]
