@@ -202,3 +202,26 @@ def test_a_flood_of_log_lines_becomes_one_line_per_period() -> None:
     assert once.filter(passed)
     assert passed.getMessage() == "Task queue depth is 7 (999 more like this in the last 10 s)"
 
+
+
+def test_the_soft_open_files_limit_is_raised_to_the_hard_one() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard < 2048:
+        pytest.skip(f"hard open files limit {hard}")
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))    # a shell's usual default
+        assert http_server.raise_open_files_limit() == hard
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_health_check_asks_a_wildcard_listener_on_loopback_and_names_a_dead_one() -> None:
+    assert HttpCheck("0.0.0.0", 80, "/health").address == ("127.0.0.1", 80)
+    assert HttpCheck("::", 80, "/health").address == ("::1", 80)
+    assert HttpCheck("192.0.2.1", 8080, "/health").address == ("192.0.2.1", 8080)
+    with socket.socket() as unused:           # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    problem = HttpCheck("127.0.0.1", port, "/health", timeout=1)()
+    assert problem is not None and problem.startswith("HTTP not answering")
