@@ -25,6 +25,10 @@ not survive a flood, so:
   drops SYNs, and a newcomer caught in that waits a second for its retransmit.
 * `/health` answers "ok" from inside the WSGI stack, unauthenticated and without touching the
   store: the watchdog asks it, so a wedged event loop or worker pool withholds the keep-alive.
+
+Some of this overrides waitress 2.x internals (the listener's handle_accept and maintenance, the
+channel class, the dispatcher's task queue); setup.cfg pins waitress below 3, and
+tests/test_http_floods.py exercises each of them on a real socket.
 """
 from __future__ import annotations
 
