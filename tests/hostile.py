@@ -45,12 +45,17 @@ def serve_status(front: Front) -> Front:
 
 
 def send(front: Front, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]] = [],
-         body: bytes = b"", *, source: str = "127.0.0.1", timeout: float = 20.0) -> Raw:
-    """One request, exactly these bytes (plus Host, Content-Length and Connection: close), and
-    its answer read until the server closes."""
+         body: bytes = b"", *, source: str = "127.0.0.1", timeout: float = 20.0,
+         chunked: bool = False) -> Raw:
+    """One request, exactly these bytes (plus Host, Content-Length or chunked framing, and
+    Connection: close), and its answer read until the server closes."""
     head = [method + b" " + target + b" HTTP/1.1", b"Host: box"]
     head += [name + b": " + value for name, value in headers]
-    if body or method in (b"POST", b"PUT"):
+    if chunked:
+        head.append(b"Transfer-Encoding: chunked")
+        body = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 4000]), body[i:i + 4000])
+                        for i in range(0, len(body), 4000)) + b"0\r\n\r\n"
+    elif body or method in (b"POST", b"PUT"):
         head.append(b"Content-Length: " + str(len(body)).encode())
     head.append(b"Connection: close")
     data = b"\r\n".join(head) + b"\r\n\r\n" + body
@@ -75,6 +80,8 @@ def _read_answer(sock: socket.socket) -> Raw:
         pass
     data = b"".join(chunks)
     head, sep, body = data.partition(b"\r\n\r\n")
+    while sep and head.startswith(b"HTTP/1.1 1"):        # 100 Continue before the answer
+        head, sep, body = body.partition(b"\r\n\r\n")
     assert sep, f"no complete answer: {data[:200]!r}"
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split()[1])
@@ -107,17 +114,19 @@ class LogCapture(logging.Handler):
         root.removeHandler(self)
         root.setLevel(self._level)
 
-    def troubles(self) -> list[str]:
-        """Records with a traceback, or logged as errors: what a refused request must not log."""
-        return [f"{r.name}: {r.getMessage()}" for r in self.records
+    def troubles(self, since: int = 0) -> list[str]:
+        """Records (from the `since`th on) with a traceback or logged as errors: what no
+        request, however hostile, may cause."""
+        return [f"{r.name}: {r.getMessage()}" for r in self.records[since:]
                 if r.exc_info or r.levelno >= logging.ERROR or "Traceback" in r.getMessage()]
 
 
 def queued(front: Front) -> tuple[int, int, int]:
     """(tasks, messages, USSD requests) in the store: what a refused request must not add to."""
     conn = front.store.db.conn()
+    # (USSD replies from the network arrive on their own: only what we sent counts.)
     return tuple(int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore
-                 for table in ("tasks", "messages", "ussd"))
+                 for table in ("tasks", "messages", "ussd WHERE direction = 'out'"))
 
 
 # --- each dialect's answers ---------------------------------------------------------------------

@@ -125,7 +125,7 @@ def test_get_status_with_a_garbage_body_answers_with_error_code(front: Front) ->
 
 
 @pytest.mark.parametrize("header", [
-    b"Digest foo", b"Digest " + b"a" * 200_000, b'Digest username="json", realm=smsd, nonce',
+    b"Digest foo", b"Digest =", b"Digest a=", b"Digest " + b"a" * 200_000, b'Digest username="json", realm=smsd, nonce',
     b"Digest " + b", ".join(b"k%d=v" % i for i in range(20_000)), b"Basic !!!",
     b"Basic " + b"QQ==" * 1000, b"Bearer x", b"\xff\xfe"])
 def test_garbage_authorization_is_a_401_in_json(front: Front, log: LogCapture,
@@ -228,3 +228,37 @@ def test_ozeki_answers_its_xml_to_what_it_cannot_read(front: Front, method: byte
     reply = send(front, method, target + extra)
     assert reply.status == 200 and dialect_problem("ozeki", reply) is None, reply
     assert b"<statuscode>9</statuscode>" in reply.body
+
+
+# --- what any dialect's client may send -----------------------------------------------------------
+def test_raw_latin1_and_utf8_bytes_in_a_url_reach_the_dialect(front: Front, log: LogCapture) -> None:
+    """Old clients put text in the URL unencoded; waitress alone refuses bytes over 127."""
+    for raw, text in ((b"caf\xe9 \xa3", "café £"), (b"caf\xc3\xa9 \xe2\x82\xac", "café €")):
+        target = b"/sendmsg?user=isms&passwd=" + PW.encode() + b"&to=447700900123&text=" + raw
+        reply = send(front, b"GET", target.replace(b" ", b"%20"))
+        assert reply.body.startswith(b"ID: "), reply
+        ident = int(reply.body.split()[1])
+        assert front.svc.message(ident).text == text        # type: ignore[union-attr]
+    reply = api(front, "/api/get_port_info?info_type=imei&note=caf\xc3\xa9")
+    assert reply.json()["error_code"] == 200
+    assert not log.troubles()
+
+
+def test_a_multipart_body_without_boundary_is_read_as_no_fields(front: Front,
+                                                                log: LogCapture) -> None:
+    body = f"user=isms&passwd={PW}&to=447700900123&text=hi".encode()
+    before = queued(front)
+    reply = send(front, b"POST", b"/sendmsg", [(b"Content-Type", b"multipart/form-data")], body)
+    assert reply.body == b"Err: 601\n"           # no user: the fields were not read
+    reply = send(front, b"POST", b"/smsgateway/sendmsg.aspx",
+                 [(b"Content-Type", b"multipart/form-data; boundary=\xff")], body)
+    assert reply.body == b"ERR:NO_USERNAME"
+    assert queued(front) == before and not log.troubles()
+
+
+@pytest.mark.parametrize("method", [b"GET", b"POST"])
+def test_expect_100_continue_without_a_body_is_answered_at_once(front: Front,
+                                                                method: bytes) -> None:
+    reply = send(front, method, b"/sendmsg?user=isms&passwd=x", [(b"Expect", b"100-continue")],
+                 timeout=5)
+    assert reply.body == b"Err: 601\n"

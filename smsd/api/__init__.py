@@ -110,7 +110,7 @@ def _check(auth: HttpAuth) -> AuthResult:
         return auth.check(bottle.request.get_header("Authorization"), bottle.request.method,
                           perm="api:json", remote=bottle.request.remote_addr or "",
                           uri=bottle.request.environ.get("REQUEST_URI"))
-    except ValueError as exc:       # e.g. a Digest list item without '=': a client's mistake
+    except (ValueError, IndexError) as exc:     # a Digest item without '=', or `Digest =`
         log.info("malformed Authorization header from %s: %s", bottle.request.remote_addr, exc)
         return AuthResult(None)
 

@@ -7,15 +7,19 @@ What the field sends, and what we do about it:
   when the text parameter is the LAST one, everything after `text=` is the text;
 - `+` in numbers not encoded, so it arrives as a space -> `plus_number()` restores it;
 - bytes that are not UTF-8 -> decoded as Latin-1 rather than refused;
+- a multipart body that cannot be read (no boundary) -> no fields from it, rather than an error;
 - HTTP/1.1 without a Host header that reads until the server closes -> `close_connection()`
   makes waitress close after the reply.
 """
 from __future__ import annotations
 
+import logging
 import re
 from typing import Mapping
 
 import bottle
+
+log = logging.getLogger("smsd.api")
 
 _PCT = re.compile(rb"%([0-9A-Fa-f]{2})")
 
@@ -69,9 +73,19 @@ def request_params(text_keys: frozenset[str], known: frozenset[str],
             for key, value in split_pairs(body.strip(), text_keys, known).items():
                 params.setdefault(key, value)
         elif "multipart/form-data" in ctype:
-            for key, value in bottle.request.forms.decode().allitems():
+            for key, value in multipart_fields():
                 params.setdefault(key.lower(), value)
     return params
+
+
+def multipart_fields() -> list[tuple[str, str]]:
+    """The fields of a multipart/form-data body; none when it cannot be read (no boundary,
+    names that are not UTF-8): the request then lacks them, as a lenient reader would see it."""
+    try:
+        return list(bottle.request.forms.decode().allitems())
+    except ValueError as exc:
+        log.info("multipart body from %s ignored: %s", bottle.request.remote_addr, exc)
+        return []
 
 
 def restore_plus(value: str) -> str:

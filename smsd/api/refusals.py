@@ -3,12 +3,13 @@
 Two places refuse a request before a handler sees it:
 - bottle: no route (404), a method the route does not take (405), a path that is not UTF-8 (400);
 - waitress: request line and headers over `max_request_header_size` (431; an iSMS text of 1 MB
-  sent by GET), malformed headers or chunked body (400), an unsupported Transfer-Encoding (501).
+  sent by GET), malformed headers or chunked body (400), an unsupported Transfer-Encoding (501
+  in waitress, 400 here: the client's mistake, not a failure of ours).
 
 Either way the client is one of ours, written against its vendor's document, and must get that
 document's answer to bad input rather than a plain-text page of the server's:
 
-    JSON API   /api/<...>          the HTTP status (501: 400), JSON `{"error_code","sn","reason"}`
+    JSON API   /api/<...>          the HTTP status, JSON `{"error_code","sn","reason"}`
     Ozeki      /api, /httpapi      200, XML error item (status code 9, bad parameter)
     iSMS       /sendmsg ...        200, `Err: 602` (parse error)
     Intelli    /smsgateway/...     200, `ERR:INVALID_REQUEST`
@@ -42,7 +43,9 @@ REFUSED_KEY = "smsd.refused"          # environ key: (HTTP status, why); no head
 STATUSES = (400, 404, 405, 413, 431, 501)
 JSON_CODES = {404: 404, 405: 405, 413: 413, 431: 413}     # else 400 (request format not valid)
 START_BYTES = 2048                    # enough of a request to read its method and path
-_START = re.compile(rb"\s*([!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}) +(\S{1,2000})")
+_START = re.compile(rb"\s*(\S{1,40}) +(\S{1,2000})")
+_HIGH = re.compile(rb"[\x80-\xff]")
+_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Z-]{1,20}").fullmatch     # a method we can repeat
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,7 @@ def answer(dialect: str, status: int, why: str, sn: str) -> Answer:
     """The dialect's answer to a request it cannot read."""
     if dialect == "json":
         body = {"error_code": JSON_CODES.get(status, 400), "sn": sn, "reason": why}
-        # An unsupported Transfer-Encoding (501) is the client's request, not our failure.
-        return Answer(status if status < 500 else 400, "application/json; charset=utf-8",
+        return Answer(status, "application/json; charset=utf-8",
                       json.dumps(body, ensure_ascii=False, separators=(",", ":")))
     if dialect == "ozeki":
         xml, ctype = x.render("", [x.error_item(x.BAD_PARAMETER, why)], "xml")
@@ -91,7 +93,8 @@ def install(app: bottle.Bottle, serial: Callable[[], str]) -> None:
     def refuse_stand_in() -> None:
         refused = bottle.request.environ.get(REFUSED_KEY)
         if refused is not None:
-            raise bottle.HTTPError(refused[0], refused[1])
+            # An unsupported Transfer-Encoding (waitress: 501) is the client's fault, not ours.
+            raise bottle.HTTPError(400 if refused[0] == 501 else refused[0], refused[1])
 
     def handler(err: bottle.HTTPError) -> str:
         path = bottle.request.path
@@ -125,7 +128,13 @@ def _why(err: bottle.HTTPError) -> str:
 # --- waitress -----------------------------------------------------------------------------------
 class RefusingParser(HTTPRequestParser):   # type: ignore[misc]
     """waitress's request parser, except that a request it refuses becomes a stand-in request
-    for the app to answer (see module doc) instead of waitress's own plain-text error."""
+    for the app to answer (see module doc) instead of waitress's own plain-text error, and
+    that bytes over 127 in the request line are taken (see parse_header).
+
+    Also: `Expect: 100-continue` on a request without a body. waitress 2.1 answers it with
+    "100 Continue" and marks the request incomplete again, waiting for a body that never comes:
+    the client hangs until the idle timeout. With nothing to continue, the expectation is
+    dropped and the request answered at once (RFC 9110 15.2.1 lets a server skip the 100)."""
 
     refused: tuple[int, str] | None = None
     _start = b""
@@ -136,12 +145,21 @@ class RefusingParser(HTTPRequestParser):   # type: ignore[misc]
         consumed = int(super().received(data))
         if self.completed and self.error is not None:
             self._stand_in()
+        if self.completed:
+            self.expect_continue = False
         return consumed
+
+    def parse_header(self, header_plus: bytes) -> None:
+        """Old clients put text unencoded in the URL, Latin-1 or UTF-8 bytes too; waitress
+        refuses any byte over 127 there ("Bad URI"). Percent-encoded, they reach the dialect,
+        whose lenient decoding (smsd.api.legacy) reads them as the client meant."""
+        first, sep, rest = header_plus.partition(b"\r\n")
+        super().parse_header(_HIGH.sub(_percent, first) + sep + rest)
 
     def _stand_in(self) -> None:
         error, start = self.error, self._start
         found = _START.match(start)
-        method = found.group(1).decode("ascii") if found else "GET"
+        method = found.group(1).decode("ascii") if found and _TOKEN(found.group(1)) else "GET"
         path = _path_of(found.group(2)) if found else "/"
         adj = self.adj
         self.__dict__.clear()           # back to the class defaults: no headers, body or error
@@ -151,11 +169,15 @@ class RefusingParser(HTTPRequestParser):   # type: ignore[misc]
         self.refused = (int(error.code), str(error.body))
 
 
+def _percent(found: re.Match[bytes]) -> bytes:
+    return b"%%%02X" % found.group()[0]
+
+
 def _path_of(target: bytes) -> str:
     """The path of a request target (origin or absolute form), percent-encoded again so the
     stand-in's request line parses whatever the client sent."""
     text = target.decode("latin-1")
-    if "://" in text:
+    if not text.startswith("/") and "://" in text:
         text = "/" + text.split("://", 1)[1].partition("/")[2]
     path = text.split("?", 1)[0].split("#", 1)[0] or "/"
     raw = urllib.parse.unquote_to_bytes(path)
