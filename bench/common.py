@@ -1,7 +1,9 @@
 """Shared by the benchmarks: start the real daemon on the simulator in a temp state dir."""
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -11,7 +13,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from e2e.harness import Daemon, wait_for  # noqa: E402
 
-__all__ = ["Daemon", "wait_for", "start_daemon", "rss_kib"]
+__all__ = ["Daemon", "wait_for", "start_daemon", "rss_kib", "open_from"]
 
 
 def start_daemon(ports: int, latency: float, **kw: object) -> Daemon:
@@ -25,3 +27,23 @@ def rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)   # Linux
+
+
+async def open_from(source: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection to the daemon on 127.0.0.1 from the loopback address `source`. The port is
+    chosen at connect time, not at bind: with tens of thousands of connections in TIME_WAIT (the
+    server closes each one; on loopback they are in this same kernel) bind() would hunt for a
+    free port, slowly, and the benchmark would time the kernel instead of the daemon."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+        sock.bind((source, 0))
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    except BaseException:
+        sock.close()
+        raise
+    return await asyncio.open_connection(sock=sock)

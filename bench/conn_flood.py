@@ -48,7 +48,7 @@ def request(password: str) -> bytes:
 
 
 async def connect(port: int, source: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    return await common.open_from(source, port)
 
 
 async def ask(port: int, source: str, data: bytes) -> bytes:

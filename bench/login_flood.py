@@ -31,7 +31,7 @@ def request(user: str, password: str) -> bytes:
 
 
 async def one(port: int, source: str, data: bytes) -> bytes:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    reader, writer = await common.open_from(source, port)
     try:
         writer.write(data)
         return await reader.read()               # the server closes after its answer
