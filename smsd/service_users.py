@@ -60,8 +60,8 @@ class UsersService:
         if perm not in PERMISSIONS:
             raise BadRequest(f"unknown permission {perm!r}")
         self._throttle.check(name, remote)
-        if not self._password_ok(name, password, perm, remote):
-            self.auth_failed(name, remote=remote)
+        if not self._password_ok(name, password, perm, remote):    # the failure is counted
+            raise AuthError("bad user name or password")
         self.auth_succeeded(name, remote=remote)
         if not self.user_has_perm(name, perm):
             raise Forbidden(f"user {name!r} lacks permission {perm}")
@@ -80,6 +80,8 @@ class UsersService:
         self._throttle.succeeded(name, remote)
 
     def _password_ok(self, name: str, password: str, perm: str, remote: str) -> bool:
+        """Check the password, the slow hash inside the throttle's limit of simultaneous checks;
+        a failure is counted before that slot is given back, so the next check sees it."""
         releases: list[Callable[[], None]] = []
 
         def before_slow() -> None:        # once per login, however many hashes it computes
@@ -87,10 +89,12 @@ class UsersService:
                 releases.append(self._throttle.begin_slow_check(name, remote))
 
         try:
-            if self._store.user_check(name, password, before_slow=before_slow):
-                return True
-            return (perm == "api:gateway_php" and _SHA1_HEX(password) is not None
-                    and self._store.user_check_sha1(name, password, before_slow=before_slow))
+            ok = self._store.user_check(name, password, before_slow=before_slow) or (
+                perm == "api:gateway_php" and _SHA1_HEX(password) is not None
+                and self._store.user_check_sha1(name, password, before_slow=before_slow))
+            if not ok:
+                self._throttle.failed(name, remote)
+            return ok
         finally:
             for release in releases:
                 release()
