@@ -60,7 +60,9 @@ SPECIAL = ["", " ", "0", "1", "2", "3", "4", "6", "-1", "255", "256", "999999999
            "SMS:TEXT", "SMS:BINARY", "SMS:FLASH", "SMS:TEXT:UCS2", "<data>zz</data>", "0041",
            "D83D;DE00", "55357;56832", "IN1", "IN99999999999999999999", "imei,imsi", "power",
            "off", "reset", "lock", "html", "xml", "http://x", "24/01/02", "99/99/99", "25:61:00",
-           "2024-01-02 03:04:05", "unread", "all", "read", "a" * 161, "a" * 1600]
+           "2024-01-02 03:04:05", "unread", "all", "read", "a" * 161, "a" * 1600,
+           "00480069", "D800", "0605040B8423F0", "32F401", "GSM", "modem0", "port0", "IN",
+           *sorted(ozeki.HANDLERS)]
 values = st.one_of(st.sampled_from(SPECIAL), st.text(max_size=30),
                    st.integers(-(1 << 70), 1 << 70).map(str),
                    st.text(min_size=100, max_size=2000))
@@ -134,7 +136,8 @@ ODD_HEADERS = st.lists(st.one_of(
                                                               b"identity"])),
     st.tuples(st.just(b"Expect"), st.just(b"100-continue")),
     st.tuples(st.just(b"Content-Type"), CONTENT_TYPES),
-    st.tuples(st.sampled_from([b"X-Junk", b"Cookie", b"Host", b"Accept-Charset"]),
+    st.tuples(st.sampled_from([b"X-Junk", b"Cookie", b"Host", b"Accept-Charset",
+                               b"Authorization"]),
               st.binary(max_size=300).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")))),
     max_size=3)
 

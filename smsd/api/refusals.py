@@ -20,6 +20,10 @@ Other paths keep the plain-text answer. Waitress's refusals reach the same bottl
 headers or body, HTTP/1.0 so the connection closes after it) marked in the WSGI environ, and the
 app's before_request hook aborts it with waitress's status. Memory stays as bounded as waitress
 keeps it: nothing past its limits is read into the stand-in.
+
+RefusingParser and RefusalTask lean on waitress 2.1's internals (the parser's received,
+parse_header, error, completed, expect_continue and body_rcv; WSGITask.get_environment), as
+smsd.api.server does; tests/test_hostile_answers.py fails if an upgrade changes them.
 """
 from __future__ import annotations
 
