@@ -37,6 +37,8 @@ PHASE_SECONDS = 10.0
 SLOW_DEADLINE = 36.0     # the server's request deadline (30 s) and its cleanup turn (5 s)
 TIMEOUT = 5.0
 TARGET = 1.0
+DAEMON_PID = [0]
+PEAK_RSS: dict[str, int] = {}        # phase -> the daemon's largest VmRSS seen (KiB)
 PHASES = ("quiet", "5,000 idle", "+500 slow headers", "+2,000 concurrent requests",
           "one address x1,000 (+slow)", "after the flood")
 
@@ -162,7 +164,8 @@ def flood_process(port: int, phase: Any, out: "multiprocessing.Queue[dict[str, A
 # --- the good client --------------------------------------------------------------------------
 async def good_client(port: int, label_now: Callable[[], str | None],
                       samples: dict[str, list[float]], failures: dict[str, int]) -> None:
-    """One request at a time, tagged with the phase it started in, until label_now() is None."""
+    """One request at a time, tagged with the phase it started in, until label_now() is None;
+    the daemon's largest resident size per phase goes into PEAK_RSS."""
     data = request(ADMIN_PW)
     while (label := label_now()) is not None:
         start = time.perf_counter()
@@ -175,6 +178,7 @@ async def good_client(port: int, label_now: Callable[[], str | None],
             samples.setdefault(label, []).append(time.perf_counter() - start)
         else:
             failures[label] = failures.get(label, 0) + 1
+        PEAK_RSS[label] = max(PEAK_RSS.get(label, 0), common.rss_kib(DAEMON_PID[0]))
         await asyncio.sleep(0.05)
 
 
@@ -206,6 +210,8 @@ def main() -> None:
     started = time.monotonic()
     try:
         port = daemon.port
+        assert daemon.proc is not None
+        DAEMON_PID[0] = daemon.proc.pid
         asyncio.run(good_client(port, for_seconds(PHASES[0], 3.0), samples, failures))
         phase: Any = multiprocessing.Value("i", 1)
         out: multiprocessing.Queue[dict[str, Any]] = multiprocessing.Queue()
@@ -232,7 +238,8 @@ def main() -> None:
             continue
         worst = max(worst, max(times))
         print(f"good client, {label:28}: {len(times):4d} requests, p50 {pct(times, 50):7.1f} ms, "
-              f"p99 {pct(times, 99):7.1f} ms, max {max(times) * 1000:7.1f} ms, {failed} failed")
+              f"p99 {pct(times, 99):7.1f} ms, max {max(times) * 1000:7.1f} ms, {failed} failed; "
+              f"daemon RSS up to {PEAK_RSS.get(label, 0) / 1024:.0f} MiB")
     missed = worst >= TARGET or sum(failures.values()) > 0
     print(f"target: every good request answered within {TARGET:g} s: "
           f"{'MISSED' if missed else 'met'}")
