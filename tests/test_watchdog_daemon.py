@@ -88,3 +88,16 @@ def test_a_stop_tells_systemd_it_waits_for_the_parts_on_the_air(daemon) -> None:
     extend = [int(m.split("=")[1]) for m in said if m.startswith("EXTEND_TIMEOUT_USEC=")]
     assert extend and all(0 < usec <= (d.cfg.drain_timeout + STOP_MARGIN) * 1e6 for usec in extend)
     assert d.stopped_summary == "stopped: 2 sent, 0 left queued"
+
+
+def test_no_pets_once_the_http_front_stops_answering(daemon) -> None:  # type: ignore[no-untyped-def]
+    d, sock, _ = daemon
+    deadline = time.monotonic() + 10
+    while "2 ready" not in last_status(sock, 0.2) and time.monotonic() < deadline:
+        pass
+    assert sock.drain(0.5).count("WATCHDOG=1") >= 1
+    d.server.close()                     # the front answers nobody (as when its loop died)
+    assert "HTTP not answering" in last_status(sock, 1.0)
+    mark = len(sock.messages)
+    sock.drain(1.0)                      # five watchdog intervals
+    assert sock.messages[mark:].count("WATCHDOG=1") == 0
