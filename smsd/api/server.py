@@ -174,7 +174,7 @@ class AddressGuard:
             if left > 0:
                 self._open[address] = left
             else:
-                del self._open[address]
+                self._open.pop(address, None)
             if left < self.limit:
                 self._full.discard(address)
 
