@@ -161,11 +161,15 @@ def test_report_for_unknown_or_malformed_ids() -> None:
     assert gw.report_word(None) == "NONE"
 
     class NoMessages:
-        def message(self, message_id: int) -> None:
+        def authenticate(self, user: str, password: str, perm: str, remote: str) -> str:
+            return user
+
+        def message(self, message_id: int, user: str | None = None) -> None:
             return None
+    login = {"clientuser": "u", "clientpwd": "p"}
     for smsid in ("", "abc", "-1", "1.5", "9" * 40, "١٢", "5 OR 1=1"):
-        assert gw.report(NoMessages(), smsid) == "NONE"
-    assert gw.report(NoMessages(), " 42 ") == "NONE"
+        assert gw.report(NoMessages(), {**login, "smsid": smsid}, "127.0.0.1") == "NONE"
+    assert gw.report(NoMessages(), {**login, "smsid": " 42 "}, "127.0.0.1") == "NONE"
 
 
 def test_no_verdict_reasons_are_the_stores_words() -> None:

@@ -39,8 +39,10 @@ def send(d: Daemon, to: str, message: str = "hello", **params: str) -> str:
     return gw(d, to=to, message=message, sender=params.pop("sender", "Shop"), **params)
 
 
-def report(d: Daemon, smsid: int | str) -> str:
-    return http(d, f"{REPORT}?smsid={smsid}")
+def report(d: Daemon, smsid: int | str, user: str = "admin", password: str | None = None) -> str:
+    # a status lookup needs the same login as a send (issue 13)
+    creds = {"clientuser": user, "clientpwd": d.password if password is None else password}
+    return http(d, REPORT + "?" + urllib.parse.urlencode({**creds, "smsid": str(smsid)}))
 
 
 def sent_id(body: str) -> int:
@@ -197,7 +199,8 @@ def test_old_clients_over_raw_sockets(make_daemon, tmp_path) -> None:  # type: i
             f"Content-Length: {len(form)}\r\n\r\n").encode() + form
     assert raw_body(raw(d, post)) == "OK"
     # The report page too, for a client reading until close.
-    assert raw_body(raw(d, f"GET {REPORT}?smsid={smsid} HTTP/1.1\r\n\r\n".encode())) in {
+    assert raw_body(raw(d, f"GET {REPORT}?clientuser=admin&clientpwd={pw}&smsid={smsid} "
+                           "HTTP/1.1\r\n\r\n".encode())) in {
         "NONE", "SUBMITTED", "BUFFERED", "DELIVERED"}
     wait_for(lambda: len(journal(path)) == 2, what="both on the air")
     texts = {p["to"]: p["text"] for p in journal(path)}
@@ -216,7 +219,8 @@ def test_hostile_requests_get_vendor_errors_and_queue_nothing(make_daemon) -> No
     assert http(d, GATEWAY, b"\xff\xfe%%%&&&==") == "ERROR 100"
     assert http(d, GATEWAY + "?clientuser=%ZZ&clientpwd=%00&message=m&to=447700900701&sender=S"
                 ) == "ERROR 104"
-    assert report(d, "1%20OR%201=1") == "NONE" and http(d, REPORT) == "NONE"
+    assert report(d, "1%20OR%201=1") == "NONE"
+    assert http(d, REPORT) == "ERROR 100"                     # no login, no answer about ids
     assert in_queue(d) == 0 and d.results() == []
     log = "".join(d.output)
     assert "refused with 106" in log and "refused with 120" in log
