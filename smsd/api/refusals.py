@@ -17,9 +17,9 @@ document's answer to bad input rather than a plain-text page of the server's:
 
 Other paths keep the plain-text answer. Waitress's refusals reach the same bottle error handlers:
 `RefusingParser` turns a request waitress refuses into a stand-in (same method and path, no query,
-headers or body, HTTP/1.0 so the connection closes after it) marked in the WSGI environ, and the
-app's before_request hook aborts it with waitress's status. Memory stays as bounded as waitress
-keeps it: nothing past its limits is read into the stand-in.
+headers or body, `Connection: close` so the connection closes after it) marked in the WSGI
+environ, and the app's before_request hook aborts it with waitress's status. Memory stays as
+bounded as waitress keeps it: nothing past its limits is read into the stand-in.
 
 RefusingParser and RefusalTask lean on waitress 2.1's internals (the parser's received,
 parse_header, error, completed, expect_continue and body_rcv; WSGITask.get_environment), as
@@ -168,7 +168,8 @@ class RefusingParser(HTTPRequestParser):   # type: ignore[misc]
         adj = self.adj
         self.__dict__.clear()           # back to the class defaults: no headers, body or error
         HTTPRequestParser.__init__(self, adj)
-        self.parse_header(f"{method} {path} HTTP/1.0\r\n".encode("latin-1"))
+        stand_in = f"{method} {path} HTTP/1.1\r\nConnection: close\r\n"
+        self.parse_header(stand_in.encode("latin-1"))
         self.completed = True
         self.refused = (int(error.code), str(error.body))
 

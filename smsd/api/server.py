@@ -60,6 +60,10 @@ CROWDED_IDLE_TIMEOUT = 5
 SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005 (see prepare_process)
 BACKLOG = 4096           # Linux caps it at net.core.somaxconn (4096 by default since 5.4)
 LOG_EVERY = 10.0         # seconds between two log lines of one kind (see prepare_process)
+# waitress reads a whole body (to a temporary file past 512 KiB) before the app sees it, up to
+# 1 GiB by default: a few clients could fill the flash. Above every dialect's own limit (the
+# JSON API's 1 MiB), so a body over it is refused at once, in the dialect (smsd.api.refusals).
+MAX_REQUEST_BODY = 2 << 20
 HEALTH_PATH = "/health"
 SELF_ADDRESSES = frozenset({"127.0.0.1", "::1"})     # where the watchdog's probe comes from
 
@@ -73,7 +77,7 @@ def create_server(app: Wsgi, listen: Iterable[str], threads: int) -> Any:
     adj = Adjustments(listen=" ".join(listen), threads=threads, ident="smsd",
                       asyncore_use_poll=True, connection_limit=CONNECTION_LIMIT,
                       channel_timeout=IDLE_TIMEOUT, cleanup_interval=CLEANUP_INTERVAL,
-                      backlog=BACKLOG,
+                      backlog=BACKLOG, max_request_body_size=MAX_REQUEST_BODY,
                       clear_untrusted_proxy_headers=True)   # no proxy in front of us
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.queue = FairQueue()          # type: ignore[assignment]
