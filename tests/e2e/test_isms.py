@@ -28,8 +28,10 @@ def smsd_cli(d: Daemon, *args: str) -> str:
     return out.stdout
 
 
-def add_isms_user(d: Daemon) -> None:
+def add_isms_user(d: Daemon, ports: str = "0") -> None:
     smsd_cli(d, "user", "add", USER, "--password", PW, "--perm", "api:isms")
+    # a non-admin polls the inbox of the ports assigned to it (issue 13 ownership)
+    smsd_cli(d, "user", "assign", USER, "--ports", ports)
 
 
 def raw_http(d: Daemon, request: bytes) -> tuple[str, dict[str, str], bytes]:
