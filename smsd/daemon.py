@@ -106,7 +106,7 @@ class Daemon:
         log.info("starting: %d port(s)%s, PDU codec backend %s", cfg.port_count,
                  " (simulated)" if cfg.simulate else "", pdu.backend_info())
         self.store = Store(os.path.join(cfg.state_dir, DB_FILE))
-        self.store.recover_after_restart()
+        self.store.outbox.recover_after_restart()
         self.admin_password = self._ensure_admin()
         devices = self._start_board()
         self.scheduler = Scheduler(self.store)
@@ -137,10 +137,10 @@ class Daemon:
 
     def _ensure_admin(self) -> str | None:
         """Create the admin account on a fresh state dir; return the password if we made it."""
-        if self.store.user_exists(ADMIN_USER):
+        if self.store.users.exists(ADMIN_USER):
             return None
         password = self.cfg.admin_password or secrets.token_urlsafe(12)
-        self.store.user_create(ADMIN_USER, password, admin=True)
+        self.store.users.create(ADMIN_USER, password, admin=True)
         if not self.cfg.admin_password:
             path = os.path.join(self.cfg.state_dir, ADMIN_PASSWORD_FILE)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -202,7 +202,7 @@ class Daemon:
     def _create_push(self) -> None:
         # Always running: routing rules (forwarding of received SMS) can be added at run time.
         targets = [PushTarget(url) for url in self.cfg.push_urls]
-        self.push = PushWorker(self.store, targets, self.service.sn, dynamic=self._route_targets)
+        self.push = PushWorker(self.store.events, targets, self.service.sn, dynamic=self._route_targets)
         if targets:
             log.info("pushing events to %s", ", ".join(self.cfg.push_urls))
 
@@ -215,7 +215,7 @@ class Daemon:
     def _push_retry(self, protocol: str) -> float | None:
         """Setting `push_retry.<protocol>` (seconds): a fixed retry interval for new targets of
         that protocol, e.g. shorter than IntelliSoftware's 5 minutes on a test bench."""
-        value = self.store.get_setting(f"push_retry.{protocol}")
+        value = self.store.settings.get(f"push_retry.{protocol}")
         try:
             return None if value is None else max(0.1, float(value))
         except ValueError:
@@ -271,7 +271,7 @@ class Daemon:
             log.info("stopping: %d part(s) refused by the network while stopping (retried or "
                      "failed as usual)", report.refused)
         # Logged last by stop(), once everything is closed.
-        self.stopped_summary = (f"stopped: {report.sent} sent, {self.store.left_queued()} "
+        self.stopped_summary = (f"stopped: {report.sent} sent, {self.store.outbox.left_queued()} "
                                 "left queued")
 
     def _wait_drained(self, deadline: float) -> bool:

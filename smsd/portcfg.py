@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 from smsd.errors import BadRequest
 from smsd.pdu.tables import LANGUAGES
@@ -166,18 +166,24 @@ def parse_values(values: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+class SettingsRepo(Protocol):
+    """Where the settings persist (smsd.store.port_settings.PortSettings)."""
+
+    def all(self) -> dict[int, dict[str, str]]: ...
+    def put(self, port: int, values: Mapping[str, str | None]) -> None: ...
+    def clear(self, port: int) -> None: ...
+
+
 class PortConfig:
     """Settings of every port, cached in memory (the scheduler asks on each pass)."""
 
-    def __init__(self, store: Any, *, clock: Callable[[], float] = time.time,
+    def __init__(self, settings: SettingsRepo, *, clock: Callable[[], float] = time.time,
                  window: float = WINDOW) -> None:
-        self._store = store
+        self._settings = settings
         self._clock = clock
         self.window = window
         self._lock = threading.Lock()
-        # A store without the table (a test's fake) simply has no settings: every default.
-        load = getattr(store, "port_settings_all", None)
-        self._values: dict[int, dict[str, str]] = load() if load is not None else {}
+        self._values: dict[int, dict[str, str]] = settings.all()
         self._handed: dict[int, deque[float]] = {}
 
     # --- reading --------------------------------------------------------------------------------
@@ -206,7 +212,7 @@ class PortConfig:
 
     # --- writing --------------------------------------------------------------------------------
     def put(self, port: int, values: Mapping[str, str | None]) -> None:
-        self._store.port_settings_put(port, values)
+        self._settings.put(port, values)
         with self._lock:
             own = self._values.setdefault(port, {})
             for key, value in values.items():
@@ -216,7 +222,7 @@ class PortConfig:
                     own[key] = value
 
     def clear(self, port: int) -> None:
-        self._store.port_settings_clear(port)
+        self._settings.clear(port)
         with self._lock:
             self._values.pop(port, None)
             self._handed.pop(port, None)

@@ -53,7 +53,6 @@ from smsd.pdu import binary
 from smsd.pdu.types import ENC_8BIT
 from smsd.portcfg import PortConfig
 from smsd.store.db import Store
-from smsd.store.intelli import task_payload
 from smsd.store.outbox import QueuedPart, WaitingMessage
 
 log = logging.getLogger("smsd.scheduler")
@@ -113,7 +112,8 @@ class Scheduler:
                  port_config: PortConfig | None = None) -> None:
         self._store = store
         # Per-port settings: SEND/RUNNING, LIMITTOMPM, DELIVERYREPORT, PREFEREDCHARSET.
-        self.port_config = port_config if port_config is not None else PortConfig(store, clock=clock)
+        self.port_config = (port_config if port_config is not None
+                            else PortConfig(store.port_settings, clock=clock))
         self._codec = codec if codec is not None else _default_codec()
         self._clock = clock
         self.depth, self.max_attempts, self.backoff = depth, max_attempts, backoff
@@ -257,10 +257,10 @@ class Scheduler:
         self._expire_leases(now)
         if now - self._last_flush >= min(FLUSH_EVERY, self.inbound_max_age):
             self._last_flush = now
-            self._store.flush_stale_inbound(now, self.inbound_max_age)
-        queued = self._store.queued_parts()
+            self._store.inbox.flush_stale_inbound(now, self.inbound_max_age)
+        queued = self._store.outbox.queued_parts()
         self._exhausted = False
-        self._rerank(self._store.take_new_priority())
+        self._rerank(self._store.outbox.take_new_priority())
         progress = True
         while progress:
             progress = False
@@ -273,7 +273,7 @@ class Scheduler:
         if part is None:
             return self._start_message(port, queued, now)
         queued.remove(part)
-        if self._store.lease(part.id, port, now):
+        if self._store.outbox.lease(part.id, port, now):
             self._hand(port, part.id, part.pdu, part.tpdu_len, now)
         return True
 
@@ -305,14 +305,14 @@ class Scheduler:
         except (CodecError, ValueError) as exc:
             log.warning("message %d cannot be encoded: %s", msg.id, exc)
             self._done_waiting(msg)
-            self._store.fail_message(msg.id, f"encoding: {exc}", now)
+            self._store.outbox.fail_message(msg.id, f"encoding: {exc}", now)
             return True
         if built is None:
             return self._pass_over(msg, port, now)
         self._done_waiting(msg)
         parts, encoding = built
         rows = [(p.seq, p.total, p.hex, p.tpdu_len) for p in parts]
-        ids = self._store.materialize(msg.id, port, rows, now, encoding)
+        ids = self._store.outbox.materialize(msg.id, port, rows, now, encoding)
         if ids is None:
             return True
         self._hand(port, ids[0], parts[0].hex, parts[0].tpdu_len, now)
@@ -328,7 +328,7 @@ class Scheduler:
         """(the message's SMS-SUBMIT parts, their alphabet) as `port` builds them; flash and
         binary tasks (issue 5) as stored on the task. None: more parts than it was counted."""
         srr = self.port_config.status_reports(port, msg.srr)
-        payload = task_payload(self._store.db, msg.task_id)
+        payload = self._store.payloads.of_task(msg.task_id)
         if payload is not None and payload.data is not None:
             return binary.encode_submit(msg.number, payload.data, udh=payload.udh,
                                         flash=payload.flash, request_status_report=srr,
@@ -367,7 +367,7 @@ class Scheduler:
         reason = (f"encoding: needs more than the {msg.count} part(s) it was counted on every "
                   "port it may use (their national language tables changed since)")
         log.warning("message %d fails: %s", msg.id, reason)
-        self._store.fail_message(msg.id, reason, now)
+        self._store.outbox.fail_message(msg.id, reason, now)
         return True
 
     def _rerank(self, new_priority: int | None) -> None:
@@ -394,9 +394,9 @@ class Scheduler:
 
     def _read_waiting(self) -> list[WaitingMessage]:
         if self._cursor is None:
-            return self._store.waiting(0, 256)
+            return self._store.outbox.waiting(0, 256)
         priority, after_id = self._cursor
-        return self._store.waiting(after_id, 256, after_priority=priority)
+        return self._store.outbox.waiting(after_id, 256, after_priority=priority)
 
     def _next_ref(self, port: int) -> int:
         with self._lock:
@@ -415,7 +415,7 @@ class Scheduler:
                      if t is not None and t < now - self.lease_timeout]
         if not stale:
             return
-        back = set(self._store.unlease(pid for _, pid in stale))
+        back = set(self._store.outbox.unlease(pid for _, pid in stale))
         with self._lock:
             for port, pid in stale:
                 if pid in back:
@@ -445,7 +445,7 @@ class Scheduler:
         """Take back parts leased to a port that can no longer send and has not started them."""
         with self._lock:
             leased = [pid for pid, t in self._held.get(port, {}).items() if t is not None]
-        back = self._store.unlease(leased)
+        back = self._store.outbox.unlease(leased)
         with self._lock:
             for pid in back:
                 self._held[port].pop(pid, None)
@@ -462,7 +462,7 @@ class Scheduler:
             self._starting += 1
         ok = False
         try:
-            ok = self._store.part_starting(port, part_id, self._clock())
+            ok = self._store.outbox.part_starting(port, part_id, self._clock())
         finally:
             with self._lock:
                 self._starting -= 1
@@ -491,7 +491,7 @@ class Scheduler:
             self.kick()
 
         imsi = self._infos[port].imsi if port in self._infos else ""
-        self._store.part_result_nowait(port, result, imsi=imsi, now=self._clock(),
+        self._store.outbox.part_result_nowait(port, result, imsi=imsi, now=self._clock(),
                                        max_attempts=self.max_attempts, backoff=self.backoff,
                                        then=settled)
 
@@ -509,27 +509,27 @@ class Scheduler:
                 raise CodecError("an SMS-SUBMIT is not a received message")
         except (CodecError, ValueError) as exc:
             log.warning("port %d: undecodable %s PDU kept aside: %s", msg.port, msg.kind, exc)
-            self._store.add_bad_pdu(port=msg.port, slot=msg.slot, kind=msg.kind, pdu=msg.pdu_hex,
+            self._store.inbox.add_bad_pdu(port=msg.port, slot=msg.slot, kind=msg.kind, pdu=msg.pdu_hex,
                                     error=str(exc), now=now)
             return
         imsi = msg.imsi or (self._infos[msg.port].imsi if msg.port in self._infos else "")
         if decoded.kind == "status_report":
             self._status_report(msg, decoded, imsi, now)
         else:
-            self._store.add_inbound(port=msg.port, slot=msg.slot, imsi=imsi, sender=decoded.number,
+            self._store.inbox.add_inbound(port=msg.port, slot=msg.slot, imsi=imsi, sender=decoded.number,
                                     smsc=decoded.smsc or "", scts=_epoch(decoded.scts),
                                     text=decoded.text, concat=decoded.concat, now=now)
 
     def _status_report(self, msg: InboundPdu, decoded: Any, imsi: str, now: float) -> None:
         st = int(decoded.status or 0)
-        self._store.record_status_report(
+        self._store.inbox.record_status_report(
             port=msg.port, slot=msg.slot, imsi=imsi, recipient=decoded.number,
             mr=int(decoded.mr or 0), st=st, category=self._codec.status_category(st),
             scts=_epoch(decoded.scts), discharge=_epoch(decoded.discharge), now=now,
             window=self.report_window)
 
     def ussd_reply(self, reply: UssdReply) -> None:
-        self._store.add_ussd_reply(reply.port, reply.text, reply.status, self._clock())
+        self._store.inbox.add_ussd_reply(reply.port, reply.text, reply.status, self._clock())
 
     def port_changed(self, info: PortInfo) -> None:
         with self._lock:
@@ -541,7 +541,7 @@ class Scheduler:
             shown = info if info.reg == REG_OK or old is None else replace(
                 info, iccid=info.iccid or old.iccid, imsi=info.imsi or old.imsi,
                 number=info.number or old.number)
-            self._store.register_event(shown, info.reg == REG_OK, self._clock())
+            self._store.inbox.register_event(shown, info.reg == REG_OK, self._clock())
         if old is not None and old.can_send and not info.can_send:
             self._reclaim(info.port)
         self.kick()

@@ -99,14 +99,14 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         debit = self._credit_debit(user, sum(row[3] for row in rows))
         sent_as = ENC_8BIT if request.data is not None else sent_as
         if request.dry_run:
-            return SendAccepted(task_id=0, sms_in_queue=self._store.in_queue(), encoding=sent_as)
+            return SendAccepted(task_id=0, sms_in_queue=self._store.outbox.in_queue(), encoding=sent_as)
         extra = TaskExtra(sender=request.sender or "", priority=request.priority,
                           dialect=request.dialect, debit=debit, **self._payload_extra(request))
-        task_id, ids = self._store.intake(user=user, text=text, encoding=encoding,
+        task_id, ids = self._store.outbox.intake(user=user, text=text, encoding=encoding,
                                           srr=request.request_status_report, ports=ports,
                                           rows=rows, now=self._clock(), extra=extra)
         self._scheduler.kick()
-        return SendAccepted(task_id=task_id, sms_in_queue=self._store.in_queue(),
+        return SendAccepted(task_id=task_id, sms_in_queue=self._store.outbox.in_queue(),
                             message_ids=tuple(ids), encoding=sent_as)
 
     def _check_text(self, text: str) -> None:
@@ -217,7 +217,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
             raise NoPortAvailable("no port can send now")
 
     def sms_in_queue(self) -> int:
-        return self._store.in_queue()
+        return self._store.outbox.in_queue()
 
     def message(self, message_id: int, user: str | None = None) -> MessageState | None:
         """`_message_state`, None for somebody else's message (as for an unknown id)."""
@@ -227,11 +227,11 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
     def _message_state(self, message_id: int) -> MessageState | None:
         """One message's state, the text after #param# substitution, its user and failure, and
         the alphabet it went out in."""
-        return self._store.message_state(message_id)
+        return self._store.outbox.message_state(message_id)
 
     def stop_task(self, task_id: int, user: str | None = None) -> None:
         """NotFound for an unknown task, and for somebody else's."""
-        if not self._store.stop_task(task_id, self._clock(), owner=self._owner(user)):
+        if not self._store.outbox.stop_task(task_id, self._clock(), owner=self._owner(user)):
             raise NotFound(f"no task {task_id}")
         self._scheduler.kick()
 
@@ -243,7 +243,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
                          user: str | None = None) -> list[SmsResult]:
         """Results of `user`'s messages (an admin's: everybody's)."""
         self._check_query_numbers(numbers)
-        return self._store.query_sms_result(
+        return self._store.outbox.query_sms_result(
             numbers=numbers, ports=ports, time_after=self._time(time_after),
             time_before=self._time(time_before), user_ids=user_ids, owner=self._owner(user))
 
@@ -253,7 +253,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
                              user: str | None = None) -> list[DeliverStatus]:
         """Status reports on `user`'s messages (an admin's: all of them)."""
         self._check_query_numbers(numbers)
-        return self._store.query_deliver_status(
+        return self._store.inbox.query_deliver_status(
             numbers=numbers, ports=ports, time_after=self._time(time_after),
             time_before=self._time(time_before), owner=self._owner(user))
 
@@ -290,7 +290,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         if match is not None:
             self._check_inbox_filter(match)
         page = INBOX_PAGE if limit is None else min(limit, INBOX_PAGE)
-        return self._store.query_incoming(after_id=after_id, flag=flag, ports=ports, limit=page,
+        return self._store.inbox.query_incoming(after_id=after_id, flag=flag, ports=ports, limit=page,
                                           match=match, viewer=self._owner(user))
 
     @staticmethod
@@ -326,12 +326,12 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         if command == "send" and (info.busy or self._ussd_pending(port, now)):
             return 486
         if command == "send":
-            self._store.ussd_sent(port, text, now)
+            self._store.inbox.ussd_sent(port, text, now)
         self._scheduler.submit(port, Ussd(text, cancel=command == "cancel"))
         return 200
 
     def _ussd_pending(self, port: int, now: float) -> bool:
-        last = self._store.ussd_last(port)
+        last = self._store.inbox.ussd_last(port)
         return last is not None and last[0] == "out" and now - last[2] < self._ussd_wait
 
     def query_ussd_reply(self, ports: Sequence[int],
@@ -341,7 +341,7 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
         wanted = self._known_ports(ports) or []
         self._require_ports_of(user, wanted, "USSD")
         for port in wanted:
-            last = self._store.ussd_last(port)
+            last = self._store.inbox.ussd_last(port)
             out.append((port, last[1] if last is not None and last[0] == "in" else ""))
         return out
 
@@ -392,10 +392,10 @@ class Service(IntelliService, UsersService, BookService, PortsService, NetworkSe
 
     # --- users (for the HTTP auth layer) --------------------------------------------------------
     def user_check(self, name: str, password: str) -> bool:
-        return self._store.user_check(name, password)
+        return self._store.users.check(name, password)
 
     def user_digest_ha1(self, name: str, realm: str, algorithm: str = "MD5") -> str | None:
-        return self._store.user_digest_ha1(name, realm, algorithm)
+        return self._store.users.digest_ha1(name, realm, algorithm)
 
 
 def _pdu() -> Any:

@@ -55,7 +55,7 @@ class AccessService:
         user deleted while a request ran) is a user with no rights."""
         if user is None:
             return None
-        info = self._store.user_info(user)
+        info = self._store.users.info(user)
         if info is None:
             return Access(user)
         return Access(user, info.admin, info.perms)
@@ -82,7 +82,7 @@ class AccessService:
         access = self.access(user)
         if access is None or access.controls_ports:
             return
-        mine = set(self._store.user_assigned(access.user, "port"))
+        mine = set(self._store.users.assigned(access.user, "port"))
         others = sorted(set(ports) - mine)
         if others:
             raise Forbidden(f"{what} on port {others[0]} needs that port assigned, an admin or "
@@ -90,10 +90,10 @@ class AccessService:
 
     # --- assignments (what a user sees of the inbox) -------------------------------------------
     def user_ports(self, name: str) -> list[int]:
-        return self._store.user_assigned(name, "port")
+        return self._store.users.assigned(name, "port")
 
     def user_routes(self, name: str) -> list[int]:
-        return self._store.user_assigned(name, "route")
+        return self._store.users.assigned(name, "route")
 
     def user_set_ports(self, name: str, ports: Iterable[int]) -> None:
         """Replace the ports whose inbound messages `name` sees (and may send USSD on)."""
@@ -101,17 +101,17 @@ class AccessService:
         for port in wanted:
             if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < MAX_PORTS:
                 raise BadRequest(f"port {port!r}: a port number 0..{MAX_PORTS - 1}")
-        if not self._store.user_assign(name, "port", wanted):
+        if not self._store.users.assign(name, "port", wanted):
             raise NotFound(f"no user {name!r}")
 
     def user_set_routes(self, name: str, route_ids: Iterable[int]) -> None:
         """Replace the forwarding routes whose matching inbound messages `name` sees."""
         wanted = list(route_ids)
-        known = {route.id for route in self._store.routes()}
+        known = {route.id for route in self._store.routes.all()}
         for ident in wanted:
             if ident not in known:
                 raise BadRequest(f"no route {ident!r} (smsd route list)")
-        if not self._store.user_assign(name, "route", wanted):
+        if not self._store.users.assign(name, "route", wanted):
             raise NotFound(f"no user {name!r}")
 
 

@@ -39,31 +39,31 @@ class BookService:
 
     # --- contacts and groups --------------------------------------------------------------------
     def contacts(self) -> list[Contact]:
-        return self._store.contacts()
+        return self._store.contacts.all()
 
     def contact_set(self, name: str, number: str) -> None:
         clean = normalize_number(number)
         if clean is None:
             raise BadRequest(f"bad number {number!r}: up to 24 digits, optional +")
-        self._store.contact_set_many([Contact(check_name(name), clean)])
+        self._store.contacts.set_many([Contact(check_name(name), clean)])
 
     def contact_delete(self, name: str) -> None:
-        if not self._store.contact_delete(name):
+        if not self._store.contacts.delete(name):
             raise NotFound(f"no contact {name!r}")
 
     def groups(self) -> list[Group]:
-        return self._store.groups()
+        return self._store.contacts.groups()
 
     def group_set(self, name: str, members: Sequence[str]) -> None:
         self._set_groups([Group(check_name(name, "group name"), tuple(members))])
 
     def _set_groups(self, groups: Sequence[Group]) -> None:
-        missing = self._store.group_set_many(groups)
+        missing = self._store.contacts.group_set_many(groups)
         if missing:
             raise BadRequest(f"not contacts: {', '.join(sorted(set(missing)))}")
 
     def group_delete(self, name: str) -> None:
-        if not self._store.group_delete(name):
+        if not self._store.contacts.group_delete(name):
             raise NotFound(f"no group {name!r}")
 
     def expand_recipients(self, items: Iterable[str]) -> list[str]:
@@ -71,7 +71,7 @@ class BookService:
         duplicates dropped, first occurrence order kept."""
         items = [i.strip() for i in items]
         names = list(dict.fromkeys(i for i in items if not _NUMBER(i)))
-        numbers, groups = self._store.lookup_names(names) if names else ({}, {})
+        numbers, groups = self._store.contacts.lookup_names(names) if names else ({}, {})
         out: dict[str, None] = {}
         for item in items:
             if _NUMBER(item):
@@ -92,8 +92,8 @@ class BookService:
         for row in rows:                          # every check before the first write
             for group in row.groups:
                 check_name(group, "group name")
-        self._store.contact_set_many([r.contact for r in rows])
-        joined: dict[str, list[str]] = {g.name: list(g.members) for g in self._store.groups()}
+        self._store.contacts.set_many([r.contact for r in rows])
+        joined: dict[str, list[str]] = {g.name: list(g.members) for g in self._store.contacts.groups()}
         touched = set()
         for row in rows:
             for group in row.groups:
@@ -103,7 +103,7 @@ class BookService:
         return len(rows)
 
     def contacts_export_csv(self) -> str:
-        return format_contacts(self._store.contacts(), self._store.groups())
+        return format_contacts(self._store.contacts.all(), self._store.contacts.groups())
 
     def groups_import_csv(self, text: str) -> int:
         """Create or replace the file's groups (members must be contacts); how many."""
@@ -112,11 +112,11 @@ class BookService:
         return len(groups)
 
     def groups_export_csv(self) -> str:
-        return format_groups(self._store.groups())
+        return format_groups(self._store.contacts.groups())
 
     # --- routes ---------------------------------------------------------------------------------
     def routes(self) -> list[Route]:
-        return self._store.routes()
+        return self._store.routes.all()
 
     def route_add(self, url: str, protocol: str = "isms", *, port: int | None = None,
                   sender_prefix: str = "", text_prefix: str = "") -> int:
@@ -126,8 +126,8 @@ class BookService:
             raise BadRequest(f"route protocol must be one of {', '.join(ROUTE_PROTOCOLS)}")
         if port is not None and (isinstance(port, bool) or port < 0):
             raise BadRequest("route port must be a port number")
-        return self._store.route_add(url, protocol, port, sender_prefix, text_prefix)
+        return self._store.routes.add(url, protocol, port, sender_prefix, text_prefix)
 
     def route_delete(self, route_id: int) -> None:
-        if not self._store.route_delete(route_id):
+        if not self._store.routes.delete(route_id):
             raise NotFound(f"no route {route_id}")

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from smsd.errors import BadRequest, CodecError, UnknownRecipient
 from smsd.model import SendRequest
 from smsd.pdu import binary
-from smsd.store import intelli
+from smsd.store import subscriptions as intelli
 from smsd.service_book import BookService
 
 ACTIONS = (intelli.ACTION_IN, intelli.ACTION_OUT, intelli.ACTION_DELETE)
@@ -58,15 +58,15 @@ class IntelliService(BookService):
         digits = intelli.msisdn(number)
         if not 5 <= len(digits) <= 20:
             raise BadRequest(f"bad number {number!r}")
-        intelli.subscription_update(self._store.db, self._store._event, name, digits, action,
+        self._store.subscriptions.update(name, digits, action,
                                     source, self._now())
 
     def subscription_lists(self) -> list[str]:
-        return intelli.subscription_lists(self._store.db)
+        return self._store.subscriptions.lists()
 
     def subscribers(self, list_name: str, opted_in: bool = True) -> list[str]:
         state = intelli.STATE_IN if opted_in else intelli.STATE_OUT
-        return intelli.subscribers(self._store.db, list_name, state)
+        return self._store.subscriptions.subscribers(list_name, state)
 
     def expand_with_lists(self, items: Sequence[str]) -> list[str]:
         """expand_recipients, plus subscription list names; opted-out numbers are left out."""
@@ -83,7 +83,7 @@ class IntelliService(BookService):
             numbers = self.expand_recipients([item])      # a group of the same name
         except UnknownRecipient:
             return self.subscribers(item)
-        gone = intelli.opted_out(self._store.db, item, numbers)
+        gone = self._store.subscriptions.opted_out(item, numbers)
         return [n for n in numbers if n not in gone]
 
     def _now(self) -> float:

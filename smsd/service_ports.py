@@ -140,12 +140,12 @@ class PortsService(AccessService):
     # --- folders of a dialect -------------------------------------------------------------------
     def inbox_visible(self, dialect: str, *, unread_only: bool, limit: int, mark_read: bool,
                       user: str | None = None) -> list[tuple[InboundSms, bool]]:
-        return list(self._store.inbox_visible(dialect, unread_only=unread_only, limit=limit,
+        return list(self._store.views.inbox_visible(dialect, unread_only=unread_only, limit=limit,
                                               mark_read=mark_read, viewer=self._owner(user)))
 
     def inbox_message(self, dialect: str, inbound_id: int,
                       user: str | None = None) -> tuple[InboundSms, bool] | None:
-        found = self._store.inbound_one(dialect, inbound_id, viewer=self._owner(user))
+        found = self._store.views.inbound_one(dialect, inbound_id, viewer=self._owner(user))
         return None if found is None else (found[0], bool(found[1]))
 
     def folder_messages(self, dialect: str, folder: str, user: str | None,
@@ -155,8 +155,8 @@ class PortsService(AccessService):
         states = FOLDER_STATES.get(folder)
         if states is None:
             raise BadRequest(f"no folder {folder!r}: inbox, outbox, sent or notsent")
-        ids = self._store.messages_visible(dialect, states, self._owner(user), limit)
-        found = (self._store.message_state(i) for i in ids)
+        ids = self._store.views.messages_visible(dialect, states, self._owner(user), limit)
+        found = (self._store.outbox.message_state(i) for i in ids)
         return [m for m in found if m is not None]
 
     def hide_messages(self, dialect: str, kind: str, ids: Iterable[int],
@@ -164,18 +164,18 @@ class PortsService(AccessService):
         """Hide from `dialect`'s folders those of `ids` that `user` may see."""
         if kind not in ("in", "out"):
             raise BadRequest("kind must be in or out")
-        return int(self._store.hide(dialect, kind, [i for i in ids if self._sees(kind, i, user)]))
+        return int(self._store.views.hide(dialect, kind, [i for i in ids if self._sees(kind, i, user)]))
 
     def _sees(self, kind: str, ident: int, user: str | None) -> bool:
         if user is None:
             return True
         if kind == "in":
-            return self._store.inbound_one("", ident, viewer=self._owner(user)) is not None
-        state = self._store.message_state(ident)
+            return self._store.views.inbound_one("", ident, viewer=self._owner(user)) is not None
+        state = self._store.outbox.message_state(ident)
         return state is not None and self._may_see(user, state.user)
 
     def hidden_messages(self, dialect: str, kind: str, ids: Iterable[int]) -> set[int]:
-        return set(self._store.hidden(dialect, kind, ids))
+        return set(self._store.views.hidden(dialect, kind, ids))
 
 
 __all__ = ["PortsService", "Driver", "UnsupportedDriver"]

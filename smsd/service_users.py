@@ -89,9 +89,9 @@ class UsersService:
                 releases.append(self._throttle.begin_slow_check(name, remote))
 
         try:
-            ok = self._store.user_check(name, password, before_slow=before_slow) or (
+            ok = self._store.users.check(name, password, before_slow=before_slow) or (
                 perm == "api:gateway_php" and _SHA1_HEX(password) is not None
-                and self._store.user_check_sha1(name, password, before_slow=before_slow))
+                and self._store.users.check_sha1(name, password, before_slow=before_slow))
             if not ok:
                 self._throttle.failed(name, remote)
             return ok
@@ -100,15 +100,15 @@ class UsersService:
                 release()
 
     def user_has_perm(self, name: str, perm: str) -> bool:
-        info = self._store.user_info(name)
+        info = self._store.users.info(name)
         return info is not None and (info.admin or perm in info.perms)
 
     # --- accounts -------------------------------------------------------------------------------
     def users(self) -> list[UserInfo]:
-        return self._store.users()
+        return self._store.users.all()
 
     def user(self, name: str) -> UserInfo:
-        info = self._store.user_info(name)
+        info = self._store.users.info(name)
         if info is None:
             raise NotFound(f"no user {name!r}")
         return info
@@ -124,7 +124,7 @@ class UsersService:
         if not password:
             raise BadRequest("empty password")
         _check_credits(credits)
-        if not self._store.user_add(name, password, perms=_check_perms(perms), admin=admin,
+        if not self._store.users.add(name, password, perms=_check_perms(perms), admin=admin,
                                     credits=credits, digest=digest):
             raise BadRequest(f"user {name!r} exists")
 
@@ -132,38 +132,38 @@ class UsersService:
         """`digest` turns HTTP Digest on or off with the new password (None: as it was)."""
         if not password:
             raise BadRequest("empty password")
-        if not self._store.user_set_password(name, password, digest=digest):
+        if not self._store.users.set_password(name, password, digest=digest):
             raise NotFound(f"no user {name!r}")
 
     def user_set_digest(self, name: str, password: str | None) -> None:
         """HTTP Digest on, its secrets made from the user's current `password` (checked: a wrong
         one is a BadRequest), or off (None: the secrets are dropped)."""
         self.user(name)                                     # NotFound
-        if password is not None and not self._store.user_check(name, password):
+        if password is not None and not self._store.users.check(name, password):
             raise BadRequest(f"that is not the password of {name!r}")
-        self._store.user_set_digest(name, password)
+        self._store.users.set_digest(name, password)
 
     def user_digest_algorithms(self, name: str) -> list[str]:
         """The HTTP Digest algorithms `name` can log in with, best first; [] when off."""
-        return self._store.user_digest_algorithms(name)
+        return self._store.users.digest_algorithms(name)
 
     def user_set_perms(self, name: str, perms: Iterable[str]) -> None:
-        if not self._store.user_update(name, perms=_check_perms(perms)):
+        if not self._store.users.update(name, perms=_check_perms(perms)):
             raise NotFound(f"no user {name!r}")
 
     def user_set_admin(self, name: str, admin: bool) -> None:
-        if not self._store.user_update(name, admin=int(admin)):
+        if not self._store.users.update(name, admin=int(admin)):
             raise NotFound(f"no user {name!r}")
 
     def user_set_credits(self, name: str, credits: int | None) -> None:
         _check_credits(credits)
-        if not self._store.user_update(name, credits=credits):
+        if not self._store.users.update(name, credits=credits):
             raise NotFound(f"no user {name!r}")
 
     def user_add_credits(self, name: str, delta: int) -> int:
         """The new balance. BadRequest for an unlimited user; InsufficientCredit when taking
         more than the balance."""
-        balance = self._store.user_add_credits(name, delta)
+        balance = self._store.users.add_credits(name, delta)
         if balance is not None:
             return balance
         if self.user_credits(name) is None:                # NotFound for an unknown user
@@ -171,7 +171,7 @@ class UsersService:
         raise InsufficientCredit(f"user {name!r} has fewer than {-delta} credits")
 
     def user_delete(self, name: str) -> None:
-        if not self._store.user_delete(name):
+        if not self._store.users.delete(name):
             raise NotFound(f"no user {name!r}")
 
     # --- credits at intake ----------------------------------------------------------------------
@@ -179,7 +179,7 @@ class UsersService:
         """Credits the intake must take from `user` (0: unknown, admin or unlimited);
         InsufficientCredit now when the balance is already short (the intake re-checks
         atomically)."""
-        info = self._store.user_info(user)
+        info = self._store.users.info(user)
         if info is None or info.admin or info.credits is None:
             return 0
         if info.credits < parts:

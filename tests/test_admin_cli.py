@@ -35,26 +35,26 @@ def test_user_commands(tmp_path: Path) -> None:
     bob_pw = printed.split("password: ")[1].strip()
     store = opened(tmp_path)
     try:
-        assert store.user_check("ann", "pw1") and store.user_check("bob", bob_pw)
-        assert store.user_check_sha1("ann", hashlib.sha1(b"pw1").hexdigest())
-        ann = store.user_info("ann")
+        assert store.users.check("ann", "pw1") and store.users.check("bob", bob_pw)
+        assert store.users.check_sha1("ann", hashlib.sha1(b"pw1").hexdigest())
+        ann = store.users.info("ann")
         assert ann is not None and ann.perms == {"web", "api:json"} and ann.credits == 5
         ok(tmp_path, "user", "passwd", "ann", "--password", "pw2")
-        assert not store.user_check("ann", "pw1") and store.user_check("ann", "pw2")
+        assert not store.users.check("ann", "pw1") and store.users.check("ann", "pw2")
         assert ok(tmp_path, "user", "credits", "ann", "+3").strip() == "8"
         ok(tmp_path, "user", "credits", "ann", "2")
-        assert store.user_info("ann").credits == 2             # type: ignore[union-attr]
+        assert store.users.info("ann").credits == 2             # type: ignore[union-attr]
         assert smsd(tmp_path, "user", "credits", "ann", "-3").returncode == 1
         ok(tmp_path, "user", "credits", "ann", "unlimited")
         ok(tmp_path, "user", "perm", "ann", "api:*")
-        assert store.user_info("ann").perms == {               # type: ignore[union-attr]
+        assert store.users.info("ann").perms == {               # type: ignore[union-attr]
             "api:json", "api:isms", "api:gateway_php", "api:intelli", "api:ozeki"}
         lines = ok(tmp_path, "user", "list").splitlines()
         assert lines[0].split() == ["NAME", "ADMIN", "CREDITS", "DIGEST", "PERMISSIONS"]
         assert lines[1].split()[:4] == ["ann", "no", "unlimited", "off"]
         assert lines[2].split() == ["bob", "yes", "unlimited", "off", "all"]
         ok(tmp_path, "user", "del", "ann")
-        assert store.user_info("ann") is None
+        assert store.users.info("ann") is None
     finally:
         store.close()
 
@@ -80,24 +80,24 @@ def test_user_digest_options(tmp_path: Path) -> None:
     ok(tmp_path, "user", "add", "cy", "--password", "pw1", "--digest")
     store = opened(tmp_path)
     try:
-        assert store.user_digest_algorithms("ann") == []
-        assert store.user_digest_algorithms("cy") == ["SHA-256", "MD5"]
-        assert store.user_digest_ha1("cy", "smsd", "SHA-256") \
+        assert store.users.digest_algorithms("ann") == []
+        assert store.users.digest_algorithms("cy") == ["SHA-256", "MD5"]
+        assert store.users.digest_ha1("cy", "smsd", "SHA-256") \
             == hashlib.sha256(b"cy:smsd:pw1").hexdigest()
         ok(tmp_path, "user", "passwd", "cy", "--password", "pw2")
-        assert store.user_digest_ha1("cy", "smsd") == hashlib.md5(b"cy:smsd:pw2").hexdigest()
+        assert store.users.digest_ha1("cy", "smsd") == hashlib.md5(b"cy:smsd:pw2").hexdigest()
         ok(tmp_path, "user", "passwd", "cy", "--password", "pw3", "--no-digest")
-        assert store.user_digest_algorithms("cy") == []
+        assert store.users.digest_algorithms("cy") == []
         ok(tmp_path, "user", "passwd", "ann", "--password", "pw4", "--digest")
-        assert store.user_digest_algorithms("ann") == ["SHA-256", "MD5"]
+        assert store.users.digest_algorithms("ann") == ["SHA-256", "MD5"]
         ok(tmp_path, "user", "digest", "ann", "off")
-        assert store.user_digest_algorithms("ann") == []
+        assert store.users.digest_algorithms("ann") == []
         wrong = smsd(tmp_path, "user", "digest", "ann", "on", "--password", "pw1")
         assert wrong.returncode == 1 and "not the password" in wrong.stderr
         assert smsd(tmp_path, "user", "digest", "ann", "on").returncode == 1   # no terminal
         ok(tmp_path, "user", "digest", "ann", "on", "--password", "pw4")
-        assert store.user_digest_ha1("ann", "smsd") == hashlib.md5(b"ann:smsd:pw4").hexdigest()
-        assert store.user_check("ann", "pw4")                  # the password did not change
+        assert store.users.digest_ha1("ann", "smsd") == hashlib.md5(b"ann:smsd:pw4").hexdigest()
+        assert store.users.check("ann", "pw4")                  # the password did not change
         lines = ok(tmp_path, "user", "list").splitlines()
         assert [line.split()[3] for line in lines[1:]] == ["SHA-256,MD5", "off"]
     finally:
@@ -137,6 +137,6 @@ def test_route_commands(tmp_path: Path) -> None:
     ok(tmp_path, "route", "del", "1")
     store = opened(tmp_path)
     try:
-        assert [r.id for r in store.routes()] == [2] and store.push_cursor("route:2") == 0
+        assert [r.id for r in store.routes.all()] == [2] and store.events.push_cursor("route:2") == 0
     finally:
         store.close()

@@ -64,7 +64,7 @@ class Rig:
         return self.call("/module/gatewayrapport.php", f"{login}&smsid={smsid}")
 
     def queued_or_sent(self) -> int:
-        return len(self.store.query_sms_result())
+        return len(self.store.outbox.query_sms_result())
 
     def close(self) -> None:
         self.sched.stop()

@@ -77,7 +77,7 @@ class Box:
         return [pdu.decode(p.pdu_hex) for p in wait_for(parts, 10)]
 
     def events(self, kind: str) -> list[dict[str, Any]]:
-        return [e.payload for e in self.store.events_after(0, 1000) if e.kind == kind]
+        return [e.payload for e in self.store.events.events_after(0, 1000) if e.kind == kind]
 
 
 @pytest.fixture
@@ -224,7 +224,7 @@ def test_a_group_bigger_than_one_request_is_one_submission_all_or_nothing(
         # Not enough credit for five: the whole submission is refused, nothing queued.
         assert b.get("/smsgateway/sendmsg.aspx", to="five",
                      text="hi") == "ERR:INSUFFICIENT_CREDIT"
-        assert b.svc.user_credits("shop") == 3 and b.store.in_queue() == 0
+        assert b.svc.user_credits("shop") == 3 and b.store.outbox.in_queue() == 0
         b.svc.user_set_credits("shop", 10)
         lines = b.get("/smsgateway/sendmsg.aspx", to="five", text="hi").split("\n")
         assert len(lines) == 5 and len({line.split(",")[1] for line in lines}) == 1

@@ -30,7 +30,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def inbound(store: Store, sender: str, text: str, port: int = 0) -> None:
-    store.add_inbound(port=port, slot=0, imsi="001010000000001", sender=sender, smsc="+4479",
+    store.inbox.add_inbound(port=port, slot=0, imsi="001010000000001", sender=sender, smsc="+4479",
                       scts=1795920980.0, text=text, concat=None, now=1795920981.0)
 
 
@@ -46,12 +46,12 @@ def test_each_received_sms_is_posted_until_accepted(store: Store) -> None:
     register_formatter("isms", isms_format)
     receiver = Receiver(fail_first=1)
     target = PushTarget(receiver.url, dialect="isms")
-    worker = PushWorker(store, [target], "SN1", poll=0.02)
+    worker = PushWorker(store.events, [target], "SN1", poll=0.02)
     worker.MIN_BACKOFF = 0.05
     try:
         worker.start()
         inbound(store, "+491725555555", "ACK web01,HTTP> is CRITICAL")
-        store.add_ussd_reply(0, "Balance 5", 0, 1.0)      # not an sms: never posted
+        store.inbox.add_ussd_reply(0, "Balance 5", 0, 1.0)      # not an sms: never posted
         inbound(store, "+491725555556", "OK web02> is UP", port=3)
         wait_for(lambda: len(receiver.posts) == 2)
     finally:

@@ -75,14 +75,14 @@ def test_results_and_their_events_say_what_went_out(box: Box) -> None:
     box.send(WIDE, 1, encoding="gsm7")
     box.send("plain", 2, encoding="gsm7")
     box.send("plain", 3, encoding="ucs2")
-    assert [r.encoding for r in box.store.query_sms_result()] == ["", "", ""]   # not built yet
+    assert [r.encoding for r in box.store.outbox.query_sms_result()] == ["", "", ""]   # not built yet
     for w in box.workers.values():
         w.start()
     box.sched.start()
-    assert wait_for(lambda: box.store.in_queue() == 0, 15)
-    queried = {r.user_id: sms_result_json(r)["encoding"] for r in box.store.query_sms_result()}
+    assert wait_for(lambda: box.store.outbox.in_queue() == 0, 15)
+    queried = {r.user_id: sms_result_json(r)["encoding"] for r in box.store.outbox.query_sms_result()}
     assert queried == {1: "unicode", 2: "gsm-7bit", 3: "unicode"}
-    events = [e.payload for e in box.store.events_after(0, 100) if e.kind == "sms_result"]
+    events = [e.payload for e in box.store.events.events_after(0, 100) if e.kind == "sms_result"]
     pushed = {p["user_id"]: json_format.item("sms_result", p)["encoding"] for p in events}
     assert pushed == queried
     sent = [pdu.decode(j.pdu_hex, smsc=True) for w in box.workers.values() for j in w.transmitted]
@@ -112,7 +112,7 @@ def test_the_migration_reads_the_alphabet_of_parts_built_before_it(tmp_path: Pat
     conn.close()
     store = Store(path)
     try:
-        got = {r.message_id: r.encoding for r in store.query_sms_result()}
+        got = {r.message_id: r.encoding for r in store.outbox.query_sms_result()}
     finally:
         store.close()
     assert got == {1: "ucs2", 2: "gsm7", 3: "", 4: ""}

@@ -82,9 +82,9 @@ def test_a_v010_database_is_adopted_as_version_1_with_its_data(tmp_path: Path) -
     before = dump(path)
     store = Store(path)
     try:
-        assert store.user_info("alice").credits == 7  # type: ignore[union-attr]
-        assert store.user_check("alice", "secret")
-        assert store.get_setting("example") == "1"
+        assert store.users.info("alice").credits == 7  # type: ignore[union-attr]
+        assert store.users.check("alice", "secret")
+        assert store.settings.get("example") == "1"
     finally:
         store.close()
     assert version_of(path) == LATEST
@@ -154,7 +154,7 @@ def test_pending_migrations_run_in_order_after_a_backup(tmp_path: Path) -> None:
     path = str(tmp_path / "smsd.db")
     Store(path).close()                          # at the package's version
     store = Store(path)
-    store.user_create("bob", "pw", credits=3)
+    store.users.create("bob", "pw", credits=3)
     store.close()
     before = dump(path)
     Path(path + ".pre-v1.bak").write_text("an older copy")      # only the latest copy stays
@@ -179,7 +179,7 @@ def test_a_failing_migration_leaves_the_database_untouched(tmp_path: Path) -> No
     })
     path = str(tmp_path / "smsd.db")
     store = Store(path)
-    store.user_create("bob", "pw", credits=3)
+    store.users.create("bob", "pw", credits=3)
     store.close()
     before = dump(path)
     with pytest.raises(SchemaError) as err:
@@ -193,7 +193,7 @@ def test_a_failing_migration_leaves_the_database_untouched(tmp_path: Path) -> No
     assert dump(path + f".pre-v{LATEST + 2}.bak") == before
     store = Store(path)                          # the current code still opens it
     try:
-        assert store.user_info("bob").credits == 3  # type: ignore[union-attr]
+        assert store.users.info("bob").credits == 3  # type: ignore[union-attr]
     finally:
         store.close()
 

@@ -18,8 +18,8 @@ from test_migrations import LATEST, dump, v010_database, version_of, with_steps
 
 def filled(path: str) -> Store:
     store = Store(path)
-    store.user_create("bob", "pw", credits=9)
-    store.set_setting("example", "kept")
+    store.users.create("bob", "pw", credits=9)
+    store.settings.set("example", "kept")
     return store
 
 
@@ -41,16 +41,16 @@ def test_restore_puts_back_the_data_and_keeps_the_replaced_database(tmp_path: Pa
     path = str(tmp_path / "smsd.db")
     store = filled(path)
     store.backup(str(tmp_path / "b.smsdbak"))
-    store.user_create("later", "pw")
+    store.users.create("later", "pw")
     store.close()
     replaced = dump(path)
     backup.restore(str(tmp_path / "b.smsdbak"), path)
     store = Store(path)
     try:
-        assert store.user_info("bob").credits == 9      # type: ignore[union-attr]
-        assert store.user_check("bob", "pw")
-        assert not store.user_exists("later")
-        assert store.get_setting("example") == "kept"
+        assert store.users.info("bob").credits == 9      # type: ignore[union-attr]
+        assert store.users.check("bob", "pw")
+        assert not store.users.exists("later")
+        assert store.settings.get("example") == "kept"
     finally:
         store.close()
     assert dump(path + backup.PRE_RESTORE_SUFFIX) == replaced
@@ -96,7 +96,7 @@ def test_the_pre_migration_copy_of_a_v010_database_restores(tmp_path: Path) -> N
     backup.restore(bak, target)
     store = Store(target)
     try:
-        assert store.user_info("alice").credits == 7    # type: ignore[union-attr]
+        assert store.users.info("alice").credits == 7    # type: ignore[union-attr]
     finally:
         store.close()
 
@@ -183,7 +183,7 @@ def test_smsd_backup_and_restore_commands(tmp_path: Path) -> None:
                                   "written by smsd ")
     store = Store(str(other / "smsd.db"))
     try:
-        assert store.user_info("bob").credits == 9      # type: ignore[union-attr]
+        assert store.users.info("bob").credits == 9      # type: ignore[union-attr]
     finally:
         store.close()
     done = smsd("restore", str(tmp_path / "missing"), "--state-dir", str(other))

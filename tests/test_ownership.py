@@ -43,7 +43,7 @@ def send(svc: Service, user: str) -> tuple[int, int]:
 
 
 def inbound(svc: Service, port: int, text: str = "hello", sender: str = "+447700900555") -> int:
-    ident = svc._store.add_inbound(port=port, slot=0, imsi="", sender=sender, smsc="",
+    ident = svc._store.inbox.add_inbound(port=port, slot=0, imsi="", sender=sender, smsc="",
                                    scts=None, text=text, concat=None, now=time.time())
     assert ident is not None
     return ident
@@ -172,9 +172,9 @@ def test_user_assign_command(tmp_path: Path) -> None:
     assert smsd(tmp_path, "user", "perm", "ann", "api:json,ports").returncode == 0
     store = Store(str(tmp_path / "smsd.db"))
     try:
-        assert store.user_assigned("ann", "port") == [] and store.user_assigned("ann", "route") \
+        assert store.users.assigned("ann", "port") == [] and store.users.assigned("ann", "route") \
             == [1]
-        info = store.user_info("ann")
+        info = store.users.info("ann")
         assert info is not None and info.perms == {"api:json", "ports"}
     finally:
         store.close()

@@ -85,7 +85,7 @@ def sent_by(front: Front, user: str, user_id: int | None = None) -> tuple[int, i
 
 
 def received(front: Front, port: int, text: str, sender: str = "+447700900555") -> int:
-    ident = front.store.add_inbound(port=port, slot=0, imsi="", sender=sender, smsc="",
+    ident = front.store.inbox.add_inbound(port=port, slot=0, imsi="", sender=sender, smsc="",
                                     scts=None, text=text, concat=None, now=time.time())
     assert ident is not None
     return ident
@@ -138,10 +138,10 @@ def test_json_results_and_reports_are_the_users_own(front: Front) -> None:
     assert len(api(front, "boss", "query_sms_result", user_id=7)["result"]) == 2
     assert len(api(front, "boss", "query_sms_result")["result"]) == 3
     # Delivery reports follow the message's owner.
-    assert wait_for(lambda: len(front.store.query_sms_result()) == 3 and all(
-        r.status == "SENT_OK" for r in front.store.query_sms_result()))
+    assert wait_for(lambda: len(front.store.outbox.query_sms_result()) == 3 and all(
+        r.status == "SENT_OK" for r in front.store.outbox.query_sms_result()))
     for part in front.store.db.conn().execute("SELECT port, mr FROM parts").fetchall():
-        front.store.record_status_report(port=part[0], slot=0, imsi="", recipient=NUMBER,
+        front.store.inbox.record_status_report(port=part[0], slot=0, imsi="", recipient=NUMBER,
                                          mr=part[1], st=0, category="delivered", scts=None,
                                          discharge=None, now=time.time(), window=3600)
     assert len(api(front, "json", "query_sms_deliver_status")["result"]) == 1
@@ -214,7 +214,7 @@ def test_isms_inbox_is_scoped(front: Front) -> None:
 def test_gatewayrapport_needs_a_login_and_shows_only_the_users_own(front: Front) -> None:
     _, boss_msg = sent_by(front, "boss")
     _, own_msg = sent_by(front, "gw")
-    assert wait_for(lambda: all(r.status == "SENT_OK" for r in front.store.query_sms_result()))
+    assert wait_for(lambda: all(r.status == "SENT_OK" for r in front.store.outbox.query_sms_result()))
 
     def rapport(query: str) -> str:
         return front.get(f"/module/gatewayrapport.php?{query}").body

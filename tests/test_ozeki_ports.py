@@ -90,9 +90,9 @@ def test_values_are_validated_and_canonical() -> None:
 
 def test_settings_persist_and_defaults_fill_the_rest(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "db.sqlite"))
-    PortConfig(store).put(1, {"LIMITTOMPM": "5", "SEND": "off"})
+    PortConfig(store.port_settings).put(1, {"LIMITTOMPM": "5", "SEND": "off"})
     store.close()
-    again = PortConfig(Store(str(tmp_path / "db.sqlite")))
+    again = PortConfig(Store(str(tmp_path / "db.sqlite")).port_settings)
     assert again.effective(1)["LIMITTOMPM"] == "5" and again.effective(1)["SEND"] == "off"
     assert again.effective(0) == {k: spec.default for k, spec in KEYS.items()}
     again.clear(1)

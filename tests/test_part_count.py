@@ -32,7 +32,7 @@ class Box:
         self.workers = {p: FakeWorker(p, self.sched) for p in range(ports)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers, codec=codec)
-        self.store.user_create("bob", "secret-pw-1", credits=100)
+        self.store.users.create("bob", "secret-pw-1", credits=100)
 
     def send(self, text: str, numbers: int = 1, **kw: object) -> list[int]:
         recipients = tuple(Recipient(f"+4477009{i:05d}") for i in range(numbers))
@@ -40,7 +40,7 @@ class Box:
         return list(self.svc.send_sms(request, user="bob").message_ids)
 
     def charged(self) -> int:
-        info = self.store.user_info("bob")
+        info = self.store.users.info("bob")
         assert info is not None and info.credits is not None
         return 100 - info.credits
 
@@ -48,7 +48,7 @@ class Box:
         for w in self.workers.values():
             w.start()
         self.sched.start()
-        assert wait_for(lambda: self.store.in_queue() == 0, 15), "messages still queued"
+        assert wait_for(lambda: self.store.outbox.in_queue() == 0, 15), "messages still queued"
 
     def on_air(self) -> list[tuple[int, pdu.Decoded]]:
         """(port, decoded SMS-SUBMIT) of every part a worker put on the air."""
@@ -56,7 +56,7 @@ class Box:
                 for j in w.transmitted]
 
     def counts(self) -> list[int]:
-        return [r.count for r in self.store.query_sms_result()]
+        return [r.count for r in self.store.outbox.query_sms_result()]
 
     def close(self) -> None:
         stop_all(self.sched, self.workers, self.store)
@@ -83,7 +83,7 @@ def test_a_request_for_a_turkish_port_is_charged_the_national_count(box: Box) ->
     sent = box.on_air()
     assert [(port, d.encoding, national(d), d.text) for port, d in sent] == \
         [(1, "gsm7", True, TEXT)] * 2
-    assert {r.encoding for r in box.store.query_sms_result()} == {"gsm7"}
+    assert {r.encoding for r in box.store.outbox.query_sms_result()} == {"gsm7"}
 
 
 def test_an_unrestricted_request_is_charged_no_less_than_it_sends(box: Box) -> None:
@@ -92,7 +92,7 @@ def test_an_unrestricted_request_is_charged_no_less_than_it_sends(box: Box) -> N
     assert box.counts() == [2] * 6 and box.charged() == 12
     box.run()
     sent = box.on_air()
-    results = box.store.query_sms_result()
+    results = box.store.outbox.query_sms_result()
     # Each message's count is now what went out on its port, never above what was charged.
     assert len(sent) == sum(r.count for r in results) <= box.charged()
     for r in results:
@@ -127,7 +127,7 @@ def test_a_port_that_lost_its_table_leaves_the_message_to_one_that_has_it(box: B
     box.run()
     sent = box.on_air()
     assert [(port, national(d)) for port, d in sent] == [(2, True)] * 4
-    assert {r.status for r in box.store.query_sms_result()} <= {"SENT_OK", "DELIVERED"}
+    assert {r.status for r in box.store.outbox.query_sms_result()} <= {"SENT_OK", "DELIVERED"}
 
 
 def test_a_message_no_port_can_send_within_its_count_fails_unsent(box: Box) -> None:

@@ -389,10 +389,16 @@ def test_port_setting_names_the_languages() -> None:
         with pytest.raises(BadSetting, match="NATIONALLANGUAGES"):
             parse_values({"NATIONALLANGUAGES": bad})
 
-    class Store:
-        def port_settings_put(self, port: int, values: Any) -> None:
+    class Settings:
+        def all(self) -> dict[int, dict[str, str]]:
+            return {}
+
+        def put(self, port: int, values: Any) -> None:
             pass
-    config = PortConfig(Store())
+
+        def clear(self, port: int) -> None:
+            pass
+    config = PortConfig(Settings())
     assert config.languages(0) == ()                         # default: none
     config.put(0, {"NATIONALLANGUAGES": "turkish,portuguese"})
     config.put(1, {"NATIONALLANGUAGES": everything})

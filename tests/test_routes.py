@@ -23,22 +23,22 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def add_events(store: Store, n: int) -> None:
     with store.db.write() as conn:
         for i in range(n):
-            store._event(conn, "ussd", {"port": 0, "text": str(i)}, 0.0)
+            store.events.emit(conn, "ussd", {"port": 0, "text": str(i)}, 0.0)
 
 
 def test_route_add_sets_its_cursor_to_the_last_event(store: Store, tmp_path: Path) -> None:
     admin = Admin(store)
     first = admin.route_add("http://127.0.0.1:8080/in")
-    assert store.push_cursor(f"route:{first}") == 0
+    assert store.events.push_cursor(f"route:{first}") == 0
     add_events(store, 3)
     second = admin.route_add("https://example.test/rx", "json", port=3, sender_prefix="+44",
                              text_prefix="KEY")
-    assert store.push_cursor(f"route:{second}") == store.last_event_id() == 3
-    assert store.push_cursor(f"route:{first}") == 0          # untouched
+    assert store.events.push_cursor(f"route:{second}") == store.events.last_event_id() == 3
+    assert store.events.push_cursor(f"route:{first}") == 0          # untouched
     assert admin.routes() == [Route(first, "http://127.0.0.1:8080/in", "isms"),
                               Route(second, "https://example.test/rx", "json", 3, "+44", "KEY")]
     again = Store(str(tmp_path / "routes.db"))               # persisted
-    assert again.routes() == admin.routes()
+    assert again.routes.all() == admin.routes()
     again.close()
 
 
@@ -46,7 +46,7 @@ def test_route_delete(store: Store) -> None:
     admin = Admin(store)
     rid = admin.route_add("http://127.0.0.1:1/x")
     admin.route_delete(rid)
-    assert admin.routes() == [] and store.push_cursor(f"route:{rid}") is None
+    assert admin.routes() == [] and store.events.push_cursor(f"route:{rid}") is None
     with pytest.raises(NotFound):
         admin.route_delete(rid)
     assert admin.route_add("http://127.0.0.1:1/y") == rid + 1   # ids are never reused
@@ -59,7 +59,7 @@ def test_route_delete(store: Store) -> None:
 def test_bad_routes(store: Store, url: str, protocol: str, port: int | None) -> None:
     with pytest.raises(BadRequest):
         Admin(store).route_add(url, protocol, port=port)
-    assert store.routes() == []
+    assert store.routes.all() == []
 
 
 def test_route_filters() -> None:

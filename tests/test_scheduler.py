@@ -42,13 +42,13 @@ class Rig:
         return list(self.svc.send_sms(req).message_ids)
 
     def drained(self, timeout: float = 15.0) -> bool:
-        return wait_for(lambda: self.store.in_queue() == 0, timeout)
+        return wait_for(lambda: self.store.outbox.in_queue() == 0, timeout)
 
     def transmitted(self) -> list[int]:
         return [j.part_id for w in self.workers.values() for j in w.transmitted]
 
     def statuses(self) -> dict[int, str]:
-        return {r.message_id: r.status for r in self.store.query_sms_result()}
+        return {r.message_id: r.status for r in self.store.outbox.query_sms_result()}
 
     def part_ports(self, message_id: int) -> set[int]:
         rows = self.store.db.conn().execute("SELECT port FROM parts WHERE message_id = ?",
@@ -182,7 +182,7 @@ def test_parts_of_a_port_that_goes_down_move_to_another(rig_factory) -> None:
     sent = rig.transmitted()
     assert len(sent) == len(set(sent)) == 6
     assert len(w0.transmitted) == 1             # the one on the air; its queued part moved
-    kinds = [(e.kind, e.payload["status"]) for e in rig.store.events_after(0, 100)
+    kinds = [(e.kind, e.payload["status"]) for e in rig.store.events.events_after(0, 100)
              if e.kind == "register"]
     assert kinds == [("register", "down")]
 
@@ -211,7 +211,7 @@ def test_status_reports_make_messages_delivered(rig_factory) -> None:
         w.receive(pdu.encode_status_report("+447911123456", mr, 0, scts=now, discharge=now),
                   kind="status_report")
     assert rig.statuses()[m1] == "DELIVERED"
-    kinds = [e.kind for e in rig.store.events_after(0, 100)]
+    kinds = [e.kind for e in rig.store.events.events_after(0, 100)]
     assert kinds == ["sms_result", "sms_deliver_status", "sms_deliver_status", "sms_result"]
     ds = rig.svc.query_deliver_status(numbers=["+447911123456"])
     assert [d.status_code for d in ds] == [0, 0]
@@ -227,7 +227,7 @@ def test_inbound_concatenated_message_out_of_order(rig_factory) -> None:
         rig.workers[0].receive(hex_pdu)
     page = rig.svc.query_incoming(flag="all")
     assert [s.text for s in page.sms] == [text] and page.sms[0].number == "+33612345678"
-    (ev,) = [e.payload for e in rig.store.events_after(0, 10) if e.kind == "sms"]
+    (ev,) = [e.payload for e in rig.store.events.events_after(0, 10) if e.kind == "sms"]
     assert ev["text"] == text and ev["imsi"] == rig.workers[0].info.imsi
 
 
@@ -245,7 +245,7 @@ def test_register_up_down_events_with_sequence(rig_factory) -> None:
     w.change(reg="SEARCHING_NETWORK")
     w.change(reg="SEARCHING_NETWORK", signal=3)
     w.change(reg=REG_OK)
-    evs = [e.payload for e in rig.store.events_after(0, 10) if e.kind == "register"]
+    evs = [e.payload for e in rig.store.events.events_after(0, 10) if e.kind == "register"]
     assert [(e["status"], e["sequence"]) for e in evs] == [("down", 1), ("up", 2)]
     assert evs[1]["imsi"] == w.info.imsi and evs[1]["slot"] == 0
 
@@ -254,7 +254,7 @@ def test_ussd_reply_is_stored_and_announced(rig_factory) -> None:
     rig = rig_factory(ports=2).start()
     assert rig.svc.send_ussd([1], "*100#") == [(1, 200)]
     assert wait_for(lambda: rig.svc.query_ussd_reply([1]) == [(1, "reply to *100#")])
-    (ev,) = [e.payload for e in rig.store.events_after(0, 10) if e.kind == "ussd"]
+    (ev,) = [e.payload for e in rig.store.events.events_after(0, 10) if e.kind == "ussd"]
     assert ev == {"port": 1, "text": "reply to *100#"}
 
 
@@ -264,7 +264,7 @@ def test_mr_wraps_after_255_and_reports_match_the_latest_send(rig_factory) -> No
     rig.start()
     ids = rig.send(["+447911000001"] * 5)           # MRs 253, 254, 255, 0, 1
     assert rig.drained()
-    refs = [r.ref_id for r in rig.store.query_sms_result()]
+    refs = [r.ref_id for r in rig.store.outbox.query_sms_result()]
     assert refs == [253, 254, 255, 0, 1]
     rig.workers[0].mr = 0                            # the counter wraps again: MR 0 reused
     (again,) = rig.send(["+447911000001"])
@@ -284,7 +284,7 @@ def test_register_down_names_the_sim_that_went_away(rig_factory) -> None:
     w = rig.workers[0]
     imsi = w.info.imsi
     w.change(reg="NO_SIM", imsi="", iccid="", number="")
-    (ev,) = [e.payload for e in rig.store.events_after(0, 10) if e.kind == "register"]
+    (ev,) = [e.payload for e in rig.store.events.events_after(0, 10) if e.kind == "register"]
     assert ev["status"] == "down" and ev["imsi"] == imsi and ev["iccid"] != ""
     assert rig.svc.port_info([0])[0].imsi == ""         # port info shows the new state
 
@@ -317,9 +317,9 @@ def test_drain_lets_the_parts_on_the_air_finish_and_starts_no_other(rig_factory)
     assert len(rig.transmitted()) == 2
     statuses = rig.statuses()
     assert sorted(statuses[m] for m in ids) == ["SENDING"] * 6 + ["SENT_OK"] * 2
-    assert rig.store.left_queued() == 6
+    assert rig.store.outbox.left_queued() == 6
     # The parts the workers skipped stay leased; the next start's recovery queues them again.
-    assert rig.store.recover_after_restart().requeued == 2
+    assert rig.store.outbox.recover_after_restart().requeued == 2
 
 
 def test_drain_names_the_parts_still_on_the_air(rig_factory) -> None:
@@ -331,5 +331,5 @@ def test_drain_names_the_parts_still_on_the_air(rig_factory) -> None:
     assert rig.sched.drain() == 1
     assert not rig.sched.wait_drained(0.1)
     assert rig.sched.drain_report().abandoned == ((0, on_air[0]),)
-    assert rig.store.left_queued() == 1      # the message on the air is not counted
+    assert rig.store.outbox.left_queued() == 1      # the message on the air is not counted
     gate.set()

@@ -45,7 +45,7 @@ class Box:
 
     def queue(self, numbers: list[str], priority: int) -> None:
         """Accept messages straight into the store (the service refuses while no port can send)."""
-        self.store.intake(user="admin", text="queued", encoding="auto", srr=False, ports=None,
+        self.store.outbox.intake(user="admin", text="queued", encoding="auto", srr=False, ports=None,
                           rows=[(n, None, None, 1) for n in numbers], now=time.time(),
                           extra=TaskExtra(priority=priority))
         self.sched.kick()
@@ -93,7 +93,7 @@ def test_higher_priority_waiting_messages_go_first_fifo_within_one(make_box) -> 
     box.queue(low[2:], LOW)
     box.queue(high, HIGH)
     box.start_port()
-    assert wait_for(lambda: box.store.in_queue() == 0, 30)
+    assert wait_for(lambda: box.store.outbox.in_queue() == 0, 30)
     assert box.sent_to() == high + normal + low
 
 
@@ -106,7 +106,7 @@ def test_high_priority_overtakes_low_ones_already_read_ahead(make_box) -> None:
     assert wait_for(lambda: len(box.sent_to()) >= 1, 20)
     box.send(high, HIGH)
     before = len(box.sent_to())          # at least what had gone out when they were accepted
-    assert wait_for(lambda: box.store.in_queue() == 0, 30)
+    assert wait_for(lambda: box.store.outbox.in_queue() == 0, 30)
     order = box.sent_to()
     assert sorted(order) == sorted(low + high) and len(order) == len(set(order))
     assert [n for n in order if n in low] == low                  # FIFO within a priority
@@ -124,7 +124,7 @@ def test_normal_is_the_default_priority(make_box) -> None:
     box.start_port()
     box.svc.send_sms(SendRequest("default", (Recipient("+447702000001"),),
                                  request_status_report=False))
-    assert wait_for(lambda: box.store.in_queue() == 0, 30)
+    assert wait_for(lambda: box.store.outbox.in_queue() == 0, 30)
     order = box.sent_to()
     assert order.index("+447702000001") < min(order.index(n) for n in numbers("1", 2))
 
@@ -132,9 +132,9 @@ def test_normal_is_the_default_priority(make_box) -> None:
 def test_upgrade_gives_waiting_messages_their_task_priority(tmp_path: Path) -> None:
     path = str(tmp_path / "old.db")
     store = Store(path, migrations=migrate.load()[:1])      # v0.1.0's tables, not later ones
-    store.intake(user="admin", text="x", encoding="auto", srr=False, ports=None,
+    store.outbox.intake(user="admin", text="x", encoding="auto", srr=False, ports=None,
                  rows=[("+447701000001", None, None, 1)], now=time.time())
-    store.intake(user="admin", text="y", encoding="auto", srr=False, ports=None,
+    store.outbox.intake(user="admin", text="y", encoding="auto", srr=False, ports=None,
                  rows=[("+447703000001", None, None, 1)], now=time.time(),
                  extra=TaskExtra(priority=HIGH))
     with store.db.write() as conn:     # as a pre-release database: no priority column, version 0
@@ -144,7 +144,7 @@ def test_upgrade_gives_waiting_messages_their_task_priority(tmp_path: Path) -> N
     store.close()
     store = Store(path)
     try:
-        assert [w.number for w in store.waiting(0, 10)] == ["+447703000001", "+447701000001"]
+        assert [w.number for w in store.outbox.waiting(0, 10)] == ["+447703000001", "+447701000001"]
         plan = store.db.conn().execute(
             "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE stage = 0 "
             "ORDER BY priority DESC, id").fetchall()

@@ -202,8 +202,8 @@ def test_no_password_equivalent_is_stored_for_a_user_without_digest(tmp_path: Pa
     db = str(tmp_path / "smsd.db")
     store = Store(db)
     try:
-        store.user_add("plain", "correct horse")
-        store.user_add("dig", "battery staple", digest=True)
+        store.users.add("plain", "correct horse")
+        store.users.add("dig", "battery staple", digest=True)
         data = stored_bytes(db)
         assert not any(secret in data for secret in password_equivalents("plain", "correct horse"))
         # The scan sees what is there: the opted-in user's HA1s are (as Digest needs them).
@@ -211,7 +211,7 @@ def test_no_password_equivalent_is_stored_for_a_user_without_digest(tmp_path: Pa
             s for s in password_equivalents("dig", "battery staple")[:2] if s in data]
         row = store.db.conn().execute("SELECT ha1, ha1_sha256 FROM users WHERE name = 'plain'")
         assert row.fetchone() == (None, None)
-        store.user_set_digest("dig", None)       # turned off: the HA1s are gone from the row
+        store.users.set_digest("dig", None)       # turned off: the HA1s are gone from the row
         row = store.db.conn().execute("SELECT ha1, ha1_sha256 FROM users WHERE name = 'dig'")
         assert row.fetchone() == (None, None)
     finally:
@@ -231,13 +231,13 @@ def test_the_upgrade_keeps_digest_on_for_existing_users(tmp_path: Path) -> None:
             "SELECT name, kdf, salt, hash, realm, ha1, admin, created, perms, credits, sha_salt, "
             "sha_hash FROM users").fetchall()
         assert after == before and before[0][0] == "alice"
-        assert store.user_digest_algorithms("alice") == ["MD5"]
-        assert store.user_digest_ha1("alice", REALM) \
+        assert store.users.digest_algorithms("alice") == ["MD5"]
+        assert store.users.digest_ha1("alice", REALM) \
             == hashlib.md5(f"alice:{REALM}:secret".encode()).hexdigest()
-        store.user_add("newcomer", "pw")
-        assert store.user_digest_algorithms("newcomer") == []
-        store.user_set_password("alice", "changed")       # Digest stays on, SHA-256 added
-        assert store.user_digest_algorithms("alice") == ["SHA-256", "MD5"]
+        store.users.add("newcomer", "pw")
+        assert store.users.digest_algorithms("newcomer") == []
+        store.users.set_password("alice", "changed")       # Digest stays on, SHA-256 added
+        assert store.users.digest_algorithms("alice") == ["SHA-256", "MD5"]
     finally:
         store.close()
 

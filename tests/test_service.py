@@ -82,7 +82,7 @@ def test_param_substitution_in_order(box: Box) -> None:
     recipients = (Recipient("1", text_param=("Ann", "42")), Recipient("2", text_param=("Bob",)),
                   Recipient("3", text_param=("C", "1", "extra")))
     acc = box.svc.send_sms(SendRequest("Hi #param#, code #param#.", recipients))
-    texts = [m.text for m in box.store.waiting(0, 10)]
+    texts = [m.text for m in box.store.outbox.waiting(0, 10)]
     assert texts == ["Hi Ann, code 42.", "Hi Bob, code #param#.", "Hi C, code 1."]
     assert len(acc.message_ids) == 3
     assert substitute("a#param#b".split("#param#"), ()) == "a#param#b"
@@ -167,7 +167,7 @@ def test_stop_task(box: Box) -> None:
 
 
 def test_query_incoming_validates_flag(box: Box) -> None:
-    box.store.add_inbound(port=0, slot=0, imsi="", sender="+1", smsc="", scts=None, text="t",
+    box.store.inbox.add_inbound(port=0, slot=0, imsi="", sender="+1", smsc="", scts=None, text="t",
                           concat=None, now=time.time())
     with pytest.raises(BadRequest):
         box.svc.query_incoming(flag="new")
@@ -243,7 +243,7 @@ def test_port_info(box: Box) -> None:
 
 
 def test_user_passthroughs(box: Box) -> None:
-    box.store.user_create("admin", "pw", admin=True, digest=True)
+    box.store.users.create("admin", "pw", admin=True, digest=True)
     assert box.svc.user_check("admin", "pw") and not box.svc.user_check("admin", "no")
     assert box.svc.user_digest_ha1("admin", "smsd") is not None
     assert box.svc.user_digest_ha1("admin", "smsd", "SHA-256") is not None

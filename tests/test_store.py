@@ -26,36 +26,36 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def intake(store: Store, numbers: list[str], text: str = "hi", count: int = 1,
            ports: tuple[int, ...] | None = None) -> tuple[int, range]:
     rows = [(n, None, i, count) for i, n in enumerate(numbers)]
-    return store.intake(user="admin", text=text, encoding="auto", srr=True, ports=ports,
+    return store.outbox.intake(user="admin", text=text, encoding="auto", srr=True, ports=ports,
                         rows=rows, now=NOW)
 
 
 def start_one(store: Store, port: int = 0, parts: int = 1) -> list[int]:
     """Materialise the oldest waiting message on `port` with dummy PDUs."""
-    msg = store.waiting(0, 1)[0]
-    ids = store.materialize(msg.id, port, [(i + 1, parts, "00", 1) for i in range(parts)], NOW)
+    msg = store.outbox.waiting(0, 1)[0]
+    ids = store.outbox.materialize(msg.id, port, [(i + 1, parts, "00", 1) for i in range(parts)], NOW)
     assert ids is not None
     return ids
 
 
 def events(store: Store, kind: str) -> list[dict]:
-    return [e.payload for e in store.events_after(0, 10_000) if e.kind == kind]
+    return [e.payload for e in store.events.events_after(0, 10_000) if e.kind == kind]
 
 
 def test_intake_ids_queue_count_and_waiting_rows(store: Store) -> None:
     task, ids = intake(store, ["+1", "22", "333"], text="x", count=2, ports=(1, 3))
     assert list(ids) == [1, 2, 3] and task == 1
-    assert store.in_queue() == 3
-    waiting = store.waiting(0, 10)
+    assert store.outbox.in_queue() == 3
+    waiting = store.outbox.waiting(0, 10)
     assert [w.number for w in waiting] == ["+1", "22", "333"]
     assert waiting[0].ports == (1, 3) and waiting[0].text == "x" and waiting[0].srr
-    assert [w.id for w in store.waiting(1, 10)] == [2, 3]
+    assert [w.id for w in store.outbox.waiting(1, 10)] == [2, 3]
 
 
 def test_per_recipient_text_overrides_task_text(store: Store) -> None:
-    store.intake(user="u", text="hello #param#", encoding="auto", srr=False, ports=None,
+    store.outbox.intake(user="u", text="hello #param#", encoding="auto", srr=False, ports=None,
                  rows=[("1", "hello bob", None, 1), ("2", None, None, 1)], now=NOW)
-    assert [w.text for w in store.waiting(0, 10)] == ["hello bob", "hello #param#"]
+    assert [w.text for w in store.outbox.waiting(0, 10)] == ["hello bob", "hello #param#"]
 
 
 def test_serial_is_made_once_and_kept(tmp_path: Path) -> None:
@@ -72,47 +72,47 @@ def test_serial_is_made_once_and_kept(tmp_path: Path) -> None:
 def test_part_life_cycle_sent_ok_with_event(store: Store) -> None:
     intake(store, ["+447911123456"], count=2)
     p1, p2 = start_one(store, port=4, parts=2)
-    assert store.part_starting(4, p1, NOW)
-    assert not store.part_starting(5, p1, NOW)          # not leased to port 5
-    assert store.part_result(4, SendResult(p1, ok=True, mr=77), imsi="IMSI4", now=NOW,
+    assert store.outbox.part_starting(4, p1, NOW)
+    assert not store.outbox.part_starting(5, p1, NOW)          # not leased to port 5
+    assert store.outbox.part_result(4, SendResult(p1, ok=True, mr=77), imsi="IMSI4", now=NOW,
                              max_attempts=3, backoff=1.0)
     assert not events(store, "sms_result")               # one part still to go
-    assert store.lease(p2, 4, NOW) and store.part_starting(4, p2, NOW)
-    store.part_result(4, SendResult(p2, ok=True, mr=78), imsi="IMSI4", now=NOW + 1,
+    assert store.outbox.lease(p2, 4, NOW) and store.outbox.part_starting(4, p2, NOW)
+    store.outbox.part_result(4, SendResult(p2, ok=True, mr=78), imsi="IMSI4", now=NOW + 1,
                       max_attempts=3, backoff=1.0)
-    (res,) = store.query_sms_result()
+    (res,) = store.outbox.query_sms_result()
     assert (res.status, res.count, res.succ_count, res.ref_id, res.port, res.imsi) == \
         ("SENT_OK", 2, 2, 77, 4, "IMSI4")
     (ev,) = events(store, "sms_result")
     assert ev["status"] == "SENT_OK" and ev["message_id"] == res.message_id and ev["ref_id"] == 77
-    assert store.in_queue() == 0
+    assert store.outbox.in_queue() == 0
 
 
 def test_temporary_failure_requeues_avoiding_the_port_then_gives_up(store: Store) -> None:
     intake(store, ["123"])
     (p,) = start_one(store, port=1)
-    store.part_starting(1, p, NOW)
-    store.part_result(1, SendResult(p, ok=False, cms=500), imsi="", now=NOW, max_attempts=2,
+    store.outbox.part_starting(1, p, NOW)
+    store.outbox.part_result(1, SendResult(p, ok=False, cms=500), imsi="", now=NOW, max_attempts=2,
                       backoff=5.0)
-    (q,) = store.queued_parts()
+    (q,) = store.outbox.queued_parts()
     assert q.id == p and q.avoid_port == 1 and q.pref_port is None and q.next_try == NOW + 5
-    assert store.lease(p, 2, NOW) and store.part_starting(2, p, NOW)
-    store.part_result(2, SendResult(p, ok=False, cms=500), imsi="", now=NOW, max_attempts=2,
+    assert store.outbox.lease(p, 2, NOW) and store.outbox.part_starting(2, p, NOW)
+    store.outbox.part_result(2, SendResult(p, ok=False, cms=500), imsi="", now=NOW, max_attempts=2,
                       backoff=5.0)
-    assert store.queued_parts() == []
-    (res,) = store.query_sms_result()
+    assert store.outbox.queued_parts() == []
+    (res,) = store.outbox.query_sms_result()
     assert res.status == "FAILED" and res.succ_count == 0
 
 
 def test_permanent_failure_fails_message_and_stops_siblings(store: Store) -> None:
     intake(store, ["123"], count=3)
     p1, p2, p3 = start_one(store, port=0, parts=3)
-    store.lease(p2, 0, NOW)
-    store.part_starting(0, p1, NOW)
-    store.part_result(0, SendResult(p1, ok=False, cms=38, permanent=True, error="barred"),
+    store.outbox.lease(p2, 0, NOW)
+    store.outbox.part_starting(0, p1, NOW)
+    store.outbox.part_result(0, SendResult(p1, ok=False, cms=38, permanent=True, error="barred"),
                       imsi="", now=NOW, max_attempts=3, backoff=1.0)
-    assert not store.part_starting(0, p2, NOW)            # stopped while waiting in the worker
-    (res,) = store.query_sms_result()
+    assert not store.outbox.part_starting(0, p2, NOW)            # stopped while waiting in the worker
+    (res,) = store.outbox.query_sms_result()
     assert res.status == "FAILED"
     assert events(store, "sms_result")[0]["status"] == "FAILED"
 
@@ -121,47 +121,47 @@ def test_not_on_air_failure_does_not_count_an_attempt(store: Store) -> None:
     intake(store, ["123"])
     (p,) = start_one(store, port=0)
     for _ in range(5):
-        store.part_result(0, SendResult(p, ok=False, on_air=False), imsi="", now=NOW,
+        store.outbox.part_result(0, SendResult(p, ok=False, on_air=False), imsi="", now=NOW,
                           max_attempts=1, backoff=0.0)
-        assert store.lease(p, 0, NOW)
-    assert store.query_sms_result()[0].status == "SENDING"
+        assert store.outbox.lease(p, 0, NOW)
+    assert store.outbox.query_sms_result()[0].status == "SENDING"
 
 
 def test_stale_result_is_ignored(store: Store) -> None:
     intake(store, ["123"])
     (p,) = start_one(store, port=0)
-    assert not store.part_result(3, SendResult(p, ok=True, mr=1), imsi="", now=NOW,
+    assert not store.outbox.part_result(3, SendResult(p, ok=True, mr=1), imsi="", now=NOW,
                                  max_attempts=3, backoff=1.0)
-    assert store.query_sms_result()[0].status == "SENDING"
+    assert store.outbox.query_sms_result()[0].status == "SENDING"
 
 
 def test_stop_task_stops_waiting_and_leased_but_not_on_air(store: Store) -> None:
     task, _ = intake(store, ["1", "2", "3"])
     (on_air,) = start_one(store, port=0)
-    store.part_starting(0, on_air, NOW)
+    store.outbox.part_starting(0, on_air, NOW)
     (leased,) = start_one(store, port=1)
-    assert store.stop_task(task, NOW)
-    assert not store.stop_task(999, NOW)
-    assert not store.part_starting(1, leased, NOW)
-    statuses = [r.status for r in store.query_sms_result()]
+    assert store.outbox.stop_task(task, NOW)
+    assert not store.outbox.stop_task(999, NOW)
+    assert not store.outbox.part_starting(1, leased, NOW)
+    statuses = [r.status for r in store.outbox.query_sms_result()]
     assert statuses == ["SENDING", "FAILED", "FAILED"]
-    store.part_result(0, SendResult(on_air, ok=True, mr=9), imsi="", now=NOW, max_attempts=3,
+    store.outbox.part_result(0, SendResult(on_air, ok=True, mr=9), imsi="", now=NOW, max_attempts=3,
                       backoff=1.0)
     # the part on the air when the task stopped went out whole: that message was sent
-    assert [r.status for r in store.query_sms_result()] == ["SENT_OK", "FAILED", "FAILED"]
-    assert store.in_queue() == 0
+    assert [r.status for r in store.outbox.query_sms_result()] == ["SENT_OK", "FAILED", "FAILED"]
+    assert store.outbox.in_queue() == 0
 
 
 def test_stop_task_fails_a_multipart_message_half_sent(store: Store) -> None:
     task, _ = intake(store, ["1"], count=2)
     p1, p2 = start_one(store, port=0, parts=2)
-    store.part_starting(0, p1, NOW)
-    store.stop_task(task, NOW)
-    store.part_result(0, SendResult(p1, ok=True, mr=9), imsi="", now=NOW, max_attempts=3,
+    store.outbox.part_starting(0, p1, NOW)
+    store.outbox.stop_task(task, NOW)
+    store.outbox.part_result(0, SendResult(p1, ok=True, mr=9), imsi="", now=NOW, max_attempts=3,
                       backoff=1.0)
-    (res,) = store.query_sms_result()
+    (res,) = store.outbox.query_sms_result()
     assert (res.status, res.succ_count, res.count) == ("FAILED", 1, 2)
-    assert store.queued_parts() == []
+    assert store.outbox.queued_parts() == []
 
 
 def test_recovery_on_air_becomes_unknown_and_leased_returns(tmp_path: Path) -> None:
@@ -169,17 +169,17 @@ def test_recovery_on_air_becomes_unknown_and_leased_returns(tmp_path: Path) -> N
     store = Store(path)
     intake(store, ["1", "2", "3"], count=2)
     a1, a2 = start_one(store, port=0, parts=2)
-    store.part_starting(0, a1, NOW)
+    store.outbox.part_starting(0, a1, NOW)
     b1, b2 = start_one(store, port=1, parts=2)            # b1 leased only
     store.close()
     again = Store(path)
-    rec = again.recover_after_restart(NOW + 10)
+    rec = again.outbox.recover_after_restart(NOW + 10)
     assert (rec.unknown, rec.requeued) == (1, 1)
-    results = {r.message_id: r for r in again.query_sms_result()}
+    results = {r.message_id: r for r in again.outbox.query_sms_result()}
     assert results[1].status == "FAILED"
-    assert {q.id for q in again.queued_parts()} == {b1, b2}   # a2 stopped with its message
-    assert not again.part_starting(0, a1, NOW)
-    assert again.in_queue() == 2
+    assert {q.id for q in again.outbox.queued_parts()} == {b1, b2}   # a2 stopped with its message
+    assert not again.outbox.part_starting(0, a1, NOW)
+    assert again.outbox.in_queue() == 2
     (ev,) = events(again, "sms_result")
     assert ev["message_id"] == 1 and ev["status"] == "FAILED"
     reason = again.db.conn().execute("SELECT reason FROM messages WHERE id = 1").fetchone()[0]
@@ -188,12 +188,12 @@ def test_recovery_on_air_becomes_unknown_and_leased_returns(tmp_path: Path) -> N
 
 def test_inbound_single_and_concatenated_reassembly(store: Store) -> None:
     common: dict[str, Any] = dict(port=2, slot=0, imsi="IMSI2", sender="+4479", smsc="+44SC", now=NOW)
-    assert store.add_inbound(scts=NOW, text="short", concat=None, **common) == 1
-    assert store.add_inbound(scts=NOW, text="world", concat=(9, 2, 2), **common) is None
-    assert store.add_inbound(scts=NOW, text="world", concat=(9, 2, 2), **common) is None  # dup
+    assert store.inbox.add_inbound(scts=NOW, text="short", concat=None, **common) == 1
+    assert store.inbox.add_inbound(scts=NOW, text="world", concat=(9, 2, 2), **common) is None
+    assert store.inbox.add_inbound(scts=NOW, text="world", concat=(9, 2, 2), **common) is None  # dup
     other: dict[str, Any] = dict(common, sender="+4400")
-    assert store.add_inbound(scts=NOW, text="X", concat=(9, 2, 1), **other) is None
-    sms_id = store.add_inbound(scts=NOW, text="hello ", concat=(9, 2, 1), **common)
+    assert store.inbox.add_inbound(scts=NOW, text="X", concat=(9, 2, 1), **other) is None
+    sms_id = store.inbox.add_inbound(scts=NOW, text="hello ", concat=(9, 2, 1), **common)
     assert sms_id == 2
     texts = [e["text"] for e in events(store, "sms")]
     assert texts == ["short", "hello world"]
@@ -203,44 +203,44 @@ def test_inbound_single_and_concatenated_reassembly(store: Store) -> None:
 
 def test_reassembly_keys_by_sim_when_imsi_unknown(store: Store) -> None:
     base: dict[str, Any] = dict(slot=0, imsi="", sender="+1", smsc="", scts=None, now=NOW)
-    store.add_inbound(port=0, text="a", concat=(1, 2, 1), **base)
-    assert store.add_inbound(port=1, text="b", concat=(1, 2, 2), **base) is None
-    assert store.add_inbound(port=0, text="b", concat=(1, 2, 2), **base) is not None
+    store.inbox.add_inbound(port=0, text="a", concat=(1, 2, 1), **base)
+    assert store.inbox.add_inbound(port=1, text="b", concat=(1, 2, 2), **base) is None
+    assert store.inbox.add_inbound(port=0, text="b", concat=(1, 2, 2), **base) is not None
 
 
 def test_query_incoming_flags_and_counts(store: Store) -> None:
     for i in range(4):
-        store.add_inbound(port=i % 2, slot=0, imsi="", sender=f"+{i}", smsc="", scts=None,
+        store.inbox.add_inbound(port=i % 2, slot=0, imsi="", sender=f"+{i}", smsc="", scts=None,
                           text=f"t{i}", concat=None, now=NOW)
-    page = store.query_incoming(flag="unread", ports=[0])
+    page = store.inbox.query_incoming(flag="unread", ports=[0])
     assert [s.text for s in page.sms] == ["t0", "t2"] and (page.read, page.unread) == (2, 0)
-    page = store.query_incoming(flag="unread")
+    page = store.inbox.query_incoming(flag="unread")
     assert [s.text for s in page.sms] == ["t1", "t3"] and (page.read, page.unread) == (4, 0)
-    assert store.query_incoming(flag="unread").sms == ()
-    page = store.query_incoming(after_id=2, flag="read")
+    assert store.inbox.query_incoming(flag="unread").sms == ()
+    page = store.inbox.query_incoming(after_id=2, flag="read")
     assert [s.incoming_sms_id for s in page.sms] == [3, 4]
-    assert len(store.query_incoming(flag="all").sms) == 4
+    assert len(store.inbox.query_incoming(flag="all").sms) == 4
 
 
 def test_unread_counted_before_reading(store: Store) -> None:
     for i in range(3):
-        store.add_inbound(port=0, slot=0, imsi="", sender="+1", smsc="", scts=None,
+        store.inbox.add_inbound(port=0, slot=0, imsi="", sender="+1", smsc="", scts=None,
                           text=str(i), concat=None, now=NOW)
-    page = store.query_incoming(flag="read")
+    page = store.inbox.query_incoming(flag="read")
     assert page.sms == () and (page.read, page.unread) == (0, 3)
 
 
 def send_part(store: Store, port: int, mr: int, now: float) -> int:
     (p,) = start_one(store, port=port)
-    store.part_starting(port, p, now)
-    store.part_result(port, SendResult(p, ok=True, mr=mr), imsi="I", now=now, max_attempts=3,
+    store.outbox.part_starting(port, p, now)
+    store.outbox.part_result(port, SendResult(p, ok=True, mr=mr), imsi="I", now=now, max_attempts=3,
                       backoff=1.0)
     return p
 
 
 def report(store: Store, port: int, mr: int, number: str, st: int = 0,
            now: float = NOW + 100) -> int | None:
-    return store.record_status_report(
+    return store.inbox.record_status_report(
         port=port, slot=0, imsi="I", recipient=number, mr=mr, st=st,
         category="delivered" if st < 0x20 else ("pending" if st < 0x40 else "failed"),
         scts=None, discharge=None, now=now, window=3600)
@@ -252,7 +252,7 @@ def test_status_report_delivers_most_recent_part_with_wrapped_mr(store: Store) -
     send_part(store, 0, 5, NOW)
     send_part(store, 0, 6, NOW)
     assert report(store, 0, 5, "+447911123456") == 2
-    results = {r.message_id: r.status for r in store.query_sms_result()}
+    results = {r.message_id: r.status for r in store.outbox.query_sms_result()}
     assert results == {1: "SENT_OK", 2: "DELIVERED", 3: "SENT_OK"}
     assert report(store, 0, 6, "+447911000000") is None          # wrong number: no match
     assert report(store, 1, 6, "+447911999999") is None          # wrong port
@@ -262,7 +262,7 @@ def test_status_report_delivers_most_recent_part_with_wrapped_mr(store: Store) -
     assert ds["task_id"] == 1                    # the submission (IntelliSoftware's one ID)
     unmatched = [e for e in events(store, "sms_deliver_status") if e["message_id"] is None]
     assert unmatched and all(e["task_id"] is None for e in unmatched)
-    kinds = [e.kind for e in store.events_after(0, 100)]
+    kinds = [e.kind for e in store.events.events_after(0, 100)]
     assert kinds.count("sms_result") == 4       # three SENT_OK, one DELIVERED
 
 
@@ -270,10 +270,10 @@ def test_pending_report_does_not_deliver_and_national_number_matches(store: Stor
     intake(store, ["07911123456"])
     send_part(store, 0, 200, NOW)
     assert report(store, 0, 200, "+447911123456", st=0x20) == 1
-    assert store.query_sms_result()[0].status == "SENT_OK"
+    assert store.outbox.query_sms_result()[0].status == "SENT_OK"
     report(store, 0, 200, "+447911123456", st=0)
-    assert store.query_sms_result()[0].status == "DELIVERED"
-    rows = store.query_deliver_status(numbers=["07911123456"])
+    assert store.outbox.query_sms_result()[0].status == "DELIVERED"
+    rows = store.inbox.query_deliver_status(numbers=["07911123456"])
     assert [r.status_code for r in rows] == [0x20, 0]
 
 
@@ -286,70 +286,70 @@ def test_numbers_match() -> None:
 
 def test_query_filters(store: Store) -> None:
     intake(store, ["1", "2", "3"])
-    assert [r.number for r in store.query_sms_result(numbers=["2", "3"])] == ["2", "3"]
-    assert [r.user_id for r in store.query_sms_result(user_ids=[0])] == [0]
-    assert store.query_sms_result(time_after=NOW + 1) == []
-    assert len(store.query_sms_result(time_before=NOW + 1)) == 3
-    assert store.query_sms_result(ports=[]) == []
+    assert [r.number for r in store.outbox.query_sms_result(numbers=["2", "3"])] == ["2", "3"]
+    assert [r.user_id for r in store.outbox.query_sms_result(user_ids=[0])] == [0]
+    assert store.outbox.query_sms_result(time_after=NOW + 1) == []
+    assert len(store.outbox.query_sms_result(time_before=NOW + 1)) == 3
+    assert store.outbox.query_sms_result(ports=[]) == []
 
 
 def test_events_cursor_and_settings(store: Store) -> None:
-    assert store.last_event_id() == 0 and store.push_cursor("t") is None
-    store.add_ussd_reply(1, "Balance 5", 0, NOW)
-    (ev,) = store.events_after(0, 10)
+    assert store.events.last_event_id() == 0 and store.events.push_cursor("t") is None
+    store.inbox.add_ussd_reply(1, "Balance 5", 0, NOW)
+    (ev,) = store.events.events_after(0, 10)
     assert ev.kind == "ussd" and ev.payload == {"port": 1, "text": "Balance 5"}
-    store.set_push_cursor("t", ev.id)
-    assert store.push_cursor("t") == ev.id and store.events_after(ev.id, 10) == []
-    assert store.wait_events(0, 0.01) and not store.wait_events(ev.id, 0.01)
-    store.set_setting("k", "v")
-    store.set_setting("k", "w")
-    assert store.get_setting("k") == "w" and store.get_setting("none") is None
+    store.events.set_push_cursor("t", ev.id)
+    assert store.events.push_cursor("t") == ev.id and store.events.events_after(ev.id, 10) == []
+    assert store.events.wait_events(0, 0.01) and not store.events.wait_events(ev.id, 0.01)
+    store.settings.set("k", "v")
+    store.settings.set("k", "w")
+    assert store.settings.get("k") == "w" and store.settings.get("none") is None
 
 
 def test_register_event_sequence_survives_reopen(tmp_path: Path) -> None:
     path = str(tmp_path / "e.db")
     info = PortInfo(port=8, reg=REG_OK, imsi="I", iccid="C", number="N", slot=2)
     s = Store(path)
-    assert s.register_event(info, True, NOW) == 1
+    assert s.inbox.register_event(info, True, NOW) == 1
     s.close()
     s = Store(path)
-    assert s.register_event(info, False, NOW) == 2
-    ev = s.events_after(1, 10)[0].payload
+    assert s.inbox.register_event(info, False, NOW) == 2
+    ev = s.events.events_after(1, 10)[0].payload
     assert ev == {"port": 8, "iccid": "C", "imsi": "I", "number": "N", "status": "down",
                   "sequence": 2, "slot": 2}
 
 
 def test_users_hash_cache_and_digest(store: Store) -> None:
-    store.user_create("alice", "s3cret")
-    assert store.user_exists("alice") and not store.user_is_admin("alice")
+    store.users.create("alice", "s3cret")
+    assert store.users.exists("alice") and not store.users.is_admin("alice")
     stored = store.db.conn().execute("SELECT hash, salt FROM users").fetchone()
     assert b"s3cret" not in stored[0] and len(stored[1]) == 16
     t = time.perf_counter()
-    assert store.user_check("alice", "s3cret")
+    assert store.users.check("alice", "s3cret")
     slow = time.perf_counter() - t
     t = time.perf_counter()
-    assert store.user_check("alice", "s3cret")
+    assert store.users.check("alice", "s3cret")
     fast = time.perf_counter() - t
     assert fast < slow / 10
-    assert not store.user_check("alice", "wrong") and not store.user_check("bob", "s3cret")
+    assert not store.users.check("alice", "wrong") and not store.users.check("bob", "s3cret")
     import hashlib
-    assert store.user_digest_ha1("alice", "smsd") is None            # Digest is opt-in
-    assert store.user_digest_algorithms("alice") == []
-    store.user_create("alice", "s3cret", digest=True)
-    assert store.user_digest_ha1("alice", "smsd") == hashlib.md5(b"alice:smsd:s3cret").hexdigest()
-    assert store.user_digest_ha1("alice", "smsd", "SHA-256") \
+    assert store.users.digest_ha1("alice", "smsd") is None            # Digest is opt-in
+    assert store.users.digest_algorithms("alice") == []
+    store.users.create("alice", "s3cret", digest=True)
+    assert store.users.digest_ha1("alice", "smsd") == hashlib.md5(b"alice:smsd:s3cret").hexdigest()
+    assert store.users.digest_ha1("alice", "smsd", "SHA-256") \
         == hashlib.sha256(b"alice:smsd:s3cret").hexdigest()
-    assert store.user_digest_ha1("alice", "smsd", "SHA-512") is None
-    assert store.user_digest_ha1("alice", "other") is None
-    store.user_create("alice", "new", admin=True)            # the cached password is forgotten
-    assert not store.user_check("alice", "s3cret") and store.user_check("alice", "new")
-    assert store.user_is_admin("alice")
-    assert store.user_delete("alice") and not store.user_check("alice", "new")
+    assert store.users.digest_ha1("alice", "smsd", "SHA-512") is None
+    assert store.users.digest_ha1("alice", "other") is None
+    store.users.create("alice", "new", admin=True)            # the cached password is forgotten
+    assert not store.users.check("alice", "s3cret") and store.users.check("alice", "new")
+    assert store.users.is_admin("alice")
+    assert store.users.delete("alice") and not store.users.check("alice", "new")
 
 
 def test_same_salted_password_gives_different_hashes(store: Store) -> None:
-    store.user_create("a", "pw")
-    store.user_create("b", "pw")
+    store.users.create("a", "pw")
+    store.users.create("b", "pw")
     hashes = [r[0] for r in store.db.conn().execute("SELECT hash FROM users")]
     assert hashes[0] != hashes[1]
 
@@ -369,13 +369,13 @@ def test_wal_and_full_sync(store: Store) -> None:
 
 def test_incomplete_concatenated_message_is_delivered_when_stale(store: Store) -> None:
     base: dict[str, Any] = dict(port=1, slot=0, imsi="I", sender="+1", smsc="SC", scts=None)
-    store.add_inbound(text="one ", concat=(5, 3, 1), now=NOW, **base)
-    store.add_inbound(text="three", concat=(5, 3, 3), now=NOW + 10, **base)
-    store.add_inbound(text="fresh", concat=(6, 2, 1), now=NOW + 3000, **base)
-    assert store.flush_stale_inbound(NOW + 3500, 3600) == 0
-    assert store.flush_stale_inbound(NOW + 3601, 3600) == 1
+    store.inbox.add_inbound(text="one ", concat=(5, 3, 1), now=NOW, **base)
+    store.inbox.add_inbound(text="three", concat=(5, 3, 3), now=NOW + 10, **base)
+    store.inbox.add_inbound(text="fresh", concat=(6, 2, 1), now=NOW + 3000, **base)
+    assert store.inbox.flush_stale_inbound(NOW + 3500, 3600) == 0
+    assert store.inbox.flush_stale_inbound(NOW + 3601, 3600) == 1
     assert [e["text"] for e in events(store, "sms")] == ["one three"]
-    assert store.add_inbound(text="two ", concat=(5, 3, 2), now=NOW + 3700, **base) is None
+    assert store.inbox.add_inbound(text="two ", concat=(5, 3, 2), now=NOW + 3700, **base) is None
     remaining = store.db.conn().execute("SELECT count(*) FROM inbound_parts").fetchone()[0]
     assert remaining == 2                       # "fresh" and the late part wait for siblings
 
@@ -397,7 +397,7 @@ def test_group_commit_isolates_a_failing_call(store: Store) -> None:
             if i == 10:
                 store.db.grouped(bad)
             else:
-                store.db.grouped(lambda: store.set_setting(f"k{i}", str(i)))
+                store.db.grouped(lambda: store.settings.set(f"k{i}", str(i)))
         except RuntimeError as exc:
             errors.append(exc)
 
@@ -407,8 +407,8 @@ def test_group_commit_isolates_a_failing_call(store: Store) -> None:
     for t in threads:
         t.join()
     assert [str(e) for e in errors] == ["boom"] and hooks == []
-    assert store.get_setting("bad") is None
-    assert all(store.get_setting(f"k{i}") == str(i) for i in range(20) if i != 10)
+    assert store.settings.get("bad") is None
+    assert all(store.settings.get(f"k{i}") == str(i) for i in range(20) if i != 10)
 
 
 def test_concurrent_intake_gets_disjoint_consecutive_ids(store: Store) -> None:
@@ -416,7 +416,7 @@ def test_concurrent_intake_gets_disjoint_consecutive_ids(store: Store) -> None:
     got: list[tuple[int, range]] = []
 
     def one(i: int) -> None:
-        got.append(store.intake(user="u", text="t", encoding="auto", srr=True, ports=None,
+        got.append(store.outbox.intake(user="u", text="t", encoding="auto", srr=True, ports=None,
                                 rows=[(str(i), None, n, 1) for n in range(5)], now=NOW))
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(16)]
@@ -425,7 +425,7 @@ def test_concurrent_intake_gets_disjoint_consecutive_ids(store: Store) -> None:
     for t in threads:
         t.join()
     ids = sorted(i for _, r in got for i in r)
-    assert ids == list(range(1, 81)) and store.in_queue() == 80
+    assert ids == list(range(1, 81)) and store.outbox.in_queue() == 80
     conn = store.db.conn()
     for task, r in got:
         rows = conn.execute("SELECT id FROM messages WHERE task_id = ? ORDER BY id", (task,))
@@ -436,15 +436,15 @@ def test_result_without_waiting_reports_after_commit(store: Store) -> None:
     import threading
     intake(store, ["1"])
     (p,) = start_one(store, port=0)
-    store.part_starting(0, p, NOW)
+    store.outbox.part_starting(0, p, NOW)
     done = threading.Event()
     seen: list[object] = []
 
     def then(settled: bool | None, error: BaseException | None) -> None:
-        seen.append((settled, error, store.query_sms_result()[0].status))
+        seen.append((settled, error, store.outbox.query_sms_result()[0].status))
         done.set()
 
-    store.part_result_nowait(0, SendResult(p, ok=True, mr=1), imsi="", now=NOW, max_attempts=3,
+    store.outbox.part_result_nowait(0, SendResult(p, ok=True, mr=1), imsi="", now=NOW, max_attempts=3,
                              backoff=1.0, then=then)
     assert done.wait(5) and seen == [(True, None, "SENT_OK")]
 
@@ -452,11 +452,11 @@ def test_result_without_waiting_reports_after_commit(store: Store) -> None:
 def test_failure_without_verdict_after_the_pdu_left_is_unknown_not_retried(store: Store) -> None:
     intake(store, ["1"], count=2)
     p1, p2 = start_one(store, port=0, parts=2)
-    store.part_starting(0, p1, NOW)
-    store.part_result(0, SendResult(p1, ok=False, on_air=True, error="timeout"), imsi="",
+    store.outbox.part_starting(0, p1, NOW)
+    store.outbox.part_result(0, SendResult(p1, ok=False, on_air=True, error="timeout"), imsi="",
                       now=NOW, max_attempts=3, backoff=1.0)
-    assert store.queued_parts() == []
-    (res,) = store.query_sms_result()
+    assert store.outbox.queued_parts() == []
+    (res,) = store.outbox.query_sms_result()
     assert res.status == "FAILED"
     statuses = dict(store.db.conn().execute("SELECT id, status FROM parts").fetchall())
     assert statuses == {p1: "unknown", p2: "stopped"}
@@ -465,12 +465,12 @@ def test_failure_without_verdict_after_the_pdu_left_is_unknown_not_retried(store
 def test_an_event_exists_only_if_its_transaction_committed(store: Store) -> None:
     intake(store, ["1"])
     (p,) = start_one(store, port=0)
-    store.part_starting(0, p, NOW)
+    store.outbox.part_starting(0, p, NOW)
     with pytest.raises(RuntimeError):
         with store.db.write():
-            store.part_result(0, SendResult(p, ok=True, mr=3), imsi="", now=NOW,
+            store.outbox.part_result(0, SendResult(p, ok=True, mr=3), imsi="", now=NOW,
                               max_attempts=3, backoff=1.0)
             assert events(store, "sms_result")          # visible inside the transaction
             raise RuntimeError("crash before commit")
     assert events(store, "sms_result") == []
-    assert store.query_sms_result()[0].status == "SENDING" and store.in_queue() == 1
+    assert store.outbox.query_sms_result()[0].status == "SENDING" and store.outbox.in_queue() == 1

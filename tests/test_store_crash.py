@@ -30,7 +30,7 @@ def child(db: str, log: str, mode: str, arg: int, ports: int, latency: float) ->
     from smsd.store import Store
 
     store = Store(db)
-    store.recover_after_restart()
+    store.outbox.recover_after_restart()
     sched = Scheduler(store, backoff=0.0)
     sink: object = sched
     if mode == "kill_before_start":
@@ -45,7 +45,7 @@ def child(db: str, log: str, mode: str, arg: int, ports: int, latency: float) ->
     for w in workers.values():
         w.start()
     sched.start()
-    ok = wait_for(lambda: store.in_queue() == 0, 60)
+    ok = wait_for(lambda: store.outbox.in_queue() == 0, 60)
     print("drained" if ok else "stuck", flush=True)
     os._exit(0 if ok else 3)
 
@@ -91,10 +91,10 @@ def accept(db: Path, singles: int = 30, longs: int = 8) -> None:
     from smsd.store import Store
     store = Store(str(db))
     now = time.time()
-    store.intake(user="t", text="short", encoding="auto", srr=False, ports=None,
+    store.outbox.intake(user="t", text="short", encoding="auto", srr=False, ports=None,
                  rows=[(f"+4479{i:08d}", None, i, 1) for i in range(singles)], now=now)
     count = pdu.count_parts(LONG)
-    store.intake(user="t", text=LONG, encoding="auto", srr=False, ports=None,
+    store.outbox.intake(user="t", text=LONG, encoding="auto", srr=False, ports=None,
                  rows=[(f"+4478{i:08d}", None, i, count) for i in range(longs)], now=now)
     store.close()
 

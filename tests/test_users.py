@@ -100,13 +100,13 @@ def test_passwd_invalidates_the_cached_success(box: Box) -> None:
 
 def test_change_by_another_process_invalidates_the_cache(box: Box, tmp_path: Path) -> None:
     box.svc.user_add("ann", "old")
-    assert box.store.user_check("ann", "old") and box.store.user_check("ann", "old")
+    assert box.store.users.check("ann", "old") and box.store.users.check("ann", "old")
     other = Store(str(tmp_path / "users.db"))                # e.g. `smsd user passwd`
     try:
-        other.user_set_password("ann", "new")
-        assert not box.store.user_check("ann", "old") and box.store.user_check("ann", "new")
-        other.user_delete("ann")
-        assert not box.store.user_check("ann", "new")
+        other.users.set_password("ann", "new")
+        assert not box.store.users.check("ann", "old") and box.store.users.check("ann", "new")
+        other.users.delete("ann")
+        assert not box.store.users.check("ann", "new")
     finally:
         other.close()
 
@@ -410,7 +410,7 @@ def test_an_unknown_name_costs_as_much_as_a_wrong_password(box: Box) -> None:
 
     def cost(name: str) -> float:
         t = time.perf_counter()
-        assert not box.store.user_check(name, "bad")
+        assert not box.store.users.check(name, "bad")
         return time.perf_counter() - t
     wrong, unknown = min(cost("ann") for _ in range(3)), min(cost("zed") for _ in range(3))
     assert unknown > wrong / 3
@@ -430,7 +430,7 @@ def test_message_state_follows_sending_reports_and_failures(tmp_path: Path) -> N
     try:
         ok_id = b.svc.send_sms(req("hi", ("+447911000001",), ports=(0,))).message_ids[0]
         bad_id = b.svc.send_sms(req("hi", ("+447911000002",), ports=(1,))).message_ids[0]
-        assert wait_for(lambda: b.store.in_queue() == 0)
+        assert wait_for(lambda: b.store.outbox.in_queue() == 0)
         bad = b.svc.message(bad_id)
         assert bad is not None and bad.status == "FAILED" and bad.reason == "CMS 500"
         sent = b.svc.message(ok_id)

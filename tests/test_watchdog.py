@@ -147,7 +147,7 @@ def test_probe_sees_dead_workers_unknown_states_and_stuck_loops(store: Store) ->
 def test_probe_writes_to_the_database(store: Store) -> None:
     probe = HealthProbe({}, FakeLoop(time.monotonic()), store)
     assert probe().ok
-    assert store.get_setting("watchdog_probe") is not None
+    assert store.settings.get("watchdog_probe") is not None
     store.close()
     store.db.path = "/nonexistent/dir/smsd.db"
     assert not probe().ok

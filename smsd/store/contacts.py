@@ -20,21 +20,24 @@ def route_cursor_key(route_id: int) -> str:
     return f"route:{route_id}"
 
 
-class ContactsMixin:
-    db: Database
+class Contacts:
+    """Contacts and groups of contacts."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     # --- contacts -------------------------------------------------------------------------------
-    def contacts(self) -> list[Contact]:
+    def all(self) -> list[Contact]:
         return [Contact(r[0], r[1]) for r in
                 self.db.conn().execute("SELECT name, number FROM contacts ORDER BY name")]
 
-    def contact_set_many(self, contacts: Sequence[Contact]) -> None:
+    def set_many(self, contacts: Sequence[Contact]) -> None:
         with self.db.write() as conn:
             conn.executemany("INSERT INTO contacts(name, number) VALUES (?, ?) ON CONFLICT(name) "
                              "DO UPDATE SET number = excluded.number",
                              [(c.name, c.number) for c in contacts])
 
-    def contact_delete(self, name: str) -> bool:
+    def delete(self, name: str) -> bool:
         with self.db.write() as conn:
             gone = conn.execute("DELETE FROM contacts WHERE name = ?", (name,)).rowcount == 1
             for (group,) in conn.execute("SELECT DISTINCT group_name FROM group_members "
@@ -100,12 +103,18 @@ class ContactsMixin:
         conn.executemany("INSERT INTO group_members(group_name, pos, contact) VALUES (?, ?, ?)",
                          [(group, i, m) for i, m in enumerate(unique)])
 
-    # --- routes ---------------------------------------------------------------------------------
-    def routes(self) -> list[Route]:
+
+class Routes:
+    """Rules that forward received SMS to URLs (each with its push cursor)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def all(self) -> list[Route]:
         return [Route(*r) for r in
                 self.db.conn().execute(f"SELECT {ROUTE_COLUMNS} FROM routes ORDER BY id")]
 
-    def route_add(self, url: str, protocol: str, port: int | None, sender_prefix: str,
+    def add(self, url: str, protocol: str, port: int | None, sender_prefix: str,
                   text_prefix: str) -> int:
         with self.db.write() as conn:
             cur = conn.execute("INSERT INTO routes(url, protocol, port, sender_prefix, "
@@ -118,7 +127,7 @@ class ContactsMixin:
                          (route_cursor_key(route_id), int(last)))
         return route_id
 
-    def route_delete(self, route_id: int) -> bool:
+    def delete(self, route_id: int) -> bool:
         with self.db.write() as conn:
             conn.execute("DELETE FROM push_cursors WHERE target = ?", (route_cursor_key(route_id),))
             return conn.execute("DELETE FROM routes WHERE id = ?", (route_id,)).rowcount == 1

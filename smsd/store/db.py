@@ -1,35 +1,50 @@
 """`Store`: the daemon's durable state in one SQLite file (see docs/INTERFACES.md).
 
-The methods live in mixins by subject: outbox.py (tasks, messages, parts, results, recovery),
-inbox.py (inbound SMS, status reports, USSD, registration events), events.py (events, push
-cursors, settings), users.py, contacts.py (address book, routes). Plumbing (connections,
-transactions) is in sqlite.py.
+One `Database` (sqlite.py: a connection per thread, one write-transaction helper, group commit)
+and a repository per subject over it, each given the database and the repositories it needs:
+
+    events         events.py        events push targets hear of, push cursors
+    settings       events.py        installation settings (the serial number)
+    outbox         outbox.py        tasks, messages, parts, results, recovery
+    subscriptions  subscriptions.py subscription lists, STOP, reply context
+    payloads       subscriptions.py a task's payload kind (flash, binary, UDH)
+    inbox          inbox.py         inbound SMS, status reports, USSD, registration events
+    users          users.py         accounts, passwords, credits, assignments
+    contacts       contacts.py      address book (contacts, groups)
+    routes         contacts.py      forwarding rules for received SMS
+    port_settings  port_settings.py per-port settings by neutral key
+    views          port_settings.py per-dialect hidden flags ("deleted" in one dialect)
 """
 from __future__ import annotations
 
-import threading
-
 from smsd.store.backup import BackupInfo, write_backup
-from smsd.store.contacts import ContactsMixin
-from smsd.store.inbox import InboxMixin
+from smsd.store.contacts import Contacts, Routes
+from smsd.store.events import Events, Settings
+from smsd.store.inbox import Inbox
 from smsd.store.migrate import Migration
-from smsd.store.port_settings import PortSettingsMixin
+from smsd.store.outbox import Outbox
+from smsd.store.port_settings import DialectViews, PortSettings
 from smsd.store.sqlite import Database
-from smsd.store.users import UsersMixin
+from smsd.store.subscriptions import Payloads, Subscriptions
+from smsd.store.users import Users
 
 
-class Store(InboxMixin, UsersMixin, ContactsMixin, PortSettingsMixin):
+class Store:
     def __init__(self, path: str, *, synchronous: str = "FULL", group_commit: bool = True,
                  migrations: list[Migration] | None = None) -> None:
         self.db = Database(path, synchronous=synchronous, migrations=migrations)
-        self.group_commit = group_commit
-        self._queue_lock = threading.Lock()
-        self._in_queue = 0
-        self._init_events()
-        self._init_users()
-        self._init_outbox()
-        self.sn = self._ensure_serial()
-        self._recount_queue()
+        self.events = Events(self.db)
+        self.settings = Settings(self.db)
+        self.outbox = Outbox(self.db, self.events, group_commit=group_commit)
+        self.subscriptions = Subscriptions(self.db, self.events)
+        self.payloads = Payloads(self.db)
+        self.inbox = Inbox(self.db, self.events, self.outbox, self.subscriptions)
+        self.users = Users(self.db)
+        self.contacts = Contacts(self.db)
+        self.routes = Routes(self.db)
+        self.port_settings = PortSettings(self.db)
+        self.views = DialectViews(self.db)
+        self.sn = self.settings.ensure_serial()
 
     def backup(self, dest: str) -> BackupInfo:
         """A backup file of the whole database at `dest`, taken online (smsd/store/backup.py);

@@ -1,6 +1,6 @@
-"""The events table (what push targets hear of), push cursors and settings.
+"""The events table (what push targets hear of), push cursors, and installation settings.
 
-Writers call `_event()` inside their own transaction, so an event exists if and only if the state
+Writers call `Events.emit()` inside their own transaction, so an event exists if and only if the state
 change it reports was committed. Readers (the push worker) follow with a durable cursor.
 """
 from __future__ import annotations
@@ -15,14 +15,14 @@ from smsd.model import EventRow
 from smsd.store.sqlite import Database
 
 
-class EventsMixin:
-    db: Database
-    _events_cond: threading.Condition
+class Events:
+    """The events table and the push cursors that follow it."""
 
-    def _init_events(self) -> None:
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self._events_cond = threading.Condition()
 
-    def _event(self, conn: sqlite3.Connection, kind: str, payload: dict[str, Any],
+    def emit(self, conn: sqlite3.Connection, kind: str, payload: dict[str, Any],
                now: float) -> None:
         conn.execute("INSERT INTO events(kind, payload, created) VALUES (?, ?, ?)",
                      (kind, json.dumps(payload, ensure_ascii=False, separators=(",", ":")), now))
@@ -61,17 +61,23 @@ class EventsMixin:
                          "ON CONFLICT(target) DO UPDATE SET event_id = excluded.event_id",
                          (target, event_id))
 
-    # --- settings -------------------------------------------------------------------------------
-    def get_setting(self, key: str) -> str | None:
+
+class Settings:
+    """Installation-wide settings by key (the serial number among them)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, key: str) -> str | None:
         row = self.db.conn().execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def set_setting(self, key: str, value: str) -> None:
+    def set(self, key: str, value: str) -> None:
         with self.db.write() as conn:
             conn.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
-    def _ensure_serial(self) -> str:
+    def ensure_serial(self) -> str:
         """The installation's serial, "xxxx-xxxx-xxxx-xxxx" hex, made once and kept."""
         with self.db.write() as conn:
             new = "-".join(secrets.token_hex(2) for _ in range(4))

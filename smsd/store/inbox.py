@@ -15,8 +15,10 @@ import sqlite3
 from typing import Any, Sequence
 
 from smsd.model import DeliverStatus, InboundSms, InboxFilter, InboxPage, PortInfo
-from smsd.store.intelli import inbound_extras
-from smsd.store.outbox import OutboxMixin, in_list
+from smsd.store.events import Events
+from smsd.store.outbox import Outbox, in_list
+from smsd.store.sqlite import Database
+from smsd.store.subscriptions import Subscriptions
 from smsd.store.times import fmt_time
 from smsd.store.users import inbound_visible_term, owned_term
 
@@ -53,7 +55,16 @@ def _viewer_term(viewer: str | None, where: list[str], args: list[Any]) -> None:
         args.extend(more)
 
 
-class InboxMixin(OutboxMixin):
+class Inbox:
+    """What the network sends us; status reports settle messages through the outbox."""
+
+    def __init__(self, db: Database, events: Events, outbox: Outbox,
+                 subscriptions: Subscriptions) -> None:
+        self.db = db
+        self.events = events
+        self.outbox = outbox
+        self.subscriptions = subscriptions
+
     # --- inbound SMS ----------------------------------------------------------------------------
     def add_inbound(self, *, port: int, slot: int, imsi: str, sender: str, smsc: str,
                     scts: float | None, text: str, concat: tuple[int, int, int] | None,
@@ -106,10 +117,10 @@ class InboxMixin(OutboxMixin):
                            "received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            (port, slot, imsi, sender, smsc, stamp, text, now))
         sms_id = int(cur.lastrowid or 0)
-        self._event(conn, "sms", {"incoming_sms_id": sms_id, "port": port, "slot": slot,
+        self.events.emit(conn, "sms", {"incoming_sms_id": sms_id, "port": port, "slot": slot,
                                   "number": sender, "smsc": smsc, "timestamp": stamp,
                                   "text": text, "imsi": imsi,
-                                  **inbound_extras(conn, self._event, sender, text, now)}, now)
+                                  **self.subscriptions.inbound_extras(conn, sender, text, now)}, now)
         return sms_id
 
     def add_bad_pdu(self, *, port: int, slot: int, kind: str, pdu: str, error: str,
@@ -174,14 +185,14 @@ class InboxMixin(OutboxMixin):
                           message_id))
             task = None if message_id is None else conn.execute(
                 "SELECT task_id FROM messages WHERE id = ?", (message_id,)).fetchone()
-            self._event(conn, "sms_deliver_status", {
+            self.events.emit(conn, "sms_deliver_status", {
                 "port": port, "number": number, "time": fmt_time(now), "ref_id": mr,
                 "status_code": st, "imsi": imsi, "message_id": message_id,
                 "task_id": None if task is None else task[0]}, now)
             if part_id is not None and message_id is not None:
                 conn.execute("UPDATE parts SET dr_status = ?, delivered = max(delivered, ?) "
                              "WHERE id = ?", (st, int(category == "delivered"), part_id))
-                self._maybe_delivered(conn, message_id, now)
+                self.outbox.maybe_delivered(conn, message_id, now)
         return message_id
 
     @staticmethod
@@ -234,7 +245,7 @@ class InboxMixin(OutboxMixin):
         with self.db.write() as conn:
             conn.execute("INSERT INTO ussd(port, direction, text, status, created) "
                          "VALUES (?, 'in', ?, ?, ?)", (port, text, status, now))
-            self._event(conn, "ussd", {"port": port, "text": text}, now)
+            self.events.emit(conn, "ussd", {"port": port, "text": text}, now)
 
     def ussd_last(self, port: int) -> tuple[str, str, float] | None:
         """(direction, text, created) of the latest USSD row of a port."""
@@ -250,7 +261,7 @@ class InboxMixin(OutboxMixin):
                          "DO UPDATE SET sequence = sequence + 1", (info.port,))
             seq = int(conn.execute("SELECT sequence FROM port_state WHERE port = ?",
                                    (info.port,)).fetchone()[0])
-            self._event(conn, "register", {
+            self.events.emit(conn, "register", {
                 "port": info.port, "iccid": info.iccid, "imsi": info.imsi, "number": info.number,
                 "status": "up" if up else "down", "sequence": seq, "slot": info.slot}, now)
         return seq

@@ -13,7 +13,7 @@ leases parts to ports. A part's life:
     reached the modem (timeout, port lost); a +CMS error means "not sent": retried elsewhere.
 
 A message is final (stage 2) once none of its parts is queued, leased or on_air: SENT_OK when all
-parts were sent, else FAILED. Status reports may later lift SENT_OK to DELIVERED (inbox.py).
+parts were sent, else FAILED. Status reports may later lift SENT_OK to DELIVERED (inbox.py calls `maybe_delivered`).
 Every final transition appends an `sms_result` event in the same transaction.
 """
 from __future__ import annotations
@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from smsd.model import MessageState, SendResult, SmsResult
-from smsd.store.events import EventsMixin
+from smsd.store.events import Events
+from smsd.store.sqlite import Database
 from smsd.store.times import fmt_time
 from smsd.store.users import debit, owned_term
 
@@ -104,14 +105,17 @@ def in_list(column: str, values: Sequence[Any] | None, where: list[str], args: l
     args.extend(values)
 
 
-class OutboxMixin(EventsMixin):
-    group_commit: bool
-    _queue_lock: threading.Lock
-    _in_queue: int
-    _new_priority: int | None
+class Outbox:
+    """Tasks, messages and parts from intake to a final result (see the module docstring)."""
 
-    def _init_outbox(self) -> None:
-        self._new_priority = None
+    def __init__(self, db: Database, events: Events, *, group_commit: bool = True) -> None:
+        self.db = db
+        self.events = events
+        self.group_commit = group_commit
+        self._queue_lock = threading.Lock()
+        self._in_queue = 0
+        self._new_priority: int | None = None
+        self._recount_queue()
 
     # --- queue counter --------------------------------------------------------------------------
     def _recount_queue(self) -> None:
@@ -368,9 +372,9 @@ class OutboxMixin(EventsMixin):
         self._result_event(conn, message_id, now)
         self.db.after_commit(lambda: self._queue_add(-1))
         if status == "SENT_OK":
-            self._maybe_delivered(conn, message_id, now)   # reports may have come first
+            self.maybe_delivered(conn, message_id, now)   # reports may have come first
 
-    def _maybe_delivered(self, conn: sqlite3.Connection, message_id: int, now: float) -> None:
+    def maybe_delivered(self, conn: sqlite3.Connection, message_id: int, now: float) -> None:
         """SENT_OK -> DELIVERED once every part has a 'delivered' status report."""
         if conn.execute(
                 "UPDATE messages SET status = 'DELIVERED', done = ? WHERE id = ? AND "
@@ -383,7 +387,7 @@ class OutboxMixin(EventsMixin):
         row = conn.execute(f"SELECT {RESULT_COLUMNS} FROM messages m WHERE m.id = ?",
                            (message_id,)).fetchone()
         payload = asdict(result_from_row(row))
-        self._event(conn, "sms_result", payload, now)
+        self.events.emit(conn, "sms_result", payload, now)
 
     def fail_message(self, message_id: int, reason: str, now: float) -> None:
         """A waiting message that cannot be sent at all (e.g. its text does not encode)."""

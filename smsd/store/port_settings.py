@@ -14,18 +14,21 @@ from smsd.store.users import inbound_visible_term
 from smsd.store.sqlite import Database
 
 
-class PortSettingsMixin:
-    db: Database
+class PortSettings:
+    """Settings of each port by neutral key (meanings in smsd.portcfg)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     # --- settings -------------------------------------------------------------------------------
-    def port_settings_all(self) -> dict[int, dict[str, str]]:
+    def all(self) -> dict[int, dict[str, str]]:
         out: dict[int, dict[str, str]] = {}
         for port, key, value in self.db.conn().execute(
                 "SELECT port, key, value FROM port_settings ORDER BY port, key"):
             out.setdefault(int(port), {})[str(key)] = str(value)
         return out
 
-    def port_settings_put(self, port: int, values: Mapping[str, str | None]) -> None:
+    def put(self, port: int, values: Mapping[str, str | None]) -> None:
         """Set (or, for None, remove) keys of one port in one transaction."""
         with self.db.write() as conn:
             for key, value in values.items():
@@ -37,11 +40,17 @@ class PortSettingsMixin:
                                  "ON CONFLICT(port, key) DO UPDATE SET value = excluded.value",
                                  (port, key, value))
 
-    def port_settings_clear(self, port: int) -> None:
+    def clear(self, port: int) -> None:
         with self.db.write() as conn:
             conn.execute("DELETE FROM port_settings WHERE port = ?", (port,))
 
-    # --- hidden flags ---------------------------------------------------------------------------
+
+class DialectViews:
+    """What each dialect's client has "deleted" from its own folders (hidden flags)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
     def hide(self, dialect: str, kind: str, ids: Iterable[int]) -> int:
         with self.db.write() as conn:
             return sum(conn.execute("INSERT OR IGNORE INTO dialect_hidden(dialect, kind, id) "

@@ -95,19 +95,17 @@ def _digest_row(name: str, password: str, realm: str, digest: bool) -> dict[str,
             for algorithm, column in DIGEST_COLUMNS.items()}
 
 
-class UsersMixin:
-    db: Database
-    _auth_cache: dict[str, bytes]
-    _auth_key: bytes
-    _auth_lock: threading.Lock
+class Users:
+    """User accounts: passwords, Digest HA1s, permissions, credits, port assignments."""
 
-    def _init_users(self) -> None:
-        self._auth_cache = {}
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._auth_cache: dict[str, bytes] = {}
         self._auth_key = secrets.token_bytes(32)
         self._auth_lock = threading.Lock()
 
     # --- create, change, delete -----------------------------------------------------------------
-    def user_create(self, name: str, password: str, admin: bool = False,
+    def create(self, name: str, password: str, admin: bool = False,
                     realm: str = DIGEST_REALM, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
                     credits: int | None = None, digest: bool = False) -> None:
         """Create a user or replace its password, admin flag, permissions, credits and Digest."""
@@ -120,7 +118,7 @@ class UsersMixin:
                          f"ON CONFLICT(name) DO UPDATE SET {updates}", tuple(row.values()))
         self._forget(name)
 
-    def user_add(self, name: str, password: str, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
+    def add(self, name: str, password: str, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
                  admin: bool = False, credits: int | None = None, digest: bool = False) -> bool:
         """Create a new user; False (and nothing changed) when the name is taken."""
         row = {"name": name, **_password_row(name, password, DIGEST_REALM, digest),
@@ -131,7 +129,7 @@ class UsersMixin:
                                f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
         return cur.rowcount == 1
 
-    def user_set_password(self, name: str, password: str, *, digest: bool | None = None) -> bool:
+    def set_password(self, name: str, password: str, *, digest: bool | None = None) -> bool:
         """New password; `digest` turns Digest on or off with it (None: as it was)."""
         with self.db.write() as conn:
             old = conn.execute("SELECT realm, ha1 IS NOT NULL OR ha1_sha256 IS NOT NULL "
@@ -144,7 +142,7 @@ class UsersMixin:
         self._forget(name)
         return True
 
-    def user_set_digest(self, name: str, password: str | None) -> bool:
+    def set_digest(self, name: str, password: str | None) -> bool:
         """Digest on (HA1s made from `password`, which the caller has checked) or off (None:
         the HA1s are dropped). False when there is no such user."""
         with self.db.write() as conn:
@@ -156,7 +154,7 @@ class UsersMixin:
                          (*row.values(), name))
         return True
 
-    def user_update(self, name: str, **values: Any) -> bool:
+    def update(self, name: str, **values: Any) -> bool:
         """Set `perms` (an iterable), `admin` or `credits` (None = unlimited)."""
         unknown = set(values) - {"perms", "admin", "credits"}
         if unknown or not values:
@@ -168,7 +166,7 @@ class UsersMixin:
             return conn.execute(f"UPDATE users SET {sets} WHERE name = ?",
                                 (*values.values(), name)).rowcount == 1
 
-    def user_add_credits(self, name: str, delta: int) -> int | None:
+    def add_credits(self, name: str, delta: int) -> int | None:
         """Add (or take, never below zero) credits; the new balance, None when not applicable
         (no such user, unlimited, or the balance is too small to take `-delta`)."""
         with self.db.write() as conn:
@@ -177,7 +175,7 @@ class UsersMixin:
                                (delta, name, delta)).fetchone()
         return None if row is None else int(row[0])
 
-    def user_delete(self, name: str) -> bool:
+    def delete(self, name: str) -> bool:
         with self.db.write() as conn:
             gone = conn.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
             # A user made again under the same name starts with nothing assigned.
@@ -186,28 +184,28 @@ class UsersMixin:
         return gone
 
     # --- reading --------------------------------------------------------------------------------
-    def user_exists(self, name: str) -> bool:
+    def exists(self, name: str) -> bool:
         return self.db.conn().execute("SELECT 1 FROM users WHERE name = ?",
                                       (name,)).fetchone() is not None
 
-    def user_is_admin(self, name: str) -> bool:
+    def is_admin(self, name: str) -> bool:
         row = self.db.conn().execute("SELECT admin FROM users WHERE name = ?", (name,)).fetchone()
         return bool(row and row[0])
 
-    def user_names(self) -> list[str]:
+    def names(self) -> list[str]:
         return [r[0] for r in self.db.conn().execute("SELECT name FROM users ORDER BY name")]
 
-    def user_info(self, name: str) -> UserInfo | None:
+    def info(self, name: str) -> UserInfo | None:
         row = self.db.conn().execute(f"SELECT {USER_COLUMNS} FROM users WHERE name = ?",
                                      (name,)).fetchone()
         return None if row is None else user_from_row(row)
 
-    def users(self) -> list[UserInfo]:
+    def all(self) -> list[UserInfo]:
         return [user_from_row(r) for r in
                 self.db.conn().execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY name")]
 
     # --- inbound assignments --------------------------------------------------------------------
-    def user_assign(self, name: str, kind: str, refs: Iterable[int]) -> bool:
+    def assign(self, name: str, kind: str, refs: Iterable[int]) -> bool:
         """Replace the ports (`kind` "port") or routes ("route") assigned to `name`; False when
         there is no such user."""
         wanted = sorted(set(refs))
@@ -219,17 +217,17 @@ class UsersMixin:
                              [(name, kind, ref) for ref in wanted])
         return True
 
-    def user_assigned(self, name: str, kind: str) -> list[int]:
+    def assigned(self, name: str, kind: str) -> list[int]:
         return [int(r[0]) for r in self.db.conn().execute(
             "SELECT ref FROM user_inbound WHERE user = ? AND kind = ? ORDER BY ref", (name, kind))]
 
     # --- checking -------------------------------------------------------------------------------
-    def user_check(self, name: str, password: str, *, before_slow: Gate = None) -> bool:
+    def check(self, name: str, password: str, *, before_slow: Gate = None) -> bool:
         """`before_slow` runs just before the slow hash (not on a cached success): the login
         throttle reserves its slot there, and an exception from it aborts the check."""
         return self._check(name, password, "salt, hash", "", before_slow)
 
-    def user_check_sha1(self, name: str, hexdigest: str, *, before_slow: Gate = None) -> bool:
+    def check_sha1(self, name: str, hexdigest: str, *, before_slow: Gate = None) -> bool:
         """Check the SHA-1 hex of the password (gateway.php clients may send that)."""
         return self._check(name, hexdigest.lower(), "sha_salt, sha_hash", "sha1", before_slow)
 
@@ -258,7 +256,7 @@ class UsersMixin:
             self._auth_cache[key] = token
         return True
 
-    def user_digest_ha1(self, name: str, realm: str, algorithm: str = "MD5") -> str | None:
+    def digest_ha1(self, name: str, realm: str, algorithm: str = "MD5") -> str | None:
         """HA1 for HTTP Digest with `algorithm` ("SHA-256" or "MD5"); None for an unknown user,
         a user without Digest (or without that algorithm's HA1), another realm or algorithm."""
         column = DIGEST_COLUMNS.get(algorithm)
@@ -268,7 +266,7 @@ class UsersMixin:
                                      (name,)).fetchone()
         return None if row is None or row[0] != realm or row[1] is None else str(row[1])
 
-    def user_digest_algorithms(self, name: str) -> list[str]:
+    def digest_algorithms(self, name: str) -> list[str]:
         """The Digest algorithms `name` can log in with, best first ([] when Digest is off)."""
         row = self.db.conn().execute(f"SELECT {', '.join(DIGEST_COLUMNS.values())} FROM users "
                                      "WHERE name = ?", (name,)).fetchone()

@@ -127,7 +127,7 @@ class HealthProbe:
             self._store.db.relax_this_thread()
             self._relaxed = True
         try:
-            self._store.set_setting(PROBE_KEY, str(int(time.time())))
+            self._store.settings.set(PROBE_KEY, str(int(time.time())))
         except Exception as exc:   # noqa: BLE001 - any failure to commit means "not writable"
             return [f"database not writable: {exc}"]
         return []

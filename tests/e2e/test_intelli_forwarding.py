@@ -23,7 +23,7 @@ def configure(d: Daemon, retry: float) -> dict[str, PushReceiver]:
     store = Store(f"{d.state_dir}/smsd.db")
     try:
         for proto in ("intelli-sms", "intelli-status", "intelli-subscription"):
-            store.set_setting(f"push_retry.{proto}", str(retry))
+            store.settings.set(f"push_retry.{proto}", str(retry))
     finally:
         store.close()
     receivers = {}

@@ -1,7 +1,7 @@
-"""Store side of issue 5: task payloads, subscription lists, reply tracking and STOP.
+"""Task payloads (flash, binary, UDH), subscription lists, reply tracking and STOP.
 
-Functions over the Store's `Database` rather than a mixin, so that the Store class itself does
-not change. Every subscription change appends a `subscription` event in the same transaction as
+Two repositories over the `Database`: `Payloads` reads a task's payload kind, `Subscriptions`
+keeps the lists. Every subscription change appends a `subscription` event in the same transaction as
 the change (push targets hear of it if and only if it was committed):
 
     subscription: sublistname, sublisttype (2 = user list), msisdn, action (1 opt-in,
@@ -10,7 +10,7 @@ the change (push targets hear of it if and only if it was committed):
 An inbound SMS whose text is a stop word ("STOP", optionally followed by a list name) opts its
 sender out of that list, or of every list the sender is in, in the transaction that stores the
 SMS (`inbound_extras`, called by the inbox). The same call finds the `usercontext` of the most
-recent message sent to the sender with one, for the IntelliSoftware forwarding of replies.
+recent message sent to the sender with one, so a reply can be forwarded with its context.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from smsd.store.events import Events
 from smsd.store.sqlite import Database
 
 STATE_IN, STATE_OUT = 1, 2
@@ -41,8 +42,18 @@ class TaskPayload:
         return not self.flash and self.data is None and not self.udh
 
 
-def task_payload(db: Database, task_id: int) -> TaskPayload | None:
-    """The task's payload kind, or None for a plain text task (the common case)."""
+class Payloads:
+    """The payload kind of each task (what the scheduler needs to build its PDUs)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def of_task(self, task_id: int) -> TaskPayload | None:
+        """The task's payload kind, or None for a plain text task (the common case)."""
+        return _task_payload(self.db, task_id)
+
+
+def _task_payload(db: Database, task_id: int) -> TaskPayload | None:
     row = db.conn().execute("SELECT flash, data, udh FROM tasks WHERE id = ?",
                             (task_id,)).fetchone()
     if row is None:
@@ -68,10 +79,38 @@ def same_subscriber(a: str, b: str) -> bool:
 
 
 # --- subscription lists ---------------------------------------------------------------------------
-def subscription_update(db: Database, emit: Emit, list_name: str, number: str, action: int,
-                        source: int, now: float) -> None:
-    with db.write() as conn:
-        _apply(conn, emit, list_name, msisdn(number), action, source, now)
+class Subscriptions:
+    """Subscription lists; every change emits a `subscription` event in its transaction."""
+
+    def __init__(self, db: Database, events: Events) -> None:
+        self.db = db
+        self.events = events
+
+    def update(self, list_name: str, number: str, action: int, source: int, now: float) -> None:
+        with self.db.write() as conn:
+            _apply(conn, self.events.emit, list_name, msisdn(number), action, source, now)
+
+    def lists(self) -> list[str]:
+        return [r[0] for r in
+                self.db.conn().execute("SELECT DISTINCT list FROM subscriptions ORDER BY list")]
+
+    def subscribers(self, list_name: str, state: int = STATE_IN) -> list[str]:
+        return [r[0] for r in self.db.conn().execute(
+            "SELECT msisdn FROM subscriptions WHERE list = ? AND state = ? "
+            "ORDER BY updated, msisdn", (list_name, state))]
+
+    def opted_out(self, list_name: str, numbers: Sequence[str]) -> set[str]:
+        """The numbers (as given) that opted out of `list_name`."""
+        out = self.subscribers(list_name, STATE_OUT)
+        return {n for n in numbers if any(same_subscriber(n, o) for o in out)}
+
+    def inbound_extras(self, conn: sqlite3.Connection, sender: str, text: str,
+                       now: float) -> dict[str, Any]:
+        """Act on a stop word and find the reply's usercontext (inside the inbox's
+        transaction); extra `sms` event fields."""
+        _maybe_stop(conn, self.events.emit, sender, text, now)
+        context = reply_context(conn, sender)
+        return {"usercontext": context} if context else {}
 
 
 def _apply(conn: sqlite3.Connection, emit: Emit, list_name: str, digits: str, action: int,
@@ -88,31 +127,7 @@ def _apply(conn: sqlite3.Connection, emit: Emit, list_name: str, digits: str, ac
                                 "time": now}, now)
 
 
-def subscription_lists(db: Database) -> list[str]:
-    return [r[0] for r in db.conn().execute("SELECT DISTINCT list FROM subscriptions ORDER BY list")]
-
-
-def subscribers(db: Database, list_name: str, state: int = STATE_IN) -> list[str]:
-    return [r[0] for r in db.conn().execute(
-        "SELECT msisdn FROM subscriptions WHERE list = ? AND state = ? ORDER BY updated, msisdn",
-        (list_name, state))]
-
-
-def opted_out(db: Database, list_name: str, numbers: Sequence[str]) -> set[str]:
-    """The numbers (as given) that opted out of `list_name`."""
-    out = subscribers(db, list_name, STATE_OUT)
-    return {n for n in numbers if any(same_subscriber(n, o) for o in out)}
-
-
 # --- inbound hook ---------------------------------------------------------------------------------
-def inbound_extras(conn: sqlite3.Connection, emit: Emit, sender: str, text: str,
-                   now: float) -> dict[str, Any]:
-    """Act on a stop word and find the reply's usercontext; extra `sms` event fields."""
-    _maybe_stop(conn, emit, sender, text, now)
-    context = reply_context(conn, sender)
-    return {"usercontext": context} if context else {}
-
-
 def _maybe_stop(conn: sqlite3.Connection, emit: Emit, sender: str, text: str,
                 now: float) -> None:
     words = text.strip().split(None, 1)
