@@ -15,6 +15,7 @@ import time
 import common  # noqa: F401  (puts tests/ on sys.path for the fake worker)
 from fakes import FakeWorker
 from smsd.model import Recipient, SendRequest
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
@@ -26,7 +27,8 @@ def main() -> None:
     path = os.path.join(tempfile.mkdtemp(prefix="smsd-bench-"), "credits.db")
     store = Store(path, synchronous="NORMAL")
     sched = Scheduler(store)
-    workers = {p: FakeWorker(p, sched) for p in range(2)}
+    sink = ModemEventSink(store, sched)
+    workers = {p: FakeWorker(p, sink) for p in range(2)}
     sched.attach(workers)
     svc = Service(store, sched, workers)
     svc.user_add("ann", "pw", credits=1_000_000)

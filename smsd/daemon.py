@@ -1,4 +1,5 @@
-"""Composition root: config -> store -> board -> workers -> scheduler -> service -> HTTP, push.
+"""Composition root: config -> store -> board -> workers -> scheduler (and the sink of what the
+modems report) -> service -> HTTP, push.
 
 Start order matters for the "nothing accepted and then lost" promise: the store recovers what a
 crash left in flight before any worker or HTTP request can touch it; the HTTP server starts last,
@@ -27,7 +28,9 @@ from smsd.api.closing import honour_connection_close
 from smsd.api.server import HEALTH_PATH, create_server, listen_addresses, prepare_process
 from smsd.config import Config
 from smsd.errors import ConfigError, SmsdError
+from smsd.modem.sink import WorkerSink
 from smsd.modem.worker import ModemWorker
+from smsd.modem_events import ModemEventSink
 from smsd.push.worker import FORMATTERS, PushTarget, PushWorker
 from smsd.scheduler import Scheduler
 from smsd.service import Service
@@ -172,11 +175,12 @@ class Daemon:
         # Ports with SIM-mux lines switch SIMs through them; the rest use the AT slot command.
         return self.gpio.sim_mux_for(port) if self.gpio is not None else None
 
-    def _worker_sink(self) -> Any:
+    def _worker_sink(self) -> WorkerSink:
+        sink = ModemEventSink(self.store, self.scheduler)
         if self.gpio is None:
-            return self.scheduler
+            return sink
         from smsd.board.sink import LedSink
-        return LedSink(self.scheduler, self.gpio)
+        return LedSink(sink, self.gpio)
 
     def _request_factory_reset(self) -> None:
         # Called from the button's thread: only ask; run_forever wipes once everything stopped.

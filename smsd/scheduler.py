@@ -1,4 +1,4 @@
-"""The scheduler: hands queued parts to modem workers and implements their WorkerSink.
+"""The scheduler: hands queued parts to modem workers and keeps track of them until they are sent.
 
 Theory of operation. One thread. It sleeps on an Event until something may have changed (a
 send_sms commit, a part result, a port change, stop_task) or until the next timed duty (a retry
@@ -33,21 +33,22 @@ from then on, so the parts waiting in the workers' queues stay leased and the ne
 recovery puts them back in the queue, pinned as they were. What was already on the air runs to
 its +CMGS/+CMS answer; `wait_drained` returns once each such result is committed.
 
-Sink calls arrive on worker threads; they commit through the store and then kick the scheduler
-thread, which refills the port from the database state.
+What the workers report comes through smsd.modem_events.ModemEventSink on their threads: the
+fate of the parts handed out (part_starting, part_result) and each port's new state (update_port,
+port_state_changed) reach the scheduler, which commits through the store and kicks its thread to
+refill the port from the database state. Received SMS, reports and USSD never pass through here.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import random
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from smsd.errors import CodecError
-from smsd.model import REG_OK, InboundPdu, ModemJob, PortInfo, SendResult, UssdReply
+from smsd.model import ModemJob, PortInfo, SendResult
 from smsd.modem.jobs import SendPart
 from smsd.pdu import binary
 from smsd.pdu.types import ENC_8BIT
@@ -90,10 +91,6 @@ def _default_codec() -> Any:
     return pdu
 
 
-def _epoch(value: dt.datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
-
-
 @dataclass(frozen=True)
 class DrainReport:
     """What became of the parts that were on the air when a graceful stop began."""
@@ -106,8 +103,7 @@ class DrainReport:
 class Scheduler:
     def __init__(self, store: Store, workers: Mapping[int, WorkerHandle] | None = None, *,
                  depth: int = 2, max_attempts: int = 3, backoff: float = 10.0,
-                 lease_timeout: float = 300.0, report_window: float = 3 * 86400.0,
-                 inbound_max_age: float = 3600.0, codec: Any = None,
+                 lease_timeout: float = 300.0, inbound_max_age: float = 3600.0, codec: Any = None,
                  clock: Callable[[], float] = time.time,
                  port_config: PortConfig | None = None) -> None:
         self._store = store
@@ -117,7 +113,7 @@ class Scheduler:
         self._codec = codec if codec is not None else _default_codec()
         self._clock = clock
         self.depth, self.max_attempts, self.backoff = depth, max_attempts, backoff
-        self.lease_timeout, self.report_window = lease_timeout, report_window
+        self.lease_timeout = lease_timeout
         self.inbound_max_age = inbound_max_age
         self._last_flush = 0.0
         self._workers: dict[int, WorkerHandle] = {}
@@ -452,7 +448,7 @@ class Scheduler:
         if back:
             log.info("port %d: %d queued part(s) taken back", port, len(back))
 
-    # --- WorkerSink -----------------------------------------------------------------------------
+    # --- what the workers report about the parts handed to them (through smsd.modem_events) ---
     def part_starting(self, port: int, part_id: int) -> bool:
         with self._lock:
             if self._draining:
@@ -501,47 +497,20 @@ class Scheduler:
         else:
             self._drain_refused += 1
 
-    def inbound(self, msg: InboundPdu) -> None:
-        now = self._clock()
-        try:
-            decoded = self._codec.decode(msg.pdu_hex, smsc=True)
-            if decoded.kind == "submit":     # TP-MTI 01 in a received slot is nobody's SMS
-                raise CodecError("an SMS-SUBMIT is not a received message")
-        except (CodecError, ValueError) as exc:
-            log.warning("port %d: undecodable %s PDU kept aside: %s", msg.port, msg.kind, exc)
-            self._store.inbox.add_bad_pdu(port=msg.port, slot=msg.slot, kind=msg.kind, pdu=msg.pdu_hex,
-                                    error=str(exc), now=now)
-            return
-        imsi = msg.imsi or (self._infos[msg.port].imsi if msg.port in self._infos else "")
-        if decoded.kind == "status_report":
-            self._status_report(msg, decoded, imsi, now)
-        else:
-            self._store.inbox.add_inbound(port=msg.port, slot=msg.slot, imsi=imsi, sender=decoded.number,
-                                    smsc=decoded.smsc or "", scts=_epoch(decoded.scts),
-                                    text=decoded.text, concat=decoded.concat, now=now)
+    # --- the ports' state, as their workers report it (through smsd.modem_events) ------------
+    def last_info(self, port: int) -> PortInfo | None:
+        with self._lock:
+            return self._infos.get(port)
 
-    def _status_report(self, msg: InboundPdu, decoded: Any, imsi: str, now: float) -> None:
-        st = int(decoded.status or 0)
-        self._store.inbox.record_status_report(
-            port=msg.port, slot=msg.slot, imsi=imsi, recipient=decoded.number,
-            mr=int(decoded.mr or 0), st=st, category=self._codec.status_category(st),
-            scts=_epoch(decoded.scts), discharge=_epoch(decoded.discharge), now=now,
-            window=self.report_window)
-
-    def ussd_reply(self, reply: UssdReply) -> None:
-        self._store.inbox.add_ussd_reply(reply.port, reply.text, reply.status, self._clock())
-
-    def port_changed(self, info: PortInfo) -> None:
+    def update_port(self, info: PortInfo) -> PortInfo | None:
+        """Take a port's new state; returns the one it replaces. Call port_state_changed next."""
         with self._lock:
             old = self._infos.get(info.port)
             self._infos[info.port] = info
-        was_up = old is not None and old.reg == REG_OK
-        if (info.reg == REG_OK) != was_up:
-            # "down" names the SIM that went away, which the new snapshot may no longer know.
-            shown = info if info.reg == REG_OK or old is None else replace(
-                info, iccid=info.iccid or old.iccid, imsi=info.imsi or old.imsi,
-                number=info.number or old.number)
-            self._store.inbox.register_event(shown, info.reg == REG_OK, self._clock())
+        return old
+
+    def port_state_changed(self, old: PortInfo | None, info: PortInfo) -> None:
+        """A port that can no longer send gives back the parts it has not started."""
         if old is not None and old.can_send and not info.can_send:
             self._reclaim(info.port)
         self.kick()

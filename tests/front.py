@@ -13,6 +13,7 @@ from smsd.api import SimControl, build_app
 from smsd.api.auth import HttpAuth
 from smsd.api.closing import honour_connection_close
 from smsd.api.server import create_server, listen_addresses
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store.db import Store
@@ -37,7 +38,8 @@ class Front:
     def __init__(self, path: str, threads: int = 8, *, sim: SimControl | None = None) -> None:
         self.store = Store(path)
         self.sched = Scheduler(self.store)
-        self.workers = {p: FakeWorker(p, self.sched) for p in range(2)}
+        self.sink = ModemEventSink(self.store, self.sched)
+        self.workers = {p: FakeWorker(p, self.sink) for p in range(2)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers)
         for name, perm in USERS.items():

@@ -16,6 +16,7 @@ from smsd import pdu
 from smsd.api import gateway_php
 from smsd.model import SendResult
 from smsd.modem.jobs import SendPart
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
@@ -32,7 +33,8 @@ class Rig:
     def __init__(self, path: str) -> None:
         self.store = Store(path)
         self.sched = Scheduler(self.store)
-        self.worker = FakeWorker(0, self.sched)
+        self.sink = ModemEventSink(self.store, self.sched)
+        self.worker = FakeWorker(0, self.sink)
         self.sched.attach({0: self.worker})
         self.svc = Service(self.store, self.sched, {0: self.worker})
         self.app = bottle.Bottle(catchall=False)

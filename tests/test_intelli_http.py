@@ -16,6 +16,7 @@ from smsd.api import build_app, intelli
 from smsd.api.auth import HttpAuth
 from smsd.errors import BadRequest
 from smsd.model import Limits, Recipient, SendRequest
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
@@ -39,7 +40,8 @@ class Box:
     def __init__(self, path: str, limits: Limits = Limits()) -> None:
         self.store = Store(path)
         self.sched = Scheduler(self.store)
-        self.workers = {p: FakeWorker(p, self.sched) for p in range(2)}
+        self.sink = ModemEventSink(self.store, self.sched)
+        self.workers = {p: FakeWorker(p, self.sink) for p in range(2)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers, limits=limits)
         self.app = build_app(self.svc, HttpAuth(self.svc))

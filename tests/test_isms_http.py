@@ -14,6 +14,7 @@ from smsd.api.auth import HttpAuth
 from smsd.model import Limits, SendResult
 from smsd.modem.jobs import SendPart
 from smsd.pdu import encode_deliver
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
@@ -29,7 +30,8 @@ class Box:
     def __init__(self, path: str, ports: int = 4, limits: Limits = Limits()) -> None:
         self.store = Store(path)
         self.sched = Scheduler(self.store)
-        self.workers = {p: FakeWorker(p, self.sched) for p in range(ports)}
+        self.sink = ModemEventSink(self.store, self.sched)
+        self.workers = {p: FakeWorker(p, self.sink) for p in range(ports)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers, limits=limits)
         self.app = build_app(self.svc, HttpAuth(self.svc))
@@ -211,9 +213,9 @@ def test_query_follows_the_request_to_done(box: Box) -> None:
     assert [j.part_id for j in box.workers[1].transmitted] and not box.workers[0].transmitted
 
 
-def refuse_number(number: str) -> Any:
+def refuse_number(store: Store, number: str) -> Any:
     def outcome(worker: FakeWorker, job: SendPart) -> SendResult | None:
-        row = worker.sink._store.db.conn().execute(  # type: ignore[attr-defined]
+        row = store.db.conn().execute(
             "SELECT m.number FROM parts p JOIN messages m ON m.id = p.message_id WHERE p.id = ?",
             (job.part_id,)).fetchone()
         if row[0] == number:
@@ -224,7 +226,7 @@ def refuse_number(number: str) -> Any:
 
 def test_query_done_with_error_and_error(box: Box) -> None:
     for w in box.workers.values():
-        w.outcome = refuse_number("+447700900666")
+        w.outcome = refuse_number(box.store, "+447700900666")
     mixed = sent_id(box.isms("/sendmsg", q(to="+447700900001,+447700900666", text="a")))
     failed = sent_id(box.isms("/sendmsg", q(to="+447700900666", text="b")))
     box.start()

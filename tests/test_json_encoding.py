@@ -14,6 +14,7 @@ from smsd import pdu
 from smsd.api.json_api import sms_result_json
 from smsd.model import Recipient, SendRequest, SmsResult
 from smsd.push import json_format
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store, migrate
@@ -52,7 +53,8 @@ class Box:
     def __init__(self, path: str, codec: ModuleType) -> None:
         self.store = Store(path)
         self.sched = Scheduler(self.store, codec=codec)
-        self.workers = {p: FakeWorker(p, self.sched) for p in range(2)}
+        self.sink = ModemEventSink(self.store, self.sched)
+        self.workers = {p: FakeWorker(p, self.sink) for p in range(2)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers, codec=codec)
 

@@ -13,6 +13,7 @@ import pytest
 
 from smsd.errors import BadRequest, Forbidden, NotFound
 from smsd.model import Recipient, SendRequest
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store.db import Store
@@ -24,7 +25,8 @@ from fakes import FakeWorker, start_all, stop_all
 def svc(tmp_path: Path) -> Iterator[Service]:
     store = Store(str(tmp_path / "smsd.db"))
     sched = Scheduler(store)
-    workers = {p: FakeWorker(p, sched) for p in range(3)}
+    sink = ModemEventSink(store, sched)
+    workers = {p: FakeWorker(p, sink) for p in range(3)}
     sched.attach(workers)
     service = Service(store, sched, workers)
     service.user_add("boss", "pw", admin=True)

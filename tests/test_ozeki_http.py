@@ -11,6 +11,7 @@ import pytest
 from fakes import FakeWorker, start_all, stop_all, wait_for
 from smsd.api import build_app
 from smsd.api.auth import HttpAuth
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
@@ -22,7 +23,8 @@ class Box:
     def __init__(self, path: str) -> None:
         self.store = Store(path)
         self.sched = Scheduler(self.store)
-        self.workers = {p: FakeWorker(p, self.sched) for p in range(2)}
+        self.sink = ModemEventSink(self.store, self.sched)
+        self.workers = {p: FakeWorker(p, self.sink) for p in range(2)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers)
         self.app = build_app(self.svc, HttpAuth(self.svc))

@@ -12,6 +12,7 @@ import pytest
 
 from smsd import pdu
 from smsd.model import Recipient, SendRequest
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
@@ -29,7 +30,8 @@ class Box:
     def __init__(self, path: str, codec: ModuleType, ports: int = 3) -> None:
         self.store = Store(path)
         self.sched = Scheduler(self.store, codec=codec)
-        self.workers = {p: FakeWorker(p, self.sched) for p in range(ports)}
+        self.sink = ModemEventSink(self.store, self.sched)
+        self.workers = {p: FakeWorker(p, self.sink) for p in range(ports)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers, codec=codec)
         self.store.users.create("bob", "secret-pw-1", credits=100)

@@ -11,6 +11,7 @@ import pytest
 from smsd import pdu
 from smsd.model import REG_OK, Recipient, SendRequest, SendResult
 from smsd.modem.jobs import SendPart
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
@@ -27,7 +28,8 @@ class Rig:
     def __init__(self, path: str, ports: int, latency: float = 0.0, **sched: object) -> None:
         self.store = Store(path)
         self.sched = Scheduler(self.store, **sched)  # type: ignore[arg-type]
-        self.workers = {p: FakeWorker(p, self.sched, latency=latency) for p in range(ports)}
+        self.sink = ModemEventSink(self.store, self.sched)
+        self.workers = {p: FakeWorker(p, self.sink, latency=latency) for p in range(ports)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers)
 

@@ -12,6 +12,7 @@ import pytest
 
 from smsd.model import Recipient, SendRequest
 from smsd.modem.worker import ModemWorker
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.sim import SimBoard
@@ -33,7 +34,8 @@ class Box:
         self.store = Store(str(tmp / "smsd.db"))
         self.sched = Scheduler(self.store)
         settings = self.sched.port_config.worker_settings
-        self.worker = ModemWorker(port=0, device=self.board.device(0), sink=self.sched,
+        self.worker = ModemWorker(port=0, device=self.board.device(0),
+                                  sink=ModemEventSink(self.store, self.sched),
                                   settings=functools.partial(settings, 0))
         self.sched.attach({0: self.worker})
         self.svc = Service(self.store, self.sched, {0: self.worker})

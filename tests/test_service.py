@@ -11,6 +11,7 @@ import pytest
 from smsd.errors import BadRequest, NoPortAvailable, NotFound, TooLarge
 from smsd.model import Recipient, SendRequest, UssdReply
 from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot, Ussd
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service, substitute
 from smsd.store import Store
@@ -26,7 +27,8 @@ class Box:
     def __init__(self, path: str, ports: int = 4) -> None:
         self.store = Store(path)
         self.sched = Scheduler(self.store)
-        self.workers = {p: FakeWorker(p, self.sched) for p in range(ports)}
+        self.sink = ModemEventSink(self.store, self.sched)
+        self.workers = {p: FakeWorker(p, self.sink) for p in range(ports)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers)
 
@@ -183,7 +185,7 @@ def test_send_ussd_statuses(box: Box) -> None:
     assert box.svc.send_ussd([0, 1, 2], "*100#") == [(0, 200), (1, 503), (2, 486)]
     assert box.svc.send_ussd([0], "*101#") == [(0, 486)]        # still waiting for the reply
     assert box.svc.query_ussd_reply([0, 3]) == [(0, ""), (3, "")]
-    box.sched.ussd_reply(UssdReply(0, "Bal 5", 0))
+    box.sink.ussd_reply(UssdReply(0, "Bal 5", 0))
     assert box.svc.query_ussd_reply([0]) == [(0, "Bal 5")]
     assert box.svc.send_ussd([0], "", command="cancel") == [(0, 200)]
     for bad in [("", "send"), ("*1#", "dial"), ("x" * 61, "send")]:

@@ -26,15 +26,16 @@ LONG = "A long text that needs more than one part to go out, repeated. " * 4
 def child(db: str, log: str, mode: str, arg: int, ports: int, latency: float) -> None:
     sys.path.insert(0, str(HERE))
     from fakes import FakeWorker, wait_for
+    from smsd.modem_events import ModemEventSink
     from smsd.scheduler import Scheduler
     from smsd.store import Store
 
     store = Store(db)
     store.outbox.recover_after_restart()
     sched = Scheduler(store, backoff=0.0)
-    sink: object = sched
+    sink: object = ModemEventSink(store, sched)
     if mode == "kill_before_start":
-        sink = KillBeforeStart(sched, arg)
+        sink = KillBeforeStart(sink, arg)
     workers = {p: FakeWorker(p, sink, latency=latency, transmit_log=log)  # type: ignore[arg-type]
                for p in range(ports)}
     if mode == "kill_on_air":
@@ -55,7 +56,7 @@ def _die() -> None:
 
 
 class KillBeforeStart:
-    """Delegates to the scheduler; dies on the n-th part_starting, before it commits."""
+    """Delegates to the sink; dies on the n-th part_starting, before it commits."""
 
     def __init__(self, sched: object, n: int) -> None:
         self._sched, self._n, self._calls = sched, n, 0

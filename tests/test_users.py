@@ -13,6 +13,7 @@ import pytest
 from smsd.errors import (AuthError, BadRequest, Forbidden, InsufficientCredit, NotFound, Throttled,
                          TooLarge, TooManyParts)
 from smsd.model import PERMISSIONS, Recipient, SendRequest
+from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
@@ -34,7 +35,8 @@ class Box:
         self.clock = Clock()
         self.store = Store(path, synchronous=synchronous)
         self.sched = Scheduler(self.store)
-        self.workers = {p: FakeWorker(p, self.sched) for p in range(ports)}
+        self.sink = ModemEventSink(self.store, self.sched)
+        self.workers = {p: FakeWorker(p, self.sink) for p in range(ports)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers, clock=self.clock,
                            throttle=FailureThrottle(self.clock))

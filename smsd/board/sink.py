@@ -8,7 +8,7 @@ from .board import Board
 
 
 class LedSink:
-    """Sits between the workers and the scheduler; the LEDs never hold up a report."""
+    """Sits between the workers and their ModemEventSink; the LEDs never hold up a report."""
 
     def __init__(self, sink: WorkerSink, board: Board) -> None:
         self._sink = sink

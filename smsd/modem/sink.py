@@ -1,4 +1,5 @@
-"""How a worker reports upward; the scheduler/store implements it. Called from the worker thread."""
+"""How a worker reports upward; smsd.modem_events.ModemEventSink implements it (stores what the
+modems raise, hands the fate of sent parts to the scheduler). Called from the worker thread."""
 from __future__ import annotations
 
 from typing import Protocol
