@@ -64,7 +64,7 @@ release:
 package-test: deb
 	sh tests/package/run.sh
 
-# Appliance image (image/, README "Appliance image"). `make image`: the Raspberry Pi 4 SD card
+# Appliance image (image/, docs/package.md). `make image`: the Raspberry Pi 4 SD card
 # image with debos, after `make deb ARCH=arm64`, checked by tests/image/check_img.py (needs
 # root, KVM or qemu-user; 17 min on 2 cores under qemu-user). `make image-rootfs`: the same root file system
 # with mmdebstrap, from the same scripts (arm64 when this machine runs arm64 programs through

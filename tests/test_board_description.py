@@ -151,9 +151,8 @@ def test_simulate_with_a_board_checks_the_port_count(tmp_path: Path) -> None:
         _build(tmp_path, GOOD, simulate=1)
 
 
-def test_the_readme_example_is_a_valid_description() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Board description (GPIO)", 1)[1]
-    example = section.split("```ini\n", 1)[1].split("```", 1)[0]
-    desc = parse(example, "README.md")
+def test_the_documented_example_is_a_valid_description() -> None:
+    manual = (Path(__file__).parent.parent / "docs" / "board.md").read_text(encoding="utf-8")
+    example = manual.split("```ini\n", 1)[1].split("```", 1)[0]
+    desc = parse(example, "docs/board.md")
     assert [p.port for p in desc.ports] == [0, 1] and desc.button == "GPIO21"

@@ -45,7 +45,7 @@ FSTAB
 }
 
 appliance_network() {
-    # smsd manages the network here (README "Network configuration"); smsd.conf ships without
+    # smsd manages the network here (docs/network.md); smsd.conf ships without
     # a [network] section, so the appliance's is added, once.
     grep -q '^\[network\]' /etc/smsd/smsd.conf || cat >>/etc/smsd/smsd.conf <<'CONF'
 

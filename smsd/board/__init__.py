@@ -7,5 +7,5 @@ board.py        Board: recovery hooks, slot select, STATUS, LEDs, the factory-re
 sink.py         LedSink: the WorkerSink decorator that lets LEDs follow port changes
 factory_reset.py what a confirmed factory reset deletes
 
-The simulator's side (modules on mock pins) is smsd/sim/gpio.py. See README "Board description".
+The simulator's side (modules on mock pins) is smsd/sim/gpio.py. See docs/board.md.
 """
