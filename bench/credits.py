@@ -31,14 +31,14 @@ def main() -> None:
     workers = {p: FakeWorker(p, sink) for p in range(2)}
     sched.attach(workers)
     svc = Service(store, sched, workers)
-    svc.user_add("ann", "pw", credits=1_000_000)
-    svc.user_add("free", "pw")
+    svc.users.add("ann", "pw", credits=1_000_000)
+    svc.users.add("free", "pw")
     spent = {"ann": 0.0, "free": 0.0}
     for _ in range(ROUNDS):                      # alternate, so load changes hit both alike
         for user in spent:
             t = time.perf_counter()
             for i in range(PER_ROUND):
-                svc.send_sms(SendRequest("hi", (Recipient(str(i)),)), user=user)
+                svc.sending.send_sms(SendRequest("hi", (Recipient(str(i)),)), user=user)
             spent[user] += time.perf_counter() - t
     sched.stop()
     store.close()

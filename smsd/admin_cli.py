@@ -17,9 +17,9 @@ from typing import Any, Callable
 from smsd import config
 from smsd.errors import BadRequest, ServiceError
 from smsd.model import PERMISSIONS
-from smsd.service_access import AccessService
-from smsd.service_book import ROUTE_PROTOCOLS, BookService
-from smsd.service_users import UsersService, parse_perms
+from smsd.service.access import AccessPolicy
+from smsd.service.book import ROUTE_PROTOCOLS, AddressBook, Routes
+from smsd.service.users import Users, parse_perms
 from smsd.store.db import Store
 from smsd.store.migrate import SchemaError
 from smsd.throttle import FailureThrottle
@@ -30,13 +30,15 @@ DIGEST_HELP = ("also allow HTTP Digest logins (keeps a password equivalent for t
                "docs/security.md)")
 
 
-class Admin(UsersService, BookService, AccessService):
-    """The Service's user, address-book and assignment methods over a bare Store."""
+class Admin:
+    """The service's users, address book and routes over a bare Store (no ports, no scheduler):
+    the same subject objects as `smsd.service.Service`, so the same rules."""
 
     def __init__(self, store: Store) -> None:
-        self._store = store
-        self._sleep = lambda _seconds: None
-        self._throttle = FailureThrottle(lambda: 0.0)
+        self.access = AccessPolicy(store)
+        self.users = Users(store, FailureThrottle(lambda: 0.0))
+        self.book = AddressBook(store)
+        self.routes = Routes(store)
 
 
 # --- parser ---------------------------------------------------------------------------------------
@@ -162,61 +164,61 @@ def _password(given: str | None) -> str:
 
 def _user_add(admin: Admin, args: argparse.Namespace) -> None:
     perms = parse_perms(args.perm)
-    admin.user_add(args.name, _password(args.password), perms=perms, admin=args.admin,
+    admin.users.add(args.name, _password(args.password), perms=perms, admin=args.admin,
                    credits=args.credits, digest=args.digest)
 
 
 def _user_passwd(admin: Admin, args: argparse.Namespace) -> None:
-    admin.user(args.name)                       # NotFound before asking for a password
-    admin.user_passwd(args.name, _password(args.password), digest=args.digest)
+    admin.users.get(args.name)                       # NotFound before asking for a password
+    admin.users.passwd(args.name, _password(args.password), digest=args.digest)
 
 
 def _user_digest(admin: Admin, args: argparse.Namespace) -> None:
-    admin.user(args.name)                       # NotFound before asking for a password
+    admin.users.get(args.name)                       # NotFound before asking for a password
     if args.state == "off":
-        admin.user_set_digest(args.name, None)
+        admin.users.set_digest(args.name, None)
         return
     password = args.password
     if password is None:
         if not sys.stdin.isatty():
             raise BadRequest("digest on needs the user's current password: --password PW")
         password = getpass.getpass(f"Current password of {args.name}: ")
-    admin.user_set_digest(args.name, password)
+    admin.users.set_digest(args.name, password)
 
 
 def _user_perm(admin: Admin, args: argparse.Namespace) -> None:
-    admin.user_set_perms(args.name, parse_perms(args.perms))
+    admin.users.set_perms(args.name, parse_perms(args.perms))
 
 
 def _user_credits(admin: Admin, args: argparse.Namespace) -> None:
     amount = args.amount.strip().lower()
     if amount == "unlimited":
-        admin.user_set_credits(args.name, None)
+        admin.users.set_credits(args.name, None)
     elif amount[:1] in "+-" and amount[1:].isdigit():
-        print(admin.user_add_credits(args.name, int(amount)))
+        print(admin.users.add_credits(args.name, int(amount)))
     elif amount.isdigit():
-        admin.user_set_credits(args.name, int(amount))
+        admin.users.set_credits(args.name, int(amount))
     else:
         raise BadRequest("credits: N, +N, -N or unlimited")
 
 
 def _user_list(admin: Admin, args: argparse.Namespace) -> None:
     print(f"{'NAME':<20} {'ADMIN':<5} {'CREDITS':>10}  {'DIGEST':<11} PERMISSIONS")
-    for u in admin.users():
+    for u in admin.users.all():
         credits = "unlimited" if u.credits is None else str(u.credits)
         perms = "all" if u.admin else ",".join(p for p in PERMISSIONS if p in u.perms) or "-"
-        digest = ",".join(admin.user_digest_algorithms(u.name)) or "off"
+        digest = ",".join(admin.users.digest_algorithms(u.name)) or "off"
         print(f"{u.name:<20} {'yes' if u.admin else 'no':<5} {credits:>10}  {digest:<11} {perms}")
 
 
 def _user_assign(admin: Admin, args: argparse.Namespace) -> None:
-    admin.user(args.name)                       # NotFound for an unknown user, also to show
+    admin.users.get(args.name)                       # NotFound for an unknown user, also to show
     if args.ports is not None:
-        admin.user_set_ports(args.name, _numbers(args.ports, "--ports"))
+        admin.users.set_ports(args.name, _numbers(args.ports, "--ports"))
     if args.routes is not None:
-        admin.user_set_routes(args.name, _numbers(args.routes, "--routes"))
-    ports = ",".join(map(str, admin.user_ports(args.name))) or "-"
-    routes = ",".join(map(str, admin.user_routes(args.name))) or "-"
+        admin.users.set_routes(args.name, _numbers(args.routes, "--routes"))
+    ports = ",".join(map(str, admin.users.ports(args.name))) or "-"
+    routes = ",".join(map(str, admin.users.routes(args.name))) or "-"
     print(f"{args.name}: ports {ports}; routes {routes}")
 
 
@@ -244,26 +246,26 @@ def _write(path: str, text: str) -> None:
 
 def _contacts(admin: Admin, args: argparse.Namespace) -> None:
     if args.action == "import":
-        print(f"{admin.contacts_import_csv(_read(args.file))} contacts imported")
+        print(f"{admin.book.contacts_import_csv(_read(args.file))} contacts imported")
     else:
-        _write(args.file, admin.contacts_export_csv())
+        _write(args.file, admin.book.contacts_export_csv())
 
 
 def _groups(admin: Admin, args: argparse.Namespace) -> None:
     if args.action == "import":
-        print(f"{admin.groups_import_csv(_read(args.file))} groups imported")
+        print(f"{admin.book.groups_import_csv(_read(args.file))} groups imported")
     else:
-        _write(args.file, admin.groups_export_csv())
+        _write(args.file, admin.book.groups_export_csv())
 
 
 def _route_add(admin: Admin, args: argparse.Namespace) -> None:
-    print(admin.route_add(args.url, args.protocol, port=args.port,
+    print(admin.routes.add(args.url, args.protocol, port=args.port,
                           sender_prefix=args.sender_prefix, text_prefix=args.text_prefix))
 
 
 def _route_list(admin: Admin, args: argparse.Namespace) -> None:
     print(f"{'ID':>4}  {'PROTOCOL':<8} {'PORT':>4}  {'SENDER':<10} {'TEXT':<10} URL")
-    for r in admin.routes():
+    for r in admin.routes.all():
         port = "any" if r.port is None else str(r.port)
         print(f"{r.id:>4}  {r.protocol:<8} {port:>4}  {r.sender_prefix or '*':<10} "
               f"{r.text_prefix or '*':<10} {r.url}")
@@ -276,13 +278,13 @@ HANDLERS: dict[tuple[str, str], Callable[[Admin, argparse.Namespace], None]] = {
     ("user", "perm"): _user_perm,
     ("user", "assign"): _user_assign,
     ("user", "credits"): _user_credits,
-    ("user", "del"): lambda admin, args: admin.user_delete(args.name),
+    ("user", "del"): lambda admin, args: admin.users.delete(args.name),
     ("user", "list"): _user_list,
     ("contacts", "import"): _contacts,
     ("contacts", "export"): _contacts,
     ("groups", "import"): _groups,
     ("groups", "export"): _groups,
     ("route", "add"): _route_add,
-    ("route", "del"): lambda admin, args: admin.route_delete(args.id),
+    ("route", "del"): lambda admin, args: admin.routes.delete(args.id),
     ("route", "list"): _route_list,
 }

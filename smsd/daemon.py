@@ -34,7 +34,7 @@ from smsd.modem_events import ModemEventSink
 from smsd.push.worker import FORMATTERS, PushTarget, PushWorker
 from smsd.scheduler import Scheduler
 from smsd.service import Service
-from smsd.service_book import route_matches
+from smsd.service.book import route_matches
 from smsd.store.db import Store
 from smsd.store.migrate import SchemaError
 from smsd.system.listen import ListenError, check_listen
@@ -74,17 +74,6 @@ def admin_created_message(password: str, saved: str, journal: bool) -> str:
     return (f"admin account created: user '{ADMIN_USER}', password '{password}' "
             f"(saved in {saved}, mode 0600)")
 
-class ApplianceService(Service):
-    """The service plus what only the running appliance knows (its own machine's figures)."""
-
-    def __init__(self, *args: Any, status: DeviceStatus, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._status = status
-
-    def device_status(self) -> dict[str, str]:
-        return self._status.performance()
-
-
 class Daemon:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
@@ -121,8 +110,8 @@ class Daemon:
                                           settings=functools.partial(settings, port))
                         for port, (dev, slots) in devices.items()}
         self.scheduler.attach(self.workers)
-        self.service = ApplianceService(self.store, self.scheduler, self.workers,
-                                        status=DeviceStatus(cfg.state_dir))
+        self.service = Service(self.store, self.scheduler, self.workers,
+                               device_status=DeviceStatus(cfg.state_dir).performance)
         self._start_network()    # before HTTP: an unconfirmed change is rolled back first
         self._create_push()      # cursors first, so events of the ports' first boot are pushed
         for worker in self.workers.values():
@@ -201,7 +190,7 @@ class Daemon:
         except (NetworkBusError, OSError) as exc:
             log.error("rolling back an unconfirmed network change failed (%s); the next start "
                       "or change retries", exc)
-        self.service.attach_network(self.network)
+        self.service.network.attach(self.network)
 
     def _create_push(self) -> None:
         # Always running: routing rules (forwarding of received SMS) can be added at run time.
@@ -214,7 +203,7 @@ class Daemon:
         return [PushTarget(r.url, dialect=r.protocol, name=f"route:{r.id}",
                            match=functools.partial(route_matches, r),
                            retry=self._push_retry(r.protocol))
-                for r in self.service.routes() if r.protocol in FORMATTERS]
+                for r in self.service.routes.all() if r.protocol in FORMATTERS]
 
     def _push_retry(self, protocol: str) -> float | None:
         """Setting `push_retry.<protocol>` (seconds): a fixed retry interval for new targets of
@@ -227,7 +216,7 @@ class Daemon:
             return None
 
     def _start_http(self) -> None:
-        auth = HttpAuth(self.service)
+        auth = HttpAuth(self.service.users)
         # Legacy dialects ask for `Connection: close`; the middleware tells waitress.
         app = honour_connection_close(build_app(self.service, auth, sim=self.board))
         # Waitress set up to survive connection floods, and the process settings that needs:

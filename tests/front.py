@@ -43,8 +43,8 @@ class Front:
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers)
         for name, perm in USERS.items():
-            self.svc.user_add(name, PW, perms=(perm,))
-        app = honour_connection_close(build_app(self.svc, HttpAuth(self.svc), sim=sim))
+            self.svc.users.add(name, PW, perms=(perm,))
+        app = honour_connection_close(build_app(self.svc, HttpAuth(self.svc.users), sim=sim))
         self.server = create_server(app, ("127.0.0.1:0",), threads)
         self.host, self.port = listen_addresses(self.server)[0]
         self._thread = threading.Thread(target=self.server.run, name="http", daemon=True)

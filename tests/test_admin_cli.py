@@ -120,8 +120,8 @@ def test_address_book_files(tmp_path: Path) -> None:
     store = opened(tmp_path)
     try:
         book = Admin(store)
-        assert book.contacts() == [Contact("Ann", "+441"), Contact("Bob", "2")]
-        assert book.groups() == [Group("all", ("Bob", "Ann")), Group("team", ("Ann", "Bob"))]
+        assert book.book.contacts() == [Contact("Ann", "+441"), Contact("Bob", "2")]
+        assert book.book.groups() == [Group("all", ("Bob", "Ann")), Group("team", ("Ann", "Bob"))]
     finally:
         store.close()
 

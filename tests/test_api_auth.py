@@ -20,9 +20,9 @@ from smsd.store.db import Store
 def svc(tmp_path: Any) -> Iterator[Service]:
     store = Store(str(tmp_path / "smsd.db"))
     service = Service(store, Scheduler(store), {})
-    service.user_add("admin", "s3cret", admin=True, digest=True)
-    service.user_add("web", "pw", perms={"web"}, digest=True)
-    service.user_add("plain", "pw2", perms={"api:json"})
+    service.users.add("admin", "s3cret", admin=True, digest=True)
+    service.users.add("web", "pw", perms={"web"}, digest=True)
+    service.users.add("plain", "pw2", perms={"api:json"})
     yield service
     store.close()
 
@@ -51,7 +51,7 @@ def digest_header(auth: HttpAuth, user: str = "admin", pw: str = "s3cret", uri: 
 
 
 def test_basic(svc: Service) -> None:
-    auth = HttpAuth(svc)
+    auth = HttpAuth(svc.users)
     assert auth.check(basic("admin", "s3cret"), "GET", perm="api:json").user == "admin"
     assert auth.check(basic("admin", "nope"), "GET", perm="api:json").user is None
     assert auth.check("Basic !!!", "GET", perm="api:json").user is None
@@ -62,7 +62,7 @@ def test_basic(svc: Service) -> None:
 
 def test_digest_good_bad_stale_and_forbidden(svc: Service) -> None:
     now = [1000.0]
-    auth = HttpAuth(svc, clock=lambda: now[0])
+    auth = HttpAuth(svc.users, clock=lambda: now[0])
     assert auth.check(digest_header(auth), "GET", perm="api:json").user == "admin"
     assert auth.check(digest_header(auth, pw="wrong"), "GET", perm="api:json").user is None
     assert auth.check(digest_header(auth, nonce="1000.000:forged"), "GET",
@@ -76,7 +76,7 @@ def test_digest_good_bad_stale_and_forbidden(svc: Service) -> None:
 
 
 def test_throttled_logins_are_refused_unchecked_for_both_schemes(svc: Service) -> None:
-    auth = HttpAuth(svc)
+    auth = HttpAuth(svc.users)
     for _ in range(5):
         result = auth.check(basic("admin", "nope"), "GET", perm="api:json", remote="10.0.0.1")
         assert result.user is None and result.throttled is None
@@ -89,7 +89,7 @@ def test_throttled_logins_are_refused_unchecked_for_both_schemes(svc: Service) -
 
 
 def test_digest_sha256_is_offered_first_and_both_algorithms_work(svc: Service) -> None:
-    auth = HttpAuth(svc)
+    auth = HttpAuth(svc.users)
     offered = auth.challenges()
     assert [c.split(",")[2].strip() for c in offered[:2]] == ["algorithm=SHA-256", "algorithm=MD5"]
     assert offered[2] == f'Basic realm="{REALM}"'
@@ -105,7 +105,7 @@ def test_digest_sha256_is_offered_first_and_both_algorithms_work(svc: Service) -
 
 def test_a_user_without_digest_is_led_down_to_basic(svc: Service) -> None:
     """The same answers, rung by rung, for no Digest, no such user and a wrong password."""
-    auth = HttpAuth(svc)
+    auth = HttpAuth(svc.users)
     cases = [("plain", "pw2"), ("nobody", "x"), ("admin", "wrong")]
     for user, pw in cases:
         first = auth.check(digest_header(auth, user, pw, algorithm="SHA-256"), "GET",
@@ -122,7 +122,7 @@ def test_a_user_without_digest_is_led_down_to_basic(svc: Service) -> None:
 def test_only_answers_checked_against_a_secret_count_as_failures(svc: Service) -> None:
     """A client walking down to Basic for a user without Digest is never throttled for it; a
     wrong Digest answer for a user with Digest is a failed login like a wrong Basic password."""
-    auth = HttpAuth(svc)
+    auth = HttpAuth(svc.users)
     for _ in range(20):
         for algorithm in ("SHA-256", "MD5"):
             auth.check(digest_header(auth, "plain", "pw2", algorithm=algorithm), "GET",
@@ -139,20 +139,20 @@ def test_only_answers_checked_against_a_secret_count_as_failures(svc: Service) -
 
 
 def test_digest_off_and_on_again(svc: Service) -> None:
-    auth = HttpAuth(svc)
-    svc.user_set_digest("admin", None)
-    assert svc.user_digest_algorithms("admin") == []
+    auth = HttpAuth(svc.users)
+    svc.users.set_digest("admin", None)
+    assert svc.users.digest_algorithms("admin") == []
     assert auth.check(digest_header(auth), "GET", perm="api:json").user is None
     with pytest.raises(BadRequest):
-        svc.user_set_digest("admin", "not the password")
-    svc.user_set_digest("admin", "s3cret")
-    assert svc.user_digest_algorithms("admin") == ["SHA-256", "MD5"]
+        svc.users.set_digest("admin", "not the password")
+    svc.users.set_digest("admin", "s3cret")
+    assert svc.users.digest_algorithms("admin") == ["SHA-256", "MD5"]
     assert auth.check(digest_header(auth, algorithm="SHA-256"), "GET", perm="api:json").user \
         == "admin"
-    svc.user_passwd("admin", "n3w")                  # Digest stays on, made from the new one
+    svc.users.passwd("admin", "n3w")                  # Digest stays on, made from the new one
     assert auth.check(digest_header(auth, pw="n3w"), "GET", perm="api:json").user == "admin"
-    svc.user_passwd("admin", "n4w", digest=False)
-    assert svc.user_digest_algorithms("admin") == []
-    svc.user_passwd("plain", "pw3", digest=True)
+    svc.users.passwd("admin", "n4w", digest=False)
+    assert svc.users.digest_algorithms("admin") == []
+    svc.users.passwd("plain", "pw3", digest=True)
     assert auth.check(digest_header(auth, "plain", "pw3", algorithm="SHA-256"), "GET",
                       perm="api:json").user == "plain"

@@ -77,7 +77,7 @@ class Rig:
 @pytest.fixture()
 def rig(tmp_path: Path) -> Iterator[Rig]:
     r = Rig(str(tmp_path / "gw.db"))
-    r.svc.user_add("ann", "secret", perms=frozenset({"api:gateway_php"}), credits=5)
+    r.svc.users.add("ann", "secret", perms=frozenset({"api:gateway_php"}), credits=5)
     yield r
     r.close()
 
@@ -87,7 +87,7 @@ def ann(extra: str, password: str = "secret") -> str:
 
 
 def final(rig: Rig, smsid: int) -> bool:
-    state = rig.svc.message(smsid)
+    state = rig.svc.sending.message(smsid)
     return state is not None and state.status != "SENDING"
 
 
@@ -109,7 +109,7 @@ def test_credits_debit_test_mode_and_108(rig: Rig) -> None:
 
 
 def test_unlimited_credits_read_as_a_number(rig: Rig) -> None:
-    rig.svc.user_set_credits("ann", None)
+    rig.svc.users.set_credits("ann", None)
     assert rig.gw("clientuser=ann&clientpwd=secret&action=credits") == \
         str(gateway_php.UNLIMITED_CREDITS)
 
@@ -118,22 +118,22 @@ def test_sha1_password_and_permission(rig: Rig) -> None:
     digest = hashlib.sha1(b"secret").hexdigest()
     assert rig.gw(ann("to=447700900123&message=hi", digest)) == "OK"
     assert rig.gw(f"clientuser=ann&clientpwd={digest}&action=credits") == "4"
-    rig.svc.user_add("bob", "pw", perms=frozenset({"api:json"}), credits=None)
+    rig.svc.users.add("bob", "pw", perms=frozenset({"api:json"}), credits=None)
     assert rig.gw("clientuser=bob&clientpwd=pw&sender=S&to=447700900123&message=hi") == \
         "ERROR 116"
     assert rig.gw("clientuser=bob&clientpwd=pw&action=credits") == "ERROR 116"
 
 
 def test_post_form_and_address_book(rig: Rig) -> None:
-    rig.svc.contact_set("carol", "+447700900301")
-    rig.svc.contact_set("dave", "00447700900302")
-    rig.svc.group_set("team", ["carol", "dave"])
+    rig.svc.book.contact_set("carol", "+447700900301")
+    rig.svc.book.contact_set("dave", "00447700900302")
+    rig.svc.book.group_set("team", ["carol", "dave"])
     body = ann("to=team,447700900301,+447700900303&delivery=yes&message=hello+team").encode()
     reply = rig.call("/module/gateway.php", body=body)
     ids = [int(i) for i in reply.removeprefix("OK ").split(",")]
-    numbers = [rig.svc.message(i).number for i in ids]          # type: ignore[union-attr]
+    numbers = [rig.svc.sending.message(i).number for i in ids]          # type: ignore[union-attr]
     assert numbers == ["+447700900301", "+447700900302", "+447700900303"]
-    assert all(rig.svc.message(i).text == "hello team" for i in ids)  # type: ignore[union-attr]
+    assert all(rig.svc.sending.message(i).text == "hello team" for i in ids)  # type: ignore[union-attr]
     assert rig.gw(ann("to=nobody&message=hi")) == "ERROR 106"
 
 
@@ -141,7 +141,7 @@ def test_report_follows_status_reports(rig: Rig) -> None:
     smsid = int(rig.gw(ann("to=447700900123&delivery=yes&message=hi")).split()[1])
     assert wait_for(lambda: final(rig, smsid))
     assert rig.report(smsid) == "SUBMITTED"
-    mr = rig.svc.message(smsid).ref_id                            # type: ignore[union-attr]
+    mr = rig.svc.sending.message(smsid).ref_id                            # type: ignore[union-attr]
     now = dt.datetime.now(UTC)
     for st, word in ((0x21, "BUFFERED"), (0x00, "DELIVERED")):
         rig.worker.receive(pdu.encode_status_report(NUMBER, mr, st, scts=now, discharge=now),
@@ -152,7 +152,7 @@ def test_report_follows_status_reports(rig: Rig) -> None:
 def test_report_failure_report_is_not_delivered(rig: Rig) -> None:
     smsid = int(rig.gw(ann("to=447700900123&delivery=yes&message=hi")).split()[1])
     assert wait_for(lambda: final(rig, smsid))
-    mr = rig.svc.message(smsid).ref_id                            # type: ignore[union-attr]
+    mr = rig.svc.sending.message(smsid).ref_id                            # type: ignore[union-attr]
     now = dt.datetime.now(UTC)
     rig.worker.receive(pdu.encode_status_report(NUMBER, mr, 0x41, scts=now, discharge=now),
                        kind="status_report")
@@ -180,7 +180,7 @@ def test_too_many_recipients_is_106_and_queues_nothing(rig: Rig) -> None:
     numbers = ",".join(f"4477009{i:05d}" for i in range(limit + 1))
     assert rig.gw(ann(f"to={numbers}&message=hi")) == "ERROR 106"
     assert rig.queued_or_sent() == 0
-    rig.svc.user_set_credits("ann", None)
+    rig.svc.users.set_credits("ann", None)
     # The same list with a duplicate dropped fits.
     numbers = ",".join(f"4477009{i % limit:05d}" for i in range(limit + 1))
     assert rig.gw(ann(f"to={numbers}&message=hi")) == "OK"
@@ -192,7 +192,7 @@ def test_wrong_passwords_queue_nothing_and_the_throttle_answers_104(rig: Rig) ->
         assert rig.gw(ann("to=447700900123&message=hi", password)) == "ERROR 104"
     assert rig.queued_or_sent() == 0
     assert rig.gw(ann("to=447700900123&message=hi")) == "OK"
-    rig.svc.user_add("bob", "pw", perms=("api:gateway_php",))
+    rig.svc.users.add("bob", "pw", perms=("api:gateway_php",))
     bob = "clientuser=bob&clientpwd={}&to=447700900123&message=hi"
     for password in ("bad4", "bad5"):
         assert rig.gw(bob.format(password)) == "ERROR 104"

@@ -241,7 +241,7 @@ def test_raw_latin1_and_utf8_bytes_in_a_url_reach_the_dialect(front: Front,
         reply = send(front, b"GET", target.replace(b" ", b"%20"))
         assert reply.body.startswith(b"ID: "), reply
         ident = int(reply.body.split()[1])
-        assert front.svc.message(ident).text == text        # type: ignore[union-attr]
+        assert front.svc.sending.message(ident).text == text        # type: ignore[union-attr]
     reply = api(front, "/api/get_port_info?info_type=imei&note=caf\xc3\xa9")
     assert reply.json()["error_code"] == 200
     assert not log.troubles()

@@ -44,8 +44,8 @@ class Box:
         self.workers = {p: FakeWorker(p, self.sink) for p in range(2)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers, limits=limits)
-        self.app = build_app(self.svc, HttpAuth(self.svc))
-        self.svc.user_add("shop", PW, perms=("api:intelli",), credits=10)
+        self.app = build_app(self.svc, HttpAuth(self.svc.users))
+        self.svc.users.add("shop", PW, perms=("api:intelli",), credits=10)
         start_all(self.sched, self.workers)
 
     def close(self) -> None:
@@ -95,42 +95,42 @@ def deliver_pdu(sender: str, text: str) -> str:
 
 # --- payload kinds at the Service -----------------------------------------------------------------
 def test_flash_text_goes_out_as_class_0(box: Box) -> None:
-    box.svc.send_sms(SendRequest("now!", (Recipient("+447700900001"),), flash=True), user="shop")
+    box.svc.sending.send_sms(SendRequest("now!", (Recipient("+447700900001"),), flash=True), user="shop")
     got = box.transmitted(1)[0]
     assert got.text == "now!" and got.message_class == 0 and got.encoding == "gsm7"
 
 
 def test_binary_payload_parts_are_counted_debited_and_sent(box: Box) -> None:
     data = bytes(range(256)) + bytes(44)
-    accepted = box.svc.send_sms(SendRequest("label", (Recipient("+447700900002"),), data=data,
+    accepted = box.svc.sending.send_sms(SendRequest("label", (Recipient("+447700900002"),), data=data,
                                             udh=PORTS_IE), user="shop")
-    assert box.svc.user_credits("shop") == 7                          # 300 octets: 3 parts
+    assert box.svc.users.credits("shop") == 7                          # 300 octets: 3 parts
     parts = box.transmitted(3)
     assert sorted(p.concat[2] for p in parts) == [1, 2, 3]
     assert all(p.ports == (2948, 9200) and p.encoding == "8bit" for p in parts)
     assert b"".join(p.data for p in sorted(parts, key=lambda p: p.concat[2])) == data
-    wait_for(lambda: box.svc.message(accepted.message_ids[0]).status == "SENT_OK", 10)
-    assert box.svc.message(accepted.message_ids[0]).count == 3
+    wait_for(lambda: box.svc.sending.message(accepted.message_ids[0]).status == "SENT_OK", 10)
+    assert box.svc.sending.message(accepted.message_ids[0]).count == 3
 
 
 def test_payload_checks(box: Box) -> None:
     with pytest.raises(BadRequest):
-        box.svc.send_sms(SendRequest("x", (Recipient("1234567"),), udh=PORTS_IE), user="shop")
+        box.svc.sending.send_sms(SendRequest("x", (Recipient("1234567"),), udh=PORTS_IE), user="shop")
     with pytest.raises(BadRequest):
-        box.svc.send_sms(SendRequest("x", (Recipient("1234567"),), data=b"1",
+        box.svc.sending.send_sms(SendRequest("x", (Recipient("1234567"),), data=b"1",
                                      udh=bytes.fromhex("0504AB")), user="shop")
     with pytest.raises(BadRequest):
-        box.svc.send_sms(SendRequest("x", (Recipient("1234567"),), usercontext="u" * 256),
+        box.svc.sending.send_sms(SendRequest("x", (Recipient("1234567"),), usercontext="u" * 256),
                          user="shop")
-    assert box.svc.user_credits("shop") == 10
+    assert box.svc.users.credits("shop") == 10
 
 
 # --- reply tracking and STOP in the inbox ---------------------------------------------------------
 def test_reply_carries_the_usercontext_of_the_latest_message_to_the_sender(box: Box) -> None:
     for context in ("first", "second"):
-        box.svc.send_sms(SendRequest("q?", (Recipient("07700900003"),), usercontext=context),
+        box.svc.sending.send_sms(SendRequest("q?", (Recipient("07700900003"),), usercontext=context),
                          user="shop")
-    box.svc.send_sms(SendRequest("no context", (Recipient("+447700900003"),)), user="shop")
+    box.svc.sending.send_sms(SendRequest("no context", (Recipient("+447700900003"),)), user="shop")
     box.transmitted(3)
     box.workers[0].receive(deliver_pdu("+447700900003", "yes"))
     box.workers[0].receive(deliver_pdu("+447700900099", "who?"))
@@ -141,30 +141,30 @@ def test_reply_carries_the_usercontext_of_the_latest_message_to_the_sender(box: 
 
 def test_stop_opts_out_of_every_list_or_the_named_one(box: Box) -> None:
     for name in ("news", "deals", "club"):
-        box.svc.subscription_update(name, "447700900004", 1)
+        box.svc.subscriptions.update(name, "447700900004", 1)
     box.workers[0].receive(deliver_pdu("+447700900004", "stop deals"))
     wait_for(lambda: len(box.events("subscription")) == 4, 10)
-    assert box.svc.subscribers("deals", opted_in=False) == ["447700900004"]
-    assert box.svc.subscribers("news") == ["447700900004"]
+    assert box.svc.subscriptions.subscribers("deals", opted_in=False) == ["447700900004"]
+    assert box.svc.subscriptions.subscribers("news") == ["447700900004"]
     box.workers[0].receive(deliver_pdu("+447700900004", "STOP"))
     events = wait_for(lambda: box.events("subscription")
                       if len(box.events("subscription")) == 6 else None, 10)
     assert [(e["sublistname"], e["action"], e["source"]) for e in events[3:]] == \
         [("deals", 2, 1), ("club", 2, 1), ("news", 2, 1)]
-    assert box.svc.subscribers("news") == [] and box.svc.subscribers("club") == []
+    assert box.svc.subscriptions.subscribers("news") == [] and box.svc.subscriptions.subscribers("club") == []
 
 
 def test_lists_and_groups_expand_without_opted_out_numbers(box: Box) -> None:
-    box.svc.contact_set("ann", "+447700900005")
-    box.svc.contact_set("bob", "+447700900006")
-    box.svc.group_set("club", ["ann", "bob"])
-    box.svc.subscription_update("club", "447700900006", 2)
-    box.svc.subscription_update("news", "447700900007", 1)
-    box.svc.subscription_update("news", "447700900008", 2)
-    assert box.svc.expand_with_lists(["club", "news", "+447700900005"]) == \
+    box.svc.book.contact_set("ann", "+447700900005")
+    box.svc.book.contact_set("bob", "+447700900006")
+    box.svc.book.group_set("club", ["ann", "bob"])
+    box.svc.subscriptions.update("club", "447700900006", 2)
+    box.svc.subscriptions.update("news", "447700900007", 1)
+    box.svc.subscriptions.update("news", "447700900008", 2)
+    assert box.svc.subscriptions.expand(["club", "news", "+447700900005"]) == \
         ["+447700900005", "447700900007"]
-    box.svc.subscription_update("news", "447700900007", 3)
-    assert box.svc.subscribers("news") == [] and box.svc.subscribers("news", False)
+    box.svc.subscriptions.update("news", "447700900007", 3)
+    assert box.svc.subscriptions.subscribers("news") == [] and box.svc.subscriptions.subscribers("news", False)
 
 
 # --- the dialect ----------------------------------------------------------------------------------
@@ -204,13 +204,13 @@ def test_one_submission_one_id_on_every_line_and_usercontext_is_kept(box: Box) -
 
 
 def test_insufficient_credit_and_wap_costs_one(box: Box) -> None:
-    box.svc.user_set_credits("shop", 1)
+    box.svc.users.set_credits("shop", 1)
     assert box.get("/smsgateway/sendmsg.aspx", to="447700900013", type="4",
                    href="http://www.example.com/", text="look").startswith("ID:")
     assert box.get("/smsgateway/getbalance.aspx") == "BALANCE:0"
     assert box.get("/smsgateway/sendmsg.aspx", to="447700900013",
                    text="x") == "ERR:INSUFFICIENT_CREDIT"
-    box.svc.user_set_credits("shop", None)
+    box.svc.users.set_credits("shop", None)
     assert box.get("/smsgateway/getbalance.aspx") == f"BALANCE:{intelli.UNLIMITED_BALANCE}"
 
 
@@ -219,20 +219,20 @@ def test_a_group_bigger_than_one_request_is_one_submission_all_or_nothing(
     b = Box(str(tmp_path / "big.db"), Limits(max_numbers=2, max_expanded=6))
     try:
         for i in range(7):
-            b.svc.contact_set(f"c{i}", f"+4477009001{i:02d}")
-        b.svc.group_set("five", [f"c{i}" for i in range(5)])
-        b.svc.group_set("seven", [f"c{i}" for i in range(7)])
-        b.svc.user_set_credits("shop", 3)
+            b.svc.book.contact_set(f"c{i}", f"+4477009001{i:02d}")
+        b.svc.book.group_set("five", [f"c{i}" for i in range(5)])
+        b.svc.book.group_set("seven", [f"c{i}" for i in range(7)])
+        b.svc.users.set_credits("shop", 3)
         # Not enough credit for five: the whole submission is refused, nothing queued.
         assert b.get("/smsgateway/sendmsg.aspx", to="five",
                      text="hi") == "ERR:INSUFFICIENT_CREDIT"
-        assert b.svc.user_credits("shop") == 3 and b.store.outbox.in_queue() == 0
-        b.svc.user_set_credits("shop", 10)
+        assert b.svc.users.credits("shop") == 3 and b.store.outbox.in_queue() == 0
+        b.svc.users.set_credits("shop", 10)
         lines = b.get("/smsgateway/sendmsg.aspx", to="five", text="hi").split("\n")
         assert len(lines) == 5 and len({line.split(",")[1] for line in lines}) == 1
-        assert b.svc.user_credits("shop") == 5
+        assert b.svc.users.credits("shop") == 5
         # Lists expand up to Limits.max_expanded; beyond it the request is refused whole.
         assert b.get("/smsgateway/sendmsg.aspx", to="seven", text="hi") == "ERR:INVALID_REQUEST"
-        assert b.svc.user_credits("shop") == 5
+        assert b.svc.users.credits("shop") == 5
     finally:
         b.close()

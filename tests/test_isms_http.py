@@ -34,10 +34,10 @@ class Box:
         self.workers = {p: FakeWorker(p, self.sink) for p in range(ports)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers, limits=limits)
-        self.app = build_app(self.svc, HttpAuth(self.svc))
-        self.svc.user_add("nagios", PW, perms=("api:isms",))
-        self.svc.user_set_ports("nagios", range(ports))     # it reads every port's inbox
-        self.svc.user_add("webonly", PW, perms=("web",))
+        self.app = build_app(self.svc, HttpAuth(self.svc.users))
+        self.svc.users.add("nagios", PW, perms=("api:isms",))
+        self.svc.users.set_ports("nagios", range(ports))     # it reads every port's inbox
+        self.svc.users.add("webonly", PW, perms=("web",))
 
     def start(self) -> "Box":
         start_all(self.sched, self.workers)
@@ -94,7 +94,7 @@ def sent_id(reply: str) -> int:
 # --- sendmsg ------------------------------------------------------------------------------------
 def test_send_one(box: Box) -> None:
     ident = sent_id(box.isms("/sendmsg", q(cat="1", to="+447700900123", text="PROBLEM web01> down")))
-    msg = box.svc.message(ident)
+    msg = box.svc.sending.message(ident)
     assert msg is not None and msg.number == "+447700900123" and msg.text == "PROBLEM web01> down"
     assert msg.user == "nagios"
 
@@ -102,31 +102,31 @@ def test_send_one(box: Box) -> None:
 def test_several_recipients_one_id_for_the_request(box: Box) -> None:
     raw = 'user=nagios&passwd=s3cret&cat=1&to="+447700900001","+447700900002",0170-555&text=hi'
     ident = sent_id(box.isms("/sendmsg", raw))
-    numbers = [box.svc.message(ident + k).number for k in range(3)]  # type: ignore[union-attr]
+    numbers = [box.svc.sending.message(ident + k).number for k in range(3)]  # type: ignore[union-attr]
     assert numbers == ["+447700900001", "+447700900002", "0170555"]
-    assert box.svc.message(ident + 3) is None and box.tasks() == 1
+    assert box.svc.sending.message(ident + 3) is None and box.tasks() == 1
 
 
 def test_address_book_names_and_groups(box: Box) -> None:
-    box.svc.contact_set("Bob", "+447700900011")
-    box.svc.contact_set("Ann", "+447700900012")
-    box.svc.group_set("Engineering", ["Bob", "Ann"])
+    box.svc.book.contact_set("Bob", "+447700900011")
+    box.svc.book.contact_set("Ann", "+447700900012")
+    box.svc.book.group_set("Engineering", ["Bob", "Ann"])
     ident = sent_id(box.isms("/sendmsg", q(to="+447700900011", ton='"Ann"',
                                             group='"Engineering"', text="x")))
-    numbers = [box.svc.message(ident + k).number for k in range(2)]  # type: ignore[union-attr]
-    assert numbers == ["+447700900011", "+447700900012"] and box.svc.message(ident + 2) is None
+    numbers = [box.svc.sending.message(ident + k).number for k in range(2)]  # type: ignore[union-attr]
+    assert numbers == ["+447700900011", "+447700900012"] and box.svc.sending.message(ident + 2) is None
 
 
 def test_post_form_with_names_in_any_case(box: Box) -> None:
     body = b"USER=nagios&PassWd=s3cret&Cat=1&TO=%2B447700900123&Text=caf%E9"
     ident = sent_id(box.isms("/sendmsg", method="POST", body=body))
-    assert box.svc.message(ident).text == "café"  # type: ignore[union-attr]
+    assert box.svc.sending.message(ident).text == "café"  # type: ignore[union-attr]
 
 
 def test_plus_as_space_and_raw_text_as_last_parameter(box: Box) -> None:
     raw = "user=nagios&passwd=s3cret&cat=1&to=+447700900123&text=Disk 95% full & rising #3"
     ident = sent_id(box.isms("/sendmsg", raw))
-    msg = box.svc.message(ident)
+    msg = box.svc.sending.message(ident)
     assert msg is not None and msg.number == "+447700900123"
     assert msg.text == "Disk 95% full & rising #3"
 
@@ -136,7 +136,7 @@ def test_plus_as_space_and_raw_text_as_last_parameter(box: Box) -> None:
     ("0", "plain", "plain"), ("1", "caf\xe9", "café")])
 def test_encodings(box: Box, enc: str, text: str, want: str) -> None:
     ident = sent_id(box.isms("/sendmsg", q(to="123", enc=enc, text=text)))
-    assert box.svc.message(ident).text == want  # type: ignore[union-attr]
+    assert box.svc.sending.message(ident).text == want  # type: ignore[union-attr]
 
 
 BAD = [
@@ -160,7 +160,7 @@ def test_refusals_queue_nothing(box: Box, changes: dict[str, str], code: int) ->
     params.update(changes)
     raw = urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
     assert box.isms("/sendmsg", raw) == f"Err: {code}"
-    assert box.tasks() == 0 and box.svc.sms_in_queue() == 0
+    assert box.tasks() == 0 and box.svc.sending.in_queue() == 0
 
 
 def test_text_param_missing_is_621(box: Box) -> None:
@@ -183,7 +183,7 @@ def test_huge_body_is_refused_unread(box: Box) -> None:
 
 
 def test_no_credit_is_618(box: Box) -> None:
-    box.svc.user_add("poor", PW, perms=("api:isms",), credits=0)
+    box.svc.users.add("poor", PW, perms=("api:isms",), credits=0)
     assert box.isms("/sendmsg", q(user="poor", to="123", text="hi")) == "Err: 618"
     assert box.tasks() == 0
 

@@ -59,7 +59,7 @@ class Box:
         self.svc = Service(self.store, self.sched, self.workers, codec=codec)
 
     def send(self, text: str, user_id: int, encoding: str = "auto") -> None:
-        self.svc.send_sms(SendRequest(text, (Recipient("+447700900001", user_id=user_id),),
+        self.svc.sending.send_sms(SendRequest(text, (Recipient("+447700900001", user_id=user_id),),
                                       encoding=encoding))
 
     def close(self) -> None:
@@ -90,7 +90,7 @@ def test_results_and_their_events_say_what_went_out(box: Box) -> None:
     sent = [pdu.decode(j.pdu_hex, smsc=True) for w in box.workers.values() for j in w.transmitted]
     assert sorted((d.text, d.encoding) for d in sent) == \
         sorted([(WIDE, "ucs2"), ("plain", "gsm7"), ("plain", "ucs2")])
-    state = box.svc.message(1)
+    state = box.svc.sending.message(1)
     assert state is not None and state.encoding == "ucs2"
 
 

@@ -338,37 +338,37 @@ def service(tmp_path: Path) -> Iterator[Service]:
 
 
 def test_service_without_a_configurator_says_why(service: Service) -> None:
-    assert service.network_managed is False
-    for call in (service.network_settings, service.network_pending,
-                 lambda: service.network_apply(NEW), lambda: service.network_confirm("x")):
+    assert service.network.managed is False
+    for call in (service.network.settings, service.network.pending,
+                 lambda: service.network.apply(NEW), lambda: service.network.confirm("x")):
         with pytest.raises(NetworkUnavailable, match=r"\[network\] manage = yes"):
             call()
 
 
 def test_service_applies_and_confirms(service: Service, box: Box, fresh: Mocks) -> None:
-    service.attach_network(box.net)
-    assert service.network_settings().dhcp is True
+    service.network.attach(box.net)
+    assert service.network.settings().dhcp is True
     with pytest.raises(InvalidNetworkSettings, match="netmask"):
-        service.network_apply({"netmask": "255.255.255.0"})
-    change = service.network_apply({"interface": "eth0", "dhcp": False, "address": "10.0.0.9",
+        service.network.apply({"netmask": "255.255.255.0"})
+    change = service.network.apply({"interface": "eth0", "dhcp": False, "address": "10.0.0.9",
                                     "prefix": 8, "gateway": "10.0.0.1", "dns": ["10.0.0.1"],
                                     "hostname": "gw2", "timezone": "UTC"}, confirm_within=45)
-    pending = service.network_pending()
+    pending = service.network.pending()
     assert pending is not None and pending.change_id == change
     assert pending.seconds_left == 45 and pending.settings.address == "10.0.0.9"
-    service.network_confirm(change)
-    assert service.network_pending() is None
-    assert service.network_settings().hostname == "gw2"
+    service.network.confirm(change)
+    assert service.network.pending() is None
+    assert service.network.settings().hostname == "gw2"
     with pytest.raises(NotFound):
-        service.network_confirm(change)
+        service.network.confirm(change)
 
 
 def test_service_reports_bus_failures_as_service_errors(service: Service, box: Box,
                                                         fresh: Mocks) -> None:
-    service.attach_network(box.net)
+    service.network.attach(box.net)
     refuse_time_zone(fresh, NEW.timezone)
     with pytest.raises(ServiceError) as err:
-        service.network_apply(replace(NEW, ntp=True))     # timedated refuses the zone
+        service.network.apply(replace(NEW, ntp=True))     # timedated refuses the zone
     assert err.value.reason == "network_unavailable" and "restored" in str(err.value)
     assert box.file == OLD_FILE
 
@@ -398,8 +398,8 @@ def test_daemon_start_rolls_back_what_the_last_run_left_unconfirmed(box: Box, fr
     try:
         assert box.file == OLD_FILE and not box.record.exists()
         assert_applied(fresh, "smsd", "Europe/London", True, [("eth0", 2)])
-        assert daemon.service.network_managed
-        assert daemon.service.network_settings().interface == "eth0"
+        assert daemon.service.network.managed
+        assert daemon.service.network.settings().interface == "eth0"
     finally:
         daemon.stop()
 
@@ -416,7 +416,7 @@ def test_daemon_leaves_the_network_alone_unless_told(box: Box, fresh: Mocks,
         assert box.file == render(NEW) and box.record.exists()
         assert all(calls(m) == [] for m in fresh.all())
         with pytest.raises(NetworkUnavailable):
-            daemon.service.network_pending()
+            daemon.service.network.pending()
     finally:
         daemon.stop()
 

@@ -56,12 +56,12 @@ def sim() -> FakeSim:
 def front(tmp_path: Path, sim: FakeSim) -> Iterator[Front]:
     f = Front(str(tmp_path / "smsd.db"), sim=sim)
     svc = f.svc
-    svc.user_add("boss", PW, perms=(), admin=True)
-    svc.user_add("json2", PW, perms=("api:json",))
-    svc.user_add("porter", PW, perms=("api:json", "api:ozeki", "ports"))
-    svc.user_add("isms2", PW, perms=("api:isms",))
-    svc.user_add("gw2", PW, perms=("api:gateway_php",))
-    svc.user_add("oz2", PW, perms=("api:ozeki",))
+    svc.users.add("boss", PW, perms=(), admin=True)
+    svc.users.add("json2", PW, perms=("api:json",))
+    svc.users.add("porter", PW, perms=("api:json", "api:ozeki", "ports"))
+    svc.users.add("isms2", PW, perms=("api:isms",))
+    svc.users.add("gw2", PW, perms=("api:gateway_php",))
+    svc.users.add("oz2", PW, perms=("api:ozeki",))
     f.start()
     yield f
     f.close()
@@ -78,7 +78,7 @@ def api(front: Front, user: str, call: str, **query: Any) -> dict[str, Any]:
 
 def sent_by(front: Front, user: str, user_id: int | None = None) -> tuple[int, int]:
     """(task id, message id) of a message queued by `user`."""
-    accepted = front.svc.send_sms(SendRequest(text=f"from {user}",
+    accepted = front.svc.sending.send_sms(SendRequest(text=f"from {user}",
                                               recipients=(Recipient(NUMBER, user_id=user_id),)),
                                   user=user)
     return accepted.task_id, accepted.message_ids[0]
@@ -154,9 +154,9 @@ def test_json_inbox_is_scoped_to_the_users_ports_and_routes(front: Front) -> Non
     coupon = received(front, 0, "COUPON 42")
     nobody = api(front, "json2", "query_incoming_sms", flag="all")
     assert nobody["sms"] == [] and nobody["read"] == nobody["unread"] == 0
-    front.svc.user_set_ports("json", [1])
-    route = front.svc.route_add("http://127.0.0.1:9/hook", "json", port=0, text_prefix="COUPON")
-    front.svc.user_set_routes("json", [route])
+    front.svc.users.set_ports("json", [1])
+    route = front.svc.routes.add("http://127.0.0.1:9/hook", "json", port=0, text_prefix="COUPON")
+    front.svc.users.set_routes("json", [route])
     page = api(front, "json", "query_incoming_sms")
     assert [m["incoming_sms_id"] for m in page["sms"]] == [on1, coupon]
     assert page["unread"] == 0 and page["read"] == 2
@@ -170,7 +170,7 @@ def test_json_inbox_is_scoped_to_the_users_ports_and_routes(front: Front) -> Non
 def test_json_ussd_needs_the_port(front: Front) -> None:
     assert api(front, "json", "send_ussd", port=0, text="*100#")["error_code"] == 403
     assert api(front, "json", "query_ussd_reply", port=0)["error_code"] == 403
-    front.svc.user_set_ports("json", [0])
+    front.svc.users.set_ports("json", [0])
     assert api(front, "json", "send_ussd", port=0, text="*100#")["error_code"] == 202
     assert api(front, "json", "send_ussd", port=1, text="*100#")["error_code"] == 403
     assert api(front, "porter", "send_ussd", port=1, text="*100#")["error_code"] == 202
@@ -202,7 +202,7 @@ def test_isms_querymsg_of_another_users_message_is_not_found(front: Front) -> No
 def test_isms_inbox_is_scoped(front: Front) -> None:
     received(front, 0, "zero")
     received(front, 1, "one")
-    front.svc.user_set_ports("isms", [1])
+    front.svc.users.set_ports("isms", [1])
     assert front.get(f"/querycount?user=isms&passwd={PW}").body.strip() == "Count: 1"
     assert front.get(f"/querycount?user=isms2&passwd={PW}").body.strip() == "Count: 0"
     lines = front.get(f"/recvmsg?user=isms&passwd={PW}").body.strip().split("\n")
@@ -240,9 +240,9 @@ def test_ozeki_connection_management_needs_admin_or_ports(front: Front) -> None:
                           ("configdriver", {"name": "GSMModem1", "running": "off"})):
         body = ozeki(front, "ozeki", action, **query)
         assert "<statuscode>1</statuscode>" in body, (action, body)
-    assert front.svc.drivers()[1].running
+    assert front.svc.ports.drivers()[1].running
     assert "Connection stopped" in ozeki(front, "porter", "stopdriver", name="GSMModem1")
-    assert not front.svc.drivers()[1].running
+    assert not front.svc.ports.drivers()[1].running
     assert "Connection started" in ozeki(front, "boss", "startdriver", name="GSMModem1")
 
 
@@ -251,7 +251,7 @@ def test_ozeki_messages_are_the_users_own_and_the_inbox_scoped(front: Front) -> 
     _, own_msg = sent_by(front, "ozeki")
     on0 = received(front, 0, "zero")
     on1 = received(front, 1, "one")
-    front.svc.user_set_ports("ozeki", [1])
+    front.svc.users.set_ports("ozeki", [1])
     assert "<statuscode>8</statuscode>" in ozeki(front, "ozeki", "getmessage", messageid=boss_msg)
     assert f"<messageid>{own_msg}</messageid>" in ozeki(front, "ozeki", "getmessage",
                                                         messageid=own_msg)

@@ -27,11 +27,11 @@ class Box:
         self.workers = {p: FakeWorker(p, self.sink) for p in range(2)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers)
-        self.app = build_app(self.svc, HttpAuth(self.svc))
-        self.svc.user_add("boss", PW, admin=True)
-        self.svc.user_add("app", PW, perms=("api:ozeki",))
-        self.svc.user_add("other", PW, perms=("api:ozeki",))
-        self.svc.user_add("isms", PW, perms=("api:isms",))
+        self.app = build_app(self.svc, HttpAuth(self.svc.users))
+        self.svc.users.add("boss", PW, admin=True)
+        self.svc.users.add("app", PW, perms=("api:ozeki",))
+        self.svc.users.add("other", PW, perms=("api:ozeki",))
+        self.svc.users.add("isms", PW, perms=("api:isms",))
         start_all(self.sched, self.workers)
 
     def close(self) -> None:
@@ -80,7 +80,7 @@ def test_names_in_any_case_plus_as_space_and_unencoded_text(box: Box) -> None:
     [report] = items(root, "acceptreport")
     assert report["statuscode"] == "0" and report["recipient"] == "+447700900001"
     assert report["messagedata"] == "Tom & Jerry 100%"
-    msg = box.svc.message(int(report["messageid"]))
+    msg = box.svc.sending.message(int(report["messageid"]))
     assert msg is not None and msg.text == "Tom & Jerry 100%" and msg.user == "app"
 
 
@@ -112,10 +112,10 @@ def test_unknown_connection_and_unsupported_setting(box: Box) -> None:
     [err] = items(box.xml(f"action=configdriver&{auth('boss')}&name=GSMModem0"
                           "&USEGPRS=on&SEND=off"), "error")
     assert err["statuscode"] == "11" and "USEGPRS" in err["statusmessage"]
-    assert box.svc.port_settings(0)["SEND"] == "on"          # nothing of it was stored
+    assert box.svc.ports.settings(0)["SEND"] == "on"          # nothing of it was stored
     [drv] = items(box.xml(f"action=configdriver&{auth('boss')}&name=gsmmodem0&send=off"),
                   "driver")
-    assert drv["send"] == "off" and box.svc.port_settings(0)["SEND"] == "off"
+    assert drv["send"] == "off" and box.svc.ports.settings(0)["SEND"] == "off"
 
 
 def test_users_see_their_own_sent_messages_and_admins_all(box: Box) -> None:
@@ -125,7 +125,7 @@ def test_users_see_their_own_sent_messages_and_admins_all(box: Box) -> None:
                             f"&messagedata=from {user}"), "acceptreport")
         ids[user] = r["messageid"]
     for user in ("app", "other"):
-        wait_for(lambda u=user: box.svc.message(int(ids[u])).status == "SENT_OK")  # type: ignore[union-attr]
+        wait_for(lambda u=user: box.svc.sending.message(int(ids[u])).status == "SENT_OK")  # type: ignore[union-attr]
     mine = items(box.xml(f"action=listmessages&folder=sent&{auth()}"), "message")
     assert [m["messageid"] for m in mine] == [ids["app"]]
     everyone = items(box.xml(f"action=listmessages&folder=sent&{auth('boss')}"), "message")

@@ -58,7 +58,7 @@ class Rig:
 
     def send(self, n: int, ports: tuple[int, ...] | None = None, text: str = "hi") -> None:
         recipients = tuple(Recipient(f"+4477009{i:05d}") for i in range(n))
-        self.svc.send_sms(SendRequest(text, recipients, ports=ports))
+        self.svc.sending.send_sms(SendRequest(text, recipients, ports=ports))
 
     def handed(self) -> dict[int, int]:
         self.sched.dispatch_once()
@@ -100,7 +100,7 @@ def test_settings_persist_and_defaults_fill_the_rest(tmp_path: Path) -> None:
 
 
 def test_limit_per_minute_is_a_sliding_window(rig: Rig) -> None:
-    rig.svc.set_port_settings(0, limittompm=2)
+    rig.svc.ports.set_settings(0, limittompm=2)
     rig.send(5, ports=(0,))
     assert rig.handed()[0] == 2
     rig.clock.now += 30
@@ -114,11 +114,11 @@ def test_limit_per_minute_is_a_sliding_window(rig: Rig) -> None:
 
 
 def test_send_off_and_stopped_ports_get_nothing(rig: Rig) -> None:
-    rig.svc.set_port_settings(0, send="off")
+    rig.svc.ports.set_settings(0, send="off")
     rig.send(4)
     assert rig.handed() == {0: 0, 1: 4}
-    rig.svc.set_port_settings(0, send="on")
-    rig.svc.driver_run("GSMModem1", False)
+    rig.svc.ports.set_settings(0, send="on")
+    rig.svc.ports.driver_run("GSMModem1", False)
     rig.send(3)
     # Port 1 gives back the 4 parts it never started; port 0 gets them and the 3 new ones.
     assert rig.handed() == {0: 7, 1: 4}
@@ -131,14 +131,14 @@ def test_send_off_and_stopped_ports_get_nothing(rig: Rig) -> None:
 def test_stopping_a_port_takes_back_parts_it_has_not_started(rig: Rig) -> None:
     rig.send(2, ports=(0, 1))
     rig.handed()
-    rig.svc.driver_run("GSMModem0", False)
+    rig.svc.ports.driver_run("GSMModem0", False)
     leased = rig.store.db.conn().execute(
         "SELECT count(*) FROM parts WHERE status = 'leased' AND port = 0").fetchone()[0]
     assert leased == 0
 
 
 def test_charset_and_status_report_settings_shape_the_pdus(rig: Rig) -> None:
-    rig.svc.set_port_settings(1, PREFEREDCHARSET="UCS2", DELIVERYREPORT="off")
+    rig.svc.ports.set_settings(1, PREFEREDCHARSET="UCS2", DELIVERYREPORT="off")
     rig.send(1, ports=(0,), text="hello")
     rig.send(1, ports=(1,), text="hello")
     rig.handed()
@@ -149,20 +149,20 @@ def test_charset_and_status_report_settings_shape_the_pdus(rig: Rig) -> None:
 
 
 def test_connections_bind_names_to_ports(rig: Rig) -> None:
-    assert [d.name for d in rig.svc.drivers()] == ["GSMModem0", "GSMModem1"]
-    made = rig.svc.driver_create("GSMModem", "Alpha")
+    assert [d.name for d in rig.svc.ports.drivers()] == ["GSMModem0", "GSMModem1"]
+    made = rig.svc.ports.driver_create("GSMModem", "Alpha")
     assert (made.name, made.port) == ("Alpha", 0)
-    assert rig.svc.driver_create("gsm").port == 1                # the next port without a name
+    assert rig.svc.ports.driver_create("gsm").port == 1                # the next port without a name
     with pytest.raises(BadRequest, match="every modem port"):
-        rig.svc.driver_create("GSMModem")
+        rig.svc.ports.driver_create("GSMModem")
     with pytest.raises(BadRequest, match="SMPP.*not supported"):
-        rig.svc.driver_create("SMPP")
-    assert rig.svc.driver_port("alpha") == 0
-    rig.svc.driver_config("Alpha", {"LIMITTOMPM": "3"})
-    assert rig.svc.driver_delete("Alpha") == 0
-    assert rig.svc.port_settings(0)["LIMITTOMPM"] == "0"         # back to defaults
-    assert rig.svc.driver_port("GSMModem0") == 0
+        rig.svc.ports.driver_create("SMPP")
+    assert rig.svc.ports.driver_port("alpha") == 0
+    rig.svc.ports.driver_config("Alpha", {"LIMITTOMPM": "3"})
+    assert rig.svc.ports.driver_delete("Alpha") == 0
+    assert rig.svc.ports.settings(0)["LIMITTOMPM"] == "0"         # back to defaults
+    assert rig.svc.ports.driver_port("GSMModem0") == 0
     with pytest.raises(BadRequest, match="built-in"):
-        rig.svc.driver_delete("GSMModem0")
+        rig.svc.ports.driver_delete("GSMModem0")
     with pytest.raises(BadRequest, match="no port 7"):
-        rig.svc.port_settings(7)
+        rig.svc.ports.settings(7)

@@ -9,7 +9,7 @@ import pytest
 from smsd.admin_cli import Admin
 from smsd.errors import BadRequest, NotFound
 from smsd.model import Route
-from smsd.service_book import route_matches
+from smsd.service.book import route_matches
 from smsd.store import Store
 
 
@@ -28,28 +28,28 @@ def add_events(store: Store, n: int) -> None:
 
 def test_route_add_sets_its_cursor_to_the_last_event(store: Store, tmp_path: Path) -> None:
     admin = Admin(store)
-    first = admin.route_add("http://127.0.0.1:8080/in")
+    first = admin.routes.add("http://127.0.0.1:8080/in")
     assert store.events.push_cursor(f"route:{first}") == 0
     add_events(store, 3)
-    second = admin.route_add("https://example.test/rx", "json", port=3, sender_prefix="+44",
+    second = admin.routes.add("https://example.test/rx", "json", port=3, sender_prefix="+44",
                              text_prefix="KEY")
     assert store.events.push_cursor(f"route:{second}") == store.events.last_event_id() == 3
     assert store.events.push_cursor(f"route:{first}") == 0          # untouched
-    assert admin.routes() == [Route(first, "http://127.0.0.1:8080/in", "isms"),
+    assert admin.routes.all() == [Route(first, "http://127.0.0.1:8080/in", "isms"),
                               Route(second, "https://example.test/rx", "json", 3, "+44", "KEY")]
     again = Store(str(tmp_path / "routes.db"))               # persisted
-    assert again.routes.all() == admin.routes()
+    assert again.routes.all() == admin.routes.all()
     again.close()
 
 
 def test_route_delete(store: Store) -> None:
     admin = Admin(store)
-    rid = admin.route_add("http://127.0.0.1:1/x")
-    admin.route_delete(rid)
-    assert admin.routes() == [] and store.events.push_cursor(f"route:{rid}") is None
+    rid = admin.routes.add("http://127.0.0.1:1/x")
+    admin.routes.delete(rid)
+    assert admin.routes.all() == [] and store.events.push_cursor(f"route:{rid}") is None
     with pytest.raises(NotFound):
-        admin.route_delete(rid)
-    assert admin.route_add("http://127.0.0.1:1/y") == rid + 1   # ids are never reused
+        admin.routes.delete(rid)
+    assert admin.routes.add("http://127.0.0.1:1/y") == rid + 1   # ids are never reused
 
 
 @pytest.mark.parametrize("url, protocol, port", [
@@ -58,7 +58,7 @@ def test_route_delete(store: Store) -> None:
 ])
 def test_bad_routes(store: Store, url: str, protocol: str, port: int | None) -> None:
     with pytest.raises(BadRequest):
-        Admin(store).route_add(url, protocol, port=port)
+        Admin(store).routes.add(url, protocol, port=port)
     assert store.routes.all() == []
 
 

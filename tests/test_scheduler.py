@@ -41,7 +41,7 @@ class Rig:
 
     def send(self, numbers: list[str], text: str = "hello", **kw: object) -> list[int]:
         req = SendRequest(text, tuple(Recipient(n) for n in numbers), **kw)  # type: ignore[arg-type]
-        return list(self.svc.send_sms(req).message_ids)
+        return list(self.svc.sending.send_sms(req).message_ids)
 
     def drained(self, timeout: float = 15.0) -> bool:
         return wait_for(lambda: self.store.outbox.in_queue() == 0, timeout)
@@ -159,9 +159,9 @@ def test_stop_task_skips_queued_parts_but_lets_the_one_on_air_finish(rig_factory
 
     w.outcome = hold
     rig.start()
-    task = rig.svc.send_sms(SendRequest("x", tuple(Recipient(str(100 + i)) for i in range(5))))
+    task = rig.svc.sending.send_sms(SendRequest("x", tuple(Recipient(str(100 + i)) for i in range(5))))
     assert on_air.wait(5) and wait_for(lambda: rig.sched.held(0) == 2)
-    rig.svc.stop_task(task.task_id)
+    rig.svc.sending.stop_task(task.task_id)
     gate.set()
     assert rig.drained()
     assert wait_for(lambda: w.skipped != [])
@@ -215,7 +215,7 @@ def test_status_reports_make_messages_delivered(rig_factory) -> None:
     assert rig.statuses()[m1] == "DELIVERED"
     kinds = [e.kind for e in rig.store.events.events_after(0, 100)]
     assert kinds == ["sms_result", "sms_deliver_status", "sms_deliver_status", "sms_result"]
-    ds = rig.svc.query_deliver_status(numbers=["+447911123456"])
+    ds = rig.svc.sending.query_reports(numbers=["+447911123456"])
     assert [d.status_code for d in ds] == [0, 0]
 
 
@@ -227,7 +227,7 @@ def test_inbound_concatenated_message_out_of_order(rig_factory) -> None:
     assert len(pdus) > 1
     for hex_pdu in reversed(pdus):
         rig.workers[0].receive(hex_pdu)
-    page = rig.svc.query_incoming(flag="all")
+    page = rig.svc.inbox.query(flag="all")
     assert [s.text for s in page.sms] == [text] and page.sms[0].number == "+33612345678"
     (ev,) = [e.payload for e in rig.store.events.events_after(0, 10) if e.kind == "sms"]
     assert ev["text"] == text and ev["imsi"] == rig.workers[0].info.imsi
@@ -254,8 +254,8 @@ def test_register_up_down_events_with_sequence(rig_factory) -> None:
 
 def test_ussd_reply_is_stored_and_announced(rig_factory) -> None:
     rig = rig_factory(ports=2).start()
-    assert rig.svc.send_ussd([1], "*100#") == [(1, 200)]
-    assert wait_for(lambda: rig.svc.query_ussd_reply([1]) == [(1, "reply to *100#")])
+    assert rig.svc.ussd.send([1], "*100#") == [(1, 200)]
+    assert wait_for(lambda: rig.svc.ussd.replies([1]) == [(1, "reply to *100#")])
     (ev,) = [e.payload for e in rig.store.events.events_after(0, 10) if e.kind == "ussd"]
     assert ev == {"port": 1, "text": "reply to *100#"}
 
@@ -288,7 +288,7 @@ def test_register_down_names_the_sim_that_went_away(rig_factory) -> None:
     w.change(reg="NO_SIM", imsi="", iccid="", number="")
     (ev,) = [e.payload for e in rig.store.events.events_after(0, 10) if e.kind == "register"]
     assert ev["status"] == "down" and ev["imsi"] == imsi and ev["iccid"] != ""
-    assert rig.svc.port_info([0])[0].imsi == ""         # port info shows the new state
+    assert rig.svc.ports.info([0])[0].imsi == ""         # port info shows the new state
 
 
 def hold_on_air(rig: Rig) -> tuple[threading.Event, list[int]]:

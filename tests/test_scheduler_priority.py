@@ -53,7 +53,7 @@ class Box:
         self.sched.kick()
 
     def send(self, numbers: list[str], priority: int) -> None:
-        self.svc.send_sms(SendRequest("sent", tuple(Recipient(n) for n in numbers),
+        self.svc.sending.send_sms(SendRequest("sent", tuple(Recipient(n) for n in numbers),
                                       request_status_report=False, priority=priority))
 
     def sent_to(self) -> list[str]:
@@ -124,7 +124,7 @@ def test_normal_is_the_default_priority(make_box) -> None:
     box.queue(numbers("1", 2), LOW)
     box.queue(numbers("3", 2), HIGH)
     box.start_port()
-    box.svc.send_sms(SendRequest("default", (Recipient("+447702000001"),),
+    box.svc.sending.send_sms(SendRequest("default", (Recipient("+447702000001"),),
                                  request_status_report=False))
     assert wait_for(lambda: box.store.outbox.in_queue() == 0, 30)
     order = box.sent_to()

@@ -34,8 +34,8 @@ HASHES: dict[str, Callable[[bytes], "hashlib._Hash"]] = {
 @pytest.fixture
 def front(tmp_path: Path) -> Iterator[Front]:
     f = Front(str(tmp_path / "smsd.db"))
-    f.svc.user_add("dig", PW, perms=("api:json",), digest=True)
-    f.svc.user_add("plain", PW, perms=("api:json",))
+    f.svc.users.add("dig", PW, perms=("api:json",), digest=True)
+    f.svc.users.add("plain", PW, perms=("api:json",))
     f.start()
     yield f
     f.close()
@@ -178,7 +178,7 @@ def test_curl_anyauth_works_with_and_without_digest(front: Front) -> None:
 @pytest.mark.skipif(CURL is None, reason="curl is not installed")
 def test_a_user_with_only_the_md5_secret_of_an_upgrade_gets_in_with_curl(front: Front) -> None:
     """What the migration leaves for existing users: MD5 only (SHA-256 needs the password)."""
-    front.svc.user_add("old", PW, perms=("api:json",), digest=True)
+    front.svc.users.add("old", PW, perms=("api:json",), digest=True)
     with front.store.db.write() as conn:
         conn.execute("UPDATE users SET ha1_sha256 = NULL WHERE name = 'old'")
     for how in ("--digest", "--anyauth"):

@@ -67,23 +67,23 @@ def req(text: str = "hi", numbers: tuple[str, ...] = ("123",), **kw: object) -> 
 ])
 def test_invalid_requests_write_nothing(box: Box, request_: SendRequest, error: type) -> None:
     with pytest.raises(error):
-        box.svc.send_sms(request_)
-    assert box.tasks() == 0 and box.svc.sms_in_queue() == 0
+        box.svc.sending.send_sms(request_)
+    assert box.tasks() == 0 and box.svc.sending.in_queue() == 0
 
 
 def test_accepted_limits(box: Box) -> None:
     numbers = ("+" + "1" * 23, "1" * 24) + tuple(str(i) for i in range(126))
-    acc = box.svc.send_sms(req("x" * 1500, numbers))
+    acc = box.svc.sending.send_sms(req("x" * 1500, numbers))
     assert len(acc.message_ids) == 128 and acc.sms_in_queue == 128
-    acc2 = box.svc.send_sms(req("y"))
+    acc2 = box.svc.sending.send_sms(req("y"))
     assert acc2.task_id == acc.task_id + 1 and acc2.sms_in_queue == 129
-    assert box.svc.sms_in_queue() == 129
+    assert box.svc.sending.in_queue() == 129
 
 
 def test_param_substitution_in_order(box: Box) -> None:
     recipients = (Recipient("1", text_param=("Ann", "42")), Recipient("2", text_param=("Bob",)),
                   Recipient("3", text_param=("C", "1", "extra")))
-    acc = box.svc.send_sms(SendRequest("Hi #param#, code #param#.", recipients))
+    acc = box.svc.sending.send_sms(SendRequest("Hi #param#, code #param#.", recipients))
     texts = [m.text for m in box.store.outbox.waiting(0, 10)]
     assert texts == ["Hi Ann, code 42.", "Hi Bob, code #param#.", "Hi C, code 1."]
     assert len(acc.message_ids) == 3
@@ -91,10 +91,10 @@ def test_param_substitution_in_order(box: Box) -> None:
 
 
 def test_part_count_follows_the_text(box: Box) -> None:
-    box.svc.send_sms(SendRequest("#param#", (Recipient("1", text_param=("short",)),
+    box.svc.sending.send_sms(SendRequest("#param#", (Recipient("1", text_param=("short",)),
                                              Recipient("2", text_param=("x" * 200,)))))
-    box.svc.send_sms(req("é" * 71, encoding="ucs2"))
-    counts = [r.count for r in box.svc.query_sms_result()]
+    box.svc.sending.send_sms(req("é" * 71, encoding="ucs2"))
+    counts = [r.count for r in box.svc.sending.query_results()]
     assert counts == [1, 2, 2]
 
 
@@ -104,102 +104,102 @@ def test_a_requested_gsm7_is_a_preference_never_a_refusal(box: Box, codec: Modul
     def stored(task_id: int) -> str:
         return str(box.store.db.conn().execute("SELECT encoding FROM tasks WHERE id = ?",
                                                (task_id,)).fetchone()[0])
-    fits = svc.send_sms(req("plain {text}", encoding="gsm7"))
+    fits = svc.sending.send_sms(req("plain {text}", encoding="gsm7"))
     assert fits.encoding == "gsm7" and stored(fits.task_id) == "gsm7"
-    wide = svc.send_sms(req("Ωmega 😀 €" * 8, encoding="gsm7"))   # 80 units: 2 UCS2 parts
+    wide = svc.sending.send_sms(req("Ωmega 😀 €" * 8, encoding="gsm7"))   # 80 units: 2 UCS2 parts
     assert wide.encoding == "ucs2" and stored(wide.task_id) == "auto"
     # Only one recipient's text needs UCS2: each text goes in its own alphabet.
-    mixed = svc.send_sms(SendRequest("#param#", (Recipient("1", text_param=("x" * 100,)),
+    mixed = svc.sending.send_sms(SendRequest("#param#", (Recipient("1", text_param=("x" * 100,)),
                                                  Recipient("2", text_param=("ж" * 100,))),
                                      encoding="gsm7"))
     assert mixed.encoding == "auto" and stored(mixed.task_id) == "auto"
-    counts = [r.count for r in svc.query_sms_result()]
+    counts = [r.count for r in svc.sending.query_results()]
     assert counts == [1, 2, 1, 2]
-    assert svc.send_sms(req("x", encoding="ucs2")).encoding == "ucs2"
-    assert svc.send_sms(req("x")).encoding == "auto"
+    assert svc.sending.send_sms(req("x", encoding="ucs2")).encoding == "ucs2"
+    assert svc.sending.send_sms(req("x")).encoding == "auto"
     # Turkish ş needs the national table: UCS2 unless a port allows Turkish, then that port's
     # choice (never a GSM-7 task that a port without the table could not send).
-    assert svc.send_sms(req("şey", encoding="gsm7")).encoding == "ucs2"
-    svc.set_port_settings(1, NATIONALLANGUAGES="turkish")
-    national = svc.send_sms(req("şey", encoding="gsm7"))
+    assert svc.sending.send_sms(req("şey", encoding="gsm7")).encoding == "ucs2"
+    svc.ports.set_settings(1, NATIONALLANGUAGES="turkish")
+    national = svc.sending.send_sms(req("şey", encoding="gsm7"))
     assert national.encoding == "auto" and stored(national.task_id) == "auto"
-    assert svc.send_sms(req("şey 😀", encoding="gsm7")).encoding == "ucs2"
+    assert svc.sending.send_sms(req("şey 😀", encoding="gsm7")).encoding == "ucs2"
 
 
 def test_no_port_available(box: Box) -> None:
     box.workers[1].change(reg="UNREGISTER")
     with pytest.raises(NoPortAvailable):
-        box.svc.send_sms(req(ports=(1,)))
-    box.svc.send_sms(req(ports=(1, 2)))
+        box.svc.sending.send_sms(req(ports=(1,)))
+    box.svc.sending.send_sms(req(ports=(1, 2)))
     for w in box.workers.values():
         w.change(state="recovering")
     with pytest.raises(NoPortAvailable):
-        box.svc.send_sms(req())
+        box.svc.sending.send_sms(req())
     assert box.tasks() == 1
 
 
 def test_query_sms_result_filters_and_time_strings(box: Box) -> None:
-    box.svc.send_sms(SendRequest("a", (Recipient("111", user_id=7), Recipient("222", user_id=8))))
+    box.svc.sending.send_sms(SendRequest("a", (Recipient("111", user_id=7), Recipient("222", user_id=8))))
     now = time.time()
     before, after = fmt_time(now - 60), fmt_time(now + 60)
-    assert [r.user_id for r in box.svc.query_sms_result(user_ids=[8])] == [8]
-    assert [r.number for r in box.svc.query_sms_result(numbers=["111"])] == ["111"]
-    assert len(box.svc.query_sms_result(time_after=before, time_before=after)) == 2
-    assert box.svc.query_sms_result(time_after=after) == []
-    res = box.svc.query_sms_result()[0]
+    assert [r.user_id for r in box.svc.sending.query_results(user_ids=[8])] == [8]
+    assert [r.number for r in box.svc.sending.query_results(numbers=["111"])] == ["111"]
+    assert len(box.svc.sending.query_results(time_after=before, time_before=after)) == 2
+    assert box.svc.sending.query_results(time_after=after) == []
+    res = box.svc.sending.query_results()[0]
     assert (res.status, res.count, res.succ_count, res.port, res.ref_id) == \
         ("SENDING", 1, 0, None, None)
     with pytest.raises(BadRequest):
-        box.svc.query_sms_result(time_after="yesterday")
+        box.svc.sending.query_results(time_after="yesterday")
     with pytest.raises(TooLarge):
-        box.svc.query_sms_result(numbers=[str(i) for i in range(33)])
+        box.svc.sending.query_results(numbers=[str(i) for i in range(33)])
     with pytest.raises(TooLarge):
-        box.svc.query_deliver_status(numbers=[str(i) for i in range(33)])
-    assert box.svc.query_deliver_status(time_after=before) == []
+        box.svc.sending.query_reports(numbers=[str(i) for i in range(33)])
+    assert box.svc.sending.query_reports(time_after=before) == []
 
 
 def test_stop_task(box: Box) -> None:
-    acc = box.svc.send_sms(req(numbers=("1", "2")))
-    box.svc.stop_task(acc.task_id)
-    assert {r.status for r in box.svc.query_sms_result()} == {"FAILED"}
-    assert box.svc.sms_in_queue() == 0
-    box.svc.stop_task(acc.task_id)                       # stopping twice is fine
+    acc = box.svc.sending.send_sms(req(numbers=("1", "2")))
+    box.svc.sending.stop_task(acc.task_id)
+    assert {r.status for r in box.svc.sending.query_results()} == {"FAILED"}
+    assert box.svc.sending.in_queue() == 0
+    box.svc.sending.stop_task(acc.task_id)                       # stopping twice is fine
     with pytest.raises(NotFound):
-        box.svc.stop_task(acc.task_id + 1)
+        box.svc.sending.stop_task(acc.task_id + 1)
 
 
 def test_query_incoming_validates_flag(box: Box) -> None:
     box.store.inbox.add_inbound(port=0, slot=0, imsi="", sender="+1", smsc="", scts=None, text="t",
                           concat=None, now=time.time())
     with pytest.raises(BadRequest):
-        box.svc.query_incoming(flag="new")
-    page = box.svc.query_incoming()
+        box.svc.inbox.query(flag="new")
+    page = box.svc.inbox.query()
     assert [s.text for s in page.sms] == ["t"] and (page.read, page.unread) == (1, 0)
-    assert box.svc.query_incoming().sms == ()
-    assert len(box.svc.query_incoming(flag="read").sms) == 1
+    assert box.svc.inbox.query().sms == ()
+    assert len(box.svc.inbox.query(flag="read").sms) == 1
 
 
 def test_send_ussd_statuses(box: Box) -> None:
     box.workers[1].change(reg="UNREGISTER")
     box.workers[2].change(busy=True)
-    assert box.svc.send_ussd([0, 1, 2], "*100#") == [(0, 200), (1, 503), (2, 486)]
-    assert box.svc.send_ussd([0], "*101#") == [(0, 486)]        # still waiting for the reply
-    assert box.svc.query_ussd_reply([0, 3]) == [(0, ""), (3, "")]
+    assert box.svc.ussd.send([0, 1, 2], "*100#") == [(0, 200), (1, 503), (2, 486)]
+    assert box.svc.ussd.send([0], "*101#") == [(0, 486)]        # still waiting for the reply
+    assert box.svc.ussd.replies([0, 3]) == [(0, ""), (3, "")]
     box.sink.ussd_reply(UssdReply(0, "Bal 5", 0))
-    assert box.svc.query_ussd_reply([0]) == [(0, "Bal 5")]
-    assert box.svc.send_ussd([0], "", command="cancel") == [(0, 200)]
+    assert box.svc.ussd.replies([0]) == [(0, "Bal 5")]
+    assert box.svc.ussd.send([0], "", command="cancel") == [(0, 200)]
     for bad in [("", "send"), ("*1#", "dial"), ("x" * 61, "send")]:
         with pytest.raises(BadRequest):
-            box.svc.send_ussd([0], *bad)
+            box.svc.ussd.send([0], *bad)
     with pytest.raises(BadRequest):
-        box.svc.send_ussd([], "*100#")
+        box.svc.ussd.send([], "*100#")
     with pytest.raises(BadRequest):
-        box.svc.send_ussd([7], "*100#")
+        box.svc.ussd.send([7], "*100#")
 
 
 def test_ussd_jobs_reach_the_worker(box: Box) -> None:
     box.workers[3].start()
-    box.svc.send_ussd([3], "*100#")
+    box.svc.ussd.send([3], "*100#")
     assert wait_for(lambda: box.workers[3].other_jobs == [Ussd("*100#")])
     box.workers[3].stop()
 
@@ -212,7 +212,7 @@ def test_ussd_jobs_reach_the_worker(box: Box) -> None:
 def test_set_port_actions(box: Box, action: str, param: str | None, job: object) -> None:
     w = box.workers[1]
     w.start()
-    box.svc.set_port(1, action, param)
+    box.svc.ports.control(1, action, param)
     assert wait_for(lambda: w.other_jobs == [job])
     w.stop()
 
@@ -223,30 +223,30 @@ def test_set_port_actions(box: Box, action: str, param: str | None, job: object)
 ])
 def test_set_port_rejects(box: Box, port: int, action: str, param: str | None) -> None:
     with pytest.raises(BadRequest):
-        box.svc.set_port(port, action, param)
+        box.svc.ports.control(port, action, param)
 
 
 def test_set_port_slot_beyond_the_ports_slots(tmp_path: Path) -> None:
     b = Box(str(tmp_path / "one.db"), ports=1)
     b.workers[0].change(slots=1, slot=255)
     with pytest.raises(BadRequest):
-        b.svc.set_port(0, "slot", "1")
+        b.svc.ports.control(0, "slot", "1")
     b.store.close()
 
 
 def test_port_info(box: Box) -> None:
-    assert [i.port for i in box.svc.port_info()] == [0, 1, 2, 3]
+    assert [i.port for i in box.svc.ports.info()] == [0, 1, 2, 3]
     box.workers[2].change(signal=17)
-    assert box.svc.port_info([2])[0].signal == 17
+    assert box.svc.ports.info([2])[0].signal == 17
     with pytest.raises(NotFound):
-        box.svc.port_info([4])
-    assert box.svc.port_count == 4
+        box.svc.ports.info([4])
+    assert box.svc.ports.count == 4
     assert box.svc.sn == box.store.sn
 
 
 def test_user_passthroughs(box: Box) -> None:
     box.store.users.create("admin", "pw", admin=True, digest=True)
-    assert box.svc.user_check("admin", "pw") and not box.svc.user_check("admin", "no")
-    assert box.svc.user_digest_ha1("admin", "smsd") is not None
-    assert box.svc.user_digest_ha1("admin", "smsd", "SHA-256") is not None
-    assert box.svc.user_digest_ha1("nobody", "smsd") is None
+    assert box.svc.users.check("admin", "pw") and not box.svc.users.check("admin", "no")
+    assert box.svc.users.digest_ha1("admin", "smsd") is not None
+    assert box.svc.users.digest_ha1("admin", "smsd", "SHA-256") is not None
+    assert box.svc.users.digest_ha1("nobody", "smsd") is None

@@ -58,27 +58,27 @@ def req(text: str = "hi", numbers: tuple[str, ...] = ("123",), **kw: object) -> 
 
 
 def credits_of(box: Box, name: str) -> int | None:
-    return box.svc.user_credits(name)
+    return box.svc.users.credits(name)
 
 
 # --- passwords --------------------------------------------------------------------------------
 def test_password_and_sha1_form(box: Box) -> None:
-    box.svc.user_add("ann", "s3cret")
-    assert box.svc.authenticate("ann", "s3cret", "api:json") == "ann"
+    box.svc.users.add("ann", "s3cret")
+    assert box.svc.users.authenticate("ann", "s3cret", "api:json") == "ann"
     sha = hashlib.sha1(b"s3cret").hexdigest()
-    assert box.svc.authenticate("ann", sha, "api:gateway_php") == "ann"
-    assert box.svc.authenticate("ann", sha.upper(), "api:gateway_php") == "ann"
+    assert box.svc.users.authenticate("ann", sha, "api:gateway_php") == "ann"
+    assert box.svc.users.authenticate("ann", sha.upper(), "api:gateway_php") == "ann"
     with pytest.raises(AuthError) as err:
-        box.svc.authenticate("ann", sha, "api:json")         # the SHA-1 form is gateway.php's only
+        box.svc.users.authenticate("ann", sha, "api:json")         # the SHA-1 form is gateway.php's only
     assert err.value.reason == "auth"
     with pytest.raises(AuthError):
-        box.svc.authenticate("ann", "wrong", "api:json")
+        box.svc.users.authenticate("ann", "wrong", "api:json")
     with pytest.raises(AuthError):
-        box.svc.authenticate("nobody", "s3cret", "api:json")
+        box.svc.users.authenticate("nobody", "s3cret", "api:json")
 
 
 def test_neither_password_nor_its_sha1_is_stored(box: Box) -> None:
-    box.svc.user_add("ann", "s3cret")
+    box.svc.users.add("ann", "s3cret")
     sha = hashlib.sha1(b"s3cret").hexdigest()
     row = box.store.db.conn().execute("SELECT * FROM users").fetchone()
     blob = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in row)
@@ -87,21 +87,21 @@ def test_neither_password_nor_its_sha1_is_stored(box: Box) -> None:
 
 
 def test_passwd_invalidates_the_cached_success(box: Box) -> None:
-    box.svc.user_add("ann", "old")
-    box.svc.authenticate("ann", "old", "web")
-    box.svc.authenticate("ann", "old", "web")                # now cached
-    box.svc.user_passwd("ann", "new")
+    box.svc.users.add("ann", "old")
+    box.svc.users.authenticate("ann", "old", "web")
+    box.svc.users.authenticate("ann", "old", "web")                # now cached
+    box.svc.users.passwd("ann", "new")
     with pytest.raises(AuthError):
-        box.svc.authenticate("ann", "old", "web")
+        box.svc.users.authenticate("ann", "old", "web")
     with pytest.raises(AuthError):
-        box.svc.authenticate("ann", hashlib.sha1(b"old").hexdigest(), "api:gateway_php")
-    assert box.svc.authenticate("ann", "new", "web") == "ann"
+        box.svc.users.authenticate("ann", hashlib.sha1(b"old").hexdigest(), "api:gateway_php")
+    assert box.svc.users.authenticate("ann", "new", "web") == "ann"
     with pytest.raises(NotFound):
-        box.svc.user_passwd("nobody", "x")
+        box.svc.users.passwd("nobody", "x")
 
 
 def test_change_by_another_process_invalidates_the_cache(box: Box, tmp_path: Path) -> None:
-    box.svc.user_add("ann", "old")
+    box.svc.users.add("ann", "old")
     assert box.store.users.check("ann", "old") and box.store.users.check("ann", "old")
     other = Store(str(tmp_path / "users.db"))                # e.g. `smsd user passwd`
     try:
@@ -114,32 +114,32 @@ def test_change_by_another_process_invalidates_the_cache(box: Box, tmp_path: Pat
 
 
 def test_cached_check_is_fast(box: Box) -> None:
-    box.svc.user_add("ann", "pw")
+    box.svc.users.add("ann", "pw")
     t = time.perf_counter()
-    box.svc.authenticate("ann", "pw", "web")
+    box.svc.users.authenticate("ann", "pw", "web")
     slow = time.perf_counter() - t
     t = time.perf_counter()
     for _ in range(10):
-        box.svc.authenticate("ann", "pw", "web")
+        box.svc.users.authenticate("ann", "pw", "web")
     assert (time.perf_counter() - t) / 10 < slow / 10
 
 
 # --- login throttle (policy in smsd/throttle.py) ---------------------------------------------
 def fail(box: Box, name: str, remote: str) -> None:
     with pytest.raises(AuthError) as err:
-        box.svc.authenticate(name, "bad", "web", remote=remote)
+        box.svc.users.authenticate(name, "bad", "web", remote=remote)
     assert not isinstance(err.value, Throttled)          # checked and wrong, not refused
 
 
 def refused(box: Box, name: str, remote: str, password: str = "pw") -> Throttled:
     with pytest.raises(Throttled) as err:
-        box.svc.authenticate(name, password, "web", remote=remote)
+        box.svc.users.authenticate(name, password, "web", remote=remote)
     assert err.value.reason == "auth"                    # every dialect's own auth error
     return err.value
 
 
 def test_an_address_is_blocked_after_five_failures_doubling_to_a_cap(box: Box) -> None:
-    box.svc.user_add("ann", "pw")
+    box.svc.users.add("ann", "pw")
     for _ in range(4):
         fail(box, "ann", "10.0.0.1")
     fail(box, "bob", "10.0.0.1")                         # any name counts for the address
@@ -152,48 +152,48 @@ def test_an_address_is_blocked_after_five_failures_doubling_to_a_cap(box: Box) -
         box.clock.now += exc.retry_after
         fail(box, "cid", "10.0.0.1")
     assert blocks == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]
-    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.2") == "ann"   # elsewhere
+    assert box.svc.users.authenticate("ann", "pw", "web", remote="10.0.0.2") == "ann"   # elsewhere
 
 
 def test_a_name_under_attack_blocks_new_addresses_briefly_but_never_a_trusted_one(
         box: Box) -> None:
-    box.svc.user_add("ann", "pw")
-    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.5") == "ann"
+    box.svc.users.add("ann", "pw")
+    assert box.svc.users.authenticate("ann", "pw", "web", remote="10.0.0.5") == "ann"
     for attacker in ("10.6.0.1", "10.6.0.2"):
         for _ in range(5):                               # each address's allowance
             fail(box, "ann", attacker)
     exc = refused(box, "ann", "10.0.0.9")                # a new address waits out the name's block
     assert exc.scope == "user" and exc.retry_after == 1
-    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.5") == "ann"   # usual address
+    assert box.svc.users.authenticate("ann", "pw", "web", remote="10.0.0.5") == "ann"   # usual address
     refused(box, "ann", "10.6.0.3", "guess")             # the distributed guesses stop too
     for i in range(10):                                  # a patient botnet: one guess per block
         box.clock.now += 60
         fail(box, "ann", f"10.7.0.{i}")
     exc = refused(box, "ann", "10.0.0.9")
     assert exc.retry_after == 30                         # the name's cap
-    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.5") == "ann"
+    assert box.svc.users.authenticate("ann", "pw", "web", remote="10.0.0.5") == "ann"
     box.clock.now += 30
-    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.9") == "ann"
+    assert box.svc.users.authenticate("ann", "pw", "web", remote="10.0.0.9") == "ann"
 
 
 def test_a_shared_address_blocked_by_others_still_lets_a_trusted_user_in(box: Box) -> None:
-    box.svc.user_add("ann", "pw")
-    box.svc.user_add("bob", "pw")
-    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.1") == "ann"
+    box.svc.users.add("ann", "pw")
+    box.svc.users.add("bob", "pw")
+    assert box.svc.users.authenticate("ann", "pw", "web", remote="10.0.0.1") == "ann"
     for _ in range(5):
         fail(box, "bob", "10.0.0.1")                     # e.g. a client with a stale password
     refused(box, "bob", "10.0.0.1")
-    assert box.svc.authenticate("ann", "pw", "web", remote="10.0.0.1") == "ann"
+    assert box.svc.users.authenticate("ann", "pw", "web", remote="10.0.0.1") == "ann"
     for _ in range(5):                                   # guesses at ann from there: the pair counts
         fail(box, "ann", "10.0.0.1")
     assert refused(box, "ann", "10.0.0.1").scope == "pair"
 
 
 def test_success_wipes_no_failure_count(box: Box) -> None:
-    box.svc.user_add("own", "pw")
+    box.svc.users.add("own", "pw")
     for _ in range(4):
         fail(box, "ann", "10.0.0.1")
-    assert box.svc.authenticate("own", "pw", "web", remote="10.0.0.1") == "own"
+    assert box.svc.users.authenticate("own", "pw", "web", remote="10.0.0.1") == "own"
     fail(box, "ann", "10.0.0.1")
     refused(box, "ann", "10.0.0.1")                      # an own account buys no more guesses
 
@@ -207,14 +207,14 @@ def test_old_failures_are_forgotten(box: Box) -> None:
 
 
 def test_simultaneous_guesses_from_one_address_run_five_slow_checks(box: Box) -> None:
-    box.svc.user_add("ann", "pw")
+    box.svc.users.add("ann", "pw")
     outcomes: list[str] = []
     start = threading.Barrier(20)
 
     def guess() -> None:
         start.wait()
         try:
-            box.svc.authenticate("ann", "bad", "web", remote="10.0.0.1")
+            box.svc.users.authenticate("ann", "bad", "web", remote="10.0.0.1")
         except Throttled:
             outcomes.append("refused")
         except AuthError:
@@ -230,83 +230,83 @@ def test_simultaneous_guesses_from_one_address_run_five_slow_checks(box: Box) ->
 
 # --- permissions ------------------------------------------------------------------------------
 def test_permissions(box: Box) -> None:
-    box.svc.user_add("iso", "pw", perms={"api:isms"})
-    box.svc.user_add("boss", "pw", perms=(), admin=True)
-    assert box.svc.authenticate("iso", "pw", "api:isms") == "iso"
+    box.svc.users.add("iso", "pw", perms={"api:isms"})
+    box.svc.users.add("boss", "pw", perms=(), admin=True)
+    assert box.svc.users.authenticate("iso", "pw", "api:isms") == "iso"
     with pytest.raises(Forbidden) as err:
-        box.svc.authenticate("iso", "pw", "api:json")
+        box.svc.users.authenticate("iso", "pw", "api:json")
     assert isinstance(err.value, AuthError) and err.value.reason == "forbidden"
-    assert all(box.svc.user_has_perm("boss", p) for p in PERMISSIONS)
-    assert box.svc.user_has_perm("iso", "api:isms") and not box.svc.user_has_perm("iso", "web")
-    assert not box.svc.user_has_perm("nobody", "web")
-    box.svc.user_set_perms("iso", {"web", "api:json"})
-    assert box.svc.authenticate("iso", "pw", "api:json") == "iso"
+    assert all(box.svc.users.has_perm("boss", p) for p in PERMISSIONS)
+    assert box.svc.users.has_perm("iso", "api:isms") and not box.svc.users.has_perm("iso", "web")
+    assert not box.svc.users.has_perm("nobody", "web")
+    box.svc.users.set_perms("iso", {"web", "api:json"})
+    assert box.svc.users.authenticate("iso", "pw", "api:json") == "iso"
     with pytest.raises(BadRequest):
-        box.svc.user_add("x", "pw", perms={"api:fax"})
+        box.svc.users.add("x", "pw", perms={"api:fax"})
     with pytest.raises(BadRequest):
-        box.svc.authenticate("iso", "pw", "api:fax")
+        box.svc.users.authenticate("iso", "pw", "api:fax")
 
 
 def test_default_perms_and_listing(box: Box) -> None:
-    box.svc.user_add("ann", "pw", credits=5)
-    box.svc.user_add("bob", "pw", admin=True)
-    (ann, bob) = box.svc.users()
+    box.svc.users.add("ann", "pw", credits=5)
+    box.svc.users.add("bob", "pw", admin=True)
+    (ann, bob) = box.svc.users.all()
     # Everything but port control, which is only granted when asked for.
     assert ann.name == "ann" and ann.perms == frozenset(PERMISSIONS) - {"ports"} \
         and ann.credits == 5
     assert bob.admin and bob.credits is None
     with pytest.raises(BadRequest):
-        box.svc.user_add("ann", "again")
+        box.svc.users.add("ann", "again")
     with pytest.raises(BadRequest):
-        box.svc.user_add("a:b", "pw")
-    box.svc.user_delete("ann")
-    assert [u.name for u in box.svc.users()] == ["bob"]
+        box.svc.users.add("a:b", "pw")
+    box.svc.users.delete("ann")
+    assert [u.name for u in box.svc.users.all()] == ["bob"]
     with pytest.raises(NotFound):
-        box.svc.user_delete("ann")
+        box.svc.users.delete("ann")
 
 
 # --- credits ----------------------------------------------------------------------------------
 def test_debit_per_part(box: Box) -> None:
-    box.svc.user_add("ann", "pw", credits=10)
-    box.svc.send_sms(req("a" * 161), user="ann")             # 2 parts in GSM 7-bit
+    box.svc.users.add("ann", "pw", credits=10)
+    box.svc.sending.send_sms(req("a" * 161), user="ann")             # 2 parts in GSM 7-bit
     assert credits_of(box, "ann") == 8
-    box.svc.send_sms(req("hi", ("1", "2", "3")), user="ann")
+    box.svc.sending.send_sms(req("hi", ("1", "2", "3")), user="ann")
     assert credits_of(box, "ann") == 5
 
 
 def test_short_balance_refuses_the_whole_request(box: Box) -> None:
-    box.svc.user_add("ann", "pw", credits=2)
+    box.svc.users.add("ann", "pw", credits=2)
     with pytest.raises(InsufficientCredit) as err:
-        box.svc.send_sms(req("hi", ("1", "2", "3")), user="ann")
+        box.svc.sending.send_sms(req("hi", ("1", "2", "3")), user="ann")
     assert err.value.reason == "credit"
     assert credits_of(box, "ann") == 2 and box.count("tasks") == 0 and box.count("messages") == 0
-    box.svc.send_sms(req("hi", ("1", "2")), user="ann")
+    box.svc.sending.send_sms(req("hi", ("1", "2")), user="ann")
     assert credits_of(box, "ann") == 0
     with pytest.raises(InsufficientCredit):
-        box.svc.send_sms(req(), user="ann")
+        box.svc.sending.send_sms(req(), user="ann")
 
 
 def test_admin_and_unlimited_are_not_debited(box: Box) -> None:
-    box.svc.user_add("boss", "pw", admin=True, credits=1)
-    box.svc.user_add("free", "pw")
-    box.svc.send_sms(req("hi", ("1", "2")), user="boss")
-    box.svc.send_sms(req("hi", ("1", "2")), user="free")
+    box.svc.users.add("boss", "pw", admin=True, credits=1)
+    box.svc.users.add("free", "pw")
+    box.svc.sending.send_sms(req("hi", ("1", "2")), user="boss")
+    box.svc.sending.send_sms(req("hi", ("1", "2")), user="free")
     assert credits_of(box, "boss") == 1 and credits_of(box, "free") is None
 
 
 def test_dry_run_checks_everything_and_writes_nothing(box: Box) -> None:
-    box.svc.user_add("ann", "pw", credits=2)
-    acc = box.svc.send_sms(req("hi", ("1", "2"), dry_run=True), user="ann")
+    box.svc.users.add("ann", "pw", credits=2)
+    acc = box.svc.sending.send_sms(req("hi", ("1", "2"), dry_run=True), user="ann")
     assert acc.message_ids == () and acc.sms_in_queue == 0
     with pytest.raises(InsufficientCredit):
-        box.svc.send_sms(req("hi", ("1", "2", "3"), dry_run=True), user="ann")
+        box.svc.sending.send_sms(req("hi", ("1", "2", "3"), dry_run=True), user="ann")
     with pytest.raises(BadRequest):
-        box.svc.send_sms(req("hi", ("x",), dry_run=True), user="ann")
+        box.svc.sending.send_sms(req("hi", ("x",), dry_run=True), user="ann")
     assert credits_of(box, "ann") == 2 and box.count("tasks") == 0 and box.count("events") == 0
 
 
 def test_two_threads_spending_the_last_credits(box: Box) -> None:
-    box.svc.user_add("ann", "pw", credits=30)
+    box.svc.users.add("ann", "pw", credits=30)
     accepted, refused = [], []
     barrier = threading.Barrier(2)
 
@@ -314,7 +314,7 @@ def test_two_threads_spending_the_last_credits(box: Box) -> None:
         barrier.wait()
         for _ in range(20):
             try:
-                accepted.append(box.svc.send_sms(req("a" * 161), user="ann"))
+                accepted.append(box.svc.sending.send_sms(req("a" * 161), user="ann"))
             except InsufficientCredit:
                 refused.append(1)
     threads = [threading.Thread(target=spend) for _ in range(2)]
@@ -327,43 +327,43 @@ def test_two_threads_spending_the_last_credits(box: Box) -> None:
 
 
 def test_credit_adjustments(box: Box) -> None:
-    box.svc.user_add("ann", "pw")
+    box.svc.users.add("ann", "pw")
     with pytest.raises(BadRequest):
-        box.svc.user_add_credits("ann", 5)                   # unlimited: set a balance first
-    box.svc.user_set_credits("ann", 3)
-    assert box.svc.user_add_credits("ann", 4) == 7
-    assert box.svc.user_add_credits("ann", -7) == 0
+        box.svc.users.add_credits("ann", 5)                   # unlimited: set a balance first
+    box.svc.users.set_credits("ann", 3)
+    assert box.svc.users.add_credits("ann", 4) == 7
+    assert box.svc.users.add_credits("ann", -7) == 0
     with pytest.raises(InsufficientCredit):
-        box.svc.user_add_credits("ann", -1)
+        box.svc.users.add_credits("ann", -1)
     with pytest.raises(BadRequest):
-        box.svc.user_set_credits("ann", -1)
-    box.svc.user_set_credits("ann", None)
+        box.svc.users.set_credits("ann", -1)
+    box.svc.users.set_credits("ann", None)
     assert credits_of(box, "ann") is None
     with pytest.raises(NotFound):
-        box.svc.user_add_credits("nobody", 1)
+        box.svc.users.add_credits("nobody", 1)
 
 
 # --- request extras and message state -----------------------------------------------------------
 def test_max_parts(box: Box) -> None:
     with pytest.raises(TooManyParts) as err:
-        box.svc.send_sms(req("a" * 161, max_parts=1))
+        box.svc.sending.send_sms(req("a" * 161, max_parts=1))
     assert isinstance(err.value, TooLarge) and err.value.reason == "too_many_parts"
     assert box.count("tasks") == 0
-    assert len(box.svc.send_sms(req("a" * 161, max_parts=2)).message_ids) == 1
+    assert len(box.svc.sending.send_sms(req("a" * 161, max_parts=2)).message_ids) == 1
 
 
 def test_message_ids_in_order_and_message_state(box: Box) -> None:
-    box.svc.user_add("ann", "pw")
+    box.svc.users.add("ann", "pw")
     recipients = (Recipient("30"), Recipient("10", text_param=("Bo",)), Recipient("20"))
-    acc = box.svc.send_sms(SendRequest("hi #param#", recipients, sender="ACME", priority=5,
+    acc = box.svc.sending.send_sms(SendRequest("hi #param#", recipients, sender="ACME", priority=5,
                                        dialect="isms"), user="ann")
-    states = [box.svc.message(i) for i in acc.message_ids]
+    states = [box.svc.sending.message(i) for i in acc.message_ids]
     assert [s.number for s in states if s] == ["30", "10", "20"]
     second = states[1]
     assert second is not None and second.text == "hi Bo" and second.user == "ann"
     assert second.task_id == acc.task_id and second.status == "SENDING"
     assert second.dr_status is None and second.reason == "" and second.count == 1
-    assert box.svc.message(10_000) is None
+    assert box.svc.sending.message(10_000) is None
     row = box.store.db.conn().execute("SELECT sender, priority, dialect FROM tasks").fetchone()
     assert tuple(row) == ("ACME", 5, "isms")
 
@@ -372,7 +372,7 @@ def test_bad_extras(box: Box) -> None:
     for bad in (req(sender="x" * 33), req(sender="a\nb"), req(max_parts=0),
                 req(priority="high")):
         with pytest.raises(BadRequest):
-            box.svc.send_sms(bad)
+            box.svc.sending.send_sms(bad)
     assert box.count("tasks") == 0
 
 
@@ -394,21 +394,21 @@ def test_an_older_database_gains_the_new_columns(tmp_path: Path) -> None:
     conn.close()
     b = Box(path)
     try:
-        assert b.svc.authenticate("old", "pw", "api:ozeki") == "old"   # every permission
-        assert b.svc.user_credits("old") is None
+        assert b.svc.users.authenticate("old", "pw", "api:ozeki") == "old"   # every permission
+        assert b.svc.users.credits("old") is None
         with pytest.raises(AuthError):                  # no SHA-1 form until a password change
-            b.svc.authenticate("old", hashlib.sha1(b"pw").hexdigest(), "api:gateway_php")
-        b.svc.user_passwd("old", "pw")
-        assert b.svc.authenticate("old", hashlib.sha1(b"pw").hexdigest(), "api:gateway_php")
-        acc = b.svc.send_sms(req(sender="S"), user="old")
-        assert b.svc.message(acc.message_ids[0]) is not None
+            b.svc.users.authenticate("old", hashlib.sha1(b"pw").hexdigest(), "api:gateway_php")
+        b.svc.users.passwd("old", "pw")
+        assert b.svc.users.authenticate("old", hashlib.sha1(b"pw").hexdigest(), "api:gateway_php")
+        acc = b.svc.sending.send_sms(req(sender="S"), user="old")
+        assert b.svc.sending.message(acc.message_ids[0]) is not None
     finally:
         b.sched.stop()
         b.store.close()
 
 
 def test_an_unknown_name_costs_as_much_as_a_wrong_password(box: Box) -> None:
-    box.svc.user_add("ann", "pw")
+    box.svc.users.add("ann", "pw")
 
     def cost(name: str) -> float:
         t = time.perf_counter()
@@ -430,23 +430,23 @@ def test_message_state_follows_sending_reports_and_failures(tmp_path: Path) -> N
         w.start()
     b.sched.start()
     try:
-        ok_id = b.svc.send_sms(req("hi", ("+447911000001",), ports=(0,))).message_ids[0]
-        bad_id = b.svc.send_sms(req("hi", ("+447911000002",), ports=(1,))).message_ids[0]
+        ok_id = b.svc.sending.send_sms(req("hi", ("+447911000001",), ports=(0,))).message_ids[0]
+        bad_id = b.svc.sending.send_sms(req("hi", ("+447911000002",), ports=(1,))).message_ids[0]
         assert wait_for(lambda: b.store.outbox.in_queue() == 0)
-        bad = b.svc.message(bad_id)
+        bad = b.svc.sending.message(bad_id)
         assert bad is not None and bad.status == "FAILED" and bad.reason == "CMS 500"
-        sent = b.svc.message(ok_id)
+        sent = b.svc.sending.message(ok_id)
         assert sent is not None and sent.status == "SENT_OK" and sent.dr_status is None
         now = dt.datetime.now(dt.timezone.utc)
         b.workers[0].receive(pdu.encode_status_report("+447911000001", sent.ref_id or 0, 0x30,
                                                       scts=now, discharge=now),
                              kind="status_report")
-        assert wait_for(lambda: getattr(b.svc.message(ok_id), "dr_status", None) == 0x30)
+        assert wait_for(lambda: getattr(b.svc.sending.message(ok_id), "dr_status", None) == 0x30)
         b.workers[0].receive(pdu.encode_status_report("+447911000001", sent.ref_id or 0, 0,
                                                       scts=now, discharge=now),
                              kind="status_report")
-        assert wait_for(lambda: getattr(b.svc.message(ok_id), "status", "") == "DELIVERED")
-        assert b.svc.message(ok_id).dr_status == 0                 # type: ignore[union-attr]
+        assert wait_for(lambda: getattr(b.svc.sending.message(ok_id), "status", "") == "DELIVERED")
+        assert b.svc.sending.message(ok_id).dr_status == 0                 # type: ignore[union-attr]
     finally:
         b.sched.stop()
         for w in b.workers.values():
@@ -455,11 +455,11 @@ def test_message_state_follows_sending_reports_and_failures(tmp_path: Path) -> N
 
 
 def test_digest_style_failures_count_alike(box: Box) -> None:
-    box.svc.user_add("ann", "pw")
+    box.svc.users.add("ann", "pw")
     for _ in range(4):
         fail(box, "ann", "10.0.0.1")
     with pytest.raises(AuthError):
-        box.svc.auth_failed("ann", remote="10.0.0.1")         # e.g. a wrong Digest response
+        box.svc.users.failed("ann", remote="10.0.0.1")         # e.g. a wrong Digest response
     with pytest.raises(Throttled):
-        box.svc.auth_throttle_check("ann", remote="10.0.0.1")
+        box.svc.users.throttle_check("ann", remote="10.0.0.1")
     refused(box, "ann", "10.0.0.1")

@@ -76,7 +76,7 @@ def test_a_stop_tells_systemd_it_waits_for_the_parts_on_the_air(daemon) -> None:
         pass
     for port in (0, 1):
         d.board.set_submit_time(port, 1.5)
-    d.service.send_sms(SendRequest("x", (Recipient("+447700900001"), Recipient("+447700900002"))))
+    d.service.sending.send_sms(SendRequest("x", (Recipient("+447700900001"), Recipient("+447700900002"))))
     while d.scheduler.in_flight() < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert d.scheduler.in_flight() == 2

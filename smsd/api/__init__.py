@@ -18,6 +18,7 @@ import bottle
 from smsd.api import gateway_php, isms, json_api, ozeki, refusals
 from smsd.api import intelli
 from smsd.api.auth import AuthResult, HttpAuth
+from smsd.service import Service
 
 log = logging.getLogger("smsd.api")
 
@@ -48,7 +49,7 @@ def json_reply(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None) -> bottle.Bottle:
+def build_app(svc: Service, auth: HttpAuth, *, sim: SimControl | None = None) -> bottle.Bottle:
     app = bottle.Bottle(catchall=False)
     app.config["autojson"] = False
 
@@ -98,7 +99,7 @@ def build_app(svc: Any, auth: HttpAuth, *, sim: SimControl | None = None) -> bot
     def landing() -> str:
         # The setup pages come later; until then the printed URL says where the APIs are.
         bottle.response.content_type = "text/html; charset=utf-8"
-        return LANDING.format(sn=svc.sn, ports=svc.port_count)
+        return LANDING.format(sn=svc.sn, ports=svc.ports.count)
 
     refusals.install(app, lambda: str(svc.sn))
     return app
@@ -115,7 +116,7 @@ def _check(auth: HttpAuth) -> AuthResult:
         return AuthResult(None)
 
 
-def _unauthorized(svc: Any, auth: HttpAuth, result: AuthResult) -> str:
+def _unauthorized(svc: Service, auth: HttpAuth, result: AuthResult) -> str:
     """401 with the challenges; a throttled login says so, with Retry-After (the JSON API's auth
     error stays 401: clients written for it know no 429)."""
     bottle.response.status = 401
@@ -127,7 +128,7 @@ def _unauthorized(svc: Any, auth: HttpAuth, result: AuthResult) -> str:
     return json_reply(json_api.error_body(svc, 401, "authentication required"))
 
 
-def _mount_sim(app: bottle.Bottle, svc: Any, sim: SimControl,
+def _mount_sim(app: bottle.Bottle, svc: Service, sim: SimControl,
                authenticated: Callable[..., Any]) -> None:
     """POST /sim/sms and /sim/fault: drive the simulated network from tests and demos."""
 
@@ -141,7 +142,7 @@ def _mount_sim(app: bottle.Bottle, svc: Any, sim: SimControl,
         return obj
 
     def run(user: str, action: Callable[[dict[str, Any]], None]) -> str:
-        if not svc.may_control_ports(user):
+        if not svc.access.may_control_ports(user):
             bottle.response.status = 403
             return json_reply({"error_code": 403, "sn": svc.sn,
                                "reason": "the simulator needs an admin or the ports permission"})
@@ -153,7 +154,7 @@ def _mount_sim(app: bottle.Bottle, svc: Any, sim: SimControl,
 
     def inject(obj: dict[str, Any]) -> None:
         port = int(obj["port"])
-        if not 0 <= port < svc.port_count:
+        if not 0 <= port < svc.ports.count:
             raise ValueError(f"no port {port}")
         slot = obj.get("slot")
         slot = None if slot is None else int(slot)
@@ -164,7 +165,7 @@ def _mount_sim(app: bottle.Bottle, svc: Any, sim: SimControl,
 
     def fault(obj: dict[str, Any]) -> None:
         port = int(obj["port"])
-        if not 0 <= port < svc.port_count:
+        if not 0 <= port < svc.ports.count:
             raise ValueError(f"no port {port}")
         if "submit_time" in obj:      # seconds, or null for the board's latency
             seconds = obj["submit_time"]

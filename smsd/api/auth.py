@@ -37,14 +37,15 @@ _HASHES = {"SHA-256": hashlib.sha256, "MD5": hashlib.md5}
 
 
 class Credentials(Protocol):
-    """The service's user checks (smsd/service_users.py): throttle and permissions live there."""
+    """The service's user checks (`svc.users`, smsd/service/users.py): throttle and permissions
+    live there."""
 
     def authenticate(self, name: str, password: str, perm: str, *, remote: str = "") -> str: ...
-    def auth_throttle_check(self, name: str, *, remote: str = "") -> None: ...
-    def user_digest_ha1(self, name: str, realm: str, algorithm: str) -> str | None: ...
-    def user_has_perm(self, name: str, perm: str) -> bool: ...
-    def auth_failed(self, name: str, *, remote: str = "") -> None: ...
-    def auth_succeeded(self, name: str, *, remote: str = "") -> None: ...
+    def throttle_check(self, name: str, *, remote: str = "") -> None: ...
+    def digest_ha1(self, name: str, realm: str, algorithm: str) -> str | None: ...
+    def has_perm(self, name: str, perm: str) -> bool: ...
+    def failed(self, name: str, *, remote: str = "") -> None: ...
+    def succeeded(self, name: str, *, remote: str = "") -> None: ...
 
 
 @dataclass(frozen=True)
@@ -138,22 +139,22 @@ class HttpAuth:
         state = self._nonce_state(nonce)
         if state == "stale":
             return AuthResult(None, stale=True)     # not a failed guess: not counted
-        self._creds.auth_throttle_check(name, remote=remote)     # Throttled while blocked
+        self._creds.throttle_check(name, remote=remote)     # Throttled while blocked
         rung = DIGEST_ALGORITHMS.index(algorithm) + 1
         # The next way in; stale=true makes clients retry at once with the algorithm offered.
         refused = AuthResult(None, stale=rung < len(DIGEST_ALGORITHMS), digest_from=rung)
-        ha1 = self._creds.user_digest_ha1(name, REALM, algorithm)
+        ha1 = self._creds.digest_ha1(name, REALM, algorithm)
         if ha1 is None:
             return refused            # no such user, or no Digest (with it): nothing guessed
         expected = _digest_response(ha1, method, fields, algorithm)
         if state != "ok" or not expected or (uri is not None and fields.get("uri") != uri) \
                 or not hmac.compare_digest(fields.get("response", ""), expected):
             try:
-                self._creds.auth_failed(name, remote=remote)     # counts, raises AuthError
+                self._creds.failed(name, remote=remote)     # counts, raises AuthError
             except AuthError:
                 return refused
-        self._creds.auth_succeeded(name, remote=remote)
-        if not self._creds.user_has_perm(name, perm):
+        self._creds.succeeded(name, remote=remote)
+        if not self._creds.has_perm(name, perm):
             raise Forbidden(f"user {name!r} lacks permission {perm}")
         return AuthResult(name)
 

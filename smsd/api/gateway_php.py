@@ -48,6 +48,7 @@ import bottle
 from smsd.api import legacy
 from smsd.errors import ServiceError
 from smsd.model import MessageState, Recipient, SendRequest
+from smsd.service import Service
 
 log = logging.getLogger("smsd.api.gateway_php")
 
@@ -195,7 +196,7 @@ def credits_body(credits: int | None) -> str:
 
 
 def report_word(state: MessageState | None) -> str:
-    """gatewayrapport.php's word for a svc.message() state (None: unknown id).
+    """gatewayrapport.php's word for a svc.sending.message() state (None: unknown id).
 
     DELIVERED      every part was reported delivered (status DELIVERED)
     NOT DELIVERED  a final status report: TP-ST 64..127 (permanent, or temporary the SC gave up)
@@ -223,7 +224,7 @@ def report_word(state: MessageState | None) -> str:
 
 
 # --- the service calls --------------------------------------------------------------------------
-def recipients(svc: Any, items: Sequence[str]) -> tuple[Recipient, ...]:
+def recipients(svc: Service, items: Sequence[str]) -> tuple[Recipient, ...]:
     """Numbers normalised, address-book names expanded; duplicates dropped, order kept."""
     numbers: list[str] = []
     for item in items:
@@ -231,7 +232,7 @@ def recipients(svc: Any, items: Sequence[str]) -> tuple[Recipient, ...]:
             numbers.append(normalise_number(item))
             continue
         try:
-            expanded = svc.expand_recipients([item])
+            expanded = svc.book.expand([item])
         except ServiceError as exc:
             raise GatewayError(106, f"unknown recipient {item!r}: {exc}") from None
         numbers.extend(normalise_number(n) for n in expanded)
@@ -243,15 +244,15 @@ def recipients(svc: Any, items: Sequence[str]) -> tuple[Recipient, ...]:
     return unique
 
 
-def authenticate(svc: Any, user: str, password: str, remote: str) -> str:
+def authenticate(svc: Service, user: str, password: str, remote: str) -> str:
     try:
-        return str(svc.authenticate(user, password, PERM, remote=remote))
+        return str(svc.users.authenticate(user, password, PERM, remote=remote))
     except ServiceError as exc:
         raise GatewayError(CODES.get(exc.reason, 104), f"login refused for {user!r}: {exc}") \
             from None
 
 
-def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def send(svc: Service, params: Mapping[str, str], remote: str) -> str:
     p = send_params(params)
     user = authenticate(svc, p.user, p.password, remote)
     if p.kind not in ("", "long"):
@@ -262,7 +263,7 @@ def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
         dry_run=p.test, max_parts=LONG_PARTS if p.long else SINGLE_PARTS, sender=sender,
         dialect="gateway_php")
     try:
-        accepted = svc.send_sms(request, user=user)
+        accepted = svc.sending.send_sms(request, user=user)
     except ServiceError as exc:
         raise GatewayError(service_code(exc, p.long), f"send refused: {exc}") from None
     log.info("gateway.php %s by %s from %s: %d recipient(s), ids %s",
@@ -271,12 +272,12 @@ def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
     return accepted_body(accepted.message_ids, p.delivery, p.test)
 
 
-def credits(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def credits(svc: Service, params: Mapping[str, str], remote: str) -> str:
     user = authenticate(svc, *credentials(params), remote)
-    return credits_body(svc.user_credits(user))
+    return credits_body(svc.users.credits(user))
 
 
-def gateway(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def gateway(svc: Service, params: Mapping[str, str], remote: str) -> str:
     """The body for one /module/gateway.php request; never raises for bad input."""
     try:
         if params.get("action", "").strip().lower() == "credits":
@@ -287,7 +288,7 @@ def gateway(svc: Any, params: Mapping[str, str], remote: str) -> str:
         return f"ERROR {exc.code}"
 
 
-def report(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def report(svc: Service, params: Mapping[str, str], remote: str) -> str:
     """The body for one /module/gatewayrapport.php request; never raises for bad input."""
     try:
         user = authenticate(svc, *credentials(params), remote)
@@ -297,7 +298,7 @@ def report(svc: Any, params: Mapping[str, str], remote: str) -> str:
     ident = params.get("smsid", "").strip()
     if not (ident.isascii() and ident.isdigit()) or len(ident) > 18:
         return "NONE"
-    return report_word(svc.message(int(ident), user))
+    return report_word(svc.sending.message(int(ident), user))
 
 
 # --- HTTP ---------------------------------------------------------------------------------------
@@ -321,7 +322,7 @@ def _reply(what: str, fn: Any) -> str:
     return body
 
 
-def mount(app: bottle.Bottle, svc: Any) -> None:
+def mount(app: bottle.Bottle, svc: Service) -> None:
     """Add /module/gateway.php and /module/gatewayrapport.php to `app`."""
 
     def gateway_route() -> str:

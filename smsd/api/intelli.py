@@ -33,6 +33,7 @@ from smsd.api import legacy
 from smsd.errors import CodecError, ServiceError, UnknownRecipient
 from smsd.model import Recipient, SendRequest
 from smsd.pdu import binary, wap_push
+from smsd.service import Service
 
 log = logging.getLogger("smsd.api.intelli")
 
@@ -167,13 +168,13 @@ def wap_payload(params: Mapping[str, str]) -> dict[str, Any]:
 
 
 # --- send -----------------------------------------------------------------------------------------
-def authenticate(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def authenticate(svc: Service, params: Mapping[str, str], remote: str) -> str:
     user = required(params, "username")
     password = required(params, "password")
-    return str(svc.authenticate(user, password, PERM, remote=remote))
+    return str(svc.users.authenticate(user, password, PERM, remote=remote))
 
 
-def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def send(svc: Service, params: Mapping[str, str], remote: str) -> str:
     user = authenticate(svc, params, remote)
     kind = small_int(params, "type", TYPE_TEXT, 1, 6)
     maxconcat = small_int(params, "maxconcat", 1, 1, 255)
@@ -194,7 +195,7 @@ def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
     return "\n".join(f"{number},{result}" for number, result in lines.items())
 
 
-def recipients(svc: Any, items: list[str]) -> tuple[list[tuple[str, str]], dict[str, str]]:
+def recipients(svc: Service, items: list[str]) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """(sendable (number, shown) pairs, reply lines so far) with duplicates removed, order kept."""
     good: dict[str, str] = {}
     lines: dict[str, str] = {}
@@ -209,17 +210,17 @@ def recipients(svc: Any, items: list[str]) -> tuple[list[tuple[str, str]], dict[
     return [(send_to, shown) for shown, send_to in good.items()], lines
 
 
-def expand(svc: Any, item: str) -> list[str]:
+def expand(svc: Service, item: str) -> list[str]:
     """A number stays itself; contact, group and subscription list names become numbers."""
     if normalise(item) is not None:
         return [item]
     try:
-        return list(svc.expand_with_lists([item.strip()]))
+        return list(svc.subscriptions.expand([item.strip()]))
     except UnknownRecipient:
         return [item]
 
 
-def submit(svc: Any, user: str, good: list[tuple[str, str]], fields: dict[str, Any],
+def submit(svc: Service, user: str, good: list[tuple[str, str]], fields: dict[str, Any],
            sender: str | None, usercontext: str) -> dict[str, str]:
     """Result per shown number: one send request, so one task, for the whole submission.
 
@@ -229,18 +230,18 @@ def submit(svc: Any, user: str, good: list[tuple[str, str]], fields: dict[str, A
     (`expanded`); a refusal (credit, no port) refuses the whole submission, nothing half-queued."""
     request = SendRequest(recipients=tuple(Recipient(n) for n, _ in good), sender=sender,
                           usercontext=usercontext, dialect="intelli", expanded=True, **fields)
-    ident = svc.send_sms(request, user=user).task_id
+    ident = svc.sending.send_sms(request, user=user).task_id
     return {shown: f"ID:{ident}" for _, shown in good}
 
 
 # --- other services -------------------------------------------------------------------------------
-def balance(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def balance(svc: Service, params: Mapping[str, str], remote: str) -> str:
     user = authenticate(svc, params, remote)
-    credits = svc.user_credits(user)
+    credits = svc.users.credits(user)
     return f"BALANCE:{UNLIMITED_BALANCE if credits is None else credits}"
 
 
-def update_subscription(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def update_subscription(svc: Service, params: Mapping[str, str], remote: str) -> str:
     authenticate(svc, params, remote)
     name = required(params, "sublistname", "PARAMETER_MISSING").strip()
     number = required(params, "msisdn", "PARAMETER_MISSING")
@@ -252,11 +253,11 @@ def update_subscription(svc: Any, params: Mapping[str, str], remote: str) -> str
     shown = normalise(number)
     if shown is None:
         raise IntelliError("INVALID_REQUEST", "msisdn is not a phone number")
-    svc.subscription_update(name, shown[1], action)
+    svc.subscriptions.update(name, shown[1], action)
     return "OK"
 
 
-def retrieve_mms(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def retrieve_mms(svc: Service, params: Mapping[str, str], remote: str) -> str:
     authenticate(svc, params, remote)
     required(params, "msgid")
     required(params, "msgpart", "PARAMETER_MISSING")
@@ -264,14 +265,14 @@ def retrieve_mms(svc: Any, params: Mapping[str, str], remote: str) -> str:
 
 
 # --- HTTP -----------------------------------------------------------------------------------------
-Handler = Callable[[Any, Mapping[str, str], str], str]
+Handler = Callable[[Service, Mapping[str, str], str], str]
 HANDLERS: dict[str, Handler] = {"sendmsg.aspx": send, "default.aspx": send,
                                 "getbalance.aspx": balance,
                                 "updatesubscriptionlist.aspx": update_subscription,
                                 "retrievemms.aspx": retrieve_mms}
 
 
-def answer(svc: Any, handler: Handler, params: Mapping[str, str], remote: str) -> str:
+def answer(svc: Service, handler: Handler, params: Mapping[str, str], remote: str) -> str:
     """The reply body for one request; never raises for bad input."""
     try:
         return handler(svc, params, remote)
@@ -292,7 +293,7 @@ def reply(body: str) -> str:
     return body
 
 
-def mount(app: bottle.Bottle, svc: Any) -> None:
+def mount(app: bottle.Bottle, svc: Service) -> None:
     """Add /smsgateway/<service>.aspx (any case) to `app`."""
 
     def callback(name: str) -> str:

@@ -48,6 +48,7 @@ import bottle
 from smsd.api import legacy
 from smsd.errors import ServiceError
 from smsd.model import InboundSms, InboxFilter, MessageState, Recipient, SendRequest
+from smsd.service import Service
 
 log = logging.getLogger("smsd.api.isms")
 
@@ -156,36 +157,36 @@ def _code_points(raw: str, shape: Callable[[str], Any], base: int) -> str:
 
 
 # --- send ---------------------------------------------------------------------------------------
-def authenticate(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def authenticate(svc: Service, params: Mapping[str, str], remote: str) -> str:
     user, password = params.get("user", ""), params.get("passwd", "")
-    return str(svc.authenticate(user, password, PERM, remote=remote))
+    return str(svc.users.authenticate(user, password, PERM, remote=remote))
 
 
-def send(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def send(svc: Service, params: Mapping[str, str], remote: str) -> str:
     user = authenticate(svc, params, remote)
     small_int(params, "cat", 1, 603, lambda v: v == 1)
     enc = small_int(params, "enc", -1, 615, lambda v: 0 <= v <= 3)
     text = decode_text(params.get("text"), None if enc < 0 else enc)
     priority = small_int(params, "priority", 2, 620, lambda v: v in PRIORITIES)
-    ports = {info.port for info in svc.port_info()}
+    ports = {info.port for info in svc.ports.info()}
     modem = small_int(params, "modem", 0, 613, lambda v: v == 0 or v - 1 in ports)
     numbers = recipients(svc, params)
     request = SendRequest(
         text=text, recipients=tuple(Recipient(n) for n in numbers),
         ports=(modem - 1,) if modem else None, priority=PRIORITIES[priority],
         max_parts=svc.limits.extra.get("isms_max_parts", DEFAULT_MAX_PARTS), dialect="isms")
-    accepted = svc.send_sms(request, user=user)
+    accepted = svc.sending.send_sms(request, user=user)
     log.info("sendmsg from %s by %s: %d recipient(s), ID %d", remote, user, len(numbers),
              accepted.message_ids[0])
     return f"ID: {accepted.message_ids[0]}"
 
 
-def recipients(svc: Any, params: Mapping[str, str]) -> list[str]:
+def recipients(svc: Service, params: Mapping[str, str]) -> list[str]:
     """Every number the request names, address book and groups expanded by the Service."""
     items = recipient_items(params)
     if not items:
         raise IsmsError(607, "no recipient")
-    numbers = list(svc.expand_recipients(items))
+    numbers = list(svc.book.expand(items))
     if not numbers:
         raise IsmsError(607, "the names and groups hold no numbers")
     if len(numbers) > svc.limits.max_numbers:
@@ -194,7 +195,7 @@ def recipients(svc: Any, params: Mapping[str, str]) -> list[str]:
 
 
 # --- query --------------------------------------------------------------------------------------
-def query(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def query(svc: Service, params: Mapping[str, str], remote: str) -> str:
     user = authenticate(svc, params, remote)
     raw = params.get("apimsgid", "").strip().strip('"')
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
@@ -203,17 +204,17 @@ def query(svc: Any, params: Mapping[str, str], remote: str) -> str:
     return f"ID: {ident} Status: {job_status(request_messages(svc, ident, user))}"
 
 
-def request_messages(svc: Any, first_id: int, user: str) -> list[MessageState]:
+def request_messages(svc: Service, first_id: int, user: str) -> list[MessageState]:
     """The message `first_id` and the ones the same request created after it, as `user` may
     see them (somebody else's are not found).
 
     A request's messages are written in one transaction, so their ids follow each other."""
-    first = svc.message(first_id, user)
+    first = svc.sending.message(first_id, user)
     if first is None:
         return []
     out = [first]
     for ident in range(first_id + 1, first_id + svc.limits.max_numbers):
-        msg = svc.message(ident, user)
+        msg = svc.sending.message(ident, user)
         if msg is None or msg.task_id != first.task_id:
             break
         out.append(msg)
@@ -236,20 +237,20 @@ def job_status(messages: Sequence[MessageState]) -> int:
 
 
 # --- polling receive ----------------------------------------------------------------------------
-def count(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def count(svc: Service, params: Mapping[str, str], remote: str) -> str:
     user = authenticate(svc, params, remote)
     return f"Count: {unread_count(svc, user)}"
 
 
-def unread_count(svc: Any, user: str) -> int:
+def unread_count(svc: Service, user: str) -> int:
     # After an id no message has, the page is empty (nothing is marked read) but counts all.
-    return int(svc.query_incoming(after_id=2 ** 62, flag="unread", user=user).unread)
+    return int(svc.inbox.query(after_id=2 ** 62, flag="unread", user=user).unread)
 
 
-def receive(svc: Any, params: Mapping[str, str], remote: str) -> str:
+def receive(svc: Service, params: Mapping[str, str], remote: str) -> str:
     user = authenticate(svc, params, remote)
     limit = small_int(params, "count", 0, 617, lambda v: v >= 1)
-    page = svc.query_incoming(flag="unread", limit=limit or None, match=inbox_filter(params),
+    page = svc.inbox.query(flag="unread", limit=limit or None, match=inbox_filter(params),
                               user=user)
     return render_messages(page.sms, more=page.unread > 0)
 
@@ -318,12 +319,12 @@ def box_date_time(timestamp: str) -> tuple[str, str]:
 
 
 # --- HTTP ---------------------------------------------------------------------------------------
-Handler = Callable[[Any, Mapping[str, str], str], str]
+Handler = Callable[[Service, Mapping[str, str], str], str]
 HANDLERS: dict[str, Handler] = {"/sendmsg": send, "/querymsg": query, "/querycount": count,
                                 "/recvmsg": receive}
 
 
-def answer(svc: Any, handler: Handler, params: Mapping[str, str], remote: str) -> str:
+def answer(svc: Service, handler: Handler, params: Mapping[str, str], remote: str) -> str:
     """The reply body for one request (without its line end); never raises for bad input."""
     try:
         return handler(svc, params, remote)
@@ -344,7 +345,7 @@ def _request_params(path: str, remote: str) -> dict[str, str] | None:
     return legacy.request_params(TEXT_KEYS, KNOWN, MAX_BODY)
 
 
-def mount(app: bottle.Bottle, svc: Any) -> None:
+def mount(app: bottle.Bottle, svc: Service) -> None:
     """Add the iSMS routes (/sendmsg, /querymsg, /querycount, /recvmsg) to `app`."""
 
     def route(path: str, handler: Handler) -> Callable[[], str]:

@@ -15,6 +15,7 @@ from smsd.api.params import BadParam, Params
 from smsd.errors import ServiceError
 from smsd.model import PortInfo, Recipient, SendRequest, SmsResult
 from smsd.push.json_format import ENCODING_WORDS
+from smsd.service import Service
 
 log = logging.getLogger("smsd.api.json")
 
@@ -30,15 +31,15 @@ PORT_INFO_KEYS = ("type", "imei", "imsi", "iccid", "smsc", "number", "reg", "slo
 UNLIMITED_KEYS = frozenset(k for k in PORT_INFO_KEYS if k.startswith("remain_"))
 TIME_FORMAT_HINT = "YYYY-MM-DD HH:MM:SS"
 
-Handler = Callable[[Any, Params], dict[str, Any]]
+Handler = Callable[[Service, Params], dict[str, Any]]
 
 
-def _ok(svc: Any, code: int = 200, **fields: Any) -> dict[str, Any]:
+def _ok(svc: Service, code: int = 200, **fields: Any) -> dict[str, Any]:
     return {"error_code": code, "sn": svc.sn, **fields}
 
 
 # --- send ---------------------------------------------------------------------------------------
-def send_sms(svc: Any, p: Params) -> dict[str, Any]:
+def send_sms(svc: Service, p: Params) -> dict[str, Any]:
     text = p.string("text", required=True)
     assert text is not None
     recipients = tuple(_recipient(obj) for obj in p.objects("param"))
@@ -50,7 +51,7 @@ def send_sms(svc: Any, p: Params) -> dict[str, Any]:
         ports=_tuple_or_none(_ports(p)),
         encoding=ENCODINGS[encoding.lower()] if encoding else "auto",
         request_status_report=p.boolean("request_status_report", True))
-    accepted = svc.send_sms(request, user=p.user)
+    accepted = svc.sending.send_sms(request, user=p.user)
     return _ok(svc, 202, sms_in_queue=accepted.sms_in_queue, task_id=accepted.task_id)
 
 
@@ -102,8 +103,8 @@ def _time(p: Params, name: str) -> str | None:
     return value.strip()
 
 
-def query_sms_result(svc: Any, p: Params) -> dict[str, Any]:
-    rows = svc.query_sms_result(user_ids=p.int_list("user_id", minimum=0), user=p.user,
+def query_sms_result(svc: Service, p: Params) -> dict[str, Any]:
+    rows = svc.sending.query_results(user_ids=p.int_list("user_id", minimum=0), user=p.user,
                                 **_query_filters(p))
     return _ok(svc, result=[sms_result_json(r) for r in rows])
 
@@ -119,22 +120,22 @@ def sms_result_json(r: SmsResult) -> dict[str, Any]:
     return out
 
 
-def query_sms_deliver_status(svc: Any, p: Params) -> dict[str, Any]:
-    rows = svc.query_deliver_status(user=p.user, **_query_filters(p))
+def query_sms_deliver_status(svc: Service, p: Params) -> dict[str, Any]:
+    rows = svc.sending.query_reports(user=p.user, **_query_filters(p))
     return _ok(svc, result=[{"port": r.port, "number": r.number, "time": r.time,
                              "ref_id": r.ref_id, "status_code": r.status_code, "imsi": r.imsi}
                             for r in rows])
 
 
-def query_sms_in_queue(svc: Any, p: Params) -> dict[str, Any]:
-    return _ok(svc, in_queue=svc.sms_in_queue())
+def query_sms_in_queue(svc: Service, p: Params) -> dict[str, Any]:
+    return _ok(svc, in_queue=svc.sending.in_queue())
 
 
-def query_incoming_sms(svc: Any, p: Params) -> dict[str, Any]:
+def query_incoming_sms(svc: Service, p: Params) -> dict[str, Any]:
     flag = (p.string("flag") or "unread").lower()
     if flag not in ("unread", "read", "all"):
         raise BadParam("'flag' must be unread, read or all")
-    page = svc.query_incoming(after_id=p.integer("incoming_sms_id", 0, minimum=0), flag=flag,
+    page = svc.inbox.query(after_id=p.integer("incoming_sms_id", 0, minimum=0), flag=flag,
                               user=p.user,
                               ports=_ports(p))
     sms = [{"incoming_sms_id": m.incoming_sms_id, "port": m.port, "number": m.number,
@@ -143,7 +144,7 @@ def query_incoming_sms(svc: Any, p: Params) -> dict[str, Any]:
 
 
 # --- USSD ---------------------------------------------------------------------------------------
-def send_ussd(svc: Any, p: Params) -> dict[str, Any]:
+def send_ussd(svc: Service, p: Params) -> dict[str, Any]:
     command = (p.string("command") or "send").lower()
     if command not in ("send", "cancel"):
         raise BadParam("'command' must be send or cancel")
@@ -153,12 +154,12 @@ def send_ussd(svc: Any, p: Params) -> dict[str, Any]:
     if len(text.encode()) > 60:
         raise BadParam("'text' is longer than 60 bytes")
     ports = _required_ports(p)
-    results = svc.send_ussd(ports, text, command, user=p.user)
+    results = svc.ussd.send(ports, text, command, user=p.user)
     return _ok(svc, 202, result=[{"port": port, "status": status} for port, status in results])
 
 
-def query_ussd_reply(svc: Any, p: Params) -> dict[str, Any]:
-    replies = svc.query_ussd_reply(_required_ports(p), user=p.user)
+def query_ussd_reply(svc: Service, p: Params) -> dict[str, Any]:
+    replies = svc.ussd.replies(_required_ports(p), user=p.user)
     return _ok(svc, reply=[{"port": port, "text": text} for port, text in replies])
 
 
@@ -170,19 +171,19 @@ def _required_ports(p: Params) -> list[int]:
 
 
 # --- tasks and ports ----------------------------------------------------------------------------
-def stop_sms(svc: Any, p: Params) -> dict[str, Any]:
-    svc.stop_task(p.integer("task_id", required=True, minimum=0), user=p.user)
+def stop_sms(svc: Service, p: Params) -> dict[str, Any]:
+    svc.sending.stop_task(p.integer("task_id", required=True, minimum=0), user=p.user)
     return _ok(svc)
 
 
-def get_port_info(svc: Any, p: Params) -> dict[str, Any]:
+def get_port_info(svc: Service, p: Params) -> dict[str, Any]:
     keys = [k.strip().rstrip(":") for k in (p.str_list("info_type") or [])]
     if not keys:
         raise BadParam("'info_type' is required")
     unknown = [k for k in keys if k not in PORT_INFO_KEYS]
     if unknown:
         raise BadParam(f"unknown info_type: {', '.join(unknown)}")
-    infos = svc.port_info(_ports(p))
+    infos = svc.ports.info(_ports(p))
     return _ok(svc, info=[port_info_json(info, keys) for info in infos])
 
 
@@ -193,14 +194,14 @@ def port_info_json(info: PortInfo, keys: list[str]) -> dict[str, Any]:
     return out
 
 
-def set_port_info(svc: Any, p: Params) -> dict[str, Any]:
+def set_port_info(svc: Service, p: Params) -> dict[str, Any]:
     port = p.integer("port", required=True, minimum=0, maximum=MAX_PORT)
     action = p.string("action", required=True)
-    svc.set_port(port, (action or "").lower(), p.string("param"), user=p.user)
+    svc.ports.control(port, (action or "").lower(), p.string("param"), user=p.user)
     return _ok(svc)
 
 
-def get_status(svc: Any, p: Params) -> dict[str, Any]:
+def get_status(svc: Service, p: Params) -> dict[str, Any]:
     # The vendor answers this one without error_code/sn; we keep the documented shape.
     return {"performance": svc.device_status()}
 
@@ -217,7 +218,7 @@ IGNORES_BODY = frozenset({"get_status", "query_sms_in_queue"})
 STATUS_ITEM = b"performance"
 
 
-def handle(svc: Any, name: str, raw_body: bytes, query: Mapping[str, str],
+def handle(svc: Service, name: str, raw_body: bytes, query: Mapping[str, str],
            user: str) -> dict[str, Any]:
     """Run one API call and return the vendor JSON object; never raises for bad input."""
     handler = HANDLERS.get(name)
@@ -244,5 +245,5 @@ def _check_status_request(raw_body: bytes, query: Mapping[str, str]) -> None:
         raise BadParam("get_status asks for 'performance' (body [{\"performance\"}])")
 
 
-def error_body(svc: Any, code: int, reason: str) -> dict[str, Any]:
+def error_body(svc: Service, code: int, reason: str) -> dict[str, Any]:
     return {"error_code": code, "sn": svc.sn, "reason": reason}

@@ -33,6 +33,7 @@ from smsd.api.ozeki_xml import Item, OzekiError, item
 from smsd.errors import ServiceError
 from smsd.model import InboundSms, MessageState, Recipient, SendRequest
 from smsd.portcfg import KEYS
+from smsd.service import Service
 
 log = logging.getLogger("smsd.api.ozeki")
 
@@ -105,7 +106,7 @@ def as_number(text: str) -> str | None:
     return cleaned if _NUMBER(cleaned) else None
 
 
-def resolve(svc: Any, items: list[str]) -> list[tuple[str, str | None, str]]:
+def resolve(svc: Service, items: list[str]) -> list[tuple[str, str | None, str]]:
     """(as given, number or None, why not) per recipient; names expand to their numbers."""
     out: list[tuple[str, str | None, str]] = []
     for given in items:
@@ -114,13 +115,13 @@ def resolve(svc: Any, items: list[str]) -> list[tuple[str, str | None, str]]:
             out.append((given, number, ""))
             continue
         try:
-            out += [(given, n, "") for n in svc.expand_recipients([given])]
+            out += [(given, n, "") for n in svc.book.expand([given])]
         except ServiceError as exc:
             out.append((given, None, str(exc) or "invalid recipient"))
     return out
 
 
-def send(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+def send(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     type_name, kind = message_kind(params)
     data = params.get("messagedata", "")
     if data == "":
@@ -129,7 +130,7 @@ def send(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
     if not targets:
         raise OzekiError(x.RECIPIENT, "no recipient")
     request = build_request(svc, params, kind, data, [n for _, n, _ in targets if n])
-    accepted = svc.send_sms(request, user=user) if request is not None else None
+    accepted = svc.sending.send_sms(request, user=user) if request is not None else None
     ids = iter(accepted.message_ids if accepted is not None else ())
     if accepted is not None and kind.encoding != "auto" and accepted.encoding != kind.encoding:
         type_name = SENT_TYPES.get(accepted.encoding, type_name)
@@ -146,14 +147,14 @@ def send(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
     return reports
 
 
-def build_request(svc: Any, params: Mapping[str, str], kind: Kind, data: str,
+def build_request(svc: Service, params: Mapping[str, str], kind: Kind, data: str,
                   numbers: list[str]) -> SendRequest | None:
     if not numbers:
         return None
     udh, payload = binary_payload(data) if kind.binary else (b"", None)
     text = f"binary message, {len(payload)} octets" if payload is not None else data
     provider = params.get("serviceprovider", "").strip()
-    ports = (svc.driver_port(provider),) if provider else None
+    ports = (svc.ports.driver_port(provider),) if provider else None
     originator = params.get("originator", "").strip() or None
     return SendRequest(text=text, recipients=tuple(Recipient(n) for n in numbers), ports=ports,
                        encoding=kind.encoding, flash=kind.flash, data=payload, udh=udh,
@@ -177,30 +178,30 @@ def folder_of(params: Mapping[str, str]) -> str:
     return folder
 
 
-def receive(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+def receive(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     folder, limit = folder_of(params), limit_of(params)
     after = AFTER_DOWNLOAD.get((params.get("afterdownload") or "markasread").strip().lower())
     if after is None:
         raise OzekiError(x.BAD_PARAMETER, "afterdownload must be markasread, delete or nothing")
     if folder == "inbox":
-        got = svc.inbox_visible(DIALECT, unread_only=True, limit=limit, mark_read=after != "keep",
+        got = svc.folders.inbox(DIALECT, unread_only=True, limit=limit, mark_read=after != "keep",
                                 user=user)
         if after == "delete":
-            svc.hide_messages(DIALECT, "in", [m.incoming_sms_id for m, _ in got], user=user)
+            svc.folders.hide(DIALECT, "in", [m.incoming_sms_id for m, _ in got], user=user)
         return [inbound_item(m, read=after != "keep") for m, _ in got]
-    sent = svc.folder_messages(DIALECT, folder, user, limit)
+    sent = svc.folders.sent(DIALECT, folder, user, limit)
     if after == "delete":
-        svc.hide_messages(DIALECT, "out", [m.message_id for m in sent], user=user)
+        svc.folders.hide(DIALECT, "out", [m.message_id for m in sent], user=user)
     return [sent_item(svc, m) for m in sent]
 
 
-def list_folder(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+def list_folder(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     folder, limit = folder_of(params), limit_of(params)
     if folder == "inbox":
-        got = svc.inbox_visible(DIALECT, unread_only=False, limit=limit, mark_read=False,
+        got = svc.folders.inbox(DIALECT, unread_only=False, limit=limit, mark_read=False,
                                 user=user)
         return [inbound_item(m, read=read) for m, read in got]
-    return [sent_item(svc, m) for m in svc.folder_messages(DIALECT, folder, user, limit)]
+    return [sent_item(svc, m) for m in svc.folders.sent(DIALECT, folder, user, limit)]
 
 
 def inbound_item(msg: InboundSms, *, read: bool) -> Item:
@@ -215,7 +216,7 @@ FOLDER_OF_STATUS = {"SENDING": "outbox", "SENT_OK": "sent", "DELIVERED": "sent",
 DELIVERY = {"SENDING": "pending", "SENT_OK": "sent", "DELIVERED": "delivered", "FAILED": "failed"}
 
 
-def sent_item(svc: Any, msg: MessageState) -> Item:
+def sent_item(svc: Service, msg: MessageState) -> Item:
     return item("message", messageid=msg.message_id, originator="", recipient=msg.number,
                 messagetype=SENT_TYPES.get(msg.encoding, "SMS:TEXT"), messagedata=msg.text,
                 senttime=msg.time,
@@ -226,8 +227,8 @@ def sent_item(svc: Any, msg: MessageState) -> Item:
                 serviceprovider=connection_name(svc, msg.port))
 
 
-def connection_name(svc: Any, port: int | None) -> str:
-    return "" if port is None else str(svc.port_config.name(port))
+def connection_name(svc: Service, port: int | None) -> str:
+    return "" if port is None else str(svc.ports.config.name(port))
 
 
 def message_ids(params: Mapping[str, str]) -> list[tuple[str, int]]:
@@ -247,7 +248,7 @@ def message_ids(params: Mapping[str, str]) -> list[tuple[str, int]]:
     return out
 
 
-def get_message(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+def get_message(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     items = []
     for kind, ident in message_ids(params):
         found = lookup(svc, kind, ident, user)
@@ -256,44 +257,44 @@ def get_message(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
     return items
 
 
-def lookup(svc: Any, kind: str, ident: int, user: str) -> Item | None:
+def lookup(svc: Service, kind: str, ident: int, user: str) -> Item | None:
     """The message as `user` may see it; None when hidden, unknown or somebody else's."""
-    if ident in svc.hidden_messages(DIALECT, kind, [ident]):
+    if ident in svc.folders.hidden(DIALECT, kind, [ident]):
         return None
     if kind == "in":
-        found = svc.inbox_message(DIALECT, ident, user)
+        found = svc.folders.inbox_message(DIALECT, ident, user)
         return None if found is None else inbound_item(found[0], read=found[1])
-    msg = svc.message(ident, user)
+    msg = svc.sending.message(ident, user)
     return None if msg is None else sent_item(svc, msg)
 
 
-def delete_message(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+def delete_message(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     items = []
     for kind, ident in message_ids(params):
         if lookup(svc, kind, ident, user) is None:
             items.append(x.error_item(x.NOT_FOUND, f"no message {ident}"))
             continue
-        svc.hide_messages(DIALECT, kind, [ident], user=user)
+        svc.folders.hide(DIALECT, kind, [ident], user=user)
         items.append(item("deletereport", statuscode=x.OK, statusmessage="Message deleted",
                           messageid=f"IN{ident}" if kind == "in" else ident))
     return items
 
 
 # --- HTTP -----------------------------------------------------------------------------------------
-Handler = Callable[[Any, Mapping[str, str], str], list[Item]]
+Handler = Callable[[Service, Mapping[str, str], str], list[Item]]
 HANDLERS: dict[str, Handler] = {
     "sendmessage": send, "receivemessage": receive, "listmessages": list_folder,
     "getmessage": get_message, "getmessagestatus": get_message, "deletemessage": delete_message,
     **ozeki_drivers.HANDLERS}
 
 
-def answer(svc: Any, params: Mapping[str, str], remote: str) -> tuple[str, list[Item]]:
+def answer(svc: Service, params: Mapping[str, str], remote: str) -> tuple[str, list[Item]]:
     action = (params.get("action") or "").strip().lower()
     handler = HANDLERS.get(action)
     try:
         if handler is None:
             raise OzekiError(x.UNKNOWN_ACTION, f"unknown action {action!r}")
-        user = svc.authenticate(params.get("username", ""), params.get("password", ""), PERM,
+        user = svc.users.authenticate(params.get("username", ""), params.get("password", ""), PERM,
                                 remote=remote)
         return action, handler(svc, params, str(user))
     except OzekiError as exc:
@@ -305,7 +306,7 @@ def answer(svc: Any, params: Mapping[str, str], remote: str) -> tuple[str, list[
         return action, [x.error_item(code, str(exc) or exc.reason)]
 
 
-def mount(app: bottle.Bottle, svc: Any) -> None:
+def mount(app: bottle.Bottle, svc: Service) -> None:
     """Route exactly /api and /httpapi (the JSON API lives at /api/<name>)."""
 
     def callback() -> str:

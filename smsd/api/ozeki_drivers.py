@@ -14,16 +14,17 @@ from typing import Any, Callable, Mapping
 
 from smsd.api import ozeki_xml as x
 from smsd.api.ozeki_xml import Item, OzekiError, item
+from smsd.service import Service
 
 # Parameters of the request itself; everything else in a configdriver request is a setting.
 NOT_SETTINGS = frozenset({"action", "username", "password", "name", "responseformat", "type",
                           "port"})
 
 
-def _port_control(svc: Any, user: str) -> None:
+def _port_control(svc: Service, user: str) -> None:
     """Before the request is read further: the Service's rule (an admin or the ports
     permission), answered with the AUTH status code. The Service methods check it again."""
-    svc.require_port_control(user, "connection management")
+    svc.access.require_port_control(user, "connection management")
 
 
 def _name(params: Mapping[str, str]) -> str:
@@ -33,62 +34,62 @@ def _name(params: Mapping[str, str]) -> str:
     return name
 
 
-def report(svc: Any, port: int, message: str) -> Item:
-    driver = next(d for d in svc.drivers() if d.port == port)
+def report(svc: Service, port: int, message: str) -> Item:
+    driver = next(d for d in svc.ports.drivers() if d.port == port)
     return item("driver", statuscode=x.OK, statusmessage=message, name=driver.name,
                 type="GSMModem", port=port, state="started" if driver.running else "stopped")
 
 
-def create(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+def create(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
     raw_port = params.get("port", "").strip()
     if raw_port and not raw_port.isdigit():
         raise OzekiError(x.BAD_PARAMETER, "port must be a modem port number")
-    driver = svc.driver_create(params.get("type", ""), params.get("name", "").strip() or None,
+    driver = svc.ports.driver_create(params.get("type", ""), params.get("name", "").strip() or None,
                                int(raw_port) if raw_port else None, user=user)
     return [report(svc, driver.port, "Connection created")]
 
 
-def delete(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+def delete(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
     name = _name(params)
-    port = svc.driver_delete(name, user=user)
+    port = svc.ports.driver_delete(name, user=user)
     return [item("driver", statuscode=x.OK, statusmessage="Connection deleted", name=name,
                  port=port)]
 
 
-def start(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+def start(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
-    return [report(svc, svc.driver_run(_name(params), True, user=user), "Connection started")]
+    return [report(svc, svc.ports.driver_run(_name(params), True, user=user), "Connection started")]
 
 
-def stop(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+def stop(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
-    return [report(svc, svc.driver_run(_name(params), False, user=user), "Connection stopped")]
+    return [report(svc, svc.ports.driver_run(_name(params), False, user=user), "Connection stopped")]
 
 
-def config(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+def config(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
     values = {k.upper(): v for k, v in params.items() if k not in NOT_SETTINGS}
     if not values:
         raise OzekiError(x.BAD_PARAMETER, "configdriver needs KEY=value settings")
-    port = svc.driver_config(_name(params), values, user=user)
-    settings = svc.port_settings(port)
+    port = svc.ports.driver_config(_name(params), values, user=user)
+    settings = svc.ports.settings(port)
     base = report(svc, port, "Connection configured")
     return [x.Item(base.tag, base.fields + tuple((k.lower(), settings[k]) for k in values))]
 
 
-def listing(svc: Any, params: Mapping[str, str], user: str) -> list[Item]:
+def listing(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
     out = []
-    for driver in svc.drivers(user=user):
+    for driver in svc.ports.drivers(user=user):
         base = report(svc, driver.port, "OK")
-        settings = svc.port_settings(driver.port)
+        settings = svc.ports.settings(driver.port)
         out.append(x.Item(base.tag, base.fields + tuple((k.lower(), v)
                                                         for k, v in settings.items())))
     return out
 
 
-HANDLERS: dict[str, Callable[[Any, Mapping[str, str], str], list[Item]]] = {
+HANDLERS: dict[str, Callable[[Service, Mapping[str, str], str], list[Item]]] = {
     "createdriver": create, "deletedriver": delete, "startdriver": start, "stopdriver": stop,
     "configdriver": config, "listdrivers": listing}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping, overload
 
 from smsd.errors import BadRequest
 
@@ -69,6 +69,17 @@ class Params:
         if isinstance(value, str) or (allow_int and type(value) is int):
             return str(value)
         raise BadParam(f"'{name}' must be a string")
+
+    # A default or `required=True` makes the answer an int (the service's signatures need it).
+    @overload
+    def integer(self, name: str, default: int, *, required: bool = False,
+                minimum: int | None = None, maximum: int | None = None) -> int: ...
+    @overload
+    def integer(self, name: str, default: None = None, *, required: Literal[True],
+                minimum: int | None = None, maximum: int | None = None) -> int: ...
+    @overload
+    def integer(self, name: str, default: None = None, *, required: bool = False,
+                minimum: int | None = None, maximum: int | None = None) -> int | None: ...
 
     def integer(self, name: str, default: int | None = None, *, required: bool = False,
                 minimum: int | None = None, maximum: int | None = None) -> int | None:

@@ -1,7 +1,7 @@
-"""Service methods for the address book (contacts, groups, CSV) and routing rules.
+"""The address book (contacts, groups, CSV) and the routing rules for received SMS.
 
-Mixed into `smsd.service.Service`. Names and numbers are told apart by shape: a name never looks
-like a number (enforced when contacts and groups are saved), so `expand_recipients` needs no
+Names and numbers are told apart by shape: a name never looks
+like a number (enforced when contacts and groups are saved), so `AddressBook.expand` needs no
 hints. A contact and a group may share a name; the contact wins.
 """
 from __future__ import annotations
@@ -34,8 +34,9 @@ def route_matches(route: Route, kind: str, payload: dict[str, Any]) -> bool:
             and str(payload.get("text", "")).startswith(route.text_prefix))
 
 
-class BookService:
-    _store: Store
+class AddressBook:
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     # --- contacts and groups --------------------------------------------------------------------
     def contacts(self) -> list[Contact]:
@@ -66,7 +67,7 @@ class BookService:
         if not self._store.contacts.group_delete(name):
             raise NotFound(f"no group {name!r}")
 
-    def expand_recipients(self, items: Iterable[str]) -> list[str]:
+    def expand(self, items: Iterable[str]) -> list[str]:
         """Numbers kept as given, contact names -> numbers, groups -> members' numbers;
         duplicates dropped, first occurrence order kept."""
         items = [i.strip() for i in items]
@@ -114,11 +115,17 @@ class BookService:
     def groups_export_csv(self) -> str:
         return format_groups(self._store.contacts.groups())
 
-    # --- routes ---------------------------------------------------------------------------------
-    def routes(self) -> list[Route]:
+
+class Routes:
+    """Forwarding rules: received SMS (and, for some protocols, other events) pushed to URLs."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def all(self) -> list[Route]:
         return self._store.routes.all()
 
-    def route_add(self, url: str, protocol: str = "isms", *, port: int | None = None,
+    def add(self, url: str, protocol: str = "isms", *, port: int | None = None,
                   sender_prefix: str = "", text_prefix: str = "") -> int:
         if not _URL(url):
             raise BadRequest(f"route URL {url!r}: http:// or https:// and a host")
@@ -128,6 +135,6 @@ class BookService:
             raise BadRequest("route port must be a port number")
         return self._store.routes.add(url, protocol, port, sender_prefix, text_prefix)
 
-    def route_delete(self, route_id: int) -> None:
+    def delete(self, route_id: int) -> None:
         if not self._store.routes.delete(route_id):
             raise NotFound(f"no route {route_id}")

@@ -1,4 +1,4 @@
-"""Service mixin: the box's network settings, applied with confirm-or-rollback.
+"""The box's network settings, applied with confirm-or-rollback.
 
 Only an appliance whose config says `[network] manage = yes` has a configurator; everywhere
 else (a developer's machine, the simulator) these methods raise NetworkUnavailable, so pages can
@@ -14,35 +14,36 @@ from smsd.system.network_config import NetworkConfigurator, PendingChange
 T = TypeVar("T")
 
 
-class NetworkService:
-    _network: NetworkConfigurator | None = None
+class Network:
+    def __init__(self, configurator: NetworkConfigurator | None = None) -> None:
+        self._network = configurator
 
-    def attach_network(self, configurator: NetworkConfigurator | None) -> None:
+    def attach(self, configurator: NetworkConfigurator | None) -> None:
         self._network = configurator
 
     @property
-    def network_managed(self) -> bool:
+    def managed(self) -> bool:
         return self._network is not None
 
-    def network_settings(self) -> NetworkSettings:
-        return self._net_call(lambda net: net.current())
+    def settings(self) -> NetworkSettings:
+        return self._call(lambda net: net.current())
 
-    def network_apply(self, settings: NetworkSettings | Mapping[str, Any],
-                      confirm_within: float = 60.0) -> str:
+    def apply(self, settings: NetworkSettings | Mapping[str, Any],
+              confirm_within: float = 60.0) -> str:
         """Validate (InvalidNetworkSettings, nothing written), apply, return the change id that
-        `network_confirm` must see within `confirm_within` seconds, else the change rolls back."""
+        `confirm` must see within `confirm_within` seconds, else the change rolls back."""
         if not isinstance(settings, NetworkSettings):
             settings = NetworkSettings.from_mapping(settings)
-        return self._net_call(lambda net: net.apply(settings, confirm_within))
+        return self._call(lambda net: net.apply(settings, confirm_within))
 
-    def network_confirm(self, change_id: str) -> None:
+    def confirm(self, change_id: str) -> None:
         """Keep the pending change; UnknownChange (NotFound) once it has rolled back."""
-        self._net_call(lambda net: net.confirm(change_id))
+        self._call(lambda net: net.confirm(change_id))
 
-    def network_pending(self) -> PendingChange | None:
-        return self._net_call(lambda net: net.pending())
+    def pending(self) -> PendingChange | None:
+        return self._call(lambda net: net.pending())
 
-    def _net_call(self, fn: Callable[[NetworkConfigurator], T]) -> T:
+    def _call(self, fn: Callable[[NetworkConfigurator], T]) -> T:
         net = self._network
         if net is None:
             raise NetworkUnavailable("this box does not manage its network "

@@ -1,7 +1,7 @@
-"""Service methods for users: authentication with a login throttle, permissions, credits.
+"""Users: authentication with a login throttle, permissions, credits, port and route assignments.
 
-Mixed into `smsd.service.Service`; every dialect and the web pages authenticate through
-`authenticate()`, so the throttle and the permission rule hold for all of them alike.
+Every dialect and the web pages authenticate through `Users.authenticate()`, so the throttle and
+the permission rule hold for all of them alike.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from smsd.model import DEFAULT_PERMISSIONS, PERMISSIONS, UserInfo
 from smsd.store.db import Store
 from smsd.throttle import FailureThrottle
 
+MAX_PORTS = 32                    # a box has at most 32 modem ports (0..31)
 _SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}").fullmatch
 # Basic auth splits on the first ':' and Digest quotes the name: keep names plain.
 _USER_NAME = re.compile(r"[A-Za-z0-9_.@+-]{1,64}").fullmatch
@@ -46,9 +47,10 @@ def _check_credits(credits: int | None) -> None:
         raise BadRequest("credits must be a whole number >= 0, or unlimited")
 
 
-class UsersService:
-    _store: Store
-    _throttle: FailureThrottle
+class Users:
+    def __init__(self, store: Store, throttle: FailureThrottle) -> None:
+        self._store = store
+        self._throttle = throttle
 
     # --- authentication -------------------------------------------------------------------------
     def authenticate(self, name: str, password: str, perm: str, *, remote: str = "") -> str:
@@ -62,21 +64,21 @@ class UsersService:
         self._throttle.check(name, remote)
         if not self._password_ok(name, password, perm, remote):    # the failure is counted
             raise AuthError("bad user name or password")
-        self.auth_succeeded(name, remote=remote)
-        if not self.user_has_perm(name, perm):
+        self.succeeded(name, remote=remote)
+        if not self.has_perm(name, perm):
             raise Forbidden(f"user {name!r} lacks permission {perm}")
         return name
 
-    def auth_throttle_check(self, name: str, *, remote: str = "") -> None:
+    def throttle_check(self, name: str, *, remote: str = "") -> None:
         """For schemes that check credentials elsewhere (HTTP Digest): Throttled while blocked."""
         self._throttle.check(name, remote)
 
-    def auth_failed(self, name: str, *, remote: str = "") -> None:
+    def failed(self, name: str, *, remote: str = "") -> None:
         """Count a failure (also for HTTP Digest, checked elsewhere), raise AuthError."""
         self._throttle.failed(name, remote)
         raise AuthError("bad user name or password")
 
-    def auth_succeeded(self, name: str, *, remote: str = "") -> None:
+    def succeeded(self, name: str, *, remote: str = "") -> None:
         self._throttle.succeeded(name, remote)
 
     def _password_ok(self, name: str, password: str, perm: str, remote: str) -> bool:
@@ -99,24 +101,24 @@ class UsersService:
             for release in releases:
                 release()
 
-    def user_has_perm(self, name: str, perm: str) -> bool:
+    def has_perm(self, name: str, perm: str) -> bool:
         info = self._store.users.info(name)
         return info is not None and (info.admin or perm in info.perms)
 
     # --- accounts -------------------------------------------------------------------------------
-    def users(self) -> list[UserInfo]:
+    def all(self) -> list[UserInfo]:
         return self._store.users.all()
 
-    def user(self, name: str) -> UserInfo:
+    def get(self, name: str) -> UserInfo:
         info = self._store.users.info(name)
         if info is None:
             raise NotFound(f"no user {name!r}")
         return info
 
-    def user_credits(self, name: str) -> int | None:
-        return self.user(name).credits
+    def credits(self, name: str) -> int | None:
+        return self.get(name).credits
 
-    def user_add(self, name: str, password: str, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
+    def add(self, name: str, password: str, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
                  admin: bool = False, credits: int | None = None, digest: bool = False) -> None:
         """`digest`: keep HTTP Digest secrets for this user (docs/security.md)."""
         if not _USER_NAME(name):
@@ -128,54 +130,86 @@ class UsersService:
                                     credits=credits, digest=digest):
             raise BadRequest(f"user {name!r} exists")
 
-    def user_passwd(self, name: str, password: str, *, digest: bool | None = None) -> None:
+    def passwd(self, name: str, password: str, *, digest: bool | None = None) -> None:
         """`digest` turns HTTP Digest on or off with the new password (None: as it was)."""
         if not password:
             raise BadRequest("empty password")
         if not self._store.users.set_password(name, password, digest=digest):
             raise NotFound(f"no user {name!r}")
 
-    def user_set_digest(self, name: str, password: str | None) -> None:
+    def set_digest(self, name: str, password: str | None) -> None:
         """HTTP Digest on, its secrets made from the user's current `password` (checked: a wrong
         one is a BadRequest), or off (None: the secrets are dropped)."""
-        self.user(name)                                     # NotFound
+        self.get(name)                                     # NotFound
         if password is not None and not self._store.users.check(name, password):
             raise BadRequest(f"that is not the password of {name!r}")
         self._store.users.set_digest(name, password)
 
-    def user_digest_algorithms(self, name: str) -> list[str]:
+    def digest_algorithms(self, name: str) -> list[str]:
         """The HTTP Digest algorithms `name` can log in with, best first; [] when off."""
         return self._store.users.digest_algorithms(name)
 
-    def user_set_perms(self, name: str, perms: Iterable[str]) -> None:
+    def set_perms(self, name: str, perms: Iterable[str]) -> None:
         if not self._store.users.update(name, perms=_check_perms(perms)):
             raise NotFound(f"no user {name!r}")
 
-    def user_set_admin(self, name: str, admin: bool) -> None:
+    def set_admin(self, name: str, admin: bool) -> None:
         if not self._store.users.update(name, admin=int(admin)):
             raise NotFound(f"no user {name!r}")
 
-    def user_set_credits(self, name: str, credits: int | None) -> None:
+    def set_credits(self, name: str, credits: int | None) -> None:
         _check_credits(credits)
         if not self._store.users.update(name, credits=credits):
             raise NotFound(f"no user {name!r}")
 
-    def user_add_credits(self, name: str, delta: int) -> int:
+    def add_credits(self, name: str, delta: int) -> int:
         """The new balance. BadRequest for an unlimited user; InsufficientCredit when taking
         more than the balance."""
         balance = self._store.users.add_credits(name, delta)
         if balance is not None:
             return balance
-        if self.user_credits(name) is None:                # NotFound for an unknown user
+        if self.credits(name) is None:                # NotFound for an unknown user
             raise BadRequest(f"user {name!r} has unlimited credits; set a balance first")
         raise InsufficientCredit(f"user {name!r} has fewer than {-delta} credits")
 
-    def user_delete(self, name: str) -> None:
+    def delete(self, name: str) -> None:
         if not self._store.users.delete(name):
             raise NotFound(f"no user {name!r}")
 
+    def check(self, name: str, password: str) -> bool:
+        return self._store.users.check(name, password)
+
+    def digest_ha1(self, name: str, realm: str, algorithm: str = "MD5") -> str | None:
+        return self._store.users.digest_ha1(name, realm, algorithm)
+
+    # --- assignments (what a user sees of the inbox) -------------------------------------------
+    def ports(self, name: str) -> list[int]:
+        return self._store.users.assigned(name, "port")
+
+    def routes(self, name: str) -> list[int]:
+        return self._store.users.assigned(name, "route")
+
+    def set_ports(self, name: str, ports: Iterable[int]) -> None:
+        """Replace the ports whose inbound messages `name` sees (and may send USSD on)."""
+        wanted = list(ports)
+        for port in wanted:
+            if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < MAX_PORTS:
+                raise BadRequest(f"port {port!r}: a port number 0..{MAX_PORTS - 1}")
+        if not self._store.users.assign(name, "port", wanted):
+            raise NotFound(f"no user {name!r}")
+
+    def set_routes(self, name: str, route_ids: Iterable[int]) -> None:
+        """Replace the forwarding routes whose matching inbound messages `name` sees."""
+        wanted = list(route_ids)
+        known = {route.id for route in self._store.routes.all()}
+        for ident in wanted:
+            if ident not in known:
+                raise BadRequest(f"no route {ident!r} (smsd route list)")
+        if not self._store.users.assign(name, "route", wanted):
+            raise NotFound(f"no user {name!r}")
+
     # --- credits at intake ----------------------------------------------------------------------
-    def _credit_debit(self, user: str, parts: int) -> int:
+    def credit_debit(self, user: str, parts: int) -> int:
         """Credits the intake must take from `user` (0: unknown, admin or unlimited);
         InsufficientCredit now when the balance is already short (the intake re-checks
         atomically)."""

@@ -1,0 +1,85 @@
+"""The service layer: the one internal interface API dialects and web pages call.
+
+`Service` composes small objects named by subject; a call reads `svc.<subject>.<verb>(...)`:
+
+    svc.sending        send_sms, message, stop_task, query_results, query_reports, in_queue
+    svc.inbox          query (received SMS, paged and filtered)
+    svc.folders        each dialect's own folders (inbox, sent, hide, hidden)
+    svc.ussd           send, replies
+    svc.ports          info, control, settings, set_settings, config, drivers, driver_*
+    svc.users          authenticate, throttle, accounts, permissions, credits, assignments
+    svc.access         the access policy (who may see and do what): of, may_control_ports, ...
+    svc.book           the address book: contacts, groups, expand, CSV
+    svc.routes         forwarding rules for received SMS
+    svc.subscriptions  subscription lists and list expansion
+    svc.network        the box's network settings (appliance only)
+
+Shared collaborators (store, scheduler, clock, access policy, limits) are handed to each subject
+object explicitly. Every method validates its arguments completely before it writes anything,
+raises `smsd.errors.ServiceError` subclasses for the caller's mistakes, and is thread-safe (the
+store gives each thread its own connection; the scheduler guards its state with a lock).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Mapping
+
+from smsd.errors import NotFound
+from smsd.model import Limits
+from smsd.scheduler import Scheduler, WorkerHandle
+from smsd.service.access import Access, AccessPolicy
+from smsd.service.book import AddressBook, Routes
+from smsd.service.folders import Folders
+from smsd.service.inbox import Inbox
+from smsd.service.network import Network
+from smsd.service.ports import Driver, Ports, UnsupportedDriver
+from smsd.service.sending import Sending, substitute
+from smsd.service.subscriptions import Subscriptions
+from smsd.service.users import Users
+from smsd.service.ussd import Ussd
+from smsd.store.db import Store
+from smsd.throttle import FailureThrottle
+
+DeviceStatus = Callable[[], dict[str, str]]
+
+
+class Service:
+    def __init__(self, store: Store, scheduler: Scheduler,
+                 workers: Mapping[int, WorkerHandle] | None = None, *, limits: Limits = Limits(),
+                 codec: Any = None, clock: Callable[[], float] = time.time,
+                 ussd_wait: float = 30.0, throttle: FailureThrottle | None = None,
+                 device_status: DeviceStatus | None = None) -> None:
+        self._store = store              # only the subject objects use it (and tests peek)
+        self.limits = limits
+        self.sn = store.sn
+        codec = codec if codec is not None else _pdu()
+        # Its own clock by default: monotonic, so a clock step cannot stretch a block.
+        throttle = throttle if throttle is not None else FailureThrottle(time.monotonic)
+        self.access = AccessPolicy(store)
+        self.users = Users(store, throttle)
+        self.ports = Ports(scheduler, workers if workers is not None else scheduler.ports,
+                           self.access)
+        self.sending = Sending(store, scheduler, self.ports, self.users, self.access,
+                               limits=limits, codec=codec, clock=clock)
+        self.inbox = Inbox(store, self.access)
+        self.folders = Folders(store, self.access)
+        self.ussd = Ussd(store, scheduler, self.ports, self.access, limits, clock, ussd_wait)
+        self.book = AddressBook(store)
+        self.routes = Routes(store)
+        self.subscriptions = Subscriptions(store, self.book, clock)
+        self.network = Network()
+        self._device_status = device_status
+
+    def device_status(self) -> dict[str, str]:
+        """The machine's own figures (CPU, memory, ...): known on the appliance only."""
+        if self._device_status is None:
+            raise NotFound("no device status outside the appliance")
+        return self._device_status()
+
+
+def _pdu() -> Any:
+    from smsd import pdu
+    return pdu
+
+
+__all__ = ["Access", "AccessPolicy", "Driver", "Service", "UnsupportedDriver", "substitute"]
