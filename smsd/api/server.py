@@ -23,6 +23,14 @@ not survive a flood, so:
 * A listener accepts up to ACCEPT_BATCH connections each time it wakes (waitress: one), from an
   accept queue of BACKLOG (waitress: 1024): when a burst of connects overflows it, the kernel
   drops SYNs, and a newcomer caught in that waits a second for its retransmit.
+* HTTPS (`tls_listen`) is served by the same listeners, channels, limits and event loop: a TLS
+  listener wraps each accepted socket in the current SSL context (smsd.system.tls, swapped live
+  when a certificate is installed) and TlsChannel does the handshake and the reads and writes
+  without blocking (see there). Chosen over a TLS-terminating front forwarding to the HTTP port:
+  a front would need its own connection limits, timeouts and poll loop, twice the descriptors
+  per client, and a side channel to tell the app the client's address and the scheme (the login
+  throttle counts per address); here the app sees both as for HTTP, with
+  `wsgi.url_scheme == "https"` from the TLS listeners' own adjustments.
 * `/health` answers "ok" from inside the WSGI stack, unauthenticated and without touching the
   store: the watchdog asks it, so a wedged event loop or worker pool withholds the keep-alive.
 
@@ -35,6 +43,7 @@ from __future__ import annotations
 import collections
 import logging
 import resource
+import ssl
 import sys
 import threading
 import time
@@ -71,25 +80,40 @@ StartResponse = Callable[..., Any]
 Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def create_server(app: Wsgi, listen: Iterable[str], threads: int) -> Any:
-    """A waitress server for `app` on every listen address (HOST:PORT), bound and listening but
-    not yet serving: call its run() in a thread, close() to stop."""
-    adj = Adjustments(listen=" ".join(listen), threads=threads, ident="smsd",
-                      asyncore_use_poll=True, connection_limit=CONNECTION_LIMIT,
-                      channel_timeout=IDLE_TIMEOUT, cleanup_interval=CLEANUP_INTERVAL,
-                      backlog=BACKLOG, max_request_body_size=MAX_REQUEST_BODY,
-                      clear_untrusted_proxy_headers=True)   # no proxy in front of us
+def create_server(app: Wsgi, listen: Iterable[str], threads: int, *,
+                  tls_listen: Iterable[str] = (),
+                  tls_context: Callable[[], ssl.SSLContext] | None = None) -> Any:
+    """A waitress server for `app` on every listen address (HOST:PORT), and with HTTPS on every
+    tls_listen address (each connection wrapped in what `tls_context()` returns then), bound and
+    listening but not yet serving: call its run() in a thread, close() to stop."""
+    listen, tls_listen = list(listen), list(tls_listen)
+    if tls_listen and tls_context is None:
+        raise ValueError("tls_listen needs a tls_context")
+    if not listen and not tls_listen:
+        raise ValueError("no listen address")
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.queue = FairQueue()          # type: ignore[assignment]
     dispatcher.set_thread_count(threads)
-    channel = type("SmsdChannel", (GuardedChannel,), {"guard": AddressGuard(PER_ADDRESS)})
-    listener = type("SmsdListener", (Listener,), {"channel_class": channel})
+    guard = AddressGuard(PER_ADDRESS)       # one count per address over HTTP and HTTPS
+    channel = type("SmsdChannel", (GuardedChannel,), {"guard": guard})
+    tls_channel = type("SmsdTlsChannel", (TlsChannel,), {"guard": guard})
+    kinds: list[tuple[Adjustments, type]] = []
+    if listen:
+        kinds.append((_adjustments(listen, threads, "http"),
+                      type("SmsdListener", (Listener,), {"channel_class": channel})))
+    if tls_listen and tls_context is not None:
+        kinds.append((_adjustments(tls_listen, threads, "https"),
+                      type("SmsdTlsListener", (TlsListener,), {
+                          "channel_class": tls_channel,
+                          "tls_context": staticmethod(tls_context)})))
+    adj = kinds[0][0]
     sockets: dict[int, Any] = {}
     listeners: list[Listener] = []
     try:
-        for sockinfo in adj.listen:
-            listeners.append(listener(with_health(app), sockets, dispatcher=dispatcher, adj=adj,
-                                      sockinfo=sockinfo))
+        for kind_adj, listener in kinds:
+            for sockinfo in kind_adj.listen:
+                listeners.append(listener(with_health(app), sockets, dispatcher=dispatcher,
+                                          adj=kind_adj, sockinfo=sockinfo))
     except OSError:
         for done in listeners:
             done.close()
@@ -99,6 +123,15 @@ def create_server(app: Wsgi, listen: Iterable[str], threads: int) -> Any:
         return listeners[0]
     bound = [(s.effective_host, s.effective_port) for s in listeners]
     return MultiSocketServer(sockets, adj, bound, dispatcher, listeners[0].log_info)
+
+
+def _adjustments(listen: list[str], threads: int, scheme: str) -> Adjustments:
+    return Adjustments(listen=" ".join(listen), threads=threads, ident="smsd",
+                       asyncore_use_poll=True, connection_limit=CONNECTION_LIMIT,
+                       channel_timeout=IDLE_TIMEOUT, cleanup_interval=CLEANUP_INTERVAL,
+                       backlog=BACKLOG, max_request_body_size=MAX_REQUEST_BODY,
+                       url_scheme=scheme,                    # wsgi.url_scheme of its requests
+                       clear_untrusted_proxy_headers=True)   # no proxy in front of us
 
 
 def listen_addresses(server: Any) -> list[tuple[str, int]]:
@@ -126,7 +159,12 @@ class Listener(TcpWSGIServer):   # type: ignore[misc]
                 return
             conn, addr = accepted
             self.set_socket_options(conn)
-            self.channel_class(self, conn, self.fix_addr(addr), self.adj, map=self._map)
+            conn = self.wrap_accepted(conn)
+            if conn is not None:
+                self.channel_class(self, conn, self.fix_addr(addr), self.adj, map=self._map)
+
+    def wrap_accepted(self, conn: Any) -> Any:
+        return conn
 
     def maintenance(self, now: float) -> None:
         """waitress closes connections idle for channel_timeout; with more than CROWDED open, the
@@ -209,6 +247,9 @@ class GuardedChannel(HTTPChannel):   # type: ignore[misc]
 
     def handle_read(self) -> None:
         super().handle_read()
+        self._check_deadline()
+
+    def _check_deadline(self) -> None:
         if self.request is None:              # nothing half-received
             self._receiving_since = None
         elif self._receiving_since is None:
@@ -217,6 +258,131 @@ class GuardedChannel(HTTPChannel):   # type: ignore[misc]
             log.info("closing a connection from %s: request not complete after %g s",
                      self._peer, REQUEST_DEADLINE)
             self.will_close = True
+
+
+class TlsListener(Listener):
+    """A listener whose connections speak TLS; `tls_context` gives the context of the moment
+    (a certificate installed while running serves the next connection)."""
+
+    tls_context: Callable[[], ssl.SSLContext]
+
+    def wrap_accepted(self, conn: Any) -> Any:
+        try:     # no handshake here: TlsChannel does it as the client's bytes arrive
+            return self.tls_context().wrap_socket(conn, server_side=True,
+                                                  do_handshake_on_connect=False)
+        except (OSError, ValueError):
+            log.debug("could not start TLS on an accepted connection", exc_info=True)
+            conn.close()
+            return None
+
+
+class TlsChannel(GuardedChannel):
+    """GuardedChannel over an ssl.SSLSocket in non-blocking mode, in waitress's event loop.
+
+    * The handshake runs in handle_read / handle_write as the socket allows, one step each
+      wake-up; until it is done the channel reads no request and waits for what OpenSSL asked
+      (readable or writable). Nothing renews last_activity before it completes, so a client
+      that never finishes its handshake is closed by the idle timeout like an idle connection,
+      and one that sends something else than TLS (plain HTTP on the HTTPS port, garbage) is
+      closed at its first bytes.
+    * OpenSSL reads a whole record and hands it out in pieces: bytes it holds decrypted no
+      longer show on the socket, so poll() would not wake us for them. handle_read therefore
+      drains what it holds (ssl pending()) before returning.
+    * "Would block" from OpenSSL is SSLWantRead/WantWriteError (not EWOULDBLOCK): send() says 0
+      bytes sent, as waitress expects; it retries with the same bytes at the start of its buffer,
+      which OpenSSL requires (Python sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+    * waitress writes from worker threads (write_soon) as well as from the loop thread, and
+      OpenSSL's connection object is not safe to use from two threads at once: every handshake,
+      read and write on it takes the channel's _tls_lock (each is non-blocking, so held briefly).
+    """
+
+    _handshaken = False
+    _handshake_wants_write = False
+
+    def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
+        self._tls_lock = threading.Lock()
+        super().__init__(server, sock, addr, adj, map)
+
+    def readable(self) -> bool:
+        if not self._handshaken:
+            return not self.will_close and not self._handshake_wants_write
+        return bool(super().readable())
+
+    def writable(self) -> bool:
+        if not self._handshaken:
+            return bool(self.will_close or self._handshake_wants_write)
+        return bool(super().writable())
+
+    def handle_read(self) -> None:
+        if not self._handshaken:
+            self._handshake()
+            return
+        data = self._read_records()
+        if data is None:                      # OpenSSL wants more bytes for a whole record
+            return
+        if data:
+            self.last_activity = time.time()
+            self.received(data)
+        else:
+            self.connected = False            # as waitress on EOF: closed once flushed
+        self._check_deadline()
+
+    def handle_write(self) -> None:
+        if not self._handshaken and not self.will_close:
+            self._handshake()
+            return
+        super().handle_write()
+
+    def _handshake(self) -> None:
+        try:
+            with self._tls_lock:
+                self.socket.do_handshake()
+        except ssl.SSLWantReadError:
+            self._handshake_wants_write = False
+        except ssl.SSLWantWriteError:
+            self._handshake_wants_write = True
+        except (OSError, ValueError) as exc:   # not TLS, refused by policy, reset
+            log.debug("TLS handshake with %s failed: %s", self._peer, exc)
+            self.handle_close()
+        else:
+            self._handshaken, self._handshake_wants_write = True, False
+            self.last_activity = time.time()
+
+    def _read_records(self) -> bytes | None:
+        """Decrypted bytes, b"" at the end of the stream, None when none are ready yet."""
+        chunks: list[bytes] = []
+        want = self.adj.recv_bytes
+        try:
+            with self._tls_lock:
+                while want > 0 or self.socket.pending():
+                    chunk = self.socket.recv(max(want, self.socket.pending()))
+                    if not chunk:
+                        if not chunks:
+                            return b""
+                        break
+                    chunks.append(chunk)
+                    want -= len(chunk)
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+        except (OSError, ValueError) as exc:    # reset, or a TLS alert or error
+            log.debug("TLS read from %s failed: %s", self._peer, exc)
+            self.handle_close()
+            return None
+        return b"".join(chunks) if chunks else None
+
+    def send(self, data: bytes, do_close: bool = True) -> int:
+        try:
+            with self._tls_lock:
+                return int(self.socket.send(data))
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            return 0
+        except (OSError, ValueError) as exc:
+            log.debug("TLS write to %s failed: %s", self._peer, exc)
+            if do_close:
+                self.handle_close()
+            else:
+                raise OSError(str(exc)) from None   # waitress's worker path: it closes
+            return 0
 
 
 class FairQueue:
