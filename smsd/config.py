@@ -26,6 +26,8 @@ DEFAULT_SIM_LATENCY = 3.0      # seconds per SMS part: a realistic LTE submit ti
 # leaves the rest of the stop its time.
 DEFAULT_DRAIN_TIMEOUT = 80.0
 MAX_DRAIN_TIMEOUT = 3600
+DEFAULT_SESSION_IDLE = 30 * 60.0   # a web console session ends after this long without a request
+MAX_SESSION_IDLE_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,9 @@ class SerialPortConfig:
 class Config:
     state_dir: str = DEFAULT_STATE_DIR
     listen: tuple[str, ...] = DEFAULT_LISTEN
+    tls_listen: tuple[str, ...] = ()        # HTTPS listen addresses (HOST:PORT)
+    tls_cert: str | None = None             # PEM certificate (chain) for HTTPS; with tls_key
+    tls_key: str | None = None              # else a self-signed one in the state dir
     log_level: str = "info"
     simulate: int = 0                       # 0 = real serial ports
     slots: int = 1
@@ -55,6 +60,7 @@ class Config:
     network_manage: bool = False            # [network] manage = yes: smsd owns the box's network
     network_dir: str = "/etc/systemd/network"
     network_interface: str = "eth0"         # the link managed before smsd wrote its file
+    web_session_idle: float = DEFAULT_SESSION_IDLE   # seconds; [web] session_idle in minutes
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -76,11 +82,12 @@ def _split(value: str) -> tuple[str, ...]:
 # Every section and key the file may hold ("port.N" stands for port.0 .. port.31).
 SECTIONS: dict[str, frozenset[str]] = {
     "daemon": frozenset({"state_dir", "listen", "log_level", "http_threads", "board",
-                         "drain_timeout"}),
+                         "drain_timeout", "tls_listen", "tls_cert", "tls_key"}),
     "push": frozenset({"url"}),
     "simulate": frozenset({"ports", "slots", "latency"}),
     "port.N": frozenset({"device", "slots", "baudrate"}),
     "network": frozenset({"manage", "dir", "interface"}),
+    "web": frozenset({"session_idle"}),
 }
 
 
@@ -105,6 +112,7 @@ def load_file(path: str) -> dict[str, Any]:
         _read_simulate(parser, values)
         _read_ports(parser, values)
         _read_network(parser, values)
+        _read_web(parser, values)
     except (ValueError, ConfigError) as exc:
         raise ConfigError(f"{_where(path, text, str(exc))}: {exc}") from None
     return values
@@ -154,6 +162,11 @@ def _read_daemon(parser: configparser.ConfigParser, values: dict[str, Any]) -> N
             values["state_dir"] = sec["state_dir"]
         if "listen" in sec:
             values["listen"] = tuple(parse_listen(v) for v in _split(sec["listen"]))
+        if "tls_listen" in sec:
+            values["tls_listen"] = tuple(parse_listen(v) for v in _split(sec["tls_listen"]))
+        for key in ("tls_cert", "tls_key"):
+            if key in sec:
+                values[key] = sec[key].strip() or None
         if "log_level" in sec:
             # Checked here, not only in validate(): every command that reads the file checks it.
             values["log_level"] = sec["log_level"].strip().lower()
@@ -214,6 +227,12 @@ def _read_network(parser: configparser.ConfigParser, values: dict[str, Any]) -> 
         values["network_interface"] = sec["interface"].strip()
 
 
+def _read_web(parser: configparser.ConfigParser, values: dict[str, Any]) -> None:
+    if parser.has_section("web") and "session_idle" in parser["web"]:
+        minutes = _int(parser["web"], "session_idle", 1, MAX_SESSION_IDLE_MINUTES)
+        values["web_session_idle"] = minutes * 60.0
+
+
 def _int(sec: configparser.SectionProxy, key: str, lo: int, hi: int) -> int:
     try:
         value = int(sec[key])
@@ -238,6 +257,13 @@ def validate(cfg: Config) -> Config:
         raise ConfigError("no modem ports: give --simulate N or [port.N] sections in the config")
     if cfg.log_level not in LOG_LEVELS:
         raise ConfigError(f"log_level {cfg.log_level!r} must be debug, info, warning or error")
+    if (cfg.tls_cert is None) != (cfg.tls_key is None):
+        raise ConfigError("tls_cert and tls_key go together: set both or neither")
+    both = set(cfg.listen) & set(cfg.tls_listen)
+    if both:
+        raise ConfigError(f"{sorted(both)[0]} is both a listen and a tls_listen address")
+    if not cfg.listen and not cfg.tls_listen:
+        raise ConfigError("no listen address: give listen or tls_listen")
     return cfg
 
 

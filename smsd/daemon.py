@@ -41,6 +41,7 @@ from smsd.system.listen import ListenError, check_listen
 from smsd.system.memory import HeapTrimmer
 from smsd.system.status import DeviceStatus
 from smsd.system.watchdog import HealthProbe, HttpCheck, Watchdog
+from smsd.web import WebSettings
 
 log = logging.getLogger("smsd")
 
@@ -218,7 +219,8 @@ class Daemon:
     def _start_http(self) -> None:
         auth = HttpAuth(self.service.users)
         # Legacy dialects ask for `Connection: close`; the middleware tells waitress.
-        app = honour_connection_close(build_app(self.service, auth, sim=self.board))
+        web = WebSettings(session_idle=self.cfg.web_session_idle)
+        app = honour_connection_close(build_app(self.service, auth, sim=self.board, web=web))
         # Waitress set up to survive connection floods, and the process settings that needs:
         # see smsd/api/server.py for why each one.
         prepare_process()

@@ -19,20 +19,12 @@ from smsd.api import gateway_php, isms, json_api, ozeki, refusals
 from smsd.api import intelli
 from smsd.api.auth import AuthResult, HttpAuth
 from smsd.service import Service
+from smsd.web import WebSettings
+from smsd.web import mount as mount_console
 
 log = logging.getLogger("smsd.api")
 
-MAX_BODY = 1 << 20
-LANDING = """<!doctype html><html><head><meta charset="utf-8"><title>smsd</title></head><body>
-<h1>smsd SMS gateway</h1><p>Serial {sn}, {ports} modem port(s).</p>
-<ul><li>JSON gateway API: <code>/api/send_sms</code>, <code>/api/query_sms_result</code>, ...
-(HTTP Basic or Digest auth)</li>
-<li>MultiModem iSMS API: <code>/sendmsg</code>, <code>/querymsg</code>, <code>/recvmsg</code></li>
-<li>gateway.php API: <code>/module/gateway.php</code></li>
-<li>IntelliSoftware interface: <code>/smsgateway/sendmsg.aspx</code></li>
-<li>Ozeki NG HTTP API: <code>/api?action=sendmessage</code></li></ul>
-<p>See the README for examples.</p></body></html>
-"""      # 1 MiB: far above 128 recipients x 1500 bytes of text_param
+MAX_BODY = 1 << 20      # 1 MiB: far above 128 recipients x 1500 bytes of text_param
 
 
 class SimControl(Protocol):
@@ -49,7 +41,8 @@ def json_reply(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
 
-def build_app(svc: Service, auth: HttpAuth, *, sim: SimControl | None = None) -> bottle.Bottle:
+def build_app(svc: Service, auth: HttpAuth, *, sim: SimControl | None = None,
+              web: WebSettings | None = WebSettings()) -> bottle.Bottle:
     app = bottle.Bottle(catchall=False)
     app.config["autojson"] = False
 
@@ -95,11 +88,8 @@ def build_app(svc: Service, auth: HttpAuth, *, sim: SimControl | None = None) ->
     if sim is not None:
         _mount_sim(app, svc, sim, authenticated)
 
-    @app.route("/", method=["GET", "HEAD"])
-    def landing() -> str:
-        # The setup pages come later; until then the printed URL says where the APIs are.
-        bottle.response.content_type = "text/html; charset=utf-8"
-        return LANDING.format(sn=svc.sn, ports=svc.ports.count)
+    if web is not None:       # the web console: /, /login, the pages (docs/web-console.md)
+        mount_console(app, svc, web)
 
     refusals.install(app, lambda: str(svc.sn))
     return app

@@ -1,0 +1,2 @@
+% rebase('base.tpl', title=title)
+<p>This page is not written yet.</p>
