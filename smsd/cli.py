@@ -54,6 +54,8 @@ def _run_parser(run: argparse.ArgumentParser) -> None:
                      help="append every SMS the simulated network accepts to FILE (JSON lines)")
     run.add_argument("--listen", action="append", metavar="HOST:PORT",
                      help="HTTP listen address (repeatable)")
+    run.add_argument("--tls-listen", action="append", metavar="HOST:PORT",
+                     help="HTTPS listen address (repeatable)")
     config.add_state_options(run)
     run.add_argument("--admin-password", metavar="PW",
                      help="password for the admin account created on a fresh state dir")
@@ -71,6 +73,8 @@ def _overrides(args: argparse.Namespace, start: config.Startup) -> dict[str, Any
         "simulate": args.simulate, "slots": args.slots, "sim_latency": args.sim_latency,
         "sim_journal": args.sim_journal,
         "listen": tuple(config.parse_listen(v) for v in args.listen) if args.listen else None,
+        "tls_listen": (tuple(config.parse_listen(v) for v in args.tls_listen)
+                       if args.tls_listen else None),
         "state_dir": start.state_dir, "admin_password": args.admin_password,
         "push_urls": tuple(args.push_url) if args.push_url else None,
         "log_level": args.log_level, "board": args.board, "drain_timeout": args.drain_timeout,

@@ -38,6 +38,7 @@ from smsd.service.book import route_matches
 from smsd.store.db import Store
 from smsd.store.migrate import SchemaError
 from smsd.system.listen import ListenError, check_listen
+from smsd.system.tls import TlsCertificate
 from smsd.system.memory import HeapTrimmer
 from smsd.system.status import DeviceStatus
 from smsd.system.watchdog import HealthProbe, HttpCheck, Watchdog
@@ -90,6 +91,7 @@ class Daemon:
         self.watchdog: Watchdog | None = None
         self.trimmer = HeapTrimmer()
         self.network: Any = None       # smsd.system.network_config.NetworkConfigurator if managed
+        self.tls: TlsCertificate | None = None   # HTTPS certificate, with tls_listen
 
     # --- start ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -125,7 +127,8 @@ class Daemon:
         # Last: READY=1 means the store, the ports and the HTTP server are all up.
         self.watchdog = Watchdog.from_environment(
             HealthProbe(self.workers, self.scheduler, self.store, self.push,
-                        http=HttpCheck(*listen_addresses(self.server)[0], HEALTH_PATH)))
+                        http=HttpCheck(*listen_addresses(self.server)[0], HEALTH_PATH,
+                                       tls=not self.cfg.listen)))   # HTTP's come first
         self.watchdog.start()
 
     def _ensure_admin(self) -> str | None:
@@ -224,12 +227,20 @@ class Daemon:
         # Waitress set up to survive connection floods, and the process settings that needs:
         # see smsd/api/server.py for why each one.
         prepare_process()
-        self.server = create_server(app, self.cfg.listen, self.cfg.http_threads)
+        if self.cfg.tls_listen:   # made (self-signed) or loaded before anything listens
+            self.tls = TlsCertificate(self.cfg.state_dir, cert_path=self.cfg.tls_cert,
+                                      key_path=self.cfg.tls_key, addresses=self.cfg.tls_listen)
+            self.tls.load()
+            self.service.certificate.attach(self.tls)
+        self.server = create_server(app, self.cfg.listen, self.cfg.http_threads,
+                                    tls_listen=self.cfg.tls_listen,
+                                    tls_context=self.tls.context if self.tls else None)
         threading.Thread(target=self.server.run, name="http", daemon=True).start()
         self._announce()
 
     def _announce(self) -> None:
-        urls = ", ".join(f"http://{addr}/" for addr in self.cfg.listen)
+        urls = ", ".join([f"http://{addr}/" for addr in self.cfg.listen]
+                         + [f"https://{addr}/" for addr in self.cfg.tls_listen])
         print(f"smsd ready: web UI and APIs at {urls}", flush=True)
         if self.admin_password and self.cfg.admin_password:
             print(f"admin account: user '{ADMIN_USER}' with the password given on the command line",
@@ -309,7 +320,7 @@ class Daemon:
         try:
             # Before anything opens: "cannot listen on HOST:PORT: Address already in use", one
             # line, where waitress, binding last, would fail with an errno naming no address.
-            check_listen(self.cfg.listen)
+            check_listen(self.cfg.listen + self.cfg.tls_listen)
         except ListenError as exc:
             print(f"smsd: start-up failed: {exc}", file=sys.stderr)
             return 1

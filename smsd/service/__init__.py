@@ -13,6 +13,7 @@
     svc.routes         forwarding rules for received SMS
     svc.subscriptions  subscription lists and list expansion
     svc.network        the box's network settings (appliance only)
+    svc.certificate    the HTTPS certificate: info, pem, install (when HTTPS is served)
 
 Shared collaborators (store, scheduler, clock, access policy, limits) are handed to each subject
 object explicitly. Every method validates its arguments completely before it writes anything,
@@ -29,6 +30,7 @@ from smsd.model import Limits
 from smsd.scheduler import Scheduler, WorkerHandle
 from smsd.service.access import Access, AccessPolicy
 from smsd.service.book import AddressBook, Routes
+from smsd.service.certificate import Certificate
 from smsd.service.folders import Folders
 from smsd.service.inbox import Inbox
 from smsd.service.network import Network
@@ -68,6 +70,7 @@ class Service:
         self.routes = Routes(store)
         self.subscriptions = Subscriptions(store, self.book, clock)
         self.network = Network()
+        self.certificate = Certificate()      # the daemon attaches the one HTTPS serves
         self._device_status = device_status
 
     def device_status(self) -> dict[str, str]:

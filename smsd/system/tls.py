@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from smsd.errors import SmsdError
+from smsd.errors import BadRequest, ServiceError
 
 TLS_DIR = "tls"
 PAIR_FILE = "server.pem"
@@ -55,8 +55,17 @@ _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n([A-Za-z0-9+/=\r\n]+
                         rb"-----END \1-----")
 
 
-class CertificateError(SmsdError, ValueError):
-    """An uploaded certificate or key is refused (the message says why, for the user)."""
+class CertificateError(BadRequest):
+    """An uploaded certificate or key is refused (the message says why, for the user); the
+    certificate in use stays."""
+
+    reason = "certificate"
+
+
+class TlsUnavailable(ServiceError):
+    """HTTPS is not served (no tls_listen), so there is no certificate to show or replace."""
+
+    reason = "tls_unavailable"
 
 
 @dataclass(frozen=True)

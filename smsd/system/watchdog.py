@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -151,17 +152,27 @@ class HealthProbe:
 
 class HttpCheck:
     """Ask the daemon's own listener for its health path; a problem line, or None when it
-    answered 200 within `timeout`. A wildcard listen address is asked on loopback."""
+    answered 200 within `timeout`. A wildcard listen address is asked on loopback. With
+    `tls` (a box serving HTTPS only) it asks over TLS, without checking the certificate: it
+    talks to its own process on loopback, and a replaced certificate must not fail it. HTTP and
+    HTTPS share one event loop and worker pool, so asking one of them checks both."""
 
-    def __init__(self, host: str, port: int, path: str, *, timeout: float = HTTP_TIMEOUT) -> None:
+    def __init__(self, host: str, port: int, path: str, *, timeout: float = HTTP_TIMEOUT,
+                 tls: bool = False) -> None:
         wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
         self.address = (wildcard.get(host, host), port)
         self._path, self._timeout = path, timeout
+        self._tls: ssl.SSLContext | None = None
+        if tls:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            self._tls.check_hostname = False
+            self._tls.verify_mode = ssl.CERT_NONE
 
     def __call__(self) -> str | None:
         deadline = time.monotonic() + self._timeout
         try:
-            with socket.create_connection(self.address, timeout=self._timeout) as sock:
+            with socket.create_connection(self.address, timeout=self._timeout) as raw, \
+                    (self._tls.wrap_socket(raw) if self._tls else raw) as sock:
                 sock.sendall(f"GET {self._path} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode())
                 reply = b""
                 while b"\r\n" not in reply:
