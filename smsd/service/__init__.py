@@ -13,6 +13,7 @@
     svc.routes         forwarding rules for received SMS
     svc.subscriptions  subscription lists and list expansion
     svc.network        the box's network settings (appliance only)
+    svc.audit          the audit log of admin actions: record(user, action, detail), entries
     svc.certificate    the HTTPS certificate: info, pem, install (when HTTPS is served)
 
 Shared collaborators (store, scheduler, clock, access policy, limits) are handed to each subject
@@ -29,6 +30,7 @@ from smsd.errors import NotFound
 from smsd.model import Limits
 from smsd.scheduler import Scheduler, WorkerHandle
 from smsd.service.access import Access, AccessPolicy
+from smsd.service.audit import Audit
 from smsd.service.book import AddressBook, Routes
 from smsd.service.certificate import Certificate
 from smsd.service.folders import Folders
@@ -70,6 +72,7 @@ class Service:
         self.routes = Routes(store)
         self.subscriptions = Subscriptions(store, self.book, clock)
         self.network = Network()
+        self.audit = Audit(store, clock)
         self.certificate = Certificate()      # the daemon attaches the one HTTPS serves
         self._device_status = device_status
 

@@ -51,6 +51,16 @@ class Users:
     def __init__(self, store: Store, throttle: FailureThrottle) -> None:
         self._store = store
         self._throttle = throttle
+        self._password_listeners: list[Callable[[str], None]] = []
+
+    def on_password_change(self, listener: Callable[[str], None]) -> None:
+        """Call `listener(name)` after `name`'s password changed or the user was deleted: the web
+        console ends that user's sessions (a stolen session must not outlive the password)."""
+        self._password_listeners.append(listener)
+
+    def _password_changed(self, name: str) -> None:
+        for listener in self._password_listeners:
+            listener(name)
 
     # --- authentication -------------------------------------------------------------------------
     def authenticate(self, name: str, password: str, perm: str, *, remote: str = "") -> str:
@@ -136,6 +146,7 @@ class Users:
             raise BadRequest("empty password")
         if not self._store.users.set_password(name, password, digest=digest):
             raise NotFound(f"no user {name!r}")
+        self._password_changed(name)
 
     def set_digest(self, name: str, password: str | None) -> None:
         """HTTP Digest on, its secrets made from the user's current `password` (checked: a wrong
@@ -175,6 +186,7 @@ class Users:
     def delete(self, name: str) -> None:
         if not self._store.users.delete(name):
             raise NotFound(f"no user {name!r}")
+        self._password_changed(name)
 
     def check(self, name: str, password: str) -> bool:
         return self._store.users.check(name, password)

@@ -14,9 +14,11 @@ and a repository per subject over it, each given the database and the repositori
     routes         contacts.py      forwarding rules for received SMS
     port_settings  port_settings.py per-port settings by neutral key
     views          port_settings.py per-dialect hidden flags ("deleted" in one dialect)
+    audit          audit.py         the audit log of administrative actions
 """
 from __future__ import annotations
 
+from smsd.store.audit import AuditLog
 from smsd.store.backup import BackupInfo, write_backup
 from smsd.store.contacts import Contacts, Routes
 from smsd.store.events import Events, Settings
@@ -44,6 +46,7 @@ class Store:
         self.routes = Routes(self.db)
         self.port_settings = PortSettings(self.db)
         self.views = DialectViews(self.db)
+        self.audit = AuditLog(self.db)
         self.sn = self.settings.ensure_serial()
 
     def backup(self, dest: str) -> BackupInfo:

@@ -100,6 +100,9 @@ class Console:
         self.root = root if root is not None else web_root()
         self.lookup = [str(self.root / "templates")]
         self.routed: set[str] = set()
+        # A changed password (any front end, the commands too) ends the user's sessions; a page
+        # where users change their own calls renew() to carry on in a new one.
+        svc.users.on_password_change(self._password_changed)
 
     # --- registration ---------------------------------------------------------------------------
     def route(self, app: bottle.Bottle, path: str, handler: Handler, *,
@@ -168,6 +171,15 @@ class Console:
         session = self.sessions.new(user)
         self.set_cookie(COOKIE, session.id)
         return session
+
+    def _password_changed(self, user: str) -> None:
+        self.sessions.end_user(user)
+
+    def renew(self, req: PageRequest) -> Session:
+        """A fresh session for the signed-in user (after they changed their own password, which
+        ended all of theirs); `req` carries on with it."""
+        req.session = self.start_session(req.user)
+        return req.session
 
     def end_session(self, session: Session) -> None:
         self.sessions.end(session.id)
