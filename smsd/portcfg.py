@@ -1,19 +1,20 @@
-"""Per-port settings (the Ozeki "GSM modem connection" of each port) and their run-time effects.
+"""Per-port settings and their run-time effects.
 
-Every modem port is one connection. Its settings are text by upper-case key, stored in the
-`port_settings` table; an absent key has its default, and the defaults are smsd's own behaviour,
-so a port nobody configured works exactly as before. Who honours what:
+Every modem port is one connection. Its settings are text by smsd's own lower-case key (the
+vendor dialects map their names to these at the edge: smsd/api/ozeki_settings.py), stored in
+the `port_settings` table; an absent key has its default, and the defaults are smsd's own
+behaviour, so a port nobody configured works exactly as before. Who honours what:
 
 - the scheduler asks `may_send(port, now)` before it hands a part to a port: false while the
-  connection is stopped, SEND is off, or LIMITTOMPM parts were handed in the last `window`
-  seconds (a sliding window; 0 means no limit). `next_free` tells it when to look again.
-  DELIVERYREPORT, PREFEREDCHARSET and NATIONALLANGUAGES shape the PDUs it builds for the port
-  (`srr`, `encoding`, `languages`).
+  connection is stopped, `send` is off, or `max_parts_per_minute` parts were handed in the last
+  `window` seconds (a sliding window; 0 means no limit). `next_free` tells it when to look
+  again. `status_reports`, `charset` and `national_languages` shape the PDUs it builds for the
+  port (`srr`, `encoding`, `languages`).
 - the modem worker asks `worker_settings(port)` (a plain dict, so `smsd.modem` imports nothing
-  from here): PINCODE at init when the SIM wants its PIN, SMSSERVICECENTERADDRESS (AT+CSCA),
-  SUBMITTIMEOUT (the +CMGS answer wait), KEEPALIVEPERIOD / KEEPALIVEREQUEST (the idle refresh),
-  RECEIVE (off: SMS announced by +CMTI stay on the SIM until it is on again) and RUNNING (off:
-  the same, plus no sending).
+  from here): `sim_pin` at init when the SIM wants its PIN, `smsc` (AT+CSCA), `submit_timeout`
+  (the +CMGS answer wait), `keepalive_period` / `keepalive` (the idle refresh), `receive` (off:
+  SMS announced by +CMTI stay on the SIM until it is on again) and `running` (off: the same,
+  plus no sending).
 
 Keys smsd cannot honour are refused with the list of those it can, never stored silently.
 """
@@ -32,16 +33,22 @@ from smsd.pdu.tables import LANGUAGES
 ON = frozenset({"on", "yes", "true", "1", "enabled"})
 OFF = frozenset({"off", "no", "false", "0", "disabled"})
 CHARSETS = {"gsm7bit": "GSM7bit", "ucs2": "UCS2", "default": "Default", "best match": "Default"}
-WINDOW = 60.0                     # LIMITTOMPM counts parts per minute
+WINDOW = 60.0                     # max_parts_per_minute counts parts per minute
 _PIN = re.compile(r"[0-9]{4,8}").fullmatch
 _SMSC = re.compile(r"\+?[0-9]{3,20}").fullmatch
-NAME_KEY, RUNNING_KEY = "NAME", "RUNNING"      # internal: driver name, started/stopped
+NAME_KEY, RUNNING_KEY = "name", "running"      # internal: driver name, started/stopped
 
 
 class BadSetting(BadRequest):
-    """A setting smsd does not support, or a value it cannot take."""
+    """A setting smsd does not support (`problem` None), or a value it cannot take. `key` is the
+    key as given, so that a dialect can say it again in its own words."""
 
     reason = "setting"
+
+    def __init__(self, message: str, key: str = "", problem: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.problem = problem
 
 
 def _bool(value: str) -> str:
@@ -123,46 +130,59 @@ class Key:
 
 
 KEYS: dict[str, Key] = {
-    "SEND": Key("on", _bool, "send SMS through this port"),
-    "RECEIVE": Key("on", _bool, "read received SMS from this port's SIM"),
-    "LIMITTOMPM": Key("0", _int_range(0, 100000), "at most this many parts a minute (0: no limit)"),
-    "PINCODE": Key("", _pin, "SIM PIN entered at init when the SIM asks for it"),
-    "SMSSERVICECENTERADDRESS": Key("", _smsc, "SMSC set with AT+CSCA at init (empty: the SIM's)"),
-    "DELIVERYREPORT": Key("on", _bool, "request status reports for parts sent here"),
-    "SUBMITTIMEOUT": Key("60", _int_range(5, 600), "seconds to wait for the +CMGS answer"),
-    "PREFEREDCHARSET": Key("GSM7bit", _charset,
+    "send": Key("on", _bool, "send SMS through this port"),
+    "receive": Key("on", _bool, "read received SMS from this port's SIM"),
+    "max_parts_per_minute": Key("0", _int_range(0, 100000), "at most this many parts a minute (0: no limit)"),
+    "sim_pin": Key("", _pin, "SIM PIN entered at init when the SIM asks for it"),
+    "smsc": Key("", _smsc, "SMSC set with AT+CSCA at init (empty: the SIM's)"),
+    "status_reports": Key("on", _bool, "request status reports for parts sent here"),
+    "submit_timeout": Key("60", _int_range(5, 600), "seconds to wait for the +CMGS answer"),
+    "charset": Key("GSM7bit", _charset,
                            "GSM7bit/Default: GSM 7-bit when the text fits, else UCS2; UCS2: always"),
-    "NATIONALLANGUAGES": Key("", _languages,
+    "national_languages": Key("", _languages,
                              "national language tables GSM-7 may use (e.g. turkish; all; none): "
                              "only if the recipients' handsets read them"),
-    "KEEPALIVEPERIOD": Key("30", _int_range(5, 86400), "seconds between idle signal refreshes"),
-    "KEEPALIVEREQUEST": Key("on", _bool, "refresh signal and registration while idle"),
-    "PHONENUMBER": Key("", _text, "the SIM's number as the operator knows it (a label)"),
-    "PROTOCOL": Key("GSMModem", _protocol, "always GSMModem for a modem port"),
+    "keepalive_period": Key("30", _int_range(5, 86400), "seconds between idle signal refreshes"),
+    "keepalive": Key("on", _bool, "refresh signal and registration while idle"),
+    "phone_number": Key("", _text, "the SIM's number as the operator knows it (a label)"),
+    "protocol": Key("GSMModem", _protocol, "always GSMModem for a modem port"),
 }
-WORKER_KEYS = ("RECEIVE", "PINCODE", "SMSSERVICECENTERADDRESS", "SUBMITTIMEOUT",
-               "KEEPALIVEPERIOD", "KEEPALIVEREQUEST", RUNNING_KEY)
+WORKER_KEYS = ("receive", "sim_pin", "smsc", "submit_timeout",
+               "keepalive_period", "keepalive", RUNNING_KEY)
 
 
 def default_name(port: int) -> str:
     return f"GSMModem{port}"
 
 
+def unsupported(key: str, names: Mapping[str, str] | None = None) -> BadSetting:
+    """The refusal of a key smsd does not know, listing the supported ones (in `names`' words,
+    a dialect's {smsd key: its own name}, when given)."""
+    names = names or {}
+    supported = ", ".join(names.get(k, k) for k in KEYS)
+    return BadSetting(f"setting {key!r} is not supported for GSM modem connections "
+                      f"(supported: {supported})", key)
+
+
+def bad_value(key: str, problem: str, names: Mapping[str, str] | None = None) -> BadSetting:
+    shown = (names or {}).get(key, key)
+    return BadSetting(f"{shown}: {problem}", key, problem)
+
+
 def parse_values(values: Mapping[str, Any]) -> dict[str, str]:
-    """Validated {KEY: canonical text}; BadRequest names the first key that is wrong."""
+    """Validated {key: canonical text}; BadSetting names the first key that is wrong."""
     out: dict[str, str] = {}
     for raw_key, raw in values.items():
-        key = str(raw_key).strip().upper()
+        key = str(raw_key).strip()
         spec = KEYS.get(key)
         if spec is None:
-            raise BadSetting(f"setting {key!r} is not supported for GSM modem connections "
-                             f"(supported: {', '.join(KEYS)})")
+            raise unsupported(key)
         text = raw if isinstance(raw, str) else ("on" if raw is True else "off" if raw is False
                                                  else str(raw))
         try:
             out[key] = spec.parse(text)
         except ValueError as exc:
-            raise BadSetting(f"{key}: {exc}") from None
+            raise bad_value(key, str(exc)) from None
     return out
 
 
@@ -243,16 +263,16 @@ class PortConfig:
 
     # --- the scheduler's side -------------------------------------------------------------------
     def sending_enabled(self, port: int) -> bool:
-        return self.on(port, RUNNING_KEY) and self.on(port, "SEND")
+        return self.on(port, RUNNING_KEY) and self.on(port, "send")
 
     def may_send(self, port: int, now: float) -> bool:
         if not self.sending_enabled(port):
             return False
-        limit = int(self.get(port, "LIMITTOMPM"))
+        limit = int(self.get(port, "max_parts_per_minute"))
         return limit == 0 or len(self._recent(port, now)) < limit
 
     def note_handed(self, port: int, now: float) -> None:
-        if int(self.get(port, "LIMITTOMPM")):
+        if int(self.get(port, "max_parts_per_minute")):
             with self._lock:
                 self._handed.setdefault(port, deque()).append(now)
 
@@ -264,15 +284,15 @@ class PortConfig:
         return recent[0] + self.window if recent else None
 
     def status_reports(self, port: int, requested: bool) -> bool:
-        return requested and self.on(port, "DELIVERYREPORT")
+        return requested and self.on(port, "status_reports")
 
     def languages(self, port: int) -> tuple[int, ...]:
         """The national language ids the port's PDUs may use (empty: default alphabet only)."""
-        value = self.get(port, "NATIONALLANGUAGES")
+        value = self.get(port, "national_languages")
         return tuple(_LANGUAGE_IDS[name] for name in value.split(",")) if value else ()
 
     def encoding(self, port: int, requested: str) -> str:
-        if requested == "auto" and self.get(port, "PREFEREDCHARSET") == "UCS2":
+        if requested == "auto" and self.get(port, "charset") == "UCS2":
             return "ucs2"
         return requested
 

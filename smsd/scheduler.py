@@ -16,7 +16,7 @@ Picking work for port P, in order:
      first, oldest first within a priority: encode its PDUs now (concat reference from P's
      8-bit counter), store its parts pinned to P, lease the first. A message never goes out in
      more parts than it was counted (and charged) at intake: P builds it with its own settings
-     (PREFEREDCHARSET, NATIONALLANGUAGES), or, when its UCS2 preference would add parts, in the
+     (charset, national_languages), or, when its UCS2 preference would add parts, in the
      message's own alphabet choice; when even that needs more (P lost a national table since),
      P leaves the message to the other ports it may use, and it fails when none of them can.
 Waiting messages come from the store a page at a time into a look-ahead buffer, read with a
@@ -64,7 +64,7 @@ FLUSH_EVERY = 600.0       # seconds between looks for concatenated SMS missing p
 
 
 # How a port builds a text's parts: (what the alphabet "auto" means there: auto, or ucs2 under
-# PREFEREDCHARSET=UCS2; the national language ids NATIONALLANGUAGES allows there).
+# charset=UCS2; the national language ids national_languages allows there).
 Profile = tuple[str, tuple[int, ...]]
 
 
@@ -107,7 +107,8 @@ class Scheduler:
                  clock: Callable[[], float] = time.time,
                  port_config: PortConfig | None = None) -> None:
         self._store = store
-        # Per-port settings: SEND/RUNNING, LIMITTOMPM, DELIVERYREPORT, PREFEREDCHARSET.
+        # Per-port settings (smsd.portcfg): send/running, max_parts_per_minute, status_reports,
+        # charset.
         self.port_config = (port_config if port_config is not None
                             else PortConfig(store.port_settings, clock=clock))
         self._codec = codec if codec is not None else _default_codec()

@@ -6,7 +6,7 @@ they are handed, so the test sees exactly which port got which part and when.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -15,7 +15,8 @@ from smsd.errors import BadRequest
 from smsd.model import ModemJob, PortInfo, Recipient, SendRequest
 from smsd.modem.jobs import Refresh, SendPart
 from smsd.pdu import decode
-from smsd.portcfg import KEYS, PortConfig, parse_values
+from smsd.api.ozeki_settings import in_ozeki_words, to_core, to_ozeki
+from smsd.portcfg import KEYS, BadSetting, PortConfig, parse_values
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
@@ -72,35 +73,44 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     r.store.close()
 
 
+def ozeki_parse(values: dict[str, Any]) -> dict[str, str]:
+    """The core's validation of settings an Ozeki client names (smsd/api/ozeki_settings.py)."""
+    try:
+        return to_ozeki(parse_values(to_core(values)))
+    except BadSetting as exc:
+        raise in_ozeki_words(exc) from None
+
+
 def test_values_are_validated_and_canonical() -> None:
-    assert parse_values({"send": "No", "LimitToMPM": "2", "preferedcharset": "ucs2",
+    assert ozeki_parse({"send": "No", "LimitToMPM": "2", "preferedcharset": "ucs2",
                          "SMSServiceCenterAddress": "+447785016005"}) == {
         "SEND": "off", "LIMITTOMPM": "2", "PREFEREDCHARSET": "UCS2",
         "SMSSERVICECENTERADDRESS": "+447785016005"}
-    assert parse_values({"DELIVERYREPORT": True, "KEEPALIVEPERIOD": 45}) == {
+    assert ozeki_parse({"DELIVERYREPORT": True, "KEEPALIVEPERIOD": 45}) == {
         "DELIVERYREPORT": "on", "KEEPALIVEPERIOD": "45"}
     for bad in ({"BAUDRATE": "9600"}, {"SEND": "maybe"}, {"PINCODE": "12"},
                 {"SUBMITTIMEOUT": "0"}, {"PREFEREDCHARSET": "latin1"}, {"PROTOCOL": "SMPP"}):
         with pytest.raises(BadRequest) as err:
-            parse_values(bad)
+            ozeki_parse(bad)
         assert next(iter(bad)).upper() in str(err.value)
     with pytest.raises(BadRequest, match="supported: SEND, RECEIVE"):
-        parse_values({"GPRSAPN": "internet"})
+        ozeki_parse({"GPRSAPN": "internet"})
 
 
 def test_settings_persist_and_defaults_fill_the_rest(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "db.sqlite"))
-    PortConfig(store.port_settings).put(1, {"LIMITTOMPM": "5", "SEND": "off"})
+    PortConfig(store.port_settings).put(1, to_core({"LIMITTOMPM": "5", "SEND": "off"}))
     store.close()
     again = PortConfig(Store(str(tmp_path / "db.sqlite")).port_settings)
-    assert again.effective(1)["LIMITTOMPM"] == "5" and again.effective(1)["SEND"] == "off"
+    shown = to_ozeki(again.effective(1))
+    assert shown["LIMITTOMPM"] == "5" and shown["SEND"] == "off"
     assert again.effective(0) == {k: spec.default for k, spec in KEYS.items()}
     again.clear(1)
     assert again.stored(1) == {}
 
 
 def test_limit_per_minute_is_a_sliding_window(rig: Rig) -> None:
-    rig.svc.ports.set_settings(0, limittompm=2)
+    rig.svc.ports.set_settings(0, max_parts_per_minute=2)
     rig.send(5, ports=(0,))
     assert rig.handed()[0] == 2
     rig.clock.now += 30
@@ -138,7 +148,7 @@ def test_stopping_a_port_takes_back_parts_it_has_not_started(rig: Rig) -> None:
 
 
 def test_charset_and_status_report_settings_shape_the_pdus(rig: Rig) -> None:
-    rig.svc.ports.set_settings(1, PREFEREDCHARSET="UCS2", DELIVERYREPORT="off")
+    rig.svc.ports.set_settings(1, charset="UCS2", status_reports="off")
     rig.send(1, ports=(0,), text="hello")
     rig.send(1, ports=(1,), text="hello")
     rig.handed()
@@ -158,9 +168,9 @@ def test_connections_bind_names_to_ports(rig: Rig) -> None:
     with pytest.raises(BadRequest, match="SMPP.*not supported"):
         rig.svc.ports.driver_create("SMPP")
     assert rig.svc.ports.driver_port("alpha") == 0
-    rig.svc.ports.driver_config("Alpha", {"LIMITTOMPM": "3"})
+    rig.svc.ports.driver_config("Alpha", to_core({"LIMITTOMPM": "3"}))
     assert rig.svc.ports.driver_delete("Alpha") == 0
-    assert rig.svc.ports.settings(0)["LIMITTOMPM"] == "0"         # back to defaults
+    assert to_ozeki(rig.svc.ports.settings(0))["LIMITTOMPM"] == "0"         # back to defaults
     assert rig.svc.ports.driver_port("GSMModem0") == 0
     with pytest.raises(BadRequest, match="built-in"):
         rig.svc.ports.driver_delete("GSMModem0")

@@ -45,7 +45,7 @@ def start(modem: ScriptedModem, log: list[str], settings: Settings) -> tuple[Mod
 def test_pin_is_entered_once_and_smsc_set_at_init(modem: ScriptedModem, log: list[str]) -> None:
     modem.replies["AT+CPIN?"] = "+CPIN: SIM PIN"
     modem.replies['AT+CPIN="4321"'] = ""
-    settings = Settings(PINCODE="4321", SMSSERVICECENTERADDRESS="+447700900999")
+    settings = Settings(sim_pin="4321", smsc="+447700900999")
     w, _ = start(modem, log, settings)
     try:
         assert log.count('AT+CPIN="4321"') == 1
@@ -66,7 +66,7 @@ def test_no_pin_configured_sends_none(modem: ScriptedModem, log: list[str]) -> N
 
 
 def test_submit_timeout_bounds_the_cmgs_wait(modem: ScriptedModem, log: list[str]) -> None:
-    settings = Settings(SUBMITTIMEOUT="5")
+    settings = Settings(submit_timeout="5")
     w, sink = start(modem, log, settings)
     modem.answer_cmgs = False
     pdu_hex = "0011000C914477009001230000AA05E8329BFD06"
@@ -83,7 +83,7 @@ def test_submit_timeout_bounds_the_cmgs_wait(modem: ScriptedModem, log: list[str
 
 def test_receive_off_leaves_announced_sms_on_the_sim(modem: ScriptedModem,
                                                      log: list[str]) -> None:
-    settings = Settings(RECEIVE="off")
+    settings = Settings(receive="off")
     modem.storage = {3: DELIVER}
     w, sink = start(modem, log, settings)
     try:
@@ -91,7 +91,7 @@ def test_receive_off_leaves_announced_sms_on_the_sim(modem: ScriptedModem,
         time.sleep(1.0)
         assert 3 in modem.storage and "sink deliver" not in log
         assert "AT+CMGL=4" not in log                           # no drain at init either
-        settings["RECEIVE"] = "on"
+        settings["receive"] = "on"
         w.submit(Refresh())
         assert sink.wait(lambda: "sink deliver" in log, 5.0)    # type: ignore[attr-defined]
         assert sink.wait(lambda: not modem.storage, 5.0)        # type: ignore[attr-defined]

@@ -76,7 +76,7 @@ def national(decoded: pdu.Decoded) -> bool:
 
 
 def test_a_request_for_a_turkish_port_is_charged_the_national_count(box: Box) -> None:
-    box.svc.ports.set_settings(1, NATIONALLANGUAGES="turkish")
+    box.svc.ports.set_settings(1, national_languages="turkish")
     box.send(TEXT, ports=(1,))
     assert box.counts() == [1] and box.charged() == 1
     box.send(TEXT, ports=(1,), encoding="gsm7")           # the preference, kept by that port
@@ -89,7 +89,7 @@ def test_a_request_for_a_turkish_port_is_charged_the_national_count(box: Box) ->
 
 
 def test_an_unrestricted_request_is_charged_no_less_than_it_sends(box: Box) -> None:
-    box.svc.ports.set_settings(1, NATIONALLANGUAGES="turkish")
+    box.svc.ports.set_settings(1, national_languages="turkish")
     ids = box.send(TEXT, numbers=6)                       # ports 0 and 2 have no Turkish table
     assert box.counts() == [2] * 6 and box.charged() == 12
     box.run()
@@ -104,7 +104,7 @@ def test_an_unrestricted_request_is_charged_no_less_than_it_sends(box: Box) -> N
 
 
 def test_a_port_preferring_ucs2_is_counted_so(box: Box) -> None:
-    box.svc.ports.set_settings(2, PREFEREDCHARSET="UCS2")
+    box.svc.ports.set_settings(2, charset="UCS2")
     box.send(PLAIN, ports=(0,))
     box.send(PLAIN, ports=(2,))
     box.send(PLAIN)                                       # port 2 may send it
@@ -114,7 +114,7 @@ def test_a_port_preferring_ucs2_is_counted_so(box: Box) -> None:
 def test_a_ucs2_preference_set_after_intake_yields_to_the_count(box: Box) -> None:
     box.send(PLAIN, ports=(2,))
     assert box.charged() == 1
-    box.svc.ports.set_settings(2, PREFEREDCHARSET="UCS2")
+    box.svc.ports.set_settings(2, charset="UCS2")
     box.run()
     (port, decoded), = box.on_air()
     assert (port, decoded.encoding, decoded.text) == (2, "gsm7", PLAIN)
@@ -122,10 +122,10 @@ def test_a_ucs2_preference_set_after_intake_yields_to_the_count(box: Box) -> Non
 
 def test_a_port_that_lost_its_table_leaves_the_message_to_one_that_has_it(box: Box) -> None:
     for port in (1, 2):
-        box.svc.ports.set_settings(port, NATIONALLANGUAGES="turkish")
+        box.svc.ports.set_settings(port, national_languages="turkish")
     box.send(TEXT, numbers=4, ports=(1, 2))
     assert box.charged() == 4
-    box.svc.ports.set_settings(1, NATIONALLANGUAGES="none")
+    box.svc.ports.set_settings(1, national_languages="none")
     box.run()
     sent = box.on_air()
     assert [(port, national(d)) for port, d in sent] == [(2, True)] * 4
@@ -133,9 +133,9 @@ def test_a_port_that_lost_its_table_leaves_the_message_to_one_that_has_it(box: B
 
 
 def test_a_message_no_port_can_send_within_its_count_fails_unsent(box: Box) -> None:
-    box.svc.ports.set_settings(1, NATIONALLANGUAGES="turkish")
+    box.svc.ports.set_settings(1, national_languages="turkish")
     (message_id,) = box.send(TEXT, ports=(1,))
-    box.svc.ports.set_settings(1, NATIONALLANGUAGES="none")
+    box.svc.ports.set_settings(1, national_languages="none")
     box.send("after it", ports=(1,))                       # the port still sends the next one
     box.run()
     assert [d.text for _, d in box.on_air()] == ["after it"]

@@ -120,7 +120,7 @@ def test_a_requested_gsm7_is_a_preference_never_a_refusal(box: Box, codec: Modul
     # Turkish ş needs the national table: UCS2 unless a port allows Turkish, then that port's
     # choice (never a GSM-7 task that a port without the table could not send).
     assert svc.sending.send_sms(req("şey", encoding="gsm7")).encoding == "ucs2"
-    svc.ports.set_settings(1, NATIONALLANGUAGES="turkish")
+    svc.ports.set_settings(1, national_languages="turkish")
     national = svc.sending.send_sms(req("şey", encoding="gsm7"))
     assert national.encoding == "auto" and stored(national.task_id) == "auto"
     assert svc.sending.send_sms(req("şey 😀", encoding="gsm7")).encoding == "ucs2"

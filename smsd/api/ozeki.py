@@ -32,7 +32,7 @@ from smsd.api import ozeki_xml as x
 from smsd.api.ozeki_xml import Item, OzekiError, item
 from smsd.errors import ServiceError
 from smsd.model import InboundSms, MessageState, Recipient, SendRequest
-from smsd.portcfg import KEYS
+from smsd.api.ozeki_settings import TO_CORE
 from smsd.service import Service
 
 log = logging.getLogger("smsd.api.ozeki")
@@ -43,7 +43,7 @@ TEXT_KEYS = frozenset({"messagedata"})
 KNOWN = frozenset({"action", "username", "password", "recipient", "messagedata", "messagetype",
                    "originator", "serviceprovider", "responseformat", "folder", "limit",
                    "afterdownload", "messageid", "type", "name", "port"}) \
-    | frozenset(k.lower() for k in KEYS)
+    | frozenset(k.lower() for k in TO_CORE)
 MAX_BODY = 64 * 1024
 MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 AFTER_DOWNLOAD = {"markasread": "read", "markread": "read", "read": "read", "delete": "delete",

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from smsd.api import ozeki_xml as x
+from smsd.api.ozeki_settings import TO_CORE, in_ozeki_words, to_core, to_ozeki
 from smsd.api.ozeki_xml import Item, OzekiError, item
+from smsd.portcfg import BadSetting
 from smsd.service import Service
 
 # Parameters of the request itself; everything else in a configdriver request is a setting.
@@ -73,10 +75,14 @@ def config(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     values = {k.upper(): v for k, v in params.items() if k not in NOT_SETTINGS}
     if not values:
         raise OzekiError(x.BAD_PARAMETER, "configdriver needs KEY=value settings")
-    port = svc.ports.driver_config(_name(params), values, user=user)
+    try:
+        port = svc.ports.driver_config(_name(params), to_core(values), user=user)
+    except BadSetting as exc:
+        raise in_ozeki_words(exc) from None
     settings = svc.ports.settings(port)
     base = report(svc, port, "Connection configured")
-    return [x.Item(base.tag, base.fields + tuple((k.lower(), settings[k]) for k in values))]
+    return [x.Item(base.tag, base.fields + tuple((k.lower(), settings[TO_CORE[k]])
+                                                 for k in values))]
 
 
 def listing(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
@@ -84,7 +90,7 @@ def listing(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     out = []
     for driver in svc.ports.drivers(user=user):
         base = report(svc, driver.port, "OK")
-        settings = svc.ports.settings(driver.port)
+        settings = to_ozeki(svc.ports.settings(driver.port))
         out.append(x.Item(base.tag, base.fields + tuple((k.lower(), v)
                                                         for k, v in settings.items())))
     return out

@@ -53,8 +53,8 @@ class ModemWorker(RescueMixin):
         """sim_mux: the board's SIM multiplexer (port, slot); None = the AT slot command."""
         self.port = port
         # Per-port settings (smsd.portcfg keys), asked afresh at each use so a change applies
-        # without a restart: PINCODE, SMSSERVICECENTERADDRESS, SUBMITTIMEOUT, KEEPALIVEPERIOD,
-        # KEEPALIVEREQUEST, RECEIVE, RUNNING.
+        # without a restart: sim_pin, smsc, submit_timeout, keepalive_period, keepalive,
+        # receive, running.
         self._settings = settings
         self._pin_tried = ""             # never retry a PIN the SIM refused (3 tries -> PUK)
         self._inbound_held = False       # SMS left on the SIM while receiving was off
@@ -225,21 +225,21 @@ class ModemWorker(RescueMixin):
             return default
 
     def _receiving(self) -> bool:
-        return self._setting("RECEIVE", "on") == "on" and self._setting("RUNNING", "on") == "on"
+        return self._setting("receive", "on") == "on" and self._setting("running", "on") == "on"
 
     def _refresh_period(self) -> float:
-        if self._setting("KEEPALIVEREQUEST", "on") != "on":
+        if self._setting("keepalive", "on") != "on":
             return 24 * 3600.0          # no idle refresh; a Refresh job still runs
-        period = self._setting("KEEPALIVEPERIOD")
+        period = self._setting("keepalive_period")
         return float(period) if period.isdigit() else self._timing.refresh
 
     def _submit_timeout(self) -> float:
-        value = self._setting("SUBMITTIMEOUT")
+        value = self._setting("submit_timeout")
         return float(value) if value.isdigit() else self._timing.cmgs
 
     def _enter_pin(self) -> bool:
         """Enter the configured PIN if the SIM asks for it; True when the SIM took it."""
-        pin = self._setting("PINCODE")
+        pin = self._setting("sim_pin")
         if not pin.isdigit() or pin == self._pin_tried:
             return False
         answer = self._channel.run(Command("AT+CPIN?", self._timing.command))
@@ -260,7 +260,7 @@ class ModemWorker(RescueMixin):
             self._run_steps(sequences.SIM_BACK)
 
     def _set_smsc(self) -> None:
-        smsc = self._setting("SMSSERVICECENTERADDRESS")
+        smsc = self._setting("smsc")
         if not smsc or smsc == self._info.smsc:
             return
         toa = 145 if smsc.startswith("+") else 129
@@ -477,7 +477,7 @@ class ModemWorker(RescueMixin):
     def _urc_stored(self, urc: Urc) -> None:
         where = r.parse_new_message(urc.args)
         if where is not None and urc.name == "+CMTI" and not self._receiving():
-            self._inbound_held = True       # RECEIVE off: it stays on the SIM until it is on
+            self._inbound_held = True       # receive off: it stays on the SIM until it is on
             return
         if where is not None:
             mem, index = where

@@ -1,7 +1,8 @@
 """Per-port settings and per-dialect hidden flags.
 
-Settings are plain text by upper-case key (validation and meaning live in `smsd.portcfg`); a key
-that is absent has its default. Hidden flags let a dialect's client "delete" a message from its
+Settings are plain text by smsd's own lower-case key (validation and meaning live in
+`smsd.portcfg`; vendor names are mapped at the dialect's edge); a key that is absent has its
+default. Hidden flags let a dialect's client "delete" a message from its
 own folders while the row stays for the other dialects, the delivery reports and the push worker.
 """
 from __future__ import annotations
