@@ -85,16 +85,16 @@ def test_port_control_needs_the_role(svc: Service) -> None:
         with pytest.raises(Forbidden):
             svc.ports.control(0, action, param, user="ann")
     with pytest.raises(Forbidden):
-        svc.ports.driver_run("GSMModem0", False, user="ann")
+        svc.ports.connection_run("GSMModem0", False, user="ann")
     with pytest.raises(Forbidden):
-        svc.ports.driver_create("GSMModem", "mine", user="ann")
+        svc.ports.connection_create("GSMModem", "mine", user="ann")
     with pytest.raises(Forbidden):
         svc.ports.set_settings(0, user="ann", RUNNING="off")
     with pytest.raises(Forbidden):
-        svc.ports.drivers(user="ann")
+        svc.ports.connections(user="ann")
     svc.ports.control(0, "reset", user="tech")
-    svc.ports.driver_run("GSMModem0", False, user="tech")
-    svc.ports.driver_run("GSMModem0", True, user="boss")
+    svc.ports.connection_run("GSMModem0", False, user="tech")
+    svc.ports.connection_run("GSMModem0", True, user="boss")
     assert svc.access.may_control_ports("tech") and not svc.access.may_control_ports("ann")
 
 

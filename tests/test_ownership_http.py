@@ -240,9 +240,9 @@ def test_ozeki_connection_management_needs_admin_or_ports(front: Front) -> None:
                           ("configdriver", {"name": "GSMModem1", "running": "off"})):
         body = ozeki(front, "ozeki", action, **query)
         assert "<statuscode>1</statuscode>" in body, (action, body)
-    assert front.svc.ports.drivers()[1].running
+    assert front.svc.ports.connections()[1].running
     assert "Connection stopped" in ozeki(front, "porter", "stopdriver", name="GSMModem1")
-    assert not front.svc.ports.drivers()[1].running
+    assert not front.svc.ports.connections()[1].running
     assert "Connection started" in ozeki(front, "boss", "startdriver", name="GSMModem1")
 
 

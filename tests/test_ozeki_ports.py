@@ -128,7 +128,7 @@ def test_send_off_and_stopped_ports_get_nothing(rig: Rig) -> None:
     rig.send(4)
     assert rig.handed() == {0: 0, 1: 4}
     rig.svc.ports.set_settings(0, send="on")
-    rig.svc.ports.driver_run("GSMModem1", False)
+    rig.svc.ports.connection_run("GSMModem1", False)
     rig.send(3)
     # Port 1 gives back the 4 parts it never started; port 0 gets them and the 3 new ones.
     assert rig.handed() == {0: 7, 1: 4}
@@ -141,7 +141,7 @@ def test_send_off_and_stopped_ports_get_nothing(rig: Rig) -> None:
 def test_stopping_a_port_takes_back_parts_it_has_not_started(rig: Rig) -> None:
     rig.send(2, ports=(0, 1))
     rig.handed()
-    rig.svc.ports.driver_run("GSMModem0", False)
+    rig.svc.ports.connection_run("GSMModem0", False)
     leased = rig.store.db.conn().execute(
         "SELECT count(*) FROM parts WHERE status = 'leased' AND port = 0").fetchone()[0]
     assert leased == 0
@@ -159,20 +159,20 @@ def test_charset_and_status_report_settings_shape_the_pdus(rig: Rig) -> None:
 
 
 def test_connections_bind_names_to_ports(rig: Rig) -> None:
-    assert [d.name for d in rig.svc.ports.drivers()] == ["GSMModem0", "GSMModem1"]
-    made = rig.svc.ports.driver_create("GSMModem", "Alpha")
+    assert [d.name for d in rig.svc.ports.connections()] == ["GSMModem0", "GSMModem1"]
+    made = rig.svc.ports.connection_create("GSMModem", "Alpha")
     assert (made.name, made.port) == ("Alpha", 0)
-    assert rig.svc.ports.driver_create("gsm").port == 1                # the next port without a name
+    assert rig.svc.ports.connection_create("gsm").port == 1                # the next port without a name
     with pytest.raises(BadRequest, match="every modem port"):
-        rig.svc.ports.driver_create("GSMModem")
+        rig.svc.ports.connection_create("GSMModem")
     with pytest.raises(BadRequest, match="SMPP.*not supported"):
-        rig.svc.ports.driver_create("SMPP")
-    assert rig.svc.ports.driver_port("alpha") == 0
-    rig.svc.ports.driver_config("Alpha", to_core({"LIMITTOMPM": "3"}))
-    assert rig.svc.ports.driver_delete("Alpha") == 0
+        rig.svc.ports.connection_create("SMPP")
+    assert rig.svc.ports.connection_port("alpha") == 0
+    rig.svc.ports.connection_config("Alpha", to_core({"LIMITTOMPM": "3"}))
+    assert rig.svc.ports.connection_delete("Alpha") == 0
     assert to_ozeki(rig.svc.ports.settings(0))["LIMITTOMPM"] == "0"         # back to defaults
-    assert rig.svc.ports.driver_port("GSMModem0") == 0
+    assert rig.svc.ports.connection_port("GSMModem0") == 0
     with pytest.raises(BadRequest, match="built-in"):
-        rig.svc.ports.driver_delete("GSMModem0")
+        rig.svc.ports.connection_delete("GSMModem0")
     with pytest.raises(BadRequest, match="no port 7"):
         rig.svc.ports.settings(7)

@@ -154,7 +154,7 @@ def build_request(svc: Service, params: Mapping[str, str], kind: Kind, data: str
     udh, payload = binary_payload(data) if kind.binary else (b"", None)
     text = f"binary message, {len(payload)} octets" if payload is not None else data
     provider = params.get("serviceprovider", "").strip()
-    ports = (svc.ports.driver_port(provider),) if provider else None
+    ports = (svc.ports.connection_port(provider),) if provider else None
     originator = params.get("originator", "").strip() or None
     return SendRequest(text=text, recipients=tuple(Recipient(n) for n in numbers), ports=ports,
                        encoding=kind.encoding, flash=kind.flash, data=payload, udh=udh,

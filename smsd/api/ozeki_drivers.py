@@ -37,7 +37,7 @@ def _name(params: Mapping[str, str]) -> str:
 
 
 def report(svc: Service, port: int, message: str) -> Item:
-    driver = next(d for d in svc.ports.drivers() if d.port == port)
+    driver = next(d for d in svc.ports.connections() if d.port == port)
     return item("driver", statuscode=x.OK, statusmessage=message, name=driver.name,
                 type="GSMModem", port=port, state="started" if driver.running else "stopped")
 
@@ -47,7 +47,7 @@ def create(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     raw_port = params.get("port", "").strip()
     if raw_port and not raw_port.isdigit():
         raise OzekiError(x.BAD_PARAMETER, "port must be a modem port number")
-    driver = svc.ports.driver_create(params.get("type", ""), params.get("name", "").strip() or None,
+    driver = svc.ports.connection_create(params.get("type", ""), params.get("name", "").strip() or None,
                                int(raw_port) if raw_port else None, user=user)
     return [report(svc, driver.port, "Connection created")]
 
@@ -55,19 +55,19 @@ def create(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
 def delete(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
     name = _name(params)
-    port = svc.ports.driver_delete(name, user=user)
+    port = svc.ports.connection_delete(name, user=user)
     return [item("driver", statuscode=x.OK, statusmessage="Connection deleted", name=name,
                  port=port)]
 
 
 def start(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
-    return [report(svc, svc.ports.driver_run(_name(params), True, user=user), "Connection started")]
+    return [report(svc, svc.ports.connection_run(_name(params), True, user=user), "Connection started")]
 
 
 def stop(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
-    return [report(svc, svc.ports.driver_run(_name(params), False, user=user), "Connection stopped")]
+    return [report(svc, svc.ports.connection_run(_name(params), False, user=user), "Connection stopped")]
 
 
 def config(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
@@ -76,7 +76,7 @@ def config(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     if not values:
         raise OzekiError(x.BAD_PARAMETER, "configdriver needs KEY=value settings")
     try:
-        port = svc.ports.driver_config(_name(params), to_core(values), user=user)
+        port = svc.ports.connection_config(_name(params), to_core(values), user=user)
     except BadSetting as exc:
         raise in_ozeki_words(exc) from None
     settings = svc.ports.settings(port)
@@ -88,7 +88,7 @@ def config(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
 def listing(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
     out = []
-    for driver in svc.ports.drivers(user=user):
+    for driver in svc.ports.connections(user=user):
         base = report(svc, driver.port, "OK")
         settings = to_ozeki(svc.ports.settings(driver.port))
         out.append(x.Item(base.tag, base.fields + tuple((k.lower(), v)

@@ -6,7 +6,7 @@
     svc.inbox          query (received SMS, paged and filtered)
     svc.folders        each dialect's own folders (inbox, sent, hide, hidden)
     svc.ussd           send, replies
-    svc.ports          info, control, settings, set_settings, config, drivers, driver_*
+    svc.ports          info, control, settings, set_settings, config, connections, connection_*
     svc.users          authenticate, throttle, accounts, permissions, credits, assignments
     svc.access         the access policy (who may see and do what): of, may_control_ports, ...
     svc.book           the address book: contacts, groups, expand, CSV
@@ -36,7 +36,7 @@ from smsd.service.certificate import Certificate
 from smsd.service.folders import Folders
 from smsd.service.inbox import Inbox
 from smsd.service.network import Network
-from smsd.service.ports import Driver, Ports, UnsupportedDriver
+from smsd.service.ports import Connection, Ports, UnsupportedConnection
 from smsd.service.sending import Sending, substitute
 from smsd.service.subscriptions import Subscriptions
 from smsd.service.users import Users
@@ -88,4 +88,4 @@ def _pdu() -> Any:
     return pdu
 
 
-__all__ = ["Access", "AccessPolicy", "Driver", "Service", "UnsupportedDriver", "substitute"]
+__all__ = ["Access", "AccessPolicy", "Connection", "Service", "UnsupportedConnection", "substitute"]

@@ -1,11 +1,11 @@
 """The modem ports: their state, control (slot, reset, power, SIM lock), settings, connections.
 
-A connection ("driver") is one modem port. Every port has one from the start, named
-`GSMModem<port>`; `driver_create` gives a port a name of the caller's choosing (the port that has
-none yet, or the one asked for), `driver_delete` takes the name and every setting away again, so
-the port works with the defaults under its default name. Stopping a connection stores
-RUNNING=off: the scheduler hands it nothing and the worker leaves received SMS on the SIM; the
-port shows state "stopped" in `drivers`, while `info` keeps showing the modem itself.
+A connection (an Ozeki "driver") is one modem port. Every port has one from the start, named
+`GSMModem<port>`; `connection_create` gives a port a name of the caller's choosing (the port that
+has none yet, or the one asked for), `connection_delete` takes the name and every setting away
+again, so the port works with the defaults under its default name. Stopping a connection stores
+running=off: the scheduler hands it nothing and the worker leaves received SMS on the SIM; the
+port shows state "stopped" in `connections`, while `info` keeps showing the modem itself.
 
 Unknown ports: `info` raises NotFound (a lookup of a thing that does not exist); every other
 method raises BadRequest (the request names a port the box does not have, which the vendor APIs
@@ -23,22 +23,23 @@ from smsd.modem.jobs import Power, Refresh, Reset, SimLock, SwitchSlot
 from smsd.portcfg import NAME_KEY, RUNNING_KEY, PortConfig, parse_values
 from smsd.scheduler import Scheduler
 from smsd.service.access import AccessPolicy
+from smsd.service.signal import SignalHistory
 
 GSM_TYPES = frozenset({"gsm", "gsmmodem", "gsm/gprs", "gsmgprs", "gsm modem"})
 _NAME = re.compile(r"[A-Za-z0-9_.\-]{1,32}").fullmatch
 _PIN = re.compile(r"[0-9]{4,8}").fullmatch
 
 
-class UnsupportedDriver(BadRequest):
-    reason = "driver_type"
+class UnsupportedConnection(BadRequest):
+    reason = "driver_type"          # the word the dialects map (Ozeki: its DRIVER_TYPE code)
 
 
 @dataclass(frozen=True)
-class Driver:
+class Connection:
     name: str
     port: int
     running: bool
-    created: bool            # named by driver_create (else the port's default connection)
+    created: bool            # named by connection_create (else the port's default connection)
 
 
 def will_send(info: PortInfo) -> bool:
@@ -54,6 +55,7 @@ class Ports:
         self._scheduler = scheduler
         self.all = frozenset(ports)
         self._access = access
+        self.signal = SignalHistory()
 
     @property
     def count(self) -> int:
@@ -75,7 +77,13 @@ class Ports:
         for port in wanted:
             if port not in self.all:
                 raise NotFound(f"no port {port}")
-        return [self._scheduler.info(p) for p in wanted]
+        infos = [self._scheduler.info(p) for p in wanted]
+        self.signal.record(infos)
+        return infos
+
+    def signal_history(self, port: int) -> list[int]:
+        """The port's recent signal samples, oldest first (smsd/service/signal.py)."""
+        return self.signal.of(port)
 
     def control(self, port: int, action: str, param: str | None = None,
                  user: str | None = None) -> None:
@@ -133,23 +141,23 @@ class Ports:
         self._scheduler.submit(port, Refresh())
 
     # --- connections ----------------------------------------------------------------------------
-    def drivers(self, user: str | None = None) -> list[Driver]:
+    def connections(self, user: str | None = None) -> list[Connection]:
         self._access.require_port_control(user, "connection management")
         cfg = self.config
-        return [Driver(cfg.name(p), p, cfg.on(p, RUNNING_KEY), cfg.named(p))
+        return [Connection(cfg.name(p), p, cfg.on(p, RUNNING_KEY), cfg.named(p))
                 for p in sorted(self.all)]
 
-    def driver_port(self, name: str) -> int:
+    def connection_port(self, name: str) -> int:
         port = self.config.find(name, sorted(self.all))
         if port is None:
             raise NotFound(f"no connection named {name!r}")
         return port
 
-    def driver_create(self, kind: str, name: str | None = None, port: int | None = None,
-                      user: str | None = None) -> Driver:
+    def connection_create(self, kind: str, name: str | None = None, port: int | None = None,
+                      user: str | None = None) -> Connection:
         self._access.require_port_control(user, "connection management")
         if kind.strip().lower() not in GSM_TYPES:
-            raise UnsupportedDriver(f"connection type {kind!r} is not supported: smsd drives "
+            raise UnsupportedConnection(f"connection type {kind!r} is not supported: smsd drives "
                                     "GSM modem ports only (type GSMModem)")
         target = self._free_port(port)
         if name is not None and not _NAME(name):
@@ -160,7 +168,7 @@ class Ports:
             raise BadRequest(f"a connection named {chosen!r} exists (port {taken})")
         self.config.put(target, {NAME_KEY: chosen, RUNNING_KEY: "on"})
         self._applied(target)
-        return Driver(chosen, target, True, True)
+        return Connection(chosen, target, True, True)
 
     def _free_port(self, port: int | None) -> int:
         if port is not None:
@@ -174,9 +182,9 @@ class Ports:
                 return candidate
         raise BadRequest("every modem port already has a created connection")
 
-    def driver_delete(self, name: str, user: str | None = None) -> int:
+    def connection_delete(self, name: str, user: str | None = None) -> int:
         self._access.require_port_control(user, "connection management")
-        port = self.driver_port(name)
+        port = self.connection_port(name)
         if not self.config.named(port):
             raise BadRequest(f"{name!r} is the built-in connection of port {port}; "
                              "it cannot be deleted (stop it instead)")
@@ -184,16 +192,16 @@ class Ports:
         self._applied(port)
         return port
 
-    def driver_run(self, name: str, running: bool, user: str | None = None) -> int:
+    def connection_run(self, name: str, running: bool, user: str | None = None) -> int:
         self._access.require_port_control(user, "connection management")
-        port = self.driver_port(name)
+        port = self.connection_port(name)
         self.config.put(port, {RUNNING_KEY: "on" if running else "off"})
         self._applied(port)
         return port
 
-    def driver_config(self, name: str, values: Mapping[str, str],
+    def connection_config(self, name: str, values: Mapping[str, str],
                       user: str | None = None) -> int:
         self._access.require_port_control(user, "connection management")
-        port = self.driver_port(name)
+        port = self.connection_port(name)
         self.set_settings(port, user=user, **values)
         return port
