@@ -214,6 +214,7 @@ class UserInfo:
     admin: bool
     perms: frozenset[str]                  # what was granted; an admin has all regardless
     credits: int | None                    # None: unlimited
+    disabled: bool = False                 # refused everywhere until enabled again
 
 
 @dataclass(frozen=True)

@@ -463,3 +463,23 @@ def test_digest_style_failures_count_alike(box: Box) -> None:
     with pytest.raises(Throttled):
         box.svc.users.throttle_check("ann", remote="10.0.0.1")
     refused(box, "ann", "10.0.0.1")
+
+
+def test_a_disabled_user_is_refused_everywhere_until_enabled(box: Box) -> None:
+    svc = box.svc
+    svc.users.add("temp", "pw-1", perms=("web", "api:json"), admin=True)
+    ended: list[str] = []
+    svc.users.on_password_change(ended.append)
+    svc.users.set_disabled("temp", True)
+    assert ended == ["temp"]                      # its web sessions end
+    assert svc.users.get("temp").disabled
+    assert not svc.users.has_perm("temp", "api:json")
+    with pytest.raises(Forbidden):
+        svc.users.authenticate("temp", "pw-1", "web")
+    access = svc.access.of("temp")
+    assert access is not None and not access.admin and not access.perms
+    svc.users.set_disabled("temp", False)
+    assert svc.users.authenticate("temp", "pw-1", "api:json") == "temp"
+    assert svc.users.get("temp").admin and svc.users.get("temp").perms == {"web", "api:json"}
+    with pytest.raises(NotFound):
+        svc.users.set_disabled("nobody", True)

@@ -54,11 +54,11 @@ class AccessPolicy:
 
     def of(self, user: str | None) -> Access | None:
         """The standing of `user`; None for the box itself. A name the store does not know (a
-        user deleted while a request ran) is a user with no rights."""
+        user deleted while a request ran) or a disabled user is a user with no rights."""
         if user is None:
             return None
         info = self._store.users.info(user)
-        if info is None:
+        if info is None or info.disabled:
             return Access(user)
         return Access(user, info.admin, info.perms)
 

@@ -54,8 +54,9 @@ class Users:
         self._password_listeners: list[Callable[[str], None]] = []
 
     def on_password_change(self, listener: Callable[[str], None]) -> None:
-        """Call `listener(name)` after `name`'s password changed or the user was deleted: the web
-        console ends that user's sessions (a stolen session must not outlive the password)."""
+        """Call `listener(name)` after `name`'s password changed or the user was deleted or
+        disabled: the web console ends that user's sessions (a stolen session must not outlive
+        the password)."""
         self._password_listeners.append(listener)
 
     def _password_changed(self, name: str) -> None:
@@ -113,7 +114,7 @@ class Users:
 
     def has_perm(self, name: str, perm: str) -> bool:
         info = self._store.users.info(name)
-        return info is not None and (info.admin or perm in info.perms)
+        return info is not None and not info.disabled and (info.admin or perm in info.perms)
 
     # --- accounts -------------------------------------------------------------------------------
     def all(self) -> list[UserInfo]:
@@ -167,6 +168,14 @@ class Users:
     def set_admin(self, name: str, admin: bool) -> None:
         if not self._store.users.update(name, admin=int(admin)):
             raise NotFound(f"no user {name!r}")
+
+    def set_disabled(self, name: str, disabled: bool) -> None:
+        """A disabled user keeps everything but is refused by every front end (no permission
+        holds) until enabled; disabling ends the user's web sessions."""
+        if not self._store.users.update(name, disabled=int(disabled)):
+            raise NotFound(f"no user {name!r}")
+        if disabled:
+            self._password_changed(name)
 
     def set_credits(self, name: str, credits: int | None) -> None:
         _check_credits(credits)

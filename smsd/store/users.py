@@ -39,7 +39,7 @@ KDF = f"scrypt:{SCRYPT_N}:{SCRYPT_R}:{SCRYPT_P}"
 DIGEST_REALM = "smsd"
 AUTH_CACHE_MAX = 4096
 _DUMMY_SALT = bytes(16)
-USER_COLUMNS = "name, admin, perms, credits"
+USER_COLUMNS = "name, admin, perms, credits, disabled"
 Gate = Callable[[], None] | None
 
 
@@ -68,7 +68,7 @@ def perms_text(perms: Iterable[str]) -> str:
 
 def user_from_row(r: Any) -> UserInfo:
     perms = frozenset(p for p in str(r[2]).split(",") if p)
-    return UserInfo(name=r[0], admin=bool(r[1]), perms=perms, credits=r[3])
+    return UserInfo(name=r[0], admin=bool(r[1]), perms=perms, credits=r[3], disabled=bool(r[4]))
 
 
 def debit(conn: sqlite3.Connection, name: str, parts: int) -> None:
@@ -155,8 +155,8 @@ class Users:
         return True
 
     def update(self, name: str, **values: Any) -> bool:
-        """Set `perms` (an iterable), `admin` or `credits` (None = unlimited)."""
-        unknown = set(values) - {"perms", "admin", "credits"}
+        """Set `perms` (an iterable), `admin`, `credits` (None = unlimited) or `disabled`."""
+        unknown = set(values) - {"perms", "admin", "credits", "disabled"}
         if unknown or not values:
             raise ValueError(f"cannot update {sorted(unknown)}")
         if "perms" in values:
