@@ -83,3 +83,9 @@ image-rootfs:
 image-smoke:
 	sh image/build-rootfs.sh $(IMAGE_SMOKE_ARCH)
 	sh tests/image/smoke.sh build/image/rootfs-$(IMAGE_SMOKE_ARCH)
+
+# The web console's tests alone, the real-browser walk included (headless Chromium, installed by
+# scripts/bootstrap.sh); screenshots of each page in build/screenshots/ (docs/web-console.md).
+.PHONY: test-web
+test-web: $(STAMP)
+	$(VENV)/bin/python -m pytest tests/web

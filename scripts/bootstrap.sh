@@ -35,6 +35,10 @@ command -v gcc >/dev/null 2>&1 || need="$need gcc"
 # dbus-python dependency is built from source against libdbus and GLib.
 command -v dbus-daemon >/dev/null 2>&1 || need="$need dbus"
 pkg-config --exists dbus-1 glib-2.0 2>/dev/null || need="$need pkg-config libdbus-1-dev libglib2.0-dev"
+# The web console's browser tests (tests/web) drive Debian's headless Chromium through Debian's
+# chromedriver (Selenium itself comes with the dev extras).
+command -v chromium >/dev/null 2>&1 || need="$need chromium"
+command -v chromedriver >/dev/null 2>&1 || need="$need chromium-driver"
 if [ -n "$need" ]; then
     if [ "$(id -u)" != 0 ]; then
         echo "bootstrap: please install:$need (sudo apt-get install$need)" >&2

@@ -37,6 +37,8 @@ def box(tmp_path: Path) -> Path:
     stand_in(bin_dir, "sleep", "")
     stand_in(bin_dir, "gcc", "")
     stand_in(bin_dir, "dbus-daemon", "")
+    stand_in(bin_dir, "chromium", "")
+    stand_in(bin_dir, "chromedriver", "")
     stand_in(bin_dir, "pkg-config", "exit 1")
     # apt-get update answers "locked" while $LOCKED_TIMES says so, then as $UPDATE says.
     stand_in(bin_dir, "apt-get", f"""

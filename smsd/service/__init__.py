@@ -13,6 +13,7 @@
     svc.routes         forwarding rules for received SMS
     svc.subscriptions  subscription lists and list expansion
     svc.network        the box's network settings (appliance only)
+    svc.search         the console's searches of outbox and inbox, dashboard counts, task progress
     svc.audit          the audit log of admin actions: record(user, action, detail), entries
     svc.certificate    the HTTPS certificate: info, pem, install (when HTTPS is served)
 
@@ -37,6 +38,7 @@ from smsd.service.folders import Folders
 from smsd.service.inbox import Inbox
 from smsd.service.network import Network
 from smsd.service.ports import Connection, Ports, UnsupportedConnection
+from smsd.service.search import Search
 from smsd.service.sending import Sending, substitute
 from smsd.service.subscriptions import Subscriptions
 from smsd.service.users import Users
@@ -73,6 +75,7 @@ class Service:
         self.subscriptions = Subscriptions(store, self.book, clock)
         self.network = Network()
         self.audit = Audit(store, clock)
+        self.search = Search(store, self.access, self.ports.all, clock)
         self.certificate = Certificate()      # the daemon attaches the one HTTPS serves
         self._device_status = device_status
 

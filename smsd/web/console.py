@@ -106,19 +106,20 @@ class Console:
 
     # --- registration ---------------------------------------------------------------------------
     def route(self, app: bottle.Bottle, path: str, handler: Handler, *,
-              method: str = "GET", page: Page | None = None) -> None:
+              method: str = "GET", page: Page | None = None, poll: bool = False) -> None:
         """Serve `handler` at `path` for users who may use `page` (the table's entry for the
-        path's first segment when not given)."""
+        path's first segment when not given). `poll`: a page's script asks it by itself every
+        few seconds, which must not keep an unattended session alive."""
         owner = page if page is not None else pages.page_at(path)
         methods = ["GET", "HEAD"] if method == "GET" else [method]
         self.routed.add(path)
-        app.route(path, method=methods, callback=self._guarded(handler, owner))
+        app.route(path, method=methods, callback=self._guarded(handler, owner, poll))
 
-    def _guarded(self, handler: Handler, page: Page) -> Callable[..., str]:
+    def _guarded(self, handler: Handler, page: Page, poll: bool) -> Callable[..., str]:
         def callback(**_: Any) -> str:
             self.secure_headers()
             try:
-                return self._serve(handler, page)
+                return self._serve(handler, page, poll)
             except Exception:   # noqa: BLE001 - a browser gets a page, never a traceback
                 log.exception("web console: internal error on %s", bottle.request.path)
                 bottle.response.status = 500
@@ -126,8 +127,8 @@ class Console:
                 return "internal error (see the log)\n"
         return callback
 
-    def _serve(self, handler: Handler, page: Page) -> str:
-        session = self.current_session()
+    def _serve(self, handler: Handler, page: Page, poll: bool) -> str:
+        session = self.current_session(touch=not poll)
         if session is None:
             return self.not_signed_in()
         access = self.svc.access.of(session.user)
@@ -143,8 +144,8 @@ class Console:
         return handler(req)
 
     # --- sessions -------------------------------------------------------------------------------
-    def current_session(self) -> Session | None:
-        return self.sessions.get(bottle.request.get_cookie(COOKIE))
+    def current_session(self, *, touch: bool = True) -> Session | None:
+        return self.sessions.get(bottle.request.get_cookie(COOKIE), touch=touch)
 
     def not_signed_in(self) -> str:
         if bottle.request.method in SAFE_METHODS and not _wants_json():

@@ -41,9 +41,10 @@ class SessionStore:
                 self._drop_oldest()
         return session
 
-    def get(self, session_id: str | None) -> Session | None:
-        """The live session with that id, its idle time restarted; None when unknown or idle
-        too long (then it is gone)."""
+    def get(self, session_id: str | None, *, touch: bool = True) -> Session | None:
+        """The live session with that id, its idle time restarted (unless `touch` is False: a
+        page's own refresh is not the user doing something); None when unknown or idle too long
+        (then it is gone)."""
         if not session_id:
             return None
         now = self._clock()
@@ -54,7 +55,8 @@ class SessionStore:
             if now - session.last_seen > self.idle:
                 del self._sessions[session_id]
                 return None
-            session.last_seen = now
+            if touch:
+                session.last_seen = now
             return session
 
     def end(self, session_id: str) -> None:

@@ -163,3 +163,14 @@ def test_the_web_folder_is_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     (copy / "base.tpl").write_text("x")
     monkeypatch.setenv("SMSD_WEB_DIR", str(tmp_path / "web"))
     assert web_root() == tmp_path / "web"
+
+
+def test_a_pages_own_polling_does_not_keep_the_session_alive(tmp_path: Path) -> None:
+    with ConsoleFront(tmp_path, idle=60) as front:
+        c = front.client()
+        c.login("alice", PW)
+        for _ in range(3):
+            front.clock.now += 20
+            assert c.get("/dashboard/data", {"Accept": "application/json"}).status == 200
+        front.clock.now += 1                   # 61 s since the user last did something
+        assert c.get("/dashboard/data", {"Accept": "application/json"}).status == 401
