@@ -47,6 +47,14 @@ def _check_credits(credits: int | None) -> None:
         raise BadRequest("credits must be a whole number >= 0, or unlimited")
 
 
+def _check_ports(ports: Iterable[int]) -> list[int]:
+    wanted = list(ports)
+    for port in wanted:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < MAX_PORTS:
+            raise BadRequest(f"port {port!r}: a port number 0..{MAX_PORTS - 1}")
+    return wanted
+
+
 class Users:
     def __init__(self, store: Store, throttle: FailureThrottle) -> None:
         self._store = store
@@ -138,7 +146,7 @@ class Users:
             raise BadRequest("empty password")
         _check_credits(credits)
         if not self._store.users.add(name, password, perms=_check_perms(perms), admin=admin,
-                                    credits=credits, digest=digest):
+                                     credits=credits, digest=digest):
             raise BadRequest(f"user {name!r} exists")
 
     def passwd(self, name: str, password: str, *, digest: bool | None = None) -> None:
@@ -168,6 +176,18 @@ class Users:
     def set_admin(self, name: str, admin: bool) -> None:
         if not self._store.users.update(name, admin=int(admin)):
             raise NotFound(f"no user {name!r}")
+
+    def edit(self, name: str, *, perms: Iterable[str], admin: bool, credits: int | None,
+             ports: Iterable[int], routes: Iterable[int]) -> None:
+        """Replace a user's permissions, admin flag, credits and inbound assignments at once (the
+        console's user form): every value is checked before the first is written."""
+        self.get(name)                                     # NotFound
+        wanted_perms = _check_perms(perms)
+        _check_credits(credits)
+        wanted_ports, wanted_routes = _check_ports(ports), self._check_routes(routes)
+        self._store.users.update(name, perms=wanted_perms, admin=int(admin), credits=credits)
+        self._store.users.assign(name, "port", wanted_ports)
+        self._store.users.assign(name, "route", wanted_routes)
 
     def set_disabled(self, name: str, disabled: bool) -> None:
         """A disabled user keeps everything but is refused by every front end (no permission
@@ -212,22 +232,21 @@ class Users:
 
     def set_ports(self, name: str, ports: Iterable[int]) -> None:
         """Replace the ports whose inbound messages `name` sees (and may send USSD on)."""
-        wanted = list(ports)
-        for port in wanted:
-            if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < MAX_PORTS:
-                raise BadRequest(f"port {port!r}: a port number 0..{MAX_PORTS - 1}")
-        if not self._store.users.assign(name, "port", wanted):
+        if not self._store.users.assign(name, "port", _check_ports(ports)):
             raise NotFound(f"no user {name!r}")
 
     def set_routes(self, name: str, route_ids: Iterable[int]) -> None:
         """Replace the forwarding routes whose matching inbound messages `name` sees."""
+        if not self._store.users.assign(name, "route", self._check_routes(route_ids)):
+            raise NotFound(f"no user {name!r}")
+
+    def _check_routes(self, route_ids: Iterable[int]) -> list[int]:
         wanted = list(route_ids)
         known = {route.id for route in self._store.routes.all()}
         for ident in wanted:
             if ident not in known:
                 raise BadRequest(f"no route {ident!r} (smsd route list)")
-        if not self._store.users.assign(name, "route", wanted):
-            raise NotFound(f"no user {name!r}")
+        return wanted
 
     # --- credits at intake ----------------------------------------------------------------------
     def credit_debit(self, user: str, parts: int) -> int:
