@@ -198,6 +198,21 @@ class Sending:
                    if p in infos):
             raise NoPortAvailable("no port can send now")
 
+    def plan(self, text: str, ports: Sequence[int] | None = None,
+             encoding: str = "auto") -> tuple[str, int]:
+        """(the alphabet `text` goes out in, how many parts it takes) for one recipient, counted
+        as send_sms counts it (the ports' own settings included): the web console's live
+        counter asks this instead of re-implementing GSM-7 in a script."""
+        if encoding not in ENCODINGS:
+            raise BadRequest(f"encoding must be one of {', '.join(ENCODINGS)}")
+        self._check_text(text)
+        # Asked as gsm7, the plan names the alphabet auto ends up with: gsm7 when the text fits,
+        # ucs2 when it does not, auto when it depends on the sending port's national tables.
+        asked = ENC_GSM7 if encoding == "auto" else encoding
+        _, sent_as, rows = self._intake_plan(text, (Recipient("0"),), asked,
+                                             self._ports.known(ports))
+        return sent_as, rows[0][3]
+
     def in_queue(self) -> int:
         return self._store.outbox.in_queue()
 
