@@ -34,6 +34,8 @@ PAGES: tuple[Page, ...] = (
     Page("System", "/system", "admin"),
 )
 BY_PATH = {page.path: page for page in PAGES}
+# Pages outside the navigation: one's own password, reached from the user name in the header.
+ACCOUNT = Page("Your password", "/users/password", "web")
 HOME = "/dashboard"
 
 
