@@ -24,7 +24,7 @@
 % if user:
   <form class="signout" method="post" action="/logout">
     <input type="hidden" name="csrf" value="{{csrf}}">
-    <span class="who">{{user}}</span> <button type="submit">Sign out</button>
+    <a class="who" href="/users/password" title="Change your password">{{user}}</a> <button type="submit">Sign out</button>
   </form>
 % end
 </header>
