@@ -1,0 +1,107 @@
+"""/routing: the forwarding rules for received SMS (svc.routes), as `smsd route` manages them.
+
+A rule sends received SMS (by port, sender prefix, text prefix) to a URL in one push format
+(iSMS, JSON, IntelliSoftware). Add and delete go through svc.routes with its validation (the
+command's too); "Test" POSTs one sample event to the rule's own URL and shows the answer (status
+and the first bytes of the body). Every change and every test is written to the audit log.
+"""
+from __future__ import annotations
+
+import bottle
+
+from smsd.errors import BadRequest, NotFound
+from smsd.service.book import ROUTE_PROTOCOLS
+from smsd.service.route_probe import HEAD_BYTES, ProbeAnswer
+from smsd.web.console import Console, PageRequest
+
+PROTOCOL_NAMES = {"isms": "iSMS (XMLDATA form)", "json": "JSON API push",
+                  "intelli": "IntelliSoftware: SMS, status, subscriptions",
+                  "intelli-sms": "IntelliSoftware: received SMS",
+                  "intelli-status": "IntelliSoftware: status reports",
+                  "intelli-subscription": "IntelliSoftware: subscription events"}
+# The service's messages start with what they are about: "route URL ...", "route port ...".
+FIELD_OF = (("route URL", "url"), ("route protocol", "protocol"), ("route port", "port"),
+            ("route sender prefix", "sender_prefix"), ("route text prefix", "text_prefix"))
+ADD_FIELDS = ("url", "protocol", "port", "sender_prefix", "text_prefix")
+
+
+def mount(console: Console, app: bottle.Bottle) -> None:
+    console.route(app, "/routing", show)
+    console.route(app, "/routing/add", add, method="POST")
+    console.route(app, "/routing/delete", delete, method="POST")
+    console.route(app, "/routing/test", test, method="POST")
+
+
+def show(req: PageRequest, entered: dict[str, str] | None = None,
+         tested: tuple[int, ProbeAnswer] | None = None) -> str:
+    answer = None
+    if tested is not None:
+        route_id, probe = tested
+        answer = {"id": route_id, "status": probe.status, "ok": probe.ok, "error": probe.error,
+                  "head": probe.head.decode("utf-8", "replace"), "seconds": probe.seconds,
+                  "cut": len(probe.head) >= HEAD_BYTES}
+    return req.render("routing.tpl", routes=req.svc.routes.all(), protocols=ROUTE_PROTOCOLS,
+                      protocol_names=PROTOCOL_NAMES, ports=sorted(req.svc.ports.all),
+                      entered=entered or {"protocol": "isms"}, answer=answer)
+
+
+def _field(message: str) -> str:
+    for prefix, name in FIELD_OF:
+        if message.startswith(prefix):
+            return name
+    return "url"
+
+
+def add(req: PageRequest) -> str:
+    form = req.form()
+    entered = {key: form.get(key, "") for key in ADD_FIELDS}
+    port: int | None = None
+    text = entered["port"].strip()
+    if text:
+        if not text.isdigit() or int(text) not in req.svc.ports.all:
+            req.errors["port"] = "port: any, or one of the box's ports"
+        else:
+            port = int(text)
+    if not req.errors:
+        try:
+            route_id = req.svc.routes.add(entered["url"].strip(), entered["protocol"], port=port,
+                                          sender_prefix=entered["sender_prefix"].strip(),
+                                          text_prefix=entered["text_prefix"])
+        except BadRequest as exc:
+            req.errors[_field(str(exc))] = str(exc)
+    if req.errors:
+        bottle.response.status = 400
+        return show(req, entered)
+    req.svc.audit.record(req.user, "route.create",
+                         f"route {route_id}: {entered['protocol']} {entered['url'].strip()}")
+    return req.redirect("/routing", f"Route {route_id} added.")
+
+
+def _route_id(req: PageRequest) -> int | None:
+    text = req.form().get("id", "")
+    return int(text) if text.isdigit() and len(text) < 12 else None
+
+
+def delete(req: PageRequest) -> str:
+    route_id = _route_id(req)
+    try:
+        if route_id is None:
+            raise NotFound("no such route")
+        req.svc.routes.delete(route_id)
+    except NotFound as exc:
+        return req.refuse(404, str(exc))
+    req.svc.audit.record(req.user, "route.delete", f"route {route_id}")
+    return req.redirect("/routing", f"Route {route_id} deleted.")
+
+
+def test(req: PageRequest) -> str:
+    route_id = _route_id(req)
+    try:
+        if route_id is None:
+            raise NotFound("no such route")
+        probe = req.svc.routes.test(route_id, req.svc.sn)
+    except NotFound as exc:
+        return req.refuse(404, str(exc))
+    said = f"HTTP {probe.status}" if probe.status is not None else f"no answer: {probe.error}"
+    req.svc.audit.record(req.user, "route.test", f"route {route_id}: {said}")
+    return show(req, tested=(route_id, probe))
