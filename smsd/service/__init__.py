@@ -16,6 +16,7 @@
     svc.search         the console's searches of outbox and inbox, dashboard counts, task progress
     svc.audit          the audit log of admin actions: record(user, action, detail), entries
     svc.certificate    the HTTPS certificate: info, pem, install (when HTTPS is served)
+    svc.system         the box: info, logs, backup/restore, restart, reboot, factory reset
 
 Shared collaborators (store, scheduler, clock, access policy, limits) are handed to each subject
 object explicitly. Every method validates its arguments completely before it writes anything,
@@ -41,6 +42,7 @@ from smsd.service.ports import Connection, Ports, UnsupportedConnection
 from smsd.service.search import Search
 from smsd.service.sending import Sending, substitute
 from smsd.service.subscriptions import Subscriptions
+from smsd.service.system import System
 from smsd.service.users import Users
 from smsd.service.ussd import Ussd
 from smsd.store.db import Store
@@ -77,6 +79,7 @@ class Service:
         self.audit = Audit(store, clock)
         self.search = Search(store, self.access, self.ports.all, clock)
         self.certificate = Certificate()      # the daemon attaches the one HTTPS serves
+        self.system = System(store)           # the daemon attaches its controls and log buffer
         self._device_status = device_status
 
     def device_status(self) -> dict[str, str]:
