@@ -165,7 +165,7 @@ def _password(given: str | None) -> str:
 def _user_add(admin: Admin, args: argparse.Namespace) -> None:
     perms = parse_perms(args.perm)
     admin.users.add(args.name, _password(args.password), perms=perms, admin=args.admin,
-                   credits=args.credits, digest=args.digest)
+                    credits=args.credits, digest=args.digest)
 
 
 def _user_passwd(admin: Admin, args: argparse.Namespace) -> None:
@@ -260,7 +260,7 @@ def _groups(admin: Admin, args: argparse.Namespace) -> None:
 
 def _route_add(admin: Admin, args: argparse.Namespace) -> None:
     print(admin.routes.add(args.url, args.protocol, port=args.port,
-                          sender_prefix=args.sender_prefix, text_prefix=args.text_prefix))
+                           sender_prefix=args.sender_prefix, text_prefix=args.text_prefix))
 
 
 def _route_list(admin: Admin, args: argparse.Namespace) -> None:

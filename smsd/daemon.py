@@ -199,7 +199,8 @@ class Daemon:
     def _create_push(self) -> None:
         # Always running: routing rules (forwarding of received SMS) can be added at run time.
         targets = [PushTarget(url) for url in self.cfg.push_urls]
-        self.push = PushWorker(self.store.events, targets, self.service.sn, dynamic=self._route_targets)
+        self.push = PushWorker(self.store.events, targets, self.service.sn,
+                               dynamic=self._route_targets)
         if targets:
             log.info("pushing events to %s", ", ".join(self.cfg.push_urls))
 

@@ -132,13 +132,14 @@ class Key:
 KEYS: dict[str, Key] = {
     "send": Key("on", _bool, "send SMS through this port"),
     "receive": Key("on", _bool, "read received SMS from this port's SIM"),
-    "max_parts_per_minute": Key("0", _int_range(0, 100000), "at most this many parts a minute (0: no limit)"),
+    "max_parts_per_minute": Key("0", _int_range(0, 100000),
+                                "at most this many parts a minute (0: no limit)"),
     "sim_pin": Key("", _pin, "SIM PIN entered at init when the SIM asks for it"),
     "smsc": Key("", _smsc, "SMSC set with AT+CSCA at init (empty: the SIM's)"),
     "status_reports": Key("on", _bool, "request status reports for parts sent here"),
     "submit_timeout": Key("60", _int_range(5, 600), "seconds to wait for the +CMGS answer"),
     "charset": Key("GSM7bit", _charset,
-                           "GSM7bit/Default: GSM 7-bit when the text fits, else UCS2; UCS2: always"),
+                   "GSM7bit/Default: GSM 7-bit when the text fits, else UCS2; UCS2: always"),
     "national_languages": Key("", _languages,
                              "national language tables GSM-7 may use (e.g. turkish; all; none): "
                              "only if the recipients' handsets read them"),

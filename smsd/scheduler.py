@@ -489,8 +489,8 @@ class Scheduler:
 
         imsi = self._infos[port].imsi if port in self._infos else ""
         self._store.outbox.part_result_nowait(port, result, imsi=imsi, now=self._clock(),
-                                       max_attempts=self.max_attempts, backoff=self.backoff,
-                                       then=settled)
+                                              max_attempts=self.max_attempts, backoff=self.backoff,
+                                              then=settled)
 
     def _count_drained(self, sent: bool) -> None:
         if sent:

@@ -30,7 +30,7 @@ def fill(book: Admin) -> None:
 def test_contacts_and_groups(book: Admin) -> None:
     fill(book)
     assert book.book.contacts() == [Contact("Ann", "+441111"), Contact("Bob", "2222"),
-                               Contact("Cid", "+4403333")]
+                                    Contact("Cid", "+4403333")]
     assert book.book.groups() == [Group("all", ("Ann", "Bob", "Cid")), Group("team", ("Bob", "Ann"))]
     book.book.contact_set("Bob", "9999")                          # same name: updated
     book.book.contact_delete("Ann")                               # and gone from its groups

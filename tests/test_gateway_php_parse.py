@@ -160,12 +160,17 @@ def test_report_words(changes: dict[str, object], word: str) -> None:
 def test_report_for_unknown_or_malformed_ids() -> None:
     assert gw.report_word(None) == "NONE"
 
-    class NoMessages:
+    class Users:
         def authenticate(self, user: str, password: str, perm: str, remote: str) -> str:
             return user
 
+    class Sending:
         def message(self, message_id: int, user: str | None = None) -> None:
             return None
+
+    class NoMessages:                  # the two service subjects report() uses
+        users = Users()
+        sending = Sending()
     login = {"clientuser": "u", "clientpwd": "p"}
     for smsid in ("", "abc", "-1", "1.5", "9" * 40, "١٢", "5 OR 1=1"):
         assert gw.report(NoMessages(), {**login, "smsid": smsid}, "127.0.0.1") == "NONE"

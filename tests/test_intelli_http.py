@@ -103,7 +103,7 @@ def test_flash_text_goes_out_as_class_0(box: Box) -> None:
 def test_binary_payload_parts_are_counted_debited_and_sent(box: Box) -> None:
     data = bytes(range(256)) + bytes(44)
     accepted = box.svc.sending.send_sms(SendRequest("label", (Recipient("+447700900002"),), data=data,
-                                            udh=PORTS_IE), user="shop")
+                                                    udh=PORTS_IE), user="shop")
     assert box.svc.users.credits("shop") == 7                          # 300 octets: 3 parts
     parts = box.transmitted(3)
     assert sorted(p.concat[2] for p in parts) == [1, 2, 3]
@@ -118,10 +118,10 @@ def test_payload_checks(box: Box) -> None:
         box.svc.sending.send_sms(SendRequest("x", (Recipient("1234567"),), udh=PORTS_IE), user="shop")
     with pytest.raises(BadRequest):
         box.svc.sending.send_sms(SendRequest("x", (Recipient("1234567"),), data=b"1",
-                                     udh=bytes.fromhex("0504AB")), user="shop")
+                                             udh=bytes.fromhex("0504AB")), user="shop")
     with pytest.raises(BadRequest):
         box.svc.sending.send_sms(SendRequest("x", (Recipient("1234567"),), usercontext="u" * 256),
-                         user="shop")
+                                 user="shop")
     assert box.svc.users.credits("shop") == 10
 
 
@@ -129,7 +129,7 @@ def test_payload_checks(box: Box) -> None:
 def test_reply_carries_the_usercontext_of_the_latest_message_to_the_sender(box: Box) -> None:
     for context in ("first", "second"):
         box.svc.sending.send_sms(SendRequest("q?", (Recipient("07700900003"),), usercontext=context),
-                         user="shop")
+                                 user="shop")
     box.svc.sending.send_sms(SendRequest("no context", (Recipient("+447700900003"),)), user="shop")
     box.transmitted(3)
     box.workers[0].receive(deliver_pdu("+447700900003", "yes"))

@@ -31,7 +31,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def inbound(store: Store, sender: str, text: str, port: int = 0) -> None:
     store.inbox.add_inbound(port=port, slot=0, imsi="001010000000001", sender=sender, smsc="+4479",
-                      scts=1795920980.0, text=text, concat=None, now=1795920981.0)
+                            scts=1795920980.0, text=text, concat=None, now=1795920981.0)
 
 
 def fields(body: bytes) -> dict[str, str]:

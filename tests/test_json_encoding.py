@@ -60,7 +60,7 @@ class Box:
 
     def send(self, text: str, user_id: int, encoding: str = "auto") -> None:
         self.svc.sending.send_sms(SendRequest(text, (Recipient("+447700900001", user_id=user_id),),
-                                      encoding=encoding))
+                                              encoding=encoding))
 
     def close(self) -> None:
         stop_all(self.sched, self.workers, self.store)

@@ -40,13 +40,13 @@ def svc(tmp_path: Path) -> Iterator[Service]:
 
 def send(svc: Service, user: str) -> tuple[int, int]:
     accepted = svc.sending.send_sms(SendRequest(text="hi", recipients=(Recipient("+447700900123"),)),
-                            user=user)
+                                    user=user)
     return accepted.task_id, accepted.message_ids[0]
 
 
 def inbound(svc: Service, port: int, text: str = "hello", sender: str = "+447700900555") -> int:
     ident = svc._store.inbox.add_inbound(port=port, slot=0, imsi="", sender=sender, smsc="",
-                                   scts=None, text=text, concat=None, now=time.time())
+                                         scts=None, text=text, concat=None, now=time.time())
     assert ident is not None
     return ident
 

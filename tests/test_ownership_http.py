@@ -86,7 +86,7 @@ def sent_by(front: Front, user: str, user_id: int | None = None) -> tuple[int, i
 
 def received(front: Front, port: int, text: str, sender: str = "+447700900555") -> int:
     ident = front.store.inbox.add_inbound(port=port, slot=0, imsi="", sender=sender, smsc="",
-                                    scts=None, text=text, concat=None, now=time.time())
+                                          scts=None, text=text, concat=None, now=time.time())
     assert ident is not None
     return ident
 
@@ -142,8 +142,8 @@ def test_json_results_and_reports_are_the_users_own(front: Front) -> None:
         r.status == "SENT_OK" for r in front.store.outbox.query_sms_result()))
     for part in front.store.db.conn().execute("SELECT port, mr FROM parts").fetchall():
         front.store.inbox.record_status_report(port=part[0], slot=0, imsi="", recipient=NUMBER,
-                                         mr=part[1], st=0, category="delivered", scts=None,
-                                         discharge=None, now=time.time(), window=3600)
+                                               mr=part[1], st=0, category="delivered", scts=None,
+                                               discharge=None, now=time.time(), window=3600)
     assert len(api(front, "json", "query_sms_deliver_status")["result"]) == 1
     assert len(api(front, "boss", "query_sms_deliver_status")["result"]) == 3
 

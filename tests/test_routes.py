@@ -32,11 +32,11 @@ def test_route_add_sets_its_cursor_to_the_last_event(store: Store, tmp_path: Pat
     assert store.events.push_cursor(f"route:{first}") == 0
     add_events(store, 3)
     second = admin.routes.add("https://example.test/rx", "json", port=3, sender_prefix="+44",
-                             text_prefix="KEY")
+                              text_prefix="KEY")
     assert store.events.push_cursor(f"route:{second}") == store.events.last_event_id() == 3
     assert store.events.push_cursor(f"route:{first}") == 0          # untouched
     assert admin.routes.all() == [Route(first, "http://127.0.0.1:8080/in", "isms"),
-                              Route(second, "https://example.test/rx", "json", 3, "+44", "KEY")]
+                                  Route(second, "https://example.test/rx", "json", 3, "+44", "KEY")]
     again = Store(str(tmp_path / "routes.db"))               # persisted
     assert again.routes.all() == admin.routes.all()
     again.close()

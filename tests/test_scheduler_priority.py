@@ -48,13 +48,13 @@ class Box:
     def queue(self, numbers: list[str], priority: int) -> None:
         """Accept messages straight into the store (the service refuses while no port can send)."""
         self.store.outbox.intake(user="admin", text="queued", encoding="auto", srr=False, ports=None,
-                          rows=[(n, None, None, 1) for n in numbers], now=time.time(),
-                          extra=TaskExtra(priority=priority))
+                                 rows=[(n, None, None, 1) for n in numbers], now=time.time(),
+                                 extra=TaskExtra(priority=priority))
         self.sched.kick()
 
     def send(self, numbers: list[str], priority: int) -> None:
         self.svc.sending.send_sms(SendRequest("sent", tuple(Recipient(n) for n in numbers),
-                                      request_status_report=False, priority=priority))
+                                              request_status_report=False, priority=priority))
 
     def sent_to(self) -> list[str]:
         if not self.journal.exists():
@@ -125,7 +125,7 @@ def test_normal_is_the_default_priority(make_box) -> None:
     box.queue(numbers("3", 2), HIGH)
     box.start_port()
     box.svc.sending.send_sms(SendRequest("default", (Recipient("+447702000001"),),
-                                 request_status_report=False))
+                                         request_status_report=False))
     assert wait_for(lambda: box.store.outbox.in_queue() == 0, 30)
     order = box.sent_to()
     assert order.index("+447702000001") < min(order.index(n) for n in numbers("1", 2))
@@ -135,10 +135,10 @@ def test_upgrade_gives_waiting_messages_their_task_priority(tmp_path: Path) -> N
     path = str(tmp_path / "old.db")
     store = Store(path, migrations=migrate.load()[:1])      # v0.1.0's tables, not later ones
     store.outbox.intake(user="admin", text="x", encoding="auto", srr=False, ports=None,
-                 rows=[("+447701000001", None, None, 1)], now=time.time())
+                        rows=[("+447701000001", None, None, 1)], now=time.time())
     store.outbox.intake(user="admin", text="y", encoding="auto", srr=False, ports=None,
-                 rows=[("+447703000001", None, None, 1)], now=time.time(),
-                 extra=TaskExtra(priority=HIGH))
+                        rows=[("+447703000001", None, None, 1)], now=time.time(),
+                        extra=TaskExtra(priority=HIGH))
     with store.db.write() as conn:     # as a pre-release database: no priority column, version 0
         conn.execute("DROP INDEX messages_waiting_rank")
         conn.execute("ALTER TABLE messages DROP COLUMN priority")

@@ -92,7 +92,7 @@ def test_param_substitution_in_order(box: Box) -> None:
 
 def test_part_count_follows_the_text(box: Box) -> None:
     box.svc.sending.send_sms(SendRequest("#param#", (Recipient("1", text_param=("short",)),
-                                             Recipient("2", text_param=("x" * 200,)))))
+                                                     Recipient("2", text_param=("x" * 200,)))))
     box.svc.sending.send_sms(req("é" * 71, encoding="ucs2"))
     counts = [r.count for r in box.svc.sending.query_results()]
     assert counts == [1, 2, 2]
@@ -110,7 +110,7 @@ def test_a_requested_gsm7_is_a_preference_never_a_refusal(box: Box, codec: Modul
     assert wide.encoding == "ucs2" and stored(wide.task_id) == "auto"
     # Only one recipient's text needs UCS2: each text goes in its own alphabet.
     mixed = svc.sending.send_sms(SendRequest("#param#", (Recipient("1", text_param=("x" * 100,)),
-                                                 Recipient("2", text_param=("ж" * 100,))),
+                                                         Recipient("2", text_param=("ж" * 100,))),
                                      encoding="gsm7"))
     assert mixed.encoding == "auto" and stored(mixed.task_id) == "auto"
     counts = [r.count for r in svc.sending.query_results()]
@@ -170,7 +170,7 @@ def test_stop_task(box: Box) -> None:
 
 def test_query_incoming_validates_flag(box: Box) -> None:
     box.store.inbox.add_inbound(port=0, slot=0, imsi="", sender="+1", smsc="", scts=None, text="t",
-                          concat=None, now=time.time())
+                                concat=None, now=time.time())
     with pytest.raises(BadRequest):
         box.svc.inbox.query(flag="new")
     page = box.svc.inbox.query()

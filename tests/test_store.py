@@ -27,7 +27,7 @@ def intake(store: Store, numbers: list[str], text: str = "hi", count: int = 1,
            ports: tuple[int, ...] | None = None) -> tuple[int, range]:
     rows = [(n, None, i, count) for i, n in enumerate(numbers)]
     return store.outbox.intake(user="admin", text=text, encoding="auto", srr=True, ports=ports,
-                        rows=rows, now=NOW)
+                               rows=rows, now=NOW)
 
 
 def start_one(store: Store, port: int = 0, parts: int = 1) -> list[int]:
@@ -54,7 +54,7 @@ def test_intake_ids_queue_count_and_waiting_rows(store: Store) -> None:
 
 def test_per_recipient_text_overrides_task_text(store: Store) -> None:
     store.outbox.intake(user="u", text="hello #param#", encoding="auto", srr=False, ports=None,
-                 rows=[("1", "hello bob", None, 1), ("2", None, None, 1)], now=NOW)
+                        rows=[("1", "hello bob", None, 1), ("2", None, None, 1)], now=NOW)
     assert [w.text for w in store.outbox.waiting(0, 10)] == ["hello bob", "hello #param#"]
 
 
@@ -75,11 +75,11 @@ def test_part_life_cycle_sent_ok_with_event(store: Store) -> None:
     assert store.outbox.part_starting(4, p1, NOW)
     assert not store.outbox.part_starting(5, p1, NOW)          # not leased to port 5
     assert store.outbox.part_result(4, SendResult(p1, ok=True, mr=77), imsi="IMSI4", now=NOW,
-                             max_attempts=3, backoff=1.0)
+                                    max_attempts=3, backoff=1.0)
     assert not events(store, "sms_result")               # one part still to go
     assert store.outbox.lease(p2, 4, NOW) and store.outbox.part_starting(4, p2, NOW)
     store.outbox.part_result(4, SendResult(p2, ok=True, mr=78), imsi="IMSI4", now=NOW + 1,
-                      max_attempts=3, backoff=1.0)
+                             max_attempts=3, backoff=1.0)
     (res,) = store.outbox.query_sms_result()
     assert (res.status, res.count, res.succ_count, res.ref_id, res.port, res.imsi) == \
         ("SENT_OK", 2, 2, 77, 4, "IMSI4")
@@ -93,12 +93,12 @@ def test_temporary_failure_requeues_avoiding_the_port_then_gives_up(store: Store
     (p,) = start_one(store, port=1)
     store.outbox.part_starting(1, p, NOW)
     store.outbox.part_result(1, SendResult(p, ok=False, cms=500), imsi="", now=NOW, max_attempts=2,
-                      backoff=5.0)
+                             backoff=5.0)
     (q,) = store.outbox.queued_parts()
     assert q.id == p and q.avoid_port == 1 and q.pref_port is None and q.next_try == NOW + 5
     assert store.outbox.lease(p, 2, NOW) and store.outbox.part_starting(2, p, NOW)
     store.outbox.part_result(2, SendResult(p, ok=False, cms=500), imsi="", now=NOW, max_attempts=2,
-                      backoff=5.0)
+                             backoff=5.0)
     assert store.outbox.queued_parts() == []
     (res,) = store.outbox.query_sms_result()
     assert res.status == "FAILED" and res.succ_count == 0
@@ -110,7 +110,7 @@ def test_permanent_failure_fails_message_and_stops_siblings(store: Store) -> Non
     store.outbox.lease(p2, 0, NOW)
     store.outbox.part_starting(0, p1, NOW)
     store.outbox.part_result(0, SendResult(p1, ok=False, cms=38, permanent=True, error="barred"),
-                      imsi="", now=NOW, max_attempts=3, backoff=1.0)
+                             imsi="", now=NOW, max_attempts=3, backoff=1.0)
     assert not store.outbox.part_starting(0, p2, NOW)            # stopped while waiting in the worker
     (res,) = store.outbox.query_sms_result()
     assert res.status == "FAILED"
@@ -122,7 +122,7 @@ def test_not_on_air_failure_does_not_count_an_attempt(store: Store) -> None:
     (p,) = start_one(store, port=0)
     for _ in range(5):
         store.outbox.part_result(0, SendResult(p, ok=False, on_air=False), imsi="", now=NOW,
-                          max_attempts=1, backoff=0.0)
+                                 max_attempts=1, backoff=0.0)
         assert store.outbox.lease(p, 0, NOW)
     assert store.outbox.query_sms_result()[0].status == "SENDING"
 
@@ -131,7 +131,7 @@ def test_stale_result_is_ignored(store: Store) -> None:
     intake(store, ["123"])
     (p,) = start_one(store, port=0)
     assert not store.outbox.part_result(3, SendResult(p, ok=True, mr=1), imsi="", now=NOW,
-                                 max_attempts=3, backoff=1.0)
+                                        max_attempts=3, backoff=1.0)
     assert store.outbox.query_sms_result()[0].status == "SENDING"
 
 
@@ -146,7 +146,7 @@ def test_stop_task_stops_waiting_and_leased_but_not_on_air(store: Store) -> None
     statuses = [r.status for r in store.outbox.query_sms_result()]
     assert statuses == ["SENDING", "FAILED", "FAILED"]
     store.outbox.part_result(0, SendResult(on_air, ok=True, mr=9), imsi="", now=NOW, max_attempts=3,
-                      backoff=1.0)
+                             backoff=1.0)
     # the part on the air when the task stopped went out whole: that message was sent
     assert [r.status for r in store.outbox.query_sms_result()] == ["SENT_OK", "FAILED", "FAILED"]
     assert store.outbox.in_queue() == 0
@@ -158,7 +158,7 @@ def test_stop_task_fails_a_multipart_message_half_sent(store: Store) -> None:
     store.outbox.part_starting(0, p1, NOW)
     store.outbox.stop_task(task, NOW)
     store.outbox.part_result(0, SendResult(p1, ok=True, mr=9), imsi="", now=NOW, max_attempts=3,
-                      backoff=1.0)
+                             backoff=1.0)
     (res,) = store.outbox.query_sms_result()
     assert (res.status, res.succ_count, res.count) == ("FAILED", 1, 2)
     assert store.outbox.queued_parts() == []
@@ -211,7 +211,7 @@ def test_reassembly_keys_by_sim_when_imsi_unknown(store: Store) -> None:
 def test_query_incoming_flags_and_counts(store: Store) -> None:
     for i in range(4):
         store.inbox.add_inbound(port=i % 2, slot=0, imsi="", sender=f"+{i}", smsc="", scts=None,
-                          text=f"t{i}", concat=None, now=NOW)
+                                text=f"t{i}", concat=None, now=NOW)
     page = store.inbox.query_incoming(flag="unread", ports=[0])
     assert [s.text for s in page.sms] == ["t0", "t2"] and (page.read, page.unread) == (2, 0)
     page = store.inbox.query_incoming(flag="unread")
@@ -225,7 +225,7 @@ def test_query_incoming_flags_and_counts(store: Store) -> None:
 def test_unread_counted_before_reading(store: Store) -> None:
     for i in range(3):
         store.inbox.add_inbound(port=0, slot=0, imsi="", sender="+1", smsc="", scts=None,
-                          text=str(i), concat=None, now=NOW)
+                                text=str(i), concat=None, now=NOW)
     page = store.inbox.query_incoming(flag="read")
     assert page.sms == () and (page.read, page.unread) == (0, 3)
 
@@ -234,7 +234,7 @@ def send_part(store: Store, port: int, mr: int, now: float) -> int:
     (p,) = start_one(store, port=port)
     store.outbox.part_starting(port, p, now)
     store.outbox.part_result(port, SendResult(p, ok=True, mr=mr), imsi="I", now=now, max_attempts=3,
-                      backoff=1.0)
+                             backoff=1.0)
     return p
 
 
@@ -417,7 +417,7 @@ def test_concurrent_intake_gets_disjoint_consecutive_ids(store: Store) -> None:
 
     def one(i: int) -> None:
         got.append(store.outbox.intake(user="u", text="t", encoding="auto", srr=True, ports=None,
-                                rows=[(str(i), None, n, 1) for n in range(5)], now=NOW))
+                                       rows=[(str(i), None, n, 1) for n in range(5)], now=NOW))
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(16)]
     for t in threads:
@@ -445,7 +445,7 @@ def test_result_without_waiting_reports_after_commit(store: Store) -> None:
         done.set()
 
     store.outbox.part_result_nowait(0, SendResult(p, ok=True, mr=1), imsi="", now=NOW, max_attempts=3,
-                             backoff=1.0, then=then)
+                                    backoff=1.0, then=then)
     assert done.wait(5) and seen == [(True, None, "SENT_OK")]
 
 
@@ -454,7 +454,7 @@ def test_failure_without_verdict_after_the_pdu_left_is_unknown_not_retried(store
     p1, p2 = start_one(store, port=0, parts=2)
     store.outbox.part_starting(0, p1, NOW)
     store.outbox.part_result(0, SendResult(p1, ok=False, on_air=True, error="timeout"), imsi="",
-                      now=NOW, max_attempts=3, backoff=1.0)
+                             now=NOW, max_attempts=3, backoff=1.0)
     assert store.outbox.queued_parts() == []
     (res,) = store.outbox.query_sms_result()
     assert res.status == "FAILED"
@@ -469,7 +469,7 @@ def test_an_event_exists_only_if_its_transaction_committed(store: Store) -> None
     with pytest.raises(RuntimeError):
         with store.db.write():
             store.outbox.part_result(0, SendResult(p, ok=True, mr=3), imsi="", now=NOW,
-                              max_attempts=3, backoff=1.0)
+                                     max_attempts=3, backoff=1.0)
             assert events(store, "sms_result")          # visible inside the transaction
             raise RuntimeError("crash before commit")
     assert events(store, "sms_result") == []

@@ -93,10 +93,10 @@ def accept(db: Path, singles: int = 30, longs: int = 8) -> None:
     store = Store(str(db))
     now = time.time()
     store.outbox.intake(user="t", text="short", encoding="auto", srr=False, ports=None,
-                 rows=[(f"+4479{i:08d}", None, i, 1) for i in range(singles)], now=now)
+                        rows=[(f"+4479{i:08d}", None, i, 1) for i in range(singles)], now=now)
     count = pdu.count_parts(LONG)
     store.outbox.intake(user="t", text=LONG, encoding="auto", srr=False, ports=None,
-                 rows=[(f"+4478{i:08d}", None, i, count) for i in range(longs)], now=now)
+                        rows=[(f"+4478{i:08d}", None, i, count) for i in range(longs)], now=now)
     store.close()
 
 

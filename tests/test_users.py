@@ -356,7 +356,7 @@ def test_message_ids_in_order_and_message_state(box: Box) -> None:
     box.svc.users.add("ann", "pw")
     recipients = (Recipient("30"), Recipient("10", text_param=("Bo",)), Recipient("20"))
     acc = box.svc.sending.send_sms(SendRequest("hi #param#", recipients, sender="ACME", priority=5,
-                                       dialect="isms"), user="ann")
+                                               dialect="isms"), user="ann")
     states = [box.svc.sending.message(i) for i in acc.message_ids]
     assert [s.number for s in states if s] == ["30", "10", "20"]
     second = states[1]

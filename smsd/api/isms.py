@@ -251,7 +251,7 @@ def receive(svc: Service, params: Mapping[str, str], remote: str) -> str:
     user = authenticate(svc, params, remote)
     limit = small_int(params, "count", 0, 617, lambda v: v >= 1)
     page = svc.inbox.query(flag="unread", limit=limit or None, match=inbox_filter(params),
-                              user=user)
+                           user=user)
     return render_messages(page.sms, more=page.unread > 0)
 
 

@@ -105,7 +105,7 @@ def _time(p: Params, name: str) -> str | None:
 
 def query_sms_result(svc: Service, p: Params) -> dict[str, Any]:
     rows = svc.sending.query_results(user_ids=p.int_list("user_id", minimum=0), user=p.user,
-                                **_query_filters(p))
+                                     **_query_filters(p))
     return _ok(svc, result=[sms_result_json(r) for r in rows])
 
 
@@ -136,8 +136,8 @@ def query_incoming_sms(svc: Service, p: Params) -> dict[str, Any]:
     if flag not in ("unread", "read", "all"):
         raise BadParam("'flag' must be unread, read or all")
     page = svc.inbox.query(after_id=p.integer("incoming_sms_id", 0, minimum=0), flag=flag,
-                              user=p.user,
-                              ports=_ports(p))
+                           user=p.user,
+                           ports=_ports(p))
     sms = [{"incoming_sms_id": m.incoming_sms_id, "port": m.port, "number": m.number,
             "smsc": m.smsc, "timestamp": m.timestamp, "text": m.text} for m in page.sms]
     return _ok(svc, sms=sms, read=page.read, unread=page.unread)

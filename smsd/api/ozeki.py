@@ -295,7 +295,7 @@ def answer(svc: Service, params: Mapping[str, str], remote: str) -> tuple[str, l
         if handler is None:
             raise OzekiError(x.UNKNOWN_ACTION, f"unknown action {action!r}")
         user = svc.users.authenticate(params.get("username", ""), params.get("password", ""), PERM,
-                                remote=remote)
+                                      remote=remote)
         return action, handler(svc, params, str(user))
     except OzekiError as exc:
         log.info("%s from %s refused with %d: %s", action, remote, exc.code, exc)

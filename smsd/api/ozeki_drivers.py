@@ -47,8 +47,9 @@ def create(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     raw_port = params.get("port", "").strip()
     if raw_port and not raw_port.isdigit():
         raise OzekiError(x.BAD_PARAMETER, "port must be a modem port number")
-    driver = svc.ports.connection_create(params.get("type", ""), params.get("name", "").strip() or None,
-                               int(raw_port) if raw_port else None, user=user)
+    driver = svc.ports.connection_create(params.get("type", ""),
+                                         params.get("name", "").strip() or None,
+                                         int(raw_port) if raw_port else None, user=user)
     return [report(svc, driver.port, "Connection created")]
 
 
@@ -62,12 +63,14 @@ def delete(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
 
 def start(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
-    return [report(svc, svc.ports.connection_run(_name(params), True, user=user), "Connection started")]
+    port = svc.ports.connection_run(_name(params), True, user=user)
+    return [report(svc, port, "Connection started")]
 
 
 def stop(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
     _port_control(svc, user)
-    return [report(svc, svc.ports.connection_run(_name(params), False, user=user), "Connection stopped")]
+    port = svc.ports.connection_run(_name(params), False, user=user)
+    return [report(svc, port, "Connection stopped")]
 
 
 def config(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:

@@ -13,7 +13,6 @@ from smsd.addressbook_csv import (check_name, format_contacts, format_groups, no
                                   parse_contacts, parse_groups)
 from smsd.errors import BadRequest, NotFound, UnknownRecipient
 from smsd.model import Contact, Group, Route
-from smsd.service import route_probe
 from smsd.store.db import Store
 
 ROUTE_PROTOCOLS = ("isms", "json", "intelli", "intelli-sms", "intelli-status",
@@ -21,7 +20,6 @@ ROUTE_PROTOCOLS = ("isms", "json", "intelli", "intelli-sms", "intelli-status",
 # Protocols that also forward events other than received SMS (IntelliSoftware status reports and
 # subscription list events); the route's filters apply to received SMS only.
 EVENT_PROTOCOLS = ("intelli", "intelli-status", "intelli-subscription")
-MAX_PREFIX = 64
 _NUMBER = re.compile(r"\+?[0-9]{1,24}").fullmatch
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE).fullmatch
 
@@ -96,7 +94,8 @@ class AddressBook:
             for group in row.groups:
                 check_name(group, "group name")
         self._store.contacts.set_many([r.contact for r in rows])
-        joined: dict[str, list[str]] = {g.name: list(g.members) for g in self._store.contacts.groups()}
+        joined: dict[str, list[str]] = {g.name: list(g.members)
+                                        for g in self._store.contacts.groups()}
         touched = set()
         for row in rows:
             for group in row.groups:
@@ -135,22 +134,7 @@ class Routes:
             raise BadRequest(f"route protocol must be one of {', '.join(ROUTE_PROTOCOLS)}")
         if port is not None and (isinstance(port, bool) or port < 0):
             raise BadRequest("route port must be a port number")
-        for what, prefix in (("sender prefix", sender_prefix), ("text prefix", text_prefix)):
-            if len(prefix) > MAX_PREFIX or not prefix.isprintable():
-                raise BadRequest(f"route {what}: up to {MAX_PREFIX} printable characters")
         return self._store.routes.add(url, protocol, port, sender_prefix, text_prefix)
-
-    def get(self, route_id: int) -> Route:
-        for route in self._store.routes.all():
-            if route.id == route_id:
-                return route
-        raise NotFound(f"no route {route_id}")
-
-    def test(self, route_id: int, sn: str, timeout: float = route_probe.TIMEOUT
-             ) -> route_probe.ProbeAnswer:
-        """POST a sample event to the route's URL in its format; what it answered
-        (smsd/service/route_probe.py). Nothing is stored or queued."""
-        return route_probe.probe(self.get(route_id), sn, timeout=timeout)
 
     def delete(self, route_id: int) -> None:
         if not self._store.routes.delete(route_id):

@@ -45,13 +45,15 @@ class Folders:
         """Hide from `dialect`'s folders those of `ids` that `user` may see."""
         if kind not in ("in", "out"):
             raise BadRequest("kind must be in or out")
-        return int(self._store.views.hide(dialect, kind, [i for i in ids if self._sees(kind, i, user)]))
+        mine = [i for i in ids if self._sees(kind, i, user)]
+        return int(self._store.views.hide(dialect, kind, mine))
 
     def _sees(self, kind: str, ident: int, user: str | None) -> bool:
         if user is None:
             return True
         if kind == "in":
-            return self._store.views.inbound_one("", ident, viewer=self._access.owner(user)) is not None
+            viewer = self._access.owner(user)
+            return self._store.views.inbound_one("", ident, viewer=viewer) is not None
         state = self._store.outbox.message_state(ident)
         return state is not None and self._access.may_see(user, state.user)
 

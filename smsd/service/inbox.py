@@ -35,8 +35,9 @@ class Inbox:
         if match is not None:
             self._check_inbox_filter(match)
         page = INBOX_PAGE if limit is None else min(limit, INBOX_PAGE)
-        return self._store.inbox.query_incoming(after_id=after_id, flag=flag, ports=ports, limit=page,
-                                          match=match, viewer=self._access.owner(user))
+        return self._store.inbox.query_incoming(after_id=after_id, flag=flag, ports=ports,
+                                                limit=page, match=match,
+                                                viewer=self._access.owner(user))
 
     @staticmethod
     def _check_inbox_filter(match: InboxFilter) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Sequence
 
-from smsd.errors import BadRequest, CodecError, EncodingError, NoPortAvailable, NotFound, TooLarge, \
-    TooManyParts
+from smsd.errors import (BadRequest, CodecError, EncodingError, NoPortAvailable, NotFound,
+                         TooLarge, TooManyParts)
 from smsd.model import (DeliverStatus, Limits, MessageState, Recipient, SendAccepted, SendRequest,
                         SmsResult)
 from smsd.pdu.types import ENC_8BIT, ENC_GSM7, ENC_UCS2
@@ -81,12 +81,13 @@ class Sending:
         debit = self._users.credit_debit(user, sum(row[3] for row in rows))
         sent_as = ENC_8BIT if request.data is not None else sent_as
         if request.dry_run:
-            return SendAccepted(task_id=0, sms_in_queue=self._store.outbox.in_queue(), encoding=sent_as)
+            return SendAccepted(task_id=0, sms_in_queue=self._store.outbox.in_queue(),
+                                encoding=sent_as)
         extra = TaskExtra(sender=request.sender or "", priority=request.priority,
                           dialect=request.dialect, debit=debit, **payload_extra(request))
         task_id, ids = self._store.outbox.intake(user=user, text=text, encoding=encoding,
-                                          srr=request.request_status_report, ports=ports,
-                                          rows=rows, now=self._clock(), extra=extra)
+                                                 srr=request.request_status_report, ports=ports,
+                                                 rows=rows, now=self._clock(), extra=extra)
         self._scheduler.kick()
         return SendAccepted(task_id=task_id, sms_in_queue=self._store.outbox.in_queue(),
                             message_ids=tuple(ids), encoding=sent_as)
@@ -132,7 +133,8 @@ class Sending:
         send it, of the ports the request may use, with their own settings (national tables,
         UCS2 preference): an exact count when they agree, and an upper bound the scheduler
         keeps to (a message never goes out in more parts than it was counted)."""
-        profiles = port_profiles(self._ports.config, ports if ports is not None else self._ports.all)
+        usable = ports if ports is not None else self._ports.all
+        profiles = port_profiles(self._ports.config, usable)
         used: set[str] = set()
         rows = self._intake_rows(text, recipients, requested, used, profiles)
         if requested != ENC_GSM7 or used == {ENC_GSM7}:
@@ -242,7 +244,8 @@ class Sending:
         self._check_query_numbers(numbers)
         return self._store.outbox.query_sms_result(
             numbers=numbers, ports=ports, time_after=parse_query_time(time_after),
-            time_before=parse_query_time(time_before), user_ids=user_ids, owner=self._access.owner(user))
+            time_before=parse_query_time(time_before), user_ids=user_ids,
+            owner=self._access.owner(user))
 
     def query_reports(self, numbers: Sequence[str] | None = None,
                              ports: Sequence[int] | None = None, time_after: str | None = None,

@@ -1,7 +1,7 @@
 """The events table (what push targets hear of), push cursors, and installation settings.
 
-Writers call `Events.emit()` inside their own transaction, so an event exists if and only if the state
-change it reports was committed. Readers (the push worker) follow with a durable cursor.
+Writers call `Events.emit()` inside their own transaction, so an event exists if and only if the
+state change it reports was committed. Readers (the push worker) follow with a durable cursor.
 """
 from __future__ import annotations
 

@@ -117,10 +117,10 @@ class Inbox:
                            "received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            (port, slot, imsi, sender, smsc, stamp, text, now))
         sms_id = int(cur.lastrowid or 0)
+        extras = self.subscriptions.inbound_extras(conn, sender, text, now)
         self.events.emit(conn, "sms", {"incoming_sms_id": sms_id, "port": port, "slot": slot,
-                                  "number": sender, "smsc": smsc, "timestamp": stamp,
-                                  "text": text, "imsi": imsi,
-                                  **self.subscriptions.inbound_extras(conn, sender, text, now)}, now)
+                                       "number": sender, "smsc": smsc, "timestamp": stamp,
+                                       "text": text, "imsi": imsi, **extras}, now)
         return sms_id
 
     def add_bad_pdu(self, *, port: int, slot: int, kind: str, pdu: str, error: str,

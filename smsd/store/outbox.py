@@ -13,7 +13,8 @@ leases parts to ports. A part's life:
     reached the modem (timeout, port lost); a +CMS error means "not sent": retried elsewhere.
 
 A message is final (stage 2) once none of its parts is queued, leased or on_air: SENT_OK when all
-parts were sent, else FAILED. Status reports may later lift SENT_OK to DELIVERED (inbox.py calls `maybe_delivered`).
+parts were sent, else FAILED. Status reports may later lift SENT_OK to DELIVERED (inbox.py calls
+`maybe_delivered`).
 Every final transition appends an `sms_result` event in the same transaction.
 """
 from __future__ import annotations
