@@ -354,8 +354,12 @@ def test_a_configured_pair_is_served_and_uploads_are_refused(tmp_path: Path) -> 
         tls.install(*make_pair("other.example"))
     broken = TlsCertificate(str(tmp_path / "state"), cert_path=str(tmp_path / "c.pem"),
                             key_path=str(tmp_path / "c.pem"))
-    with pytest.raises(ssl.SSLError):
+    with pytest.raises(ConfigError, match="cannot use them"):
         broken.load()
+    missing = TlsCertificate(str(tmp_path / "state"), cert_path=str(tmp_path / "none.pem"),
+                             key_path=str(tmp_path / "k.pem"))
+    with pytest.raises(ConfigError, match="No such file"):
+        missing.load()
 
 
 # --- misbehaving TLS clients ---------------------------------------------------------------------
@@ -437,6 +441,20 @@ def test_a_handshake_flood_does_not_wedge_the_server(
         for sock in flood:
             sock.close()
     assert https_get(front.tls_port, "/health", trusting).body == "ok\n"
+
+
+def test_a_connection_the_client_closes_is_gone_at_once(
+        make_front: Callable[..., TlsFront], trusting: ssl.SSLContext) -> None:
+    front = make_front(IDLE_TIMEOUT=30)
+    for _ in range(3):
+        assert https_get(front.tls_port, "/health", trusting).body == "ok\n"
+    with socket.create_connection(("127.0.0.1", front.tls_port), timeout=10) as raw, \
+            trusting.wrap_socket(raw, server_hostname="localhost"):
+        assert wait_for(lambda: tls_channels(front) == 1, timeout=5)
+    assert wait_for(lambda: tls_channels(front) == 0, timeout=1)   # not after 30 s idle
+    busy = time.process_time()
+    time.sleep(0.5)
+    assert time.process_time() - busy < 0.25          # and no loop spinning on an EOF
 
 
 def test_full_handshakes_from_many_clients_are_all_served(

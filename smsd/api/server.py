@@ -320,11 +320,11 @@ class TlsChannel(GuardedChannel):
         data = self._read_records()
         if data is None:                      # OpenSSL wants more bytes for a whole record
             return
-        if data:
-            self.last_activity = time.time()
-            self.received(data)
-        else:
-            self.connected = False            # as waitress on EOF: closed once flushed
+        if not data:                          # the client closed: as waitress's recv() does
+            self.handle_close()               # (else poll() reports the EOF again and again)
+            return
+        self.last_activity = time.time()
+        self.received(data)
         self._check_deadline()
 
     def handle_write(self) -> None:

@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from smsd.errors import BadRequest, ServiceError
+from smsd.errors import BadRequest, ConfigError, ServiceError
 
 TLS_DIR = "tls"
 PAIR_FILE = "server.pem"
@@ -107,7 +107,12 @@ class TlsCertificate:
             self._ensure_self_signed()
             context = server_context(self._pair)
         else:
-            context = server_context(*self._configured)
+            try:
+                context = server_context(*self._configured)
+            except (ssl.SSLError, OSError) as exc:    # one line, and no restart loop
+                raise ConfigError(f"tls_cert {self._configured[0]}, tls_key "
+                                  f"{self._configured[1]}: cannot use them: "
+                                  f"{getattr(exc, 'strerror', None) or exc}") from None
         with self._lock:
             self._context = context
 
