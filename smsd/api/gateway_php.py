@@ -8,7 +8,7 @@ Routes (GET or POST form, parameter names in any case, see `smsd.api.legacy`):
                                BUFFERED | SUBMITTED | REJECTED | NONE, or ERROR <code>
 
 Every answer is HTTP 200 with a bare body and no line end: clients compare the body with `OK`
-or split it on the space. Decisions where the vendor's text is silent (README "gateway.php API"):
+or split it on the space. Decisions where the vendor's text is silent (docs/gateway-php.md):
 - several recipients with delivery=yes answer one id per recipient, comma separated, in the
   order of `to` (`OK 17,18`); a client that reads one integer (`OK 1234567`) gets the first one;
 - test=yes with delivery=yes answers `OK 0` (0 is never a message id: the report says NONE);

@@ -14,12 +14,11 @@ vendor's IIS server, lenient parsing of old clients via `smsd.api.legacy`):
 
 Every answer is HTTP 200, text/plain, and closes the connection: an unknown page (`nope.aspx`),
 a method other than GET or POST, or a request the server cannot read answer ERR:INVALID_REQUEST
-(smsd.api.refusals). Decisions (README section
-"IntelliSoftware HTTP interface"): one submission is one task, and its id is the ID on every
-recipient's line and in every status report forwarded for it; numbers are shown in
-international form without `+`; a number with neither `+`, `00` nor a leading `0` is taken as
-international; MMS and Voice-SMS answer ERR:INVALID_REQUEST until they are implemented;
-unlimited credit reads BALANCE:2147483647.
+(smsd.api.refusals). Decisions (docs/intellisoftware.md): one submission is one task, and its
+id is the ID on every recipient's line and in every status report forwarded for it; numbers are
+shown in international form without `+`; a number with neither `+`, `00` nor a leading `0` is
+taken as international; MMS and Voice-SMS answer ERR:INVALID_REQUEST until they are
+implemented; unlimited credit reads BALANCE:2147483647.
 """
 from __future__ import annotations
 

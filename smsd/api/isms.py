@@ -11,7 +11,7 @@ Routes (GET or POST form, parameter names in any case, unencoded text, see `smsd
 
 Every answer is HTTP 200, a line end after the body, and the connection is closed after it
 (clients of the box read until close). Decisions where the vendor's manual is silent or where
-smsd differs from the box (README "MultiModem iSMS API"):
+smsd differs from the box (docs/isms.md):
 - one request, one `ID: <n>` whatever the number of recipients, as the box answers: <n> is the
   message id of the first recipient; /querymsg on it reports the whole request (0 done, 1 done
   with error, 2 in progress, 3 request received, 4 error, 5 id not found);

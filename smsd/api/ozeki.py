@@ -4,7 +4,7 @@ Parameters by GET query or POST form, names in any case, `+` that arrived as a s
 unencoded text in `messagedata` (see `smsd.api.legacy`). Every answer is HTTP 200 with the
 vendor's XML document (or HTML with responseformat=html) and the connection closed after it.
 
-Actions (README "Ozeki NG HTTP API" has the details and the decisions):
+Actions (docs/ozeki.md has the details and the decisions):
     sendmessage      recipient (';' or ',' separated numbers, contact or group names),
                      messagedata, messagetype, originator, serviceprovider, responseformat
                      -> one <acceptreport> per recipient, statuscode 0 when accepted
