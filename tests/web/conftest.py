@@ -31,6 +31,8 @@ def walk(console_daemon, tmp_path: Path):  # type: ignore[no-untyped-def]
     why = browser.missing()
     if why:
         pytest.skip(why)
+    for old in browser.SCREENSHOTS.glob("*.png"):      # this run's pictures only
+        old.unlink()
     driver = browser.new_driver(tmp_path / "chromium-profile")
     try:
         yield browser.Walk(driver, console_daemon.base)

@@ -8,6 +8,7 @@ docs/images/ for docs/web-console.md.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Callable
 
 from browser import Walk, copy_to_docs
@@ -32,6 +33,48 @@ def dashboard(w: Walk, daemon: Any) -> None:
     w.shot("dashboard")
 
 
+TO = "+447700900123"
+TEXT = "Hello from the console"
+INBOUND = "A reply <b>from</b> the network"
+
+
+def send(w: Walk, daemon: Any) -> None:
+    w.click_nav("Send")
+    w.fill("to", TO)
+    w.fill("text", TEXT)
+    counter = w.driver.find_element("id", "counter")
+    w.wait(lambda: "1 part(s), gsm7" in counter.text, what="the counter's plan")
+    w.shot("send")
+    w.submit("Send")
+    w.wait(lambda: "/send?task=" in w.driver.current_url, what="the task's progress")
+    bar = w.driver.find_element("id", "progress")
+    w.wait(lambda: bar.get_attribute("value") == bar.get_attribute("max") == "1",
+           what="the progress bar to fill")
+    w.shot("send-progress")
+
+
+def outbox(w: Walk, daemon: Any) -> None:
+    w.click_nav("Outbox")
+    def sent() -> bool:
+        w.driver.refresh()
+        cells = w.driver.find_elements("css selector", "#messages tbody td")
+        text = " ".join(c.text for c in cells)
+        return TO in text and ("SENT_OK" in text or "DELIVERED" in text)
+    w.wait(sent, what="the message SENT_OK or DELIVERED in the outbox")
+    w.shot("outbox")
+
+
+def inbox(w: Walk, daemon: Any) -> None:
+    status, body = daemon.request("/sim/sms", json.dumps(
+        {"port": 0, "from": "+447700900555", "text": INBOUND}).encode(),
+        headers={"Content-Type": "application/json"})
+    assert status == 200 and b'"error_code":200' in body, body
+    w.click_nav("Inbox")
+    w.wait_text(INBOUND, reload=True)      # escaped: shown as written, not as markup
+    assert w.driver.find_elements("css selector", "#messages b") == []
+    w.shot("inbox")
+
+
 def sign_out(w: Walk, daemon: Any) -> None:
     w.sign_out()
     w.wait(lambda: "/login" in w.driver.current_url, what="the login page after sign-out")
@@ -41,7 +84,7 @@ def sign_out(w: Walk, daemon: Any) -> None:
 
 
 Step = Callable[[Walk, Any], None]
-WALK: list[Step] = [login, dashboard, sign_out]
+WALK: list[Step] = [login, dashboard, send, outbox, inbox, sign_out]
 
 
 def test_walk(walk: Walk, console_daemon: Any) -> None:
