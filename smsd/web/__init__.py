@@ -14,11 +14,11 @@ from typing import Callable
 import bottle
 
 from smsd.service import Service
-from smsd.web import dashboard, login, messages, network, placeholder, ports, routing, send, static_files
+from smsd.web import dashboard, login, messages, network, placeholder, ports, routing, send, static_files, system
 from smsd.web.console import Console, WebSettings
 
 # Page modules, each with mount(console, app). A page helper adds its module here.
-PAGE_MODULES: list[ModuleType] = [dashboard, send, messages, network, ports, routing]
+PAGE_MODULES: list[ModuleType] = [dashboard, send, messages, network, ports, routing, system]
 
 
 def mount(app: bottle.Bottle, svc: Service, settings: WebSettings = WebSettings(), *,

@@ -1,0 +1,217 @@
+"""/system: version, uptime, storage, the last log lines, the audit log, backup and restore,
+restart, reboot, factory reset, the HTTPS certificate and the signed package update.
+
+Thin translators over `svc.system`, `svc.certificate`, `svc.audit` and smsd.update's
+`stage_update` (the same checks as `smsd update`). Every action is audited after it succeeded.
+Uploads are read up to their own limit (and the HTTP front refuses any body over 2 MiB) and
+parsed strictly by the service; the dangerous actions need a ticked confirmation box.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from typing import Any
+
+import bottle
+
+from smsd import update
+from smsd.errors import ServiceError, UpdateRefused
+from smsd.service.system import MAX_RESTORE
+from smsd.system.logbuffer import LEVELS
+from smsd.web.console import Console, PageRequest
+
+MAX_CERT = 64 * 1024
+MAX_SIG = update.MAX_SIGNATURE_BYTES
+LOG_LINES = 200
+AUDIT_LINES = 50
+ACTIONS = {"restart": ("Restart the daemon", "system.restart"),
+           "reboot": ("Reboot the box", "system.reboot"),
+           "factory-reset": ("Factory reset", "system.reset")}
+
+
+class UploadError(Exception):
+    """An upload is missing or too large: shown next to its field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def mount(console: Console, app: bottle.Bottle) -> None:
+    console.route(app, "/system", show)
+    console.route(app, "/system/backup", download_backup, method="POST")
+    console.route(app, "/system/restore", upload_restore, method="POST")
+    console.route(app, "/system/restore/confirm", confirm_restore, method="POST")
+    console.route(app, "/system/restore/cancel", cancel_restore, method="POST")
+    console.route(app, "/system/certificate", upload_certificate, method="POST")
+    console.route(app, "/system/update", upload_update, method="POST")
+    for name in ACTIONS:
+        console.route(app, f"/system/{name}", _power(name), method="POST")
+
+
+def show(req: PageRequest, **values: Any) -> str:
+    query = req.query()
+    level = str(query.get("level", "INFO"))
+    if level not in LEVELS:
+        level = "INFO"
+        req.errors.setdefault("level", "choose one of " + ", ".join(LEVELS))
+    svc = req.svc
+    certificate = None
+    try:
+        certificate = svc.certificate.info()
+        cert_note = ""
+    except ServiceError as exc:
+        cert_note = str(exc)
+    return req.render("system.tpl", info=svc.system.info(), level=level, levels=LEVELS,
+                      logs=svc.system.logs(level=level, limit=LOG_LINES),
+                      audit=svc.audit.entries(limit=AUDIT_LINES),
+                      staged=svc.system.staged_restore(), certificate=certificate,
+                      cert_note=cert_note, last_update=update.read_outcome(_spool(req)),
+                      when=_when, size=_size, duration=_duration, problem=values.get("problem", ""))
+
+
+# --- backup and restore -------------------------------------------------------------------------
+def download_backup(req: PageRequest) -> Any:
+    path = req.svc.system.backup()
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    finally:
+        os.unlink(path)
+    req.svc.audit.record(req.user, "system.backup", f"{len(data)} bytes")
+    name = f"smsd-backup-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.db"
+    bottle.response.content_type = "application/vnd.sqlite3"
+    bottle.response.set_header("Content-Disposition", f'attachment; filename="{name}"')
+    return data
+
+
+def upload_restore(req: PageRequest) -> str:
+    try:
+        data = _upload("backup", MAX_RESTORE)
+        info = req.svc.system.stage_restore(data)
+    except UploadError as exc:
+        return _refused(req, exc.field, str(exc))
+    except ServiceError as exc:
+        return _refused(req, "backup", str(exc))
+    made = f" written by smsd {info.smsd}" if info.smsd else ""
+    return req.redirect("/system", f"The backup (schema version {info.schema}{made}) is checked. "
+                                   "Confirm below to restore it; the daemon restarts.")
+
+
+def confirm_restore(req: PageRequest) -> str:
+    if req.form().get("confirm") != "yes":
+        return _refused(req, "restore_confirm", "tick the box to confirm: the database will be "
+                                                "replaced by the backup")
+    try:
+        info = req.svc.system.confirm_restore()
+    except ServiceError as exc:
+        return _refused(req, "restore_confirm", str(exc), status=409)
+    req.svc.audit.record(req.user, "system.restore", f"backup of schema version {info.schema}"
+                                                     f" ({info.smsd or 'a database file'})")
+    return req.render("restarting.tpl", what="The backup is restored at the restart")
+
+
+def cancel_restore(req: PageRequest) -> str:
+    req.svc.system.cancel_restore()
+    return req.redirect("/system", "The uploaded backup was discarded.")
+
+
+# --- restart, reboot, factory reset -------------------------------------------------------------
+def _power(name: str) -> Any:
+    title, action = ACTIONS[name]
+
+    def handler(req: PageRequest) -> str:
+        field = name.replace("-", "_") + "_confirm"
+        if req.form().get("confirm") != "yes":
+            return _refused(req, field, f"{title}: tick the box to confirm")
+        try:
+            getattr(req.svc.system, name.replace("-", "_"))()
+        except ServiceError as exc:
+            return _refused(req, field, str(exc), status=409)
+        req.svc.audit.record(req.user, action)
+        return req.render("restarting.tpl", what=title)
+    return handler
+
+
+# --- certificate and update ---------------------------------------------------------------------
+def upload_certificate(req: PageRequest) -> str:
+    try:
+        cert = _upload("certificate", MAX_CERT)
+        key = _upload("key", MAX_CERT)
+        info = req.svc.certificate.install(cert, key)
+    except UploadError as exc:
+        return _refused(req, exc.field, str(exc))
+    except ServiceError as exc:
+        return _refused(req, "certificate", str(exc))
+    req.svc.audit.record(req.user, "system.certificate", f"{info.subject}, SHA-256 {info.sha256}")
+    return req.redirect("/system", "The certificate is installed: new HTTPS connections use it.")
+
+
+def upload_update(req: PageRequest) -> str:
+    try:
+        package = _upload("package", update.MAX_PACKAGE_BYTES)
+        signature = _upload("signature", MAX_SIG)
+    except UploadError as exc:
+        return _refused(req, exc.field, str(exc))
+    with tempfile.TemporaryDirectory(prefix="smsd-upload-",
+                                     dir=req.svc.system.state_dir) as work:
+        deb = os.path.join(work, "smsd.deb")
+        for path, data in ((deb, package), (deb + ".sig", signature)):
+            with open(path, "wb") as f:
+                f.write(data)
+        try:
+            staged = update.stage_update(deb, spool=_spool(req))
+        except (UpdateRefused, OSError) as exc:
+            return _refused(req, "package", str(exc).replace(work + "/", ""))
+    req.svc.audit.record(req.user, "system.update", f"smsd {staged.from_version} -> "
+                                                    f"{staged.version} staged")
+    return req.render("restarting.tpl", what=f"smsd {staged.version} is signed and staged; "
+                                             "it is being installed")
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _spool(req: PageRequest) -> str:
+    return os.path.join(req.svc.system.state_dir, update.SPOOL_NAME)
+
+
+def _upload(field: str, limit: int) -> bytes:
+    upload = bottle.request.files.get(field)
+    if upload is None or not getattr(upload, "filename", ""):
+        raise UploadError(field, "choose a file")
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise UploadError(field, f"the file is larger than {_size(limit)}")
+    if not data:
+        raise UploadError(field, "the file is empty")
+    return bytes(data)
+
+
+def _refused(req: PageRequest, field: str, message: str, status: int = 400) -> str:
+    bottle.response.status = status
+    req.errors[field] = message
+    return show(req)
+
+
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return "-"
+    return dt.datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    s = int(seconds)
+    days, s = divmod(s, 86400)
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    return (f"{days} d " if days else "") + f"{hours:02d}:{minutes:02d}:{s:02d}"
