@@ -14,11 +14,13 @@ from typing import Callable
 import bottle
 
 from smsd.service import Service
-from smsd.web import dashboard, login, messages, network, placeholder, ports, routing, send, static_files, system
+from smsd.web import (book, dashboard, login, messages, network, placeholder, ports, routing, send,
+                      static_files, system, users)
 from smsd.web.console import Console, WebSettings
 
 # Page modules, each with mount(console, app). A page helper adds its module here.
-PAGE_MODULES: list[ModuleType] = [dashboard, send, messages, network, ports, routing, system]
+PAGE_MODULES: list[ModuleType] = [dashboard, send, messages, network, ports, routing, system, users,
+                                  book]
 
 
 def mount(app: bottle.Bottle, svc: Service, settings: WebSettings = WebSettings(), *,
