@@ -31,6 +31,7 @@ from smsd.system.watchdog import HttpCheck
 from front import (PW, USERS, Front, Reply, login_request, refused_as_auth_error,
                    serves_the_user)
 from fakes import wait_for
+from test_watchdog_daemon import free_port
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -512,12 +513,6 @@ def test_config_reads_the_tls_keys(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="both a listen and a tls_listen"):
         config.build({"listen": ("127.0.0.1:8443",), "tls_listen": ("127.0.0.1:8443",)},
                      {"simulate": 1})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_the_daemon_serves_both_and_its_service_installs_live(tmp_path: Path) -> None:

@@ -151,7 +151,10 @@ class TlsCertificate:
         chain, key = check_pair(cert_pem, key_pem, now)
         text = b"".join(_pem(c) for c in chain) + _key_pem(key)
         with self._lock:      # one install at a time; connections keep using the old context
-            written = _write_private(self._pair, text, keep_on_failure=True)
+            try:
+                written = _write_private(self._pair, text, keep_on_failure=True)
+            except OSError as exc:      # a full or read-only disk: the old pair stays
+                raise TlsUnavailable(f"cannot save the certificate: {exc.strerror}") from None
             try:
                 context = server_context(written)
             except (ssl.SSLError, OSError) as exc:
