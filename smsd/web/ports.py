@@ -63,6 +63,8 @@ def sparkline(samples: list[int]) -> str:
     """SVG polyline points of signal samples (0..31) across the plot, oldest left."""
     if not samples:
         return ""
+    if len(samples) == 1:
+        samples = samples * 2              # one sample: a level line, not an invisible dot
     step = SPARK_W / max(1, len(samples) - 1)
     return " ".join(f"{i * step:.1f},{SPARK_H - min(31, max(0, s)) * SPARK_H / 31:.1f}"
                     for i, s in enumerate(samples))

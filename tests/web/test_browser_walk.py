@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from browser import Walk, copy_to_docs
 from e2e.harness import ADMIN_PW
+from walk_ports_routing import ports, routing
 
 NAV = ["Dashboard", "Send", "Outbox", "Inbox", "Users", "Address book", "Ports", "Routing",
        "Network", "System"]
@@ -84,7 +85,7 @@ def sign_out(w: Walk, daemon: Any) -> None:
 
 
 Step = Callable[[Walk, Any], None]
-WALK: list[Step] = [login, dashboard, send, outbox, inbox, sign_out]
+WALK: list[Step] = [login, dashboard, send, outbox, inbox, ports, routing, sign_out]
 
 
 def test_walk(walk: Walk, console_daemon: Any) -> None:
