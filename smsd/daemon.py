@@ -38,7 +38,7 @@ from smsd.service.book import route_matches
 from smsd.store.db import Store
 from smsd.store.migrate import SchemaError
 from smsd.system.listen import ListenError, check_listen
-from smsd.system.tls import TlsCertificate
+from smsd.system.tls import TLS_PAIR_FILE, TlsCertificate
 from smsd.system.memory import HeapTrimmer
 from smsd.system.status import DeviceStatus
 from smsd.system.watchdog import HealthProbe, HttpCheck, Watchdog
@@ -356,5 +356,6 @@ class Daemon:
         if not self.factory_reset:
             return 0
         from smsd.board.factory_reset import FACTORY_RESET_EXIT, wipe_state
-        wipe_state(self.cfg.state_dir, DB_FILE, (ADMIN_PASSWORD_FILE,))
+        # The HTTPS key goes too (an uploaded one is a secret); the next start makes a new one.
+        wipe_state(self.cfg.state_dir, DB_FILE, (ADMIN_PASSWORD_FILE, TLS_PAIR_FILE))
         return FACTORY_RESET_EXIT     # systemd restarts us on a fresh state

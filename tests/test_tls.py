@@ -534,3 +534,6 @@ def test_the_daemon_serves_both_and_its_service_installs_live(tmp_path: Path) ->
         assert https_get(port, "/health", client_context(str(fresh))).body == "ok\n"
     finally:
         daemon.stop()
+    daemon.factory_reset = True                  # confirmed on the box: the uploaded key goes
+    daemon.after_stop()
+    assert not pair.exists()

@@ -42,6 +42,7 @@ from smsd.errors import BadRequest, ConfigError, ServiceError
 
 TLS_DIR = "tls"
 PAIR_FILE = "server.pem"
+TLS_PAIR_FILE = os.path.join(TLS_DIR, PAIR_FILE)   # in the state dir (a factory reset wipes it)
 SELF_SIGNED_ORG = "smsd self-signed"     # marks a certificate the daemon made (and may remake)
 VALID_DAYS = 3650
 RENEW_BEFORE = datetime.timedelta(days=30)
