@@ -25,9 +25,10 @@ def candidates() -> list[Path]:
     return found
 
 
-def web_root() -> Path:
-    """The web/ folder; FileNotFoundError naming every place looked at when none is there."""
-    looked = candidates()
+def web_root(looked: list[Path] | None = None) -> Path:
+    """The web/ folder (the first of `looked`, default candidates(), that holds one);
+    FileNotFoundError naming every place looked at when none does."""
+    looked = candidates() if looked is None else looked
     for path in looked:
         if (path / MARKER).is_file():
             return path

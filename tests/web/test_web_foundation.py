@@ -174,3 +174,21 @@ def test_a_pages_own_polling_does_not_keep_the_session_alive(tmp_path: Path) -> 
             assert c.get("/dashboard/data", {"Accept": "application/json"}).status == 200
         front.clock.now += 1                   # 61 s since the user last did something
         assert c.get("/dashboard/data", {"Accept": "application/json"}).status == 401
+
+
+def test_the_installed_package_carries_every_file_of_web(tmp_path: Path) -> None:
+    """setup.cfg's data_files (what pip and the .deb's pybuild install) hold every template and
+    static file, where smsd/web/files.py looks for an installed package."""
+    import subprocess
+    import sys
+    repo = Path(__file__).resolve().parents[2]
+    prefix = tmp_path / "prefix"
+    subprocess.run([sys.executable, "setup.py", "-q", "install_data", "-d", str(prefix)],
+                   cwd=repo, check=True, capture_output=True, timeout=120)
+    installed = prefix / "share" / "smsd" / "web"
+    assert web_root([tmp_path / "nothing", installed]) == installed
+    shipped = {p.relative_to(repo / "web") for p in (repo / "web").rglob("*") if p.is_file()}
+    got = {p.relative_to(installed) for p in installed.rglob("*") if p.is_file()}
+    assert shipped and got == shipped
+    with pytest.raises(FileNotFoundError):
+        web_root([tmp_path / "nothing"])
