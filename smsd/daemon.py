@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -34,12 +35,14 @@ from smsd.modem_events import ModemEventSink
 from smsd.push.worker import FORMATTERS, PushTarget, PushWorker
 from smsd.scheduler import Scheduler
 from smsd.service import Service
-from smsd.service.book import route_matches
+from smsd.service.book import ROUTE_GIVE_UP, route_matches
 from smsd.store.db import Store
 from smsd.store.migrate import SchemaError
 from smsd.system.listen import ListenError, check_listen
 from smsd.system.tls import TLS_PAIR_FILE, TlsCertificate
+from smsd.system import logbuffer
 from smsd.system.memory import HeapTrimmer
+from smsd.system.power import RESTART_EXIT, DaemonControls
 from smsd.system.status import DeviceStatus
 from smsd.system.watchdog import HealthProbe, HttpCheck, Watchdog
 from smsd.web import WebSettings
@@ -85,6 +88,8 @@ class Daemon:
         self.board: Any = None         # the simulated modem board in simulate mode
         self.gpio: Any = None          # smsd.board.Board: lines, LEDs, button (if described)
         self.factory_reset = False
+        self.restart = False           # a restart asked for on the System page
+        self.restored: Any = None      # the BackupInfo of a restore done at this start
         self.workers: dict[int, ModemWorker] = {}
         self.server: Any = None
         self.push: PushWorker | None = None
@@ -100,6 +105,7 @@ class Daemon:
         os.makedirs(cfg.state_dir, mode=0o750, exist_ok=True)
         log.info("starting: %d port(s)%s, PDU codec backend %s", cfg.port_count,
                  " (simulated)" if cfg.simulate else "", pdu.backend_info())
+        self._restore_pending()   # a restore confirmed on the System page, before the open
         self.store = Store(os.path.join(cfg.state_dir, DB_FILE))
         self.store.outbox.recover_after_restart()
         self.admin_password = self._ensure_admin()
@@ -115,6 +121,13 @@ class Daemon:
         self.scheduler.attach(self.workers)
         self.service = Service(self.store, self.scheduler, self.workers,
                                device_status=DeviceStatus(cfg.state_dir).performance)
+        self.service.system.attach(DaemonControls(cfg.state_dir, simulate=bool(cfg.simulate),
+                                                  stop=self._stop_for),
+                                   logs=logbuffer.install())
+        if self.restored is not None:     # in the restored database's own audit log
+            made = self.restored.smsd or "a database file"
+            self.service.audit.record(None, "system.restore", "restored at start: backup of "
+                                      f"schema version {self.restored.schema} ({made})")
         self._start_network()    # before HTTP: an unconfirmed change is rolled back first
         self._create_push()      # cursors first, so events of the ports' first boot are pushed
         for worker in self.workers.values():
@@ -180,6 +193,28 @@ class Daemon:
         self.factory_reset = True
         self.stopping.set()
 
+    def _stop_for(self, reason: str) -> None:
+        # From an HTTP thread: only ask; run_forever stops everything, after_stop says how.
+        if reason == "factory_reset":
+            self.factory_reset = True
+        else:
+            self.restart = True
+        self.stopping.set()
+
+    def _restore_pending(self) -> None:
+        from smsd.service.system import restore_pending
+        try:
+            info = restore_pending(self.cfg.state_dir, DB_FILE)
+        except (SchemaError, OSError, sqlite3.Error) as exc:
+            # Checked at upload, so rare (a full disk): start on the database as it was.
+            log.error("restoring the backup confirmed on the System page failed (%s); the "
+                      "database is unchanged", exc)
+            return
+        if info is not None:
+            self.restored = info
+            log.warning("restored the backup confirmed on the System page (schema version %d); "
+                        "the replaced database is %s.pre-restore.bak", info.schema, DB_FILE)
+
     def _start_network(self) -> None:
         """[network] manage = yes: smsd owns the box's network settings. A change the previous
         run applied and nobody confirmed is rolled back now (see smsd/system/network_config.py)."""
@@ -200,14 +235,14 @@ class Daemon:
         # Always running: routing rules (forwarding of received SMS) can be added at run time.
         targets = [PushTarget(url) for url in self.cfg.push_urls]
         self.push = PushWorker(self.store.events, targets, self.service.sn,
-                               dynamic=self._route_targets)
+                               dynamic=self._route_targets, failures=self.store.push_failed)
         if targets:
             log.info("pushing events to %s", ", ".join(self.cfg.push_urls))
 
     def _route_targets(self) -> list[PushTarget]:
         return [PushTarget(r.url, dialect=r.protocol, name=f"route:{r.id}",
                            match=functools.partial(route_matches, r),
-                           retry=self._push_retry(r.protocol))
+                           retry=self._push_retry(r.protocol), give_up=ROUTE_GIVE_UP)
                 for r in self.service.routes.all() if r.protocol in FORMATTERS]
 
     def _push_retry(self, protocol: str) -> float | None:
@@ -354,7 +389,7 @@ class Daemon:
     def after_stop(self) -> int:
         """The exit status; a confirmed factory reset wipes the state first (store closed)."""
         if not self.factory_reset:
-            return 0
+            return RESTART_EXIT if self.restart else 0
         from smsd.board.factory_reset import FACTORY_RESET_EXIT, wipe_state
         # The HTTPS key goes too (an uploaded one is a secret); the next start makes a new one.
         wipe_state(self.cfg.state_dir, DB_FILE, (ADMIN_PASSWORD_FILE, TLS_PAIR_FILE))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from console_front import ADMIN_PW, PW, Client, ConsoleFront
+from console_front import ADMIN_PW, PW, Client, ConsoleFront, Reply
 from smsd.service.system import PENDING, UPLOADED, SystemUnavailable, restore_pending
 from smsd.system.logbuffer import LogBuffer
 
@@ -45,7 +45,7 @@ def admin(front: ConsoleFront) -> Client:
 
 
 def multipart(c: Client, target: str, files: dict[str, tuple[str, bytes]],
-              fields: dict[str, str] | None = None, *, csrf: bool = True):  # type: ignore[no-untyped-def]
+              fields: dict[str, str] | None = None, *, csrf: bool = True) -> Reply:
     boundary = uuid.uuid4().hex
     parts: list[bytes] = []
     values = dict(fields or {})
