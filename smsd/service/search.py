@@ -162,3 +162,7 @@ def recent_events(store: Store, access: AccessPolicy, user: str | None,
     if not access.may_control_ports(user):
         return []
     return [_event(*row) for row in store.search.recent_events(limit)]
+
+
+# The row and query types of the searches, for the pages (which never import the store).
+__all__ = ["Event", "Found", "InboxRow", "MessageQuery", "OutboxRow", "Search", "TaskProgress"]

@@ -12,8 +12,8 @@ from typing import Sequence
 import bottle
 
 from smsd.errors import ServiceError
-from smsd.service.search import INBOX_STATUSES, OUTBOX_STATUSES, Found
-from smsd.store.search import InboxRow, MessageQuery, OutboxRow
+from smsd.service.search import (INBOX_STATUSES, OUTBOX_STATUSES, Found, InboxRow, MessageQuery,
+                                 OutboxRow)
 from smsd.web.console import Console, PageRequest
 
 FIELDS = ("number", "text", "status", "port", "from", "to")
