@@ -150,3 +150,18 @@ def test_inbox_lists_marks_read_and_filters(front: ConsoleFront) -> None:
     assert "hello alice" not in admin.get("/inbox?port=2").body
     csv_reply = admin.get("/inbox/export.csv")
     assert "+447700900200" in csv_reply.body and "hello alice" in csv_reply.body
+
+
+def test_stop_ends_a_bulk_send_and_the_progress_says_so(front: ConsoleFront) -> None:
+    for worker in front.workers.values():
+        worker.latency = 0.05                       # 40 messages take about a second
+    c = signed_in(front)
+    numbers = ", ".join(f"+4477009{i:05d}" for i in range(40))
+    reply = c.post("/send", {"to": numbers, "text": "bulk"})
+    task = reply.location.rpartition("=")[2]
+    assert c.post(f"/send/task/{task}/stop", {}, csrf=False).status == 403   # still running
+    stopped = c.post(f"/send/task/{task}/stop", {})
+    assert stopped.status == 303 and "stopped" in c.get(stopped.location).body
+    assert wait_for(lambda: json.loads(c.get(f"/send/task/{task}").body)["finished"])
+    state = json.loads(c.get(f"/send/task/{task}").body)
+    assert state["total"] == 40 and 0 < state["failed"] <= 40
