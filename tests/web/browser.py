@@ -73,9 +73,14 @@ class Walk:
 
     def wait(self, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
         """Poll `predicate` (a page reload is the caller's); fail the test on timeout."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
         deadline = time.monotonic() + timeout
         while True:
-            value = predicate()
+            try:
+                value = predicate()
+            except StaleElementReferenceException:   # the page changed under the look: again
+                value = None
             if value:
                 return value
             if time.monotonic() > deadline:
