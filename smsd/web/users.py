@@ -26,7 +26,7 @@ from typing import Any
 import bottle
 
 from smsd.errors import AuthError, NotFound, ServiceError, Throttled
-from smsd.model import PERMISSIONS, UserInfo
+from smsd.model import DEFAULT_PERMISSIONS, PERMISSIONS, UserInfo
 from smsd.web.console import Console, PageRequest
 from smsd.web.pages import ACCOUNT
 
@@ -55,8 +55,8 @@ def listing(req: PageRequest, new: dict[str, Any] | None = None) -> str:
     svc = req.svc
     rows = [(u, svc.users.digest_algorithms(u.name), svc.users.ports(u.name),
              svc.users.routes(u.name)) for u in svc.users.all()]
-    values = new or {"name": "", "perms": ["web"], "admin": False, "credits": "",
-                     "digest": False}
+    values = new or {"name": "", "perms": list(DEFAULT_PERMISSIONS), "admin": False,
+                     "credits": "", "digest": False}
     return req.render("users.tpl", rows=rows, new=values, perm_labels=PERM_LABELS,
                       permissions=PERMISSIONS, edit_path=_edit_path)
 
@@ -67,10 +67,8 @@ def create(req: PageRequest) -> str:
                               "perms": _perms(form), "admin": bool(form.get("admin")),
                               "credits": _field(form, "credits").strip(),
                               "digest": bool(form.get("digest"))}
-    password = _field(form, "password")
-    if password != _field(form, "password2"):
-        return _refused(req, listing, "password2", "the two passwords differ", new=values)
     try:
+        password = _new_password(form)
         credits = _credits(values["credits"])
         req.svc.users.add(values["name"], password, perms=values["perms"],
                           admin=values["admin"], credits=credits, digest=values["digest"])
@@ -132,12 +130,11 @@ def save(req: PageRequest) -> str:
 def set_password(req: PageRequest) -> str:
     form = req.form()
     name = _field(form, "name")
-    password = _field(form, "password")
-    if password != _field(form, "password2"):
-        return _refused(req, edit_form, "password2", "the two passwords differ", name=name)
     digest = {"on": True, "off": False}.get(_field(form, "digest"))
     try:
-        req.svc.users.passwd(name, password, digest=digest)     # ends the user's sessions
+        req.svc.users.passwd(name, _new_password(form), digest=digest)   # ends their sessions
+    except _FieldError as exc:
+        return _refused(req, edit_form, exc.field, str(exc), name=name)
     except NotFound:
         return req.refuse(404, f"no user {name!r}")
     except ServiceError as exc:
@@ -178,9 +175,11 @@ def own_password_form(req: PageRequest) -> str:
 
 def own_password(req: PageRequest) -> str:
     form = req.form()
-    old, new = _field(form, "old"), _field(form, "password")
-    if new != _field(form, "password2"):
-        return _refused(req, own_password_form, "password2", "the two new passwords differ")
+    old = _field(form, "old")
+    try:
+        new = _new_password(form)
+    except _FieldError as exc:
+        return _refused(req, own_password_form, exc.field, str(exc))
     try:
         # Through the login check, throttle and all: a stolen session cannot guess the old one.
         req.svc.users.authenticate(req.user, old, "web",
@@ -224,6 +223,17 @@ def _edit_path(name: str) -> str:
 def _field(form: bottle.FormsDict, name: str) -> str:
     value = form.get(name, "")
     return value[:MAX_FIELD + 1] if isinstance(value, str) else ""
+
+
+def _new_password(form: bottle.FormsDict) -> str:
+    """The new password typed twice; the service judges it further (not empty)."""
+    password = _field(form, "password")
+    if len(password) > MAX_FIELD:
+        raise _FieldError("password", f"a password of at most {MAX_FIELD} characters (the sign-in "
+                          "form takes no more)")
+    if password != _field(form, "password2"):
+        raise _FieldError("password2", "the two passwords differ")
+    return password
 
 
 def _perms(form: bottle.FormsDict) -> list[str]:

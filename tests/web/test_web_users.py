@@ -58,8 +58,11 @@ def test_create_edit_disable_enable_delete(front: ConsoleFront, admin: Client) -
     assert info.perms == {"web", "ports"} and info.credits is None
     assert front.svc.users.ports("shop") == [1] and front.svc.users.routes("shop") == [route]
 
+    shop = front.client()
+    assert shop.login("shop", "pw-shop-1").status == 303
     assert admin.post("/users/disable", {"name": "shop"}).status == 303
     assert front.svc.users.get("shop").disabled
+    assert shop.get("/dashboard").status == 303                 # its session ended
     assert front.client().login("shop", "pw-shop-1").status == 403
     assert admin.post("/users/enable", {"name": "shop"}).status == 303
     assert front.client().login("shop", "pw-shop-1").status == 303
@@ -78,6 +81,7 @@ def test_create_edit_disable_enable_delete(front: ConsoleFront, admin: Client) -
     (_new(name=""), "name", "user name"),
     (_new(password="", password2=""), "password", "empty password"),
     (_new(password2="other"), "password2", "differ"),
+    (_new(password="p" * 300, password2="p" * 300), "password", "at most 256"),
     (_new(credits="-3"), "credits", "whole number"),
     (_new(credits="1e9"), "credits", "whole number"),
     (_new(credits="１２"), "credits", "whole number"),             # full-width digits
@@ -133,6 +137,9 @@ def test_admin_sets_a_password_with_digest_and_ends_the_users_sessions(
     assert bad.status == 400 and 'id="password2-error"' in bad.body
     empty = admin.post("/users/passwd", {"name": "alice", "password": "", "password2": ""})
     assert empty.status == 400 and 'id="password-error"' in empty.body
+    long = admin.post("/users/passwd", {"name": "alice", "password": "x" * 257,
+                                        "password2": "x" * 257})
+    assert long.status == 400 and 'id="password-error"' in long.body
     assert alice.get("/dashboard").status == 200                 # nothing changed yet
     reply = admin.post("/users/passwd", {"name": "alice", "password": NEW_PW,
                                          "password2": NEW_PW, "digest": "on"})
@@ -182,6 +189,8 @@ def test_own_password_needs_the_old_one_and_ends_other_sessions(front: ConsoleFr
     assert wrong.status == 400 and 'id="old-error"' in wrong.body
     differ = here.post("/users/password", {"old": PW, "password": NEW_PW, "password2": "x"})
     assert differ.status == 400 and 'id="password2-error"' in differ.body
+    empty = here.post("/users/password", {"old": PW, "password": "", "password2": ""})
+    assert empty.status == 400 and 'id="password-error"' in empty.body
     assert front.svc.users.check("alice", PW)
     assert here.post("/users/password", {"old": PW, "password": NEW_PW, "password2": NEW_PW},
                      csrf=False).status == 403
