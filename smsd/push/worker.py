@@ -7,6 +7,11 @@ cursor, batches consecutive events of one kind into one POST (the spec's bodies 
 and moves the cursor only after a 2xx. A failure backs that target off exponentially (capped) and
 retries the same batch; other targets are not held up. A restart resumes from the cursors, so
 nothing is dropped and nothing acknowledged is sent again.
+
+A target with `give_up` set (the routing rules: a day) stops retrying a batch its receiver has
+refused for that long: the batch's events are parked in the store as failed for good (the
+Routing page lists and replays them) and the target goes on with the next events, so one bad
+event or a receiver gone for days does not hold everything after it back forever.
 """
 from __future__ import annotations
 
@@ -51,6 +56,12 @@ class EventSource(Protocol):
     def last_event_id(self) -> int: ...
 
 
+class FailureSink(Protocol):
+    """Where given-up pushes go (smsd.store.push_failed.PushFailures)."""
+
+    def park(self, target: str, event_ids: Sequence[int], error: str, attempts: int) -> None: ...
+
+
 @dataclass
 class PushTarget:
     url: str
@@ -58,6 +69,9 @@ class PushTarget:
     name: str = ""                       # durable cursor key; default "<dialect>:<url>"
     match: Callable[[str, Any], bool] | None = None   # route filter on (kind, payload)
     retry: float | None = None           # fixed retry interval; default the formatter's RETRY
+    give_up: float | None = None         # seconds of refusals after which a batch is parked
+    failing_since: float | None = None   # monotonic time of the current batch's first failure
+    attempts: int = 0                    # of the current batch
     backoff: float = 0.0                 # current back-off, seconds
     next_try: float = 0.0                # monotonic time of the next attempt
     delivered: int = 0
@@ -104,13 +118,14 @@ class PushWorker(threading.Thread):
                  clock: Callable[[], float] = time.monotonic,
                  post: Callable[[str, bytes, str, float], int] = post,
                  dynamic: Callable[[], list[PushTarget]] | None = None,
-                 refresh: float = 2.0) -> None:
+                 refresh: float = 2.0, failures: FailureSink | None = None) -> None:
         super().__init__(name="push", daemon=True)
         self._store, self.targets, self._sn = store, list(targets), sn
         self._static = {t.key for t in targets}
         self._dynamic, self._refresh, self._refreshed = dynamic, refresh, float("-inf")
         self._batch, self._timeout, self._poll = batch, timeout, poll
         self._clock, self._post = clock, post
+        self._failures = failures
         self._halt = threading.Event()
         self._wake = threading.Event()
         self.heartbeat = clock()
@@ -181,9 +196,15 @@ class PushWorker(threading.Thread):
             error = str(exc) or exc.__class__.__name__
         if not error:
             target.backoff, target.delivered = 0.0, target.delivered + len(events)
+            target.failing_since, target.attempts = None, 0
             return True
         target.failures += 1
+        target.attempts += 1
         target.last_error = error
+        if target.failing_since is None:
+            target.failing_since = self._clock()
+        if self._given_up(target, events, error):
+            return True
         fixed = target.fixed_retry
         target.backoff = fixed if fixed is not None else \
             min(self.MAX_BACKOFF, max(self.MIN_BACKOFF, target.backoff * 2))
@@ -191,6 +212,19 @@ class PushWorker(threading.Thread):
         log.warning("push of %d %s event(s) to %s failed (%s); retrying in %.0f s",
                     len(events), kind, target.url, error, target.backoff)
         return False
+
+
+    def _given_up(self, target: PushTarget, events: list[Any], error: str) -> bool:
+        """Park the batch when the target has been refusing it for its give-up time."""
+        if target.give_up is None or self._failures is None or target.failing_since is None \
+                or self._clock() - target.failing_since < target.give_up:
+            return False
+        self._failures.park(target.key, [e.id for e in events], error, target.attempts)
+        log.warning("push of %d %s event(s) to %s failed for good after %d attempts (%s); "
+                    "parked for replay", len(events), events[0].kind, target.url,
+                    target.attempts, error)
+        target.failing_since, target.attempts, target.backoff = None, 0, 0.0
+        return True
 
 
 def _same_kind_prefix(events: Sequence[Any]) -> list[Any]:

@@ -13,13 +13,18 @@ from smsd.addressbook_csv import (check_name, format_contacts, format_groups, no
                                   parse_contacts, parse_groups)
 from smsd.errors import BadRequest, NotFound, UnknownRecipient
 from smsd.model import Contact, Group, Route
+from smsd.service import route_probe
+from smsd.store.contacts import route_cursor_key
 from smsd.store.db import Store
+from smsd.store.push_failed import FailedPush
 
 ROUTE_PROTOCOLS = ("isms", "json", "intelli", "intelli-sms", "intelli-status",
                    "intelli-subscription")
 # Protocols that also forward events other than received SMS (IntelliSoftware status reports and
 # subscription list events); the route's filters apply to received SMS only.
 EVENT_PROTOCOLS = ("intelli", "intelli-status", "intelli-subscription")
+MAX_PREFIX = 64
+ROUTE_GIVE_UP = 24 * 3600.0   # a route's receiver refusing an event this long: parked for replay
 _NUMBER = re.compile(r"\+?[0-9]{1,24}").fullmatch
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE).fullmatch
 
@@ -134,8 +139,51 @@ class Routes:
             raise BadRequest(f"route protocol must be one of {', '.join(ROUTE_PROTOCOLS)}")
         if port is not None and (isinstance(port, bool) or port < 0):
             raise BadRequest("route port must be a port number")
+        for what, prefix in (("sender prefix", sender_prefix), ("text prefix", text_prefix)):
+            if len(prefix) > MAX_PREFIX or not prefix.isprintable():
+                raise BadRequest(f"route {what}: up to {MAX_PREFIX} printable characters")
         return self._store.routes.add(url, protocol, port, sender_prefix, text_prefix)
+
+    def get(self, route_id: int) -> Route:
+        for route in self._store.routes.all():
+            if route.id == route_id:
+                return route
+        raise NotFound(f"no route {route_id}")
+
+    def test(self, route_id: int, sn: str, timeout: float = route_probe.TIMEOUT
+             ) -> route_probe.ProbeAnswer:
+        """POST a sample event to the route's URL in its format; what it answered
+        (smsd/service/route_probe.py). Nothing is stored or queued."""
+        return route_probe.probe(self.get(route_id), sn, timeout=timeout)
 
     def delete(self, route_id: int) -> None:
         if not self._store.routes.delete(route_id):
             raise NotFound(f"no route {route_id}")
+
+    # --- pushes that failed for good (smsd/push/worker.py parks them) ---------------------------
+    def failed(self, limit: int = 200) -> list[FailedPush]:
+        """Events the routes gave up on, newest first."""
+        return self._store.push_failed.list([route_cursor_key(r.id) for r in self.all()], limit)
+
+    def failed_route(self, item: FailedPush) -> int:
+        return int(item.target.partition(":")[2])
+
+    def replay(self, failed_id: int, sn: str, timeout: float = route_probe.TIMEOUT
+               ) -> route_probe.ProbeAnswer:
+        """POST a parked event to its route again, now; a 2xx answer takes it off the list,
+        anything else stays there with the new error. NotFound when it is gone (replayed, or
+        its route deleted)."""
+        item = self._store.push_failed.get(failed_id)
+        if item is None or not item.target.startswith("route:"):
+            raise NotFound(f"no failed push {failed_id}")
+        route = self.get(self.failed_route(item))
+        try:
+            data, ctype = route_probe.replay_body(route, sn, item.event.kind, item.event.payload)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        answer = route_probe.post_once(route.url, data, ctype, timeout=timeout)
+        if answer.ok:
+            self._store.push_failed.forget(failed_id)
+        else:
+            self._store.push_failed.retried(failed_id, answer.error or f"HTTP {answer.status}")
+        return answer

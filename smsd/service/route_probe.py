@@ -12,7 +12,7 @@ import http.client
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from smsd.model import Route
 from smsd.push.worker import FORMATTERS
@@ -66,9 +66,25 @@ def _sender(route: Route) -> str:
 
 
 def probe(route: Route, sn: str, *, timeout: float = TIMEOUT,
-          clock: Any = time.monotonic) -> ProbeAnswer:
+          clock: Callable[[], float] = time.monotonic) -> ProbeAnswer:
     data, ctype = sample(route, sn, time.time())
-    url = urllib.parse.urlsplit(route.url)
+    return post_once(route.url, data, ctype, timeout=timeout, clock=clock)
+
+
+def replay_body(route: Route, sn: str, kind: str, payload: dict[str, Any]) -> tuple[bytes, str]:
+    """A parked event rendered again in the route's format (ValueError: the format has no
+    body for that kind)."""
+    formatter: Any = FORMATTERS[route.protocol]
+    if kind not in formatter.KINDS:
+        raise ValueError(f"the {route.protocol} format does not carry {kind} events")
+    data, ctype = formatter.render(sn, kind, [payload])
+    return bytes(data), str(ctype)
+
+
+def post_once(url_text: str, data: bytes, ctype: str, *, timeout: float = TIMEOUT,
+              clock: Callable[[], float] = time.monotonic) -> ProbeAnswer:
+    """One POST to exactly `url_text` (no redirect followed), the first HEAD_BYTES kept."""
+    url = urllib.parse.urlsplit(url_text)
     started = clock()
     kind = http.client.HTTPSConnection if url.scheme.lower() == "https" else \
         http.client.HTTPConnection
@@ -79,7 +95,7 @@ def probe(route: Route, sn: str, *, timeout: float = TIMEOUT,
     target = (url.path or "/") + (f"?{url.query}" if url.query else "")
     try:
         conn.request("POST", target, body=data,
-                     headers={"Content-Type": ctype, "User-Agent": "smsd routing test"})
+                     headers={"Content-Type": ctype, "User-Agent": "smsd"})
         resp = conn.getresponse()
         head = resp.read(HEAD_BYTES)
         return ProbeAnswer(resp.status, head, "", clock() - started)

@@ -130,4 +130,6 @@ class Routes:
     def delete(self, route_id: int) -> bool:
         with self.db.write() as conn:
             conn.execute("DELETE FROM push_cursors WHERE target = ?", (route_cursor_key(route_id),))
+            conn.execute("DELETE FROM push_failed WHERE target = ?",
+                         (route_cursor_key(route_id),))
             return conn.execute("DELETE FROM routes WHERE id = ?", (route_id,)).rowcount == 1

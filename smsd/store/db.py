@@ -15,6 +15,7 @@ and a repository per subject over it, each given the database and the repositori
     port_settings  port_settings.py per-port settings by neutral key
     views          port_settings.py per-dialect hidden flags ("deleted" in one dialect)
     audit          audit.py         the audit log of administrative actions
+    push_failed    push_failed.py   pushes a route gave up on (listed, replayed)
     search         search.py        the web console's searches of outbox and inbox (read-only)
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from smsd.store.inbox import Inbox
 from smsd.store.migrate import Migration
 from smsd.store.outbox import Outbox
 from smsd.store.port_settings import DialectViews, PortSettings
+from smsd.store.push_failed import PushFailures
 from smsd.store.search import Search
 from smsd.store.sqlite import Database
 from smsd.store.subscriptions import Payloads, Subscriptions
@@ -49,6 +51,7 @@ class Store:
         self.port_settings = PortSettings(self.db)
         self.views = DialectViews(self.db)
         self.audit = AuditLog(self.db)
+        self.push_failed = PushFailures(self.db)
         self.search = Search(self.db)
         self.sn = self.settings.ensure_serial()
 

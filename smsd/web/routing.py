@@ -3,7 +3,9 @@
 A rule sends received SMS (by port, sender prefix, text prefix) to a URL in one push format
 (iSMS, JSON, IntelliSoftware). Add and delete go through svc.routes with its validation (the
 command's too); "Test" POSTs one sample event to the rule's own URL and shows the answer (status
-and the first bytes of the body). Every change and every test is written to the audit log.
+and the first bytes of the body). Below, the pushes the routes gave up on (refused for a day:
+smsd/push/worker.py parks them), each with "Replay", which POSTs it to its route again now and
+shows the answer the same way. Every change, test and replay is written to the audit log.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import bottle
 from smsd.errors import BadRequest, NotFound
 from smsd.service.book import ROUTE_PROTOCOLS
 from smsd.service.route_probe import HEAD_BYTES, ProbeAnswer
+from smsd.store.times import fmt_time
 from smsd.web.console import Console, PageRequest
 
 PROTOCOL_NAMES = {"isms": "iSMS (XMLDATA form)", "json": "JSON API push",
@@ -30,19 +33,23 @@ def mount(console: Console, app: bottle.Bottle) -> None:
     console.route(app, "/routing/add", add, method="POST")
     console.route(app, "/routing/delete", delete, method="POST")
     console.route(app, "/routing/test", test, method="POST")
+    console.route(app, "/routing/replay", replay, method="POST")
 
 
 def show(req: PageRequest, entered: dict[str, str] | None = None,
-         tested: tuple[int, ProbeAnswer] | None = None) -> str:
+         tested: tuple[str, ProbeAnswer] | None = None) -> str:
     answer = None
     if tested is not None:
-        route_id, probe = tested
-        answer = {"id": route_id, "status": probe.status, "ok": probe.ok, "error": probe.error,
+        what, probe = tested
+        answer = {"what": what, "status": probe.status, "ok": probe.ok, "error": probe.error,
                   "head": probe.head.decode("utf-8", "replace"), "seconds": probe.seconds,
                   "cut": len(probe.head) >= HEAD_BYTES}
-    return req.render("routing.tpl", routes=req.svc.routes.all(), protocols=ROUTE_PROTOCOLS,
+    routes = req.svc.routes
+    failed = [{"item": f, "route": routes.failed_route(f), "when": fmt_time(f.failed),
+               "created": fmt_time(f.event.created)} for f in routes.failed()]
+    return req.render("routing.tpl", routes=routes.all(), protocols=ROUTE_PROTOCOLS,
                       protocol_names=PROTOCOL_NAMES, ports=sorted(req.svc.ports.all),
-                      entered=entered or {"protocol": "isms"}, answer=answer)
+                      entered=entered or {"protocol": "isms"}, answer=answer, failed=failed)
 
 
 def _field(message: str) -> str:
@@ -77,13 +84,13 @@ def add(req: PageRequest) -> str:
     return req.redirect("/routing", f"Route {route_id} added.")
 
 
-def _route_id(req: PageRequest) -> int | None:
+def _id(req: PageRequest) -> int | None:
     text = req.form().get("id", "")
     return int(text) if text.isdigit() and len(text) < 12 else None
 
 
 def delete(req: PageRequest) -> str:
-    route_id = _route_id(req)
+    route_id = _id(req)
     try:
         if route_id is None:
             raise NotFound("no such route")
@@ -95,7 +102,7 @@ def delete(req: PageRequest) -> str:
 
 
 def test(req: PageRequest) -> str:
-    route_id = _route_id(req)
+    route_id = _id(req)
     try:
         if route_id is None:
             raise NotFound("no such route")
@@ -104,4 +111,19 @@ def test(req: PageRequest) -> str:
         return req.refuse(404, str(exc))
     said = f"HTTP {probe.status}" if probe.status is not None else f"no answer: {probe.error}"
     req.svc.audit.record(req.user, "route.test", f"route {route_id}: {said}")
-    return show(req, tested=(route_id, probe))
+    return show(req, tested=(f"Test of route {route_id}", probe))
+
+
+def replay(req: PageRequest) -> str:
+    failed_id = _id(req)
+    try:
+        if failed_id is None:
+            raise NotFound("no such failed push")
+        probe = req.svc.routes.replay(failed_id, req.svc.sn)
+    except NotFound as exc:
+        return req.refuse(404, str(exc))
+    except BadRequest as exc:
+        return req.refuse(400, str(exc))
+    said = f"HTTP {probe.status}" if probe.status is not None else f"no answer: {probe.error}"
+    req.svc.audit.record(req.user, "route.replay", f"failed push {failed_id}: {said}")
+    return show(req, tested=(f"Replay of failed push {failed_id}", probe))

@@ -1,7 +1,7 @@
 % rebase('base.tpl', title=title)
 % if answer is not None:
 <section class="card probe" id="test-answer" role="status">
-  <h2>Test of route {{answer['id']}}</h2>
+  <h2>{{answer['what']}}</h2>
 % if answer['status'] is not None:
   <p class="{{'ok' if answer['ok'] else 'error'}}">The receiver answered HTTP {{answer['status']}} in {{'%.2f' % answer['seconds']}} s.</p>
   <p>First bytes of the body{{' (cut)' if answer['cut'] else ''}}:</p>
@@ -43,6 +43,35 @@
 <p class="muted">No routes: received SMS stay in the inbox only.</p>
 % end
 
+<h2>Pushes that failed for good</h2>
+% if failed:
+<p class="muted">A route whose receiver refused an event for a day sets it aside here and goes on with the next ones.</p>
+<table class="failed" id="failed">
+  <thead><tr><th>Id</th><th>Route</th><th>Event</th><th>Happened</th><th>Given up</th><th>Attempts</th><th>Last error</th><th></th></tr></thead>
+  <tbody>
+% for f in failed:
+  <tr id="failed-{{f['item'].id}}">
+    <td>{{f['item'].id}}</td>
+    <td>{{f['route']}}</td>
+    <td>{{f['item'].event.kind}} #{{f['item'].event.id}}</td>
+    <td>{{f['created']}}</td>
+    <td>{{f['when']}}</td>
+    <td>{{f['item'].attempts}}</td>
+    <td>{{f['item'].error}}</td>
+    <td>
+      <form method="post" action="/routing/replay" class="inline">
+        <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="id" value="{{f['item'].id}}">
+        <button type="submit">Replay</button>
+      </form>
+    </td>
+  </tr>
+% end
+  </tbody>
+</table>
+% else:
+<p class="muted">None: every route's receiver has taken what it was sent (or is still being retried).</p>
+% end
+
 <h2>Add a route</h2>
 <form class="route-add" method="post" action="/routing/add">
   <input type="hidden" name="csrf" value="{{csrf}}">
@@ -72,5 +101,5 @@
   </label>
   <button type="submit">Add route</button>
 </form>
-<p class="muted">A route retries until its receiver answers 2xx, in order and across restarts.
+<p class="muted">A route retries until its receiver answers 2xx, in order and across restarts; an event refused for a day is set aside above.
 Forwarding as SMS and outbound routing by number prefix are not supported yet.</p>
