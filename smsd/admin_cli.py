@@ -93,13 +93,17 @@ def _user_parser(p: argparse.ArgumentParser) -> None:
     delete = sub.add_parser("del", help="delete a user")
     delete.add_argument("name")
     listing = sub.add_parser("list", help="list users")
+    disable = sub.add_parser("disable", help="refuse a user everywhere, keeping its settings")
+    disable.add_argument("name")
+    enable = sub.add_parser("enable", help="let a disabled user in again")
+    enable.add_argument("name")
     assign = sub.add_parser("assign", help="the ports and routes whose received SMS a user "
                                            "sees (without options: show them)")
     assign.add_argument("name")
     assign.add_argument("--ports", help='comma list of port numbers; "" = none')
     assign.add_argument("--routes", help='comma list of route ids (smsd route list); "" = none')
     config.add_state_options(assign)
-    for q in (add, passwd, digest, perm, credits, delete, listing):
+    for q in (add, passwd, digest, perm, credits, delete, listing, disable, enable):
         config.add_state_options(q)
 
 
@@ -208,6 +212,7 @@ def _user_list(admin: Admin, args: argparse.Namespace) -> None:
         credits = "unlimited" if u.credits is None else str(u.credits)
         perms = "all" if u.admin else ",".join(p for p in PERMISSIONS if p in u.perms) or "-"
         digest = ",".join(admin.users.digest_algorithms(u.name)) or "off"
+        perms += " (disabled)" if u.disabled else ""
         print(f"{u.name:<20} {'yes' if u.admin else 'no':<5} {credits:>10}  {digest:<11} {perms}")
 
 
@@ -280,6 +285,8 @@ HANDLERS: dict[tuple[str, str], Callable[[Admin, argparse.Namespace], None]] = {
     ("user", "credits"): _user_credits,
     ("user", "del"): lambda admin, args: admin.users.delete(args.name),
     ("user", "list"): _user_list,
+    ("user", "disable"): lambda admin, args: admin.users.set_disabled(args.name, True),
+    ("user", "enable"): lambda admin, args: admin.users.set_disabled(args.name, False),
     ("contacts", "import"): _contacts,
     ("contacts", "export"): _contacts,
     ("groups", "import"): _groups,

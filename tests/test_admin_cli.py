@@ -53,6 +53,11 @@ def test_user_commands(tmp_path: Path) -> None:
         assert lines[0].split() == ["NAME", "ADMIN", "CREDITS", "DIGEST", "PERMISSIONS"]
         assert lines[1].split()[:4] == ["ann", "no", "unlimited", "off"]
         assert lines[2].split() == ["bob", "yes", "unlimited", "off", "all"]
+        ok(tmp_path, "user", "disable", "ann")
+        assert store.users.info("ann").disabled                 # type: ignore[union-attr]
+        assert ok(tmp_path, "user", "list").splitlines()[1].endswith(" (disabled)")
+        ok(tmp_path, "user", "enable", "ann")
+        assert not store.users.info("ann").disabled             # type: ignore[union-attr]
         ok(tmp_path, "user", "del", "ann")
         assert store.users.info("ann") is None
     finally:
@@ -62,6 +67,7 @@ def test_user_commands(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [
     ("user", "add", "ann", "--password", "x", "--perm", "web,fax"),
     ("user", "del", "nobody"),
+    ("user", "disable", "nobody"),
     ("user", "passwd", "nobody", "--password", "x"),
     ("user", "credits", "nobody", "5"),
     ("user", "credits", "nobody", "lots"),
