@@ -14,6 +14,9 @@ with spaces, dashes, dots or parentheses; they are stored as "+" and digits.
 Groups file: header `Group,Members`, one group per row, members (contact names) separated by
 ";". Import also accepts one row per member (`Group,Member` / `Group Name,Contact`): rows of
 one group accumulate in file order.
+
+Export writes a name that a spreadsheet would run as a formula (`=...`, `@...`, `+...`, `-...`)
+with a leading `'`; import takes that quote off again, so an export loads back as it was.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ FIRST_HEADERS = {"firstname", "givenname"}
 LAST_HEADERS = {"lastname", "surname", "familyname"}
 NUMBER_HEADERS = {"number", "phone", "phonenumber", "mobile", "mobilenumber", "mobilephone",
                   "cell", "cellphone", "msisdn", "tel", "telephone"}
+FORMULA_START = ("=", "+", "-", "@")
 GROUPS_HEADERS = {"group", "groups", "groupname"}
 MEMBER_HEADERS = {"member", "members", "contact", "contacts", "name", "contactname"}
 
@@ -77,11 +81,20 @@ def _find(header: list[str], names: set[str]) -> int | None:
 
 
 def _cell(row: Sequence[str], index: int | None) -> str:
-    return row[index].strip() if index is not None and index < len(row) else ""
+    return _unquote(row[index].strip()) if index is not None and index < len(row) else ""
 
 
 def _split(cell: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in cell.split(";") if p.strip())
+    return tuple(_unquote(p.strip()) for p in cell.split(";") if p.strip())
+
+
+def _safe(name: str) -> str:
+    """A name as a CSV cell a spreadsheet will not run as a formula (names come from users)."""
+    return "'" + name if name.startswith(FORMULA_START) else name
+
+
+def _unquote(cell: str) -> str:
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_START and cell[1:2] else cell
 
 
 # --- contacts -------------------------------------------------------------------------------------
@@ -130,7 +143,8 @@ def format_contacts(contacts: Sequence[Contact], groups: Sequence[Group]) -> str
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["Name", "Number", "Groups"])
     for c in contacts:
-        writer.writerow([c.name, c.number, ";".join(member_of.get(c.name, ()))])
+        writer.writerow([_safe(c.name), c.number,
+                         ";".join(_safe(g) for g in member_of.get(c.name, ()))])
     return out.getvalue()
 
 
@@ -159,5 +173,5 @@ def format_groups(groups: Sequence[Group]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["Group", "Members"])
     for g in groups:
-        writer.writerow([g.name, ";".join(g.members)])
+        writer.writerow([_safe(g.name), ";".join(_safe(m) for m in g.members)])
     return out.getvalue()

@@ -131,3 +131,19 @@ def test_bad_group_file_writes_nothing(book: Admin) -> None:
     with pytest.raises(BadRequest):
         book.book.groups_import_csv("Group,Members\nteam,Cid\nnew,Zed\n")
     assert book.book.groups() == before
+
+
+def test_export_defuses_formula_names_and_import_restores_them(book: Admin) -> None:
+    book.book.contact_set("=HYPERLINK(\"http://x\")", "+1")
+    book.book.contact_set("@cmd", "+2")
+    book.book.group_set("-grp", ["@cmd"])
+    text = book.book.contacts_export_csv()
+    assert "\r\n\"'=HYPERLINK" in text and "\r\n'@cmd,+2,'-grp\r\n" in text
+    groups = book.book.groups_export_csv()
+    assert groups == "Group,Members\r\n'-grp,'@cmd\r\n"
+    contacts, grouped = book.book.contacts(), book.book.groups()
+    for c in contacts:
+        book.book.contact_delete(c.name)
+    book.book.group_delete("-grp")
+    assert book.book.contacts_import_csv(text) == 2 and book.book.groups_import_csv(groups) == 1
+    assert book.book.contacts() == contacts and book.book.groups() == grouped
