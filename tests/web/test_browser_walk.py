@@ -14,11 +14,12 @@ from typing import Any, Callable
 from browser import Walk, copy_to_docs
 from e2e.harness import ADMIN_PW
 from walk_ports_routing import ports, routing
+from walk_network_system import network, system
 from walk_users_book import book, users
 
 NAV = ["Dashboard", "Send", "Outbox", "Inbox", "Users", "Address book", "Ports", "Routing",
        "Network", "System"]
-DOC_SHOTS = ("login", "dashboard", "send", "outbox", "inbox", "users", "book")
+DOC_SHOTS = ("login", "dashboard", "send", "outbox", "inbox", "users", "book", "system")
 
 
 def login(w: Walk, daemon: Any) -> None:
@@ -86,7 +87,8 @@ def sign_out(w: Walk, daemon: Any) -> None:
 
 
 Step = Callable[[Walk, Any], None]
-WALK: list[Step] = [login, dashboard, send, outbox, inbox, users, book, ports, routing, sign_out]
+WALK: list[Step] = [login, dashboard, send, outbox, inbox, users, book, ports, routing, network,
+                    system, sign_out]
 
 
 def test_walk(walk: Walk, console_daemon: Any) -> None:
