@@ -134,6 +134,10 @@ KEYS: dict[str, Key] = {
     "receive": Key("on", _bool, "read received SMS from this port's SIM"),
     "max_parts_per_minute": Key("0", _int_range(0, 100000),
                                 "at most this many parts a minute (0: no limit)"),
+    "max_parts_per_day": Key("0", _int_range(0, 10_000_000),
+                             "at most this many parts a day, from local midnight (0: no limit)"),
+    "max_parts_per_month": Key("0", _int_range(0, 100_000_000),
+                               "at most this many parts a calendar month (0: no limit)"),
     "sim_pin": Key("", _pin, "SIM PIN entered at init when the SIM asks for it"),
     "smsc": Key("", _smsc, "SMSC set with AT+CSCA at init (empty: the SIM's)"),
     "status_reports": Key("on", _bool, "request status reports for parts sent here"),
@@ -193,6 +197,27 @@ class SettingsRepo(Protocol):
     def all(self) -> dict[int, dict[str, str]]: ...
     def put(self, port: int, values: Mapping[str, str | None]) -> None: ...
     def clear(self, port: int) -> None: ...
+    # Parts the port sent since then (epoch seconds): where a day's or month's count starts
+    # after a restart.
+    def parts_sent_since(self, port: int, since: float) -> int: ...
+
+
+PERIODS = {"max_parts_per_day": "%Y-%m-%d", "max_parts_per_month": "%Y-%m"}
+
+
+def period_start(key: str, now: float) -> float:
+    """Local midnight of `now`'s day, or of the first of its month."""
+    t = time.localtime(now)
+    day = 1 if key == "max_parts_per_month" else t.tm_mday
+    return time.mktime((t.tm_year, t.tm_mon, day, 0, 0, 0, 0, 0, -1))
+
+
+def period_end(key: str, now: float) -> float:
+    t = time.localtime(now)
+    if key == "max_parts_per_month":
+        year, month = (t.tm_year + 1, 1) if t.tm_mon == 12 else (t.tm_year, t.tm_mon + 1)
+        return time.mktime((year, month, 1, 0, 0, 0, 0, 0, -1))
+    return time.mktime((t.tm_year, t.tm_mon, t.tm_mday + 1, 0, 0, 0, 0, 0, -1))
 
 
 class PortConfig:
@@ -206,6 +231,9 @@ class PortConfig:
         self._lock = threading.Lock()
         self._values: dict[int, dict[str, str]] = settings.all()
         self._handed: dict[int, deque[float]] = {}
+        # (port, key, period label) -> parts handed in that day or month (max_parts_per_day/
+        # _month), seeded from the store the first time a limit is asked about.
+        self._period: dict[tuple[int, str, str], int] = {}
 
     # --- reading --------------------------------------------------------------------------------
     def stored(self, port: int) -> dict[str, str]:
@@ -270,19 +298,63 @@ class PortConfig:
         if not self.sending_enabled(port):
             return False
         limit = int(self.get(port, "max_parts_per_minute"))
-        return limit == 0 or len(self._recent(port, now)) < limit
+        if limit and len(self._recent(port, now)) >= limit:
+            return False
+        return not self._periods_full(port, now)
 
     def note_handed(self, port: int, now: float) -> None:
         if int(self.get(port, "max_parts_per_minute")):
             with self._lock:
                 self._handed.setdefault(port, deque()).append(now)
+        for key in PERIODS:
+            if int(self.get(port, key)):
+                slot = self._period_slot(port, key, now)
+                with self._lock:
+                    self._period[slot] += 1
 
     def next_free(self, port: int, now: float) -> float | None:
         """When a rate-limited port may take its next part (None: not rate-limited now)."""
         if not self.sending_enabled(port) or self.may_send(port, now):
             return None
+        full = [period_end(key, now) for key in PERIODS if self._period_full(port, key, now)]
+        if full:
+            return max(full)
         recent = self._recent(port, now)
         return recent[0] + self.window if recent else None
+
+    def period_counts(self, port: int, now: float) -> dict[str, int]:
+        """Parts handed this day and this month, for the limits that are set."""
+        out = {}
+        for key in PERIODS:
+            if int(self.get(port, key)):
+                slot = self._period_slot(port, key, now)
+                with self._lock:
+                    out[key] = self._period[slot]
+        return out
+
+    def _periods_full(self, port: int, now: float) -> bool:
+        return any(self._period_full(port, key, now) for key in PERIODS)
+
+    def _period_full(self, port: int, key: str, now: float) -> bool:
+        limit = int(self.get(port, key))
+        if not limit:
+            return False
+        slot = self._period_slot(port, key, now)
+        with self._lock:
+            return self._period[slot] >= limit
+
+    def _period_slot(self, port: int, key: str, now: float) -> tuple[int, str, str]:
+        """The counter of `now`'s day or month, seeded from the store when first asked for."""
+        slot = (port, key, time.strftime(PERIODS[key], time.localtime(now)))
+        with self._lock:
+            if slot in self._period:
+                return slot
+        seed = self._settings.parts_sent_since(port, period_start(key, now))
+        with self._lock:
+            self._period.setdefault(slot, seed)
+            for old in [s for s in self._period if s[:2] == slot[:2] and s != slot]:
+                del self._period[old]           # yesterday's count is not needed any more
+        return slot
 
     def status_reports(self, port: int, requested: bool) -> bool:
         return requested and self.on(port, "status_reports")

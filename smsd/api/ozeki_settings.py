@@ -18,6 +18,8 @@ TO_CORE: dict[str, str] = {
     "SEND": "send",
     "RECEIVE": "receive",
     "LIMITTOMPM": "max_parts_per_minute",
+    "LIMITPERDAY": "max_parts_per_day",         # smsd's own: Ozeki NG has no such key
+    "LIMITPERMONTH": "max_parts_per_month",     # smsd's own, likewise
     "PINCODE": "sim_pin",
     "SMSSERVICECENTERADDRESS": "smsc",
     "DELIVERYREPORT": "status_reports",

@@ -45,6 +45,14 @@ class PortSettings:
         with self.db.write() as conn:
             conn.execute("DELETE FROM port_settings WHERE port = ?", (port,))
 
+    def parts_sent_since(self, port: int, since: float) -> int:
+        """Parts `port` sent (or holds on the air) since `since`: where a daily or monthly
+        limit's count starts after a restart."""
+        row = self.db.conn().execute(
+            "SELECT count(*) FROM parts WHERE port = ? AND (sent >= ? OR status IN "
+            "('leased', 'on_air'))", (port, since)).fetchone()
+        return int(row[0])
+
 
 class DialectViews:
     """What each dialect's client has "deleted" from its own folders (hidden flags)."""

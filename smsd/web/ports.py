@@ -18,11 +18,14 @@ from smsd.portcfg import KEYS, BadSetting
 from smsd.web.console import Console, PageRequest
 
 # The settings the page edits, in the order shown (protocol is fixed, so not shown).
-FIELDS = ("send", "receive", "sim_pin", "smsc", "max_parts_per_minute", "status_reports",
+FIELDS = ("send", "receive", "sim_pin", "smsc", "max_parts_per_minute", "max_parts_per_day",
+          "max_parts_per_month", "status_reports",
           "charset", "national_languages", "submit_timeout", "keepalive", "keepalive_period",
           "phone_number")
 LABELS = {"send": "Sending (enable/block)", "receive": "Receiving", "sim_pin": "SIM PIN",
           "smsc": "SMSC", "max_parts_per_minute": "Limit: parts per minute",
+          "max_parts_per_day": "Limit: parts per day",
+          "max_parts_per_month": "Limit: parts per month",
           "status_reports": "Status reports", "charset": "Character set",
           "national_languages": "National languages", "submit_timeout": "Submit timeout (s)",
           "keepalive": "Keep-alive", "keepalive_period": "Keep-alive period (s)",

@@ -58,11 +58,13 @@ def test_the_page_shows_every_port_with_its_settings_and_signal_plot(front: Cons
 def test_settings_are_saved_and_audited_without_the_pin(front: ConsoleFront,
                                                        admin: Client) -> None:
     reply = admin.post("/ports/settings", {"port": "1", "smsc": "+447958879879", "send": "off",
-                                           "sim_pin": "1234", "max_parts_per_minute": "30"})
+                                           "sim_pin": "1234", "max_parts_per_minute": "30",
+                                           "max_parts_per_day": "500"})
     assert reply.status == 303, reply.body
     stored = front.svc.ports.settings(1)
     assert (stored["smsc"], stored["send"], stored["sim_pin"],
-            stored["max_parts_per_minute"]) == ("+447958879879", "off", "1234", "30")
+            stored["max_parts_per_minute"], stored["max_parts_per_day"]) == \
+        ("+447958879879", "off", "1234", "30", "500")
     assert front.svc.ports.settings(0)["send"] == "on"          # the other port untouched
     entry = front.svc.audit.entries(action="port")[0]
     assert entry.user == "admin" and "port 2" in entry.detail and "1234" not in entry.detail
@@ -80,6 +82,7 @@ def test_settings_are_saved_and_audited_without_the_pin(front: ConsoleFront,
     ("smsc", "not-a-number"), ("smsc", "+1" + "9" * 30), ("sim_pin", "12"),
     ("sim_pin", "12345678901"), ("max_parts_per_minute", "-1"),
     ("max_parts_per_minute", "1e3"), ("max_parts_per_minute", "100001"), ("send", "maybe"),
+    ("max_parts_per_day", "-5"), ("max_parts_per_month", "lots"),
     ("charset", "EBCDIC"), ("submit_timeout", "1"), ("keepalive_period", "99999999"),
     ("national_languages", "klingon"), ("phone_number", "x" * 65),
     ("phone_number", "a\x00b"),
@@ -108,9 +111,11 @@ def test_actions_reach_the_ports_worker_and_the_audit_log(front: ConsoleFront,
     assert [j.slot for j in jobs_of(front, 0, SwitchSlot)] == [2]   # type: ignore[attr-defined]
     assert admin.post("/ports/action", {"port": "1", "action": "reset"}).status == 303
     jobs_of(front, 1, Reset)
-    assert admin.post("/ports/action", {"port": "1", "action": "power", "param": "off"}).status == 303
+    power_off = {"port": "1", "action": "power", "param": "off"}
+    assert admin.post("/ports/action", power_off).status == 303
     assert [j.on for j in jobs_of(front, 1, Power)] == [False]      # type: ignore[attr-defined]
-    assert admin.post("/ports/action", {"port": "0", "action": "lock", "param": "4321"}).status == 303
+    lock = {"port": "0", "action": "lock", "param": "4321"}
+    assert admin.post("/ports/action", lock).status == 303
     jobs_of(front, 0, SimLock)
     actions = [e.action for e in front.svc.audit.entries(action="port")]
     assert actions == ["port.lock", "port.power", "port.reset", "port.slot"]

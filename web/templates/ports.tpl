@@ -88,4 +88,4 @@
 </section>
 % end
 </div>
-<p class="muted">Settings apply to the port (both of its SIM slots); limits per day or month are not supported yet.</p>
+<p class="muted">Settings apply to the port, whichever of its SIM slots is active; the day and month limits count the parts the port sent in that period.</p>
