@@ -73,14 +73,15 @@ class Walk:
 
     def wait(self, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
         """Poll `predicate` (a page reload is the caller's); fail the test on timeout."""
-        from selenium.common.exceptions import StaleElementReferenceException
+        from selenium.common.exceptions import (NoSuchElementException,
+                                                StaleElementReferenceException)
 
         deadline = time.monotonic() + timeout
         while True:
             try:
                 value = predicate()
-            except StaleElementReferenceException:   # the page changed under the look: again
-                value = None
+            except (StaleElementReferenceException, NoSuchElementException):
+                value = None            # the page was changing under the look (loading): again
             if value:
                 return value
             if time.monotonic() > deadline:

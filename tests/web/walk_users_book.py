@@ -25,11 +25,12 @@ def users(w: Walk, daemon: Any) -> None:
     w.driver.find_element("css selector", "input[name=port][value='1']").click()
     w.submit("Save")
     w.wait_text("User clerk: saved.")
-    w.shot("users")
+    w.shot("user-edit")
     w.click_nav("Users")
     w.wait(lambda: w.driver.current_url.endswith("/users"), what="the list of users")
     row = w.driver.find_element("xpath", "//tr[td/a[normalize-space()='clerk']]").text
     assert "250" in row and "Web console" in row, row
+    w.shot("users")
 
 
 def book(w: Walk, daemon: Any) -> None:
