@@ -19,6 +19,7 @@ import hmac
 import logging
 import secrets
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -148,8 +149,10 @@ class Console:
         return self.sessions.get(bottle.request.get_cookie(COOKIE), touch=touch)
 
     def not_signed_in(self) -> str:
-        if bottle.request.method in SAFE_METHODS and not _wants_json():
-            return self.see_other("/login?next=" + bottle.request.path)
+        """A page (or a form posted after the session ended: nothing is done) leads to the
+        login; a script's request gets 401."""
+        if not _wants_json() and not bottle.request.get_header(CSRF_HEADER):
+            return self.see_other("/login?next=" + urllib.parse.quote(bottle.request.path))
         bottle.response.status = 401
         bottle.response.content_type = "text/plain; charset=utf-8"
         return "not signed in, or the session expired: sign in again\n"

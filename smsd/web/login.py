@@ -5,6 +5,8 @@ same throttle as every API dialect: a throttled login answers 429 with Retry-Aft
 """
 from __future__ import annotations
 
+import urllib.parse
+
 import bottle
 
 from smsd.errors import AuthError, Forbidden, Throttled
@@ -81,4 +83,4 @@ def _next() -> str:
 
 def _form(console: Console, error: str, name: str = "") -> str:
     return console.render("login.tpl", None, title="Sign in", error=error, username=name,
-                          pre_csrf=console.pre_token(), next=_next())
+                          pre_csrf=console.pre_token(), next=urllib.parse.quote(_next()))

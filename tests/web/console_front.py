@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import ssl
 import sys
 import threading
 import urllib.parse
@@ -57,7 +58,7 @@ class ConsoleFront:
     """`with ConsoleFront(tmp_path) as front:` a served console; users `admin` (admin), `alice`
     and `bob` (web only), `api` (no web)."""
 
-    def __init__(self, tmp: Path, *, idle: float = 1800.0) -> None:
+    def __init__(self, tmp: Path, *, idle: float = 1800.0, https: bool = False) -> None:
         self.clock = FakeClock()
         self.store = Store(str(tmp / "smsd.db"))
         self.sched = Scheduler(self.store)
@@ -72,7 +73,17 @@ class ConsoleFront:
         app = build_app(self.svc, HttpAuth(self.svc.users), web=None)
         self.console: Console = mount_console(app, self.svc, WebSettings(session_idle=idle),
                                               self.clock)
-        self.server = create_server(honour_connection_close(app), ("127.0.0.1:0",), 4)
+        self.tls_port = 0
+        if https:         # the HTTPS listener beside the HTTP one, as the daemon wires them
+            from smsd.system.tls import TlsCertificate
+            cert = TlsCertificate(str(tmp / "state"), hostname="smsd-box",
+                                  addresses=("127.0.0.1:443",))
+            cert.load()
+            self.server = create_server(honour_connection_close(app), ("127.0.0.1:0",), 4,
+                                        tls_listen=("127.0.0.1:0",), tls_context=cert.context)
+            self.tls_port = listen_addresses(self.server)[1][1]
+        else:
+            self.server = create_server(honour_connection_close(app), ("127.0.0.1:0",), 4)
         self.host, self.port = listen_addresses(self.server)[0]
         self._thread = threading.Thread(target=self.server.run, name="http", daemon=True)
 
@@ -86,7 +97,9 @@ class ConsoleFront:
         self.server.task_dispatcher.shutdown()
         stop_all(self.sched, self.workers, self.store)
 
-    def client(self, source: str = "127.0.0.1") -> "Client":
+    def client(self, source: str = "127.0.0.1", *, https: bool = False) -> "Client":
+        if https:
+            return Client(self.host, self.tls_port, source, https=True)
         return Client(self.host, self.port, source)
 
 
@@ -102,13 +115,20 @@ class Client:
     host: str
     port: int
     source: str = "127.0.0.1"
+    https: bool = False
     cookies: dict[str, str] = field(default_factory=dict)
     csrf: str = ""
 
     def request(self, method: str, target: str, fields: dict[str, str] | None = None,
                 headers: dict[str, str] | None = None, body: str | None = None) -> Reply:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=10,
-                                          source_address=(self.source, 0))
+        conn: http.client.HTTPConnection
+        if self.https:        # the box's self-signed certificate: not checked here
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=10,
+                                               source_address=(self.source, 0),
+                                               context=ssl._create_unverified_context())
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=10,
+                                              source_address=(self.source, 0))
         sent = dict(headers or {})
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())

@@ -38,16 +38,16 @@ def test_sign_in_sets_a_strict_httponly_session_cookie(front: ConsoleFront) -> N
     assert c.get("/").location.endswith("/dashboard")
 
 
-def test_secure_cookie_on_https(front: ConsoleFront) -> None:
-    # The HTTPS listener sets wsgi.url_scheme; bottle's test environ plays it here.
-    import bottle
-    from smsd.web.console import COOKIE
-    env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.url_scheme": "https"}
-    bottle.request.bind(env)
-    bottle.response.bind()
-    front.console.set_cookie(COOKIE, "x")
-    line = dict(bottle.response.headerlist)["Set-Cookie"]
-    assert "Secure" in line and "HttpOnly" in line and "SameSite=Strict" in line
+def test_secure_cookie_on_https(tmp_path: Path) -> None:
+    with ConsoleFront(tmp_path, https=True) as front:
+        c = front.client(https=True)
+        reply = c.login("alice", PW)
+        assert reply.status == 303, reply.body
+        for line in reply.cookies:
+            assert "Secure" in line and "HttpOnly" in line and "SameSite=Strict" in line
+        assert c.get("/dashboard").status == 200
+        plain = front.client()                 # the same console over HTTP: no Secure flag
+        assert all("Secure" not in line for line in plain.login("bob", PW).cookies)
 
 
 def test_navigation_has_exactly_the_pages_an_admin_may_use(front: ConsoleFront) -> None:
@@ -192,3 +192,17 @@ def test_the_installed_package_carries_every_file_of_web(tmp_path: Path) -> None
     assert shipped and got == shipped
     with pytest.raises(FileNotFoundError):
         web_root([tmp_path / "nothing"])
+
+
+def test_a_form_posted_after_the_session_ended_leads_to_login_and_does_nothing(
+        tmp_path: Path) -> None:
+    with ConsoleFront(tmp_path, idle=60) as front:
+        c = front.client()
+        c.login("alice", PW)
+        front.clock.now += 61
+        reply = c.post("/send", {"to": "+447700900001", "text": "late"})
+        assert reply.status == 303 and reply.location.endswith("/login?next=/send")
+        assert front.svc.sending.query_results() == []
+        script = c.request("POST", "/send", {"to": "+447700900001", "text": "late"},
+                           headers={"X-CSRF-Token": c.csrf})
+        assert script.status == 401

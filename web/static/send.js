@@ -11,7 +11,8 @@
     var ask = function () {
       var url = counter.getAttribute("data-source") + "?text=" + encodeURIComponent(text.value) +
         "&port=" + encodeURIComponent(port.value);
-      fetch(url, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
+      fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (d) {
           if (!d) { return; }
           counter.textContent = d.error ? d.chars + " characters: " + d.error :
@@ -30,7 +31,8 @@
     var label = document.getElementById("progress-text");
     var stop = document.getElementById("stop");
     var poll = function () {
-      fetch(task.getAttribute("data-source"), {credentials: "same-origin"})
+      fetch(task.getAttribute("data-source"),
+            {credentials: "same-origin", headers: {"Accept": "application/json"}})
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (d) {
           if (!d) { return; }
