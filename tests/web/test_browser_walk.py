@@ -19,7 +19,8 @@ from walk_users_book import book, users
 
 NAV = ["Dashboard", "Send", "Outbox", "Inbox", "Users", "Address book", "Ports", "Routing",
        "Network", "System"]
-DOC_SHOTS = ("login", "dashboard", "send", "outbox", "inbox", "users", "book", "system")
+DOC_SHOTS = ("login", "dashboard", "send", "outbox", "inbox", "users", "book", "ports", "routing",
+             "system")
 
 
 def login(w: Walk, daemon: Any) -> None:
