@@ -53,6 +53,18 @@ def send_and_wait(base: str, password: str, deadline: float) -> str:
     return status
 
 
+def check_console(base: str) -> None:
+    """The web console's files ship in the package (/usr/share/smsd/web): the login page and
+    its style sheet are served."""
+    with urllib.request.urlopen(f"{base}/login", timeout=10) as resp:
+        page = resp.read().decode("utf-8")
+    if 'name="username"' not in page or "/static/console.css" not in page:
+        raise SystemExit(f"the console's login page is not served: {page[:300]!r}")
+    with urllib.request.urlopen(f"{base}/static/console.css", timeout=10) as resp:
+        if not resp.headers.get("Content-Type", "").startswith("text/css"):
+            raise SystemExit("the console's style sheet is not served")
+
+
 def main(base: str, password: str) -> None:
     deadline = time.monotonic() + 60
     queue = call(base, password, "query_sms_in_queue")
@@ -60,6 +72,8 @@ def main(base: str, password: str) -> None:
         raise SystemExit(f"query_sms_in_queue: {queue}")
     wait_ports(base, password, deadline)
     print(f"api: answers, sms {send_and_wait(base, password, deadline)}", flush=True)
+    check_console(base)
+    print("console: the login page and its style sheet are served", flush=True)
 
 
 if __name__ == "__main__":
