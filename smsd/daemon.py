@@ -103,6 +103,7 @@ class Daemon:
         cfg = self.cfg
         os.umask(0o077)    # the database, its WAL, backups, the admin password: owner only
         os.makedirs(cfg.state_dir, mode=0o750, exist_ok=True)
+        logs = logbuffer.install()    # first: the System page shows the start-up lines too
         log.info("starting: %d port(s)%s, PDU codec backend %s", cfg.port_count,
                  " (simulated)" if cfg.simulate else "", pdu.backend_info())
         self._restore_pending()   # a restore confirmed on the System page, before the open
@@ -123,7 +124,7 @@ class Daemon:
                                device_status=DeviceStatus(cfg.state_dir).performance)
         self.service.system.attach(DaemonControls(cfg.state_dir, simulate=bool(cfg.simulate),
                                                   stop=self._stop_for),
-                                   logs=logbuffer.install())
+                                   logs=logs)
         if self.restored is not None:     # in the restored database's own audit log
             made = self.restored.smsd or "a database file"
             self.service.audit.record(None, "system.restore", "restored at start: backup of "
