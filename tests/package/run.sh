@@ -96,7 +96,8 @@ check_codec() {
 verify_units() {
     out=$(chroot "$ROOT" systemd-analyze verify \
         /lib/systemd/system/smsd.service /lib/systemd/system/smsd-update.service \
-        /lib/systemd/system/smsd-update.path 2>&1) || true
+        /lib/systemd/system/smsd-update.path /lib/systemd/system/smsd-reboot.service \
+        /lib/systemd/system/smsd-reboot.path 2>&1) || true
     [ -z "$out" ] || fail "systemd-analyze verify: $out"
     level=$(chroot "$ROOT" systemd-analyze security --offline=true --no-pager smsd.service 2>&1 |
         sed -n 's/.*Overall exposure level for smsd.service: \([0-9.]*\).*/\1/p')
@@ -105,6 +106,8 @@ verify_units() {
     [ "$(chroot "$ROOT" systemctl is-enabled smsd.service)" = enabled ] || fail "unit not enabled"
     [ "$(chroot "$ROOT" systemctl is-enabled smsd-update.path)" = enabled ] ||
         fail "smsd-update.path not enabled"
+    [ "$(chroot "$ROOT" systemctl is-enabled smsd-reboot.path)" = enabled ] ||
+        fail "smsd-reboot.path not enabled"
     groups=$(chroot "$ROOT" id -nG smsd)
     for g in dialout gpio; do
         case " $groups " in *" $g "*) ;; *) fail "smsd is not in group $g: $groups";; esac
