@@ -7,7 +7,7 @@
       <td><a href="{{edit_path(u.name)}}">{{u.name}}</a></td>
       <td>{{'disabled' if u.disabled else 'active'}}</td>
       <td>{{'yes' if u.admin else 'no'}}</td>
-      <td>{{', '.join(perm_labels[p] for p in permissions if p in u.perms) or '-'}}</td>
+      <td>{{'all (admin)' if u.admin else ', '.join(perm_labels[p] for p in permissions if p in u.perms) or '-'}}</td>
       <td>{{'unlimited' if u.credits is None else u.credits}}</td>
       <td>{{', '.join(digest) or 'off'}}</td>
       <td>{{', '.join(str(p + 1) for p in ports) or '-'}}</td>
