@@ -35,6 +35,8 @@ def points(history: list[int]) -> str:
     """An SVG polyline's points for signal samples 0..31, oldest at the left."""
     if not history:
         return ""
+    if len(history) == 1:           # one sample so far: a level line, not an invisible dot
+        history = history * 2
     step = PLOT_W / max(1, len(history) - 1)
     return " ".join(f"{i * step:.1f},{PLOT_H - min(max(s, 0), 31) * PLOT_H / 31:.1f}"
                     for i, s in enumerate(history))
@@ -44,7 +46,7 @@ def _card(req: PageRequest, info: PortInfo, counts: dict[str, int]) -> PortCard:
     history = req.svc.ports.signal_history(info.port)
     return PortCard(
         port=info.port, title=f"Port {info.port + 1}", state=info.state,
-        sim=f"SIM {info.iccid}" if info.iccid else "no SIM",
+        sim=info.iccid or "no SIM",
         slot="-" if info.slot == 255 else f"{info.slot + 1} of {info.slots}",
         operator=info.operator or "-", reg=info.reg, signal=info.signal, history=history,
         points=points(history), sent=counts.get("SENT_OK", 0) + counts.get("DELIVERED", 0),

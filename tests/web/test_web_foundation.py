@@ -206,3 +206,17 @@ def test_a_form_posted_after_the_session_ended_leads_to_login_and_does_nothing(
         script = c.request("POST", "/send", {"to": "+447700900001", "text": "late"},
                            headers={"X-CSRF-Token": c.csrf})
         assert script.status == 401
+
+
+def test_dashboard_cards_and_their_data(front: ConsoleFront) -> None:
+    import json
+    from smsd.web.dashboard import points
+    c = front.client()
+    c.login("alice", PW)
+    page = c.get("/dashboard").body
+    assert "Port 1" in page and "Port 2" in page and "<polyline" in page
+    data = json.loads(c.get("/dashboard/data", {"Accept": "application/json"}).body)
+    assert [p["title"] for p in data["ports"]] == ["Port 1", "Port 2"]
+    assert data["events"] == []                 # events name everybody's numbers: not for alice
+    assert points([]) == "" and len(points([10]).split()) == 2
+    assert points([0, 31]) == "0.0,28.0 120.0,0.0"
