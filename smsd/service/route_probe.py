@@ -9,6 +9,8 @@ received SMS for the protocols that forward those, else the kind of event the pr
 from __future__ import annotations
 
 import http.client
+import socket
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -83,7 +85,10 @@ def replay_body(route: Route, sn: str, kind: str, payload: dict[str, Any]) -> tu
 
 def post_once(url_text: str, data: bytes, ctype: str, *, timeout: float = TIMEOUT,
               clock: Callable[[], float] = time.monotonic) -> ProbeAnswer:
-    """One POST to exactly `url_text` (no redirect followed), the first HEAD_BYTES kept."""
+    """One POST to exactly `url_text` (no redirect followed), the first HEAD_BYTES kept.
+
+    `timeout` bounds each step (connect, each read); the whole exchange is cut after twice
+    that, so a receiver that drips its answer a byte at a time cannot hold the page."""
     url = urllib.parse.urlsplit(url_text)
     started = clock()
     kind = http.client.HTTPSConnection if url.scheme.lower() == "https" else \
@@ -93,6 +98,10 @@ def post_once(url_text: str, data: bytes, ctype: str, *, timeout: float = TIMEOU
     except ValueError as exc:              # a port out of range
         return ProbeAnswer(None, b"", str(exc), 0.0)
     target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+    fired = threading.Event()
+    watchdog = threading.Timer(2 * timeout, _cut, (conn, fired))
+    watchdog.daemon = True
+    watchdog.start()
     try:
         conn.request("POST", target, body=data,
                      headers={"Content-Type": ctype, "User-Agent": "smsd"})
@@ -100,6 +109,21 @@ def post_once(url_text: str, data: bytes, ctype: str, *, timeout: float = TIMEOU
         head = resp.read(HEAD_BYTES)
         return ProbeAnswer(resp.status, head, "", clock() - started)
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        return ProbeAnswer(None, b"", str(exc) or exc.__class__.__name__, clock() - started)
+        said = str(exc) or exc.__class__.__name__
+        if fired.is_set():
+            said = f"no complete answer within {2 * timeout:g} s"
+        return ProbeAnswer(None, b"", said, clock() - started)
     finally:
+        watchdog.cancel()
         conn.close()
+
+
+def _cut(conn: http.client.HTTPConnection, fired: threading.Event) -> None:
+    """End a blocked exchange from the watchdog's thread: its reads return at once."""
+    fired.set()
+    sock = conn.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

@@ -224,6 +224,36 @@ def test_no_answer_is_said_and_a_silent_receiver_is_given_up_on(front: ConsoleFr
         silent.close()
 
 
+def test_a_receiver_that_drips_its_answer_is_cut_off(front: ConsoleFront) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    stop = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                if stop.wait(0.1):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    threading.Thread(target=drip, daemon=True).start()
+    try:
+        route_id = front.svc.routes.add(f"http://127.0.0.1:{listener.getsockname()[1]}/in")
+        started = time.monotonic()
+        answer = front.svc.routes.test(route_id, front.svc.sn, timeout=0.5)
+        assert time.monotonic() - started < 3.0          # each byte came within the timeout
+        assert answer.status is None and "within 1 s" in answer.error
+    finally:
+        stop.set()
+        listener.close()
+
+
 @pytest.mark.parametrize("route_id", ["", "x", "-1", "999", "9" * 40])
 def test_testing_or_deleting_a_rule_that_does_not_exist_is_404(admin: Client,
                                                                route_id: str) -> None:
