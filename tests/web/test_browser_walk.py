@@ -35,6 +35,14 @@ def login(w: Walk, daemon: Any) -> None:
 def dashboard(w: Walk, daemon: Any) -> None:
     w.wait_text("Port 1")
     w.shot("dashboard")
+    # The page refreshes by itself: a message sent meanwhile (through the API) shows up in a
+    # port's sent count without a reload.
+    accepted = daemon.api("send_sms", {"text": "dashboard", "param": [{"number": "+4477009"}]})
+    assert accepted["error_code"] == 202, accepted
+    def counted() -> bool:
+        cells = w.driver.find_elements("css selector", '[data-field="sent"]')
+        return sum(int(c.text or 0) for c in cells) == 1
+    w.wait(counted, timeout=30, what="the dashboard's own refresh to count the message sent")
 
 
 TO = "+447700900123"
