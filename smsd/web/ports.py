@@ -153,5 +153,7 @@ def act(req: PageRequest) -> str:
         bottle.response.status = 400
         return show(req, port)
     said = "" if action in ("lock", "unlock") else f" {param}"       # a PIN is not logged
-    req.svc.audit.record(req.user, f"port.{action}", f"port {port + 1}{said}".rstrip())
+    if action == "slot":
+        said = f" {int(param) + 1}"              # the page counts slots from 1, as ports
+    req.svc.audit.record(req.user, f"port.{action}", f"port {port + 1}: {action}{said}".rstrip())
     return req.redirect("/ports", f"Port {port + 1}: {action}{said} requested.")
