@@ -244,3 +244,22 @@ def test_a_web_user_may_not_use_the_page(front: ConsoleFront) -> None:
     assert alice.post("/system/restart", {"confirm": "yes"}).status == 403
     assert alice.post("/system/backup", {}).status == 403
     assert controls.asked == []
+
+
+def test_a_good_certificate_is_installed_and_audited(front: ConsoleFront, tmp_path: Path) -> None:
+    from test_tls import make_pair
+    from smsd.system.tls import TlsCertificate
+    tls = TlsCertificate(str(tmp_path / "tls"), addresses=("127.0.0.1:8443",))
+    tls.load()
+    front.svc.certificate.attach(tls)
+    cert, key = make_pair("sms.example.org")
+    c = admin(front)
+    assert multipart(c, "/system/certificate", {"certificate": ("c.pem", cert),
+                                                "key": ("k.pem", b"x")}).status == 400
+    reply = multipart(c, "/system/certificate", {"certificate": ("c.pem", cert),
+                                                 "key": ("k.pem", key)})
+    assert reply.status == 303, reply.body
+    page = c.get("/system").body
+    assert "sms.example.org" in page and "uploaded" in page
+    entry = front.svc.audit.entries()[0]
+    assert entry.action == "system.certificate" and "BEGIN" not in entry.detail
