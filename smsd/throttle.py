@@ -82,12 +82,16 @@ class FailureThrottle:
                     raise Throttled(left, key.name.partition(":")[0])
 
     def begin_slow_check(self, name: str, remote: str) -> Callable[[], None]:
-        """Reserve one slow password check; the function returned gives it back. Throttled when
-        the governing keys have as many checks running as they have failures left."""
+        """Reserve one slow password check; the function returned gives it back. Throttled when a
+        governing key is blocked, or has as many checks running as it has failures left."""
         now = self._clock()
         with self._lock:
             keys = self._governing(name, remote, now)
             for key in keys:
+                # the block may have begun since check(): other guesses failed meanwhile
+                left = self._blocked_until(key, now) - now
+                if left > 0:
+                    raise Throttled(left, key.name.partition(":")[0])
                 count = self._count(key.name, now)
                 if self._pending.get(key.name, 0) >= max(1, key.free - count):
                     raise Throttled(self._policy.base, key.name.partition(":")[0])

@@ -228,6 +228,17 @@ def test_simultaneous_guesses_from_one_address_run_five_slow_checks(box: Box) ->
     assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 15
 
 
+def test_a_guess_that_passed_the_check_before_the_block_began_is_not_hashed() -> None:
+    # Guesses pass check(), then wait for a slow-check slot; if the other guesses fail in
+    # between and block the address, the waiting one must be refused, not hashed.
+    throttle = FailureThrottle(lambda: 100.0)
+    throttle.check("ann", "10.0.0.1")                   # not blocked yet
+    for _ in range(5):
+        throttle.failed("ann", "10.0.0.1")              # the others fail meanwhile
+    with pytest.raises(Throttled):
+        throttle.begin_slow_check("ann", "10.0.0.1")
+
+
 # --- permissions ------------------------------------------------------------------------------
 def test_permissions(box: Box) -> None:
     box.svc.users.add("iso", "pw", perms={"api:isms"})
