@@ -75,15 +75,18 @@ def show(req: PageRequest, **values: Any) -> str:
 def download_backup(req: PageRequest) -> Any:
     path = req.svc.system.backup()
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        # Streamed, not read into memory (a database can be large for the box); unlinked at
+        # once, the open file stays readable until the server closes it after sending.
+        f = open(path, "rb")  # noqa: SIM115 - the server closes it
     finally:
         os.unlink(path)
-    req.svc.audit.record(req.user, "system.backup", f"{len(data)} bytes")
+    size = os.fstat(f.fileno()).st_size
+    req.svc.audit.record(req.user, "system.backup", f"{size} bytes")
     name = f"smsd-backup-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.db"
     bottle.response.content_type = "application/vnd.sqlite3"
     bottle.response.set_header("Content-Disposition", f'attachment; filename="{name}"')
-    return data
+    bottle.response.set_header("Content-Length", str(size))
+    return f
 
 
 def upload_restore(req: PageRequest) -> str:

@@ -109,6 +109,8 @@ def test_backup_downloads_an_smsd_backup_and_is_audited(front: ConsoleFront,
     conn_reply = c.request("POST", "/system/backup", {"csrf": c.csrf})
     assert conn_reply.status == 200
     assert "attachment" in conn_reply.headers["content-disposition"]
+    assert conn_reply.body.startswith("SQLite format 3")
+    assert int(conn_reply.headers["content-length"]) > 4096
     assert [e.action for e in front.svc.audit.entries()] == ["system.backup"]
     assert not [p for p in Path(front.svc.system.state_dir).iterdir()
                 if p.name.startswith(".backup-")]
