@@ -230,7 +230,8 @@ def test_no_answer_after_prompt_is_on_air_timeout_then_retry_recovers(
     wait_for(sink, lambda: len(sink.results) == 1)
     lost = sink.results[0][1]
     assert (lost.ok, lost.on_air, lost.error) == (False, True, "timeout")
-    wait_for(sink, lambda: w.info.recovery_step == "retry")
+    # the retry step is brief: look for it in what the worker published, not in its present state
+    wait_for(sink, lambda: any(i.recovery_step == "retry" for i in sink.infos.get(w.port, [])))
     wait_for(sink, lambda: w.info.state == STATE_READY and w.info.recovery_step == "")
     assert "AT" in log
     modem.answer_cmgs = True
