@@ -392,6 +392,9 @@ class Daemon:
         if not self.factory_reset:
             return RESTART_EXIT if self.restart else 0
         from smsd.board.factory_reset import FACTORY_RESET_EXIT, wipe_state
+        from smsd.service.system import PENDING, UPLOADED
         # The HTTPS key goes too (an uploaded one is a secret); the next start makes a new one.
-        wipe_state(self.cfg.state_dir, DB_FILE, (ADMIN_PASSWORD_FILE, TLS_PAIR_FILE))
+        # So does a backup uploaded for a restore: it holds the old users and messages.
+        wipe_state(self.cfg.state_dir, DB_FILE,
+                   (ADMIN_PASSWORD_FILE, TLS_PAIR_FILE, UPLOADED, PENDING))
         return FACTORY_RESET_EXIT     # systemd restarts us on a fresh state

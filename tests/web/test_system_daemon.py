@@ -102,6 +102,12 @@ def test_factory_reset_wipes_the_state(tmp_path: Path) -> None:
     daemon.start(wait_ports=False)
     try:
         c = client(daemon)
+        made = tmp_path / "made.db"
+        src = sqlite3.connect(tmp_path / "state" / "smsd.db")
+        write_backup(src, str(made))
+        src.close()
+        assert multipart(c, "/system/restore", {"backup": ("made.db", made.read_bytes())}) \
+            .status == 303                      # staged, never confirmed
         assert c.post("/system/factory-reset", {}).status == 400      # not ticked
         assert daemon.proc is not None and daemon.proc.poll() is None
         assert c.post("/system/factory-reset", {"confirm": "yes"}).status == 200
@@ -109,3 +115,4 @@ def test_factory_reset_wipes_the_state(tmp_path: Path) -> None:
     finally:
         daemon.stop()
     assert not (tmp_path / "state" / "smsd.db").exists()
+    assert not (tmp_path / "state" / "restore-upload.db").exists()     # old users' hashes
