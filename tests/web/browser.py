@@ -47,6 +47,8 @@ def new_driver(profile: Path) -> Any:
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
+    # Selenium 4.8 falls back to Selenium Manager only when the driver's path cannot be run;
+    # missing() has checked it can, so nothing is ever downloaded.
     driver = webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER),
                               options=options)
     driver.set_page_load_timeout(30)
