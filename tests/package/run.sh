@@ -75,7 +75,7 @@ old_deb() {
 bootstrap() {
     python3 "$HERE/apt_sources.py" bookworm >"$OUT/sources.list"
     say "bootstrapping bookworm from: $(head -n 1 "$OUT/sources.list")"
-    mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus,man-db,procps \
+    mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus,man-db,procps,python3-cryptography \
         --customize-hook="copy-in $OLD_DEB /tmp" \
         --customize-hook='chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /tmp/'"$(basename "$OLD_DEB")" \
         --customize-hook='rm -f "$1"/tmp/*.deb' \
