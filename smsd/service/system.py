@@ -24,22 +24,17 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from smsd import __version__
-from smsd.errors import BadRequest, NotFound, ServiceError, TooLarge
+from smsd.errors import BadRequest, NotFound, TooLarge
 from smsd.store import backup as backups
 from smsd.store.backup import BackupInfo
 from smsd.store.db import Store
 from smsd.store.migrate import SchemaError, load
 from smsd.system.logbuffer import LogBuffer, LogLine
+from smsd.system.power import SystemUnavailable
 
 MAX_RESTORE = 64 * 1024 * 1024      # bytes of an uploaded backup
 UPLOADED = "restore-upload.db"      # checked, waiting for the confirmation
 PENDING = "restore-pending.db"      # confirmed: the next start restores it
-
-
-class SystemUnavailable(ServiceError):
-    """This daemon cannot do that here (not run by systemd, simulate mode); the message says why."""
-
-    reason = "system_unavailable"
 
 
 class Controls(Protocol):

@@ -16,12 +16,20 @@ import logging
 import os
 from typing import Callable, Mapping
 
-from smsd.service.system import SystemUnavailable
+from smsd.errors import ServiceError
 
 log = logging.getLogger("smsd")
 
 RESTART_EXIT = 4
 REBOOT_REQUEST = "reboot-request"       # smsd-reboot.path watches /var/lib/smsd/reboot-request
+
+
+class SystemUnavailable(ServiceError):
+    """This daemon cannot do that here (not run by systemd, simulate mode); the message says why.
+    Defined here, below the service that raises it too (svc.system without controls), as
+    TlsUnavailable and NetworkUnavailable are beside what they guard."""
+
+    reason = "system_unavailable"
 
 
 def under_systemd(env: Mapping[str, str] | None = None) -> bool:
