@@ -28,10 +28,9 @@ from typing import Callable, Sequence
 
 from smsd.errors import BadRequest
 from smsd.model import Contact, Group
+from smsd.numbers import POLICIES, normalise_number
 
 NAME_MAX_LEN = 64
-_PUNCT = re.compile(r"[\s().\-/]")
-_NUMBER = re.compile(r"\+?[0-9]{1,24}").fullmatch
 
 NAME_HEADERS = {"name", "contact", "contactname", "fullname", "displayname"}
 FIRST_HEADERS = {"firstname", "givenname"}
@@ -51,8 +50,7 @@ class ContactRow:
 
 def normalize_number(text: str) -> str | None:
     """"+44 (0)20-7946 0000" style input -> "+4402079460000"; None when not a number."""
-    number = _PUNCT.sub("", text)
-    return number if _NUMBER(number) else None
+    return normalise_number(text, POLICIES["book"])
 
 
 def check_name(name: str, what: str = "name") -> str:

@@ -49,6 +49,7 @@ from smsd.api import legacy
 from smsd.errors import ServiceError
 from smsd.model import MessageState, Recipient, SendRequest
 from smsd.service import Service
+from smsd.service.recipients import POLICIES, looks_like_number, normalise_number as normalise
 
 log = logging.getLogger("smsd.api.gateway_php")
 
@@ -63,12 +64,9 @@ UNLIMITED_CREDITS = 999_999_999  # fits a 32-bit signed integer, the width old c
 SENDER_ALNUM_MAX = 11
 SENDER_DIGITS_MAX = 15           # E.164
 _SENDER_CHARS = re.compile(r"[A-Za-z0-9 ]+").fullmatch
-_NUMBER_PUNCT = re.compile(r"[\s\-./()]")
-_NUMBERISH = re.compile(r"[+0-9\s\-./()]+").fullmatch
-# A number as written: `+` first if at all, then digits with separators between or brackets.
-_NUMBER_SHAPE = re.compile(r"\+?\(?[0-9][0-9\s\-./()]*").fullmatch
-# A country code never starts with 0 and a full international number has 7 to 15 digits.
-_INTERNATIONAL = re.compile(r"[1-9][0-9]{6,14}").fullmatch
+# Numbers: `+` first if at all, then digits with separators between or brackets; a country
+# code never starts with 0 and a full international number has 7 to 15 digits (smsd/numbers.py).
+POLICY = POLICIES["gateway_php"]
 
 # Service error reasons -> vendor code (for a send; "too_large" depends on type=long).
 CODES = {"auth": 104, "forbidden": 116, "credit": 108, "recipient": 106, "sender": 113,
@@ -137,21 +135,15 @@ def split_to(value: str) -> list[str]:
 
 def normalise_number(item: str) -> str:
     """'+44 7700-900123', '0044...' or '44...' -> '+447700900123'; 106 for anything else."""
-    if not _NUMBER_SHAPE(item.strip()):
-        raise GatewayError(106, f"not a phone number: {item[:40]!r}")
-    digits = _NUMBER_PUNCT.sub("", item)
-    if digits.startswith("+"):
-        digits = digits[1:]
-    elif digits.startswith("00"):
-        digits = digits[2:]
-    if not _INTERNATIONAL(digits):
-        raise GatewayError(106, f"not an international number: {item!r}")
-    return "+" + digits
+    number = normalise(item, POLICY)
+    if number is None:
+        raise GatewayError(106, f"not an international phone number: {item[:40]!r}")
+    return number
 
 
 def is_number(item: str) -> bool:
     """A phone number (to normalise) rather than an address-book name (to expand)."""
-    return bool(_NUMBERISH(item))
+    return looks_like_number(item, POLICY)
 
 
 def check_sender(raw: str) -> str:
@@ -225,23 +217,18 @@ def report_word(state: MessageState | None) -> str:
 
 # --- the service calls --------------------------------------------------------------------------
 def recipients(svc: Service, items: Sequence[str]) -> tuple[Recipient, ...]:
-    """Numbers normalised, address-book names expanded; duplicates dropped, order kept."""
-    numbers: list[str] = []
-    for item in items:
-        if is_number(item):
-            numbers.append(normalise_number(item))
-            continue
-        try:
-            expanded = svc.book.expand([item])
-        except ServiceError as exc:
-            raise GatewayError(106, f"unknown recipient {item!r}: {exc}") from None
-        numbers.extend(normalise_number(n) for n in expanded)
-    unique = tuple(Recipient(n) for n in dict.fromkeys(numbers))
-    if len(unique) > svc.limits.max_numbers:
+    """Numbers normalised, address-book names expanded; duplicates dropped, order kept; any
+    recipient that cannot be sent to refuses the request (106)."""
+    resolved = svc.recipients.resolve_recipients(items, POLICY)
+    if resolved.rejects:
+        reject = resolved.rejects[0]
+        raise GatewayError(106, f"{items[reject.item][:40]!r}: {reject.detail}")
+    if resolved.too_many:
         # The Service would say "too large", which this dialect only has words for as a text
         # length; a number list the client must shorten is closest to "no valid number".
-        raise GatewayError(106, f"{len(unique)} recipients, at most {svc.limits.max_numbers}")
-    return unique
+        raise GatewayError(106, f"{len(resolved.numbers)} recipients, at most "
+                                f"{svc.limits.max_numbers}")
+    return tuple(Recipient(n) for n in resolved.numbers)
 
 
 def authenticate(svc: Service, user: str, password: str, remote: str) -> str:

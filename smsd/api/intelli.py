@@ -29,10 +29,11 @@ from typing import Any, Callable, Mapping
 import bottle
 
 from smsd.api import legacy
-from smsd.errors import CodecError, ServiceError, UnknownRecipient
+from smsd.errors import CodecError, ServiceError
 from smsd.model import Recipient, SendRequest
 from smsd.pdu import binary, wap_push
 from smsd.service import Service
+from smsd.service.recipients import POLICIES, Resolution, normalise_number
 
 log = logging.getLogger("smsd.api.intelli")
 
@@ -42,7 +43,8 @@ KNOWN = frozenset({"username", "password", "to", "text", "from", "maxconcat", "u
                    "type", "hex", "ud", "udh", "href", "sublistname", "msisdn", "action",
                    "msgid", "msgpart"})
 MAX_BODY = 256 * 1024
-MAX_TO = 100
+POLICY = POLICIES["intelli"]
+MAX_TO = POLICY.max_items
 UNLIMITED_BALANCE = 2147483647
 WAP_LABEL_MAX = 160
 TYPE_TEXT, TYPE_UNICODE, TYPE_BINARY, TYPE_WAP, TYPE_MMS, TYPE_VOICE = 1, 2, 3, 4, 5, 6
@@ -52,8 +54,6 @@ CODES = {"auth": "LOGIN_INVALID", "forbidden": "LOGIN_INVALID", "credit": "INSUF
          "recipient": "INVALID_NUMBER", "too_many_parts": "INVALID_REQUEST",
          "too_large": "INVALID_REQUEST", "bad_request": "INVALID_REQUEST",
          "not_found": "INVALID_REQUEST", "no_port": "GATEWAY_ERROR"}
-_PUNCT = re.compile(r"[\s\-./()]")
-_DIGITS = re.compile(r"[0-9]{4,20}").fullmatch
 _HEXSTR = re.compile(r"(?:[0-9A-Fa-f]{2})+").fullmatch
 
 
@@ -94,17 +94,13 @@ def normalise(raw: str) -> tuple[str, str] | None:
     """(number to send to, number shown in the reply) or None when it is not a number.
 
     `+44...`, `0044...` and `44...` are international; `07...` is national and kept as given."""
-    cleaned = _PUNCT.sub("", legacy.restore_plus(raw))
-    plus = cleaned.startswith("+")
-    digits = cleaned[1:] if plus else cleaned
-    if not _DIGITS(digits):
-        return None
-    if plus or digits.startswith("00"):
-        digits = digits if plus else digits[2:]
-        return ("+" + digits, digits) if _DIGITS(digits) else None
-    if digits.startswith("0"):
-        return digits, digits
-    return "+" + digits, digits
+    number = normalise_number(legacy.restore_plus(raw), POLICY)
+    return None if number is None else (number, shown(number))
+
+
+def shown(number: str) -> str:
+    """A number as the vendor shows it: international without `+`."""
+    return number.lstrip("+")
 
 
 def split_to(raw: str) -> list[str]:
@@ -178,10 +174,11 @@ def send(svc: Service, params: Mapping[str, str], remote: str) -> str:
     kind = small_int(params, "type", TYPE_TEXT, 1, 6)
     maxconcat = small_int(params, "maxconcat", 1, 1, 255)
     items = split_to(required(params, "to"))
-    if len(items) > MAX_TO:
+    resolved = svc.recipients.resolve_recipients([legacy.restore_plus(i) for i in items], POLICY)
+    if resolved.too_many_items:
         raise IntelliError("INVALID_REQUEST", f"{len(items)} numbers, at most {MAX_TO}")
     fields = payload(params, kind, maxconcat)
-    good, lines = recipients(svc, items)
+    good, lines = recipients(resolved, items)
     if not lines:
         raise IntelliError("INVALID_NUMBER", "the names and lists hold no numbers to send to")
     sender = params.get("from", "").strip() or None
@@ -194,29 +191,21 @@ def send(svc: Service, params: Mapping[str, str], remote: str) -> str:
     return "\n".join(f"{number},{result}" for number, result in lines.items())
 
 
-def recipients(svc: Service, items: list[str]) -> tuple[list[tuple[str, str]], dict[str, str]]:
-    """(sendable (number, shown) pairs, reply lines so far) with duplicates removed, order kept."""
-    good: dict[str, str] = {}
+def recipients(resolved: Resolution, items: list[str]
+               ) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """(sendable (number, shown) pairs, reply lines so far), in order: a number or name that
+    gives nothing to send to is an ERR:INVALID_NUMBER line under the item (or the number the
+    name gave) as written."""
+    good: list[tuple[str, str]] = []
     lines: dict[str, str] = {}
-    for item in items:
-        for raw in expand(svc, item):
-            number = normalise(raw)
-            if number is None:
-                lines.setdefault(raw.strip(), "ERR:INVALID_NUMBER")
-            elif number[1] not in lines:
-                lines[number[1]] = ""
-                good[number[1]] = number[0]
-    return [(send_to, shown) for shown, send_to in good.items()], lines
-
-
-def expand(svc: Service, item: str) -> list[str]:
-    """A number stays itself; contact, group and subscription list names become numbers."""
-    if normalise(item) is not None:
-        return [item]
-    try:
-        return list(svc.subscriptions.expand([item.strip()]))
-    except UnknownRecipient:
-        return [item]
+    for o in resolved.outcomes:
+        if o.number is None:
+            lines.setdefault((o.text if o.text is not None else items[o.item]).strip(),
+                             "ERR:INVALID_NUMBER")
+        else:
+            lines[shown(o.number)] = ""
+            good.append((o.number, shown(o.number)))
+    return good, lines
 
 
 def submit(svc: Service, user: str, good: list[tuple[str, str]], fields: dict[str, Any],

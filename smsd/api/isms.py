@@ -49,6 +49,7 @@ from smsd.api import legacy
 from smsd.errors import ServiceError
 from smsd.model import InboundSms, InboxFilter, MessageState, Recipient, SendRequest
 from smsd.service import Service
+from smsd.service.recipients import POLICIES, normalise_number
 
 log = logging.getLogger("smsd.api.isms")
 
@@ -57,7 +58,8 @@ TEXT_KEYS = frozenset({"text"})
 KNOWN = frozenset({"user", "passwd", "cat", "to", "ton", "group", "text", "enc", "priority",
                    "modem", "apimsgid", "count", "from", "fdate", "tdate", "ftime", "ttime"})
 MAX_BODY = 64 * 1024            # far above 128 numbers and 1500 bytes of fully encoded text
-MAX_NAME = 50                   # user, passwd, address book and group names on the box
+POLICY = POLICIES["isms"]
+MAX_NAME = POLICY.max_name_bytes  # user, passwd, address book and group names on the box
 PRIORITIES = {1: -1, 2: 0, 3: 1}  # iSMS low/normal/high -> Service priority (higher goes first)
 DEFAULT_MAX_PARTS = 1
 NOT_FOUND = 5
@@ -66,8 +68,6 @@ CHARSET = "iso-8859-1"          # the box's charset; recvmsg shows other text as
 # Service error reasons -> iSMS code.
 CODES = {"auth": 601, "forbidden": 601, "recipient": 606, "too_many_parts": 604,
          "too_large": 604, "no_port": 608, "credit": 618, "not_found": 602, "bad_request": 602}
-_NUMBER = re.compile(r"\+?[0-9]{1,24}").fullmatch
-_NUMBER_PUNCT = re.compile(r"[\s\-./()]")
 _HEX = re.compile(r"[0-9A-Fa-f]{1,4}").fullmatch
 _DEC = re.compile(r"[0-9]{1,5}").fullmatch
 _DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{2}").fullmatch
@@ -103,8 +103,8 @@ def split_list(raw: str) -> list[str]:
 
 def number(raw: str, code: int = 606) -> str:
     """A `to` entry as the Service takes it: `+` restored, separators removed; else `code`."""
-    cleaned = _NUMBER_PUNCT.sub("", legacy.restore_plus(raw))
-    if not _NUMBER(cleaned):
+    cleaned = normalise_number(legacy.restore_plus(raw), POLICY)
+    if cleaned is None:
         raise IsmsError(code, f"invalid number {raw[:30]!r}")
     return cleaned
 
@@ -114,7 +114,7 @@ def recipient_items(params: Mapping[str, str]) -> list[str]:
     numbers = [number(n) for n in _raw_numbers(params.get("to", ""))]
     names = split_list(params.get("ton", "")) + split_list(params.get("group", ""))
     for name in names:
-        if len(name.encode("utf-8")) > MAX_NAME:
+        if MAX_NAME is not None and len(name.encode("utf-8")) > MAX_NAME:
             raise IsmsError(606, f"name longer than {MAX_NAME} bytes")
     return numbers + names
 
@@ -182,14 +182,18 @@ def send(svc: Service, params: Mapping[str, str], remote: str) -> str:
 
 
 def recipients(svc: Service, params: Mapping[str, str]) -> list[str]:
-    """Every number the request names, address book and groups expanded by the Service."""
+    """Every number the request names, address book and groups expanded by the Service; one
+    recipient it cannot send to refuses the request (606), as the box does."""
     items = recipient_items(params)
     if not items:
         raise IsmsError(607, "no recipient")
-    numbers = list(svc.book.expand(items))
+    resolved = svc.recipients.resolve_recipients(items, POLICY)
+    if resolved.rejects:
+        raise IsmsError(606, resolved.rejects[0].detail)
+    numbers = resolved.numbers
     if not numbers:
         raise IsmsError(607, "the names and groups hold no numbers")
-    if len(numbers) > svc.limits.max_numbers:
+    if resolved.too_many:
         raise IsmsError(605, f"{len(numbers)} recipients, at most {svc.limits.max_numbers}")
     return numbers
 
@@ -206,19 +210,8 @@ def query(svc: Service, params: Mapping[str, str], remote: str) -> str:
 
 def request_messages(svc: Service, first_id: int, user: str) -> list[MessageState]:
     """The message `first_id` and the ones the same request created after it, as `user` may
-    see them (somebody else's are not found).
-
-    A request's messages are written in one transaction, so their ids follow each other."""
-    first = svc.sending.message(first_id, user)
-    if first is None:
-        return []
-    out = [first]
-    for ident in range(first_id + 1, first_id + svc.limits.max_numbers):
-        msg = svc.sending.message(ident, user)
-        if msg is None or msg.task_id != first.task_id:
-            break
-        out.append(msg)
-    return out
+    see them (somebody else's are not found)."""
+    return svc.sending.submission(first_id, user)
 
 
 def job_status(messages: Sequence[MessageState]) -> int:

@@ -34,6 +34,7 @@ from smsd.errors import ServiceError
 from smsd.model import InboundSms, MessageState, Recipient, SendRequest
 from smsd.api.ozeki_settings import TO_CORE
 from smsd.service import Service
+from smsd.service.recipients import POLICIES
 
 log = logging.getLogger("smsd.api.ozeki")
 
@@ -48,8 +49,7 @@ MAX_BODY = 64 * 1024
 MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 AFTER_DOWNLOAD = {"markasread": "read", "markread": "read", "read": "read", "delete": "delete",
                   "nothing": "keep", "none": "keep", "keep": "keep", "leave": "keep"}
-_NUMBER = re.compile(r"\+?[0-9]{1,24}").fullmatch
-_NUMBER_PUNCT = re.compile(r"[\s\-./()]")
+POLICY = POLICIES["ozeki"]
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+").fullmatch
 _TAG = re.compile(r"<\s*(udh|data)\s*>(.*?)<\s*/\s*\1\s*>", re.I | re.S)
 
@@ -101,24 +101,10 @@ def recipient_items(raw: str) -> list[str]:
             for i in items if i.strip()]
 
 
-def as_number(text: str) -> str | None:
-    cleaned = _NUMBER_PUNCT.sub("", text)
-    return cleaned if _NUMBER(cleaned) else None
-
-
 def resolve(svc: Service, items: list[str]) -> list[tuple[str, str | None, str]]:
     """(as given, number or None, why not) per recipient; names expand to their numbers."""
-    out: list[tuple[str, str | None, str]] = []
-    for given in items:
-        number = as_number(given)
-        if number is not None:
-            out.append((given, number, ""))
-            continue
-        try:
-            out += [(given, n, "") for n in svc.book.expand([given])]
-        except ServiceError as exc:
-            out.append((given, None, str(exc) or "invalid recipient"))
-    return out
+    resolved = svc.recipients.resolve_recipients(items, POLICY)
+    return [(items[o.item], o.number, o.detail or "invalid recipient") for o in resolved.outcomes]
 
 
 def send(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:

@@ -2,7 +2,8 @@
 
 `Service` composes small objects named by subject; a call reads `svc.<subject>.<verb>(...)`:
 
-    svc.sending        send_sms, message, stop_task, query_results, query_reports, in_queue
+    svc.sending        send_sms, message, submission, stop_task, query_results, query_reports,
+                       in_queue
     svc.inbox          query (received SMS, paged and filtered)
     svc.folders        each dialect's own folders (inbox, sent, hide, hidden)
     svc.ussd           send, replies
@@ -10,6 +11,7 @@
     svc.users          authenticate, throttle, accounts, permissions, credits, assignments
     svc.access         the access policy (who may see and do what): of, may_control_ports, ...
     svc.book           the address book: contacts, groups, expand, CSV
+    svc.recipients     resolve_recipients(items, policy): numbers, names, duplicates, rejects
     svc.routes         forwarding rules for received SMS
     svc.subscriptions  subscription lists and list expansion
     svc.network        the box's network settings (appliance only)
@@ -39,6 +41,7 @@ from smsd.service.folders import Folders
 from smsd.service.inbox import Inbox
 from smsd.service.network import Network
 from smsd.service.ports import Connection, Ports, UnsupportedConnection
+from smsd.service.recipients import Recipients
 from smsd.service.search import Search
 from smsd.service.sending import Sending, substitute
 from smsd.service.subscriptions import Subscriptions
@@ -75,6 +78,7 @@ class Service:
         self.book = AddressBook(store)
         self.routes = Routes(store)
         self.subscriptions = Subscriptions(store, self.book, clock)
+        self.recipients = Recipients(self.book.expand, self.subscriptions.expand, limits)
         self.network = Network()
         self.audit = Audit(store, clock)
         self.search = Search(store, self.access, self.ports.all, clock)

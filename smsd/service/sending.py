@@ -223,6 +223,13 @@ class Sending:
         state = self._message_state(message_id)
         return state if state is None or self._access.may_see(user, state.user) else None
 
+    def submission(self, message_id: int, user: str | None = None) -> list[MessageState]:
+        """The message and the ones its submission (task) holds after it, in id order, as
+        `user` may see them: none for an unknown id or somebody else's. One submission has at
+        most Limits.max_expanded messages."""
+        found = self._store.outbox.task_message_states(message_id, self.limits.max_expanded)
+        return found if found and self._access.may_see(user, found[0].user) else []
+
     def _message_state(self, message_id: int) -> MessageState | None:
         """One message's state, the text after #param# substitution, its user and failure, and
         the alphabet it went out in."""

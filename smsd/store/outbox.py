@@ -463,17 +463,23 @@ class Outbox:
 
 
     def message_state(self, message_id: int) -> MessageState | None:
+        found = self.task_message_states(message_id, 1)
+        return found[0] if found else None
+
+    def task_message_states(self, message_id: int, limit: int) -> list[MessageState]:
+        """The message and the ones of its task after it, in id order, at most `limit`."""
         with self.db.snapshot() as conn:
-            row = conn.execute(f"SELECT {RESULT_COLUMNS}, m.reason, t.user, "
-                               "coalesce(m.text, t.text) FROM messages m JOIN tasks t "
-                               "ON t.id = m.task_id WHERE m.id = ?", (message_id,)).fetchone()
-            if row is None:
-                return None
-            dr = conn.execute("SELECT st FROM delivery_reports WHERE message_id = ? "
-                              "ORDER BY id DESC LIMIT 1", (message_id,)).fetchone()
-        base = result_from_row(row)
-        return MessageState(**asdict(base), dr_status=None if dr is None else dr[0],
-                            reason=row[12], user=row[13], text=row[14])
+            rows = conn.execute(f"SELECT {RESULT_COLUMNS}, m.reason, t.user, "
+                                "coalesce(m.text, t.text) FROM messages m JOIN tasks t "
+                                "ON t.id = m.task_id WHERE m.task_id = (SELECT task_id FROM "
+                                "messages WHERE id = ?) AND m.id >= ? ORDER BY m.id LIMIT ?",
+                                (message_id, message_id, limit)).fetchall()
+            drs = [conn.execute("SELECT st FROM delivery_reports WHERE message_id = ? "
+                                "ORDER BY id DESC LIMIT 1", (row[0],)).fetchone() for row in rows]
+        return [MessageState(**asdict(result_from_row(row)),
+                             dr_status=None if dr is None else dr[0], reason=row[12],
+                             user=row[13], text=row[14])
+                for row, dr in zip(rows, drs)]
 
 
 RESULT_COLUMNS = ("m.id AS message_id, m.task_id, m.port, m.number, m.user_id, m.time, m.status, "

@@ -1,0 +1,111 @@
+"""Phone numbers as each front end writes them: one normaliser, a policy per dialect as data.
+
+A number is written with separators (spaces, dashes, dots, slashes, brackets) between its digits
+and is international when it starts with `+` or with the international prefix (`00`); a number
+that starts with the national trunk prefix (`0`) is national; bare digits are either taken as
+international (a country code first) or kept as written, as the dialect's vendor does. The
+outcome is `+<digits>` for an international number, the digits as written for a national one.
+
+Pure functions and data (no I/O): the address book, the service's recipient resolution
+(smsd/service/recipients.py) and the dialects' parameter checks all call `normalise_number`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+# What a duplicate is: the same number (`exact`), the same digits whatever the `+` (`digits`:
+# a dialect that shows numbers without it cannot tell them apart), or none (`keep`: each sent).
+Duplicates = Literal["exact", "digits", "keep"]
+# How names expand: contacts and groups, or subscription lists as well.
+Names = Literal["book", "lists"]
+
+
+@dataclass(frozen=True)
+class NumberPolicy:
+    """How one front end writes numbers and names recipients (docs/ARCHITECTURE.md)."""
+
+    name: str
+    separators: str = r"[\s\-./()]"      # characters ignored (removed) anywhere in a number
+    written: str | None = None           # the shape a number must have as written (None: any)
+    numberish: str | None = None         # an item of this shape is a number, never a name
+    #                                      (None: a number when it normalises, else a name)
+    international_prefix: str = ""       # written for `+` ("00"); "" none: kept as written
+    trunk_prefix: str = ""               # a national number starts with it; "" none
+    national: bool = True                # national numbers are accepted (kept as written)
+    bare_international: bool = False     # bare digits are a country code first (`+` added)
+    country_code_nonzero: bool = False   # an international number's first digit is 1-9
+    min_digits: int = 1                  # digits of the number once its prefix is off
+    max_digits: int = 24
+    max_written_digits: int | None = None  # digits as written (a `00` prefix counts)
+    max_name_bytes: int | None = None    # longer names are refused (the vendor's field size)
+    names: Names = "book"
+    duplicates: Duplicates = "exact"
+    max_items: int | None = None         # items one request may name (before expansion)
+    expanded_limit: bool = False         # capped at Limits.max_expanded, not max_numbers
+
+
+# The one table: every front end's number policy.
+AS_WRITTEN = NumberPolicy("as-written", written=None, max_written_digits=24)
+POLICIES: dict[str, NumberPolicy] = {
+    # The address book stores numbers as written, separators removed.
+    "book": AS_WRITTEN,
+    "isms": NumberPolicy("isms", numberish=r"\+?[0-9]{1,24}", max_written_digits=24,
+                         max_name_bytes=50),
+    "ozeki": NumberPolicy("ozeki", max_written_digits=24, duplicates="keep"),
+    "intelli": NumberPolicy("intelli", international_prefix="00", trunk_prefix="0",
+                            bare_international=True, min_digits=4, max_digits=20,
+                            max_written_digits=20, names="lists", duplicates="digits",
+                            max_items=100, expanded_limit=True),
+    "gateway_php": NumberPolicy("gateway_php", written=r"\+?\(?[0-9][0-9\s\-./()]*",
+                                numberish=r"[+0-9\s\-./()]+", international_prefix="00",
+                                trunk_prefix="0", national=False, bare_international=True,
+                                country_code_nonzero=True, min_digits=7, max_digits=15),
+}
+_DIGITS = re.compile(r"[0-9]+").fullmatch
+
+
+def normalise_number(text: str, policy: NumberPolicy = AS_WRITTEN) -> str | None:
+    """The number `text` writes under `policy` (`+<digits>`, or national digits, or as written
+    without separators); None when it is no number there."""
+    written = text.strip()
+    if policy.written is not None and not re.fullmatch(policy.written, written):
+        return None
+    cleaned = re.sub(policy.separators, "", written)
+    plus = cleaned.startswith("+")
+    digits = cleaned[1:] if plus else cleaned
+    if not _DIGITS(digits) or (policy.max_written_digits is not None
+                               and len(digits) > policy.max_written_digits):
+        return None
+    kind, digits = _classify(digits, plus, policy)
+    if kind == "national" and not policy.national:
+        return None
+    if kind == "international" and policy.country_code_nonzero and digits[:1] == "0":
+        return None
+    if not policy.min_digits <= len(digits) <= policy.max_digits:
+        return None
+    return {"international": "+" + digits, "national": digits, "written": cleaned}[kind]
+
+
+def _classify(digits: str, plus: bool, policy: NumberPolicy) -> tuple[str, str]:
+    """("international" | "national" | "written", the digits once the prefix is off)."""
+    intl, trunk = policy.international_prefix, policy.trunk_prefix
+    if plus:
+        return "international", digits
+    if intl and digits.startswith(intl):
+        return "international", digits[len(intl):]
+    if trunk and digits.startswith(trunk):
+        return "national", digits
+    return ("international" if policy.bare_international else "written"), digits
+
+
+def looks_like_number(text: str, policy: NumberPolicy) -> bool:
+    """Is `text` a number (to normalise, refused if it does not) rather than a name to expand?"""
+    if policy.numberish is not None:
+        return bool(re.fullmatch(policy.numberish, text))
+    return normalise_number(text, policy) is not None
+
+
+def duplicate_key(number: str, policy: NumberPolicy) -> str:
+    return number.lstrip("+") if policy.duplicates == "digits" else number
