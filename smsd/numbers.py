@@ -29,6 +29,9 @@ class NumberPolicy:
     name: str
     separators: str = r"[\s\-./()]"      # characters ignored (removed) anywhere in a number
     written: str | None = None           # the shape a number must have as written (None: any)
+    quoted: bool = False                 # double quotes around a number are taken off
+    space_is_plus: bool = False          # a leading space before the digits is a `+` that
+    #                                      came unencoded in a URL (smsd.api.legacy)
     numberish: str | None = None         # an item of this shape is a number, never a name
     #                                      (None: a number when it normalises, else a name)
     international_prefix: str = ""       # written for `+` ("00"); "" none: kept as written
@@ -54,7 +57,8 @@ POLICIES: dict[str, NumberPolicy] = {
     "isms": NumberPolicy("isms", numberish=r"\+?[0-9]{1,24}", max_written_digits=24,
                          max_name_bytes=50),
     "ozeki": NumberPolicy("ozeki", max_written_digits=24, duplicates="keep"),
-    "intelli": NumberPolicy("intelli", international_prefix="00", trunk_prefix="0",
+    "intelli": NumberPolicy("intelli", quoted=True, space_is_plus=True,
+                            international_prefix="00", trunk_prefix="0",
                             bare_international=True, min_digits=4, max_digits=20,
                             max_written_digits=20, names="lists", duplicates="digits",
                             max_items=100, expanded_limit=True),
@@ -69,7 +73,9 @@ _DIGITS = re.compile(r"[0-9]+").fullmatch
 def normalise_number(text: str, policy: NumberPolicy = AS_WRITTEN) -> str | None:
     """The number `text` writes under `policy` (`+<digits>`, or national digits, or as written
     without separators); None when it is no number there."""
-    written = text.strip()
+    written = text.strip().strip('"') if policy.quoted else text.strip()
+    if policy.space_is_plus and text[:1] == " " and written[:1].isdigit():
+        written = "+" + written
     if policy.written is not None and not re.fullmatch(policy.written, written):
         return None
     cleaned = re.sub(policy.separators, "", written)

@@ -59,6 +59,9 @@ def outline(res: Resolution) -> list[tuple[int, str | None, str | None]]:
     (OZEKI, "(+44) 7700", "+447700"), (OZEKI, "bob", None),
     (INTELLI, "00447700900001", "+447700900001"), (INTELLI, "447700900001", "+447700900001"),
     (INTELLI, "07700900001", "07700900001"), (INTELLI, "+0770", "+0770"),
+    (INTELLI, " 447700900001", "+447700900001"), (INTELLI, '"07700900001"', "07700900001"),
+    (INTELLI, " 07700900001", "+07700900001"),     # a `+` that came as a space
+    (ISMS, " 447700900001", "447700900001"),       # iSMS restores it while parsing (legacy)
     (INTELLI, "123", None), (INTELLI, "0012345", "+12345"), (INTELLI, "00123", None),
     (INTELLI, "00" + "1" * 19, None), (INTELLI, "+" + "1" * 20, "+" + "1" * 20),
     (GATEWAY, "(44) 7700 900001", "+447700900001"), (GATEWAY, "07700900001", None),
@@ -109,6 +112,14 @@ def test_rejects_per_item_with_why(book: Book) -> None:
     bob = res.rejects[1]
     assert bob.text == "07700900002" and "not a phone number" in bob.detail
     assert "unknown recipient 'zed'" in res.rejects[0].detail
+
+
+def test_intelli_names_are_looked_up_as_written(book: Book) -> None:
+    # A name in quotes is no name (only numbers lose their quotes); a too short number the book
+    # keeps as written is the item itself failing.
+    res = book.resolve([' "ann"', " 12", "ann"], INTELLI)
+    assert outline(res) == [(0, None, "unknown"), (1, None, "number"), (2, "+447700900001", None)]
+    assert res.rejects[1].text is None
 
 
 def test_an_empty_group_gives_nothing(book: Book) -> None:

@@ -94,7 +94,7 @@ def normalise(raw: str) -> tuple[str, str] | None:
     """(number to send to, number shown in the reply) or None when it is not a number.
 
     `+44...`, `0044...` and `44...` are international; `07...` is national and kept as given."""
-    number = normalise_number(legacy.restore_plus(raw), POLICY)
+    number = normalise_number(raw, POLICY)
     return None if number is None else (number, shown(number))
 
 
@@ -174,7 +174,7 @@ def send(svc: Service, params: Mapping[str, str], remote: str) -> str:
     kind = small_int(params, "type", TYPE_TEXT, 1, 6)
     maxconcat = small_int(params, "maxconcat", 1, 1, 255)
     items = split_to(required(params, "to"))
-    resolved = svc.recipients.resolve_recipients([legacy.restore_plus(i) for i in items], POLICY)
+    resolved = svc.recipients.resolve_recipients(items, POLICY)
     if resolved.too_many_items:
         raise IntelliError("INVALID_REQUEST", f"{len(items)} numbers, at most {MAX_TO}")
     fields = payload(params, kind, maxconcat)

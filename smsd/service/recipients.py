@@ -78,7 +78,8 @@ def _resolve_one(index: int, item: str, policy: NumberPolicy,
         numbers = expand([name])
     except UnknownRecipient as exc:
         return [Outcome(index, None, "unknown", detail=str(exc))]
-    return [_number(index, n, n, policy) for n in numbers]
+    # The book keeps a number written as +digits as it is: then the item itself is what failed.
+    return [_number(index, n, None if n == name else n, policy) for n in numbers]
 
 
 def _number(index: int, text: str, expanded: str | None, policy: NumberPolicy) -> Outcome:
