@@ -167,6 +167,7 @@ def test_submission_is_the_task_from_the_message_on(tmp_path: Path) -> None:
         ids = list(first.message_ids)
         assert [m.message_id for m in svc.sending.submission(ids[0], "ann")] == ids
         assert [m.number for m in svc.sending.submission(ids[1], "ann")] == ["2", "3"]
+        assert [m.number for m in svc.sending.submission(ids[0], "ann", limit=2)] == ["1", "2"]
         assert [m.message_id for m in svc.sending.submission(ids[0])] == ids   # an admin
         assert svc.sending.submission(other.message_ids[0], "ann") == []    # somebody else's
         assert svc.sending.submission(10 ** 9, "ann") == []

@@ -210,8 +210,8 @@ def query(svc: Service, params: Mapping[str, str], remote: str) -> str:
 
 def request_messages(svc: Service, first_id: int, user: str) -> list[MessageState]:
     """The message `first_id` and the ones the same request created after it, as `user` may
-    see them (somebody else's are not found)."""
-    return svc.sending.submission(first_id, user)
+    see them (somebody else's are not found); as many as one iSMS request can have."""
+    return svc.sending.submission(first_id, user, limit=svc.limits.max_numbers)
 
 
 def job_status(messages: Sequence[MessageState]) -> int:

@@ -223,11 +223,13 @@ class Sending:
         state = self._message_state(message_id)
         return state if state is None or self._access.may_see(user, state.user) else None
 
-    def submission(self, message_id: int, user: str | None = None) -> list[MessageState]:
-        """The message and the ones its submission (task) holds after it, in id order, as
-        `user` may see them: none for an unknown id or somebody else's. One submission has at
-        most Limits.max_expanded messages."""
-        found = self._store.outbox.task_message_states(message_id, self.limits.max_expanded)
+    def submission(self, message_id: int, user: str | None = None,
+                   limit: int | None = None) -> list[MessageState]:
+        """The message and the ones its submission (task) holds after it, in id order, at most
+        `limit` (default Limits.max_expanded, the most one submission has), as `user` may see
+        them: none for an unknown id or somebody else's."""
+        most = self.limits.max_expanded if limit is None else limit
+        found = self._store.outbox.task_message_states(message_id, most)
         return found if found and self._access.may_see(user, found[0].user) else []
 
     def _message_state(self, message_id: int) -> MessageState | None:
