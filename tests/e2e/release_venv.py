@@ -69,8 +69,10 @@ PROBE = """
 import importlib.resources, json, smsd, smsd.pdu
 print(json.dumps({"file": smsd.__file__, "version": smsd.__version__,
                   "backend": smsd.pdu.BACKEND,
+                  # the schema as the release ships it: one script (0.1.0) or its migrations
                   "schema": importlib.resources.files("smsd").joinpath("store/schema.sql")
-                  .is_file()}))
+                  .is_file() or importlib.resources.files("smsd")
+                  .joinpath("store/migrations/0001_v0_1_0.sql").is_file()}))
 """
 
 
