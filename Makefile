@@ -56,9 +56,13 @@ deb:
 # key's fingerprint) and GNUPGHOME (its keyring) in the environment. Refuses a dirty tree or
 # versions that disagree; sets the version (smsd/__init__.py, debian/changelog), builds and signs
 # build/deb/smsd_<version>_<arch>.deb(.sig) and tags v<version> (scripts/release.sh).
-.PHONY: release
+.PHONY: release open-version
 release:
 	sh scripts/release.sh "$(VERSION)" "$(ARCH)"
+
+# After a release: the next version's UNRELEASED changelog entry, and the code's version with it.
+open-version:
+	sh scripts/open-version.sh "$(VERSION)"
 
 # Installs the package into a fresh Debian 12 root file system, boots it and checks the service.
 package-test: deb

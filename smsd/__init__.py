@@ -1,3 +1,3 @@
 """smsd: SMS gateway appliance daemon."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
