@@ -38,3 +38,20 @@ def walk(console_daemon, tmp_path: Path):  # type: ignore[no-untyped-def]
         yield browser.Walk(driver, console_daemon.base)
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def front(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The console and the APIs over real HTTP on loopback, on a temp database (console_front)."""
+    from console_front import ConsoleFront
+    with ConsoleFront(tmp_path) as served:
+        yield served
+
+
+@pytest.fixture
+def admin(front):  # type: ignore[no-untyped-def]
+    """A client signed in as the admin."""
+    from console_front import ADMIN_PW
+    client = front.client()
+    assert client.login("admin", ADMIN_PW).status == 303
+    return client

@@ -6,25 +6,11 @@ from __future__ import annotations
 import html
 import re
 import time
-from pathlib import Path
 
 import pytest
 
-from console_front import ADMIN_PW, PW, Client, ConsoleFront
+from console_front import PW, Client, ConsoleFront
 from smsd.modem.jobs import Power, Reset, SimLock, SwitchSlot
-
-
-@pytest.fixture
-def front(tmp_path: Path):
-    with ConsoleFront(tmp_path) as served:
-        yield served
-
-
-@pytest.fixture
-def admin(front: ConsoleFront) -> Client:
-    client = front.client()
-    assert client.login("admin", ADMIN_PW).status == 303
-    return client
 
 
 def field_error(body: str, name: str) -> str:

@@ -11,27 +11,13 @@ import socket
 import threading
 import time
 import urllib.parse
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from console_front import ADMIN_PW, PW, Client, ConsoleFront
+from console_front import PW, Client, ConsoleFront
 from e2e.harness import PushReceiver
 from smsd.service.route_probe import HEAD_BYTES
-
-
-@pytest.fixture
-def front(tmp_path: Path):
-    with ConsoleFront(tmp_path) as served:
-        yield served
-
-
-@pytest.fixture
-def admin(front: ConsoleFront) -> Client:
-    client = front.client()
-    assert client.login("admin", ADMIN_PW).status == 303
-    return client
 
 
 @pytest.fixture

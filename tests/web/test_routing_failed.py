@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import functools
 import time
-from pathlib import Path
-from typing import Iterator
+
 
 import pytest
 
-from console_front import ADMIN_PW, Client, ConsoleFront
+from console_front import Client, ConsoleFront
 from e2e.harness import PushReceiver
 from smsd.push.worker import PushTarget, PushWorker
 from smsd.service.book import route_matches
@@ -24,19 +23,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def front(tmp_path: Path) -> Iterator[ConsoleFront]:
-    with ConsoleFront(tmp_path) as served:
-        yield served
-
-
-@pytest.fixture
-def admin(front: ConsoleFront) -> Client:
-    client = front.client()
-    assert client.login("admin", ADMIN_PW).status == 303
-    return client
 
 
 def inbound(front: ConsoleFront, text: str) -> None:

@@ -32,12 +32,6 @@ class Controls:
         self.asked.append("factory_reset")
 
 
-@pytest.fixture
-def front(tmp_path: Path):
-    with ConsoleFront(tmp_path) as served:
-        yield served
-
-
 def admin(front: ConsoleFront) -> Client:
     c = front.client()
     c.login("admin", ADMIN_PW)

@@ -9,12 +9,6 @@ from console_front import PW, ConsoleFront
 from smsd.errors import BadRequest
 
 
-@pytest.fixture
-def front(tmp_path: Path):
-    with ConsoleFront(tmp_path) as served:
-        yield served
-
-
 def test_audit_entries_newest_first_and_filtered(front: ConsoleFront) -> None:
     audit = front.svc.audit
     first = audit.record("admin", "user.create", "alice (web)")

@@ -4,7 +4,6 @@ uploads size-limited and strict, CSRF, hostile names escaped."""
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 import pytest
 
@@ -16,12 +15,6 @@ from smsd.web.book import MAX_UPLOAD
 ISMS_EXPORT = ("\ufeffGroup,Mobile Number,First Name,Last Name\r\n"
                "sales;vip,+1 (555) 010-0001,Ann,Lee\r\n"
                ",555.010.0002,Bob,\r\n")
-
-
-@pytest.fixture
-def front(tmp_path: Path):
-    with ConsoleFront(tmp_path) as served:
-        yield served
 
 
 @pytest.fixture

@@ -14,12 +14,6 @@ NAV = ["Dashboard", "Send", "Outbox", "Inbox", "Users", "Address book", "Ports",
        "Network", "System"]
 
 
-@pytest.fixture
-def front(tmp_path: Path):
-    with ConsoleFront(tmp_path) as served:
-        yield served
-
-
 def test_root_leads_to_login(front: ConsoleFront) -> None:
     c = front.client()
     reply = c.get("/")

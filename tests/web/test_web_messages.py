@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 
@@ -12,12 +11,6 @@ from console_front import ADMIN_PW, PW, ConsoleFront
 from fakes import wait_for
 
 HOSTILE = '<script>alert("x")</script>&"\''
-
-
-@pytest.fixture
-def front(tmp_path: Path):
-    with ConsoleFront(tmp_path) as served:
-        yield served
 
 
 def signed_in(front: ConsoleFront, user: str = "alice") -> object:

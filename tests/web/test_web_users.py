@@ -3,26 +3,12 @@ password (Digest with it), every form's bad input shown at its field with nothin
 admins only, the audit log, and hostile names escaped."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from console_front import ADMIN_PW, PW, Client, ConsoleFront
+from console_front import PW, Client, ConsoleFront
 
 NEW_PW = "a-new-pass-2"
-
-
-@pytest.fixture
-def front(tmp_path: Path):
-    with ConsoleFront(tmp_path) as served:
-        yield served
-
-
-@pytest.fixture
-def admin(front: ConsoleFront) -> Client:
-    c = front.client()
-    assert c.login("admin", ADMIN_PW).status == 303
-    return c
 
 
 def _new(**over: str) -> dict[str, str]:
