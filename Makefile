@@ -17,8 +17,13 @@ run: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/python -m mypy smsd
 
+# The suite on every core (pytest-xdist, JOBS=auto); tests that share something fixed on the
+# machine keep to one worker (their xdist_group, tests/conftest.py). JOBS=1: one process, no xdist.
+JOBS ?= auto
+PYTEST_JOBS = $(if $(filter 1,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadgroup)
+
 test: $(STAMP) typecheck
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest $(PYTEST_JOBS)
 
 # The codec tests (C and Python backends) in a Debian 12 arm64 root file system under qemu-user,
 # with Debian's own python3, cffi, pytest and hypothesis; ARCH=armhf for the 32-bit board.
