@@ -56,9 +56,10 @@ def normalize_number(text: str) -> str | None:
 def check_name(name: str, what: str = "name") -> str:
     name = name.strip()
     if not name or len(name) > NAME_MAX_LEN or not name.isprintable() or ";" in name:
-        raise BadRequest(f"{what} {name!r}: 1 to {NAME_MAX_LEN} printable characters, no ';'")
+        raise BadRequest(f"{what} {name!r}: 1 to {NAME_MAX_LEN} printable characters, no ';'",
+                         field="name")
     if normalize_number(name) is not None:
-        raise BadRequest(f"{what} {name!r} looks like a number; names must not")
+        raise BadRequest(f"{what} {name!r} looks like a number; names must not", field="name")
     return name
 
 

@@ -64,10 +64,18 @@ class StoreError(SmsdError):
 class ServiceError(SmsdError):
     """Base of errors the service layer reports to API dialects.
 
-    `reason` is a short machine word every dialect maps to its own vendor code.
+    `reason` is a short machine word every dialect maps to its own vendor code; `field`, when
+    set, names the request field at fault by the service's own word ("number", "name",
+    "members", "text", "recipients", ...), so a form shows the error next to it.
     """
 
     reason = "error"
+    field: str | None = None
+
+    def __init__(self, *args: object, field: str | None = None) -> None:
+        super().__init__(*args)
+        if field is not None:
+            self.field = field
 
 
 class BadRequest(ServiceError, ValueError):

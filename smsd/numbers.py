@@ -7,7 +7,9 @@ international (a country code first) or kept as written, as the dialect's vendor
 outcome is `+<digits>` for an international number, the digits as written for a national one.
 
 Pure functions and data (no I/O): the address book, the service's recipient resolution
-(smsd/service/recipients.py) and the dialects' parameter checks all call `normalise_number`.
+(smsd/service/recipients.py), the console's Send page, the dialects' parameter checks, the
+subscription lists and the store's "same subscriber" matches all use this module; no other code
+cleans or shapes a phone number itself.
 """
 from __future__ import annotations
 
@@ -62,12 +64,17 @@ POLICIES: dict[str, NumberPolicy] = {
                             bare_international=True, min_digits=4, max_digits=20,
                             max_written_digits=20, names="lists", duplicates="digits",
                             max_items=100, expanded_limit=True),
+    # The console's Send page: numbers as people type them (separators, `+`), else book names.
+    "web": NumberPolicy("web", max_written_digits=24, expanded_limit=True),
+    # Subscription lists key a subscriber by digits: `+` and `00` both mark international.
+    "msisdn": NumberPolicy("msisdn", international_prefix="00", max_written_digits=24),
     "gateway_php": NumberPolicy("gateway_php", written=r"\+?\(?[0-9][0-9\s\-./()]*",
                                 numberish=r"[+0-9\s\-./()]+", international_prefix="00",
                                 trunk_prefix="0", national=False, bare_international=True,
                                 country_code_nonzero=True, min_digits=7, max_digits=15),
 }
 _DIGITS = re.compile(r"[0-9]+").fullmatch
+_NORMAL = re.compile(r"\+?[0-9]+").fullmatch
 
 
 def normalise_number(text: str, policy: NumberPolicy = AS_WRITTEN) -> str | None:
@@ -111,6 +118,43 @@ def looks_like_number(text: str, policy: NumberPolicy) -> bool:
     if policy.numberish is not None:
         return bool(re.fullmatch(policy.numberish, text))
     return normalise_number(text, policy) is not None
+
+
+def is_normal(text: str, max_digits: int | None = 24, min_digits: int = 1) -> bool:
+    """Is `text` a number as `normalise_number` writes it (`+<digits>` or digits), with
+    `min_digits`..`max_digits` digits? The cheap check for numbers that were normalised
+    already (the intake's last check, the book's own numbers, search terms)."""
+    if not _NORMAL(text):
+        return False
+    digits = len(text) - (text[:1] == "+")
+    return min_digits <= digits and (max_digits is None or digits <= max_digits)
+
+
+def msisdn(number: str) -> str | None:
+    """'+44 7700-900123' / '0044 7700 900123' -> '447700900123': the digits of an international
+    number without its prefix, a national one as written; None when `number` is no number."""
+    normal = normalise_number(number, POLICIES["msisdn"])
+    return None if normal is None else normal.lstrip("+")
+
+
+def same_subscriber(a: str, b: str) -> bool:
+    """Do two numbers reach the same subscriber? One side may be national and the other
+    international (a submission and its status report, a list entry and an inbound sender), so
+    the last 7 to 9 digits decide when the whole numbers differ; a sender that is no number
+    (an alphanumeric name) matches only itself."""
+    da, db = _subscriber_key(a), _subscriber_key(b)
+    if da == db:
+        return True
+    n = min(len(da), len(db), 9)
+    return n >= 7 and _DIGITS(da) is not None and _DIGITS(db) is not None and da[-n:] == db[-n:]
+
+
+def _subscriber_key(number: str) -> str:
+    # Fast path: stored numbers are normalised already (a status report search runs this per row).
+    if _NORMAL(number) and not number.startswith("00"):
+        return number.lstrip("+")
+    digits = msisdn(number)
+    return number if digits is None else digits
 
 
 def duplicate_key(number: str, policy: NumberPolicy) -> str:

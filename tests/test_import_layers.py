@@ -186,8 +186,9 @@ ISOLATED: dict[str, tuple[str, ...]] = {
     # A worker knows the sans-I/O core and the shared data; it reports up through the WorkerSink
     # protocol (modem/sink.py) and is driven through GPIO hooks it is handed, never by import.
     "smsd.modem": ("smsd.at", "smsd.pdu", "smsd.errors", "smsd.model"),
-    # Durable state knows nothing above it (pdu: migration 0003 reads old parts' alphabet).
-    "smsd.store": ("smsd.errors", "smsd.model", "smsd.pdu"),
+    # Durable state knows nothing above it (pdu: migration 0003 reads old parts' alphabet;
+    # numbers: one "same subscriber" rule for status reports and subscription lists).
+    "smsd.store": ("smsd.errors", "smsd.model", "smsd.pdu", "smsd.numbers"),
     # The push worker reads the store's events through the protocol the daemon hands it.
     "smsd.push": ("smsd.errors", "smsd.model"),
     # The simulator stands in for the hardware below pyserial: it drives the product's own

@@ -28,7 +28,7 @@ store gives each thread its own connection; the scheduler guards its state with 
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 from smsd.errors import NotFound
 from smsd.model import Limits
@@ -43,7 +43,7 @@ from smsd.service.network import Network
 from smsd.service.ports import Connection, Ports, UnsupportedConnection
 from smsd.service.recipients import Recipients
 from smsd.service.search import Search
-from smsd.service.sending import Sending, substitute
+from smsd.service.sending import PartCounter, Sending, substitute
 from smsd.service.subscriptions import Subscriptions
 from smsd.service.system import System
 from smsd.service.users import Users
@@ -57,7 +57,7 @@ DeviceStatus = Callable[[], dict[str, str]]
 class Service:
     def __init__(self, store: Store, scheduler: Scheduler,
                  workers: Mapping[int, WorkerHandle] | None = None, *, limits: Limits = Limits(),
-                 codec: Any = None, clock: Callable[[], float] = time.time,
+                 codec: PartCounter | None = None, clock: Callable[[], float] = time.time,
                  ussd_wait: float = 30.0, throttle: FailureThrottle | None = None,
                  device_status: DeviceStatus | None = None) -> None:
         self._store = store              # only the subject objects use it (and tests peek)
@@ -93,7 +93,7 @@ class Service:
         return self._device_status()
 
 
-def _pdu() -> Any:
+def _pdu() -> PartCounter:
     from smsd import pdu
     return pdu
 

@@ -2,7 +2,7 @@
 
 Names and numbers are told apart by shape: a name never looks
 like a number (enforced when contacts and groups are saved), so `AddressBook.expand` needs no
-hints. A contact and a group may share a name; the contact wins.
+hints: an item already in the normal form of smsd.numbers (`+` and digits) is a number. A contact and a group may share a name; the contact wins.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from smsd.addressbook_csv import (check_name, format_contacts, format_groups, no
                                   parse_contacts, parse_groups)
 from smsd.errors import BadRequest, NotFound, UnknownRecipient
 from smsd.model import Contact, Group, Route
+from smsd.numbers import is_normal
 from smsd.service import route_probe
 from smsd.store.contacts import route_cursor_key
 from smsd.store.db import Store
@@ -25,7 +26,6 @@ ROUTE_PROTOCOLS = ("isms", "json", "intelli", "intelli-sms", "intelli-status",
 EVENT_PROTOCOLS = ("intelli", "intelli-status", "intelli-subscription")
 MAX_PREFIX = 64
 ROUTE_GIVE_UP = 24 * 3600.0   # a route's receiver refusing an event this long: parked for replay
-_NUMBER = re.compile(r"\+?[0-9]{1,24}").fullmatch
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE).fullmatch
 
 
@@ -50,7 +50,7 @@ class AddressBook:
     def contact_set(self, name: str, number: str) -> None:
         clean = normalize_number(number)
         if clean is None:
-            raise BadRequest(f"bad number {number!r}: up to 24 digits, optional +")
+            raise BadRequest(f"bad number {number!r}: up to 24 digits, optional +", field="number")
         self._store.contacts.set_many([Contact(check_name(name), clean)])
 
     def contact_delete(self, name: str) -> None:
@@ -66,7 +66,7 @@ class AddressBook:
     def _set_groups(self, groups: Sequence[Group]) -> None:
         missing = self._store.contacts.group_set_many(groups)
         if missing:
-            raise BadRequest(f"not contacts: {', '.join(sorted(set(missing)))}")
+            raise BadRequest(f"not contacts: {', '.join(sorted(set(missing)))}", field="members")
 
     def group_delete(self, name: str) -> None:
         if not self._store.contacts.group_delete(name):
@@ -76,11 +76,11 @@ class AddressBook:
         """Numbers kept as given, contact names -> numbers, groups -> members' numbers;
         duplicates dropped, first occurrence order kept."""
         items = [i.strip() for i in items]
-        names = list(dict.fromkeys(i for i in items if not _NUMBER(i)))
+        names = list(dict.fromkeys(i for i in items if not is_normal(i)))
         numbers, groups = self._store.contacts.lookup_names(names) if names else ({}, {})
         out: dict[str, None] = {}
         for item in items:
-            if _NUMBER(item):
+            if is_normal(item):
                 out[item] = None
             elif item in numbers:
                 out[numbers[item]] = None

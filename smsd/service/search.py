@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 from smsd.errors import BadRequest, NotFound
+from smsd.numbers import is_normal
 from smsd.service.access import AccessPolicy
 from smsd.store.db import Store
 from smsd.store.search import InboxRow, MessageQuery, OutboxRow
@@ -23,7 +24,6 @@ OUTBOX_STATUSES = ("SENDING", "SENT_OK", "DELIVERED", "FAILED")
 INBOX_STATUSES = ("unread", "read")
 MAX_TERM = 160
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
-_NUMBER_PART = re.compile(r"\+?[0-9]{1,32}").fullmatch
 DAY = 86400.0
 
 
@@ -72,7 +72,7 @@ class Search:
               statuses: Sequence[str] = OUTBOX_STATUSES) -> MessageQuery:
         """The form's fields checked (each error names its field) into a MessageQuery."""
         number, text = number.strip(), text.strip()
-        if number and not _NUMBER_PART(number):
+        if number and not is_normal(number, 32):
             raise BadRequest("number: digits, optionally a leading +")
         if len(text) > MAX_TERM:
             raise BadRequest(f"text: at most {MAX_TERM} characters")

@@ -6,13 +6,13 @@ Every method validates its arguments completely before it writes anything and ra
 """
 from __future__ import annotations
 
-import re
-from typing import Any, Callable, Sequence
+from typing import Callable, Collection, Protocol, Sequence
 
 from smsd.errors import (BadRequest, CodecError, EncodingError, NoPortAvailable, NotFound,
                          TooLarge, TooManyParts)
 from smsd.model import (DeliverStatus, Limits, MessageState, Recipient, SendAccepted, SendRequest,
                         SmsResult)
+from smsd.numbers import is_normal
 from smsd.pdu.types import ENC_8BIT, ENC_GSM7, ENC_UCS2
 from smsd.scheduler import Profile, Scheduler, most_parts, port_profiles
 from smsd.service.access import AccessPolicy
@@ -25,7 +25,6 @@ from smsd.store.times import parse_time
 
 PARAM = "#param#"
 ENCODINGS = ("auto", ENC_GSM7, ENC_UCS2)
-_NUMBER = re.compile(r"\+?[0-9]+").fullmatch
 SENDER_MAX_LEN = 32
 
 
@@ -48,9 +47,16 @@ def parse_query_time(text: str | None) -> float | None:
         raise BadRequest(f"time {text!r} is not \"YYYY-MM-DD HH:MM:SS\"") from exc
 
 
+class PartCounter(Protocol):
+    """What intake needs of the PDU codec: smsd.pdu itself (either backend), or a stand-in."""
+
+    def count_parts(self, text: str, encoding: str = ...,
+                    languages: Collection[int] = ...) -> int: ...
+
+
 class Sending:
     def __init__(self, store: Store, scheduler: Scheduler, ports: Ports, users: Users,
-                 access: AccessPolicy, *, limits: Limits, codec: Any,
+                 access: AccessPolicy, *, limits: Limits, codec: PartCounter,
                  clock: Callable[[], float]) -> None:
         self._store = store
         self._scheduler = scheduler
@@ -65,10 +71,10 @@ class Sending:
         """Validate, commit task + messages in one transaction, then answer."""
         recipients, text = request.recipients, request.text
         if not recipients:
-            raise BadRequest("no recipient numbers")
+            raise BadRequest("no recipient numbers", field="recipients")
         most = self.limits.max_expanded if request.expanded else self.limits.max_numbers
         if len(recipients) > most:
-            raise TooLarge(f"more than {most} numbers")
+            raise TooLarge(f"more than {most} numbers", field="recipients")
         if request.encoding not in ENCODINGS:
             raise BadRequest(f"encoding must be one of {', '.join(ENCODINGS)}")
         self._check_text(text)
@@ -94,13 +100,14 @@ class Sending:
 
     def _check_text(self, text: str) -> None:
         if not text:
-            raise BadRequest("empty text")
+            raise BadRequest("empty text", field="text")
         try:
             size = len(text.encode("utf-8"))
         except UnicodeEncodeError as exc:     # JSON's "\ud800" escape makes one
-            raise BadRequest(f"text holds a lone surrogate at index {exc.start}") from None
+            raise BadRequest(f"text holds a lone surrogate at index {exc.start}",
+                             field="text") from None
         if size > self.limits.max_text_bytes:
-            raise TooLarge(f"text over {self.limits.max_text_bytes} bytes")
+            raise TooLarge(f"text over {self.limits.max_text_bytes} bytes", field="text")
 
     @staticmethod
     def _check_extras(request: SendRequest) -> None:
@@ -118,7 +125,8 @@ class Sending:
             return
         worst = max(row[3] for row in rows)
         if worst > max_parts:
-            raise TooManyParts(f"a message needs {worst} parts, max_parts is {max_parts}")
+            raise TooManyParts(f"a message needs {worst} parts, max_parts is {max_parts}",
+                               field="text")
 
     def _intake_plan(self, text: str, recipients: Sequence[Recipient], requested: str,
                      ports: Sequence[int] | None) -> tuple[str, str, list[Row]]:
@@ -152,8 +160,9 @@ class Sending:
         rows = []
         for r in recipients:
             number = r.number
-            if len(number) > max_len or not _NUMBER(number):
-                raise BadRequest(f"invalid number {number!r}: up to {max_len} digits, optional +")
+            if len(number) > max_len or not is_normal(number, None):
+                raise BadRequest(f"invalid number {number!r}: up to {max_len} digits, optional +",
+                                 field="recipients")
             if r.user_id is not None and r.user_id < 0:
                 raise BadRequest("user_id must be >= 0")
             own = substitute(pieces, r.text_param) if len(pieces) > 1 else None
@@ -180,7 +189,7 @@ class Sending:
                     return most_parts(self._codec, text, "auto", profiles)
             return most_parts(self._codec, text, encoding, profiles)
         except CodecError as exc:
-            raise BadRequest(f"text cannot be sent as {encoding}: {exc}") from exc
+            raise BadRequest(f"text cannot be sent as {encoding}: {exc}", field="text") from exc
 
     def _national_fits(self, text: str, profiles: list[Profile]) -> bool:
         """Could a port's national language tables carry the text in GSM-7? Then whether it goes

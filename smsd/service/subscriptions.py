@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from smsd.errors import BadRequest, UnknownRecipient
+from smsd.numbers import msisdn
 from smsd.service.book import AddressBook
 from smsd.store import subscriptions as stored
 from smsd.store.db import Store
@@ -30,8 +31,8 @@ class Subscriptions:
             raise BadRequest(f"list name: 1 to {LIST_NAME_MAX} printable characters")
         if action not in ACTIONS:
             raise BadRequest("action must be 1 (opt-in), 2 (opt-out) or 3 (delete)")
-        digits = stored.msisdn(number)
-        if not 5 <= len(digits) <= 20:
+        digits = msisdn(number)
+        if digits is None or not 5 <= len(digits) <= 20:
             raise BadRequest(f"bad number {number!r}")
         self._store.subscriptions.update(name, digits, action, source, self._clock())
 

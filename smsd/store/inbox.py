@@ -15,6 +15,7 @@ import sqlite3
 from typing import Any, Sequence
 
 from smsd.model import DeliverStatus, InboundSms, InboxFilter, InboxPage, PortInfo
+from smsd.numbers import same_subscriber as numbers_match
 from smsd.store.events import Events
 from smsd.store.outbox import Outbox, in_list
 from smsd.store.sqlite import Database
@@ -24,15 +25,6 @@ from smsd.store.users import inbound_visible_term, owned_term
 
 FLAGS = {"unread": "read = 0", "read": "read = 1", "all": "1"}
 INBOX_PAGE = 1000               # most messages one query_incoming returns
-
-
-def numbers_match(a: str, b: str) -> bool:
-    """Same subscriber? Submitted numbers may be national while reports come international."""
-    da, db = a.lstrip("+"), b.lstrip("+")
-    if da == db:
-        return True
-    n = min(len(da), len(db), 9)
-    return n >= 7 and da[-n:] == db[-n:]
 
 
 def _filter_terms(match: InboxFilter, where: list[str], args: list[Any]) -> None:

@@ -18,6 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from smsd.numbers import same_subscriber
 from smsd.store.events import Events
 from smsd.store.sqlite import Database
 
@@ -63,21 +64,6 @@ def _task_payload(db: Database, task_id: int) -> TaskPayload | None:
     return None if payload.plain else payload
 
 
-def msisdn(number: str) -> str:
-    """'+44 7700-900123' / '0044...' -> '447700900123' (digits; national stays national)."""
-    digits = "".join(ch for ch in number if ch.isdigit())
-    return digits[2:] if number.strip().startswith("00") else digits
-
-
-def same_subscriber(a: str, b: str) -> bool:
-    """Numbers may be national on one side and international on the other: compare the tails."""
-    da, db_ = msisdn(a), msisdn(b)
-    if da == db_:
-        return True
-    n = min(len(da), len(db_), 9)
-    return n >= 7 and da[-n:] == db_[-n:]
-
-
 # --- subscription lists ---------------------------------------------------------------------------
 class Subscriptions:
     """Subscription lists; every change emits a `subscription` event in its transaction."""
@@ -86,9 +72,10 @@ class Subscriptions:
         self.db = db
         self.events = events
 
-    def update(self, list_name: str, number: str, action: int, source: int, now: float) -> None:
+    def update(self, list_name: str, digits: str, action: int, source: int, now: float) -> None:
+        """`digits`: the subscriber as smsd.numbers.msisdn writes it (the service checked it)."""
         with self.db.write() as conn:
-            _apply(conn, self.events.emit, list_name, msisdn(number), action, source, now)
+            _apply(conn, self.events.emit, list_name, digits, action, source, now)
 
     def lists(self) -> list[str]:
         return [r[0] for r in

@@ -76,7 +76,7 @@ def contact_set(req: PageRequest) -> str:
     try:
         req.svc.book.contact_set(entered["name"], entered["number"])
     except ServiceError as exc:
-        field = "number" if str(exc).startswith("bad number") else "name"
+        field = "number" if exc.field == "number" else "name"
         return _refused(req, field, str(exc), contact=entered)
     name = entered["name"].strip()
     req.svc.audit.record(req.user, "book.contact_set", f"contact {name}")
@@ -101,7 +101,7 @@ def group_set(req: PageRequest) -> str:
     try:
         req.svc.book.group_set(entered["name"], members)
     except ServiceError as exc:
-        field = "members" if str(exc).startswith("not contacts") else "group_name"
+        field = "members" if exc.field == "members" else "group_name"
         return _refused(req, field, str(exc), group=entered)
     name = entered["name"].strip()
     req.svc.audit.record(req.user, "book.group_set", f"group {name}: {len(members)} members")

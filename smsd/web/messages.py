@@ -12,6 +12,7 @@ from typing import Sequence
 import bottle
 
 from smsd.errors import ServiceError
+from smsd.numbers import is_normal
 from smsd.service.search import (INBOX_STATUSES, OUTBOX_STATUSES, Found, InboxRow, MessageQuery,
                                  OutboxRow)
 from smsd.web.console import Console, PageRequest
@@ -84,7 +85,7 @@ def _cell(value: object) -> str:
 
 
 def _is_number(text: str) -> bool:
-    return text[:1] == "+" and text[1:].isdigit()
+    return text[:1] == "+" and is_normal(text, None)
 
 
 def export(req: PageRequest, box: str) -> str:
