@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 
+from smsd.sim import stk
 from smsd.sim.atcmd import (OP_EXEC, OP_READ, OP_SET, OP_TEST, AtCmd, Reply, cme, error,
                             int_arg, ok, unquote)
 from smsd.sim.handler import Handler, Module, by_op
@@ -262,7 +263,7 @@ def _table(profile: Profile) -> dict[str, Handler]:
     vendor: dict[str, Handler] = {profile.iccid_cmd: _iccid, profile.slot_cmd: _slot,
                                   profile.power_off_cmd: _power_off,
                                   profile.nwinfo_cmd: _nwinfo}
-    return {**GENERIC, **vendor}
+    return {**GENERIC, **vendor, **stk.handlers(profile)}
 
 
 def lookup(profile: Profile, name: str) -> Handler | None:
