@@ -1,23 +1,29 @@
 """Send: the form (to, text, optional port), the live counter's /send/plan, and a sent task's
 progress (/send/task/<id>, polled by web/static/send.js) with its stop button.
 
-`to` holds numbers, contact names and group names, comma separated; svc.book.expand turns them
-into numbers, and the whole is one task (svc.sending.send_sms), checked whole before anything is
-written, exactly as the APIs' sends are.
+`to` holds numbers, contact names and group names, comma separated; the service's recipient
+resolution (svc.recipients, under the `web` number policy of smsd/numbers.py) turns them into
+numbers, and the whole is one task (svc.sending.send_sms), checked whole before anything is
+written, exactly as the APIs' sends are. An item that is no number and no name is listed under
+the field with why, and nothing is sent until the field is right.
 """
 from __future__ import annotations
 
 import json
-import re
 
 import bottle
 
 from smsd.errors import BadRequest, NotFound, ServiceError
 from smsd.model import Recipient, SendRequest
+from smsd.numbers import POLICIES, looks_like_number
+from smsd.service.recipients import Resolution
 from smsd.web.console import Console, PageRequest
 
 MAX_TO = 64 * 1024          # characters of the `to` field
-_NUMBER = re.compile(r"\+?[0-9]+").fullmatch
+MAX_SHOWN_REJECTS = 20      # items listed under the field; the count says how many in all
+POLICY = POLICIES["web"]
+# The service's name for a field at fault -> the form's field.
+FIELDS = {"text": "text", "recipients": "to"}
 
 
 def _ports(req: PageRequest, value: str, field: str = "port") -> tuple[int, ...] | None:
@@ -31,21 +37,36 @@ def _ports(req: PageRequest, value: str, field: str = "port") -> tuple[int, ...]
     return (int(value) - 1,)
 
 
-def _numbers(req: PageRequest, to: str) -> tuple[list[str], bool]:
-    """(numbers, whether names were expanded); errors go next to the `to` field."""
+def _numbers(req: PageRequest, to: str, rejects: list[str]) -> tuple[list[str], bool]:
+    """(numbers, whether names were expanded); errors go next to the `to` field, each item
+    that cannot be sent to into `rejects`."""
     items = [item.strip() for item in to.split(",") if item.strip()]
     if not items or len(to) > MAX_TO:
         req.errors["to"] = "one or more numbers, contact names or group names, comma separated"
         raise BadRequest(req.errors["to"])
-    try:
-        numbers = req.svc.book.expand(items)
-    except ServiceError as exc:
-        req.errors["to"] = str(exc)
-        raise
-    return numbers, any(not _NUMBER(item) for item in items)
+    resolved = req.svc.recipients.resolve_recipients(items, POLICY)
+    _refuse_rejects(req, items, resolved, rejects)
+    return resolved.numbers, any(not looks_like_number(item, POLICY) for item in items)
 
 
-def form(req: PageRequest, values: dict[str, str] | None = None) -> str:
+def _refuse_rejects(req: PageRequest, items: list[str], resolved: Resolution,
+                    rejects: list[str]) -> None:
+    if resolved.too_many:
+        req.errors["to"] = f"more than {req.svc.limits.max_expanded} numbers"
+        raise BadRequest(req.errors["to"])
+    if not resolved.rejects:
+        return
+    for o in resolved.rejects[:MAX_SHOWN_REJECTS]:
+        shown = items[o.item] if o.text is None else f"{items[o.item]} ({o.text})"
+        rejects.append(f"{shown[:80]}: {o.detail}")
+    first = resolved.rejects[0].detail
+    more = len(resolved.rejects) - 1
+    req.errors["to"] = first + (f" (and {more} more)" if more else "")
+    raise BadRequest(req.errors["to"])
+
+
+def form(req: PageRequest, values: dict[str, str] | None = None,
+         rejects: list[str] | None = None) -> str:
     values = values or {}
     task = req.query().get("task", "")
     progress = None
@@ -55,23 +76,24 @@ def form(req: PageRequest, values: dict[str, str] | None = None) -> str:
         except NotFound:
             progress = None
     return req.render("send.tpl", scripts=["send.js"], values=values, progress=progress,
-                      ports=sorted(req.svc.ports.all))
+                      ports=sorted(req.svc.ports.all), rejects=rejects or [])
 
 
 def send(req: PageRequest) -> str:
     fields = req.form()
     values = {k: fields.get(k, "") for k in ("to", "text", "port")}
+    rejects: list[str] = []
     try:
         ports = _ports(req, values["port"])
-        numbers, expanded = _numbers(req, values["to"])
+        numbers, expanded = _numbers(req, values["to"], rejects)
         accepted = req.svc.sending.send_sms(SendRequest(
             text=values["text"], recipients=tuple(Recipient(n) for n in numbers), ports=ports,
             dialect="web", expanded=expanded), user=req.user)
     except ServiceError as exc:
         if not req.errors:
-            req.errors["text" if "text" in str(exc) else "to"] = str(exc)
+            req.errors[FIELDS.get(exc.field or "", "to")] = str(exc)
         bottle.response.status = 400
-        return form(req, values)
+        return form(req, values, rejects)
     return req.redirect(f"/send?task={accepted.task_id}",
                         f"Accepted: {len(numbers)} message(s), task {accepted.task_id}.")
 

@@ -16,6 +16,13 @@
   <label>To <span class="muted">(numbers, contact names, group names; comma separated)</span>
     <input name="to" value="{{values.get('to', '')}}" size="60" aria-describedby="to-error" required></label>
   % include('field_error.tpl', name='to')
+% if rejects:
+  <ul id="to-rejects" class="field-error">
+% for line in rejects:
+    <li>{{line}}</li>
+% end
+  </ul>
+% end
   <label>Text
     <textarea name="text" rows="6" cols="60" aria-describedby="text-error counter" required>{{values.get('text', '')}}</textarea></label>
   <p id="counter" class="muted" data-source="/send/plan">0 characters</p>
