@@ -34,6 +34,9 @@ class SimControl(Protocol):
     def inject_pdu(self, port: int, pdu_hex: str, slot: int | None = None) -> None: ...
     def set_fault(self, port: int, fault: str) -> None: ...
     def set_submit_time(self, port: int, seconds: float | None) -> None: ...
+    def place_call(self, port: int, caller: str, ring_seconds: float = 10.0,
+                   hangup_cause: int = 16, slot: int | None = None,
+                   talk_seconds: float = 5.0) -> str: ...
 
 
 def json_reply(obj: Any) -> str:
@@ -120,7 +123,8 @@ def _unauthorized(svc: Service, auth: HttpAuth, result: AuthResult) -> str:
 
 def _mount_sim(app: bottle.Bottle, svc: Service, sim: SimControl,
                authenticated: Callable[..., Any]) -> None:
-    """POST /sim/sms and /sim/fault: drive the simulated network from tests and demos."""
+    """POST /sim/sms, /sim/fault and /sim/call: drive the simulated network from tests and
+    demos."""
 
     def body_object() -> dict[str, Any]:
         try:
@@ -131,16 +135,16 @@ def _mount_sim(app: bottle.Bottle, svc: Service, sim: SimControl,
             raise ValueError("body must be a JSON object")
         return obj
 
-    def run(user: str, action: Callable[[dict[str, Any]], None]) -> str:
+    def run(user: str, action: Callable[[dict[str, Any]], dict[str, Any] | None]) -> str:
         if not svc.access.may_control_ports(user):
             bottle.response.status = 403
             return json_reply({"error_code": 403, "sn": svc.sn,
                                "reason": "the simulator needs an admin or the ports permission"})
         try:
-            action(body_object())
+            extra = action(body_object()) or {}
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             return json_reply({"error_code": 400, "sn": svc.sn, "reason": str(exc)})
-        return json_reply({"error_code": 200, "sn": svc.sn})
+        return json_reply({"error_code": 200, "sn": svc.sn, **extra})
 
     def inject(obj: dict[str, Any]) -> None:
         port = int(obj["port"])
@@ -165,3 +169,18 @@ def _mount_sim(app: bottle.Bottle, svc: Service, sim: SimControl,
 
     app.route("/sim/sms", method="POST", callback=authenticated(lambda user: run(user, inject)))
     app.route("/sim/fault", method="POST", callback=authenticated(lambda user: run(user, fault)))
+
+    def call(obj: dict[str, Any]) -> dict[str, Any]:
+        """A voice call to a port's SIM; `outcome` says what the caller hears (ringing, ...)."""
+        port = int(obj["port"])
+        if not 0 <= port < svc.ports.count:
+            raise ValueError(f"no port {port}")
+        slot = obj.get("slot")
+        outcome = sim.place_call(port, str(obj.get("from", "")),
+                                 float(obj.get("ring_seconds", 10)),
+                                 int(obj.get("hangup_cause", 16)),
+                                 None if slot is None else int(slot),
+                                 float(obj.get("talk_seconds", 5)))
+        return {"outcome": outcome}
+
+    app.route("/sim/call", method="POST", callback=authenticated(lambda user: run(user, call)))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from smsd.errors import ConfigError
-from smsd.sim import sms
+from smsd.sim import calls, sms
 from smsd.sim.loop import Loop
 from smsd.sim.modem import SimModem
 from smsd.sim.network import Network, SimCard
@@ -136,6 +136,19 @@ class SimBoard:
         self._check_port(port, slot)
         with self._loop.lock:
             sms.inject_pdu(self.network, self._card(port, slot), pdu_hex)
+
+    def place_call(self, port: int, caller: str, ring_seconds: float = 10.0,
+                   hangup_cause: int = 16, slot: int | None = None,
+                   talk_seconds: float = 5.0) -> str:
+        """A voice call from `caller` to the SIM in `slot` (default: the active one), rung until
+        the caller gives up after `ring_seconds` with `hangup_cause` (smsd/sim/calls.py).
+        Returns what the caller hears: "ringing", "forwarded", "busy" or "unreachable"."""
+        self._check_port(port, slot)
+        if not 0 <= ring_seconds <= MAX_SUBMIT_TIME or not 0 <= talk_seconds <= MAX_SUBMIT_TIME:
+            raise ValueError(f"ring_seconds and talk_seconds must be 0..{MAX_SUBMIT_TIME:g}")
+        with self._loop.lock:
+            return calls.place_call(self._modems[port], self._card(port, slot), caller,
+                                    ring_seconds, hangup_cause, talk_seconds)
 
     def _card(self, port: int, slot: int | None) -> SimCard:
         """The SIM in `slot`, or the one the module talks to now (call under the loop lock)."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from smsd.sim.atcmd import OP_EXEC, OP_READ, OP_SET, OP_TEST, AtCmd, Reply, error, ok
+from smsd.sim.callstate import CallState
 from smsd.sim.network import Network, SimCard
 from smsd.sim.profiles import Profile
 from smsd.sim.timing import SimTiming
@@ -38,6 +39,7 @@ class Module(Protocol):
     profile: Profile
     network: Network
     timing: SimTiming
+    calls: CallState              # +CLIP, the current call, the last release cause
 
     @property
     def card(self) -> SimCard: ...

@@ -24,8 +24,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from smsd.sim import commands, sms
+from smsd.sim import calls, commands, sms
 from smsd.sim.atcmd import AtCmd, BadArgs, Reply, error, parse_line
+from smsd.sim.callstate import CallState
 from smsd.sim.handler import Module
 from smsd.sim.network import Network, Pending, SimCard
 from smsd.sim.profiles import Profile
@@ -71,6 +72,7 @@ class SimModem(Module):
         self._busy = False
         self._urcs: list[str] = []
         self.submit_time: float | None = None     # this module's own submit time (a slow cell)
+        self.calls = CallState()
         self.reset_settings()
         network.attach(port, self)
 
@@ -83,6 +85,7 @@ class SimModem(Module):
         self.creg_n = 0
         self.cereg_n = 0
         self.cfun = 1
+        self.calls.clip = False
 
     # --- identity -----------------------------------------------------------------------------
     @property
@@ -182,7 +185,8 @@ class SimModem(Module):
                 reply.then()
 
     def _dispatch(self, cmd: AtCmd) -> Reply:
-        handler = commands.lookup(self.profile, cmd.name) or sms.HANDLERS.get(cmd.name)
+        handler = (calls.HANDLERS.get(cmd.name) or commands.lookup(self.profile, cmd.name)
+                   or sms.HANDLERS.get(cmd.name))
         if handler is None:
             return error()
         try:
@@ -220,7 +224,7 @@ class SimModem(Module):
             reply.then()
 
     def final_text(self, reply: Reply) -> str:
-        if reply.final in ("OK", "ERROR"):
+        if reply.final in ("OK", "ERROR", "NO CARRIER"):      # NO CARRIER: ATA without a call
             return reply.final
         if self.cmee == 0:
             return "ERROR"
@@ -264,6 +268,7 @@ class SimModem(Module):
 
     def power_off(self) -> None:
         self._drop_state()
+        self.calls.call = None          # a call dies with the module
         self.powered = False
         self.booting = False
         self.reg = 0

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from smsd.sim.callstate import Forward
+
 STAT_REC_UNREAD = 0
 STAT_REC_READ = 1
 STORAGE_CAPACITY = 30
@@ -57,6 +59,7 @@ class SimCard:
     pin_tries: int = 3
     storage: list[Stored | None] = field(default_factory=list)
     waiting: deque[Pending] = field(default_factory=deque)
+    forwards: dict[int, Forward] = field(default_factory=dict)   # call forwarding by reason
 
     def __post_init__(self) -> None:
         if not self.storage:
