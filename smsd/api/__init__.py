@@ -16,7 +16,7 @@ from typing import Any, Callable, Protocol
 import bottle
 
 from smsd.api import gateway_php, isms, json_api, ozeki, refusals
-from smsd.api import intelli
+from smsd.api import intelli, json_stk
 from smsd.api.auth import AuthResult, HttpAuth
 from smsd.service import Service
 from smsd.web import WebSettings
@@ -82,6 +82,8 @@ def build_app(svc: Service, auth: HttpAuth, *, sim: SimControl | None = None,
             query.update(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
             body = b""
         return json_reply(json_api.handle(svc, name, body, query, user))
+
+    json_stk.mount(app, svc, authenticated, json_reply)   # /GetSTKView, /STKGo, ...
 
     # Vendor dialects with their own authentication (credentials in the parameters).
     intelli.mount(app, svc)

@@ -36,6 +36,8 @@ from .port import SerialPort, Waker
 from .quirks import Profile, choose_profile, generic
 from .rescue import RescueMixin, SetupFailed, Trouble
 from .sink import WorkerSink
+from .stk import URC_NAMES as STK_URCS
+from .stk import StkJob, StkSession
 from .timing import Timing
 
 log = logging.getLogger("smsd.modem")
@@ -63,6 +65,7 @@ class ModemWorker(RescueMixin):
         self._timing = timing
         self._hooks = dict(gpio_hooks or {})
         self._sim_mux = sim_mux
+        self._stk = StkSession(port)     # SIM Toolkit menus (stk.py)
         self._jobs: queue.SimpleQueue[ModemJob] = queue.SimpleQueue()
         self._followups: deque[Callable[[], object]] = deque()
         self._waker = Waker()
@@ -308,6 +311,10 @@ class ModemWorker(RescueMixin):
 
     # --- jobs ------------------------------------------------------------------------------------
     def _handle(self, job: ModemJob) -> None:
+        if isinstance(job, StkJob):
+            self._stk.handle(job, self._channel, self._profile,
+                             self._info.state == STATE_READY, self._timing.command)
+            return
         handler = self._handlers().get(type(job))
         if handler is None:
             log.warning("port %d: unknown job %r", self.port, job)
@@ -459,6 +466,8 @@ class ModemWorker(RescueMixin):
 
     # --- URCs (never issue commands here: queue follow-ups) ----------------------------------------
     def _on_urc(self, urc: Urc) -> None:
+        if urc.name in STK_URCS:
+            self._stk.on_urc(urc)
         handler = self._urc_handlers().get(urc.name)
         if handler is not None:
             handler(urc)

@@ -7,6 +7,7 @@
     svc.inbox          query (received SMS, paged and filtered)
     svc.folders        each dialect's own folders (inbox, sent, hide, hidden)
     svc.ussd           send, replies
+    svc.stk            SIM Toolkit menus: view, frame_id, go
     svc.ports          info, control, settings, set_settings, config, connections, connection_*
     svc.users          authenticate, throttle, accounts, permissions, credits, assignments
     svc.access         the access policy (who may see and do what): of, may_control_ports, ...
@@ -47,6 +48,7 @@ from smsd.service.sending import PartCounter, Sending, substitute
 from smsd.service.subscriptions import Subscriptions
 from smsd.service.system import System
 from smsd.service.users import Users
+from smsd.service.stk import Stk
 from smsd.service.ussd import Ussd
 from smsd.store.db import Store
 from smsd.throttle import FailureThrottle
@@ -75,6 +77,7 @@ class Service:
         self.inbox = Inbox(store, self.access)
         self.folders = Folders(store, self.access)
         self.ussd = Ussd(store, scheduler, self.ports, self.access, limits, clock, ussd_wait)
+        self.stk = Stk(scheduler, self.ports, self.access)
         self.book = AddressBook(store)
         self.routes = Routes(store)
         self.subscriptions = Subscriptions(store, self.book, clock)
