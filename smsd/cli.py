@@ -16,6 +16,7 @@ from typing import Any
 from smsd import __version__, config
 from smsd.admin_cli import add_admin_commands
 from smsd.backup_cli import add_backup_commands
+from smsd.drp.relay_cli import add_drp_command
 from smsd.errors import ConfigError
 from smsd.update import add_update_command
 
@@ -40,6 +41,7 @@ def _parser() -> Parser:
     add_admin_commands(sub)
     add_backup_commands(sub)
     add_update_command(sub)
+    add_drp_command(sub)
     return parser
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from smsd.board import description as board_description
 from smsd.board.description import BoardDescription
+from smsd.drp import settings as drp_settings
 from smsd.errors import ConfigError
 
 DEFAULT_STATE_DIR = "/var/lib/smsd"   # the package's; `make run` gives --state-dir state
@@ -61,6 +62,7 @@ class Config:
     network_dir: str = "/etc/systemd/network"
     network_interface: str = "eth0"         # the link managed before smsd wrote its file
     web_session_idle: float = DEFAULT_SESSION_IDLE   # seconds; [web] session_idle in minutes
+    remote: drp_settings.RemoteSettings | None = None   # [remote]: the tunnel to a DRP relay
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -88,6 +90,8 @@ SECTIONS: dict[str, frozenset[str]] = {
     "port.N": frozenset({"device", "slots", "baudrate"}),
     "network": frozenset({"manage", "dir", "interface"}),
     "web": frozenset({"session_idle"}),
+    "remote": drp_settings.REMOTE_KEYS,        # smsd/drp/settings.py
+    "drp-server": drp_settings.RELAY_KEYS,     # the relay's own (smsd drp-server --config)
 }
 
 
@@ -113,6 +117,7 @@ def load_file(path: str) -> dict[str, Any]:
         _read_ports(parser, values)
         _read_network(parser, values)
         _read_web(parser, values)
+        values.update(drp_settings.read_remote(parser))
     except (ValueError, ConfigError) as exc:
         raise ConfigError(f"{_where(path, text, str(exc))}: {exc}") from None
     return values

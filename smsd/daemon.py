@@ -137,6 +137,7 @@ class Daemon:
         if self.push is not None:
             self.push.start()
         self._start_http()
+        self._start_remote()     # after HTTP: the tunnel hands its requests to our listener
         self.trimmer.start()
         # Last: READY=1 means the store, the ports and the HTTP server are all up.
         self.watchdog = Watchdog.from_environment(
@@ -275,6 +276,12 @@ class Daemon:
         threading.Thread(target=self.server.run, name="http", daemon=True).start()
         self._announce()
 
+    def _start_remote(self) -> None:
+        from smsd.drp.device import RemoteTunnel
+        from smsd.drp.device_stream import LocalTarget
+        local = LocalTarget.of(self.cfg.listen, self.cfg.tls_listen)
+        self.service.remote.attach(RemoteTunnel(self.service.sn, local), self.cfg.remote)
+
     def _announce(self) -> None:
         urls = ", ".join([f"http://{addr}/" for addr in self.cfg.listen]
                          + [f"https://{addr}/" for addr in self.cfg.tls_listen])
@@ -331,6 +338,8 @@ class Daemon:
 
     def stop(self) -> None:
         self.trimmer.stop()
+        if hasattr(self, "service"):
+            self.service.remote.close()
         if self.watchdog is not None:
             self.watchdog.stop()
         if self.server is not None:

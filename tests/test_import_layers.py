@@ -212,7 +212,8 @@ LAYERS: list[list[str]] = [
     ["smsd.api", "smsd.web"],                       # front ends (api mounts the console)
     ["smsd.service", "smsd.update"],                # the one internal interface; signed updates
     ["smsd.modem_events", "smsd.scheduler", "smsd.push"],     # what moves
-    ["smsd.store", "smsd.system", "smsd.config"],   # durable state, appliance duties, start-up
+    # durable state, appliance duties, start-up; the remote tunnel (a duty, and its relay)
+    ["smsd.store", "smsd.system", "smsd.config", "smsd.drp"],
     ["smsd.board"],                                 # GPIO lines, LEDs, button
     ["smsd.modem"],                                 # one worker thread per port
     # shared data and pure rules

@@ -202,8 +202,10 @@ def set_port_info(svc: Service, p: Params) -> dict[str, Any]:
 
 
 def get_status(svc: Service, p: Params) -> dict[str, Any]:
-    # The vendor answers this one without error_code/sn; we keep the documented shape.
-    return {"performance": svc.device_status()}
+    # The vendor answers this one without error_code/sn; we keep the documented shape, plus
+    # the remote tunnel's state on a box that has one (docs/remote.md).
+    remote = svc.remote.status()
+    return {"performance": svc.device_status(), **({"remote": remote} if remote else {})}
 
 
 HANDLERS: dict[str, Handler] = {

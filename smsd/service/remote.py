@@ -1,0 +1,87 @@
+"""svc.remote: the remote tunnel's settings and status (docs/remote.md).
+
+The settings in force are the console's, once saved there (one row of the settings table),
+else the config file's `[remote]` section. Saving restarts the tunnel with the new settings at
+once; the daemon attaches the tunnel (smsd.drp.device.RemoteTunnel) at start.
+"""
+from __future__ import annotations
+
+import json
+from typing import Protocol
+
+from smsd.drp.settings import RemoteSettings
+from smsd.errors import BadRequest, ConfigError
+from smsd.store.db import Store
+
+SETTING = "remote"
+
+
+class Tunnel(Protocol):
+    def start(self, settings: RemoteSettings) -> None: ...
+    def stop(self) -> None: ...
+    def status(self) -> dict[str, object]: ...
+
+
+class InvalidRemoteSettings(BadRequest):
+    """The form's remote settings do not hold together (message names the field)."""
+
+
+class Remote:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._file: RemoteSettings | None = None
+        self._tunnel: Tunnel | None = None
+
+    def attach(self, tunnel: Tunnel, file_settings: RemoteSettings | None) -> None:
+        """Called once by the daemon after HTTP listens: start the tunnel if configured."""
+        self._tunnel, self._file = tunnel, file_settings
+        current = self.settings()
+        if current is not None and current.enabled:
+            tunnel.start(current)
+
+    def close(self) -> None:
+        if self._tunnel is not None:
+            self._tunnel.stop()
+
+    def settings(self) -> RemoteSettings | None:
+        saved = self._store.settings.get(SETTING)
+        if saved:
+            try:
+                data = json.loads(saved)
+                return RemoteSettings(str(data["server"]), str(data["secret"]),
+                                      str(data.get("fingerprint", "")),
+                                      str(data.get("ca_file", "")), bool(data.get("enabled")))
+            except (ValueError, KeyError, TypeError):
+                pass
+        return self._file
+
+    def source(self) -> str:
+        return "console" if self._store.settings.get(SETTING) else (
+            "config" if self._file is not None else "")
+
+    def save(self, settings: RemoteSettings) -> RemoteSettings:
+        """Validate (InvalidRemoteSettings, nothing written), keep, restart the tunnel."""
+        try:
+            checked = settings.validate()
+        except ConfigError as exc:
+            raise InvalidRemoteSettings(str(exc).replace("[remote] ", "")) from None
+        self._store.settings.set(SETTING, json.dumps({
+            "server": checked.server, "secret": checked.secret,
+            "fingerprint": checked.fingerprint, "ca_file": checked.ca_file,
+            "enabled": checked.enabled}))
+        if self._tunnel is not None:
+            if checked.enabled:
+                self._tunnel.start(checked)
+            else:
+                self._tunnel.stop()
+        return checked
+
+    def status(self) -> dict[str, object] | None:
+        """For get_status and the Network page: None when no tunnel is configured."""
+        current = self.settings()
+        if current is None or self._tunnel is None:
+            return None
+        if not current.enabled:
+            return {"server": current.server, "connected": False, "since": "",
+                    "last_error": "disabled"}
+        return self._tunnel.status()
