@@ -217,7 +217,8 @@ LAYERS: list[list[str]] = [
     ["smsd.board"],                                 # GPIO lines, LEDs, button
     ["smsd.modem"],                                 # one worker thread per port
     # shared data and pure rules
-    ["smsd.model", "smsd.numbers", "smsd.portcfg", "smsd.throttle", "smsd.addressbook_csv"],
+    ["smsd.model", "smsd.numbers", "smsd.portcfg", "smsd.throttle", "smsd.addressbook_csv",
+     "smsd.routing"],
     ["smsd.at", "smsd.pdu"],                        # sans-I/O core
     ["smsd.errors"],
 ]
