@@ -10,6 +10,7 @@ from smsd.modem.quirks import generic, simcom
 from smsd.modem.quirks.stk import INKEY, INPUT, MENU, QUECTEL, SIMCOM, StkSyntax
 from smsd.modem.stk import (CHARS_HIDDEN, DESKTOP, DIGITS, DIGITS_HIDDEN, ONE_CHAR, ONE_DIGIT,
                             YES_NO, StkJob, StkRefused, StkSession, StkView, _Run, answer_data)
+from smsd.modem.jobs import Reset
 from smsd.modem.worker import ModemWorker
 from smsd.sim import SimBoard
 from tests.test_modem_fakes import RecordingSink
@@ -112,3 +113,12 @@ def test_answers_as_the_modem_takes_them() -> None:
     assert answer_data(StkView("", "", YES_NO, 1), "n", QUECTEL) == "N"
     assert answer_data(StkView("", "", ONE_DIGIT, 1), "#", SIMCOM) == "#"
     assert answer_data(StkView("", "", DIGITS, 1, min_len=1, max_len=3), "*12", SIMCOM) == "*12"
+
+
+def test_a_reset_shows_the_main_menu_again(board: SimBoard) -> None:
+    worker = start(board, RecordingSink(), 1)
+    shown(worker, StkJob("view"))
+    assert shown(worker, StkJob("ok", item=2)).input_type == 2           # in the sub-menu
+    worker.submit(Reset())
+    view = shown(worker, StkJob("view"))                                 # queued after the reset
+    assert view.input_type == DESKTOP and [i.id for i in view.items] == [1, 2, 3]

@@ -203,6 +203,7 @@ class ModemWorker(RescueMixin):
     # --- sequences -------------------------------------------------------------------------------
     def _initialise(self) -> None:
         self._initialised = False
+        self._stk.forget()              # a restarted SIM shows its main menu again
         self._set(state=STATE_INIT)
         self._channel.engine.reset()
         if not self._channel.ok("ATE0", self._timing.command):
@@ -383,6 +384,7 @@ class ModemWorker(RescueMixin):
             log.warning("port %d: slot switch to %d failed", self.port, job.slot)
             return
         self._update(slot=job.slot, imsi="", iccid="", number="", reg=r.REG_UNKNOWN)
+        self._stk.forget()
         self._run_steps(sequences.AFTER_SLOT_SWITCH)
         log.info("port %d: now on slot %d (imsi %s)", self.port, job.slot, self._info.imsi)
         inbound.drain(self._channel, self._deliver)
