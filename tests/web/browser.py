@@ -55,6 +55,13 @@ def new_driver(profile: Path) -> Any:
     return driver
 
 
+def stale(exc: Exception) -> bool:
+    """Chromium's other way of saying "stale element": the node looked at was replaced (a page
+    loading under the look) between finding it and reading it, reported as an unknown error of
+    its inspector rather than as StaleElementReferenceException."""
+    return "does not belong to the document" in str(exc)
+
+
 @dataclass
 class Walk:
     """One browser session on the console at `base`; helpers for the steps of the walk."""
@@ -76,7 +83,8 @@ class Walk:
     def wait(self, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
         """Poll `predicate` (a page reload is the caller's); fail the test on timeout."""
         from selenium.common.exceptions import (NoSuchElementException,
-                                                StaleElementReferenceException)
+                                                StaleElementReferenceException,
+                                                WebDriverException)
 
         deadline = time.monotonic() + timeout
         while True:
@@ -84,6 +92,10 @@ class Walk:
                 value = predicate()
             except (StaleElementReferenceException, NoSuchElementException):
                 value = None            # the page was changing under the look (loading): again
+            except WebDriverException as exc:
+                if not stale(exc):
+                    raise
+                value = None            # the same, as Chromium sometimes words it
             if value:
                 return value
             if time.monotonic() > deadline:
