@@ -9,7 +9,7 @@ Two places refuse a request before a handler sees it:
 Either way the client is one of ours, written against its vendor's document, and must get that
 document's answer to bad input rather than a plain-text page of the server's:
 
-    JSON API   /api/<...>          the HTTP status, JSON `{"error_code","sn","reason"}`
+    JSON API   /api/<...>, STK     the HTTP status, JSON `{"error_code","sn","reason"}`
     Ozeki      /api, /httpapi      200, XML error item (status code 9, bad parameter)
     iSMS       /sendmsg ...        200, `Err: 602` (parse error)
     Intelli    /smsgateway/...     200, `ERR:INVALID_REQUEST`
@@ -38,7 +38,8 @@ import bottle
 from waitress.parser import HTTPRequestParser
 from waitress.task import WSGITask
 
-from smsd.api import isms, legacy
+from smsd.api import isms, json_stk, legacy
+from smsd.web import uploads
 from smsd.api import ozeki_xml as x
 
 log = logging.getLogger("smsd.api")
@@ -61,7 +62,7 @@ class Answer:
 
 def dialect_of(path: str) -> str | None:
     """Which dialect a request path belongs to (None: none of them)."""
-    if path.startswith("/api/"):
+    if path.startswith("/api/") or path in json_stk.ROUTES:
         return "json"
     if path in ("/api", "/httpapi"):
         return "ozeki"
@@ -104,6 +105,9 @@ def install(app: bottle.Bottle, serial: Callable[[], str]) -> None:
         path = bottle.request.path
         why = _why(err)
         dialect = dialect_of(path)
+        if dialect is None and err.status_code == 413 and uploads.is_upload_route(path):
+            bottle.response.content_type = "text/html; charset=utf-8"
+            return uploads.too_large_page(path, why)
         if dialect is None:
             bottle.response.content_type = "text/plain; charset=utf-8"
             return f"{err.status_code} {why}: {path}\n"

@@ -53,7 +53,9 @@ from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import MultiSocketServer, TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
+from waitress.utilities import RequestEntityTooLarge
 
+from smsd.web import uploads
 from smsd.api.refusals import RefusalTask, RefusingParser
 
 log = logging.getLogger("smsd.http")
@@ -69,10 +71,6 @@ CROWDED_IDLE_TIMEOUT = 5
 SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005 (see prepare_process)
 BACKLOG = 4096           # Linux caps it at net.core.somaxconn (4096 by default since 5.4)
 LOG_EVERY = 10.0         # seconds between two log lines of one kind (see prepare_process)
-# waitress reads a whole body (to a temporary file past 512 KiB) before the app sees it, up to
-# 1 GiB by default: a few clients could fill the flash. Above every dialect's own limit (the
-# JSON API's 1 MiB), so a body over it is refused at once, in the dialect (smsd.api.refusals).
-MAX_REQUEST_BODY = 2 << 20
 HEALTH_PATH = "/health"
 SELF_ADDRESSES = frozenset({"127.0.0.1", "::1"})     # where the watchdog's probe comes from
 
@@ -129,7 +127,12 @@ def _adjustments(listen: list[str], threads: int, scheme: str) -> Adjustments:
     return Adjustments(listen=" ".join(listen), threads=threads, ident="smsd",
                        asyncore_use_poll=True, connection_limit=CONNECTION_LIMIT,
                        channel_timeout=IDLE_TIMEOUT, cleanup_interval=CLEANUP_INTERVAL,
-                       backlog=BACKLOG, max_request_body_size=MAX_REQUEST_BODY,
+                       backlog=BACKLOG,
+                       # waitress reads a whole body (to a temporary file past 512 KiB) before
+                       # the app sees it, up to 1 GiB by default: a few clients could fill the
+                       # flash. Each route has its cap (smsd.web.uploads), applied by
+                       # CappedParser; this one only bounds what a refused body may drain.
+                       max_request_body_size=uploads.DRAIN_MAX + 1,
                        url_scheme=scheme,                    # wsgi.url_scheme of its requests
                        clear_untrusted_proxy_headers=True)   # no proxy in front of us
 
@@ -221,12 +224,72 @@ class AddressGuard:
                 self._full.discard(address)
 
 
+class _Discard:
+    """A body receiver that counts the bytes of a refused body and keeps none of them."""
+
+    error = None
+
+    def __init__(self, length: int) -> None:
+        self.remain = length
+        self.completed = length == 0
+
+    def received(self, data: bytes) -> int:
+        taken = min(len(data), self.remain)
+        self.remain -= taken
+        self.completed = self.remain == 0
+        return taken
+
+    def __len__(self) -> int:
+        return 0
+
+
+class CappedParser(RefusingParser):
+    """RefusingParser with the body cap of the request's route (smsd.web.uploads), checked as
+    soon as the headers are in. A body over it becomes the 413 stand-in: at once for an API
+    request or a client waiting for `100 Continue`, else after the upload's bytes were read and
+    dropped, so that the browser, done sending, reads the answer instead of a reset."""
+
+    body_rcv: Any                  # waitress's receiver of the body (None before its headers)
+    _cap: int | None = None
+    _draining = False
+
+    def received(self, data: bytes) -> int:
+        consumed = int(super().received(data))
+        if self.refused is not None:
+            return consumed
+        if self._draining:
+            if self.completed:
+                self._refuse()
+            return consumed
+        if self.completed or self.body_rcv is None:
+            return consumed
+        if self._cap is None:
+            self._cap = uploads.cap_for(str(self.command), str(self.path))
+            if self.content_length > self._cap:
+                if self.expect_continue or not uploads.drains(str(self.path),
+                                                              self.content_length):
+                    self._refuse()
+                else:
+                    self.body_rcv = _Discard(self.content_length)
+                    self._draining = True
+        elif self.chunked and self.body_bytes_received > self._cap:
+            self._refuse()
+        return consumed
+
+    def _refuse(self) -> None:
+        self.error = RequestEntityTooLarge(f"the body is over {self._cap} bytes, the most "
+                                           f"{self.path} takes")
+        self.completed = True
+        self._stand_in()
+        self.expect_continue = False
+
+
 class GuardedChannel(HTTPChannel):   # type: ignore[misc]
     """waitress's channel with a per-address limit and a deadline for receiving a request."""
 
     guard: AddressGuard               # set per server by create_server
     # A request waitress refuses is answered by the app, in its dialect (smsd.api.refusals).
-    parser_class = RefusingParser
+    parser_class = CappedParser
     task_class = RefusalTask
     _admitted = False
     _receiving_since: float | None = None
@@ -254,10 +317,13 @@ class GuardedChannel(HTTPChannel):   # type: ignore[misc]
             self._receiving_since = None
         elif self._receiving_since is None:
             self._receiving_since = time.monotonic()
-        elif time.monotonic() - self._receiving_since > REQUEST_DEADLINE:
-            log.info("closing a connection from %s: request not complete after %g s",
-                     self._peer, REQUEST_DEADLINE)
-            self.will_close = True
+        else:
+            allowed = REQUEST_DEADLINE + uploads.deadline_extra(
+                int(getattr(self.request, "content_length", 0) or 0))
+            if time.monotonic() - self._receiving_since > allowed:
+                log.info("closing a connection from %s: request not complete after %g s",
+                         self._peer, allowed)
+                self.will_close = True
 
 
 class TlsListener(Listener):

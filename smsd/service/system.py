@@ -16,12 +16,13 @@ is opened, through the same migrations an upgrade runs, and the one replaced is 
 """
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import IO, Callable, Protocol
 
 from smsd import __version__
 from smsd.errors import BadRequest, NotFound, TooLarge
@@ -33,6 +34,7 @@ from smsd.system.logbuffer import LogBuffer, LogLine
 from smsd.system.power import SystemUnavailable
 
 MAX_RESTORE = 64 * 1024 * 1024      # bytes of an uploaded backup
+SQLITE_MAGIC = b"SQLite format 3\x00"
 UPLOADED = "restore-upload.db"      # checked, waiting for the confirmation
 PENDING = "restore-pending.db"      # confirmed: the next start restores it
 
@@ -105,14 +107,18 @@ class System:
 
     def stage_restore(self, data: bytes) -> BackupInfo:
         """Check an uploaded backup and keep it for `confirm_restore`; BadRequest saying why."""
-        if len(data) > MAX_RESTORE:
-            raise TooLarge(f"a backup file of at most {MAX_RESTORE // (1024 * 1024)} MiB")
-        if not data.startswith(b"SQLite format 3\x00"):
-            raise BadRequest("not an smsd backup file (not an SQLite database)")
+        return self.stage_restore_from(io.BytesIO(data))
+
+    def stage_restore_from(self, source: IO[bytes]) -> BackupInfo:
+        """stage_restore of a file object, copied in chunks (a backup is tens of MiB)."""
         path = os.path.join(self.state_dir, UPLOADED)
         tmp = path + ".part"
-        with open(tmp, "wb") as f:
-            f.write(data)
+        try:
+            with open(tmp, "wb") as f:
+                _copy_backup(source, f)
+        except (BadRequest, TooLarge):
+            os.unlink(tmp)
+            raise
         try:
             info = backups.read_info(tmp)
             if info.schema > len(load()):
@@ -164,6 +170,19 @@ class System:
             raise SystemUnavailable("this daemon cannot restart itself here "
                                     "(it is not run by smsd.service)")
         return self._controls
+
+
+def _copy_backup(source: IO[bytes], out: IO[bytes]) -> None:
+    head = source.read(len(SQLITE_MAGIC))
+    if head != SQLITE_MAGIC:
+        raise BadRequest("not an smsd backup file (not an SQLite database)")
+    out.write(head)
+    size = len(head)
+    while chunk := source.read(256 * 1024):
+        size += len(chunk)
+        if size > MAX_RESTORE:
+            raise TooLarge(f"a backup file of at most {MAX_RESTORE // (1024 * 1024)} MiB")
+        out.write(chunk)
 
 
 def restore_pending(state_dir: str, db_file: str) -> BackupInfo | None:

@@ -30,7 +30,7 @@ import bottle
 from smsd.errors import NotFound, ServiceError
 from smsd.web.console import Console, PageRequest
 
-MAX_UPLOAD = 512 * 1024          # bytes of a CSV file: some ten thousand contacts
+MAX_UPLOAD = 4 * 1024 * 1024     # bytes of a CSV file: some eighty thousand contacts
 MAX_FIELD = 256
 MAX_MEMBERS_TEXT = 64 * 1024
 _MEMBERS = re.compile(r"[;\r\n]+")

@@ -28,7 +28,7 @@ import bottle
 
 from smsd.service import Service
 from smsd.service.access import Access
-from smsd.web import pages
+from smsd.web import pages, uploads
 from smsd.web.files import web_root
 from smsd.web.pages import Page
 from smsd.web.sessions import DEFAULT_IDLE, Session, SessionStore
@@ -240,7 +240,8 @@ def local_path(path: str) -> str:
 
 
 def _form_field(name: str) -> str:
-    if (bottle.request.content_length or 0) > MAX_FORM:
+    if (bottle.request.content_length or 0) > max(MAX_FORM, uploads.cap_for(
+            bottle.request.method, bottle.request.path)):
         return ""
     value = bottle.request.forms.get(name)
     return value if isinstance(value, str) else ""

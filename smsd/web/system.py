@@ -3,15 +3,17 @@ restart, reboot, factory reset, the HTTPS certificate and the signed package upd
 
 Thin translators over `svc.system`, `svc.certificate`, `svc.audit` and smsd.update's
 `stage_update` (the same checks as `smsd update`). Every action is audited after it succeeded.
-Uploads are read up to their own limit (and the HTTP front refuses any body over 2 MiB) and
-parsed strictly by the service; the dangerous actions need a ticked confirmation box.
+Uploads pass the HTTP front's cap of their route first (smsd.web.uploads: 65 MiB for a package
+or a backup, 1 MiB for a certificate), are copied in chunks to a file up to their own limit
+(never whole in memory) and parsed strictly by the service; the dangerous actions need a ticked
+confirmation box.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
 import tempfile
-from typing import Any
+from typing import IO, Any
 
 import bottle
 
@@ -23,6 +25,8 @@ from smsd.web.console import Console, PageRequest
 
 MAX_CERT = 64 * 1024
 MAX_SIG = update.MAX_SIGNATURE_BYTES
+MAX_PACKAGE = min(update.MAX_PACKAGE_BYTES, 64 * 1024 * 1024)   # within the route's body cap
+CHUNK = 256 * 1024
 LOG_LINES = 200
 AUDIT_LINES = 50
 ACTIONS = {"restart": ("Restart the daemon", "system.restart"),
@@ -91,8 +95,10 @@ def download_backup(req: PageRequest) -> Any:
 
 def upload_restore(req: PageRequest) -> str:
     try:
-        data = _upload("backup", MAX_RESTORE)
-        info = req.svc.system.stage_restore(data)
+        with tempfile.TemporaryFile(dir=req.svc.system.state_dir) as f:
+            _upload_to("backup", MAX_RESTORE, f)
+            f.seek(0)
+            info = req.svc.system.stage_restore_from(f)
     except UploadError as exc:
         return _refused(req, exc.field, str(exc))
     except ServiceError as exc:
@@ -152,17 +158,16 @@ def upload_certificate(req: PageRequest) -> str:
 
 
 def upload_update(req: PageRequest) -> str:
-    try:
-        package = _upload("package", update.MAX_PACKAGE_BYTES)
-        signature = _upload("signature", MAX_SIG)
-    except UploadError as exc:
-        return _refused(req, exc.field, str(exc))
     with tempfile.TemporaryDirectory(prefix="smsd-upload-",
                                      dir=req.svc.system.state_dir) as work:
         deb = os.path.join(work, "smsd.deb")
-        for path, data in ((deb, package), (deb + ".sig", signature)):
-            with open(path, "wb") as f:
-                f.write(data)
+        try:
+            for field, path, limit in (("package", deb, MAX_PACKAGE),
+                                       ("signature", deb + ".sig", MAX_SIG)):
+                with open(path, "wb") as f:
+                    _upload_to(field, limit, f)
+        except UploadError as exc:
+            return _refused(req, exc.field, str(exc))
         try:
             staged = update.stage_update(deb, spool=_spool(req))
         except (UpdateRefused, OSError) as exc:
@@ -179,15 +184,41 @@ def _spool(req: PageRequest) -> str:
 
 
 def _upload(field: str, limit: int) -> bytes:
+    """A small upload (a certificate, a key) as bytes."""
+    upload = _file(field)
+    data = upload.read(limit + 1)
+    _check_size(field, len(data), limit)
+    return bytes(data)
+
+
+def _upload_to(field: str, limit: int, out: IO[bytes]) -> int:
+    """Copy an upload into `out` in chunks, up to `limit` bytes; its size."""
+    upload, size = _file(field), 0
+    while True:
+        chunk = upload.read(min(CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            break
+        out.write(chunk)
+    _check_size(field, size, limit)
+    out.flush()
+    return size
+
+
+def _file(field: str) -> IO[bytes]:
     upload = bottle.request.files.get(field)
     if upload is None or not getattr(upload, "filename", ""):
         raise UploadError(field, "choose a file")
-    data = upload.file.read(limit + 1)
-    if len(data) > limit:
+    return upload.file  # type: ignore[no-any-return]
+
+
+def _check_size(field: str, size: int, limit: int) -> None:
+    if size > limit:
         raise UploadError(field, f"the file is larger than {_size(limit)}")
-    if not data:
+    if not size:
         raise UploadError(field, "the file is empty")
-    return bytes(data)
 
 
 def _refused(req: PageRequest, field: str, message: str, status: int = 400) -> str:
