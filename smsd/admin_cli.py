@@ -19,6 +19,7 @@ from smsd.errors import BadRequest, ServiceError
 from smsd.model import PERMISSIONS
 from smsd.service.access import AccessPolicy
 from smsd.service.book import ROUTE_PROTOCOLS, AddressBook, Routes
+from smsd.service.smpp import Smpp
 from smsd.service.users import Users, parse_perms
 from smsd.store.db import Store
 from smsd.store.migrate import SchemaError
@@ -39,6 +40,7 @@ class Admin:
         self.users = Users(store, FailureThrottle(lambda: 0.0))
         self.book = AddressBook(store)
         self.routes = Routes(store)
+        self.smpp = Smpp(store, self.users)
 
 
 # --- parser ---------------------------------------------------------------------------------------
@@ -103,7 +105,10 @@ def _user_parser(p: argparse.ArgumentParser) -> None:
     assign.add_argument("--ports", help='comma list of port numbers; "" = none')
     assign.add_argument("--routes", help='comma list of route ids (smsd route list); "" = none')
     config.add_state_options(assign)
-    for q in (add, passwd, digest, perm, credits, delete, listing, disable, enable):
+    smpp = sub.add_parser("smpp-password", help="make a new SMPP bind password (8 characters, "
+                                                 "shown once) for a user whose password is longer")
+    smpp.add_argument("name")
+    for q in (add, passwd, digest, perm, credits, delete, listing, disable, enable, smpp):
         config.add_state_options(q)
 
 
@@ -287,6 +292,8 @@ HANDLERS: dict[tuple[str, str], Callable[[Admin, argparse.Namespace], None]] = {
     ("user", "list"): _user_list,
     ("user", "disable"): lambda admin, args: admin.users.set_disabled(args.name, True),
     ("user", "enable"): lambda admin, args: admin.users.set_disabled(args.name, False),
+    ("user", "smpp-password"): lambda admin, args: print(
+        f"SMPP password for {args.name}: {admin.smpp.new_password(args.name)} (shown only now)"),
     ("contacts", "import"): _contacts,
     ("contacts", "export"): _contacts,
     ("groups", "import"): _groups,

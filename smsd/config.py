@@ -29,6 +29,7 @@ DEFAULT_DRAIN_TIMEOUT = 80.0
 MAX_DRAIN_TIMEOUT = 3600
 DEFAULT_SESSION_IDLE = 30 * 60.0   # a web console session ends after this long without a request
 MAX_SESSION_IDLE_MINUTES = 24 * 60
+DEFAULT_SMPP_MAX_QUEUE = 10_000   # messages waiting; SMPP answers ESME_RTHROTTLED beyond
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Config:
     network_dir: str = "/etc/systemd/network"
     network_interface: str = "eth0"         # the link managed before smsd wrote its file
     web_session_idle: float = DEFAULT_SESSION_IDLE   # seconds; [web] session_idle in minutes
+    smpp_listen: str | None = None          # [smpp] listen: the SMPP server's HOST:PORT (off)
+    smpp_max_queue: int = DEFAULT_SMPP_MAX_QUEUE   # submit_sm is throttled beyond this queue
     remote: drp_settings.RemoteSettings | None = None   # [remote]: the tunnel to a DRP relay
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -90,6 +93,7 @@ SECTIONS: dict[str, frozenset[str]] = {
     "port.N": frozenset({"device", "slots", "baudrate"}),
     "network": frozenset({"manage", "dir", "interface"}),
     "web": frozenset({"session_idle"}),
+    "smpp": frozenset({"listen", "max_queue"}),
     "remote": drp_settings.REMOTE_KEYS,        # smsd/drp/settings.py
     "drp-server": drp_settings.RELAY_KEYS,     # the relay's own (smsd drp-server --config)
 }
@@ -117,6 +121,7 @@ def load_file(path: str) -> dict[str, Any]:
         _read_ports(parser, values)
         _read_network(parser, values)
         _read_web(parser, values)
+        _read_smpp(parser, values)
         values.update(drp_settings.read_remote(parser))
     except (ValueError, ConfigError) as exc:
         raise ConfigError(f"{_where(path, text, str(exc))}: {exc}") from None
@@ -236,6 +241,16 @@ def _read_web(parser: configparser.ConfigParser, values: dict[str, Any]) -> None
     if parser.has_section("web") and "session_idle" in parser["web"]:
         minutes = _int(parser["web"], "session_idle", 1, MAX_SESSION_IDLE_MINUTES)
         values["web_session_idle"] = minutes * 60.0
+
+
+def _read_smpp(parser: configparser.ConfigParser, values: dict[str, Any]) -> None:
+    if not parser.has_section("smpp"):
+        return
+    sec = parser["smpp"]
+    if sec.get("listen", "").strip():
+        values["smpp_listen"] = parse_listen(sec["listen"])
+    if "max_queue" in sec:
+        values["smpp_max_queue"] = _int(sec, "max_queue", 1, 10_000_000)
 
 
 def _int(sec: configparser.SectionProxy, key: str, lo: int, hi: int) -> int:

@@ -97,6 +97,7 @@ class Daemon:
         self.trimmer = HeapTrimmer()
         self.network: Any = None       # smsd.system.network_config.NetworkConfigurator if managed
         self.tls: TlsCertificate | None = None   # HTTPS certificate, with tls_listen
+        self.smpp: Any = None          # smsd.smpp.server.SmppServer with [smpp] listen
 
     # --- start ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -137,6 +138,7 @@ class Daemon:
         if self.push is not None:
             self.push.start()
         self._start_http()
+        self._start_smpp()       # [smpp] listen: beside HTTP, as another front end
         self._start_remote()     # after HTTP: the tunnel hands its requests to our listener
         self.trimmer.start()
         # Last: READY=1 means the store, the ports and the HTTP server are all up.
@@ -282,6 +284,13 @@ class Daemon:
         local = LocalTarget.of(self.cfg.listen, self.cfg.tls_listen)
         self.service.remote.attach(RemoteTunnel(self.service.sn, local), self.cfg.remote)
 
+    def _start_smpp(self) -> None:
+        if self.cfg.smpp_listen:
+            from smsd.smpp.server import SmppServer
+            self.smpp = SmppServer(self.service, self.cfg.smpp_listen,
+                                   max_queue=self.cfg.smpp_max_queue)
+            self.smpp.start()
+
     def _announce(self) -> None:
         urls = ", ".join([f"http://{addr}/" for addr in self.cfg.listen]
                          + [f"https://{addr}/" for addr in self.cfg.tls_listen])
@@ -303,6 +312,8 @@ class Daemon:
             self.watchdog.stop()            # STOPPING=1; keep_alive speaks from here on
         if self.server is not None:
             self.server.close()             # no new connections
+        if self.smpp is not None:
+            self.smpp.close()               # no new binds; submits in progress commit
             self.server = None
         timeout = self.cfg.drain_timeout
         in_flight = self.scheduler.drain()
@@ -338,6 +349,8 @@ class Daemon:
 
     def stop(self) -> None:
         self.trimmer.stop()
+        if self.smpp is not None:
+            self.smpp.close()
         if hasattr(self, "service"):
             self.service.remote.close()
         if self.watchdog is not None:

@@ -203,9 +203,11 @@ class InboxFilter:
 # --- users, address book, routing (issue 4) -------------------------------------------------------
 # "ports": port control (power, reset, slot, SIM lock), Ozeki connection management, USSD on any
 # port and the simulator's endpoints (docs/security.md). Not granted unless asked for.
+# "smpp": binds to the SMPP server (docs/smpp.md); not granted unless asked for either, since a
+# user who has it is queued every received SMS of their ports until a receiver bind takes it.
 PERMISSIONS = ("web", "api:json", "api:isms", "api:gateway_php", "api:intelli", "api:ozeki",
-               "ports")
-DEFAULT_PERMISSIONS = tuple(p for p in PERMISSIONS if p != "ports")
+               "ports", "smpp")
+DEFAULT_PERMISSIONS = tuple(p for p in PERMISSIONS if p not in ("ports", "smpp"))
 
 
 @dataclass(frozen=True)

@@ -159,3 +159,25 @@ def _subscriber_key(number: str) -> str:
 
 def duplicate_key(number: str, policy: NumberPolicy) -> str:
     return number.lstrip("+") if policy.duplicates == "digits" else number
+
+
+# SMPP addresses carry a type of number (TON) and a numbering plan (NPI) beside the digits:
+# TON 1 international (`+` added), 2 national (kept as written), 0 unknown (as written, a `+`
+# allowed); 5 alphanumeric names a sender, never a recipient. NPI 0 (unknown) or 1 (E.164).
+SMPP = NumberPolicy("smpp", max_written_digits=20, max_digits=20)
+SMPP_TONS = (0, 1, 2, 4)          # unknown, international, national, subscriber
+SMPP_NPIS = (0, 1)
+
+
+def smpp_number(address: str, ton: int, npi: int) -> str | None:
+    """The number an SMPP address with this TON/NPI names, under the smpp policy, or None."""
+    if ton not in SMPP_TONS or npi not in SMPP_NPIS:
+        return None
+    if ton == 1 and not address.startswith("+"):
+        address = "+" + address
+    elif ton in (2, 4) and address.startswith("+"):
+        return None
+    return normalise_number(address, SMPP)
+
+
+POLICIES["smpp"] = SMPP

@@ -20,6 +20,7 @@
     svc.audit          the audit log of admin actions: record(user, action, detail), entries
     svc.certificate    the HTTPS certificate: info, pem, install (when HTTPS is served)
     svc.system         the box: info, logs, backup/restore, restart, reboot, factory reset
+    svc.smpp           SMPP binds (passwords), the durable per-user deliver_sm queue
     svc.remote         the remote tunnel to a DRP relay: settings, save, status
 
 Shared collaborators (store, scheduler, clock, access policy, limits) are handed to each subject
@@ -46,6 +47,7 @@ from smsd.service.ports import Connection, Ports, UnsupportedConnection
 from smsd.service.recipients import Recipients
 from smsd.service.remote import Remote
 from smsd.service.search import Search
+from smsd.service.smpp import Smpp
 from smsd.service.sending import PartCounter, Sending, substitute
 from smsd.service.subscriptions import Subscriptions
 from smsd.service.system import System
@@ -89,6 +91,7 @@ class Service:
         self.search = Search(store, self.access, self.ports.all, clock)
         self.certificate = Certificate()      # the daemon attaches the one HTTPS serves
         self.system = System(store)           # the daemon attaches its controls and log buffer
+        self.smpp = Smpp(store, self.users, clock)    # SMPP binds, the deliver_sm queue
         self.remote = Remote(store)           # the daemon attaches the tunnel (smsd/drp)
         self._device_status = device_status
 

@@ -17,6 +17,7 @@ and a repository per subject over it, each given the database and the repositori
     audit          audit.py         the audit log of administrative actions
     push_failed    push_failed.py   pushes a route gave up on (listed, replayed)
     search         search.py        the web console's searches of outbox and inbox (read-only)
+    smpp           smpp_queue.py    SMPP passwords and the per-user deliver_sm queue
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from smsd.store.outbox import Outbox
 from smsd.store.port_settings import DialectViews, PortSettings
 from smsd.store.push_failed import PushFailures
 from smsd.store.search import Search
+from smsd.store.smpp_queue import SmppQueue
 from smsd.store.sqlite import Database
 from smsd.store.subscriptions import Payloads, Subscriptions
 from smsd.store.users import Users
@@ -53,6 +55,7 @@ class Store:
         self.audit = AuditLog(self.db)
         self.push_failed = PushFailures(self.db)
         self.search = Search(self.db)
+        self.smpp = SmppQueue(self.db)
         self.sn = self.settings.ensure_serial()
 
     def backup(self, dest: str) -> BackupInfo:
