@@ -145,6 +145,8 @@ def test_bad_input_gets_the_dialects_error_with_a_reason(d: Daemon) -> None:
     refused(json.loads(body), 400, "not valid JSON")
     status, _ = d.request("/GetSTKView?port=0", auth=("admin", "wrong"))
     assert status == 401
+    status, body = d.request("/STKGo", b"{}", method="PUT")          # refused before a handler
+    assert status == 405 and json.loads(body)["error_code"] == 405
 
 
 def test_only_users_allowed_on_the_port(d: Daemon) -> None:
