@@ -209,7 +209,7 @@ LAYERS: list[list[str]] = [
     # entry points and the composition root
     ["smsd.__main__", "smsd.cli", "smsd.admin_cli", "smsd.backup_cli", "smsd.daemon"],
     ["smsd.sim"],                                   # only the composition root starts it
-    ["smsd.api", "smsd.web"],                       # front ends (api mounts the console)
+    ["smsd.api", "smsd.web", "smsd.smpp"],          # front ends (api mounts the console)
     ["smsd.service", "smsd.update"],                # the one internal interface; signed updates
     ["smsd.modem_events", "smsd.scheduler", "smsd.push"],     # what moves
     # durable state, appliance duties, start-up; the remote tunnel (a duty, and its relay)
@@ -223,7 +223,7 @@ LAYERS: list[list[str]] = [
     ["smsd.errors"],
 ]
 # Front ends go through the service: nothing behind it is theirs to import.
-FRONTS = ("smsd.api", "smsd.web")
+FRONTS = ("smsd.api", "smsd.web", "smsd.smpp")
 BEHIND_THE_SERVICE = ("smsd.store", "smsd.scheduler", "smsd.modem_events", "smsd.modem",
                       "smsd.board", "smsd.sim", "smsd.at")
 # A pure helper that happens to live in store/: the box's time format of the vendor APIs.
