@@ -8,6 +8,7 @@ as it arrives. The relay's own answers are small JSON objects: {"error_code": N,
 from __future__ import annotations
 
 import asyncio
+import http
 import json
 import logging
 import secrets
@@ -273,7 +274,7 @@ class _Client:
             headers.append((b"retry-after", b"1"))
         if close:
             headers.append((b"connection", b"close"))
-        self._send(h11.Response(status_code=status, headers=headers))
+        self._send(h11.Response(status_code=status, headers=headers, reason=_phrase(status)))
         self._send(h11.Data(data=body))
         self._send(h11.EndOfMessage())
         await self.drain()
@@ -332,7 +333,8 @@ class Forward:
             raise LinkClosed(str(value))
         status = int(dict(value).get(b":status", b"502"))
         answer = [(k, v) for k, v in protocol.forwardable(value)]
-        self.client._send(h11.Response(status_code=status, headers=answer))
+        self.client._send(h11.Response(status_code=status, headers=answer,
+                                      reason=_phrase(status)))
         self.status = status
         while True:
             kind, value = await asyncio.wait_for(events.get(), BODY_IDLE_TIMEOUT)
@@ -361,3 +363,11 @@ def _params(query: str, body: bytes, headers: Iterable[tuple[bytes, bytes]]) -> 
     for key, value in pairs:
         out.setdefault(key.lower(), value)
     return out
+
+
+def _phrase(status: int) -> bytes:
+    """HTTP/2 carries no reason phrase; clients that print one get the standard one."""
+    try:
+        return http.HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        return b""

@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import urllib.parse
 from typing import Any
 
 from e2e.harness import ADMIN_PW, Daemon, free_port, wait_for
@@ -115,7 +116,7 @@ class Client:
         return self.request("GET", f"/doLogin?Username={user}&password={password}")[0]
 
     def choose(self, sn: str) -> int:
-        return self.request("GET", f"/remoteWeb?Product_sns={sn}")[0]
+        return self.request("GET", f"/remoteWeb?Product_sns={urllib.parse.quote(sn)}")[0]
 
     def api(self, name: str, obj: Any = None, password: str = ADMIN_PW) -> tuple[int, Any]:
         auth = base64.b64encode(f"admin:{password}".encode()).decode()

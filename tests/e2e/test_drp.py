@@ -1,0 +1,206 @@
+"""The remote tunnel end to end (issue 17): the relay (`smsd drp-server`), two boxes on the
+simulator that dial it, and API clients, all separate processes on loopback.
+
+Box 1 belongs to account bob, box 2 to alice. The relay runs with a low per-session rate and
+a small body limit so that the limits can be seen quickly.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+from typing import Any, Iterator
+
+import pytest
+
+from e2e.drp_harness import Client, Relay, box, drp
+from e2e.harness import Daemon, wait_for
+from smsd.drp.device import RemoteTunnel
+from smsd.drp.device_stream import LocalTarget
+from smsd.drp.settings import RemoteSettings
+
+SESSION_RATE = 4          # per second; bursts of 8
+MAX_BODY = 64 << 10
+
+
+class Bench:
+    def __init__(self, relay: Relay, box1: Daemon, box2: Daemon) -> None:
+        self.relay, self.box1, self.box2 = relay, box1, box2
+
+    def client(self, user: str = "alice", password: str = "alice-pw",
+               sn: str | None = None) -> Client:
+        c = Client(self.relay)
+        assert c.login(user, password) == 200
+        if sn is not None:
+            assert c.choose(sn) == 200
+        return c
+
+
+def connected(d: Daemon) -> bool:
+    remote = d.api("get_status").get("remote") or {}
+    return bool(remote.get("connected"))
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
+    root = tmp_path_factory.mktemp("drp")
+    relay = Relay(str(root / "relay"), "--session-rate", str(SESSION_RATE),
+                  "--max-body", str(MAX_BODY))
+    drp(relay.state_dir, "user", "add", "alice", "--password", "alice-pw")
+    drp(relay.state_dir, "user", "add", "bob", stdin="bob-pw\n")      # password from stdin
+    relay.start()
+    box1 = box(str(root / "box1" / "state"), relay, "bob", ports=1)
+    box2 = box(str(root / "box2" / "state"), relay, "alice", ports=1)
+    try:
+        box1.start()
+        box2.start()
+        for d in (box1, box2):
+            wait_for(lambda: connected(d), 20, interval=0.2, what="box connected to the relay")
+        yield Bench(relay, box1, box2)
+    finally:
+        for d in (box1, box2):
+            d.stop()
+        relay.stop()
+        print("--- relay log ---\n" + "".join(relay.output[-60:]))
+        for d in (box1, box2):
+            print(f"--- box log ---\n{''.join(d.output[-40:])}")
+
+
+def test_an_sms_sent_through_the_relay_reaches_device_2_and_is_delivered(bench: Bench) -> None:
+    sn2 = bench.box2.sn       # type: ignore[attr-defined]
+    c = bench.client(sn=sn2)
+    status, reply = c.api("send_sms", {"text": "via the relay",
+                                       "param": [{"number": "+447700900321", "user_id": 41}]})
+    assert status == 200 and reply["error_code"] == 202 and reply["sn"] == sn2, reply
+
+    def delivered() -> Any:
+        time.sleep(0.4)                   # under the session's rate
+        st, body = c.api("query_sms_result", {"user_id": [41]})
+        rows = body.get("result", []) if st == 200 else []
+        return rows if rows and rows[0]["status"] == "DELIVERED" else None
+
+    rows = wait_for(delivered, 30, what="DELIVERED through the relay")
+    assert rows[0]["number"] == "+447700900321"
+    # It went to box 2 only, and the relay says who reached it.
+    assert bench.box2.results(user_id=[41]) and not bench.box1.results(user_id=[41])
+    assert any(f"(alice) -> device {sn2}: POST /api/send_sms -> 200" in line
+               for line in bench.relay.output)
+    c.close()
+
+
+def test_the_box_still_checks_the_clients_own_authorization(bench: Bench) -> None:
+    c = bench.client(sn=bench.box2.sn)    # type: ignore[attr-defined]
+    relayed = c.api("get_status", password="wrong")
+    direct = bench.box2.request("/api/get_status", auth=("admin", "wrong"))
+    assert relayed[0] == direct[0] == 401
+    assert c.api("get_status")[0] == 200
+    c.close()
+
+
+def test_get_status_shows_the_tunnel(bench: Bench) -> None:
+    remote = bench.box1.api("get_status")["remote"]
+    assert remote["connected"] is True and remote["last_error"] == ""
+    assert remote["server"] == f"127.0.0.1:{bench.relay.device_port}"
+    assert remote["since"].endswith("Z")
+
+
+def test_a_client_that_has_not_logged_in_gets_nothing_through(bench: Bench) -> None:
+    c = Client(bench.relay)
+    assert c.api("get_status")[0] == 401
+    assert c.choose(bench.box2.sn) == 401                   # type: ignore[attr-defined]
+    c.cookie = "DRPSESSION=forged"
+    status, body = c.api("get_status")
+    assert status == 401 and body["reason"].startswith("log in first")
+    assert c.login("alice", "wrong") == 401 and c.login("nobody", "x") == 401
+    c.close()
+
+
+def test_another_accounts_device_and_unknown_serials_are_refused(bench: Bench) -> None:
+    c = bench.client()                                       # alice
+    assert c.choose(bench.box1.sn) == 404                    # type: ignore[attr-defined]  # bob's
+    status, body = c.api("get_status")
+    assert status == 409 and "choose a device" in body["reason"]
+    assert c.choose("0000-0000-0000-0000") == 404
+    assert c.choose("not a serial!") == 404
+    assert c.request("GET", "/remoteWeb")[0] == 404
+    # 19.3 writes the serial with a space and in upper case: it is the same device.
+    assert c.choose(" " + bench.box2.sn.upper()) == 200     # type: ignore[attr-defined]
+    assert c.api("get_status")[0] == 200
+    c.close()
+
+
+def _raw(relay: Relay, data: bytes) -> bytes:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=10) as sock:
+        with ctx.wrap_socket(sock) as tls:
+            tls.sendall(data)
+            out = b""
+            while chunk := tls.recv(65536):
+                out += chunk
+            return out
+
+
+def test_malformed_and_oversized_requests_get_clean_errors(bench: Bench) -> None:
+    assert _raw(bench.relay, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    assert _raw(bench.relay, b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * (200 << 10)
+                + b"\r\n\r\n").startswith(b"HTTP/1.1 431 ")
+    c = bench.client(sn=bench.box2.sn)    # type: ignore[attr-defined]
+    status, body = c.request("POST", "/api/send_sms", b"x" * (MAX_BODY + 1),
+                             {"Content-Type": "application/json"})
+    assert status == 413 and json.loads(body)["error_code"] == 413
+    c.close()
+    # Declared but never sent: refused before a byte of it is read.
+    answer = _raw(bench.relay, b"POST /api/send_sms HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                  + str(MAX_BODY * 4).encode() + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 413 ")
+
+
+def test_the_session_rate_limit_answers_429(bench: Bench) -> None:
+    c = bench.client(sn=bench.box2.sn)    # type: ignore[attr-defined]
+    statuses = [c.request("GET", "/api/get_status?x")[0] for _ in range(3 * SESSION_RATE)]
+    assert 429 in statuses and statuses[0] == 401          # no credentials: the box's 401
+    c.close()
+
+
+def test_a_device_with_a_wrong_secret_is_refused(bench: Bench) -> None:
+    relay = bench.relay
+    for serial, secret, why in ((bench.box2.sn, "wrong", "wrong secret"),  # type: ignore[attr-defined]
+                                ("feed-feed-feed-feed", "x", "unknown serial")):
+        tunnel = RemoteTunnel(serial, LocalTarget("127.0.0.1", 9))
+        tunnel.start(RemoteSettings(f"127.0.0.1:{relay.device_port}", secret,
+                                    relay.fingerprint).validate())
+        try:
+            status = wait_for(lambda: "refused" in str(tunnel.status()["last_error"])
+                              and tunnel.status(), 15, what="the relay refuses the device")
+            assert status["connected"] is False
+        finally:
+            tunnel.stop()
+        assert any(f"refused {serial}" in line and why in line for line in relay.output)
+    # The real box 2 was not displaced by the impostor.
+    assert connected(bench.box2)
+
+
+def test_a_device_refuses_a_relay_whose_certificate_does_not_match(bench: Bench) -> None:
+    tunnel = RemoteTunnel(bench.box2.sn, LocalTarget("127.0.0.1", 9))  # type: ignore[attr-defined]
+    tunnel.start(RemoteSettings(f"127.0.0.1:{bench.relay.device_port}", "x",
+                                "00" * 32).validate())
+    try:
+        wait_for(lambda: "fingerprint" in str(tunnel.status()["last_error"]), 15,
+                 what="the pin refuses the relay")
+    finally:
+        tunnel.stop()
+
+
+def test_after_a_relay_restart_the_devices_come_back_by_themselves(bench: Bench) -> None:
+    bench.relay.stop()
+    for d in (bench.box1, bench.box2):
+        wait_for(lambda: not connected(d), 20, interval=0.2, what="box sees the loss")
+    bench.relay.start()
+    for d in (bench.box1, bench.box2):
+        wait_for(lambda: connected(d), 30, interval=0.2, what="box back on the relay")
+    c = bench.client("bob", "bob-pw", sn=bench.box1.sn)     # type: ignore[attr-defined]
+    status, body = c.api("get_status")
+    assert status == 200 and body["remote"]["connected"] is True
+    c.close()
