@@ -32,7 +32,6 @@ from .quirks.stk import DISPLAY, INKEY, INPUT, MENU, SELECT, STK_SYNTAX, URC_NAM
 DISPLAY_ONLY, DESKTOP, SELECT_ITEM, YES_NO, ONE_DIGIT, ONE_CHAR = 0, 1, 2, 3, 4, 5
 DIGITS, DIGITS_HIDDEN, CHARS, CHARS_HIDDEN, LOCKED = 8, 9, 10, 11, 12
 KEY_CHARS = frozenset("0123456789*#+")
-ACTIONS = ("view", "ok", "cancel", "home")
 MAX_TEXT = 255
 __all__ = ["URC_NAMES", "StkJob", "StkReply", "StkSession", "StkView"]
 

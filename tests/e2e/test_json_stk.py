@@ -20,8 +20,15 @@ QUECTEL, SIMCOM, SPARE = 0, 1, 2
 TITLES = {QUECTEL: "SIM Services", SIMCOM: "神州行天地"}
 MAIN_ITEMS = [{"item_id": 1, "item_string": "Balance"}, {"item_id": 2, "item_string": "Top up"},
               {"item_id": 3, "item_string": "Settings"}]
-# The vendor document's example (13.4) as far as it is JSON: its keys, item shape and title.
+# The vendor document's examples, as printed (gateway-json-api.txt 13.4, 14.3, 15.4). 13.4's
+# response is not valid JSON (a stray quote after the title); its keys and item shape are kept.
+SPEC_VIEW_REQUEST = "http://gateway_ip/GetSTKView?port=0"
+SPEC_VIEW_RESPONSE = ('{"title":"神州行天地",\n", "item": [{"item_id":1,"item_string":"item1_text"}, '
+                      '{"item_id":2,"item_string":"item2_text"}, {"item_id":3,"item_string":'
+                      '"item3_text"}], "input_type": "2", "frame_id": 750}')
 SPEC_EXAMPLE_KEYS = ("title", "item", "input_type", "frame_id")
+SPEC_GO_BODIES = ('{"port":7,"item":1}', '{"port":7,"action":"cancel"}')
+SPEC_FRAME_REQUEST = "https://gateway_ip/GetSTKCurrFrameIndex?port=0"
 SPEC_FRAME_EXAMPLE = {"frame_id": 32}
 
 
@@ -96,6 +103,20 @@ def test_walk_menu_submenu_digits_yes_no_display_home(d: Daemon, port: int) -> N
     ok(go(d, {"port": port, "action": "home"}))
     back = view(d, port)
     assert back["input_type"] == 1 and back["item"] == MAIN_ITEMS
+
+
+def test_the_documents_examples(d: Daemon) -> None:
+    """13.4 and 15.4 as printed (port 0), 14.3's bodies on port 1 (the daemon has 3 ports)."""
+    path = SPEC_VIEW_REQUEST.split("gateway_ip", 1)[1]
+    shown = view(d, int(path.rsplit("=", 1)[1]))
+    assert all(k in shown for k in SPEC_EXAMPLE_KEYS) and '"item_string"' in SPEC_VIEW_RESPONSE
+    assert set(shown["item"][0]) == {"item_id", "item_string"}
+    assert frame(d, int(SPEC_FRAME_REQUEST.rsplit("=", 1)[1])) == shown["frame_id"]
+    choose, cancel = ({**json.loads(body), "port": SIMCOM} for body in SPEC_GO_BODIES)
+    ok(go(d, choose))                                                 # item 1: Balance, a text
+    assert view(d, SIMCOM)["text"] == "Balance: 12.34 CNY"
+    ok(go(d, cancel))
+    assert view(d, SIMCOM)["input_type"] == 1
 
 
 def test_cancel_goes_back_and_every_input_type_shows(d: Daemon) -> None:
