@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from smsd.errors import CodecError
 from smsd.model import REG_OK, InboundPdu, PortInfo, SendResult, UssdReply
+from smsd.modem.calls import CallRecord
 from smsd.scheduler import Scheduler
 from smsd.store.db import Store
 
@@ -42,6 +43,7 @@ class ModemEventSink:
                  clock: Callable[[], float] = time.time,
                  report_window: float = 3 * 86400.0) -> None:
         self._inbox = store.inbox               # received SMS, reports, USSD, registrations
+        self._cdr = store.cdr                   # the calls the ports saw
         self._scheduler = scheduler
         self._codec = codec if codec is not None else _default_codec()
         self._clock = clock
@@ -90,6 +92,15 @@ class ModemEventSink:
     # --- USSD ----------------------------------------------------------------------------------
     def ussd_reply(self, reply: UssdReply) -> None:
         self._inbox.add_ussd_reply(reply.port, reply.text, reply.status, self._clock())
+
+    # --- calls ----------------------------------------------------------------------------------
+    def call_ended(self, record: CallRecord) -> None:
+        self._cdr.add(port=record.port, slot=record.slot, imsi=record.imsi,
+                      source_number=record.source_number,
+                      destination_number=record.destination_number, started=record.started,
+                      answered=record.answered, ended=record.ended, duration=record.duration,
+                      direction=record.direction, hangup=record.hangup,
+                      gsm_code=record.gsm_code, policy=record.policy, now=self._clock())
 
     # --- registration and port state -----------------------------------------------------------
     def port_changed(self, info: PortInfo) -> None:

@@ -14,7 +14,7 @@ behaviour, so a port nobody configured works exactly as before. Who honours what
   from here): `sim_pin` at init when the SIM wants its PIN, `smsc` (AT+CSCA), `submit_timeout`
   (the +CMGS answer wait), `keepalive_period` / `keepalive` (the idle refresh), `receive` (off:
   SMS announced by +CMTI stay on the SIM until it is on again) and `running` (off: the same,
-  plus no sending).
+  plus no sending), `call_policy` (what an incoming call gets: smsd/modem/calls.py).
 
 Keys smsd cannot honour are refused with the list of those it can, never stored silently.
 """
@@ -37,6 +37,7 @@ WINDOW = 60.0                     # max_parts_per_minute counts parts per minute
 _PIN = re.compile(r"[0-9]{4,8}").fullmatch
 _SMSC = re.compile(r"\+?[0-9]{3,20}").fullmatch
 NAME_KEY, RUNNING_KEY = "name", "running"      # internal: driver name, started/stopped
+CALL_POLICIES = ("reject", "ignore", "forward")   # what a port does with an incoming call
 
 
 class BadSetting(BadRequest):
@@ -116,6 +117,13 @@ def _text(value: str) -> str:
     return value.strip()
 
 
+def _call_policy(value: str) -> str:
+    word = value.strip().lower()
+    if word not in CALL_POLICIES:
+        raise ValueError(f"must be one of {', '.join(CALL_POLICIES)}")
+    return word
+
+
 def _protocol(value: str) -> str:
     if value.strip().lower() not in ("gsmmodem", "gsm"):
         raise ValueError("a modem port is a GSMModem connection; it cannot change protocol")
@@ -151,8 +159,11 @@ KEYS: dict[str, Key] = {
     "keepalive": Key("on", _bool, "refresh signal and registration while idle"),
     "phone_number": Key("", _text, "the SIM's number as the operator knows it (a label)"),
     "protocol": Key("GSMModem", _protocol, "always GSMModem for a modem port"),
+    "call_policy": Key("reject", _call_policy,
+                       "incoming calls: reject (hang up at once), ignore (let them ring) or "
+                       "forward (leave them to the SIM's call forwarding)"),
 }
-WORKER_KEYS = ("receive", "sim_pin", "smsc", "submit_timeout",
+WORKER_KEYS = ("receive", "sim_pin", "smsc", "submit_timeout", "call_policy",
                "keepalive_period", "keepalive", RUNNING_KEY)
 
 

@@ -30,6 +30,7 @@ TO_CORE: dict[str, str] = {
     "KEEPALIVEREQUEST": "keepalive",
     "PHONENUMBER": "phone_number",
     "PROTOCOL": "protocol",
+    "CALLPOLICY": "call_policy",                # smsd's own: what incoming calls get
 }
 TO_OZEKI: dict[str, str] = {core: ozeki for ozeki, core in TO_CORE.items()}
 

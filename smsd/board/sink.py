@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from smsd.model import InboundPdu, PortInfo, SendResult, UssdReply
+from smsd.modem.calls import CallRecord
 from smsd.modem.sink import WorkerSink
 
 from .board import Board
@@ -33,3 +34,6 @@ class LedSink:
     def port_changed(self, info: PortInfo) -> None:
         self._sink.port_changed(info)
         self._board.show(info)
+
+    def call_ended(self, record: CallRecord) -> None:
+        self._sink.call_ended(record)

@@ -127,6 +127,7 @@ SETUP = (
     Step("@cnmi"),
     Step('AT+CSCS="GSM"'),
     Step("AT+CREG=1"),
+    Step("AT+CLIP=1"),                  # the caller's number with each RING (call records)
 )
 
 # ATE0 / AT+CMEE=1 / ATI run before these (ATI picks the profile); the drain of stored

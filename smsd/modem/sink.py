@@ -2,9 +2,12 @@
 modems raise, hands the fate of sent parts to the scheduler). Called from the worker thread."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from smsd.model import InboundPdu, PortInfo, SendResult, UssdReply
+
+if TYPE_CHECKING:
+    from .calls import CallRecord
 
 
 class WorkerSink(Protocol):
@@ -19,3 +22,6 @@ class WorkerSink(Protocol):
     def ussd_reply(self, reply: UssdReply) -> None: ...
 
     def port_changed(self, info: PortInfo) -> None: ...
+
+    def call_ended(self, record: CallRecord) -> None:
+        """A call the port saw is over (smsd/modem/calls.py); store it."""

@@ -29,6 +29,7 @@ from smsd.model import (REG_POWER_OFF, STATE_INIT, STATE_POWER_OFF, STATE_QUARAN
                         SendResult, UssdReply)
 
 from . import inbound, recovery, sequences, slot, ussd
+from .calls import CallForward, CallRecord, CallTracker
 from .channel import Channel, ModemHung, WorkerStopped
 from .errors_table import describe, is_permanent
 from .jobs import Power, Refresh, Reset, SendPart, SimLock, SwitchSlot, Ussd
@@ -72,6 +73,8 @@ class ModemWorker(RescueMixin):
         self._stopping = threading.Event()
         self._serial = SerialPort(device, baudrate)
         self._channel = Channel(self._serial, clock, self._on_urc, self._stopping.is_set, log)
+        self._calls = CallTracker(self._channel.run, self._followups.append,
+                                  self._call_ended, timeout=timing.command)
         self._profile: Profile = generic.PROFILE
         self._info = PortInfo(port=port, slots=slots, slot=255 if slots <= 1 else 0)
         self._published: PortInfo | None = None
@@ -80,6 +83,7 @@ class ModemWorker(RescueMixin):
         self._next_refresh = 0.0
         self._retry_at = 0.0
         self._thread = threading.Thread(target=self._main, name=f"modem-{port}", daemon=True)
+        self._calls.bind(lambda: (self.port, self._info.slot, self._info.imsi, self._info.number))
 
     # --- public API (any thread) -------------------------------------------------------------------
     def start(self) -> None:
@@ -206,6 +210,7 @@ class ModemWorker(RescueMixin):
         self._stk.forget()              # a restarted SIM shows its main menu again
         self._set(state=STATE_INIT)
         self._channel.engine.reset()
+        self._calls.reset()              # a call the modem had is gone
         if not self._channel.ok("ATE0", self._timing.command):
             raise SetupFailed("ATE0")
         self._channel.ok("AT+CMEE=1", self._timing.command)
@@ -323,7 +328,8 @@ class ModemWorker(RescueMixin):
         handler(job)
 
     def _handlers(self) -> dict[type, Callable[[Any], None]]:
-        return {SendPart: self._send_part, Ussd: self._ussd, SwitchSlot: self._switch_slot,
+        return {CallForward: self._call_forward,
+                SendPart: self._send_part, Ussd: self._ussd, SwitchSlot: self._switch_slot,
                 Reset: self._reset, Power: self._power, SimLock: self._sim_lock,
                 Refresh: self._refresh}
 
@@ -375,6 +381,9 @@ class ModemWorker(RescueMixin):
         answer = self._channel.run(Command(text, self._timing.ussd, expect=()))
         if isinstance(answer, CommandError) and not job.cancel:
             self._tell(self._sink.ussd_reply, UssdReply(self.port, "", 4))
+
+    def _call_forward(self, job: CallForward) -> None:
+        job.reply(self._calls.forward_job(job, self._info.state, self._timing.ussd))
 
     def _switch_slot(self, job: SwitchSlot) -> None:
         if self._info.slots <= 1 or not 0 <= job.slot < self._info.slots:
@@ -479,11 +488,18 @@ class ModemWorker(RescueMixin):
                 "+CDS": self._urc_direct, "+CUSD": self._urc_cusd, "+CREG": self._urc_reg,
                 "+CEREG": self._urc_reg, "+CGREG": self._urc_reg, "+CPIN": self._urc_cpin,
                 "RDY": self._urc_boot, "POWERED DOWN": self._urc_powered_down,
-                "RING": self._urc_call, "+CRING": self._urc_call, "NO CARRIER": self._urc_call}
+                "RING": self._urc_call, "+CRING": self._urc_call, "NO CARRIER": self._urc_call,
+                "+CLIP": self._urc_call}
 
     def _urc_call(self, urc: Urc) -> None:
-        # An SMS gateway takes no calls; the state is only shown (get_port_info "callstate").
-        self._set(callstate="Idle" if urc.name == "NO CARRIER" else "Ringing")
+        # An SMS gateway takes no calls: each becomes a call record (calls.py), hung up or left
+        # ringing by the port's call policy; get_port_info "callstate" shows it meanwhile.
+        self._calls.on_urc(urc, self._setting("call_policy", "reject"), self._profile.hangup)
+        self._set(callstate="Ringing" if self._calls.ringing else "Idle")
+
+    def _call_ended(self, record: CallRecord) -> None:
+        self._set(callstate="Idle")
+        self._tell(lambda: self._sink.call_ended(record))
 
     def _urc_stored(self, urc: Urc) -> None:
         where = r.parse_new_message(urc.args)

@@ -16,12 +16,14 @@ and a repository per subject over it, each given the database and the repositori
     views          port_settings.py per-dialect hidden flags ("deleted" in one dialect)
     audit          audit.py         the audit log of administrative actions
     push_failed    push_failed.py   pushes a route gave up on (listed, replayed)
+    cdr            cdr.py           call detail records (calls the ports saw) and their events
     search         search.py        the web console's searches of outbox and inbox (read-only)
     smpp           smpp_queue.py    SMPP passwords and the per-user deliver_sm queue
 """
 from __future__ import annotations
 
 from smsd.store.audit import AuditLog
+from smsd.store.cdr import CallRecords
 from smsd.store.backup import BackupInfo, write_backup
 from smsd.store.contacts import Contacts, Routes
 from smsd.store.events import Events, Settings
@@ -54,6 +56,7 @@ class Store:
         self.views = DialectViews(self.db)
         self.audit = AuditLog(self.db)
         self.push_failed = PushFailures(self.db)
+        self.cdr = CallRecords(self.db, self.events)
         self.search = Search(self.db)
         self.smpp = SmppQueue(self.db)
         self.sn = self.settings.ensure_serial()

@@ -13,4 +13,5 @@ PROFILE = Profile(
     ready_urcs=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
     network_query="AT+CPSI?",
     network_prefix="+CPSI",
+    hangup="AT+CHUP",                        # the 27.007 hang-up the SIM7600 manual lists
 )
