@@ -135,6 +135,7 @@ class Daemon:
         for worker in self.workers.values():
             worker.start()
         self.scheduler.start()
+        self.service.forwarding.start()
         if self.push is not None:
             self.push.start()
         self._start_http()
@@ -361,6 +362,8 @@ class Daemon:
             self.network.close()
         if self.push is not None:
             self.push.stop()
+        if hasattr(self, "service"):
+            self.service.forwarding.stop()
         if hasattr(self, "scheduler"):
             self.scheduler.stop()
         for worker in self.workers.values():

@@ -40,6 +40,7 @@ class PortInfo:
     signal: int = 0                # 0..31 (+CSQ rssi; 99 mapped to 0)
     gprs: str = "detached"
     recovery_step: str = ""        # last recovery action taken, "" when healthy
+    denied: bool = False           # the network refused registration (+CREG stat 3)
     busy: bool = False
 
     @property

@@ -53,6 +53,7 @@ from smsd.modem.jobs import SendPart
 from smsd.pdu import binary
 from smsd.pdu.types import ENC_8BIT
 from smsd.portcfg import PortConfig
+from smsd.routing import Tiers, tier_of
 from smsd.store.db import Store
 from smsd.store.outbox import QueuedPart, WaitingMessage
 
@@ -247,6 +248,24 @@ class Scheduler:
         with self._lock:
             return sorted(free, key=lambda p: (len(self._held[p]), p))
 
+    def able(self, port: int) -> bool:
+        """Can `port` send at all now: registered and ready, sending on, its day and month
+        limits not reached? A per-minute rate only delays a port: it stays able."""
+        with self._lock:
+            info = self._infos.get(port)
+        config = self.port_config
+        if info is None or not info.can_send or not config.sending_enabled(port):
+            return False
+        now = self._clock()
+        counts = config.period_counts(port, now)
+        return config.may_send(port, now) or all(
+            count < int(config.get(port, key)) for key, count in counts.items())
+
+    def route_tier(self, tiers: Tiers) -> tuple[int, ...]:
+        """The ports of a routing rule's fall-back order that may take its message now
+        (smsd/routing.py: the first tier with a port that is `able`)."""
+        return tier_of(tiers, self.able)
+
     # --- dispatch -------------------------------------------------------------------------------
     def dispatch_once(self) -> float:
         """One filling pass; returns seconds until the next timed duty."""
@@ -282,6 +301,8 @@ class Scheduler:
                 continue
             if part.pref_port == port:
                 return part
+            if part.tiers and port not in self.route_tier(part.tiers):
+                continue
             if part.pref_port is not None and part.pref_port in ready:
                 continue
             if part.avoid_port == port and self._has_alternative(part, ready):
@@ -313,8 +334,8 @@ class Scheduler:
         if ids is None:
             return True
         self._hand(port, ids[0], parts[0].hex, parts[0].tpdu_len, now)
-        queued.extend(QueuedPart(pid, msg.id, port, None, msg.ports, p.hex, p.tpdu_len, 0.0)
-                      for pid, p in zip(ids[1:], parts[1:]))
+        queued.extend(QueuedPart(pid, msg.id, port, None, msg.ports, p.hex, p.tpdu_len, 0.0,
+                                 msg.tiers) for pid, p in zip(ids[1:], parts[1:]))
         return True
 
     def _done_waiting(self, msg: WaitingMessage) -> None:
@@ -377,6 +398,8 @@ class Scheduler:
         while True:
             for msg in self._waiting:
                 if msg.ports is not None and port not in msg.ports:
+                    continue
+                if msg.tiers and port not in self.route_tier(msg.tiers):
                     continue
                 if port not in self._unfit.get(msg.id, ()):
                     return msg

@@ -211,14 +211,14 @@ LAYERS: list[list[str]] = [
     ["smsd.sim"],                                   # only the composition root starts it
     ["smsd.api", "smsd.web", "smsd.smpp"],          # front ends (api mounts the console)
     ["smsd.service", "smsd.update"],                # the one internal interface; signed updates
-    ["smsd.modem_events", "smsd.scheduler", "smsd.push"],     # what moves
+    ["smsd.modem_events", "smsd.scheduler", "smsd.rotation", "smsd.push"],   # what moves
     # durable state, appliance duties, start-up; the remote tunnel (a duty, and its relay)
     ["smsd.store", "smsd.system", "smsd.config", "smsd.drp"],
     ["smsd.board"],                                 # GPIO lines, LEDs, button
     ["smsd.modem"],                                 # one worker thread per port
     # shared data and pure rules
     ["smsd.model", "smsd.numbers", "smsd.portcfg", "smsd.throttle", "smsd.addressbook_csv",
-     "smsd.routing"],
+     "smsd.routing", "smsd.budgets"],
     ["smsd.at", "smsd.pdu"],                        # sans-I/O core
     ["smsd.errors"],
 ]

@@ -34,6 +34,7 @@ class SimControl(Protocol):
     def inject_pdu(self, port: int, pdu_hex: str, slot: int | None = None) -> None: ...
     def set_fault(self, port: int, fault: str) -> None: ...
     def set_submit_time(self, port: int, seconds: float | None) -> None: ...
+    def set_denied(self, port: int, denied: bool, slot: int | None = None) -> None: ...
     def place_call(self, port: int, caller: str, ring_seconds: float = 10.0,
                    hangup_cause: int = 16, slot: int | None = None,
                    talk_seconds: float = 5.0) -> str: ...
@@ -166,7 +167,10 @@ def _mount_sim(app: bottle.Bottle, svc: Service, sim: SimControl,
         if "submit_time" in obj:      # seconds, or null for the board's latency
             seconds = obj["submit_time"]
             sim.set_submit_time(port, None if seconds is None else float(seconds))
-        if "fault" in obj or "submit_time" not in obj:
+        if "denied" in obj:           # the network refuses the SIM's registration
+            slot = obj.get("slot")
+            sim.set_denied(port, bool(obj["denied"]), None if slot is None else int(slot))
+        if "fault" in obj or not ({"submit_time", "denied"} & obj.keys()):
             sim.set_fault(port, str(obj.get("fault", "none")))
 
     app.route("/sim/sms", method="POST", callback=authenticated(lambda user: run(user, inject)))

@@ -11,9 +11,10 @@ import datetime as dt
 import logging
 from typing import Any, Callable, Mapping
 
+from smsd.api import json_ports
 from smsd.api.params import BadParam, Params
 from smsd.errors import ServiceError
-from smsd.model import PortInfo, Recipient, SendRequest, SmsResult
+from smsd.model import Recipient, SendRequest, SmsResult
 from smsd.push.json_format import ENCODING_WORDS
 from smsd.service import Service
 
@@ -27,8 +28,6 @@ CODES = {"bad_request": 400, "too_large": 413, "no_port": 550, "not_found": 404,
 PORT_INFO_KEYS = ("type", "imei", "imsi", "iccid", "smsc", "number", "reg", "slot", "callstate",
                   "signal", "gprs", "remain_credit", "remain_monthly_credit", "remain_daily_credit",
                   "remain_daily_calltime", "remain_hourly_calltime", "remain_daily_connect")
-# Per-port budgets of the vendor's call-centre features; smsd keeps none, so they are unlimited.
-UNLIMITED_KEYS = frozenset(k for k in PORT_INFO_KEYS if k.startswith("remain_"))
 TIME_FORMAT_HINT = "YYYY-MM-DD HH:MM:SS"
 
 Handler = Callable[[Service, Params], dict[str, Any]]
@@ -180,23 +179,19 @@ def get_port_info(svc: Service, p: Params) -> dict[str, Any]:
     keys = [k.strip().rstrip(":") for k in (p.str_list("info_type") or [])]
     if not keys:
         raise BadParam("'info_type' is required")
-    unknown = [k for k in keys if k not in PORT_INFO_KEYS]
+    unknown = [k for k in keys if k not in PORT_INFO_KEYS and k not in json_ports.EXTRA_INFO_KEYS]
     if unknown:
         raise BadParam(f"unknown info_type: {', '.join(unknown)}")
     infos = svc.ports.info(_ports(p))
-    return _ok(svc, info=[port_info_json(info, keys) for info in infos])
-
-
-def port_info_json(info: PortInfo, keys: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"port": info.port}
-    for key in keys:
-        out[key] = "" if key in UNLIMITED_KEYS else getattr(info, key)
-    return out
+    return _ok(svc, info=[json_ports.port_info(svc, info, keys) for info in infos])
 
 
 def set_port_info(svc: Service, p: Params) -> dict[str, Any]:
     port = p.integer("port", required=True, minimum=0, maximum=MAX_PORT)
     action = p.string("action", required=True)
+    if (action or "").lower() in json_ports.SIM_ACTIONS:      # imei, number, block, unblock
+        json_ports.set_sim(svc, port, (action or "").lower(), p.string("param"), p.user)
+        return _ok(svc)
     svc.ports.control(port, (action or "").lower(), p.string("param"), user=p.user)
     return _ok(svc)
 

@@ -12,7 +12,12 @@ _FIELDS = {
     "ussd": ("port", "text"),
     "register": ("port", "iccid", "imsi", "number", "status", "sequence", "slot"),
 }
-KINDS = frozenset(_FIELDS)
+# Section 17's device and exception_info bodies carry one object, not an array: one per POST.
+SINGLE: dict[str, tuple[str, ...]] = {
+    "device": ("port_number", "IP", "MAC", "status"),
+    "exception_info": ("port", "type", "action", "slot"),
+}
+KINDS = frozenset(_FIELDS) | frozenset(SINGLE)
 # Our extension to the spec's sms_result: the alphabet that went out, named with the words of
 # send_sms's "encoding" parameter (8-bit data, which that API cannot send, as "8bit"). The key
 # is left out while nothing is encoded yet, and in events stored before it existed.
@@ -33,7 +38,17 @@ def item(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def single(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The object of a device or exception_info push (the slot only on a multi-SIM port)."""
+    out = {k: payload[k] for k in SINGLE[kind] if k in payload}
+    if out.get("slot") in (None, 255):
+        out.pop("slot", None)
+    return out
+
+
 def body(sn: str, kind: str, payloads: list[Mapping[str, Any]]) -> dict[str, Any]:
+    if kind in SINGLE:
+        return {"sn": sn, kind: single(kind, payloads[0])}
     return {"sn": sn, kind: [item(kind, p) for p in payloads]}
 
 

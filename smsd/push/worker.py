@@ -179,7 +179,9 @@ class PushWorker(threading.Thread):
         events = self._store.events_after(cursor, self._batch)
         if not events:
             return False
-        batch = _same_kind_prefix(events) if target.formatter.BATCH else list(events[:1])
+        alone = events[0].kind in getattr(target.formatter, "SINGLE", ())    # one object a body
+        batch = _same_kind_prefix(events) if target.formatter.BATCH and not alone \
+            else list(events[:1])
         wanted = [e for e in batch if target.wants(e.kind, e.payload)]
         if wanted and not self._deliver(target, wanted):
             return False

@@ -14,6 +14,8 @@
     svc.book           the address book: contacts, groups, expand, CSV
     svc.recipients     resolve_recipients(items, policy): numbers, names, duplicates, rejects
     svc.routes         forwarding rules for received SMS
+    svc.routing        routing rules: port groups, outbound rules, forward as SMS, which
+    svc.forwarding     the thread that forwards received SMS as SMS (the daemon starts it)
     svc.subscriptions  subscription lists and list expansion
     svc.network        the box's network settings (appliance only)
     svc.search         the console's searches of outbox and inbox, dashboard counts, task progress
@@ -45,6 +47,8 @@ from smsd.service.inbox import Inbox
 from smsd.service.network import Network
 from smsd.service.ports import Connection, Ports, UnsupportedConnection
 from smsd.service.recipients import Recipients
+from smsd.service.forwarding import Forwarder
+from smsd.service.routes import Routing
 from smsd.service.remote import Remote
 from smsd.service.search import Search
 from smsd.service.smpp import Smpp
@@ -84,6 +88,8 @@ class Service:
         self.stk = Stk(scheduler, self.ports, self.access)
         self.book = AddressBook(store)
         self.routes = Routes(store)
+        self.routing = Routing(store, scheduler, clock)
+        self.forwarding = Forwarder(store, self.sending, self.routing, scheduler, clock)
         self.subscriptions = Subscriptions(store, self.book, clock)
         self.recipients = Recipients(self.book.expand, self.subscriptions.expand, limits)
         self.network = Network()

@@ -18,6 +18,7 @@ from smsd.scheduler import Profile, Scheduler, most_parts, port_profiles
 from smsd.service.access import AccessPolicy
 from smsd.service.payloads import Row, payload_extra, payload_rows
 from smsd.service.ports import Ports, will_send
+from smsd.service.routes import Routing
 from smsd.service.users import Users
 from smsd.store.db import Store
 from smsd.store.outbox import TaskExtra
@@ -66,6 +67,7 @@ class Sending:
         self.limits = limits
         self._codec = codec
         self._clock = clock
+        self._routing = Routing(store, scheduler, clock)     # outbound rules (docs/routing.md)
 
     def send_sms(self, request: SendRequest, user: str = "admin") -> SendAccepted:
         """Validate, commit task + messages in one transaction, then answer."""
@@ -80,11 +82,13 @@ class Sending:
         self._check_text(text)
         self._check_extras(request)
         ports = self._ports.known(request.ports)
+        routing = self._routing.for_intake([r.number for r in recipients], user, request.dialect,
+                                           ports)
         encoding, sent_as, rows = self._intake_plan(text, recipients, request.encoding, ports)
         rows = payload_rows(request, rows)
         self._check_max_parts(rows, request.max_parts)
-        self._check_sendable(ports)
-        debit = self._users.credit_debit(user, sum(row[3] for row in rows))
+        self._check_sendable(routing.sendable(ports))
+        debit = self._users.credit_debit(user, routing.charge([row[3] for row in rows]))
         sent_as = ENC_8BIT if request.data is not None else sent_as
         if request.dry_run:
             return SendAccepted(task_id=0, sms_in_queue=self._store.outbox.in_queue(),
@@ -93,7 +97,8 @@ class Sending:
                           dialect=request.dialect, debit=debit, **payload_extra(request))
         task_id, ids = self._store.outbox.intake(user=user, text=text, encoding=encoding,
                                                  srr=request.request_status_report, ports=ports,
-                                                 rows=rows, now=self._clock(), extra=extra)
+                                                 rows=rows, now=self._clock(), extra=extra,
+                                                 routes=routing.routes)
         self._scheduler.kick()
         return SendAccepted(task_id=task_id, sms_in_queue=self._store.outbox.in_queue(),
                             message_ids=tuple(ids), encoding=sent_as)

@@ -150,6 +150,14 @@ class SimBoard:
             return calls.place_call(self._modems[port], self._card(port, slot), caller,
                                     ring_seconds, hangup_cause, talk_seconds)
 
+    def set_denied(self, port: int, denied: bool, slot: int | None = None) -> None:
+        """The network refuses (True) or again accepts the registration of the SIM in `slot`
+        (default: the active one): its module reports +CREG stat 3 while that SIM is in use."""
+        self._check_port(port, slot)
+        with self._loop.lock:
+            self._card(port, slot).denied = denied
+            self._modems[port].settle_registration(restart=not denied)
+
     def _card(self, port: int, slot: int | None) -> SimCard:
         """The SIM in `slot`, or the one the module talks to now (call under the loop lock)."""
         return self.network.card(port, self._modems[port].slot if slot is None else slot)

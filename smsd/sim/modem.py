@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from smsd.sim import calls, commands, sms
+from smsd.sim import calls, commands, identity, sms
 from smsd.sim.atcmd import AtCmd, BadArgs, Reply, error, parse_line
 from smsd.sim.callstate import CallState
 from smsd.sim.handler import Module
@@ -186,7 +186,7 @@ class SimModem(Module):
 
     def _dispatch(self, cmd: AtCmd) -> Reply:
         handler = (calls.HANDLERS.get(cmd.name) or commands.lookup(self.profile, cmd.name)
-                   or sms.HANDLERS.get(cmd.name))
+                   or sms.HANDLERS.get(cmd.name) or identity.lookup(self.profile, cmd.name))
         if handler is None:
             return error()
         try:
@@ -337,6 +337,8 @@ class SimModem(Module):
             return 0
         if self.cfun != 1 or self.sim_state() != "READY":
             return 0
+        if self.card.denied:
+            return 3
         return 2 if self.fault == "no_network" else 1
 
     def settle_registration(self, restart: bool = False) -> None:

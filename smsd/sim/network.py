@@ -57,6 +57,7 @@ class SimCard:
     puk: str = DEFAULT_PUK
     pin_enabled: bool = False
     pin_tries: int = 3
+    denied: bool = False          # the network refuses its registration (+CREG stat 3)
     storage: list[Stored | None] = field(default_factory=list)
     waiting: deque[Pending] = field(default_factory=deque)
     forwards: dict[int, Forward] = field(default_factory=dict)   # call forwarding by reason
@@ -147,6 +148,12 @@ class Network:
 
     def card_for(self, number: str) -> SimCard | None:
         return self._by_number.get(normalise(number))
+
+    def renumber(self, card: SimCard, number: str) -> None:
+        """A new own number written to the SIM: messages to it reach this card from now on."""
+        self._by_number.pop(normalise(card.number), None)
+        card.number = number
+        self._by_number[normalise(number)] = card
 
     def next_concat_ref(self) -> int:
         self._concat_ref = (self._concat_ref + 1) % 256

@@ -39,6 +39,12 @@ REASON_STOPPED = "stopped"
 # (number, text or None for the task's text, user_id, part count)
 IntakeRow = tuple[str, "str | None", "int | None", int]
 
+# A message's own ports from a routing rule, tiers in fall-back order: "0,1;2" (migration 0011).
+Tiers = tuple[tuple[int, ...], ...]
+# Per intake row: (its tiers as stored, or None for the task's ports; why it cannot be sent, or
+# "" when it can: such a message is FAILED in the intake's own transaction).
+RowRoute = tuple["str | None", str]
+
 
 @dataclass(frozen=True)
 class TaskExtra:
@@ -65,6 +71,7 @@ class WaitingMessage:
     ports: tuple[int, ...] | None
     priority: int = 0         # higher goes first (the task's; issue 4)
     count: int = 1            # parts counted (and charged) at intake: it may not go out in more
+    tiers: Tiers = ()         # a routing rule's ports in fall-back order (docs/routing.md)
 
     @property
     def rank(self) -> tuple[int, int]:
@@ -82,6 +89,7 @@ class QueuedPart:
     pdu: str
     tpdu_len: int
     next_try: float
+    tiers: Tiers = ()         # as WaitingMessage.tiers
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,14 @@ def ports_text(ports: Sequence[int] | None) -> str | None:
 
 
 def ports_tuple(text: str | None) -> tuple[int, ...] | None:
-    return None if text is None else tuple(int(p) for p in text.split(",") if p)
+    return None if text is None else tuple(int(p) for p in text.replace(";", ",").split(",") if p)
+
+
+def tiers_of(text: str | None) -> Tiers:
+    """The fall-back tiers of a message's own ports (() for one tier or the task's ports)."""
+    if text is None or ";" not in text:
+        return ()
+    return tuple(tuple(int(p) for p in tier.split(",") if p) for tier in text.split(";") if tier)
 
 
 def in_list(column: str, values: Sequence[Any] | None, where: list[str], args: list[Any]) -> None:
@@ -160,16 +175,19 @@ class Outbox:
 
     def intake(self, *, user: str, text: str, encoding: str, srr: bool,
                ports: Sequence[int] | None, rows: Sequence[IntakeRow], now: float,
-               extra: TaskExtra = TaskExtra()) -> tuple[int, range]:
+               extra: TaskExtra = TaskExtra(),
+               routes: Sequence[RowRoute] | None = None) -> tuple[int, range]:
         """Commit a task and its messages; return (task_id, message ids) after the commit.
 
         With `extra.debit` > 0 the user's credits are taken in the same transaction (all or
-        nothing: InsufficientCredit leaves no trace)."""
+        nothing: InsufficientCredit leaves no trace). `routes`, one per row, gives messages
+        their own ports (a routing rule's) or fails them at once with the reason."""
         return self._grouped(lambda: self._intake(user, text, encoding, srr, ports, rows, now,
-                                                  extra))
+                                                  extra, routes))
 
     def _intake(self, user: str, text: str, encoding: str, srr: bool, ports: Sequence[int] | None,
-                rows: Sequence[IntakeRow], now: float, extra: TaskExtra) -> tuple[int, range]:
+                rows: Sequence[IntakeRow], now: float, extra: TaskExtra,
+                routes: Sequence[RowRoute] | None = None) -> tuple[int, range]:
         with self.db.write() as conn:
             if extra.debit:
                 debit(conn, user, extra.debit)
@@ -185,7 +203,20 @@ class Outbox:
                              [(task_id, n, t, u, k, now, extra.priority) for n, t, u, k in rows])
             last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
             self.db.after_commit(lambda: self._accepted(len(rows), extra.priority))
-        return task_id, range(last - len(rows) + 1, last + 1)
+            ids = range(last - len(rows) + 1, last + 1)
+            if routes is not None:
+                self._route_rows(conn, ids, routes, now)
+        return task_id, ids
+
+    def _route_rows(self, conn: sqlite3.Connection, ids: range, routes: Sequence[RowRoute],
+                    now: float) -> None:
+        conn.executemany("UPDATE messages SET ports = ? WHERE id = ?",
+                         [(tiers, i) for i, (tiers, _) in zip(ids, routes) if tiers is not None])
+        for message_id, (_, reason) in zip(ids, routes):
+            if reason:
+                conn.execute("UPDATE messages SET stage = 1, reason = ? WHERE id = ?",
+                             (reason, message_id))
+                self._settle(conn, message_id, now)
 
     def _accepted(self, messages: int, priority: int) -> None:
         self._queue_add(messages)
@@ -205,12 +236,13 @@ class Outbox:
             where, args = ("(m.priority < ? OR (m.priority = ? AND m.id > ?))",
                            (after_priority, after_priority, after_id))
         rows = self.db.conn().execute(
-            "SELECT m.id, m.task_id, m.number, coalesce(m.text, t.text), t.encoding, t.srr, t.ports, "
-            "m.priority, m.count FROM messages m JOIN tasks t ON t.id = m.task_id "
+            "SELECT m.id, m.task_id, m.number, coalesce(m.text, t.text), t.encoding, t.srr, "
+            "coalesce(m.ports, t.ports), m.priority, m.count FROM messages m "
+            "JOIN tasks t ON t.id = m.task_id "
             f"WHERE m.stage = 0 AND {where} ORDER BY m.priority DESC, m.id LIMIT ?",
             (*args, limit)).fetchall()
         return [WaitingMessage(r[0], r[1], r[2], r[3], r[4], bool(r[5]), ports_tuple(r[6]), r[7],
-                               r[8]) for r in rows]
+                               r[8], tiers_of(r[6])) for r in rows]
 
     def materialize(self, message_id: int, port: int, parts: Sequence[tuple[int, int, str, int]],
                     now: float, encoding: str = "") -> list[int] | None:
@@ -239,12 +271,13 @@ class Outbox:
 
     def queued_parts(self, limit: int = 500) -> list[QueuedPart]:
         rows = self.db.conn().execute(
-            "SELECT p.id, p.message_id, p.pref_port, p.avoid_port, t.ports, p.pdu, p.tpdu_len, "
+            "SELECT p.id, p.message_id, p.pref_port, p.avoid_port, coalesce(m.ports, t.ports), "
+            "p.pdu, p.tpdu_len, "
             "p.next_try FROM parts p JOIN messages m ON m.id = p.message_id "
             "JOIN tasks t ON t.id = m.task_id WHERE p.status = 'queued' ORDER BY p.id LIMIT ?",
             (limit,)).fetchall()
-        return [QueuedPart(r[0], r[1], r[2], r[3], ports_tuple(r[4]), r[5], r[6], r[7])
-                for r in rows]
+        return [QueuedPart(r[0], r[1], r[2], r[3], ports_tuple(r[4]), r[5], r[6], r[7],
+                           tiers_of(r[4])) for r in rows]
 
     def lease(self, part_id: int, port: int, now: float) -> bool:
         with self.db.write() as conn:

@@ -16,6 +16,8 @@ from smsd.errors import BadRequest
 from smsd.model import PortInfo
 from smsd.portcfg import KEYS, BadSetting
 from smsd.web.console import Console, PageRequest
+from smsd.web.ports_sims import mount as mount_sims
+from smsd.web.ports_sims import sims_card
 
 # The settings the page edits, in the order shown (protocol is fixed, so not shown).
 FIELDS = ("send", "receive", "sim_pin", "smsc", "max_parts_per_minute", "max_parts_per_day",
@@ -77,6 +79,7 @@ def mount(console: Console, app: bottle.Bottle) -> None:
     console.route(app, "/ports", show)
     console.route(app, "/ports/settings", save, method="POST")
     console.route(app, "/ports/action", act, method="POST")
+    mount_sims(console, app)                 # /ports/sim, /ports/block: per-SIM limits, block
 
 
 def show(req: PageRequest, errors_for: int | None = None, entered: dict[str, str] | None = None
@@ -97,7 +100,7 @@ def _card(req: PageRequest, info: PortInfo, values: dict[str, str],
     return {"info": info, "fields": fields_of(values), "slots": range(max(1, info.slots)),
             "points": sparkline(history), "samples": len(history),
             "pin_set": bool(req.svc.ports.settings(info.port).get("sim_pin")),
-            "errors": req.errors if own_errors else {}}
+            "errors": req.errors if own_errors else {}, "sims": sims_card(req, info)}
 
 
 def _port(req: PageRequest, form: bottle.FormsDict) -> int | None:

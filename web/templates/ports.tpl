@@ -52,6 +52,8 @@
     <button type="submit">Save port {{p + 1}}</button>
   </form>
 
+% include('ports_sims.tpl', sims=card['sims'], csrf=csrf, errors=errors)
+
   <div class="port-actions">
 % include('field_error.tpl', name='action', errors=card['errors'])
 % include('field_error.tpl', name='param', errors=card['errors'])
@@ -88,4 +90,4 @@
 </section>
 % end
 </div>
-<p class="muted">Settings apply to the port, whichever of its SIM slots is active; the day and month limits count the parts the port sent in that period.</p>
+<p class="muted">Settings apply to the port, whichever of its SIM slots is active; the day and month limits count the parts the port sent in that period. The SIM limits count each SIM on its own: a SIM that reaches one hands over to the next slot with budget left.</p>

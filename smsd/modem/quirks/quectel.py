@@ -14,4 +14,5 @@ PROFILE = Profile(
     ready_urcs=("RDY", "+CPIN: READY", "+QUSIM: 1", "+QIND: SMS DONE"),
     network_query="AT+QNWINFO",
     network_prefix="+QNWINFO",
+    imei_write='AT+EGMR=1,7,"{imei}"',     # EC2x manual: write IMEI (item 7)
 )
