@@ -33,6 +33,8 @@ from smsd.modem.sink import WorkerSink
 from smsd.modem.worker import ModemWorker
 from smsd.modem_events import ModemEventSink
 from smsd.push.worker import FORMATTERS, PushTarget, PushWorker
+from smsd.rotation import sim_of
+from smsd.system.box_identity import device_payload
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.service.book import ROUTE_GIVE_UP, route_matches
@@ -114,7 +116,7 @@ class Daemon:
         devices = self._start_board()
         self.scheduler = Scheduler(self.store)
         sink = self._worker_sink()
-        settings = self.scheduler.port_config.worker_settings
+        settings = self._sim_settings
         self.workers = {port: ModemWorker(port=port, device=dev, sink=sink, slots=slots,
                                           gpio_hooks=self._gpio_hooks(port),
                                           sim_mux=self._sim_mux(port),
@@ -132,6 +134,7 @@ class Daemon:
                                       f"schema version {self.restored.schema} ({made})")
         self._start_network()    # before HTTP: an unconfirmed change is rolled back first
         self._create_push()      # cursors first, so events of the ports' first boot are pushed
+        self._device_event("power_on")
         for worker in self.workers.values():
             worker.start()
         self.scheduler.start()
@@ -185,6 +188,34 @@ class Daemon:
     def _sim_mux(self, port: int) -> Any:
         # Ports with SIM-mux lines switch SIMs through them; the rest use the AT slot command.
         return self.gpio.sim_mux_for(port) if self.gpio is not None else None
+
+    def _sim_settings(self, port: int) -> dict[str, str]:
+        """A worker's settings: its port's, with the active SIM's own PIN and SMSC."""
+        base = self.scheduler.port_config.worker_settings(port)
+        info = self.scheduler.last_info(port)
+        return base if info is None else self.scheduler.sims.limits.worker_settings(
+            port, sim_of(info), base)
+
+    def _device_event(self, status: str) -> None:
+        """The JSON API's `device` push: the box started (power_on) or is stopping."""
+        try:
+            self.store.sim_slots.emit("device", device_payload(len(self.workers) or
+                                                               self.cfg.port_count, status),
+                                      time.time())
+        except Exception:       # noqa: BLE001 - a push must never stop a start or a stop
+            log.exception("device %s event not stored", status)
+
+    def _push_power_off(self, timeout: float = 2.0) -> None:
+        """Store the power_off event and give the push targets a moment to hear of it (the
+        next start delivers it otherwise)."""
+        if self.push is None or not hasattr(self, "store"):
+            return
+        self._device_event("power_off")
+        last, deadline = self.store.events.last_event_id(), time.monotonic() + timeout
+        while time.monotonic() < deadline and any(
+                (self.store.events.push_cursor(t.key) or 0) < last for t in self.push.targets):
+            self.push.wake()
+            time.sleep(0.05)
 
     def _worker_sink(self) -> WorkerSink:
         sink = ModemEventSink(self.store, self.scheduler)
@@ -360,6 +391,7 @@ class Daemon:
             self.server.close()
         if self.network is not None:
             self.network.close()
+        self._push_power_off()
         if self.push is not None:
             self.push.stop()
         if hasattr(self, "service"):

@@ -54,6 +54,8 @@ class ModemEventSink:
         return self._scheduler.part_starting(port, part_id)
 
     def part_result(self, port: int, result: SendResult) -> None:
+        # A SIM the network bars is the SIM's fault, not the message's (smsd/rotation.py).
+        result = self._scheduler.sims.part_result(port, self._scheduler.last_info(port), result)
         self._scheduler.part_result(port, result)
 
     # --- received SMS and status reports -------------------------------------------------------
@@ -109,6 +111,7 @@ class ModemEventSink:
         # before another port may send them).
         old = self._scheduler.update_port(info)
         self._registration(old, info)
+        self._scheduler.sims.port_changed(old, info)      # exceptions, SIM rotation
         self._scheduler.port_state_changed(old, info)
 
     def _registration(self, old: PortInfo | None, info: PortInfo) -> None:

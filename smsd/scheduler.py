@@ -53,6 +53,8 @@ from smsd.modem.jobs import SendPart
 from smsd.pdu import binary
 from smsd.pdu.types import ENC_8BIT
 from smsd.portcfg import PortConfig
+from smsd.rotation import SimWatch, sim_of
+from smsd.budgets import SimLimits
 from smsd.routing import Tiers, tier_of
 from smsd.store.db import Store
 from smsd.store.outbox import QueuedPart, WaitingMessage
@@ -112,6 +114,9 @@ class Scheduler:
         # charset.
         self.port_config = (port_config if port_config is not None
                             else PortConfig(store.port_settings, clock=clock))
+        # Per-SIM budgets and the rotation of multi-SIM ports (smsd/rotation.py).
+        self.sims = SimWatch(SimLimits(store.sim_slots, self.port_config.get, clock=clock),
+                             store.sim_slots, self.submit, clock=clock)
         self._codec = codec if codec is not None else _default_codec()
         self._clock = clock
         self.depth, self.max_attempts, self.backoff = depth, max_attempts, backoff
@@ -236,7 +241,14 @@ class Scheduler:
     def _ready(self) -> set[int]:
         with self._lock:
             ready = {p for p, i in self._infos.items() if i.can_send and p in self._workers}
-        return {p for p in ready if self.port_config.sending_enabled(p)}
+        now = self._clock()
+        return {p for p in ready if self.port_config.sending_enabled(p) and self._sim_ok(p, now)}
+
+    def _sim_ok(self, port: int, now: float) -> bool:
+        """The port's active SIM has budget (else a multi-SIM port rotates to one that has)."""
+        with self._lock:
+            info = self._infos.get(port)
+        return info is not None and self.sims.usable(port, info, now)
 
     def _hungry(self) -> list[int]:
         """Ports that can send and have room, least loaded first."""
@@ -244,7 +256,7 @@ class Scheduler:
             free = [p for p in self._workers
                     if self._infos[p].can_send and len(self._held[p]) < self.depth]
         now = self._clock()
-        free = [p for p in free if self.port_config.may_send(p, now)]
+        free = [p for p in free if self.port_config.may_send(p, now) and self._sim_ok(p, now)]
         with self._lock:
             return sorted(free, key=lambda p: (len(self._held[p]), p))
 
@@ -427,6 +439,7 @@ class Scheduler:
         with self._lock:
             self._held[port][part_id] = now
         self.port_config.note_handed(port, now)
+        self.sims.limits.note_handed(port, sim_of(self._infos[port]), now)
         self._workers[port].submit(SendPart(part_id, pdu, tpdu_len))
 
     def _expire_leases(self, now: float) -> None:

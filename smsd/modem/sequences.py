@@ -74,7 +74,7 @@ def set_registration(info: PortInfo, lines: tuple[str, ...], _: Profile) -> Port
     if info.reg in (r.REG_NO_SIM, r.REG_PIN_REQUIRE, r.REG_PUK_REQUIRE):
         return info      # the SIM state explains more than "not registered"
     found = r.parse_creg(lines)
-    return replace(info, reg=found.reg) if found else info
+    return replace(info, reg=found.reg, denied=found.stat == 3) if found else info
 
 
 def set_signal(info: PortInfo, lines: tuple[str, ...], _: Profile) -> PortInfo:

@@ -28,7 +28,7 @@ from smsd.model import (REG_POWER_OFF, STATE_INIT, STATE_POWER_OFF, STATE_QUARAN
                         STATE_READY, InboundPdu, ModemJob, PortInfo,
                         SendResult, UssdReply)
 
-from . import inbound, recovery, sequences, slot, ussd
+from . import identity, inbound, recovery, sequences, slot, ussd
 from .calls import CallForward, CallRecord, CallTracker
 from .channel import Channel, ModemHung, WorkerStopped
 from .errors_table import describe, is_permanent
@@ -331,7 +331,14 @@ class ModemWorker(RescueMixin):
         return {CallForward: self._call_forward,
                 SendPart: self._send_part, Ussd: self._ussd, SwitchSlot: self._switch_slot,
                 Reset: self._reset, Power: self._power, SimLock: self._sim_lock,
-                Refresh: self._refresh}
+                Refresh: self._refresh, identity.SetImei: self._identity,
+                identity.SetNumber: self._identity}
+
+    def _identity(self, job: identity.IdentityJob) -> None:
+        outcome, changes = identity.run(job, self._channel, self._profile, self._timing.command,
+                                        self._info.state == STATE_READY)
+        self._set(**changes)
+        job.reply.set_result(outcome)
 
     def _send_part(self, job: SendPart) -> None:
         if self._info.state != STATE_READY:
@@ -526,7 +533,7 @@ class ModemWorker(RescueMixin):
     def _urc_reg(self, urc: Urc) -> None:
         found = r.parse_creg_fields(urc.args, is_answer=False)
         if found is not None and self._info.reg not in SIM_BLOCKED:
-            self._set(reg=found.reg)
+            self._set(reg=found.reg, denied=found.stat == 3)
 
     def _urc_cpin(self, urc: Urc) -> None:
         blocked = r.parse_cpin((f"+CPIN: {','.join(urc.args)}",))

@@ -18,6 +18,7 @@
     svc.forwarding     the thread that forwards received SMS as SMS (the daemon starts it)
     svc.subscriptions  subscription lists and list expansion
     svc.network        the box's network settings (appliance only)
+    svc.sims           per-SIM-slot settings and budgets, IMEI and own-number writes, block
     svc.search         the console's searches of outbox and inbox, dashboard counts, task progress
     svc.audit          the audit log of admin actions: record(user, action, detail), entries
     svc.certificate    the HTTPS certificate: info, pem, install (when HTTPS is served)
@@ -51,6 +52,7 @@ from smsd.service.forwarding import Forwarder
 from smsd.service.routes import Routing
 from smsd.service.remote import Remote
 from smsd.service.search import Search
+from smsd.service.sims import Sims
 from smsd.service.smpp import Smpp
 from smsd.service.sending import PartCounter, Sending, substitute
 from smsd.service.subscriptions import Subscriptions
@@ -82,6 +84,7 @@ class Service:
                            self.access)
         self.sending = Sending(store, scheduler, self.ports, self.users, self.access,
                                limits=limits, codec=codec, clock=clock)
+        self.sims = Sims(scheduler, self.ports, self.access, clock=clock)
         self.inbox = Inbox(store, self.access)
         self.folders = Folders(store, self.access)
         self.ussd = Ussd(store, scheduler, self.ports, self.access, limits, clock, ussd_wait)

@@ -18,6 +18,7 @@ and a repository per subject over it, each given the database and the repositori
     push_failed    push_failed.py   pushes a route gave up on (listed, replayed)
     cdr            cdr.py           call detail records (calls the ports saw) and their events
     search         search.py        the web console's searches of outbox and inbox (read-only)
+    sim_slots      sim_slots.py     per-SIM-slot settings, usage, credit, number, block flag
     smpp           smpp_queue.py    SMPP passwords and the per-user deliver_sm queue
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ from smsd.store.outbox import Outbox
 from smsd.store.port_settings import DialectViews, PortSettings
 from smsd.store.push_failed import PushFailures
 from smsd.store.search import Search
+from smsd.store.sim_slots import SimSlots
 from smsd.store.smpp_queue import SmppQueue
 from smsd.store.sqlite import Database
 from smsd.store.subscriptions import Payloads, Subscriptions
@@ -58,6 +60,7 @@ class Store:
         self.push_failed = PushFailures(self.db)
         self.cdr = CallRecords(self.db, self.events)
         self.search = Search(self.db)
+        self.sim_slots = SimSlots(self.db, self.events)
         self.smpp = SmppQueue(self.db)
         self.sn = self.settings.ensure_serial()
 

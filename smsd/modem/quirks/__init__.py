@@ -26,6 +26,7 @@ class Profile:
     ack_direct: bool = False                 # AT+CNMA after +CMT/+CDS (needed with AT+CSMS=1)
     ussd_mode: str = "text"                  # text: AT+CSCS="GSM" and plain strings; packed: hex
     ati_expect: tuple[str, ...] = ("+GCAP",)
+    imei_write: str = ""                     # format string with {imei}; "" = cannot write
     hangup: str = "ATH"                      # ends (or rejects) a voice call
 
     @property

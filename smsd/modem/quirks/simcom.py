@@ -13,5 +13,6 @@ PROFILE = Profile(
     ready_urcs=("RDY", "+CPIN: READY", "SMS DONE", "PB DONE"),
     network_query="AT+CPSI?",
     network_prefix="+CPSI",
+    imei_write="AT+SIMEI={imei}",            # SIM7500/SIM7600 manual: set the IMEI
     hangup="AT+CHUP",                        # the 27.007 hang-up the SIM7600 manual lists
 )
