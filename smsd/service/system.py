@@ -8,7 +8,9 @@ reboot is a request file that smsd-reboot.path hands to root. The daemon attache
 that does these; without one (a test, a daemon not run by systemd) they raise
 SystemUnavailable saying why, and nothing happens.
 
-Restore is two steps, both checked: `stage_restore(data)` keeps an uploaded backup aside after
+A backup is the whole database or, with `config_only`, its configuration (users, permissions,
+address book, routing, port settings; smsd/store/backup.py), which restores onto another box
+without its history. Restore is two steps, both checked: `stage_restore(data)` keeps an uploaded backup aside after
 checking it is an smsd backup this version can migrate (smsd/store/backup.py), and
 `confirm_restore()` marks it for the next start and restarts: the database is replaced before it
 is opened, through the same migrations an upgrade runs, and the one replaced is kept as
@@ -96,13 +98,14 @@ class System:
         return self._logs.lines(level=level, limit=limit)
 
     # --- backup and restore ---------------------------------------------------------------------
-    def backup(self) -> str:
-        """A backup file of the whole database (a temporary file in the state dir; the caller
-        sends it and deletes it)."""
+    def backup(self, *, config_only: bool = False, certificate: str = "") -> str:
+        """A backup file of the whole database, or with `config_only` of the configuration only
+        (`certificate`: the one HTTPS serves, named in it); a temporary file in the state dir
+        that the caller sends and deletes."""
         fd, path = tempfile.mkstemp(prefix=".backup-", suffix=".db", dir=self.state_dir)
         os.close(fd)
         os.unlink(path)
-        self._store.backup(path)
+        self._store.backup(path, config_only=config_only, certificate=certificate)
         return path
 
     def stage_restore(self, data: bytes) -> BackupInfo:

@@ -64,10 +64,13 @@ class Store:
         self.smpp = SmppQueue(self.db)
         self.sn = self.settings.ensure_serial()
 
-    def backup(self, dest: str) -> BackupInfo:
-        """A backup file of the whole database at `dest`, taken online (smsd/store/backup.py);
-        `restore()` there puts it back, into this or a newer smsd."""
-        return write_backup(self.db.conn(), dest)
+    def backup(self, dest: str, *, config_only: bool = False, certificate: str = ""
+               ) -> BackupInfo:
+        """A backup file of the whole database (or with `config_only` of its configuration, the
+        certificate in use named by `certificate`) at `dest`, taken online
+        (smsd/store/backup.py); `restore()` there puts it back, into this or a newer smsd."""
+        return write_backup(self.db.conn(), dest, config_only=config_only,
+                            certificate=certificate)
 
     def close(self) -> None:
         self.db.close()

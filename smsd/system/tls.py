@@ -312,6 +312,20 @@ def describe(cert: x509.Certificate, source: str) -> CertificateInfo:
         self_signed=_made_by_us(cert), source=source)
 
 
+def reference(info: CertificateInfo) -> str:
+    """How a configuration backup names a certificate: subject, fingerprint, source."""
+    return f"{info.subject}; SHA-256 {info.sha256}; {info.source}"
+
+
+def stored_reference(state_dir: str) -> str:
+    """reference() of the certificate in the state dir's pair file, "" when there is none
+    (`smsd backup --config-only` runs beside the daemon, without its TlsCertificate)."""
+    chain = _read_chain(os.path.join(state_dir, TLS_PAIR_FILE))
+    if not chain:
+        return ""
+    return reference(describe(chain[0], "self-signed" if _made_by_us(chain[0]) else "uploaded"))
+
+
 def interface_addresses() -> set[IpAddress]:
     """The addresses of the box's interfaces: IPv4 by ioctl, IPv6 (not link-local) from /proc;
     what cannot be read is left out (a container may hide some)."""

@@ -20,6 +20,7 @@ import bottle
 from smsd import update
 from smsd.errors import ServiceError, UpdateRefused
 from smsd.service.system import MAX_RESTORE
+from smsd.system import tls
 from smsd.system.logbuffer import LEVELS
 from smsd.web.console import Console, PageRequest
 
@@ -77,7 +78,9 @@ def show(req: PageRequest, **values: Any) -> str:
 
 # --- backup and restore -------------------------------------------------------------------------
 def download_backup(req: PageRequest) -> Any:
-    path = req.svc.system.backup()
+    config_only = req.form().get("kind") == "config"
+    path = req.svc.system.backup(config_only=config_only,
+                                 certificate=_certificate_reference(req) if config_only else "")
     try:
         # Streamed, not read into memory (a database can be large for the box); unlinked at
         # once, the open file stays readable until the server closes it after sending.
@@ -85,8 +88,10 @@ def download_backup(req: PageRequest) -> Any:
     finally:
         os.unlink(path)
     size = os.fstat(f.fileno()).st_size
-    req.svc.audit.record(req.user, "system.backup", f"{size} bytes")
-    name = f"smsd-backup-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.db"
+    what = "configuration" if config_only else "backup"
+    req.svc.audit.record(req.user, "system.backup",
+                         f"{size} bytes" + (", configuration only" if config_only else ""))
+    name = f"smsd-{what}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.db"
     bottle.response.content_type = "application/vnd.sqlite3"
     bottle.response.set_header("Content-Disposition", f'attachment; filename="{name}"')
     bottle.response.set_header("Content-Length", str(size))
@@ -104,7 +109,8 @@ def upload_restore(req: PageRequest) -> str:
     except ServiceError as exc:
         return _refused(req, "backup", str(exc))
     made = f" written by smsd {info.smsd}" if info.smsd else ""
-    return req.redirect("/system", f"The backup (schema version {info.schema}{made}) is checked. "
+    what = "configuration backup" if info.kind == "config" else "backup"
+    return req.redirect("/system", f"The {what} (schema version {info.schema}{made}) is checked. "
                                    "Confirm below to restore it; the daemon restarts.")
 
 
@@ -124,6 +130,13 @@ def confirm_restore(req: PageRequest) -> str:
 def cancel_restore(req: PageRequest) -> str:
     req.svc.system.cancel_restore()
     return req.redirect("/system", "The uploaded backup was discarded.")
+
+
+def _certificate_reference(req: PageRequest) -> str:
+    try:
+        return tls.reference(req.svc.certificate.info())
+    except ServiceError:             # no HTTPS here
+        return ""
 
 
 # --- restart, reboot, factory reset -------------------------------------------------------------

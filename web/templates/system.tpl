@@ -51,15 +51,31 @@
 <section>
 <h2>Backup and restore</h2>
 <p>The backup is the whole database in one file: users, address book, routing, port settings, and
-also the queue, the inbox and the audit log. Keep it safe: it holds the users' password hashes.</p>
-<form method="post" action="/system/backup">
+also the queue, the inbox and the audit log. The configuration backup holds the setup only (users
+and permissions, address book, routing, port and SIM settings, and which HTTPS certificate is
+served) and no message: restore it on another box to set that box up the same way. Keep both
+safe: they hold the users' password hashes.</p>
+<form method="post" action="/system/backup" id="backup-full">
   <input type="hidden" name="csrf" value="{{csrf}}">
   <button type="submit">Download a backup</button>
 </form>
+<form method="post" action="/system/backup" id="backup-config">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <input type="hidden" name="kind" value="config">
+  <button type="submit">Download a configuration backup</button>
+</form>
 % if staged is not None:
 <div class="banner" id="restore-staged">
+% if staged.kind == 'config':
+<p>An uploaded configuration backup is ready: schema version {{staged.schema}}{{', written by smsd ' + staged.smsd if staged.smsd else ''}}{{', made ' + when(staged.created) if staged.created else ''}}.
+Restoring replaces the users, address book, routing, port and SIM settings of this box and keeps its messages (the current database is kept as smsd.db.pre-restore.bak); the daemon restarts.</p>
+%   if staged.certificate:
+<p id="restore-certificate">The box it came from served the HTTPS certificate {{staged.certificate}}. Certificates are not in the backup: upload that one below if this box should serve it too.</p>
+%   end
+% else:
 <p>An uploaded backup is ready: schema version {{staged.schema}}{{', written by smsd ' + staged.smsd if staged.smsd else ''}}{{', made ' + when(staged.created) if staged.created else ''}}.
 Restoring replaces everything in the database (the current one is kept as smsd.db.pre-restore.bak) and restarts the daemon.</p>
+% end
 <form method="post" action="/system/restore/confirm">
   <input type="hidden" name="csrf" value="{{csrf}}">
   <label><input type="checkbox" name="confirm" value="yes"> Yes, replace the database with this backup</label>
