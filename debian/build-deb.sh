@@ -42,7 +42,25 @@ build_deps() {
     command -v lintian >/dev/null || apt_install lintian
 }
 
+# The wheels of debian/vendor-wheels, fetched from PyPI and checked against their pinned
+# sha256, into the copy's debian/vendor/ (debian/rules unpacks them; the checkout keeps none).
+vendor_wheels() {
+    mkdir -p "$SRC/debian/vendor"
+    pip="python3 -m pip"
+    $pip --version >/dev/null 2>&1 || pip="$(pwd)/.venv/bin/python -m pip"
+    grep -v '^#' debian/vendor-wheels | while read -r name version sum; do
+        [ -n "$name" ] || continue
+        $pip download -q --no-deps --only-binary :all: -d "$WORK/wheels" "$name==$version" ||
+            { echo "build-deb: cannot download $name $version" >&2; exit 1; }
+        wheel=$(ls "$WORK/wheels/$name-$version-"*.whl)
+        echo "$sum  $wheel" | sha256sum -c --quiet - ||
+            { echo "build-deb: $wheel is not the pinned $name $version" >&2; exit 1; }
+        cp "$wheel" "$SRC/debian/vendor/"
+    done
+}
+
 copy_tree
+vendor_wheels
 build_deps
 # Debian's own python3 and tools, not an interpreter that happens to come first on PATH.
 (cd "$SRC" && PATH=/usr/sbin:/usr/bin:/sbin:/bin DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" \

@@ -16,6 +16,8 @@ import time
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import smpplib.client
 import smpplib.consts as C
 from smpplib import exceptions
@@ -424,3 +426,58 @@ def _resp_to(c: smpplib.client.Client, pdu: Any) -> Any:
     resp = smpplib.smpp.make_pdu("deliver_sm_resp", client=c)
     resp.sequence = pdu.sequence
     return resp
+
+
+# --- fuzzing: random and mutated PDUs over a socket -----------------------------------------------
+VALID = [pdus.encode(pdus.make(name, sequence=9, **fields)) for name, fields in (
+    ("submit_sm", {"destination_addr": "447700900127", "dest_addr_ton": 1, "short_message": b"fz",
+                   "sar_msg_ref_num": 1, "sar_total_segments": 1, "sar_segment_seqnum": 1}),
+    ("submit_sm", {"destination_addr": "447700900127", "esm_class": 0x40,
+                   "short_message": bytes((5, 0, 3, 1, 2, 1)) + b"fz"}),
+    ("query_sm", {"message_id": "1"}),
+    ("cancel_sm", {"message_id": "1"}),
+    ("deliver_sm_resp", {}),
+    ("bind_transceiver", {"system_id": "esme", "password": "x"}),
+)]
+
+
+@st.composite
+def garbage(draw: st.DrawFn) -> bytes:
+    if draw(st.booleans()):
+        return draw(st.binary(max_size=300))
+    frame = bytearray(draw(st.sampled_from(VALID)))
+    for _ in range(draw(st.integers(1, 6))):
+        how = draw(st.sampled_from(("flip", "cut", "grow", "length")))
+        if how == "flip" and frame:
+            frame[draw(st.integers(0, len(frame) - 1))] = draw(st.integers(0, 255))
+        elif how == "cut":
+            frame = frame[:draw(st.integers(0, len(frame)))]
+        elif how == "grow":
+            frame += draw(st.binary(max_size=40))
+        elif len(frame) >= 4:
+            frame[:4] = struct.pack(">L", draw(st.integers(0, 2 ** 32 - 1)))
+    return bytes(frame)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=garbage())
+def test_fuzzed_pdus_never_stick_a_bind(box: Box, data: bytes) -> None:
+    r = box.raw()
+    assert r.bind("esme", PW8) == C.SMPP_ESME_ROK
+    r.sock.sendall(data + pdus.encode(pdus.make("enquire_link", sequence=4242)))
+    r.sock.shutdown(socket.SHUT_WR)           # half-closed: the server must finish and close
+    r.sock.settimeout(10)
+    while True:
+        try:
+            pdu = r.read()
+        except pdus.PduError:                 # a frame of ours cut short by the server's close
+            break
+        if pdu is None:
+            break                             # the server closed: nothing stuck
+    r.close()
+    again = box.raw()                         # and it still serves the next connection
+    assert again.bind("esme", PW8) == C.SMPP_ESME_ROK
+    again.send("enquire_link")
+    assert again.read().command == "enquire_link_resp"
+    again.close()
