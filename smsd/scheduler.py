@@ -269,6 +269,8 @@ class Scheduler:
         if info is None or not info.can_send or not config.sending_enabled(port):
             return False
         now = self._clock()
+        if not self._sim_ok(port, now):          # its SIM's budget is spent
+            return False
         counts = config.period_counts(port, now)
         return config.may_send(port, now) or all(
             count < int(config.get(port, key)) for key, count in counts.items())

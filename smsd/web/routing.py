@@ -1,4 +1,6 @@
-"""/routing: the forwarding rules for received SMS (svc.routes), as `smsd route` manages them.
+"""/routing: the forwarding rules for received SMS (svc.routes), as `smsd route` manages them,
+and the routing rules (svc.routing: port groups, outbound rules, the "which route" test box,
+forward as SMS), whose forms are smsd/web/routing_rules.py's.
 
 A rule sends received SMS (by port, sender prefix, text prefix) to a URL in one push format
 (iSMS, JSON, IntelliSoftware). Add and delete go through svc.routes with its validation (the
@@ -9,12 +11,15 @@ shows the answer the same way. Every change, test and replay is written to the a
 """
 from __future__ import annotations
 
+from typing import Any
+
 import bottle
 
 from smsd.errors import BadRequest, NotFound
 from smsd.service.book import ROUTE_PROTOCOLS
 from smsd.service.route_probe import HEAD_BYTES, ProbeAnswer
 from smsd.store.times import fmt_time
+from smsd.web import routing_rules
 from smsd.web.console import Console, PageRequest
 
 PROTOCOL_NAMES = {"isms": "iSMS (XMLDATA form)", "json": "JSON API push",
@@ -34,10 +39,12 @@ def mount(console: Console, app: bottle.Bottle) -> None:
     console.route(app, "/routing/delete", delete, method="POST")
     console.route(app, "/routing/test", test, method="POST")
     console.route(app, "/routing/replay", replay, method="POST")
+    routing_rules.mount(console, app)
 
 
 def show(req: PageRequest, entered: dict[str, str] | None = None,
-         tested: tuple[str, ProbeAnswer] | None = None) -> str:
+         tested: tuple[str, ProbeAnswer] | None = None,
+         rules_view: dict[str, Any] | None = None) -> str:
     answer = None
     if tested is not None:
         what, probe = tested
@@ -49,7 +56,8 @@ def show(req: PageRequest, entered: dict[str, str] | None = None,
                "created": fmt_time(f.event.created)} for f in routes.failed()]
     return req.render("routing.tpl", routes=routes.all(), protocols=ROUTE_PROTOCOLS,
                       protocol_names=PROTOCOL_NAMES, ports=sorted(req.svc.ports.all),
-                      entered=entered or {"protocol": "isms"}, answer=answer, failed=failed)
+                      entered=entered or {"protocol": "isms"}, answer=answer, failed=failed,
+                      **(rules_view or routing_rules.values(req)))
 
 
 def _field(message: str) -> str:

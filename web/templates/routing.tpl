@@ -101,5 +101,6 @@
   </label>
   <button type="submit">Add route</button>
 </form>
-<p class="muted">A route retries until its receiver answers 2xx, in order and across restarts; an event refused for a day is set aside above.
-Forwarding as SMS and outbound routing by number prefix are not supported yet.</p>
+<p class="muted">A route retries until its receiver answers 2xx, in order and across restarts; an event refused for a day is set aside above.</p>
+
+% include('routing_rules.tpl')
