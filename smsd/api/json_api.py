@@ -12,6 +12,7 @@ import logging
 from typing import Any, Callable, Mapping
 
 from smsd.api import json_ports
+from smsd.api import json_calls
 from smsd.api.params import BadParam, Params
 from smsd.errors import ServiceError
 from smsd.model import Recipient, SendRequest, SmsResult
@@ -179,6 +180,8 @@ def get_port_info(svc: Service, p: Params) -> dict[str, Any]:
     keys = [k.strip().rstrip(":") for k in (p.str_list("info_type") or [])]
     if not keys:
         raise BadParam("'info_type' is required")
+    if json_calls.asks_call_forward(keys):          # section 18: read from the network
+        return json_calls.call_forward_info(svc, p, keys)
     unknown = [k for k in keys if k not in PORT_INFO_KEYS and k not in json_ports.EXTRA_INFO_KEYS]
     if unknown:
         raise BadParam(f"unknown info_type: {', '.join(unknown)}")
@@ -189,6 +192,8 @@ def get_port_info(svc: Service, p: Params) -> dict[str, Any]:
 def set_port_info(svc: Service, p: Params) -> dict[str, Any]:
     port = p.integer("port", required=True, minimum=0, maximum=MAX_PORT)
     action = p.string("action", required=True)
+    if (action or "").lower() in json_calls.ACTIONS:     # CallForward, CheckCallForward
+        return json_calls.set_port_info(svc, port, (action or "").lower(), p)
     if (action or "").lower() in json_ports.SIM_ACTIONS:      # imei, number, block, unblock
         json_ports.set_sim(svc, port, (action or "").lower(), p.string("param"), p.user)
         return _ok(svc)
@@ -209,6 +214,7 @@ HANDLERS: dict[str, Handler] = {
     "query_sms_in_queue": query_sms_in_queue, "query_incoming_sms": query_incoming_sms,
     "send_ussd": send_ussd, "query_ussd_reply": query_ussd_reply, "stop_sms": stop_sms,
     "get_port_info": get_port_info, "set_port_info": set_port_info, "get_status": get_status,
+    "get_cdr": json_calls.get_cdr,
 }
 # get_status's documented body ('[{"performance"}]') is not JSON; it takes no parameters anyway.
 IGNORES_BODY = frozenset({"get_status", "query_sms_in_queue"})

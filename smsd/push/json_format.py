@@ -11,6 +11,8 @@ _FIELDS = {
     "sms_deliver_status": ("port", "number", "time", "ref_id", "status_code", "imsi"),
     "ussd": ("port", "text"),
     "register": ("port", "iccid", "imsi", "number", "status", "sequence", "slot"),
+    "cdr": ("port", "start_date", "answer_date", "duration", "source_number",
+            "destination_number", "direction", "ip", "codec", "hangup", "gsm_code", "bcch"),
 }
 # Section 17's device and exception_info bodies carry one object, not an array: one per POST.
 SINGLE: dict[str, tuple[str, ...]] = {

@@ -8,6 +8,7 @@
     svc.folders        each dialect's own folders (inbox, sent, hide, hidden)
     svc.ussd           send, replies
     svc.stk            SIM Toolkit menus: view, frame_id, go
+    svc.calls          calls on the GSM side: cdr, set_forward, check_forward, forwarding
     svc.ports          info, control, settings, set_settings, config, connections, connection_*
     svc.users          authenticate, throttle, accounts, permissions, credits, assignments
     svc.access         the access policy (who may see and do what): of, may_control_ports, ...
@@ -60,6 +61,7 @@ from smsd.service.system import System
 from smsd.service.users import Users
 from smsd.service.stk import Stk
 from smsd.service.ussd import Ussd
+from smsd.service.calls import Calls
 from smsd.store.db import Store
 from smsd.throttle import FailureThrottle
 
@@ -89,6 +91,7 @@ class Service:
         self.folders = Folders(store, self.access)
         self.ussd = Ussd(store, scheduler, self.ports, self.access, limits, clock, ussd_wait)
         self.stk = Stk(scheduler, self.ports, self.access)
+        self.calls = Calls(store, scheduler, self.ports, self.access)
         self.book = AddressBook(store)
         self.routes = Routes(store)
         self.routing = Routing(store, scheduler, clock)
