@@ -206,9 +206,11 @@ class InboxFilter:
 # port and the simulator's endpoints (docs/security.md). Not granted unless asked for.
 # "smpp": binds to the SMPP server (docs/smpp.md); not granted unless asked for either, since a
 # user who has it is queued every received SMS of their ports until a receiver bind takes it.
+# "metrics": reading GET /metrics from another host (docs/monitoring.md); not granted unless
+# asked for (it shows every port's state and the traffic of all users).
 PERMISSIONS = ("web", "api:json", "api:isms", "api:gateway_php", "api:intelli", "api:ozeki",
-               "ports", "smpp")
-DEFAULT_PERMISSIONS = tuple(p for p in PERMISSIONS if p not in ("ports", "smpp"))
+               "ports", "smpp", "metrics")
+DEFAULT_PERMISSIONS = tuple(p for p in PERMISSIONS if p not in ("ports", "smpp", "metrics"))
 
 
 @dataclass(frozen=True)

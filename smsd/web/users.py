@@ -35,6 +35,7 @@ PERM_LABELS = {
     "web": "Web console", "api:json": "JSON API", "api:isms": "iSMS API",
     "api:gateway_php": "gateway.php API", "api:intelli": "IntelliSoftware API",
     "api:ozeki": "Ozeki API", "ports": "Port control",
+    "metrics": "Metrics (GET /metrics from another host)",
 }
 
 
