@@ -66,6 +66,7 @@ class Config:
     smpp_listen: str | None = None          # [smpp] listen: the SMPP server's HOST:PORT (off)
     smpp_max_queue: int = DEFAULT_SMPP_MAX_QUEUE   # submit_sm is throttled beyond this queue
     remote: drp_settings.RemoteSettings | None = None   # [remote]: the tunnel to a DRP relay
+    metrics_open_on_loopback: bool = True   # [metrics]: GET /metrics needs no login from the box
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -94,6 +95,7 @@ SECTIONS: dict[str, frozenset[str]] = {
     "network": frozenset({"manage", "dir", "interface"}),
     "web": frozenset({"session_idle"}),
     "smpp": frozenset({"listen", "max_queue"}),
+    "metrics": frozenset({"open_on_loopback"}),
     "remote": drp_settings.REMOTE_KEYS,        # smsd/drp/settings.py
     "drp-server": drp_settings.RELAY_KEYS,     # the relay's own (smsd drp-server --config)
 }
@@ -122,6 +124,7 @@ def load_file(path: str) -> dict[str, Any]:
         _read_network(parser, values)
         _read_web(parser, values)
         _read_smpp(parser, values)
+        _read_metrics(parser, values)
         values.update(drp_settings.read_remote(parser))
     except (ValueError, ConfigError) as exc:
         raise ConfigError(f"{_where(path, text, str(exc))}: {exc}") from None
@@ -251,6 +254,16 @@ def _read_smpp(parser: configparser.ConfigParser, values: dict[str, Any]) -> Non
         values["smpp_listen"] = parse_listen(sec["listen"])
     if "max_queue" in sec:
         values["smpp_max_queue"] = _int(sec, "max_queue", 1, 10_000_000)
+
+
+def _read_metrics(parser: configparser.ConfigParser, values: dict[str, Any]) -> None:
+    if parser.has_section("metrics") and "open_on_loopback" in parser["metrics"]:
+        sec = parser["metrics"]
+        try:
+            values["metrics_open_on_loopback"] = sec.getboolean("open_on_loopback")
+        except ValueError:
+            raise ConfigError(f"[metrics] open_on_loopback: {sec['open_on_loopback']!r} is not "
+                              "yes or no") from None
 
 
 def _int(sec: configparser.SectionProxy, key: str, lo: int, hi: int) -> int:
