@@ -43,6 +43,7 @@ from __future__ import annotations
 import collections
 import logging
 import resource
+import socket
 import ssl
 import sys
 import threading
@@ -56,6 +57,7 @@ from waitress.task import ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
 from smsd.web import uploads
+from smsd.api import https_redirect
 from smsd.api.refusals import RefusalTask, RefusingParser
 
 log = logging.getLogger("smsd.http")
@@ -349,8 +351,9 @@ class TlsChannel(GuardedChannel):
       wake-up; until it is done the channel reads no request and waits for what OpenSSL asked
       (readable or writable). Nothing renews last_activity before it completes, so a client
       that never finishes its handshake is closed by the idle timeout like an idle connection,
-      and one that sends something else than TLS (plain HTTP on the HTTPS port, garbage) is
-      closed at its first bytes.
+      and one that sends something else than TLS is closed at its first bytes; but plain HTTP
+      (a first byte that is a letter, where a TLS record starts with 0x16) is read without TLS
+      and answered with a redirect to https:// (smsd.api.https_redirect), then closed.
     * OpenSSL reads a whole record and hands it out in pieces: bytes it holds decrypted no
       longer show on the socket, so poll() would not wake us for them. handle_read therefore
       drains what it holds (ssl pending()) before returning.
@@ -364,6 +367,8 @@ class TlsChannel(GuardedChannel):
 
     _handshaken = False
     _handshake_wants_write = False
+    _sniffed = False                  # the first byte was seen: TLS (or garbage for it to refuse)
+    _plain: bytes | None = None       # plain HTTP: the request head read so far
 
     def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
         self._tls_lock = threading.Lock()
@@ -381,7 +386,10 @@ class TlsChannel(GuardedChannel):
 
     def handle_read(self) -> None:
         if not self._handshaken:
-            self._handshake()
+            if self._plain is not None or not self._sniffed:
+                self._sniff()
+            if self._sniffed:
+                self._handshake()
             return
         data = self._read_records()
         if data is None:                      # OpenSSL wants more bytes for a whole record
@@ -413,6 +421,33 @@ class TlsChannel(GuardedChannel):
         else:
             self._handshaken, self._handshake_wants_write = True, False
             self.last_activity = time.time()
+
+    def _sniff(self) -> None:
+        """Peek at the first byte (below TLS: socket.socket's own recv on the SSLSocket); plain
+        HTTP is read and answered here, anything else goes on to the handshake."""
+        try:
+            if self._plain is None:
+                first = socket.socket.recv(self.socket, 1, socket.MSG_PEEK)
+                if first and not https_redirect.looks_like_plain_http(first):
+                    self._sniffed = True
+                    return
+                self._plain = b""
+            data = socket.socket.recv(self.socket, https_redirect.HEAD_MAX - len(self._plain))
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            log.debug("reading from %s failed: %s", self._peer, exc)
+            self.handle_close()
+            return
+        self._plain += data
+        if data and not https_redirect.complete(self._plain):
+            return
+        if data or self._plain:
+            try:
+                socket.socket.send(self.socket, https_redirect.answer(self._plain))
+            except OSError as exc:
+                log.debug("could not answer plain HTTP from %s: %s", self._peer, exc)
+        self.handle_close()
 
     def _read_records(self) -> bytes | None:
         """Decrypted bytes, b"" at the end of the stream, None when none are ready yet."""
