@@ -36,6 +36,7 @@ PERM_LABELS = {
     "api:gateway_php": "gateway.php API", "api:intelli": "IntelliSoftware API",
     "api:ozeki": "Ozeki API", "ports": "Port control",
     "metrics": "Metrics (GET /metrics from another host)",
+    "smpp": "SMPP binds",
 }
 
 
@@ -47,6 +48,7 @@ def mount(console: Console, app: bottle.Bottle) -> None:
     console.route(app, "/users/edit", lambda req: edit_form(req, _field(req.query(), "name")))
     console.route(app, "/users/edit", save, method="POST")
     console.route(app, "/users/passwd", set_password, method="POST")
+    console.route(app, "/users/smpp-password", smpp_password, method="POST")
     for action in ("disable", "enable", "delete"):
         console.route(app, f"/users/{action}", _action(action), method="POST")
 
@@ -82,7 +84,8 @@ def create(req: PageRequest) -> str:
 
 
 # --- one user ---------------------------------------------------------------------------------
-def edit_form(req: PageRequest, name: str, values: dict[str, Any] | None = None) -> str:
+def edit_form(req: PageRequest, name: str, values: dict[str, Any] | None = None,
+              smpp_password: str = "") -> str:
     try:
         info = req.svc.users.get(name)
     except NotFound:
@@ -96,6 +99,7 @@ def edit_form(req: PageRequest, name: str, values: dict[str, Any] | None = None)
                       permissions=PERMISSIONS, digest=req.svc.users.digest_algorithms(name),
                       box_ports=[p + 1 for p in sorted(req.svc.ports.all)],
                       routes=req.svc.routes.all(), myself=name == req.user,
+                      smpp_set=req.svc.smpp.has_password(name), smpp_password=smpp_password,
                       scripts=["confirm.js"])
 
 
@@ -145,6 +149,18 @@ def set_password(req: PageRequest) -> str:
         req.console.renew(req)
     return req.redirect(_edit_path(name),
                         f"User {name}: new password set; their other sessions ended.")
+
+
+def smpp_password(req: PageRequest) -> str:
+    """A new SMPP bind password (docs/smpp.md), shown on this one page and nowhere else: it is
+    rendered, not redirected to (a redirect would carry it in the session's messages)."""
+    name = _field(req.form(), "name")
+    try:
+        password = req.svc.smpp.new_password(name)
+    except NotFound:
+        return req.refuse(404, f"no user {name!r}")
+    req.svc.audit.record(req.user, "user.smpp_password", f"user {name}")
+    return edit_form(req, name, smpp_password=password)
 
 
 def _action(action: str) -> Any:

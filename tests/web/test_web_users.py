@@ -211,3 +211,19 @@ def test_hostile_values_are_escaped(front: ConsoleFront, admin: Client) -> None:
     plus = admin.post("/users", _new(name="a+b"))
     assert plus.location == "/users/edit?name=a%2Bb"
     assert ">a+b<" in admin.get(plus.location).body
+
+
+def test_smpp_password_is_made_on_the_users_page_and_shown_once(front: ConsoleFront,
+                                                                 admin: Client) -> None:
+    front.svc.users.add("esme", "a-password-longer-than-8", perms=["smpp"])
+    page = admin.get("/users/edit?name=esme").body
+    assert "This user has none." in page and "smpp-password" not in page.split("<form")[0]
+    reply = admin.post("/users/smpp-password", {"name": "esme"})
+    assert reply.status == 200
+    shown = reply.body.split('<code class="smpp-password">')[1].split("</code>")[0]
+    assert len(shown) == 8 and front.svc.smpp.authenticate("esme", shown) == "esme"
+    again = admin.get("/users/edit?name=esme").body
+    assert shown not in again and "This user has one" in again      # shown only that once
+    assert ("admin", "user.smpp_password", "user esme") in _actions(front)
+    assert not any(shown in d for _, _, d in _actions(front))
+    assert admin.post("/users/smpp-password", {"name": "nobody"}).status == 404

@@ -38,6 +38,18 @@
   <p class="muted">Setting a password ends this user's web sessions.</p>
 </form>
 
+<h2>SMPP password</h2>
+% if smpp_password:
+<p class="notice">New SMPP password for {{info.name}}: <code class="smpp-password">{{smpp_password}}</code>. It is shown only now: note it for the ESME's bind.</p>
+% end
+<form class="user-smpp" method="post" action="/users/smpp-password">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <input type="hidden" name="name" value="{{info.name}}">
+  <p class="muted">An SMPP bind carries at most 8 password characters: a user whose password is longer binds with a separate SMPP password (and the smpp permission).
+    {{'This user has one; a new one replaces it.' if smpp_set else 'This user has none.'}}</p>
+  <button type="submit">New SMPP password</button>
+</form>
+
 <h2>Disable or delete</h2>
 % if not myself:
 <form class="user-state" method="post" action="/users/{{'enable' if info.disabled else 'disable'}}">
