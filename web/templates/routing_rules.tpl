@@ -106,7 +106,7 @@
 </form>
 
 <h3 id="which">Which route would this number take?</h3>
-<form class="which" method="post" action="/routing/which">
+<form class="which" method="post" action="/routing/which#which">
   <input type="hidden" name="csrf" value="{{csrf}}">
   <label>Number <input name="which_number" value="{{rule_entered.get('which_number', '')}}" placeholder="+447700900123">
 % include('field_error.tpl', name='which_number')
