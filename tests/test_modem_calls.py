@@ -104,6 +104,26 @@ def test_forwarding_jobs_set_and_read_back_from_the_network(board: SimBoard) -> 
         worker.stop()
 
 
+def test_forward_policy_rejects_at_once_when_busy_forwarding_is_on(board: SimBoard) -> None:
+    sink = CallSink()
+    worker = start(board, sink, 0, "forward")
+    answers: queue.Queue[ForwardResult] = queue.Queue()
+    try:
+        board.place_call(0, CALLER, ring_seconds=0.6)           # nothing set: it rings out
+        assert sink.wait(lambda: len(sink.records) == 1, timeout=5)
+        assert (sink.records[0].hangup, sink.records[0].gsm_code) == ("calling", 16)
+        assert sink.records[0].ended - sink.records[0].started >= 0.4
+        worker.submit(CallForward(1, "+447700900001", answers.put))
+        assert answers.get(timeout=5).forwards == {1: "+447700900001"}
+        board.place_call(0, CALLER, ring_seconds=20)            # "busy": the network forwards
+        assert sink.wait(lambda: len(sink.records) == 2, timeout=5)
+        rec = sink.records[1]
+        assert (rec.hangup, rec.gsm_code, rec.policy) == ("gateway", 21, "forward")
+        assert rec.ended - rec.started < 3
+    finally:
+        worker.stop()
+
+
 # --- the parsers, on the replies they were written against -------------------------------------
 def test_parse_clip_and_ccfc() -> None:
     assert parse_clip(('"447700900123"', "145")) == "+447700900123"

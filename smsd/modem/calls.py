@@ -6,8 +6,10 @@ of a call opens a record (start time, the caller from +CLIP, the port's call pol
 
 - `reject` (the default): a follow-up hangs up at once with the profile's hang-up command;
 - `ignore`: it rings until the caller gives up (the network's no-reply forwarding may take it);
-- `forward`: the same as ignore for the modem; the policy says the SIM's call forwarding (set
-  with AT+CCFC, on the network) is meant to take the call, and the record says so.
+- `forward`: leave the call to the SIM's call forwarding (network state, set with AT+CCFC). When
+  this port's last AT+CCFC read showed busy forwarding active for the SIM it holds, it rejects at
+  once, which the network treats as "user busy" and forwards without delay; otherwise it lets it
+  ring for the network's no-reply forwarding.
 
 `NO CARRIER` (the other side released), or our own hang-up, ends the call: a follow-up reads the
 release cause with AT+CEER and the record goes up through `report`. URC handlers never issue
@@ -37,6 +39,7 @@ DIRECTION_IN = "gsm->ip"                 # the JSON API's word for a call from t
 HANGUP_GATEWAY, HANGUP_CALLING = "gateway", "calling"
 # AT+CCFC reasons (TS 27.007 7.11); 4 is "all call forwarding" (used to cancel them all).
 REASONS = (0, 1, 2, 3)
+BUSY = 1
 ALL_REASONS = 4
 VOICE = 1                                # <class> 1: voice
 _NUMBER = re.compile(r"\+?[0-9]{1,20}")
@@ -105,6 +108,7 @@ class CallTracker:
         self._wall = wall
         self._call: _Call | None = None
         self._where: Callable[[], tuple[int, int, str, str]] = lambda: (0, 255, "", "")
+        self._forwards: tuple[str, dict[int, str]] = ("", {})   # (imsi, what AT+CCFC read)
 
     def bind(self, where: Callable[[], tuple[int, int, str, str]]) -> None:
         """Where a record is from: (port, slot, imsi, own number), asked when a call ends."""
@@ -126,9 +130,13 @@ class CallTracker:
     def _open(self, policy: str, hangup: str) -> _Call:
         call = _Call(self._wall(), policy if policy in POLICIES else "reject")
         self._call = call
-        if call.policy == "reject":
+        if call.policy == "reject" or (call.policy == "forward" and self._busy_forwarded()):
             self._followup(lambda: self._reject(call, hangup))
         return call
+
+    def _busy_forwarded(self) -> bool:
+        imsi, forwards = self._forwards
+        return bool(imsi) and imsi == self._where()[2] and bool(forwards.get(BUSY))
 
     def _remote_end(self) -> None:
         call = self._call
@@ -191,7 +199,13 @@ class CallTracker:
             if isinstance(answer, CommandError):
                 return ForwardResult(False, found, f"AT+CCFC={reason},2 -> {answer.text}")
             found[reason] = voice_forward(answer.lines)
+            self._remember(reason, found[reason])
         return ForwardResult(True, found)
+
+    def _remember(self, reason: int, number: str) -> None:
+        imsi = self._where()[2]
+        known_imsi, known = self._forwards
+        self._forwards = (imsi, {**(known if known_imsi == imsi else {}), reason: number})
 
     def _ccfc_set(self, reason: int, number: str, timeout: float) -> str:
         if number:
