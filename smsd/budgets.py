@@ -280,7 +280,7 @@ class SimLimits:
         day_limit = int(self.value(port, slot, "sim_parts_per_day"))
         month_limit = int(self.value(port, slot, "sim_parts_per_month"))
         talked_day, calls_day = self._repo.call_use(port, slot, period_start("day", now))
-        talked_hour, _ = self._repo.call_use(port, slot, now - now % 3600)
+        talked_hour, _ = self._repo.call_use(port, slot, now - 3600)     # the last hour
         return Remaining(
             credit=self.credit(port, slot),
             monthly=_left(month_limit, self._month_count(port, slot, now)),

@@ -23,8 +23,7 @@ import time
 from dataclasses import replace
 from typing import Any, Callable, Protocol
 
-from smsd.model import (REG_NO_SIM, REG_OK, STATE_QUARANTINED, STATE_RECOVERING, ModemJob,
-                        PortInfo, SendResult)
+from smsd.model import REG_NO_SIM, REG_OK, STATE_RECOVERING, ModemJob, PortInfo, SendResult
 from smsd.modem.jobs import SwitchSlot
 from smsd.budgets import SINGLE, SimLimits
 
@@ -140,10 +139,9 @@ class SimWatch:
     def _recovery(self, old: PortInfo, info: PortInfo, now: float) -> None:
         if info.state == STATE_RECOVERING and old.state != STATE_RECOVERING:
             self.exception(info.port, "modem_hung", "recover", sim_of(info), now)
+        # Each rung of the ladder, the last one (quarantine) included.
         if info.recovery_step and info.recovery_step != old.recovery_step:
             self.exception(info.port, "modem_hung", info.recovery_step, sim_of(info), now)
-        if info.state == STATE_QUARANTINED and old.state != STATE_QUARANTINED:
-            self.exception(info.port, "modem_hung", "quarantine", sim_of(info), now)
 
     def part_result(self, port: int, info: PortInfo | None, result: SendResult) -> SendResult:
         """A barred SIM refuses the part: the SIM is refused and the part may go elsewhere."""
