@@ -13,7 +13,8 @@ import threading
 from typing import Sequence
 
 from smsd.errors import BadRequest, ServiceError
-from smsd.model import REG_NO_SIM, REG_POWER_OFF, STATE_POWER_OFF
+from smsd.model import (REG_NO_SIM, REG_POWER_OFF, STATE_POWER_OFF, STATE_QUARANTINED,
+                        STATE_RECOVERING)
 from smsd.modem.calls import ALL_REASONS, CallForward, ForwardResult
 from smsd.scheduler import Scheduler
 from smsd.service.access import AccessPolicy
@@ -122,6 +123,9 @@ class Calls:
             raise BadRequest(f"port {port} is powered off")
         if info.reg == REG_NO_SIM:
             raise BadRequest(f"port {port} has no SIM")
+        if info.state in (STATE_RECOVERING, STATE_QUARANTINED):
+            # Its worker is busy bringing the modem back: say so now rather than after the wait.
+            raise CallForwardFailed(f"port {port} is {info.state}")
 
     def _run(self, port: int, job: CallForward) -> dict[str, str]:
         answer = job.reply
