@@ -66,6 +66,9 @@ POLICIES: dict[str, NumberPolicy] = {
                             max_items=100, expanded_limit=True),
     # The console's Send page: numbers as people type them (separators, `+`), else book names.
     "web": NumberPolicy("web", max_written_digits=24, expanded_limit=True),
+    # A port's SMSC address setting: digits as written, a `+` that came as a space put back.
+    "smsc": NumberPolicy("smsc", separators=r"(?!)", written=r"\+?[0-9]+", space_is_plus=True,
+                         min_digits=3, max_digits=20, max_written_digits=20),
     # Subscription lists key a subscriber by digits: `+` and `00` both mark international.
     "msisdn": NumberPolicy("msisdn", international_prefix="00", max_written_digits=24),
     "gateway_php": NumberPolicy("gateway_php", written=r"\+?\(?[0-9][0-9\s\-./()]*",

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Protocol
 
 from smsd.errors import BadRequest
+from smsd.numbers import POLICIES, normalise_number
 from smsd.pdu.tables import LANGUAGES
 
 ON = frozenset({"on", "yes", "true", "1", "enabled"})
@@ -35,7 +36,6 @@ OFF = frozenset({"off", "no", "false", "0", "disabled"})
 CHARSETS = {"gsm7bit": "GSM7bit", "ucs2": "UCS2", "default": "Default", "best match": "Default"}
 WINDOW = 60.0                     # max_parts_per_minute counts parts per minute
 _PIN = re.compile(r"[0-9]{4,8}").fullmatch
-_SMSC = re.compile(r"\+?[0-9]{3,20}").fullmatch
 NAME_KEY, RUNNING_KEY = "name", "running"      # internal: driver name, started/stopped
 CALL_POLICIES = ("reject", "ignore", "forward")   # what a port does with an incoming call
 
@@ -77,10 +77,12 @@ def _pin(value: str) -> str:
 
 
 def _smsc(value: str) -> str:
-    text = value.strip().replace(" ", "+", 1) if value.startswith(" ") else value.strip()
-    if text and not _SMSC(text):
+    if not value.strip():
+        return ""
+    number = normalise_number(value, POLICIES["smsc"])
+    if number is None:
         raise ValueError("must be a number of 3 to 20 digits, optional + (or empty: the SIM's)")
-    return text
+    return number
 
 
 def _charset(value: str) -> str:

@@ -45,3 +45,11 @@ def test_web_policy_takes_numbers_as_typed() -> None:
     assert normalise_number("+44 (0)7700-900.001", web) == "+4407700900001"
     assert normalise_number("07700 900001", web) == "07700900001"
     assert normalise_number("ann", web) is None and normalise_number("1" * 25, web) is None
+
+
+@pytest.mark.parametrize("text,number", [
+    ("+447700900000", "+447700900000"), (" 447700900000", "+447700900000"), ("123", "123"),
+    ("12", None), ("+1" + "9" * 30, None), ("+44 7700", None), ("abc", None),
+])
+def test_smsc_policy(text: str, number: str | None) -> None:
+    assert normalise_number(text, POLICIES["smsc"]) == number

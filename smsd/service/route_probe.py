@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from smsd.model import Route
+from smsd.numbers import is_normal
 from smsd.push.worker import FORMATTERS
 from smsd.store.times import fmt_time
 
@@ -64,7 +65,7 @@ def _sender(route: Route) -> str:
     prefix = route.sender_prefix
     if not prefix:
         return SAMPLE_NUMBER
-    return prefix + "0100" if prefix.lstrip("+").isdigit() else prefix
+    return prefix + "0100" if is_normal(prefix, None) else prefix
 
 
 def probe(route: Route, sn: str, *, timeout: float = TIMEOUT,
