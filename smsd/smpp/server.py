@@ -42,6 +42,7 @@ WINDOW = 10
 BIND_WAIT = 30.0              # seconds a connection may stay unbound
 IDLE = 300.0                  # seconds without a PDU before the connection is dropped
 ACK_WAIT = 30.0               # a deliver_sm unanswered this long is sent again later
+FINISH_WAIT = 10.0            # after the peer's half-close: seconds its submits may take
 SYSTEM_ID = "smsd"
 PARTS_SYSTEM_TYPE = "parts"   # bind system_type asking for long SMS as UDH segments
 
@@ -153,12 +154,26 @@ class Connection:
     def run(self) -> None:
         try:
             self._read_loop()
+            self._finish_submits()
         except OSError:
             pass
         except Exception:   # noqa: BLE001 - one bad connection never takes the server down
             log.exception("SMPP connection %s failed", self.remote)
         finally:
             self.close()
+
+    def _finish_submits(self) -> None:
+        """A peer that half-closed may still read: its submissions in progress get their
+        answers (segments still waiting for the rest are refused when they expire)."""
+        deadline = time.monotonic() + FINISH_WAIT
+        while time.monotonic() < deadline and not self.closed.is_set():
+            with self.lock:
+                if self.outstanding <= self._held():
+                    return
+            time.sleep(0.01)
+
+    def _held(self) -> int:
+        return self.server.assembler.held(self)
 
     def _read_loop(self) -> None:
         while not self.closed.is_set():
@@ -298,7 +313,7 @@ class Connection:
             self._answer(seq, status, message_id)
 
         whole = [(piece, pdu, answer)] if piece.total == 1 else \
-            self.server.assembler.add(piece, pdu, answer)
+            self.server.assembler.add(piece, pdu, answer, owner=self)
         if whole is not None:
             status, message_id = self._commit(whole[0][1], [p for p, _, _ in whole])
             for _, _, each in whole:

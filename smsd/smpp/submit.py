@@ -153,6 +153,7 @@ class _Pending:
     total: int
     started: float
     pieces: dict[int, tuple[Piece, Command, Answer]] = field(default_factory=dict)
+    owners: dict[int, object] = field(default_factory=dict)     # segment -> its connection
 
 
 class Assembler:
@@ -163,8 +164,8 @@ class Assembler:
         self._waiting: dict[tuple[Any, ...], _Pending] = {}
         self._clock = clock
 
-    def add(self, item: Piece, pdu: Command,
-            answer: Answer) -> list[tuple[Piece, Command, Answer]] | None:
+    def add(self, item: Piece, pdu: Command, answer: Answer,
+            owner: object = None) -> list[tuple[Piece, Command, Answer]] | None:
         """All the segments once `item` completes its message (in order), else None."""
         with self._lock:
             pending = self._waiting.setdefault(item.key, _Pending(item.total, self._clock()))
@@ -172,10 +173,16 @@ class Assembler:
                 _, _, earlier = pending.pieces[item.seq]
                 earlier(consts.SMPP_ESME_RSUBMITFAIL, "")
             pending.pieces[item.seq] = (item, pdu, answer)
+            pending.owners[item.seq] = owner
             if len(pending.pieces) < pending.total:
                 return None
             del self._waiting[item.key]
         return [pending.pieces[i] for i in sorted(pending.pieces)]
+
+    def held(self, owner: object) -> int:
+        """Segments of `owner` waiting for the rest of their message."""
+        with self._lock:
+            return sum(1 for p in self._waiting.values() for o in p.owners.values() if o is owner)
 
     def waiting(self, key: tuple[Any, ...]) -> bool:
         """Do segments of this message wait for the rest?"""
