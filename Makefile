@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/pdu_codec.py
 	$(VENV)/bin/python bench/dispatch.py
 	$(VENV)/bin/python bench/intake.py
+	$(VENV)/bin/python bench/smpp.py
 	$(VENV)/bin/python bench/credits.py
 	$(VENV)/bin/python bench/memory.py
 	$(VENV)/bin/python bench/login_flood.py
