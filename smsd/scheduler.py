@@ -143,6 +143,7 @@ class Scheduler:
         self._unfit: dict[int, set[int]] = {}     # message -> ports that would need more parts
         self._cursor: tuple[int, int] | None = None       # rank of the last message read
         self._exhausted = False
+        self._tiers_this_pass: dict[Tiers, tuple[int, ...]] = {}     # routing's, per pass
         if workers:
             self.attach(workers)
 
@@ -280,10 +281,19 @@ class Scheduler:
         (smsd/routing.py: the first tier with a port that is `able`)."""
         return tier_of(tiers, self.able)
 
+    def _tier_now(self, tiers: Tiers) -> tuple[int, ...]:
+        """route_tier, once per fall-back order and dispatch pass: a pass may scan thousands of
+        waiting messages routed alike, and a port's ability does not change within it."""
+        found = self._tiers_this_pass.get(tiers)
+        if found is None:
+            found = self._tiers_this_pass[tiers] = self.route_tier(tiers)
+        return found
+
     # --- dispatch -------------------------------------------------------------------------------
     def dispatch_once(self) -> float:
         """One filling pass; returns seconds until the next timed duty."""
         now = self._clock()
+        self._tiers_this_pass.clear()
         self._expire_leases(now)
         if now - self._last_flush >= min(FLUSH_EVERY, self.inbound_max_age):
             self._last_flush = now
@@ -315,7 +325,7 @@ class Scheduler:
                 continue
             if part.pref_port == port:
                 return part
-            if part.tiers and port not in self.route_tier(part.tiers):
+            if part.tiers and port not in self._tier_now(part.tiers):
                 continue
             if part.pref_port is not None and part.pref_port in ready:
                 continue
@@ -413,7 +423,7 @@ class Scheduler:
             for msg in self._waiting:
                 if msg.ports is not None and port not in msg.ports:
                     continue
-                if msg.tiers and port not in self.route_tier(msg.tiers):
+                if msg.tiers and port not in self._tier_now(msg.tiers):
                     continue
                 if port not in self._unfit.get(msg.id, ()):
                     return msg
