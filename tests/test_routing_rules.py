@@ -279,6 +279,25 @@ def test_forward_rate_limit_own_number_and_copies(rig: Rig) -> None:
     assert rig.drained()
 
 
+def test_no_forward_for_a_disabled_owner_or_without_credit(rig: Rig) -> None:
+    rig.store.users.add("ops", "pw-ops-1234")
+    rig.store.users.update("ops", credits=0)
+    rig.store.users.add("gone", "pw-gone-1234")
+    rig.svc.routing.add_forward(["+447700900111"], "ops", keyword="credit")
+    rig.svc.routing.add_forward(["+447700900111"], "gone", keyword="disabled")
+    rig.store.users.update("gone", disabled=True)
+    rig.start()
+    receive(rig, 0, "+15550001", "credit please")
+    receive(rig, 0, "+15550001", "disabled please")
+    forwarder = rig.svc.forwarding
+    assert wait_for(lambda: forwarder.run_once() == 0 and len(
+        rig.svc.routing.forward_log()) == 2)
+    newest, oldest = rig.svc.routing.forward_log()
+    assert oldest.outcome.startswith("not forwarded: ") and "credit" in oldest.outcome.lower()
+    assert "'gone' is disabled or deleted" in newest.outcome
+    assert forward_tasks(rig) == []
+
+
 def test_forward_is_exactly_once_across_a_restart(rig: Rig, tmp_path: Path) -> None:
     rig.svc.routing.add_forward(["+447700900111"], "admin")
     rig.start()

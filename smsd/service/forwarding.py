@@ -159,6 +159,9 @@ class Forwarder:
         return FORWARDED, accepted.task_id
 
     def _refusal(self, rule: ForwardRule, port: int, sender: str, text: str, now: float) -> str:
+        owner = self._store.users.info(rule.owner)
+        if owner is None or owner.disabled:
+            return f"its user {rule.owner!r} is disabled or deleted"
         if self._is_copy(sender, text, now):
             return "it is a forward's own copy (loop stopped)"
         if self._rules.forwarded_since(rule.id, sender, now - RATE_WINDOW) >= rule.max_per_hour:
