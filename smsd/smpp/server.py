@@ -43,6 +43,8 @@ BIND_WAIT = 30.0              # seconds a connection may stay unbound
 IDLE = 300.0                  # seconds without a PDU before the connection is dropped
 ACK_WAIT = 30.0               # a deliver_sm unanswered this long is sent again later
 FINISH_WAIT = 10.0            # after the peer's half-close: seconds its submits may take
+RETRY_WAIT = 10.0             # a deliver_sm the ESME refused is offered again after this
+MAX_CONNECTIONS = 64          # more are closed at once: each costs a thread
 SYSTEM_ID = "smsd"
 PARTS_SYSTEM_TYPE = "parts"   # bind system_type asking for long SMS as UDH segments
 
@@ -102,6 +104,10 @@ class SmppServer:
                 continue
             except OSError:
                 return
+            if len(self.connections) >= MAX_CONNECTIONS:
+                log.warning("SMPP: %d connections already; %s refused", MAX_CONNECTIONS, remote[0])
+                client.close()
+                continue
             conn = Connection(self, client, f"{remote[0]}:{remote[1]}")
             self.connections.add(conn)
             threading.Thread(target=conn.run, name=f"smpp-{remote[1]}", daemon=True).start()
@@ -146,6 +152,7 @@ class Connection:
         self.lock = threading.Lock()
         self.outstanding = 0                  # submit_sm not answered yet (the window)
         self.sent: dict[int, _Sent] = {}      # deliver_sm sequence -> what it carries
+        self.refused: dict[int, float] = {}   # queued id -> when it may be offered again
         self.sequence = 0
         self.closed = threading.Event()
         self.opened = time.monotonic()
@@ -189,7 +196,11 @@ class Connection:
                 return
             length = int.from_bytes(head, "big")
             if not pdus.HEADER <= length <= pdus.MAX_PDU:
-                rest = self._recv(min(12, max(length - 4, 0))) or b""
+                self.sock.settimeout(0.5)            # its sequence, if it is there at all
+                try:
+                    rest = self._recv(12) or b""
+                except socket.timeout:
+                    rest = b""
                 seq = int.from_bytes(rest[8:12], "big") if len(rest) >= 12 else 0
                 self._nack(seq, consts.SMPP_ESME_RINVCMDLEN)
                 return                              # cannot find the next frame: drop (5.1.1)
@@ -377,12 +388,13 @@ class Connection:
     def _send_pending(self, user: str, parts: bool) -> int:
         room = self.server.window - len(self.sent)
         if room <= 0:
-            time.sleep(0.01)
-            return 0
+            return 0                              # an answer wakes the loop (server.changed)
         sent = 0
         for item in self.svc.smpp.pending(user, 0, limit=room + 50):
             if sent >= room:
                 break
+            if self.refused.get(item.id, 0.0) > time.monotonic():
+                continue
             if not self.server.claim(user, item.id):
                 continue
             own = self._own_number(item)
@@ -417,9 +429,14 @@ class Connection:
         if record.left > 0:
             return
         user = self.session.user
-        if not record.failed:
+        if record.failed:
+            self.refused[record.item.id] = time.monotonic() + RETRY_WAIT
+        else:
             self.svc.smpp.ack(user, record.item.id)
+            self.refused.pop(record.item.id, None)
         self.server.release(user, record.item.id)
+        with self.server.changed:                 # room in the window: send the next one
+            self.server.changed.notify_all()
 
     def _resend_unanswered(self, user: str) -> None:
         now = time.monotonic()
