@@ -414,7 +414,8 @@ class Daemon:
         try:
             # Before anything opens: "cannot listen on HOST:PORT: Address already in use", one
             # line, where waitress, binding last, would fail with an errno naming no address.
-            check_listen(self.cfg.listen + self.cfg.tls_listen)
+            check_listen(self.cfg.listen + self.cfg.tls_listen
+                         + ((self.cfg.smpp_listen,) if self.cfg.smpp_listen else ()))
         except ListenError as exc:
             print(f"smsd: start-up failed: {exc}", file=sys.stderr)
             return 1
