@@ -508,3 +508,16 @@ def test_fuzzed_pdus_never_stick_a_bind(box: Box, data: bytes) -> None:
     again.send("enquire_link")
     assert again.read().command == "enquire_link_resp"
     again.close()
+
+
+def test_a_taken_smpp_port_stops_the_start_in_one_line(tmp_path: Any) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        conf = tmp_path / "smsd.conf"
+        conf.write_text(f"[smpp]\nlisten = 127.0.0.1:{port}\n")
+        d = Daemon(str(tmp_path / "state"), ports=1, extra=("--config", str(conf)))
+        out = subprocess.run(d.args, capture_output=True, text=True, timeout=60, env=d.env)
+    assert out.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr
