@@ -29,6 +29,7 @@ from smsd.api.closing import honour_connection_close
 from smsd.api.server import HEALTH_PATH, create_server, listen_addresses, prepare_process
 from smsd.config import Config
 from smsd.errors import ConfigError, SmsdError
+from smsd.metrics.wiring import Monitoring
 from smsd.modem.sink import WorkerSink
 from smsd.modem.worker import ModemWorker
 from smsd.modem_events import ModemEventSink
@@ -112,6 +113,8 @@ class Daemon:
         self._restore_pending()   # a restore confirmed on the System page, before the open
         self.store = Store(os.path.join(cfg.state_dir, DB_FILE))
         self.store.outbox.recover_after_restart()
+        # /metrics, /health and their counters (issue 19): the workers' sink is wrapped below
+        self.monitoring = Monitoring(self.store, open_on_loopback=cfg.metrics_open_on_loopback)
         self.admin_password = self._ensure_admin()
         devices = self._start_board()
         self.scheduler = Scheduler(self.store)
@@ -220,9 +223,9 @@ class Daemon:
     def _worker_sink(self) -> WorkerSink:
         sink = ModemEventSink(self.store, self.scheduler)
         if self.gpio is None:
-            return sink
+            return self.monitoring.sink(sink)
         from smsd.board.sink import LedSink
-        return LedSink(sink, self.gpio)
+        return self.monitoring.sink(LedSink(sink, self.gpio))
 
     def _request_factory_reset(self) -> None:
         # Called from the button's thread: only ask; run_forever wipes once everything stopped.
@@ -296,6 +299,7 @@ class Daemon:
         # Legacy dialects ask for `Connection: close`; the middleware tells waitress.
         web = WebSettings(session_idle=self.cfg.web_session_idle)
         app = honour_connection_close(build_app(self.service, auth, sim=self.board, web=web))
+        app = self.monitoring.serve(app, self.service, auth, lambda: self.push)   # /metrics
         # Waitress set up to survive connection floods, and the process settings that needs:
         # see smsd/api/server.py for why each one.
         prepare_process()
@@ -306,7 +310,8 @@ class Daemon:
             self.service.certificate.attach(self.tls)
         self.server = create_server(app, self.cfg.listen, self.cfg.http_threads,
                                     tls_listen=self.cfg.tls_listen,
-                                    tls_context=self.tls.context if self.tls else None)
+                                    tls_context=self.tls.context if self.tls else None,
+                                    health=self.monitoring.health(self.scheduler, self.service))
         threading.Thread(target=self.server.run, name="http", daemon=True).start()
         self._announce()
 

@@ -47,8 +47,8 @@ def test_an_unknown_key_stops_the_daemon_with_status_2_naming_file_line_section_
     assert run.stdout == "" and not state.exists()          # refused before anything started
 
 
-KNOWN = ("(known: [daemon], [push], [simulate], [port.N], [network], [web], [remote], "
-         "[drp-server])")
+KNOWN = ("(known: [daemon], [push], [simulate], [port.N], [network], [web], [smpp], [metrics], "
+         "[remote], [drp-server])")
 
 
 @pytest.mark.parametrize("text, message", [

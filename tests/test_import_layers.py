@@ -207,9 +207,12 @@ ACYCLIC = ("smsd.sim",)
 # the floors below. Every module of smsd stands on one (test_every_module_is_on_a_floor).
 LAYERS: list[list[str]] = [
     # entry points and the composition root
-    ["smsd.__main__", "smsd.cli", "smsd.admin_cli", "smsd.backup_cli", "smsd.daemon"],
+    ["smsd.__main__", "smsd.cli", "smsd.admin_cli", "smsd.backup_cli", "smsd.daemon",
+     "smsd.check"],                                 # smsd-check: a monitoring plugin (HTTP only)
     ["smsd.sim"],                                   # only the composition root starts it
-    ["smsd.api", "smsd.web", "smsd.smpp"],          # front ends (api mounts the console)
+    # front ends (api mounts the console); /metrics and /health, which read the live state
+    # behind the service too (smsd/metrics/__init__.py)
+    ["smsd.api", "smsd.web", "smsd.smpp", "smsd.metrics"],
     ["smsd.service", "smsd.update"],                # the one internal interface; signed updates
     ["smsd.modem_events", "smsd.scheduler", "smsd.rotation", "smsd.push"],   # what moves
     # durable state, appliance duties, start-up; the remote tunnel (a duty, and its relay)

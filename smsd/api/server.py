@@ -31,8 +31,9 @@ not survive a flood, so:
   per client, and a side channel to tell the app the client's address and the scheme (the login
   throttle counts per address); here the app sees both as for HTTP, with
   `wsgi.url_scheme == "https"` from the TLS listeners' own adjustments.
-* `/health` answers "ok" from inside the WSGI stack, unauthenticated and without touching the
-  store: the watchdog asks it, so a wedged event loop or worker pool withholds the keep-alive.
+* `/health` is answered from inside the WSGI stack, unauthenticated: 200 "ok", or 503 and the
+  reasons when the daemon's `health` check (smsd/metrics/health.py) finds the box unable to
+  send. The watchdog asks it too, so a wedged event loop or worker pool withholds the keep-alive.
 
 Some of this overrides waitress 2.x internals (the listener's handle_accept and maintenance, the
 channel class, the dispatcher's task queue); setup.cfg pins waitress below 3, and
@@ -78,14 +79,17 @@ SELF_ADDRESSES = frozenset({"127.0.0.1", "::1"})     # where the watchdog's prob
 
 StartResponse = Callable[..., Any]
 Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+HealthCheck = Callable[[], tuple[bool, bytes]]      # /health: (healthy, the answer's body)
 
 
 def create_server(app: Wsgi, listen: Iterable[str], threads: int, *,
                   tls_listen: Iterable[str] = (),
-                  tls_context: Callable[[], ssl.SSLContext] | None = None) -> Any:
+                  tls_context: Callable[[], ssl.SSLContext] | None = None,
+                  health: HealthCheck | None = None) -> Any:
     """A waitress server for `app` on every listen address (HOST:PORT), and with HTTPS on every
     tls_listen address (each connection wrapped in what `tls_context()` returns then), bound and
-    listening but not yet serving: call its run() in a thread, close() to stop."""
+    listening but not yet serving: call its run() in a thread, close() to stop. `health` answers
+    /health (without it: always "ok")."""
     listen, tls_listen = list(listen), list(tls_listen)
     if tls_listen and tls_context is None:
         raise ValueError("tls_listen needs a tls_context")
@@ -112,8 +116,9 @@ def create_server(app: Wsgi, listen: Iterable[str], threads: int, *,
     try:
         for kind_adj, listener in kinds:
             for sockinfo in kind_adj.listen:
-                listeners.append(listener(with_health(app), sockets, dispatcher=dispatcher,
-                                          adj=kind_adj, sockinfo=sockinfo))
+                listeners.append(listener(with_health(app, health), sockets,
+                                          dispatcher=dispatcher, adj=kind_adj,
+                                          sockinfo=sockinfo))
     except OSError:
         for done in listeners:
             done.close()
@@ -182,13 +187,15 @@ class Listener(TcpWSGIServer):   # type: ignore[misc]
                 channel.will_close = True
 
 
-def with_health(app: Wsgi) -> Wsgi:
+def with_health(app: Wsgi, health: HealthCheck | None = None) -> Wsgi:
     def wrapped(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in (
                 "GET", "HEAD"):
-            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"),
-                                      ("Content-Length", "3"), ("Cache-Control", "no-store")])
-            return [b"ok\n"]
+            ok, body = health() if health is not None else (True, b"ok\n")
+            start_response("200 OK" if ok else "503 Service Unavailable",
+                           [("Content-Type", "text/plain; charset=utf-8"),
+                            ("Content-Length", str(len(body))), ("Cache-Control", "no-store")])
+            return [body]
         return app(environ, start_response)
     return wrapped
 

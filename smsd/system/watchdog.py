@@ -184,7 +184,9 @@ class HttpCheck:
         except OSError as exc:     # refused, reset, or timed out
             return f"HTTP not answering ({exc or type(exc).__name__})"
         status = reply.split(b"\r\n", 1)[0]
-        if status.split(b" ")[1:2] != [b"200"]:
+        # 503 is an answer too: /health then says the box cannot send (no port registered, say),
+        # which the probe judges itself; a restart would not mend it (smsd/metrics/health.py).
+        if status.split(b" ")[1:2] not in ([b"200"], [b"503"]):
             return f"HTTP health answer {status[:40]!r}"
         return None
 

@@ -1,0 +1,92 @@
+"""A WorkerSink that counts each port's submissions on their way up.
+
+It sits outermost between the workers and the rest (ModemEventSink, LedSink), passes every
+report on unchanged and first, and only then counts: a report is never held up or lost by the
+metrics. A worker sends one part at a time, so the submit time of a port runs from its
+`part_starting` (the part is durably on air, AT+CMGS goes out next) to its `part_result`.
+Reports this class does not know (added to WorkerSink later) pass through untouched.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+from smsd.model import InboundPdu, PortInfo, SendResult, UssdReply
+from smsd.modem.sink import WorkerSink
+
+from .instruments import Instruments
+
+
+class SendTimes:
+    """When each port last had a part accepted (wall clock), for the "last successful send"
+    gauges; seeded from the database at start (queries.last_sent), moved by MetricsSink."""
+
+    def __init__(self, seed: Callable[[], dict[int, float]] | None = None) -> None:
+        self._seed = seed
+        self._last: dict[int, float] | None = None
+        self._lock = threading.Lock()
+
+    def note(self, port: int, when: float) -> None:
+        with self._lock:
+            self._load()
+            assert self._last is not None
+            self._last[port] = max(when, self._last.get(port, 0.0))
+
+    def last(self) -> dict[int, float]:
+        with self._lock:
+            self._load()
+            assert self._last is not None
+            return dict(self._last)
+
+    def _load(self) -> None:
+        # First use, not construction: the seed reads the parts table once, off the start path.
+        if self._last is None:
+            self._last = dict(self._seed()) if self._seed is not None else {}
+
+
+class MetricsSink:
+    def __init__(self, sink: WorkerSink, instruments: Instruments, times: SendTimes, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall: Callable[[], float] = time.time) -> None:
+        self._sink, self._m, self._times = sink, instruments, times
+        self._clock, self._wall = clock, wall
+        self._started: dict[int, float] = {}       # port -> when its part went on air
+
+    def part_starting(self, port: int, part_id: int) -> bool:
+        going = self._sink.part_starting(port, part_id)
+        if going:
+            self._started[port] = self._clock()
+        return going
+
+    def part_result(self, port: int, result: SendResult) -> None:
+        self._sink.part_result(port, result)
+        self._count(port, result)
+
+    def _count(self, port: int, result: SendResult) -> None:
+        label = str(port)
+        started = self._started.pop(port, None)
+        if started is not None and result.on_air:
+            self._m.submit_seconds.labels(label).observe(max(0.0, self._clock() - started))
+        if result.ok:
+            self._m.parts_sent.labels(label).inc()
+            self._times.note(port, self._wall())
+            return
+        self._m.parts_failed.labels(label).inc()
+        if result.cms is not None:
+            self._m.cms_errors.labels(label, str(result.cms)).inc()
+
+    def inbound(self, msg: InboundPdu) -> None:
+        self._sink.inbound(msg)
+
+    def ussd_reply(self, reply: UssdReply) -> None:
+        self._sink.ussd_reply(reply)
+
+    def port_changed(self, info: PortInfo) -> None:
+        self._sink.port_changed(info)
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other report of the workers (calls, SIM toolkit, ...) goes straight through.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._sink, name)
