@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from smsd.store.events import Events
-from smsd.store.outbox import in_list
+from smsd.store.outbox import between, in_list
 from smsd.store.sqlite import Database
 from smsd.store.times import fmt_time
 
@@ -85,12 +85,7 @@ class CallRecords:
         where: list[str] = []
         args: list[Any] = []
         in_list("port", ports, where, args)
-        if time_after is not None:
-            where.append("started >= ?")
-            args.append(time_after)
-        if time_before is not None:
-            where.append("started <= ?")
-            args.append(time_before)
+        between("started", time_after, time_before, where, args)
         sql = (f"SELECT * FROM (SELECT {_COLUMNS} FROM cdr "
                f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY id DESC LIMIT ?) "
                "ORDER BY id")

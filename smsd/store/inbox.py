@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from smsd.model import DeliverStatus, InboundSms, InboxFilter, InboxPage, PortInfo
 from smsd.numbers import same_subscriber as numbers_match
 from smsd.store.events import Events
-from smsd.store.outbox import Outbox, in_list
+from smsd.store.outbox import Outbox, between, in_list
 from smsd.store.sqlite import Database
 from smsd.store.subscriptions import Subscriptions
 from smsd.store.times import fmt_time
@@ -214,12 +214,7 @@ class Inbox:
             args.extend(owner_args)
         in_list("number", numbers, where, args)
         in_list("port", ports, where, args)
-        if time_after is not None:
-            where.append("time >= ?")
-            args.append(time_after)
-        if time_before is not None:
-            where.append("time <= ?")
-            args.append(time_before)
+        between("time", time_after, time_before, where, args)
         sql = ("SELECT * FROM (SELECT id, port, number, time, mr, st, imsi FROM delivery_reports "
                f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY id DESC LIMIT ?) "
                "ORDER BY id")

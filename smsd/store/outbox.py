@@ -121,6 +121,17 @@ def in_list(column: str, values: Sequence[Any] | None, where: list[str], args: l
     args.extend(values)
 
 
+def between(column: str, after: float | None, before: float | None, where: list[str],
+            args: list[Any]) -> None:
+    """Append the inclusive time bounds a query gives (None: no bound) to a WHERE clause."""
+    if after is not None:
+        where.append(f"{column} >= ?")
+        args.append(after)
+    if before is not None:
+        where.append(f"{column} <= ?")
+        args.append(before)
+
+
 class Outbox:
     """Tasks, messages and parts from intake to a final result (see the module docstring)."""
 
@@ -482,12 +493,7 @@ class Outbox:
         in_list("m.number", numbers, where, args)
         in_list("m.port", ports, where, args)
         in_list("m.user_id", user_ids, where, args)
-        if time_after is not None:
-            where.append("m.time >= ?")
-            args.append(time_after)
-        if time_before is not None:
-            where.append("m.time <= ?")
-            args.append(time_before)
+        between("m.time", time_after, time_before, where, args)
         sql = (f"SELECT * FROM (SELECT {RESULT_COLUMNS} FROM messages m "
                f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY m.id DESC LIMIT ?) "
                "ORDER BY message_id")
