@@ -17,7 +17,7 @@ from smsd.errors import BadRequest, NoPortAvailable, NotFound
 from smsd.model import REG_OK, REG_SEARCHING, Recipient, SendRequest
 from smsd.routing import (Decision, OutboundRule, PortGroup, clean_prefix, keyword_matches,
                           number_matches, parse_tiers, route, tier_of, tiers_text)
-from smsd.service.forwarding import forward_text
+from smsd.service.forwarding import Forwarder, forward_text
 
 from fakes import wait_for
 from test_scheduler import Rig
@@ -215,6 +215,14 @@ def receive(rig: Rig, port: int, sender: str, text: str) -> None:
         rig.workers[port].receive(hex_pdu)
 
 
+def running_forwarder(rig: Rig) -> Forwarder:
+    """The forwarding thread's work, one pass at a time; started (its cursor set) before the
+    SMS arrive, as the daemon starts it before the ports."""
+    forwarder = rig.svc.forwarding
+    forwarder.run_once()
+    return forwarder
+
+
 def forward_tasks(rig: Rig) -> list[tuple[int, str, str]]:
     return [(r[0], r[1], r[2]) for r in rig.store.db.conn().execute(
         "SELECT id, user, text FROM tasks WHERE dialect = 'forward' ORDER BY id")]
@@ -236,10 +244,10 @@ def test_forward_queued_as_the_owner_prefixed_by_the_sender(rig: Rig) -> None:
     rig.store.users.add("ops", "pw-ops-1234")
     rig.svc.routing.add_forward(["+447700900111", "+15550001"], "ops", port=0, keyword="alarm")
     rig.start()
+    forwarder = running_forwarder(rig)
     receive(rig, 0, "+15550001", "hello")                  # no keyword: not forwarded
     receive(rig, 1, "+15550002", "ALARM on port 2")        # another port: not forwarded
     receive(rig, 0, "+15550001", "Alarm: pump 3")
-    forwarder = rig.svc.forwarding
     assert wait_for(lambda: forwarder.run_once() == 0 and bool(forward_tasks(rig)))
     # Not back to the sender: only the other number.
     ((task, user, text),) = forward_tasks(rig)
@@ -257,9 +265,9 @@ def test_forward_rate_limit_own_number_and_copies(rig: Rig) -> None:
     rule = rig.svc.routing.add_forward(["+447700900111"], "admin", port=0, max_per_hour=2)
     only_own = rig.svc.routing.add_forward([own], "admin", port=0, keyword="own")
     rig.start()
+    forwarder = running_forwarder(rig)
     for i in range(4):
         receive(rig, 0, "+15550001", f"burst {i}")
-    forwarder = rig.svc.forwarding
     assert wait_for(lambda: forwarder.run_once() == 0 and len(
         rig.svc.routing.forward_log()) == 4)
     outcomes = [e.outcome for e in reversed(rig.svc.routing.forward_log()) if e.rule_id == rule]
@@ -287,9 +295,9 @@ def test_no_forward_for_a_disabled_owner_or_without_credit(rig: Rig) -> None:
     rig.svc.routing.add_forward(["+447700900111"], "gone", keyword="disabled")
     rig.store.users.update("gone", disabled=True)
     rig.start()
+    forwarder = running_forwarder(rig)
     receive(rig, 0, "+15550001", "credit please")
     receive(rig, 0, "+15550001", "disabled please")
-    forwarder = rig.svc.forwarding
     assert wait_for(lambda: forwarder.run_once() == 0 and len(
         rig.svc.routing.forward_log()) == 2)
     newest, oldest = rig.svc.routing.forward_log()
@@ -301,8 +309,8 @@ def test_no_forward_for_a_disabled_owner_or_without_credit(rig: Rig) -> None:
 def test_forward_is_exactly_once_across_a_restart(rig: Rig, tmp_path: Path) -> None:
     rig.svc.routing.add_forward(["+447700900111"], "admin")
     rig.start()
+    forwarder = running_forwarder(rig)
     receive(rig, 0, "+15550001", "once")
-    forwarder = rig.svc.forwarding
     assert wait_for(lambda: forwarder.run_once() == 0 and bool(forward_tasks(rig)))
     # As if the box stopped after queuing but before logging: the log row is gone, the
     # cursor is back; the next pass finds the task by its marker instead of queuing again.
@@ -325,3 +333,17 @@ def test_forward_rule_applies_to_sms_received_after_it_was_made(rig: Rig) -> Non
     forwarder = rig.svc.forwarding
     assert wait_for(lambda: forwarder.run_once() == 0)
     assert forward_tasks(rig) == [] and rig.svc.routing.forward_log() == []
+
+
+def test_a_forwarder_without_a_cursor_starts_at_the_newest_event(rig: Rig) -> None:
+    """A box restored from a configuration backup has old rules and no cursor of its own: the
+    SMS it received before are not forwarded, the next one is."""
+    rig.svc.routing.add_forward(["+447700900111"], "admin")
+    rig.start()
+    receive(rig, 0, "+15550001", "received before the thread ran")
+    forwarder = running_forwarder(rig)
+    assert forward_tasks(rig) == []
+    receive(rig, 0, "+15550001", "received after")
+    assert wait_for(lambda: forwarder.run_once() == 0 and bool(forward_tasks(rig)))
+    assert [t[2] for t in forward_tasks(rig)] == [forward_text("+15550001", "received after")]
+    assert rig.drained()

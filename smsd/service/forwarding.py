@@ -87,15 +87,17 @@ class Forwarder:
 
     # --- the work -------------------------------------------------------------------------------
     def cursor(self) -> int:
+        """Where the thread goes on; with no cursor stored yet (a new box, one restored from a
+        configuration backup), the newest event: rules restored with their old making time
+        must not forward the SMS this box received before."""
         if self._cursor is None:
             found = self._store.events.push_cursor(CURSOR)
-            self._cursor = found if found is not None else 0
+            self._cursor = found if found is not None else self._store.events.last_event_id()
         return self._cursor
 
     def run_once(self) -> int:
         """Handle the events after the cursor (up to BATCH); how many were read. A rule takes
-        the SMS received from its making on (`ForwardRule.since`), so starting from the first
-        event forwards nothing old."""
+        the SMS received from its making on (`ForwardRule.since`)."""
         rules = self._routing.forwards()
         after = self.cursor()
         if not rules:

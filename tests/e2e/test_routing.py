@@ -48,8 +48,8 @@ def test_outbound_rules_over_http(make_daemon) -> None:  # type: ignore[no-untyp
     post(c, "/routing/group", {"group_name": "spare", "group_ports": "2"})
     post(c, "/routing/rule", {"prefix": "+44", "target1": "uk", "target2": "spare"})
     answer = html.unescape(c.post("/routing/which", {"which_number": "+447700900001"}).body)
-    assert "Outbound rule 1: port(s) 1 then port(s) 3." in answer
-    assert "It would go out now on port(s) 1." in answer
+    assert "Outbound rule 1: port(s) 1 then port(s) 3." in answer, answer[-3000:]
+    assert "It would go out now on port(s) 1." in answer, answer[-3000:]
     # One submission, split per recipient: the rule's port for +44, any port for the other.
     reply = d.api("send_sms", {"text": "routed", "param": [{"number": "+447700900001"},
                                                            {"number": "+15550100"}]})
@@ -59,7 +59,7 @@ def test_outbound_rules_over_http(make_daemon) -> None:  # type: ignore[no-untyp
         r["status"] in ("SENT_OK", "DELIVERED") for r in d.results()) else None, 30,
         what="both sent")
     by_number = {r["number"]: r for r in results}
-    assert by_number["+447700900001"]["port"] == 0
+    assert by_number["+447700900001"]["port"] == 0, results
     # A request naming only a port the rule does not allow: refused in the dialect's format.
     refused = d.api("send_sms", {"text": "no", "port": [1], "param": [{"number": "+447700900002"}]})
     assert refused["error_code"] == 550 and "routing rule 1" in refused["reason"], refused
@@ -69,11 +69,11 @@ def test_outbound_rules_over_http(make_daemon) -> None:  # type: ignore[no-untyp
     # Sending off on port 1 (the rule's first group): it falls back to the spare group.
     post(c, "/ports/settings", {"port": "0", "send": "off"})
     answer = html.unescape(c.post("/routing/which", {"which_number": "+447700900004"}).body)
-    assert "It would go out now on port(s) 3." in answer
+    assert "It would go out now on port(s) 3." in answer, answer[-3000:]
     d.api("send_sms", {"text": "spare", "param": [{"number": "+447700900004"}]})
     spare = wait_for(lambda: [r for r in d.results(number=["+447700900004"])
                               if r["status"] in ("SENT_OK", "DELIVERED")], 30, what="sent")
-    assert spare[0]["port"] == 2
+    assert spare[0]["port"] == 2, spare
 
 
 def test_forward_loop_between_two_ports_stops(make_daemon) -> None:  # type: ignore[no-untyped-def]
