@@ -312,15 +312,29 @@ def test_forward_is_exactly_once_across_a_restart(rig: Rig, tmp_path: Path) -> N
     forwarder = running_forwarder(rig)
     receive(rig, 0, "+15550001", "once")
     assert wait_for(lambda: forwarder.run_once() == 0 and bool(forward_tasks(rig)))
-    # As if the box stopped after queuing but before logging: the log row is gone, the
-    # cursor is back; the next pass finds the task by its marker instead of queuing again.
+    # As if the box stopped after queuing but before logging the outcome: the log row still
+    # says "queuing", the cursor is back; the next pass finds the task instead of queuing again.
     with rig.store.db.write() as conn:
-        conn.execute("DELETE FROM forward_log")
+        conn.execute("UPDATE forward_log SET outcome = 'queuing', task_id = NULL")
     rig.store.events.set_push_cursor("forward", 0)
     again = type(forwarder)(rig.store, rig.svc.sending, rig.svc.routing, rig.sched)
     assert wait_for(lambda: again.run_once() == 0)
-    assert len(forward_tasks(rig)) == 1
+    (task,) = forward_tasks(rig)
+    assert [(e.outcome, e.task_id) for e in rig.svc.routing.forward_log()] == [
+        ("forwarded", task[0])]
+    # As if it stopped before queuing: "queuing" and no task; the next pass queues it.
+    with rig.store.db.write() as conn:
+        conn.execute("UPDATE forward_log SET outcome = 'queuing', task_id = NULL")
+        conn.execute("UPDATE tasks SET text = 'something else' WHERE dialect = 'forward'")
+    rig.store.events.set_push_cursor("forward", 0)
+    third = type(forwarder)(rig.store, rig.svc.sending, rig.svc.routing, rig.sched)
+    assert wait_for(lambda: third.run_once() == 0)
+    assert [t[2] for t in forward_tasks(rig)] == ["something else",
+                                                  forward_text("+15550001", "once")]
     assert [e.outcome for e in rig.svc.routing.forward_log()] == ["forwarded"]
+    # No usercontext: a reply to the forward is not taken for an IntelliSoftware reply.
+    contexts = {r[0] for r in rig.store.db.conn().execute("SELECT usercontext FROM tasks")}
+    assert contexts == {""}
     assert rig.drained()
 
 

@@ -4,9 +4,10 @@ Theory of operation. One thread follows the events table with its own durable cu
 (`push_cursors` row "forward"), as a push target does, so a received SMS is forwarded even when
 the box restarts between receiving and forwarding it. For each `sms` event, every forward rule
 made before it was received and matching its port, sender and keyword is applied once: the
-outcome (forwarded, or why not) is one `forward_log` row per (rule, received SMS), and the task
-a forward queues carries the marker "forward RULE/INBOX" in its usercontext, so a crash between
-queuing and logging finds the task instead of queuing it again.
+outcome (forwarded, or why not) is one `forward_log` row per (rule, received SMS), written as
+"queuing" before the forward is queued and replaced by the outcome after, so a crash in between
+finds the forward's task (the owner's forward task with its text, queued since) instead of
+queuing it again, or queues it when there is none.
 
 Who pays: the forward is an ordinary submission of the rule's owner (front end "forward"),
 through `svc.sending.send_sms`: their credits, the ports' limits, outbound routing rules (a
@@ -35,7 +36,7 @@ from smsd.scheduler import Scheduler
 from smsd.service.routes import Routing
 from smsd.service.sending import Sending
 from smsd.store.db import Store
-from smsd.store.routes_rules import FORWARD_DIALECT, FORWARDED
+from smsd.store.routes_rules import FORWARD_DIALECT, FORWARDED, QUEUING
 
 log = logging.getLogger("smsd.forward")
 
@@ -130,20 +131,24 @@ class Forwarder:
 
     def _apply(self, rule: ForwardRule, inbox_id: int, port: int, sender: str,
                text: str) -> None:
-        if self._rules.logged(rule.id, inbox_id):
-            return
-        marker = f"forward {rule.id}/{inbox_id}"
-        task_id = self._rules.forward_task(marker)
-        if task_id is not None:
-            outcome = FORWARDED               # queued before a restart, not yet logged
+        state = self._rules.log_state(rule.id, inbox_id)
+        if state is not None and state[0] != QUEUING:
+            return                            # done before
+        task_id = None
+        if state is not None:                 # queuing when the box stopped: was it queued?
+            task_id = self._rules.forward_task(rule.owner, forward_text(sender, text), state[1])
         else:
-            outcome, task_id = self._forward(rule, port, sender, text, marker)
+            self._rules.log_forward(rule.id, inbox_id, sender, QUEUING, None, self._clock())
+        if task_id is not None:
+            outcome = FORWARDED
+        else:
+            outcome, task_id = self._forward(rule, port, sender, text)
         log.info("forward rule %d, received SMS %d from %s: %s", rule.id, inbox_id, sender,
                  outcome if task_id is None else f"{outcome} (task {task_id})")
         self._rules.log_forward(rule.id, inbox_id, sender, outcome, task_id, self._clock())
 
-    def _forward(self, rule: ForwardRule, port: int, sender: str, text: str,
-                 marker: str) -> tuple[str, int | None]:
+    def _forward(self, rule: ForwardRule, port: int, sender: str,
+                 text: str) -> tuple[str, int | None]:
         now = self._clock()
         why = self._refusal(rule, port, sender, text, now)
         if why:
@@ -153,7 +158,7 @@ class Forwarder:
             return "not forwarded: its only numbers are the sender's or the port's own", None
         request = SendRequest(text=forward_text(sender, text),
                               recipients=tuple(Recipient(n) for n in numbers),
-                              dialect=FORWARD_DIALECT, usercontext=marker)
+                              dialect=FORWARD_DIALECT)
         try:
             accepted = self._sending.send_sms(request, user=rule.owner)
         except ServiceError as exc:

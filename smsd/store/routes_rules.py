@@ -12,6 +12,7 @@ from typing import NamedTuple
 from smsd.store.sqlite import Database
 
 FORWARDED = "forwarded"
+QUEUING = "queuing"             # logged before the forward is queued, replaced once it is
 FORWARD_DIALECT = "forward"     # the front end name of the tasks a forward queues
 
 
@@ -138,16 +139,21 @@ class RoutingRules:
                                 (rule_id,)).rowcount == 1
 
     # --- what the forward rules did -------------------------------------------------------------
-    def logged(self, rule_id: int, inbox_id: int) -> bool:
-        return self.db.conn().execute(
-            "SELECT 1 FROM forward_log WHERE rule_id = ? AND inbox_id = ?",
-            (rule_id, inbox_id)).fetchone() is not None
+    def log_state(self, rule_id: int, inbox_id: int) -> tuple[str, float] | None:
+        """(outcome, when logged) of a rule's handling of a received SMS; None: not yet."""
+        row = self.db.conn().execute(
+            "SELECT outcome, created FROM forward_log WHERE rule_id = ? AND inbox_id = ?",
+            (rule_id, inbox_id)).fetchone()
+        return None if row is None else (str(row[0]), float(row[1]))
 
     def log_forward(self, rule_id: int, inbox_id: int, sender: str, outcome: str,
                     task_id: int | None, now: float) -> None:
+        """Write the outcome (replacing a QUEUING row; never another final one)."""
         with self.db.write() as conn:
-            conn.execute("INSERT OR IGNORE INTO forward_log(rule_id, inbox_id, sender, outcome, "
-                         "task_id, created) VALUES (?, ?, ?, ?, ?, ?)",
+            conn.execute("INSERT INTO forward_log(rule_id, inbox_id, sender, outcome, task_id, "
+                         "created) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(rule_id, inbox_id) DO "
+                         "UPDATE SET outcome = excluded.outcome, task_id = excluded.task_id "
+                         f"WHERE outcome = '{QUEUING}'",
                          (rule_id, inbox_id, sender, outcome, task_id, now))
 
     def forwarded_since(self, rule_id: int, sender: str, since: float) -> int:
@@ -161,12 +167,12 @@ class RoutingRules:
             "SELECT id, rule_id, inbox_id, sender, outcome, task_id, created FROM forward_log "
             "ORDER BY id DESC LIMIT ?", (limit,))]
 
-    def forward_task(self, marker: str) -> int | None:
-        """The task a forward queued under `marker` (its usercontext), if one was: a restart
-        between queuing a forward and logging it finds it here instead of queuing it again."""
+    def forward_task(self, user: str, text: str, since: float) -> int | None:
+        """A forward task of `user` with exactly `text` queued since `since`: a restart between
+        queuing a forward and logging it finds it here instead of queuing it again."""
         row = self.db.conn().execute(
-            f"SELECT id FROM tasks WHERE dialect = '{FORWARD_DIALECT}' AND usercontext = ? "
-            "AND created >= 0 ORDER BY id DESC LIMIT 1", (marker,)).fetchone()
+            f"SELECT id FROM tasks WHERE dialect = '{FORWARD_DIALECT}' AND created >= ? "
+            "AND user = ? AND text = ? ORDER BY id LIMIT 1", (since, user, text)).fetchone()
         return None if row is None else int(row[0])
 
     def is_forward_copy(self, text: str, since: float) -> bool:
