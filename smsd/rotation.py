@@ -124,8 +124,9 @@ class SimWatch:
         self._recovery(old, info, now)
         slot = sim_of(info)
         if old.reg != REG_NO_SIM and info.reg == REG_NO_SIM:
-            log.warning("port %d: SIM lost (slot %s)", info.port, _slot_word(slot))
-            self.exception(info.port, "sim_lost", self._move_on(info, now), slot, now)
+            # Marked like a refused SIM, so that a board whose SIMs all went (a bad holder)
+            # does not switch back and forth: it comes back when that SIM registers again.
+            self._refuse(info, "SIM lost", "sim_lost", now)
         if info.slots > 1 and old.slot != info.slot and info.slot != 255:
             self.exception(info.port, "slot_switched", "switch_slot", info.slot, now,
                            reason=f"from slot {old.slot}")
@@ -154,8 +155,10 @@ class SimWatch:
         slot = sim_of(info)
         with self._lock:
             self._refused[(info.port, slot)] = why
+            self._switching.pop(info.port, None)    # a switch that led here is over
         log.warning("port %d slot %s: %s", info.port, _slot_word(slot), why)
-        self.exception(info.port, kind, self._move_on(info, now), slot, now, reason=why)
+        self.exception(info.port, kind, self._move_on(info, now), slot, now,
+                       reason="" if kind == "sim_lost" else why)
 
     def _move_on(self, info: PortInfo, now: float) -> str:
         target = self._next_slot(info.port, info, now)

@@ -138,7 +138,8 @@ class Jobs:
 
 
 def multi(slot: int = 0, **kw: Any) -> PortInfo:
-    return PortInfo(port=0, state=STATE_READY, reg=REG_OK, slots=3, slot=slot, **kw)
+    return PortInfo(**{"port": 0, "state": STATE_READY, "reg": REG_OK, "slots": 3, "slot": slot,
+                       **kw})
 
 
 def test_a_spent_sim_hands_over_to_the_next_slot_with_budget(store: Store) -> None:
@@ -240,3 +241,21 @@ def test_the_simulated_modules_keep_a_written_imei_and_number(tmp_path: Path) ->
         finally:
             quectel.close()
             simcom.close()
+
+
+def test_a_lost_sim_is_left_and_a_board_without_sims_does_not_switch_back_and_forth(
+        store: Store) -> None:
+    clock, jobs = Clock(), Jobs()
+    watch = SimWatch(limits(store, clock), store.sim_slots, jobs, clock=clock)
+    lost = {"reg": REG_NO_SIM}
+    watch.port_changed(multi(0), multi(0, **lost))
+    watch.port_changed(multi(0, **lost), multi(1))
+    watch.port_changed(multi(1), multi(1, **lost))
+    watch.port_changed(multi(1, **lost), multi(2))
+    watch.port_changed(multi(2), multi(2, **lost))
+    assert jobs.sent == [(0, SwitchSlot(1)), (0, SwitchSlot(2))]
+    assert [e["action"] for e in events(store, "exception_info") if e["type"] == "sim_lost"] == [
+        "switch_slot", "switch_slot", "stop_sending"]
+    watch.port_changed(multi(2, **lost), multi(2))             # its SIM is back and registered
+    assert watch.usable(0, multi(2), clock.now)
+

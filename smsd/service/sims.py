@@ -21,6 +21,7 @@ from smsd.scheduler import Scheduler
 from smsd.service.access import AccessPolicy
 from smsd.service.ports import Ports
 from smsd.rotation import sim_of
+from smsd.portcfg import BadSetting
 from smsd.budgets import (ALL_SLOTS, SINGLE, SLOT_PORT_KEYS, Remaining, SimLimits,
                             parse_slot_values)
 
@@ -98,6 +99,9 @@ class Sims:
         self._access.require_port_control(user, "SIM settings")
         self._check_slot(port, slot)
         parsed = parse_slot_values(values)
+        if slot == ALL_SLOTS and "credit" in parsed:
+            raise BadSetting("credit: a credit counter belongs to one SIM; give a slot",
+                             "credit", "belongs to one SIM")
         self.limits.put(port, slot, parsed)
         if set(parsed) & set(SLOT_PORT_KEYS):
             self._scheduler.submit(port, Refresh())       # the worker reads PIN and SMSC anew

@@ -7,7 +7,10 @@ import html
 import re
 from typing import Any
 
+import pytest
+
 from console_front import PW, Client, ConsoleFront
+from smsd.portcfg import BadSetting
 
 
 def field_error(body: str, name: str) -> str:
@@ -49,6 +52,8 @@ def test_bad_values_show_next_to_the_field_and_nothing_is_saved(front: ConsoleFr
     assert "<b>lots" not in reply.body                      # escaped, never echoed as markup
     assert front.svc.sims.own_settings(1, 0) == {}          # all or nothing
     assert admin.post("/ports/sim", {"port": "1", "slot": "9"}).status == 400
+    with pytest.raises(BadSetting):          # a credit counter belongs to one SIM
+        front.svc.sims.set_settings(1, -1, credit="5")
     assert admin.post("/ports/sim", {"port": "5", "slot": "0"}).status == 400
     assert admin.post("/ports/sim", {"port": "1", "slot": "0", "sim_parts_per_day": "1"},
                       csrf=False).status == 403
