@@ -18,6 +18,9 @@ from smsd.model import REG_OK, REG_SEARCHING, Recipient, SendRequest
 from smsd.routing import (Decision, OutboundRule, PortGroup, clean_prefix, keyword_matches,
                           number_matches, parse_tiers, route, tier_of, tiers_text)
 from smsd.service.forwarding import Forwarder, forward_text
+from smsd.store import Store
+from smsd.store.migrate import load
+from smsd.store.routes_rules import RoutingRules
 
 from fakes import wait_for
 from test_scheduler import Rig
@@ -361,3 +364,22 @@ def test_a_forwarder_without_a_cursor_starts_at_the_newest_event(rig: Rig) -> No
     assert wait_for(lambda: forwarder.run_once() == 0 and bool(forward_tasks(rig)))
     assert [t[2] for t in forward_tasks(rig)] == [forward_text("+15550001", "received after")]
     assert rig.drained()
+
+
+def test_migration_0011_keeps_waiting_messages_as_they_were(tmp_path: Path) -> None:
+    """A box upgraded with messages waiting: they have no ports of their own (NULL), so they
+    go out on their task's ports as before, and the rule tables start empty."""
+    path = str(tmp_path / "old.db")
+    old = Store(path, migrations=load()[:10])
+    assert old.db.conn().execute("PRAGMA user_version").fetchone()[0] == 10
+    old.outbox.intake(user="admin", text="waiting", encoding="auto", srr=False, ports=[1],
+                      rows=[("+447700900001", None, None, 1)], now=1.0)
+    old.close()
+    new = Store(path)
+    try:
+        (msg,) = new.outbox.waiting(0, 10)
+        assert (msg.ports, msg.tiers) == ((1,), ())
+        rules = RoutingRules(new.db)
+        assert rules.groups() == [] and rules.outbound() == [] and rules.forwards() == []
+    finally:
+        new.close()
