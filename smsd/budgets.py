@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol
 
 from smsd.portcfg import KEYS as PORT_KEYS
-from smsd.portcfg import BadSetting, bad_value, period_start, unsupported
+from smsd.portcfg import BadSetting, Key, bad_value, period_start, unsupported
 
 ALL_SLOTS = -1                 # a port's value for each of its SIMs
 SINGLE = 255                   # the slot number of a single-slot port's SIM
@@ -59,22 +59,15 @@ def _credit(value: str) -> str:
     return f"{amount:.2f}"
 
 
-@dataclass(frozen=True)
-class SimKey:
-    default: str
-    parse: Callable[[str], str]
-    meaning: str
-
-
-SIM_KEYS: dict[str, SimKey] = {
-    "sim_parts_per_day": SimKey("0", _count(10_000_000),
+SIM_KEYS: dict[str, Key] = {
+    "sim_parts_per_day": Key("0", _count(10_000_000),
                                 "SMS parts this SIM may send a day, from local midnight (0: no limit)"),
-    "sim_parts_per_month": SimKey("0", _count(100_000_000),
+    "sim_parts_per_month": Key("0", _count(100_000_000),
                                   "SMS parts this SIM may send a calendar month (0: no limit)"),
-    "credit": SimKey("", _credit, "set the SIM's credit counter; each part takes 1 (empty: none)"),
-    "call_minutes_per_day": SimKey("0", _count(1440), "call minutes a day (0: no limit)"),
-    "call_minutes_per_hour": SimKey("0", _count(60), "call minutes an hour (0: no limit)"),
-    "calls_per_day": SimKey("0", _count(100_000), "answered calls a day (0: no limit)"),
+    "credit": Key("", _credit, "set the SIM's credit counter; each part takes 1 (empty: none)"),
+    "call_minutes_per_day": Key("0", _count(1440), "call minutes a day (0: no limit)"),
+    "call_minutes_per_hour": Key("0", _count(60), "call minutes an hour (0: no limit)"),
+    "calls_per_day": Key("0", _count(100_000), "answered calls a day (0: no limit)"),
 }
 # Port settings a slot may override for its own SIM (the worker reads them for the active slot).
 SLOT_PORT_KEYS = ("sim_pin", "smsc")
