@@ -61,9 +61,9 @@ def _credit(value: str) -> str:
 
 SIM_KEYS: dict[str, Key] = {
     "sim_parts_per_day": Key("0", _count(10_000_000),
-                                "SMS parts this SIM may send a day, from local midnight (0: no limit)"),
+                             "SMS parts this SIM may send a day, from local midnight (0: no limit)"),
     "sim_parts_per_month": Key("0", _count(100_000_000),
-                                  "SMS parts this SIM may send a calendar month (0: no limit)"),
+                               "SMS parts this SIM may send a calendar month (0: no limit)"),
     "credit": Key("", _credit, "set the SIM's credit counter; each part takes 1 (empty: none)"),
     "call_minutes_per_day": Key("0", _count(1440), "call minutes a day (0: no limit)"),
     "call_minutes_per_hour": Key("0", _count(60), "call minutes an hour (0: no limit)"),

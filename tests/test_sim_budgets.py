@@ -205,7 +205,8 @@ def test_sim_loss_and_every_recovery_step_are_exceptions(store: Store) -> None:
 def test_device_and_exception_bodies_are_one_object_each() -> None:
     device = {"port_number": 8, "IP": "10.0.0.2", "MAC": "F8-A0-3D-48-E5-19", "status": "power_on"}
     data, ctype = json_format.render("sn-1", "device", [device])
-    assert json.loads(data) == {"sn": "sn-1", "device": device} and ctype.startswith("application/json")
+    assert json.loads(data) == {"sn": "sn-1", "device": device}
+    assert ctype.startswith("application/json")
     single = {"port": 0, "type": "modem_hung", "action": "reset", "slot": 255, "reason": "x"}
     assert json_format.body("sn-1", "exception_info", [single]) == {
         "sn": "sn-1", "exception_info": {"port": 0, "type": "modem_hung", "action": "reset"}}

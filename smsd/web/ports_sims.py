@@ -44,7 +44,8 @@ def sims_card(req: PageRequest, info: PortInfo) -> dict[str, object]:
     rows = [_row(req, info, ALL_SLOTS, view.slot)]
     rows += [_row(req, info, slot, view.slot) for slot in req.svc.sims.slots_of(info.port)]
     left = view.remaining
-    return {"port": info.port, "rows": rows, "fields": [(k, LABELS[k], SIM_KEYS[k].meaning) for k in FIELDS],
+    fields = [(k, LABELS[k], SIM_KEYS[k].meaning) for k in FIELDS]
+    return {"port": info.port, "rows": rows, "fields": fields,
             "blocked": view.blocked, "active": slot_name(view.slot),
             "left": {"day": left.daily, "month": left.monthly,
                      "credit": None if left.credit is None else f"{left.credit:.2f}"}}

@@ -64,7 +64,8 @@ def send(d, first: int, count: int, ports: list[int] | None = None) -> list[int]
 def test_limits_rotate_to_the_next_slot_then_to_other_ports(make_daemon, receiver) -> None:  # type: ignore[no-untyped-def]
     d = make_daemon(ports=2, slots=2, push_urls=(receiver.url,)).start()
     device = wait_for(lambda: [b for b in receiver.bodies if "device" in b], what="device push")
-    assert set(device[0]) == set(DOC_DEVICE) and set(device[0]["device"]) == set(DOC_DEVICE["device"])
+    assert set(device[0]) == set(DOC_DEVICE)
+    assert set(device[0]["device"]) == set(DOC_DEVICE["device"])
     assert device[0]["device"]["port_number"] == 2 and device[0]["device"]["status"] == "power_on"
 
     client = console(d)
