@@ -8,6 +8,7 @@ password or query string of its URL left out (they may hold secrets).
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import urllib.parse
 from typing import Callable, Iterable, Protocol, Sequence
@@ -72,6 +73,7 @@ class StateCollector(Collector):
         yield from self._ports(info)
         yield from self._port_counts()
         yield from self._limits(info, now)
+        yield from self._sims()
         yield from self._queue(now)
         yield from self._sends(now)
         yield from self._reports(now)
@@ -134,6 +136,22 @@ class StateCollector(Collector):
                     limit.add_metric((str(p.port), period), int(config.get(p.port, key)))
                     used.add_metric((str(p.port), period), counts[key])
         yield from (limit, used)
+
+    def _sims(self) -> Iterable[Metric]:
+        """Each port's active SIM: what its budgets still allow (those set), and its block."""
+        remaining = GaugeMetricFamily(
+            "smsd_sim_remaining", "What the port's active SIM may still use of a budget that is "
+            "set: credit, monthly/daily parts, daily/hourly call minutes, daily calls",
+            labels=("port", "slot", "budget"))
+        blocked = GaugeMetricFamily("smsd_sim_blocked", "1 when the port's active SIM is "
+                                    "blocked from sending", labels=("port", "slot"))
+        for view in self._svc.sims.views():
+            where = (str(view.port), str(view.slot))
+            blocked.add_metric(where, 1 if view.blocked else 0)
+            for budget, left in dataclasses.asdict(view.remaining).items():
+                if left is not None:
+                    remaining.add_metric((*where, budget), float(left))
+        yield from (remaining, blocked)
 
     def _queue(self, now: float) -> Iterable[Metric]:
         depth = GaugeMetricFamily("smsd_queue_messages", "Messages accepted and not yet final "

@@ -86,6 +86,7 @@ def test_the_scrape_shows_the_ports_and_moves_with_a_send(box: Daemon) -> None:
         assert 0 < total(before, "smsd_port_signal_rssi", port=port) <= 31
         assert total(before, "smsd_port_info", port=port, reg="REGISTER_OK",
                      operator="SIMNET", state="ready") == 1
+        assert before[("smsd_sim_blocked", (("port", port), ("slot", "255")))] == 0
     assert total(before, "process_resident_memory_bytes") > 1e6
     assert total(before, "process_cpu_seconds_total") > 0
     sent = total(before, "smsd_port_parts_sent_total")
