@@ -54,6 +54,16 @@ def other_box(path: Path) -> Store:
     return store
 
 
+def config_backup(tmp_path: Path, name: str) -> Path:
+    """Box A's configuration backup, at tmp_path/name."""
+    store = configured(tmp_path / "a.db")
+    try:
+        store.backup(str(tmp_path / name), config_only=True)
+    finally:
+        store.close()
+    return tmp_path / name
+
+
 def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
     with sqlite3.connect(path) as conn:
         return conn.execute(sql).fetchall()
@@ -78,11 +88,7 @@ def test_a_configuration_backup_holds_the_setup_and_no_history(tmp_path: Path) -
 
 
 def test_restoring_it_on_another_box_keeps_that_boxs_messages(tmp_path: Path) -> None:
-    a = configured(tmp_path / "a.db")
-    try:
-        a.backup(str(tmp_path / "config.smsdbak"), config_only=True)
-    finally:
-        a.close()
+    config_backup(tmp_path, "config.smsdbak")
     b = other_box(tmp_path / "b.db")
     b_serial = b.sn
     b.close()
@@ -110,12 +116,7 @@ def test_restoring_it_on_another_box_keeps_that_boxs_messages(tmp_path: Path) ->
 
 
 def test_an_unknown_kind_is_refused(tmp_path: Path) -> None:
-    store = configured(tmp_path / "a.db")
-    try:
-        store.backup(str(tmp_path / "c.smsdbak"), config_only=True)
-    finally:
-        store.close()
-    with sqlite3.connect(tmp_path / "c.smsdbak") as conn:
+    with sqlite3.connect(config_backup(tmp_path, "c.smsdbak")) as conn:
         conn.execute("UPDATE smsd_backup SET value = 'partial' WHERE key = 'kind'")
     with pytest.raises(SchemaError, match="unknown kind 'partial'"):
         backup.restore(str(tmp_path / "c.smsdbak"), str(tmp_path / "target.db"))
