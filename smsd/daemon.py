@@ -101,6 +101,7 @@ class Daemon:
         self.network: Any = None       # smsd.system.network_config.NetworkConfigurator if managed
         self.tls: TlsCertificate | None = None   # HTTPS certificate, with tls_listen
         self.smpp: Any = None          # smsd.smpp.server.SmppServer with [smpp] listen
+        self.connections: Any = None   # smsd.connections.manager.ConnectionManager
 
     # --- start ----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -142,6 +143,7 @@ class Daemon:
             worker.start()
         self.scheduler.start()
         self.service.forwarding.start()
+        self._start_connections()
         if self.push is not None:
             self.push.start()
         self._start_http()
@@ -321,6 +323,16 @@ class Daemon:
         local = LocalTarget.of(self.cfg.listen, self.cfg.tls_listen)
         self.service.remote.attach(RemoteTunnel(self.service.sn, local), self.cfg.remote)
 
+    def _start_connections(self) -> None:
+        """Connections to providers (smsd/connections): the scheduler asks them whether they
+        can take a message, the service hands them their settings and takes what they receive."""
+        from smsd.connections.manager import ConnectionManager
+        self.connections = ConnectionManager(self.service.connections.rows,
+                                             self.service.connections)
+        self.service.connections.attach(self.connections)
+        self.scheduler.connection_able = self.connections.able
+        self.connections.start()
+
     def _start_smpp(self) -> None:
         if self.cfg.smpp_listen:
             from smsd.smpp.server import SmppServer
@@ -401,6 +413,8 @@ class Daemon:
             self.push.stop()
         if hasattr(self, "service"):
             self.service.forwarding.stop()
+        if self.connections is not None:
+            self.connections.stop()
         if hasattr(self, "scheduler"):
             self.scheduler.stop()
         for worker in self.workers.values():

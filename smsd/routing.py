@@ -41,16 +41,38 @@ class PortGroup:
         return f"group:{self.name}"
 
 
-# What a rule routes to. A later `Connection` (an SMPP, HTTP or SMTP provider) joins this union;
-# `parse_target` and `route` are the two places that then learn its kind.
-Target = Union[PortGroup]
+# A connection to a service provider (smsd/connections) stands in a message's ports as a number
+# of its own: CONNECTION_BASE + its id, far above any port of a board.
+CONNECTION_BASE = 10000
+
+
+def is_connection(port: int) -> bool:
+    return port >= CONNECTION_BASE
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A connection to a service provider (SMPP, HTTP or SMTP; docs/connections.md)."""
+
+    name: str
+
+    @property
+    def key(self) -> str:
+        return f"conn:{self.name}"
+
+
+# What a rule routes to; `parse_target` and `route` are the places that know the kinds.
+Target = Union[PortGroup, Connection]
 
 
 def parse_target(text: str) -> Target:
-    """A target from its stored key ("group:NAME"); ValueError for an unknown kind."""
+    """A target from its stored key ("group:NAME", "conn:NAME"); ValueError for an unknown
+    kind."""
     kind, _, name = text.partition(":")
     if kind == "group" and name:
         return PortGroup(name)
+    if kind == "conn" and name:
+        return Connection(name)
     raise ValueError(f"unknown routing target {text!r}")
 
 
@@ -160,13 +182,16 @@ def first_rule(rules: Sequence[OutboundRule], number: str, user: str | None,
 
 def route(rules: Sequence[OutboundRule], groups: Mapping[str, tuple[int, ...]], number: str,
           user: str | None, dialect: str, *, requested: Sequence[int] | None,
-          allowed: Iterable[int] | None) -> Decision:
+          allowed: Iterable[int] | None, connections: Mapping[str, int] | None = None
+          ) -> Decision:
     """The ports one recipient's message may use, by fall-back order.
 
     A rule never widens: each of its targets is narrowed to the ports the request names
     (`requested`, None: any) and the user may use (`allowed`, None: any); targets left empty
-    are dropped, and when none is left the decision says why. No matching rule: the request's
-    own ports, as before rules existed."""
+    are dropped, and when none is left the decision says why. A connection target is its own
+    tier (its number, `connections`: name -> number); a request that names ports wants those
+    ports, so it drops connection targets. No matching rule: the request's own ports, as
+    before rules existed."""
     rule = first_rule(rules, number, user, dialect)
     if rule is None:
         return Decision(None, (tuple(requested),) if requested else ())
@@ -174,6 +199,11 @@ def route(rules: Sequence[OutboundRule], groups: Mapping[str, tuple[int, ...]], 
     mine = set(allowed) if allowed is not None else None
     tiers: list[tuple[int, ...]] = []
     for target in rule.targets:
+        if isinstance(target, Connection):
+            found = (connections or {}).get(target.name)
+            if found is not None and narrow is None:
+                tiers.append((found,))
+            continue
         ports = set(groups.get(target.name, ()))
         if narrow is not None:
             ports &= narrow
@@ -188,10 +218,12 @@ def route(rules: Sequence[OutboundRule], groups: Mapping[str, tuple[int, ...]], 
 
 def _why_none(rule: OutboundRule, groups: Mapping[str, tuple[int, ...]],
               requested: set[int] | None, allowed: set[int] | None) -> str:
-    ports = sorted({p for t in rule.targets for p in groups.get(t.name, ())})
+    ports = sorted({p for t in rule.targets if isinstance(t, PortGroup)
+                    for p in groups.get(t.name, ())})
     names = ", ".join(t.name for t in rule.targets)
     if not ports:
-        return f"routing rule {rule.id}: its port groups ({names}) hold no port"
+        return (f"routing rule {rule.id}: its targets ({names}) hold no port or usable "
+                "connection")
     listed = ", ".join(str(p + 1) for p in ports)
     if requested is not None and not requested & set(ports):
         return (f"routing rule {rule.id} allows port(s) {listed} only (groups {names}); "

@@ -55,7 +55,7 @@ from smsd.pdu.types import ENC_8BIT
 from smsd.portcfg import PortConfig
 from smsd.rotation import SimWatch, sim_of
 from smsd.budgets import SimLimits
-from smsd.routing import Tiers, tier_of
+from smsd.routing import Tiers, is_connection, tier_of
 from smsd.store.db import Store
 from smsd.store.outbox import QueuedPart, WaitingMessage
 
@@ -261,9 +261,15 @@ class Scheduler:
         with self._lock:
             return sorted(free, key=lambda p: (len(self._held[p]), p))
 
+    # A connection to a provider (smsd/connections) in a routing tier: its own dispatcher sends
+    # its messages; the daemon sets this to ask whether it can take one now.
+    connection_able: Callable[[int], bool] = staticmethod(lambda number: False)
+
     def able(self, port: int) -> bool:
         """Can `port` send at all now: registered and ready, sending on, its day and month
         limits not reached? A per-minute rate only delays a port: it stays able."""
+        if is_connection(port):
+            return self.connection_able(port)
         with self._lock:
             info = self._infos.get(port)
         config = self.port_config

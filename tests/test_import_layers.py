@@ -214,7 +214,8 @@ LAYERS: list[list[str]] = [
     # behind the service too (smsd/metrics/__init__.py)
     ["smsd.api", "smsd.web", "smsd.smpp", "smsd.metrics"],
     ["smsd.service", "smsd.update"],                # the one internal interface; signed updates
-    ["smsd.modem_events", "smsd.scheduler", "smsd.rotation", "smsd.push"],   # what moves
+    # what moves; provider connections (smsd/connections) run beside the scheduler
+    ["smsd.modem_events", "smsd.scheduler", "smsd.rotation", "smsd.push", "smsd.connections"],
     # durable state, appliance duties, start-up; the remote tunnel (a duty, and its relay)
     ["smsd.store", "smsd.system", "smsd.config", "smsd.drp"],
     ["smsd.board"],                                 # GPIO lines, LEDs, button
@@ -228,7 +229,7 @@ LAYERS: list[list[str]] = [
 # Front ends go through the service: nothing behind it is theirs to import.
 FRONTS = ("smsd.api", "smsd.web", "smsd.smpp")
 BEHIND_THE_SERVICE = ("smsd.store", "smsd.scheduler", "smsd.modem_events", "smsd.modem",
-                      "smsd.board", "smsd.sim", "smsd.at")
+                      "smsd.board", "smsd.sim", "smsd.at", "smsd.connections")
 # A pure helper that happens to live in store/: the box's time format of the vendor APIs.
 FRONT_MAY_USE = ("smsd.store.times",)
 # Modules on no floor: the package itself (its __version__ is read from anywhere).

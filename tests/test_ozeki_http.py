@@ -111,12 +111,16 @@ def test_unknown_connection_and_unsupported_setting(box: Box) -> None:
                           "&messagedata=x&serviceprovider=Nope"), "error")
     assert err["statuscode"] == "8" and "Nope" in err["statusmessage"]
     [err] = items(box.xml(f"action=configdriver&{auth('boss')}&name=GSMModem0"
-                          "&USEGPRS=on&SEND=off"), "error")
-    assert err["statuscode"] == "11" and "USEGPRS" in err["statusmessage"]
+                          "&NOSUCHKEY=on&SEND=off"), "error")
+    assert err["statuscode"] == "11" and "NOSUCHKEY" in err["statusmessage"]
     assert to_ozeki(box.svc.ports.settings(0))["SEND"] == "on"          # nothing of it was stored
-    [drv] = items(box.xml(f"action=configdriver&{auth('boss')}&name=gsmmodem0&send=off"),
-                  "driver")
+    # A key of the document's GSM table the box has no setting for (GPRS, the COM port, log
+    # files) is accepted and said to have no effect; the others are applied.
+    [drv] = items(box.xml(f"action=configdriver&{auth('boss')}&name=gsmmodem0&send=off"
+                          "&USEGPRS=on&MODEMORPORT=COM3"), "driver")
     assert drv["send"] == "off" and to_ozeki(box.svc.ports.settings(0))["SEND"] == "off"
+    assert drv["noeffect"] == "USEGPRS,MODEMORPORT" and drv["modemorport"] == "COM3"
+    assert "has no effect on this box" in drv["statusmessage"]
 
 
 def test_users_see_their_own_sent_messages_and_admins_all(box: Box) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Protocol
 import bottle
 
 from smsd.api import gateway_php, isms, json_api, ozeki, refusals
-from smsd.api import intelli, json_stk
+from smsd.api import connections_http, intelli, json_stk
 from smsd.api.auth import AuthResult, HttpAuth
 from smsd.service import Service
 from smsd.web import WebSettings
@@ -90,6 +90,7 @@ def build_app(svc: Service, auth: HttpAuth, *, sim: SimControl | None = None,
     intelli.mount(app, svc)
     for dialect in (isms, gateway_php, ozeki):
         dialect.mount(app, svc)
+    connections_http.mount(app, svc)      # HTTPServer connections: /connections/<name>
 
     if sim is not None:
         _mount_sim(app, svc, sim, authenticated)

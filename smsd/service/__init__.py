@@ -26,6 +26,7 @@
     svc.system         the box: info, logs, backup/restore, restart, reboot, factory reset
     svc.smpp           SMPP binds (passwords), the durable per-user deliver_sm queue
     svc.remote         the remote tunnel to a DRP relay: settings, save, status
+    svc.connections    connections to providers (SMPP, HTTP, SMTP): create, configure, run, infos
 
 Shared collaborators (store, scheduler, clock, access policy, limits) are handed to each subject
 object explicitly. Every method validates its arguments completely before it writes anything,
@@ -62,6 +63,7 @@ from smsd.service.users import Users
 from smsd.service.stk import Stk
 from smsd.service.ussd import Ussd
 from smsd.service.calls import Calls
+from smsd.service.connections import ConnectionsService
 from smsd.store.db import Store
 from smsd.throttle import FailureThrottle
 
@@ -105,6 +107,9 @@ class Service:
         self.system = System(store)           # the daemon attaches its controls and log buffer
         self.smpp = Smpp(store, self.users, clock)    # SMPP binds, the deliver_sm queue
         self.remote = Remote(store)           # the daemon attaches the tunnel (smsd/drp)
+        # Provider connections (smsd/connections); the daemon attaches their runner.
+        self.connections = ConnectionsService(store, self.sending, self.ports, self.routing,
+                                              self.access, clock)
         self._device_status = device_status
 
     def device_status(self) -> dict[str, str]:

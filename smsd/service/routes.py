@@ -21,15 +21,17 @@ from typing import Callable, Iterable, Sequence
 
 from smsd.errors import BadRequest, NoPortAvailable, NotFound
 from smsd.numbers import is_normal, normalise_number
-from smsd.routing import (Decision, ForwardRule, OutboundRule, PortGroup, check_group_name,
-                          clean_prefix, parse_target, route, tiers_text)
+from smsd.routing import (CONNECTION_BASE, Connection, Decision, ForwardRule, OutboundRule,
+                          PortGroup, check_group_name, clean_prefix, parse_target, route,
+                          tiers_text)
 from smsd.scheduler import Scheduler
+from smsd.store.connections import Connections
 from smsd.store.db import Store
 from smsd.store.outbox import RowRoute
 from smsd.store.routes_rules import ForwardLogRow, RoutingRules
 
 # Front ends a rule may name (the `dialect` of their tasks); "forward" is a forward rule's SMS.
-DIALECTS = ("json", "isms", "intelli", "ozeki", "gateway_php", "web", "smpp", "forward")
+DIALECTS = ("json", "isms", "intelli", "ozeki", "gateway_php", "web", "smpp", "forward", "smtp")
 MAX_RULES = 500
 MAX_TARGETS = 8
 MAX_FORWARD_NUMBERS = 10
@@ -68,6 +70,7 @@ class Routing:
                  clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._rules = RoutingRules(store.db)
+        self._connections = Connections(store.db, store.events, store.outbox)
         self._scheduler = scheduler
         self._clock = clock
 
@@ -79,7 +82,7 @@ class Routing:
     def groups(self) -> list[GroupInfo]:
         rules = self.outbound()
         return [GroupInfo(g.name, g.ports, tuple(r.id for r in rules if any(
-                    t.name == g.name for t in r.targets))) for g in self._rules.groups()]
+                    t == PortGroup(g.name) for t in r.targets))) for g in self._rules.groups()]
 
     def group_ports(self) -> dict[str, tuple[int, ...]]:
         return {g.name: g.ports for g in self._rules.groups()}
@@ -101,7 +104,7 @@ class Routing:
         return name
 
     def delete_group(self, name: str) -> None:
-        users = [r.id for r in self.outbound() if any(t.name == name for t in r.targets)]
+        users = [r.id for r in self.outbound() if PortGroup(name) in r.targets]
         if users:
             raise BadRequest(f"group {name!r} is used by outbound rule {users[0]}: delete or "
                              "change that rule first", field="group_name")
@@ -114,7 +117,8 @@ class Routing:
 
     def add_outbound(self, targets: Sequence[str], *, prefix: str = "", user: str = "",
                      dialect: str = "") -> int:
-        """A rule at the end of the list: `targets` are port group names, in fall-back order."""
+        """A rule at the end of the list: `targets` are port group names, or connections as
+        "conn:NAME", in fall-back order."""
         try:
             prefix = clean_prefix(prefix)
         except ValueError as exc:
@@ -126,18 +130,32 @@ class Routing:
             raise BadRequest(f"rule front end must be one of {', '.join(DIALECTS)}",
                              field="dialect")
         names = [t.strip() for t in targets if t.strip()]
-        known = self.group_ports()
         if not names or len(names) > MAX_TARGETS:
             raise BadRequest(f"rule targets: 1 to {MAX_TARGETS} port groups", field="targets")
-        missing = [n for n in names if n not in known]
-        if missing:
-            raise BadRequest(f"rule targets: no port group {missing[0]!r}", field="targets")
-        if len(set(names)) != len(names):
+        chosen = [self._target(n) for n in names]
+        if len(set(chosen)) != len(chosen):
             raise BadRequest("rule targets: a port group named twice", field="targets")
         if len(self._rules.outbound()) >= MAX_RULES:
             raise BadRequest(f"at most {MAX_RULES} outbound rules", field="targets")
-        keys = tuple(PortGroup(n).key for n in names)
+        keys = tuple(t.key for t in chosen)
         return self._rules.add_outbound(prefix, user, dialect, keys, self._clock())
+
+    def _target(self, name: str) -> PortGroup | Connection:
+        """A target named by a user: "conn:NAME" (or "connection:NAME") is a connection,
+        anything else a port group; each must exist."""
+        kind, _, rest = name.partition(":")
+        if kind in ("conn", "connection") and rest.strip():
+            if rest.strip() not in self.connection_numbers():
+                raise BadRequest(f"rule targets: no connection {rest.strip()!r}",
+                                 field="targets")
+            return Connection(rest.strip())
+        if name not in self.group_ports():
+            raise BadRequest(f"rule targets: no port group {name!r}", field="targets")
+        return PortGroup(name)
+
+    def connection_numbers(self) -> dict[str, int]:
+        """Each connection's number in a message's ports (smsd/routing.py CONNECTION_BASE)."""
+        return {c.name: CONNECTION_BASE + c.id for c in self._connections.all()}
 
     def delete_outbound(self, rule_id: int) -> None:
         if not self._rules.delete_outbound(rule_id):
@@ -158,8 +176,9 @@ class Routing:
             return None
         groups = self.group_ports()
         allowed = self.allowed_ports(user)
-        return [route(rules, groups, n, user, dialect, requested=requested, allowed=allowed)
-                for n in numbers]
+        connections = self.connection_numbers()
+        return [route(rules, groups, n, user, dialect, requested=requested, allowed=allowed,
+                      connections=connections) for n in numbers]
 
     def for_intake(self, numbers: Sequence[str], user: str | None, dialect: str,
                    requested: Sequence[int] | None) -> IntakeRouting:

@@ -14,6 +14,7 @@ from smsd.model import (DeliverStatus, Limits, MessageState, Recipient, SendAcce
                         SmsResult)
 from smsd.numbers import is_normal
 from smsd.pdu.types import ENC_8BIT, ENC_GSM7, ENC_UCS2
+from smsd.routing import is_connection
 from smsd.scheduler import Profile, Scheduler, most_parts, port_profiles
 from smsd.service.access import AccessPolicy
 from smsd.service.payloads import Row, payload_extra, payload_rows
@@ -209,6 +210,8 @@ class Sending:
         return True
 
     def _check_sendable(self, ports: Sequence[int] | None) -> None:
+        if ports is not None and any(is_connection(p) for p in ports):
+            return          # routed to a provider connection: it waits there when it is down
         infos = self._scheduler.infos()
         if not any(will_send(infos[p]) for p in (ports if ports is not None else self._ports.all)
                    if p in infos):
