@@ -20,29 +20,25 @@ from .instruments import Instruments
 
 class SendTimes:
     """When each port last had a part accepted (wall clock), for the "last successful send"
-    gauges; seeded from the database at start (queries.last_sent), moved by MetricsSink."""
+    gauges: moved by MetricsSink as parts go out, merged once with the database's record
+    (queries.last_sent) at the first scrape, so a restart does not forget the last send. The
+    database is read on the scraping thread only, never on a worker's."""
 
     def __init__(self, seed: Callable[[], dict[int, float]] | None = None) -> None:
         self._seed = seed
-        self._last: dict[int, float] | None = None
+        self._last: dict[int, float] = {}
         self._lock = threading.Lock()
 
     def note(self, port: int, when: float) -> None:
         with self._lock:
-            self._load()
-            assert self._last is not None
             self._last[port] = max(when, self._last.get(port, 0.0))
 
     def last(self) -> dict[int, float]:
+        seed, self._seed = self._seed, None
+        for port, when in (seed() if seed is not None else {}).items():
+            self.note(port, when)
         with self._lock:
-            self._load()
-            assert self._last is not None
             return dict(self._last)
-
-    def _load(self) -> None:
-        # First use, not construction: the seed reads the parts table once, off the start path.
-        if self._last is None:
-            self._last = dict(self._seed()) if self._seed is not None else {}
 
 
 class MetricsSink:
