@@ -69,7 +69,7 @@ class SmppServer:
         self.assembler = submit.Assembler()
         self.stopping = threading.Event()
         self.changed = threading.Condition()          # the delivery queue gained rows
-        self.claims: dict[str, set[int]] = {}         # user -> queued ids some bind is sending
+        self.claims: dict[str, dict[int, Connection]] = {}   # user -> queued id -> its sender
         self.claims_lock = threading.Lock()
         self.connections: set[Connection] = set()
         self.sock: socket.socket | None = None
@@ -128,17 +128,27 @@ class SmppServer:
             self.svc.smpp.wait_events(1.0)
 
     # --- claims: one bind sends a queued row at a time ----------------------------------------
-    def claim(self, user: str, delivery_id: int) -> bool:
+    def claim(self, user: str, delivery_id: int, conn: Connection) -> bool:
+        """False when another bind sends it, or `conn` is closed: a claim made after the
+        connection's `release_all` would never be given back."""
         with self.claims_lock:
-            mine = self.claims.setdefault(user, set())
-            if delivery_id in mine:
+            mine = self.claims.setdefault(user, {})
+            if delivery_id in mine or conn.closed.is_set():
                 return False
-            mine.add(delivery_id)
+            mine[delivery_id] = conn
             return True
 
-    def release(self, user: str, delivery_id: int) -> None:
+    def release(self, user: str, delivery_id: int, conn: Connection) -> None:
         with self.claims_lock:
-            self.claims.get(user, set()).discard(delivery_id)
+            if self.claims.get(user, {}).get(delivery_id) is conn:
+                del self.claims[user][delivery_id]
+
+    def release_all(self, user: str, conn: Connection) -> None:
+        """Everything `conn` was sending goes back to the queue (call after closing it)."""
+        with self.claims_lock:
+            mine = self.claims.get(user, {})
+            for delivery_id in [i for i, c in mine.items() if c is conn]:
+                del mine[delivery_id]
 
 
 class Connection:
@@ -395,7 +405,7 @@ class Connection:
                 break
             if self.refused.get(item.id, 0.0) > time.monotonic():
                 continue
-            if not self.server.claim(user, item.id):
+            if not self.server.claim(user, item.id, self):
                 continue
             own = self._own_number(item)
             built = deliver.build(item, parts, own)
@@ -434,7 +444,7 @@ class Connection:
         else:
             self.svc.smpp.ack(user, record.item.id)
             self.refused.pop(record.item.id, None)
-        self.server.release(user, record.item.id)
+        self.server.release(user, record.item.id, self)
         with self.server.changed:                 # room in the window: send the next one
             self.server.changed.notify_all()
 
@@ -444,7 +454,7 @@ class Connection:
             stale = [seq for seq, r in self.sent.items() if now - r.at > ACK_WAIT]
             records = [self.sent.pop(seq) for seq in stale]
         for record in records:
-            self.server.release(user, record.item.id)
+            self.server.release(user, record.item.id, self)
 
     # --- writing and closing --------------------------------------------------------------------
     def send(self, pdu: Command) -> None:
@@ -468,9 +478,8 @@ class Connection:
             pass
         self.sock.close()
         with self.lock:
-            records, self.sent = list(self.sent.values()), {}
-        for record in records:
-            self.server.release(self.session.user, record.item.id)
+            self.sent = {}
+        self.server.release_all(self.session.user, self)
         self.session.close()
 
 

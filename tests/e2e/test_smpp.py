@@ -109,7 +109,8 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     finally:
         d.stop()
         log = "".join(d.output)
-        assert "Traceback" not in log, log[-4000:]
+        at = log.find("Traceback")
+        assert at < 0, log[max(0, at - 1500):at + 3000]
 
 
 def bound(box: Box, name: str = "esme", password: str = PW8,
