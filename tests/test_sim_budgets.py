@@ -260,3 +260,35 @@ def test_a_lost_sim_is_left_and_a_board_without_sims_does_not_switch_back_and_fo
     watch.port_changed(multi(2, **lost), multi(2))             # its SIM is back and registered
     assert watch.usable(0, multi(2), clock.now)
 
+
+
+# --- the JSON API's SIM actions: the permission comes first ----------------------------------------
+def test_sim_actions_need_port_control_before_anything_else(tmp_path: Path) -> None:
+    from urllib.parse import quote
+
+    from front import PW, Front, basic
+
+    front = Front(str(tmp_path / "front.db")).start()
+    try:
+        front.svc.users.add("plain", PW, perms=("api:json",))
+        front.svc.users.add("boss", PW, perms=(), admin=True)
+
+        def call(user: str, **query: str) -> dict[str, Any]:
+            target = "/api/set_port_info?" + "&".join(f"{k}={quote(v)}" for k, v in query.items())
+            reply = front.get(target, basic(user, PW))
+            assert reply.status == 200
+            answer: dict[str, Any] = json.loads(reply.body)
+            return answer
+
+        for action, param in (("imei", ""), ("imei", "861673031234562"), ("number", ""),
+                              ("number", "+447700900555"), ("block", ""), ("unblock", "")):
+            refused = call("plain", port="0", action=action, param=param)
+            assert refused["error_code"] == 403 and "ports" in refused["reason"]
+        assert not front.svc.sims.views([0])[0].blocked
+        assert front.svc.sims.limits.number(0, front.svc.sims.views([0])[0].slot) == ""
+        assert call("boss", port="0", action="block")["error_code"] == 200
+        assert front.svc.sims.views([0])[0].blocked
+        assert call("boss", port="0", action="imei", param="12345")["error_code"] == 400
+        assert call("boss", port="9", action="block")["error_code"] == 400
+    finally:
+        front.close()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsd.errors import BadRequest
 from smsd.model import PortInfo
 from smsd.service import Service
 from smsd.service.sims import SimView
@@ -76,9 +75,7 @@ def set_sim(svc: Service, port: int, action: str, param: str | None,
             user: str | None) -> None:
     """One of SIM_ACTIONS. The answer is the document's bare 200 (get_port_info shows the value
     read back); a write the modem refused or did not read back is a 500 with its reason."""
-    if action in ("imei", "number") and not param:
-        raise BadRequest(f"{action} needs param: the new "
-                         f"{'IMEI (15 digits)' if action == 'imei' else 'phone number'}")
+    # The service checks the permission first, then the param (a refusal tells nothing more).
     if action == "imei":
         svc.sims.set_imei(port, param or "", user=user)
     elif action == "number":
