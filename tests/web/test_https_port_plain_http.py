@@ -4,17 +4,16 @@ clients on the same port are served as before."""
 from __future__ import annotations
 
 import socket
-from pathlib import Path
-
 import pytest
 
 from console_front import ConsoleFront
 from smsd.api import https_redirect
 
 
-@pytest.fixture
-def tls_front(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with ConsoleFront(tmp_path, https=True) as served:
+@pytest.fixture(scope="module")
+def tls_front(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One front for the module: the requests here change nothing (and a front costs 1 s)."""
+    with ConsoleFront(tmp_path_factory.mktemp("tls"), https=True) as served:
         yield served
 
 
