@@ -154,8 +154,8 @@ class SmppConnection:
         client.set_message_sent_handler(self._submit_resp)
         client.set_error_pdu_handler(self._error_pdu)
         self._client = client
-        client.connect()
         try:
+            client.connect()
             getattr(client, BIND[self.mode])(
                 system_id=self.s.get("SYSTEMID", ""), password=self.s.get("SMPPPASSWORD", ""),
                 system_type=self.s.get("SYSTEMTYPE", ""),
@@ -191,6 +191,12 @@ class SmppConnection:
 
     @staticmethod
     def _close(client: _Client) -> None:
+        sock = client._socket
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)      # wakes the reader blocked in recv
+            except OSError:
+                pass
         try:
             client.disconnect()
         except OSError:

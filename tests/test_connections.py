@@ -1,0 +1,444 @@
+"""Connections to providers (smsd/connections, svc.connections, docs/connections.md): segments and
+templates, the SMPP client's PDUs and its reconnection against a small SMSC on loopback, the
+dispatcher with the scheduler (a connection first, the GSM ports as the rule's next tier), the
+store's claims across a restart, settings validation, and the SMTP listener's refusals.
+"""
+from __future__ import annotations
+
+import http.server
+import smtplib
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from fakes import ready_info
+from smsd.connections import segments
+from smsd.connections.base import Outgoing, Received, Receipt
+from smsd.connections.http_client import HttpClientConnection, fill
+from smsd.connections.manager import ConnectionManager
+from smsd.connections.smpp_client import SmppConnection, receipt_of, received_of
+from smsd.connections.smtp import SmtpConnection, mail_text
+from smsd.errors import BadRequest, NotFound
+from smsd.model import ModemJob, PortInfo, Recipient, SendRequest
+from smsd.modem.jobs import SendPart
+from smsd.routing import CONNECTION_BASE, Connection, OutboundRule, PortGroup, route
+from smsd.scheduler import Scheduler
+from smsd.smpp import pdus
+from smsd.service import Service
+from smsd.service.ports import UnsupportedConnection
+from smsd.store import Store
+
+
+def wait_for(predicate: Any, timeout: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+# --- segments and templates ---------------------------------------------------------------------
+def test_a_long_gsm_message_is_cut_into_parts_with_a_concatenation_udh() -> None:
+    enc = segments.split("x" * 152 + "€" + "y" * 10, ref=7)
+    assert enc.dcs == segments.DC_DEFAULT and len(enc.segments) == 2
+    first, second = enc.segments
+    assert first.udh == bytes([5, 0, 3, 7, 2, 1]) and second.udh == bytes([5, 0, 3, 7, 2, 2])
+    assert len(first.ud) == 152                  # the escape pair of € is not split
+    assert segments.concat_of(second.udh) == (7, 2, 2)
+    short = segments.split("hello")
+    assert short.segments[0].udh == b"" and short.whole == b"hello"
+
+
+def test_ucs2_and_binary() -> None:
+    enc = segments.split("ж" * 70)
+    assert enc.dcs == segments.DC_UCS2 and len(enc.segments) == 1
+    emoji = segments.split("😀" * 36)                   # 144 octets of surrogate pairs
+    assert len(emoji.segments) == 2 and all(len(s.ud) % 4 == 0 for s in emoji.segments)
+    assert "".join(s.ud.decode("utf-16-be") for s in emoji.segments) == "😀" * 36
+    data = segments.split("", data=b"\x01\x02", udh=b"\x05\x04\x0b\x84\x23\xf0")
+    assert data.dcs == segments.DC_BINARY and data.segments[0].udh == b"\x06\x05\x04\x0b\x84\x23\xf0"
+    assert segments.decode(8, "é".encode("utf-16-be")) == "é"
+
+
+def test_templates_fill_every_variable_url_encoded() -> None:
+    values = {"recipient": "+4477", "originator": "shop", "messagedata": "a b&c",
+              "messageid": "9", "udhHEX": "050003", "udHEX": "41", "dcsHEX": "00",
+              "pidHEX": "00", "messagetype": "SMS:TEXT", "messagetext": "a b&c"}
+    url = fill("http://h/s?r=$recipient &o=$originator&m=$messagedata&i=$messageid"
+               "&u=$udhHEX&d=$udHEX&c=$dcsHEX&p=$pidHEX&t=$messagetype", values)
+    assert url == ("http://h/s?r=%2B4477&o=shop&m=a%20b%26c&i=9&u=050003&d=41&c=00&p=00"
+                   "&t=SMS%3ATEXT")
+    assert fill("x=$messagedata", values, encode=False) == "x=a b&c"
+
+
+def test_http_answers_are_judged_by_respsuccess_and_respfailed() -> None:
+    conn = HttpClientConnection("h", {"RESPSUCCESS": r"OK id=(\w+)", "RESPFAILED": "ERR"}, None)  # type: ignore[arg-type]
+    assert conn.judge(200, "OK id=ab12").remote_id == "ab12"
+    assert not conn.judge(200, "ERR OK id=1").ok
+    assert not conn.judge(200, "accepted").ok
+    plain = HttpClientConnection("h", {}, None)  # type: ignore[arg-type]
+    assert plain.judge(204, "").ok and not plain.judge(500, "").ok
+
+
+def test_post_sends_the_query_as_the_body() -> None:
+    conn = HttpClientConnection("h", {"TARGETURL": "http://h/send?to=$recipient&m=$messagedata",
+                                      "REQUESTMETHOD": "Post"}, None)  # type: ignore[arg-type]
+    [(url, body)] = conn.requests(Outgoing(1, "+44", "hi there", ""))
+    assert url == "http://h/send" and body == "to=%2B44&m=hi%20there"
+
+
+# --- SMPP PDUs ----------------------------------------------------------------------------------
+def test_submits_use_sar_udh_or_message_payload_as_set() -> None:
+    msg = Outgoing(300, "+447700900001", "z" * 200, "shop")
+    sar = SmppConnection("s", {"USESAR": "on"}, None).submits(msg)  # type: ignore[arg-type]
+    assert [f["sar_segment_seqnum"] for f in sar] == [1, 2] and sar[0]["sar_msg_ref_num"] == 300
+    assert sar[0]["destination_addr"] == "447700900001" and sar[0]["dest_addr_ton"] == 1
+    assert sar[0]["source_addr_ton"] == 5 and sar[0]["registered_delivery"] == 1
+    udh = SmppConnection("s", {"USESAR": "off"}, None).submits(msg)  # type: ignore[arg-type]
+    assert udh[0]["esm_class"] == 0x40 and udh[0]["short_message"][:3] == b"\x05\x00\x03"
+    whole = SmppConnection("s", {"USETLVMESSAGEPAYLOAD": "on"}, None).submits(msg)  # type: ignore[arg-type]
+    assert len(whole) == 1 and whole[0]["message_payload"] == b"z" * 200
+
+
+class _Pdu:
+    """A deliver_sm as smpplib parses one: attributes by field name."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.esm_class, self.data_coding, self.source_addr_ton = 0, 0, 1
+        self.source_addr, self.destination_addr = b"447700900555", b"4411"
+        self.short_message = b""
+        self.__dict__.update(fields)
+
+
+def test_receipts_and_received_messages_are_read() -> None:
+    text = b"id:42 sub:001 dlvrd:001 submit date:2401010000 done date:2401010000 stat:DELIVRD err:000"
+    assert receipt_of(_Pdu(esm_class=4, short_message=text)) == Receipt("42", True, "DELIVRD")
+    assert receipt_of(_Pdu(esm_class=4, short_message=text.replace(b"DELIVRD", b"UNDELIV"),
+                           receipted_message_id=b"43")) == Receipt("43", False, "UNDELIV")
+    assert receipt_of(_Pdu(esm_class=4, short_message=b"id:1 stat:ENROUTE")) is None
+    part = received_of(_Pdu(esm_class=0x40, short_message=b"\x05\x00\x03\x09\x02\x01hel"), "")
+    assert part == Received("+447700900555", "4411", "hel", part.sent, (9, 2, 1))
+
+
+# A small SMSC on loopback, written with the SMPP server's PDU helpers (smpplib's classes): it binds anyone, answers each
+# submit_sm with the id "m<n>" and a receipt, and drops the first connection after its bind.
+class Smsc:
+    def __init__(self, drop_first: bool = False) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.binds: list[str] = []
+        self.submits: list[Any] = []
+        self.drop_first = drop_first
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read(conn: socket.socket) -> Any:
+        head = conn.recv(4, socket.MSG_WAITALL)
+        if len(head) < 4:
+            return None
+        body = conn.recv(struct.unpack(">L", head)[0] - 4, socket.MSG_WAITALL)
+        return pdus.decode(head + body)
+
+    @staticmethod
+    def _send(conn: socket.socket, name: str, seq: int, **fields: Any) -> None:
+        conn.sendall(pdus.encode(pdus.make(name, sequence=seq, **fields)))
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            self._serve_one(conn)
+        except OSError:
+            pass                             # the client went away: the test is over
+
+    def _serve_one(self, conn: socket.socket) -> None:
+        with conn:
+            while True:
+                pdu = self._read(conn)
+                if pdu is None:
+                    return
+                if pdu.command.startswith("bind_"):
+                    self.binds.append(pdu.command)
+                    self._send(conn, pdu.command + "_resp", pdu.sequence, system_id="smsc")
+                    if self.drop_first and len(self.binds) == 1:
+                        return
+                elif pdu.command == "submit_sm":
+                    self.submits.append(pdu)
+                    mid = f"m{len(self.submits)}"
+                    self._send(conn, "submit_sm_resp", pdu.sequence, message_id=mid)
+                    self._send(conn, "deliver_sm", 1000 + len(self.submits), esm_class=4,
+                               source_addr="447700900001", destination_addr="shop",
+                               short_message=f"id:{mid} stat:DELIVRD err:000".encode())
+                elif pdu.command == "enquire_link":
+                    self._send(conn, "enquire_link_resp", pdu.sequence)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.messages: list[Received] = []
+        self.receipts: list[Receipt] = []
+
+    def received(self, connection: str, message: Received) -> None:
+        self.messages.append(message)
+
+    def receipt(self, connection: str, receipt: Receipt) -> None:
+        self.receipts.append(receipt)
+
+
+def test_smpp_client_binds_again_after_losing_the_bind_and_gets_receipts() -> None:
+    smsc, inbound = Smsc(drop_first=True), Collect()
+    conn = SmppConnection("up", {"HOST": "127.0.0.1", "PORT": str(smsc.port), "SYSTEMID": "me",
+                                 "SMPPPASSWORD": "pw", "MODE": "Transmitter"}, inbound)
+    conn.start()
+    try:
+        wait_for(lambda: len(smsc.binds) == 2 and conn.status().up, what="the second bind")
+        assert smsc.binds == ["bind_transmitter", "bind_transmitter"]
+        outcome = conn.submit(Outgoing(5, "+447700900001", "hello", "shop"))
+        assert outcome.ok and outcome.remote_id == "m1"
+        assert smsc.submits[0].short_message == b"hello"
+        wait_for(lambda: inbound.receipts, what="the receipt")
+        assert inbound.receipts == [Receipt("m1", True, "DELIVRD")]
+    finally:
+        conn.stop()
+        smsc.close()
+    assert not conn.submit(Outgoing(6, "+447700900001", "x", "")).on_air   # unbound: waits
+
+
+def test_an_unreachable_smsc_is_retried_with_growing_waits() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conn = SmppConnection("down", {"HOST": "127.0.0.1", "PORT": str(port)}, Collect())
+    conn.start()
+    try:
+        wait_for(lambda: "again in 2 s" in conn.status().detail, what="the second wait")
+        assert not conn.status().up
+    finally:
+        conn.stop()
+
+
+# --- routing, dispatch and the store -----------------------------------------------------------
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Recorder:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.jobs: list[ModemJob] = []
+
+    @property
+    def info(self) -> PortInfo:
+        return ready_info(self.port)
+
+    def submit(self, job: ModemJob) -> None:
+        self.jobs.append(job)
+
+
+class Provider:
+    """A loopback HTTP provider answering OK id=<n>."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.paths.append(self.path)
+                body = f"OK id=p{len(outer.paths)}".encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Rig:
+    def __init__(self, path: Path) -> None:
+        self.clock = Clock()
+        self.store = Store(str(path))
+        self.sched = Scheduler(self.store, depth=20, clock=self.clock)
+        self.workers = {p: Recorder(p) for p in range(2)}
+        self.sched.attach(self.workers)
+        self.svc = Service(self.store, self.sched, self.workers, clock=self.clock)
+        self.manager = ConnectionManager(self.svc.connections.rows, self.svc.connections,
+                                         clock=self.clock)
+        self.svc.connections.attach(self.manager)
+        self.sched.connection_able = self.manager.able
+
+    def send(self, number: str, text: str = "hi") -> int:
+        accepted = self.svc.sending.send_sms(SendRequest(text, (Recipient(number),)))
+        return accepted.message_ids[0]
+
+    def status(self, message_id: int) -> str:
+        row = self.store.db.conn().execute("SELECT status, stage FROM messages WHERE id = ?",
+                                           (message_id,)).fetchone()
+        return f"{row[0]}/{row[1]}"
+
+    def handed(self) -> int:
+        self.sched.dispatch_once()
+        return sum(isinstance(j, SendPart) for w in self.workers.values() for j in w.jobs)
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    r = Rig(tmp_path / "db.sqlite")
+    yield r
+    r.manager.stop()
+    r.store.close()
+
+
+def test_route_puts_a_connection_tier_beside_port_groups() -> None:
+    rule = OutboundRule(1, 1, "+44", "", "", (Connection("up"), PortGroup("g")))
+    decision = route([rule], {"g": (0, 1)}, "+4477", None, "json", requested=None, allowed=None,
+                     connections={"up": CONNECTION_BASE + 3})
+    assert decision.tiers == ((CONNECTION_BASE + 3,), (0, 1))
+    named = route([rule], {"g": (0, 1)}, "+4477", None, "json", requested=[1], allowed=None,
+                  connections={"up": CONNECTION_BASE + 3})
+    assert named.tiers == ((1,),)                # a request naming ports wants those ports
+
+
+def test_connection_first_then_the_ports_while_it_is_stopped(rig: Rig) -> None:
+    provider = Provider()
+    try:
+        rig.svc.connections.create("HTTPClient", "web")
+        rig.svc.connections.configure("web", {
+            "TARGETURL": f"http://127.0.0.1:{provider.port}/s?to=$recipient&m=$messagedata",
+            "RESPSUCCESS": r"OK id=(\w+)"})
+        rig.svc.routing.set_group("gsm", [0])
+        rig.svc.routing.add_outbound(["conn:web", "gsm"], prefix="+44")
+        rig.svc.connections.run("web", True)
+        first = rig.send("+447700900001", "via web")
+        wait_for(lambda: rig.status(first) == "SENT_OK/2", what="the HTTP send")
+        assert rig.handed() == 0 and provider.paths == ["/s?to=%2B447700900001&m=via%20web"]
+        assert rig.svc.connections.rows.state(first) == ("sent", "p1", "")
+        # The connection reports its receipts: DELIVERED, with a delivery report row.
+        rig.svc.connections.receipt("web", Receipt("p1", True, "DELIVRD"))
+        assert rig.status(first) == "DELIVERED/2"
+        rig.svc.connections.run("web", False)
+        second = rig.send("+447700900002", "via gsm")
+        assert rig.handed() == 1                     # the rule's next tier: port 0
+        assert rig.workers[0].jobs and rig.status(second) == "SENDING/1"
+    finally:
+        provider.close()
+
+
+def test_without_a_next_tier_a_message_waits_for_its_connection(rig: Rig) -> None:
+    rig.svc.connections.create("HTTPClient", "web")
+    rig.svc.connections.configure("web", {"TARGETURL": "http://127.0.0.1:9/s?to=$recipient"})
+    rig.svc.routing.add_outbound(["conn:web"], prefix="+44")
+    msg = rig.send("+447700900003")          # accepted while the connection is stopped
+    assert rig.handed() == 0 and rig.status(msg) == "SENDING/0"
+    rig.svc.connections.run("web", True)     # nothing listens on port 9: never reached it
+    time.sleep(0.8)
+    assert rig.status(msg) == "SENDING/0" and rig.svc.connections.rows.state(msg) is None
+
+
+def test_a_claim_on_the_air_at_a_restart_fails_as_unknown(rig: Rig, tmp_path: Path) -> None:
+    rig.svc.connections.create("SMTP", "mail")
+    rig.svc.routing.add_outbound(["conn:mail"], prefix="+44")
+    msg = rig.send("+447700900004")
+    row = rig.svc.connections.rows.get("mail")
+    assert row is not None
+    assert rig.svc.connections.rows.claim(msg, row.id, CONNECTION_BASE + row.id, rig.clock())
+    assert not rig.svc.connections.rows.claim(msg, row.id, CONNECTION_BASE + row.id, 0.0)
+    again = ConnectionManager(rig.svc.connections.rows, rig.svc.connections)
+    again.start()
+    again.stop()
+    assert rig.status(msg) == "FAILED/2"
+    assert rig.svc.connections.rows.state(msg)[0] == "failed"  # type: ignore[index]
+
+
+def test_settings_are_checked_before_anything_is_stored(rig: Rig) -> None:
+    with pytest.raises(UnsupportedConnection, match="UCP is not supported"):
+        rig.svc.connections.create("ucp")
+    made = rig.svc.connections.create("smpp")
+    assert made.name == "SMPP0" and made.kind == "SMPP" and not made.running
+    with pytest.raises(BadRequest, match="NOPE"):
+        rig.svc.connections.configure("SMPP0", {"HOST": "h", "NOPE": "1"})
+    with pytest.raises(BadRequest, match="on or off"):
+        rig.svc.connections.configure("SMPP0", {"USESAR": "maybe"})
+    assert rig.svc.connections.info("SMPP0").settings["HOST"] == "127.0.0.1"
+    done = rig.svc.connections.configure("SMPP0", {"host": "smsc", "SMPPPASSWORD": "x",
+                                                   "LOGMAXFILESIZE": "1"})
+    assert done.used == {"HOST": "smsc", "SMPPPASSWORD": "x"}
+    assert done.no_effect == {"LOGMAXFILESIZE": "1"}
+    assert done.info.settings["SMPPPASSWORD"] == "********"
+    with pytest.raises(BadRequest, match="exists"):
+        rig.svc.connections.create("HTTPClient", "GSMModem0")     # a modem port's name
+    rig.svc.routing.add_outbound(["conn:SMPP0"])
+    with pytest.raises(BadRequest, match="outbound rule"):
+        rig.svc.connections.delete("SMPP0")
+    with pytest.raises(BadRequest, match="no connection"):
+        rig.svc.routing.add_outbound(["conn:nope"])
+    with pytest.raises(NotFound):
+        rig.svc.connections.run("nope", True)
+
+
+# --- SMTP ---------------------------------------------------------------------------------------
+class Mails(Collect):
+    def __init__(self) -> None:
+        super().__init__()
+        self.mails: list[tuple[str, list[str], str]] = []
+
+    def mail(self, connection: str, user: str, numbers: list[str], text: str) -> None:
+        if text == "refuse me":
+            raise BadRequest("no credit left")
+        self.mails.append((user, numbers, text))
+
+
+def test_the_smtp_listener_takes_permitted_senders_only() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbound = Mails()
+    conn = SmtpConnection("m", {"LISTEN": f"127.0.0.1:{port}", "RECEIVE": "on",
+                                "MAILDOMAIN": "box.lan", "SENDERS": "ops@x.org=ops"}, inbound)
+    conn.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.sendmail("OPS@x.org", ["+447700900001@box.lan", "447700900002@box.lan"],
+                          b"Subject: s\r\nContent-Type: text/plain\r\n\r\nalarm 3\r\n")
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                smtp.sendmail("ops@x.org", ["447700900001@elsewhere.org"], b"\r\nx\r\n")
+            with pytest.raises(smtplib.SMTPDataError, match="no credit"):
+                smtp.sendmail("ops@x.org", ["447700900001@box.lan"], b"\r\nrefuse me\r\n")
+            with pytest.raises(smtplib.SMTPSenderRefused):
+                smtp.sendmail("eve@x.org", ["447700900001@box.lan"], b"\r\nx\r\n")
+    finally:
+        conn.stop()
+    assert inbound.mails == [("ops", ["+447700900001", "447700900002"], "alarm 3")]
+    assert mail_text(b"Subject: only a subject\r\n\r\n") == "only a subject"
