@@ -10,11 +10,11 @@ SystemUnavailable saying why, and nothing happens.
 
 A backup is the whole database or, with `config_only`, its configuration (users, permissions,
 address book, routing, port settings; smsd/store/backup.py), which restores onto another box
-without its history. Restore is two steps, both checked: `stage_restore(data)` keeps an uploaded backup aside after
-checking it is an smsd backup this version can migrate (smsd/store/backup.py), and
-`confirm_restore()` marks it for the next start and restarts: the database is replaced before it
-is opened, through the same migrations an upgrade runs, and the one replaced is kept as
-`smsd.db.pre-restore.bak`.
+without its history. Restore is two steps, both checked: `stage_restore(data)` keeps an
+uploaded backup aside after checking it is an smsd backup this version can migrate, and
+`confirm_restore()` marks it for the next start and restarts: the database is replaced (or, for
+a configuration backup, its configuration) before it is opened, through the same migrations an
+upgrade runs, and the one replaced is kept as `smsd.db.pre-restore.bak`.
 """
 from __future__ import annotations
 
