@@ -38,6 +38,7 @@ def values(req: PageRequest, entered: dict[str, Any] | None = None,
     """What routing.tpl's rule sections show (the Routing page's `show` passes them on)."""
     routing = req.svc.routing
     return {"groups": routing.groups(), "rules": routing.outbound(),
+            "connections": req.svc.connections.names(),      # targets beside the port groups
             "forwards": routing.forwards(), "dialects": DIALECTS, "dialect_names": DIALECT_NAMES,
             "users": [u.name for u in req.svc.users.all()],
             "max_targets": MAX_TARGETS, "rule_entered": entered or {},
@@ -151,21 +152,34 @@ def which(req: PageRequest) -> str:
                                       entered["which_dialect"])
     except BadRequest as exc:
         return _fail(req, exc, "which_number", entered)
-    return _show(req, entered, describe(found, entered["which_number"]), status=200)
+    names = {n: name for name, n in req.svc.routing.connection_numbers().items()}
+    return _show(req, entered, describe(found, entered["which_number"], names), status=200)
 
 
-def describe(found: Which, number: str) -> dict[str, Any]:
-    """The test box's answer in words (ports 1-based, as the page shows them)."""
+def _tier(tier: tuple[int, ...], connections: dict[int, str]) -> str:
+    if len(tier) == 1 and tier[0] in connections:
+        return f"connection {connections[tier[0]]}"
+    return "port(s) " + ", ".join(str(p + 1) for p in tier)
+
+
+def describe(found: Which, number: str, connections: dict[int, str] | None = None
+             ) -> dict[str, Any]:
+    """The test box's answer in words (ports 1-based, as the page shows them; a provider
+    connection by its name, `connections`: its number -> name)."""
     d = found.decision
-    named = ", ".join(str(p + 1) for p in found.now)
+    connections = connections or {}
+    if found.now and found.now[0] in connections:
+        named = f"connection {connections[found.now[0]]}"
+    else:
+        named = "port(s) " + ", ".join(str(p + 1) for p in found.now)
     if d.rule is None:
         route = "No outbound rule matches: any port the request names (all when it names none)."
     elif d.refused:
         route = f"Refused: {d.reason}."
     else:
-        tiers = " then ".join("port(s) " + ", ".join(str(p + 1) for p in t) for t in d.tiers)
+        tiers = " then ".join(_tier(t, connections) for t in d.tiers)
         route = f"Outbound rule {d.rule.id}: {tiers}."
-    now = (f"It would go out now on port(s) {named}." if found.now
+    now = (f"It would go out now on {named}." if found.now
            else "No port it may use can send now: it would wait.")
     return {"number": number, "rule": d.rule.id if d.rule else None, "route": route,
             "now": "" if d.refused else now, "refused": d.refused}

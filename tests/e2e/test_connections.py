@@ -12,6 +12,7 @@ its outbound rules on the Routing page, then sends through them over loopback:
 """
 from __future__ import annotations
 
+import html
 import http.server
 import re
 import smtplib
@@ -197,6 +198,12 @@ def test_smpp_connection_to_a_second_box(boxes: Boxes) -> None:
     wait_for(lambda: any(i.get("name") == "toB" and i.get("connected") == "yes"
                          for i in ozeki(a, "listdrivers")), what="the SMPP bind to box B")
     add_rule(a, "+4477009001", "conn:toB")
+    # The Routing page shows the rule, offers the connection as a target and tests a number.
+    c = console(a)
+    page = html.unescape(c.get("/routing").body)
+    assert "<td>connection toB</td>" in page and '<option value="conn:toB">' in page
+    said = html.unescape(c.post("/routing/which", {"which_number": "+447700900123"}).body)
+    assert "connection toB." in said and "It would go out now on connection toB." in said
     send(a, "+447700900123", "through box B", 41)
     row = wait_for(lambda: final(a, 41, ("DELIVERED", "FAILED")), timeout=30,
                    what="the receipt from box B")

@@ -43,7 +43,7 @@
 <h3>Outbound rules, in order</h3>
 % if rules:
 <table class="rules" id="rules">
-  <thead><tr><th>#</th><th>Id</th><th>Number starts with</th><th>User</th><th>Front end</th><th>Port groups, in fall-back order</th><th></th></tr></thead>
+  <thead><tr><th>#</th><th>Id</th><th>Number starts with</th><th>User</th><th>Front end</th><th>Port groups and connections, in fall-back order</th><th></th></tr></thead>
   <tbody>
 % for i, r in enumerate(rules):
   <tr id="rule-{{r.id}}">
@@ -52,7 +52,7 @@
     <td>{{r.prefix or 'any'}}</td>
     <td>{{r.user or 'any'}}</td>
     <td>{{dialect_names.get(r.dialect, r.dialect) if r.dialect else 'any'}}</td>
-    <td>{{' then '.join(t.name for t in r.targets)}}</td>
+    <td>{{' then '.join(('connection ' + t.name) if t.key.startswith('conn:') else t.name for t in r.targets)}}</td>
     <td>
 % for to, label in (('up', 'Up'), ('down', 'Down')):
       <form method="post" action="/routing/rule/move" class="inline">
@@ -94,10 +94,13 @@
 % include('field_error.tpl', name='dialect')
   </label>
 % for i in range(1, 4):
-  <label>{{'Port group' if i == 1 else 'then, while it cannot send'}} <select name="target{{i}}">
+  <label>{{'Port group or connection' if i == 1 else 'then, while it cannot send'}} <select name="target{{i}}">
     <option value="">{{'choose' if i == 1 else 'none'}}</option>
 % for g in groups:
     <option value="{{g.name}}"{{!' selected' if g.name == rule_entered.get('target%d' % i) else ''}}>{{g.name}}</option>
+% end
+% for c in connections:
+    <option value="conn:{{c}}"{{!' selected' if 'conn:' + c == rule_entered.get('target%d' % i) else ''}}>connection {{c}}</option>
 % end
   </select></label>
 % end
