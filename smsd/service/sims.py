@@ -107,11 +107,15 @@ class Sims:
             self._scheduler.submit(port, Refresh())       # the worker reads PIN and SMSC anew
         self._scheduler.kick()
 
-    def set_blocked(self, port: int, blocked: bool, user: str | None = None) -> int:
-        """Block (no dispatch) or unblock the port's active SIM; returns its slot."""
+    def set_blocked(self, port: int, blocked: bool, user: str | None = None,
+                    slot: int | None = None) -> int:
+        """Block (no dispatch) or unblock a SIM, by default the port's active one; its slot."""
         self._access.require_port_control(user)
         self._ports.known([port])
-        slot = sim_of(self._scheduler.info(port))
+        if slot is None:
+            slot = sim_of(self._scheduler.info(port))
+        elif slot not in self.slots_of(port):
+            raise BadRequest(f"port {port} has no SIM slot {slot}")
         self.limits.set_blocked(port, slot, blocked)
         self._scheduler.port_settings_changed(port)
         return slot

@@ -19,10 +19,14 @@ from smsd.budgets import ALL_SLOTS, SIM_KEYS, SINGLE
 from smsd.web.console import Console, PageRequest
 
 FIELDS = ("sim_parts_per_day", "sim_parts_per_month", "credit", "call_minutes_per_day",
-          "call_minutes_per_hour", "calls_per_day")
+          "call_minutes_per_hour", "calls_per_day", "smsc", "sim_pin")
 LABELS = {"sim_parts_per_day": "SMS parts per day", "sim_parts_per_month": "SMS parts per month",
           "credit": "Credit left", "call_minutes_per_day": "Call minutes per day",
-          "call_minutes_per_hour": "Call minutes per hour", "calls_per_day": "Calls per day"}
+          "call_minutes_per_hour": "Call minutes per hour", "calls_per_day": "Calls per day",
+          "smsc": "SMSC", "sim_pin": "SIM PIN"}
+MEANINGS = {"smsc": "this SIM's SMSC (empty: the port's)",
+            "sim_pin": "this SIM's PIN (empty: keep; tick clear to use the port's)"}
+SECRET = "sim_pin"          # never shown back, never written to the audit log
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ def sims_card(req: PageRequest, info: PortInfo) -> dict[str, object]:
     rows = [_row(req, info, ALL_SLOTS, view.slot)]
     rows += [_row(req, info, slot, view.slot) for slot in req.svc.sims.slots_of(info.port)]
     left = view.remaining
-    fields = [(k, LABELS[k], SIM_KEYS[k].meaning) for k in FIELDS]
+    fields = [(k, LABELS[k], MEANINGS.get(k) or SIM_KEYS[k].meaning) for k in FIELDS]
     return {"port": info.port, "rows": rows, "fields": fields,
             "blocked": view.blocked, "active": slot_name(view.slot),
             "left": {"day": left.daily, "month": left.monthly,
@@ -53,6 +57,7 @@ def sims_card(req: PageRequest, info: PortInfo) -> dict[str, object]:
 
 def _row(req: PageRequest, info: PortInfo, slot: int, active: int) -> SlotRow:
     own = req.svc.sims.own_settings(info.port, slot)
+    own[SECRET] = "set" if own.get(SECRET) else ""          # the PIN itself is never shown
     if slot != ALL_SLOTS and req.svc.sims.limits.credit(info.port, slot) is not None:
         own["credit"] = f"{req.svc.sims.limits.credit(info.port, slot):.2f}"
     blocked = slot != ALL_SLOTS and req.svc.sims.limits.blocked(info.port, slot)
@@ -82,8 +87,12 @@ def save(req: PageRequest) -> str:
         return req.refuse(400, "no such port or SIM slot")
     port, slot = where
     own = req.svc.sims.own_settings(port, slot)
-    entered = {k: form.get(k, "").strip() for k in FIELDS if k in form}
+    entered = {k: form.get(k, "").strip() for k in FIELDS if k in form and k != SECRET}
     changed = {k: v for k, v in entered.items() if v != own.get(k, "")}
+    if form.get(SECRET, "").strip():
+        changed[SECRET] = form.get(SECRET, "").strip()
+    elif form.get("clear_" + SECRET):
+        changed[SECRET] = ""
     if slot == ALL_SLOTS:
         changed.pop("credit", None)          # a counter belongs to one SIM
     if not changed:
@@ -96,18 +105,24 @@ def save(req: PageRequest) -> str:
             str(exc)
         bottle.response.status = 400
         return show(req)
-    shown = ", ".join(f"{k}={v or '(port)'}" for k, v in sorted(changed.items()))
+    shown = ", ".join(k if k == SECRET else f"{k}={v or '(port)'}"
+                      for k, v in sorted(changed.items()))
     req.svc.audit.record(req.user, "port.sim", f"port {port + 1} {slot_name(slot)}: {shown}")
     return req.redirect("/ports", f"Port {port + 1} {slot_name(slot)}: saved "
                                   f"({', '.join(sorted(changed))}).")
 
 
 def block(req: PageRequest) -> str:
+    """Block or unblock one SIM: the row's slot, or the active one when the form names none."""
     form = req.form()
-    port = form.get("port", "")
     op = form.get("op", "")
-    if not port.isdigit() or int(port) not in req.svc.ports.all or op not in ("block", "unblock"):
-        return req.refuse(400, "no such port or operation")
-    slot = req.svc.sims.set_blocked(int(port), op == "block", user=req.user)
+    where = _port_slot(req, form) if form.get("slot") else None
+    port = form.get("port", "")
+    if op not in ("block", "unblock") or not port.isdigit() or \
+            int(port) not in req.svc.ports.all or (form.get("slot") and where is None) or \
+            (where is not None and where[1] == ALL_SLOTS):
+        return req.refuse(400, "no such port, SIM slot or operation")
+    slot = req.svc.sims.set_blocked(int(port), op == "block", user=req.user,
+                                    slot=None if where is None else where[1])
     req.svc.audit.record(req.user, f"port.{op}", f"port {int(port) + 1} {slot_name(slot)}")
     return req.redirect("/ports", f"Port {int(port) + 1} {slot_name(slot)}: {op}ed.")

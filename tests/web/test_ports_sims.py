@@ -22,9 +22,30 @@ def test_the_page_lists_every_slot_with_the_port_row_first(admin: Client) -> Non
     page = admin.get("/ports")
     assert page.status == 200
     card = page.body[page.body.index('id="sims-1"'):page.body.index('id="sims-2"')]
-    rows = re.findall(r'name="slot" value="(-?\d+)"', card)
+    rows = re.findall(r'<form id="sim-0-(-?\d+)"', card)
     assert rows == ["-1", "0", "1", "2", "3"]        # every SIM, then the fake board's 4 slots
     assert "Block the active SIM" in card and 'name="sim_parts_per_day"' in card
+    assert "Block slot 3" in card and 'name="smsc"' in card and 'name="sim_pin"' in card
+
+
+def test_a_slot_has_its_own_pin_and_smsc_never_shown_nor_audited(front: ConsoleFront,
+                                                                 admin: Client) -> None:
+    reply = admin.post("/ports/sim", {"port": "0", "slot": "1", "sim_pin": "4711",
+                                      "smsc": "+447958879880"})
+    assert reply.status == 303, reply.body[-400:]
+    assert front.svc.sims.own_settings(0, 1) == {"sim_pin": "4711", "smsc": "+447958879880"}
+    page = admin.get("/ports").body
+    assert "4711" not in page and "+447958879880" in page
+    assert "4711" not in front.svc.audit.entries(action="port")[0].detail
+    # an empty PIN field keeps it; "clear" gives the slot the port's PIN again
+    assert admin.post("/ports/sim", {"port": "0", "slot": "1", "sim_pin": "",
+                                     "smsc": "+447958879880"}).status == 303
+    assert front.svc.sims.own_settings(0, 1)["sim_pin"] == "4711"
+    assert admin.post("/ports/sim", {"port": "0", "slot": "1", "sim_pin": "",
+                                     "clear_sim_pin": "1"}).status == 303
+    assert "sim_pin" not in front.svc.sims.own_settings(0, 1)
+    bad = admin.post("/ports/sim", {"port": "0", "slot": "1", "sim_pin": "12"})
+    assert bad.status == 400 and field_error(bad.body, "sim-0-1-sim_pin")
 
 
 def test_slot_values_are_saved_audited_and_override_the_port(front: ConsoleFront,
@@ -68,6 +89,10 @@ def test_block_and_unblock_the_active_sim(front: ConsoleFront, admin: Client) ->
     assert admin.post("/ports/block", {"port": "1", "op": "unblock"}).status == 303
     assert not front.svc.sims.views([1])[0].blocked
     assert admin.post("/ports/block", {"port": "1", "op": "melt"}).status == 400
+    assert admin.post("/ports/block", {"port": "1", "slot": "3", "op": "block"}).status == 303
+    assert front.svc.sims.limits.blocked(1, 3) and not front.svc.sims.views([1])[0].blocked
+    assert admin.post("/ports/block", {"port": "1", "slot": "7", "op": "block"}).status == 400
+    assert admin.post("/ports/block", {"port": "1", "slot": "-1", "op": "block"}).status == 400
 
 
 def test_a_user_without_port_control_cannot_change_sims(front: ConsoleFront) -> None:

@@ -19,10 +19,25 @@
     <tbody>
 % for row in sims['rows']:
       <tr class="{{'active' if row.active else ''}}">
-        <td>{{row.name}}{{' (active)' if row.active else ''}}{{' · blocked' if row.blocked else ''}}</td>
+        <td>{{row.name}}{{' (active)' if row.active else ''}}{{' · blocked' if row.blocked else ''}}
+%   if row.slot != -1:
+          <form method="post" action="/ports/block">
+            <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="port" value="{{p}}"><input type="hidden" name="slot" value="{{row.slot}}">
+            <button type="submit" name="op" value="{{'unblock' if row.blocked else 'block'}}">{{'Unblock' if row.blocked else 'Block'}} {{row.name}}</button>
+          </form>
+%   end
+        </td>
 %   form_id = 'sim-%d-%d' % (p, row.slot)
 %   for key, label, meaning in sims['fields']:
-        <td><input form="{{form_id}}" name="{{key}}" value="{{row.values.get(key, '')}}" size="8" aria-label="{{label}} of port {{p + 1}} {{row.name}}"{{!' disabled' if key == 'credit' and row.slot == -1 else ''}}>
+        <td>
+%     if key == 'sim_pin':
+          <input form="{{form_id}}" name="{{key}}" type="password" autocomplete="off" value="" size="6" placeholder="{{row.values.get(key) or 'none'}}" aria-label="{{label}} of port {{p + 1}} {{row.name}}">
+%       if row.values.get(key):
+          <label><input form="{{form_id}}" type="checkbox" name="clear_{{key}}" value="1"> clear</label>
+%       end
+%     else:
+          <input form="{{form_id}}" name="{{key}}" value="{{row.values.get(key, '')}}" size="8" aria-label="{{label}} of port {{p + 1}} {{row.name}}"{{!' disabled' if key == 'credit' and row.slot == -1 else ''}}>
+%     end
 % include('field_error.tpl', name='%s-%s' % (form_id, key), errors=errors)
         </td>
 %   end
