@@ -66,7 +66,12 @@ class SimWatch:
                 if slot != target and now - asked < SWITCH_PATIENCE:
                     return False
                 del self._switching[port]
-        why = self.limits.why_not(port, slot, now) or self.refused(port, slot)
+        if self.refused(port, slot):            # pushed when refused; move on when a slot can
+            target = self._next_slot(port, info, now)
+            if target is not None:
+                self._switch(port, slot, target, now)
+            return False
+        why = self.limits.why_not(port, slot, now)
         if not why:
             self._forget(port, slot)
             return True

@@ -181,6 +181,8 @@ def test_a_refused_sim_hands_over_and_its_barred_part_may_go_elsewhere(store: St
     other = SendResult(8, ok=False, cms=1, permanent=True)
     assert watch.part_result(0, multi(1), other) is other          # the number's fault: as is
     assert [e["type"] for e in events(store, "exception_info")] == ["reg_denied", "sim_barred"]
+    assert not watch.usable(0, multi(1), clock.now)            # barred: no part, no second push
+    assert len(events(store, "exception_info")) == 2
     watch.port_changed(multi(0, denied=True), multi(0))        # registered again: forgiven
     assert watch.refused(0, 0) == ""
 
