@@ -71,10 +71,11 @@ class Forwarder:
         self._thread = threading.Thread(target=self._run, name="forward", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self) -> None:
+        """Ask the thread to end; no wait (as the push worker's): it sleeps in wait_events for
+        up to a second, and a stop must not take that long. What it left undone is redone from
+        its durable cursor at the next start."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _run(self) -> None:
         events = self._store.events
