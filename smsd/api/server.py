@@ -252,15 +252,42 @@ class _Discard:
         return 0
 
 
+class Slots:
+    """A count of things allowed at once, taken and given back from any thread."""
+
+    def __init__(self, count: int) -> None:
+        self._free = count
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._free <= 0:
+                return False
+            self._free -= 1
+            return True
+
+    def give(self) -> None:
+        with self._lock:
+            self._free += 1
+
+
+# Bodies over the default cap being received at once (each spooled to a temporary file): an
+# upload route's cap is checked before anyone signed in, so without this a few addresses could
+# fill the disk with their connection allowance of 65 MiB bodies.
+LARGE_BODIES = Slots(uploads.LARGE_BODIES_AT_ONCE)
+
+
 class CappedParser(RefusingParser):
     """RefusingParser with the body cap of the request's route (smsd.web.uploads), checked as
     soon as the headers are in. A body over it becomes the 413 stand-in: at once for an API
     request or a client waiting for `100 Continue`, else after the upload's bytes were read and
-    dropped, so that the browser, done sending, reads the answer instead of a reset."""
+    dropped, so that the browser, done sending, reads the answer instead of a reset. A body over
+    the default cap also needs one of LARGE_BODIES while it arrives (else 413 at once)."""
 
     body_rcv: Any                  # waitress's receiver of the body (None before its headers)
     _cap: int | None = None
     _draining = False
+    _holding = False               # one of LARGE_BODIES, given back when the body is in
 
     def received(self, data: bytes) -> int:
         consumed = int(super().received(data))
@@ -268,26 +295,42 @@ class CappedParser(RefusingParser):
             return consumed
         if self._draining:
             if self.completed:
-                self._refuse()
+                self._refuse(f"the body is over {self._cap} bytes, the most {self.path} takes")
             return consumed
-        if self.completed or self.body_rcv is None:
-            return consumed
-        if self._cap is None:
+        if self.completed:
+            self.release()
+        elif self.body_rcv is not None and self._cap is None:
             self._cap = uploads.cap_for(str(self.command), str(self.path))
-            if self.content_length > self._cap:
-                if self.expect_continue or not uploads.drains(str(self.path),
-                                                              self.content_length):
-                    self._refuse()
-                else:
-                    self.body_rcv = _Discard(self.content_length)
-                    self._draining = True
-        elif self.chunked and self.body_bytes_received > self._cap:
-            self._refuse()
+            self._check(self.content_length)
+        elif self.body_rcv is not None and self.chunked:
+            self._check(self.body_bytes_received)
         return consumed
 
-    def _refuse(self) -> None:
-        self.error = RequestEntityTooLarge(f"the body is over {self._cap} bytes, the most "
-                                           f"{self.path} takes")
+    def release(self) -> None:
+        """Give back the large body's slot (the body is in, or the connection closed)."""
+        if self._holding:
+            self._holding = False
+            LARGE_BODIES.give()
+
+    def _check(self, length: int) -> None:
+        cap = self._cap if self._cap is not None else uploads.DEFAULT_CAP
+        if length > cap:
+            if self.chunked or self.expect_continue or not uploads.drains(str(self.path),
+                                                                          length):
+                self._refuse(f"the body is over {cap} bytes, the most {self.path} takes")
+            else:
+                self.body_rcv = _Discard(length)
+                self._draining = True
+        elif length > uploads.DEFAULT_CAP and not self._holding:
+            if LARGE_BODIES.take():
+                self._holding = True
+            else:
+                self._refuse(f"the box is receiving {uploads.LARGE_BODIES_AT_ONCE} other large "
+                             "uploads: try again when they are done")
+
+    def _refuse(self, why: str) -> None:
+        self.release()
+        self.error = RequestEntityTooLarge(why)
         self.completed = True
         self._stand_in()
         self.expect_continue = False
@@ -313,6 +356,8 @@ class GuardedChannel(HTTPChannel):   # type: ignore[misc]
 
     def del_channel(self, map: Any = None) -> None:
         super().del_channel(map)
+        if isinstance(self.request, CappedParser):      # closed while a body was arriving
+            self.request.release()
         if self._admitted:
             self._admitted = False
             self.guard.release(self._peer)

@@ -14,6 +14,9 @@ request's path as soon as its headers are in:
     POST /system/certificate   CERT_CAP      a PEM certificate chain and its key
     anything else              DEFAULT_CAP   (the JSON API refuses over 1 MiB itself)
 
+At most LARGE_BODIES_AT_ONCE bodies over DEFAULT_CAP are received at once: the caps apply before
+anyone has signed in, and each such body takes disk in a temporary file until it is in.
+
 A body under its cap is read by waitress to a temporary file past 512 KiB (its inbuf_overflow)
 and by bottle to another past 100 KiB (MEMFILE_MAX): an upload never sits in memory whole. The
 pages then copy the file part they want in chunks, up to their own per-file limit.
@@ -43,6 +46,7 @@ UPLOAD_CAPS = {
 }
 LARGEST_CAP = max(DEFAULT_CAP, *UPLOAD_CAPS.values())
 DRAIN_MAX = 2 * LARGEST_CAP    # an upload body over its cap read and dropped before the 413
+LARGE_BODIES_AT_ONCE = 4       # bodies over DEFAULT_CAP received at once (the others: 413 at once)
 # A request must arrive whole within the front's deadline plus this long per byte of its body:
 # a 64 MiB upload gets 512 s more (at least 128 KiB/s), an API request a few seconds.
 MIN_UPLOAD_RATE = 128 * 1024

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from console_front import ADMIN_PW, Client, ConsoleFront
+from fakes import wait_for
 from smsd.web import uploads
 
 MIB = 1 << 20
@@ -131,3 +132,32 @@ def test_other_routes_keep_the_small_cap(front: ConsoleFront) -> None:
                          send_body=False)
         assert reply.startswith(b"HTTP/1.1 413"), (target, reply[:200])
     assert b'"error_code":413' in reply                  # the JSON API's own format
+
+
+def test_only_a_few_large_bodies_arrive_at_once(front: ConsoleFront) -> None:
+    """A large upload spools to disk before anyone is signed in: a fifth one at once is refused
+    at once, and a slot comes back when a connection closes mid-body."""
+    head = (f"POST /system/restore HTTP/1.1\r\nHost: box\r\nContent-Length: {10 * MIB}\r\n"
+            "Content-Type: multipart/form-data; boundary=x\r\nExpect: 100-continue\r\n\r\n")
+
+    def start() -> tuple[socket.socket, bytes]:
+        sock = socket.create_connection((front.host, front.port), timeout=10)
+        sock.sendall(head.encode())
+        return sock, sock.recv(4096)
+
+    held = [start() for _ in range(uploads.LARGE_BODIES_AT_ONCE)]
+    try:
+        assert all(got.startswith(b"HTTP/1.1 100 Continue") for _, got in held), held
+        sock, got = start()
+        sock.close()
+        assert got.startswith(b"HTTP/1.1 413") and b"other large uploads" in got, got
+        held.pop()[0].close()                          # one gives up half way
+
+        def admitted() -> bool:
+            sock, got = start()
+            sock.close()
+            return got.startswith(b"HTTP/1.1 100 Continue")
+        assert wait_for(admitted)                      # once the server saw the close
+    finally:
+        for sock, _ in held:
+            sock.close()
