@@ -328,7 +328,8 @@ class Daemon:
         can take a message, the service hands them their settings and takes what they receive."""
         from smsd.connections.manager import ConnectionManager
         self.connections = ConnectionManager(self.service.connections.rows,
-                                             self.service.connections)
+                                             self.service.connections,
+                                             on_unable=self.scheduler.reread)
         self.service.connections.attach(self.connections)
         self.scheduler.connection_able = self.connections.able
         self.connections.start()

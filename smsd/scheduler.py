@@ -264,6 +264,13 @@ class Scheduler:
     # A connection to a provider (smsd/connections) in a routing tier: its own dispatcher sends
     # its messages; the daemon sets this to ask whether it can take one now.
     connection_able: Callable[[int], bool] = staticmethod(lambda number: False)
+    _reread = False           # set by `reread`: read the waiting messages from the top again
+
+    def reread(self) -> None:
+        """A connection can no longer send: its messages, forgotten while it sent them, are read
+        again at the next pass, so the ports of their next tier take them."""
+        self._reread = True
+        self.kick()
 
     def able(self, port: int) -> bool:
         """Can `port` send at all now: registered and ready, sending on, its day and month
@@ -307,6 +314,7 @@ class Scheduler:
         queued = self._store.outbox.queued_parts()
         self._exhausted = False
         self._rerank(self._store.outbox.take_new_priority())
+        self._leave_to_connections()
         progress = True
         while progress:
             progress = False
@@ -423,6 +431,21 @@ class Scheduler:
         if new_priority is not None and self._cursor is not None and new_priority > self._cursor[0]:
             self._waiting.clear()
             self._cursor = None
+
+    def _leave_to_connections(self) -> None:
+        """Forget the waiting messages whose tier now is a provider connection's: its own
+        dispatcher claims them (smsd/connections), and they must not fill the look-ahead."""
+        if self._reread:
+            self._reread = False
+            self._waiting.clear()
+            self._cursor = None
+        self._waiting = [m for m in self._waiting if not self._for_connection(m)]
+
+    def _for_connection(self, msg: WaitingMessage) -> bool:
+        if msg.ports is None or not any(is_connection(p) for p in msg.ports):
+            return False
+        tier = self._tier_now(msg.tiers) if msg.tiers else msg.ports
+        return any(is_connection(p) for p in tier)
 
     def _next_waiting(self, port: int) -> WaitingMessage | None:
         while True:

@@ -295,7 +295,7 @@ class Rig:
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers, clock=self.clock)
         self.manager = ConnectionManager(self.svc.connections.rows, self.svc.connections,
-                                         clock=self.clock)
+                                         clock=self.clock, on_unable=self.sched.reread)
         self.svc.connections.attach(self.manager)
         self.sched.connection_able = self.manager.able
 
@@ -354,6 +354,43 @@ def test_connection_first_then_the_ports_while_it_is_stopped(rig: Rig) -> None:
         assert rig.workers[0].jobs and rig.status(second) == "SENDING/1"
     finally:
         provider.close()
+
+
+def test_messages_a_connection_sends_do_not_fill_the_schedulers_look_ahead(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("smsd.scheduler.LOOKAHEAD", 3)
+    provider = Provider()
+    try:
+        rig.svc.connections.create("HTTPClient", "web")
+        rig.svc.connections.configure("web", {
+            "TARGETURL": f"http://127.0.0.1:{provider.port}/s?to=$recipient"})
+        rig.svc.routing.add_outbound(["conn:web"], prefix="+4477")
+        rig.svc.connections.run("web", True)
+        wait_for(lambda: rig.svc.connections.info("web").up, what="the connection")
+        sent = [rig.send(f"+44770090010{i}") for i in range(4)]
+        assert rig.handed() == 0
+        wait_for(lambda: all(rig.status(m) == "SENT_OK/2" for m in sent), what="the sends")
+        other = rig.send("+33600000001")            # no rule: any port
+        assert rig.handed() == 1 and rig.status(other) == "SENDING/1"
+    finally:
+        provider.close()
+
+
+def test_an_unreachable_provider_rests_and_the_next_tier_takes_its_messages(rig: Rig) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    rig.svc.connections.create("HTTPClient", "web")
+    rig.svc.connections.configure("web", {"TARGETURL": f"http://127.0.0.1:{closed}/s"})
+    rig.svc.routing.set_group("gsm", [1])
+    rig.svc.routing.add_outbound(["conn:web", "gsm"], prefix="+44")
+    rig.svc.connections.run("web", True)
+    wait_for(lambda: rig.svc.connections.info("web").up, what="the connection")
+    msg = rig.send("+447700900009")
+    assert rig.handed() == 0                         # the connection's, while it is able
+    wait_for(lambda: "unreachable" in rig.svc.connections.info("web").detail, what="a rest")
+    assert rig.svc.connections.rows.state(msg) is None and rig.status(msg) == "SENDING/0"
+    assert rig.handed() == 1 and rig.workers[1].jobs  # the rule's next tier: port 1
 
 
 def test_without_a_next_tier_a_message_waits_for_its_connection(rig: Rig) -> None:

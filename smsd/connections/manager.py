@@ -6,8 +6,11 @@ Theory of operation. Each connection that is running has a dispatcher thread. Ev
 connection's number and, while the connection is up and may send (SEND on), claims one (it is
 then the connection's alone: the scheduler never sees a claimed message), submits it and
 records the outcome: SENT_OK with the provider's id, FAILED with the reason, or, when it never
-reached the provider, waiting again. A connection that is down is not `able`, so the scheduler
-routes its messages by the rule's next tier meanwhile; a message with no next tier waits.
+reached the provider, waiting again, and the connection rests 1, 2, 4 ... 60 s before it tries
+again. A connection that is down (stopped, unbound, resting) is not `able`, so the scheduler
+routes its messages by the rule's next tier meanwhile; a message with no next tier waits. The
+scheduler forgets the messages a connection sends (they would fill its look-ahead): when one
+stops being able, `on_unable` (the scheduler's `reread`) makes it read them again.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from smsd.store.connections import ConnectionRow, Connections, Routed
 
 log = logging.getLogger(__name__)
 POLL = 0.5
+REST_MAX = 60.0          # seconds a connection rests, at most, after a provider was unreachable
 
 BUILDERS: dict[str, Callable[[str, dict[str, str], MailInbound], Connection]] = {
     "SMPP": SmppConnection, "HTTPClient": HttpClientConnection,
@@ -40,11 +44,15 @@ class _Runner:
     """One running connection and its dispatcher thread."""
 
     def __init__(self, row: ConnectionRow, conn: Connection, rows: Connections,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], on_unable: Callable[[], None]) -> None:
         self.row = row
         self.conn = conn
         self.rows = rows
         self.clock = clock
+        self.on_unable = on_unable
+        self.rest_until = 0.0           # time.monotonic(): resting after an unreachable provider
+        self.rest = 0.0
+        self.why = ""
         self.number = number_of(row.id)
         self.kick = threading.Event()
         self.stopping = threading.Event()
@@ -52,7 +60,16 @@ class _Runner:
                                        daemon=True)
 
     def able(self) -> bool:
-        return on(self.row.settings.get("SEND", "on")) and self.conn.status().up
+        return (on(self.row.settings.get("SEND", "on")) and time.monotonic() >= self.rest_until
+                and self.conn.status().up)
+
+    def status(self) -> Status:
+        status = self.conn.status()
+        left = self.rest_until - time.monotonic()
+        if status.up and left > 0:
+            return Status(False, f"provider unreachable, trying again in {left:.0f} s: "
+                                 f"{self.why}")
+        return status
 
     def start(self) -> None:
         self.conn.start()
@@ -66,9 +83,14 @@ class _Runner:
         self.thread.join(timeout=10)
 
     def _run(self) -> None:
+        was_able = False
         while not self.stopping.is_set():
             self.kick.wait(POLL)
             self.kick.clear()
+            able = self.able()
+            if was_able and not able:
+                self.on_unable()            # the scheduler takes its messages' next tiers
+            was_able = able
             try:
                 while self.able() and not self.stopping.is_set() and self._send_some():
                     pass
@@ -88,12 +110,15 @@ class _Runner:
         outcome = self.conn.submit(Outgoing(msg.id, msg.number, msg.text, msg.sender,
                                             msg.encoding, msg.srr, msg.data, msg.udh))
         if outcome.ok:
+            self.rest = 0.0
             self.rows.sent(msg.id, outcome.remote_id, self.clock())
         elif not outcome.on_air:
             self.rows.give_back(msg.id)
-            log.info("connection %s: message %d waits: %s", self.row.name, msg.id,
-                     outcome.reason)
-            self.stopping.wait(POLL)          # down: don't spin while status catches up
+            self.rest = min(max(1.0, self.rest * 2), REST_MAX)
+            self.rest_until, self.why = time.monotonic() + self.rest, outcome.reason
+            log.info("connection %s: message %d waits, the connection rests %g s: %s",
+                     self.row.name, msg.id, self.rest, outcome.reason)
+            self.on_unable()
         else:
             self.rows.failed(msg.id, outcome.reason or "refused by the provider", self.clock())
             log.warning("connection %s: message %d failed: %s", self.row.name, msg.id,
@@ -102,10 +127,12 @@ class _Runner:
 
 class ConnectionManager:
     def __init__(self, rows: Connections, inbound: MailInbound,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_unable: Callable[[], None] = lambda: None) -> None:
         self.rows = rows
         self.inbound = inbound
         self.clock = clock
+        self.on_unable = on_unable
         self._runners: dict[str, _Runner] = {}
         self._lock = threading.Lock()
 
@@ -126,11 +153,12 @@ class ConnectionManager:
             old = self._runners.pop(name, None)
         if old is not None:
             old.stop()
+            self.on_unable()
         row = self.rows.get(name)
         if row is None or not row.running or row.kind not in BUILDERS:
             return
         conn = BUILDERS[row.kind](row.name, self._settings(row), self.inbound)
-        runner = _Runner(row, conn, self.rows, self.clock)
+        runner = _Runner(row, conn, self.rows, self.clock, self.on_unable)
         with self._lock:
             self._runners[name] = runner
         runner.start()
@@ -157,7 +185,7 @@ class ConnectionManager:
             runner = self._runners.get(name)
         if runner is None:
             return Status(False, "stopped")
-        return runner.conn.status()
+        return runner.status()
 
     def connection(self, name: str) -> Connection | None:
         with self._lock:
