@@ -31,6 +31,11 @@ not survive a flood, so:
   per client, and a side channel to tell the app the client's address and the scheme (the login
   throttle counts per address); here the app sees both as for HTTP, with
   `wsgi.url_scheme == "https"` from the TLS listeners' own adjustments.
+* Request bodies are capped per route (CappedParser, caps in smsd.web.uploads): 2 MiB, more
+  for the console's upload forms, at most LARGE_BODIES of those arriving at once; a request over
+  its cap gets a 413 in its route's format (an upload's body read and dropped first).
+* Plain HTTP on an HTTPS listener is answered with a redirect to https:// (TlsChannel,
+  smsd.api.https_redirect) instead of being closed.
 * `/health` is answered from inside the WSGI stack, unauthenticated: 200 "ok", or 503 and the
   reasons when the daemon's `health` check (smsd/metrics/health.py) finds the box unable to
   send. The watchdog asks it too, so a wedged event loop or worker pool withholds the keep-alive.
