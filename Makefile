@@ -5,7 +5,7 @@ STATE_DIR ?= state
 LISTEN    ?= 127.0.0.1:8080
 PORTS     ?= 8
 
-.PHONY: run test test-arm lint typecheck bench bench-env clean
+.PHONY: run test test-arm fleet-test lint typecheck bench bench-env clean
 
 $(STAMP): setup.cfg setup.py pyproject.toml scripts/bootstrap.sh $(wildcard pdu_codec_c/*.c pdu_codec_c/*.h pdu_codec_c/*.py)
 	sh scripts/bootstrap.sh
@@ -24,6 +24,12 @@ PYTEST_JOBS = $(if $(filter 1,$(JOBS)),-p no:xdist,-n $(JOBS) --dist loadgroup)
 
 test: $(STAMP) typecheck
 	$(VENV)/bin/python -m pytest $(PYTEST_JOBS)
+
+# Two smsd boxes (simulated boards) behind Debian's Kannel, installed when missing: traffic through
+# Kannel's sendsms spreads over both, delivery reports reach its dlr-url, a box killed loses none
+# of its queue (tests/fleet/, docs/fleet.md). `make test` does not collect tests/fleet/.
+fleet-test: $(STAMP)
+	sh tests/fleet/run.sh
 
 # The codec tests (C and Python backends) in a Debian 12 arm64 root file system under qemu-user,
 # with Debian's own python3, cffi, pytest and hypothesis; ARCH=armhf for the 32-bit board.
