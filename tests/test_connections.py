@@ -131,7 +131,7 @@ def test_receipts_and_received_messages_are_read() -> None:
 # A small SMSC on loopback, written with the SMPP server's PDU helpers (smpplib's classes): it binds anyone, answers each
 # submit_sm with the id "m<n>" and a receipt, and drops the first connection after its bind.
 class Smsc:
-    def __init__(self, drop_first: bool = False) -> None:
+    def __init__(self, drop_first: bool = False, garbage_first: bool = False) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen()
@@ -139,6 +139,7 @@ class Smsc:
         self.binds: list[str] = []
         self.submits: list[Any] = []
         self.drop_first = drop_first
+        self.garbage_first = garbage_first
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -178,6 +179,8 @@ class Smsc:
                     self._send(conn, pdu.command + "_resp", pdu.sequence, system_id="smsc")
                     if self.drop_first and len(self.binds) == 1:
                         return
+                    if self.garbage_first and len(self.binds) == 1:
+                        conn.sendall(b"\xff\xff\xff\xf0" + b"\0" * 64)   # 4 GiB claimed
                 elif pdu.command == "submit_sm":
                     self.submits.append(pdu)
                     mid = f"m{len(self.submits)}"
@@ -221,6 +224,18 @@ def test_smpp_client_binds_again_after_losing_the_bind_and_gets_receipts() -> No
         conn.stop()
         smsc.close()
     assert not conn.submit(Outgoing(6, "+447700900001", "x", "")).on_air   # unbound: waits
+
+
+def test_a_pdu_claiming_a_huge_length_drops_the_bind_and_it_binds_again() -> None:
+    smsc = Smsc(garbage_first=True)
+    conn = SmppConnection("g", {"HOST": "127.0.0.1", "PORT": str(smsc.port)}, Collect())
+    conn.start()
+    try:
+        wait_for(lambda: len(smsc.binds) == 2 and conn.status().up, what="a new bind")
+        assert conn.submit(Outgoing(1, "+447700900001", "ok", "")).remote_id == "m1"
+    finally:
+        conn.stop()
+        smsc.close()
 
 
 def test_an_unreachable_smsc_is_retried_with_growing_waits() -> None:

@@ -4,7 +4,8 @@ Theory of operation. One thread per connection owns the bind: it connects (from 
 BINDTOPORT when set), binds as MODE says (transmitter, receiver or transceiver) with SYSTEMID,
 SMPPPASSWORD, SYSTEMTYPE, BINDTON/BINDNPI and ADDRESSRANGE, then reads PDUs until the socket fails;
 a read that times out (KEEPALIVEPERIOD) sends enquire_link. When the bind is lost or refused it
-waits 1, 2, 4 ... seconds (at most RECONNECTMAX) and binds again.
+waits 1, 2, 4 ... seconds (at most RECONNECTMAX) and binds again (at once after a bind that
+lasted STABLE seconds).
 
 `submit` runs on the dispatcher's thread: it writes each segment's submit_sm (under the send
 lock, which also numbers the sequence) and waits up to SUBMITTIMEOUT for the reader thread to
@@ -22,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import struct
 import threading
 import time
 from typing import Any
@@ -41,6 +43,8 @@ ESM_UDHI = 0x40
 ESME_RX_T_APPN = 0x64
 FINAL_OK = ("DELIVRD",)
 FINAL_BAD = ("UNDELIV", "EXPIRED", "DELETED", "REJECTD", "UNKNOWN")
+STABLE = 30.0                # seconds a bind must last for the next one to come without a wait
+MAX_PDU = 64 * 1024          # a longer command_length is a broken (or hostile) SMSC: drop the bind
 _RECEIPT_ID = re.compile(rb"\bid:(\S+)")
 _RECEIPT_STAT = re.compile(rb"\bstat:(\w+)")
 BIND = {"transmitter": "bind_transmitter", "receiver": "bind_receiver",
@@ -77,6 +81,19 @@ class _Client(smpp_client.Client):   # type: ignore[misc]
     def send_pdu(self, p: Command) -> bool:
         with self.write_lock:
             return bool(super().send_pdu(p))
+
+    def read_pdu(self) -> Command:
+        """smpplib's read_pdu with the command_length checked before the body is read (its
+        own reads whatever length the peer claims, up to 4 GiB)."""
+        head = self._recv_exact(4)
+        length = struct.unpack(">L", head)[0]
+        if not 16 <= length <= MAX_PDU:
+            raise exceptions.PDUError(f"command_length {length} from the SMSC")
+        pdu = smpp.parse_pdu(head + self._recv_exact(length - 4), client=self,
+                             allow_unknown_opt_params=True)
+        if not pdu.is_error() and pdu.command in consts.STATE_SETTERS:
+            self.state = consts.STATE_SETTERS[pdu.command]
+        return pdu
 
 
 class _Pending:
@@ -133,14 +150,21 @@ class SmppConnection:
         while not self._stop.is_set():
             try:
                 client = self._bind()
-            except (exceptions.ConnectionError, exceptions.PDUError, OSError) as exc:
+            except Exception as exc:    # noqa: BLE001 - whatever the SMSC did, bind again later
                 self._detail = f"bind failed, again in {delay:.0f} s: {exc or 'refused'}"
                 log.warning("connection %s: %s", self.name, self._detail)
                 self._stop.wait(delay)
                 delay = min(delay * 2, most)
                 continue
-            delay = 1.0
+            began = time.monotonic()
             self._serve(client)
+            # A bind that lasted is bound again at once; one the SMSC drops at once (a broken
+            # or hostile peer) waits as a refused bind does, so it is never a busy loop.
+            if time.monotonic() - began > STABLE:
+                delay = 1.0
+            else:
+                self._stop.wait(delay)
+                delay = min(delay * 2, most)
 
     def _bind(self) -> _Client:
         host = self.s.get("HOST", "127.0.0.1").strip()
@@ -180,7 +204,7 @@ class SmppConnection:
                     raise exceptions.ConnectionError("unbound by the SMSC")
         except socket.timeout:
             self._detail = "no answer from the SMSC"
-        except (exceptions.ConnectionError, exceptions.PDUError, OSError, ValueError) as exc:
+        except Exception as exc:        # noqa: BLE001 - a broken SMSC: drop the bind, bind again
             if not self._stop.is_set():
                 self._detail = f"bind lost: {exc or 'connection closed'}"
                 log.warning("connection %s: %s", self.name, self._detail)
