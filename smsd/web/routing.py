@@ -92,25 +92,12 @@ def add(req: PageRequest) -> str:
     return req.redirect("/routing", f"Route {route_id} added.")
 
 
-def _id(req: PageRequest) -> int | None:
-    text = req.form().get("id", "")
-    return int(text) if text.isdigit() and len(text) < 12 else None
-
-
 def delete(req: PageRequest) -> str:
-    route_id = _id(req)
-    try:
-        if route_id is None:
-            raise NotFound("no such route")
-        req.svc.routes.delete(route_id)
-    except NotFound as exc:
-        return req.refuse(404, str(exc))
-    req.svc.audit.record(req.user, "route.delete", f"route {route_id}")
-    return req.redirect("/routing", f"Route {route_id} deleted.")
+    return routing_rules.delete_by_id(req, "route", req.svc.routes.delete, "route.delete")
 
 
 def test(req: PageRequest) -> str:
-    route_id = _id(req)
+    route_id = routing_rules.form_id(req)
     try:
         if route_id is None:
             raise NotFound("no such route")
@@ -123,7 +110,7 @@ def test(req: PageRequest) -> str:
 
 
 def replay(req: PageRequest) -> str:
-    failed_id = _id(req)
+    failed_id = routing_rules.form_id(req)
     try:
         if failed_id is None:
             raise NotFound("no such failed push")

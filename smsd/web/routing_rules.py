@@ -8,7 +8,7 @@ the scheduler run. Permission: the Routing page's (admin).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import bottle
 
@@ -66,7 +66,8 @@ def _port_list(req: PageRequest, texts: list[str]) -> list[int] | None:
     return [int(t) for t in texts]
 
 
-def _id(req: PageRequest) -> int | None:
+def form_id(req: PageRequest) -> int | None:
+    """The `id` field of a row's button form; None for anything but a plain number."""
     text = req.form().get("id", "")
     return int(text) if text.isdigit() and len(text) < 12 else None
 
@@ -117,20 +118,27 @@ def add_rule(req: PageRequest) -> str:
     return req.redirect("/routing", f"Outbound rule {rule_id} added.")
 
 
-def delete_rule(req: PageRequest) -> str:
-    rule_id = _id(req)
+def delete_by_id(req: PageRequest, what: str, delete: Callable[[int], None], action: str) -> str:
+    """The page's Delete buttons: `delete` the item whose id the form names (404 for none),
+    audit it, back to the page."""
+    item_id = form_id(req)
     try:
-        if rule_id is None:
-            raise NotFound("no such rule")
-        req.svc.routing.delete_outbound(rule_id)
+        if item_id is None:
+            raise NotFound(f"no such {what}")
+        delete(item_id)
     except NotFound as exc:
         return req.refuse(404, str(exc))
-    req.svc.audit.record(req.user, "routing.rule.delete", f"outbound rule {rule_id}")
-    return req.redirect("/routing", f"Outbound rule {rule_id} deleted.")
+    req.svc.audit.record(req.user, action, f"{what} {item_id}")
+    return req.redirect("/routing", f"{what[:1].upper()}{what[1:]} {item_id} deleted.")
+
+
+def delete_rule(req: PageRequest) -> str:
+    return delete_by_id(req, "outbound rule", req.svc.routing.delete_outbound,
+                        "routing.rule.delete")
 
 
 def move_rule(req: PageRequest) -> str:
-    rule_id = _id(req)
+    rule_id = form_id(req)
     step = {"up": -1, "down": 1}.get(req.form().get("to", ""))
     try:
         if rule_id is None or step is None:
@@ -212,12 +220,5 @@ def add_forward(req: PageRequest) -> str:
 
 
 def delete_forward(req: PageRequest) -> str:
-    rule_id = _id(req)
-    try:
-        if rule_id is None:
-            raise NotFound("no such forward rule")
-        req.svc.routing.delete_forward(rule_id)
-    except NotFound as exc:
-        return req.refuse(404, str(exc))
-    req.svc.audit.record(req.user, "routing.forward.delete", f"forward rule {rule_id}")
-    return req.redirect("/routing", f"Forward rule {rule_id} deleted.")
+    return delete_by_id(req, "forward rule", req.svc.routing.delete_forward,
+                        "routing.forward.delete")
