@@ -32,7 +32,7 @@ from smsd.errors import (AuthError, Forbidden, InsufficientCredit, NoPortAvailab
                          ServiceError, TooLarge)
 from smsd.model import MessageState
 from smsd.service import Service
-from smsd.service.smpp import QueuedDelivery
+from smsd.service.smpp import SMPP_PERM, QueuedDelivery
 from smsd.smpp import deliver, pdus, receipts, submit
 from smsd.smpp.session import BINDS, Session
 
@@ -82,7 +82,14 @@ class SmppServer:
         self.address = sock.getsockname()[:2]
         threading.Thread(target=self._accept, name="smpp-accept", daemon=True).start()
         threading.Thread(target=self._feed, name="smpp-feed", daemon=True).start()
+        # A password changed, a user deleted or disabled on the console: their binds end.
+        self.svc.users.on_password_change(self.drop_user)
         log.info("SMPP server listening on %s:%d", *self.address)
+
+    def drop_user(self, name: str) -> None:
+        for conn in list(self.connections):
+            if conn.session.user == name:
+                conn.close()
 
     def close(self) -> None:
         self.stopping.set()
@@ -166,6 +173,7 @@ class Connection:
         self.sequence = 0
         self.closed = threading.Event()
         self.opened = time.monotonic()
+        self.allowed_at = self.opened                # when _still_allowed last asked
 
     # --- reading --------------------------------------------------------------------------------
     def run(self) -> None:
@@ -300,6 +308,10 @@ class Connection:
 
     # --- submissions ----------------------------------------------------------------------------
     def _on_submit_sm(self, pdu: Command) -> None:
+        if not self._still_allowed():
+            self._answer(pdu.sequence, consts.SMPP_ESME_RINVBNDSTS, "", counted=False)
+            self.close()
+            return
         try:
             piece = submit.piece(pdu, self.session.user)
         except pdus.PduError as exc:
@@ -389,11 +401,24 @@ class Connection:
         user = self.session.user
         parts = self.session.system_type.lower() == PARTS_SYSTEM_TYPE
         while not self.closed.is_set():
+            if not self._still_allowed():
+                self.close()
+                return
             self._resend_unanswered(user)
             sent = self._send_pending(user, parts)
             if not sent:
                 with self.server.changed:
                     self.server.changed.wait(1.0)
+
+    def _still_allowed(self) -> bool:
+        """Is the bound user still enabled and granted smpp? Asked at most once a second, so a
+        user disabled or stripped of the permission by `smsd user` (another process, which no
+        listener hears) loses the bind too."""
+        now = time.monotonic()
+        if now - self.allowed_at < 1.0:
+            return True
+        self.allowed_at = now
+        return self.svc.users.has_perm(self.session.user, SMPP_PERM)
 
     def _send_pending(self, user: str, parts: bool) -> int:
         room = self.server.window - len(self.sent)

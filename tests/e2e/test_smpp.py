@@ -522,3 +522,19 @@ def test_a_taken_smpp_port_stops_the_start_in_one_line(tmp_path: Any) -> None:
         out = subprocess.run(d.args, capture_output=True, text=True, timeout=60, env=d.env)
     assert out.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_user_disabled_while_bound_loses_the_bind(box: Box) -> None:
+    smsd_cli(box.d, "user", "add", "gone", "--password", "gone-pw", "--perm", "smpp")
+    tx, rx = box.raw(), box.raw()
+    assert tx.bind("gone", "gone-pw", "bind_transmitter") == C.SMPP_ESME_ROK
+    assert rx.bind("gone", "gone-pw", "bind_receiver") == C.SMPP_ESME_ROK
+    smsd_cli(box.d, "user", "disable", "gone")     # another process: no listener hears it
+    time.sleep(1.1)
+    tx.send("submit_sm", dest_addr_ton=1, dest_addr_npi=1, destination_addr="447700900130",
+            short_message=b"no longer")
+    assert tx.read().status == C.SMPP_ESME_RINVBNDSTS
+    assert tx.read() is None
+    assert rx.read() is None                   # the receiver's bind is dropped too
+    tx.close()
+    rx.close()
