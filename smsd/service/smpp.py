@@ -99,25 +99,26 @@ class Smpp:
 
     def _rows(self, event: EventRow) -> list[tuple[str, str, dict[str, Any]]]:
         if event.kind == "sms_result":
-            receipt = self._receipt(event.payload)
+            receipt = self._receipt(event.payload, done=event.created)
             return [] if receipt is None else [receipt]
         if event.kind == "sms_deliver_status":       # a failed report leaves it SENT_OK
-            failed = self._failed_report(event.payload)
+            failed = self._failed_report(event.payload, event.created)
             return [] if failed is None else [failed]
         if event.kind == "sms":
             return [(user, "sms", event.payload) for user in self._readers(event.payload)]
         return []
 
-    def _failed_report(self, payload: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
+    def _failed_report(self, payload: dict[str, Any],
+                       done: float) -> tuple[str, str, dict[str, Any]] | None:
         """A status report of a permanent failure (TP-ST 0x40 and up) is the message's end."""
         st = payload.get("status_code")
         if not isinstance(st, int) or st < ST_FAILED:
             return None
         return self._receipt({**payload, "status": "FAILED", "count": 1, "succ_count": 0},
-                             dr_status=st)
+                             dr_status=st, done=done)
 
-    def _receipt(self, payload: dict[str, Any],
-                 dr_status: int | None = None) -> tuple[str, str, dict[str, Any]] | None:
+    def _receipt(self, payload: dict[str, Any], dr_status: int | None = None,
+                 done: float | None = None) -> tuple[str, str, dict[str, Any]] | None:
         status = payload.get("status")
         message_id = payload.get("message_id")
         if status not in FINAL or not isinstance(message_id, int):
@@ -130,7 +131,8 @@ class Smpp:
             return None
         state = self._store.outbox.message_state(message_id)
         receipt = {"message_id": message_id, "number": payload.get("number", ""),
-                   "status": status, "submitted": created, "done": self._clock(),
+                   "status": status, "submitted": created,
+                   "done": self._clock() if done is None else done,
                    "count": payload.get("count", 0), "succ_count": payload.get("succ_count", 0),
                    "text": state.text if state is not None else "",
                    "reason": state.reason if state is not None else "",
