@@ -23,7 +23,7 @@ from smsd.connections.http_client import HttpClientConnection, fill
 from smsd.connections.manager import ConnectionManager
 from smsd.connections.smpp_client import SmppConnection, receipt_of, received_of
 from smsd.connections.smtp import SmtpConnection, mail_text
-from smsd.errors import BadRequest, NotFound
+from smsd.errors import AuthError, BadRequest, NotFound, Throttled
 from smsd.model import ModemJob, PortInfo, Recipient, SendRequest
 from smsd.modem.jobs import SendPart
 from smsd.routing import CONNECTION_BASE, Connection, OutboundRule, PortGroup, route
@@ -432,6 +432,27 @@ def test_a_claim_on_the_air_at_a_restart_fails_as_unknown(rig: Rig, tmp_path: Pa
     again.stop()
     assert rig.status(msg) == "FAILED/2"
     assert rig.svc.connections.rows.state(msg)[0] == "failed"  # type: ignore[index]
+
+
+def test_http_server_posts_go_to_the_inbox_and_wrong_secrets_are_throttled(rig: Rig) -> None:
+    rig.svc.connections.create("HTTPServer", "hs")
+    rig.svc.connections.configure("hs", {"SECRET": "k", "PARAMNAMEORIGINATOR": "from"})
+    with pytest.raises(NotFound):
+        rig.svc.connections.http_post("hs", {"secret": "k"})        # not started
+    rig.svc.connections.run("hs", True)
+    post = {"from": "+447700900010", "msg": "hello", "secret": "k"}
+    answer = rig.svc.connections.http_post("hs", post, remote="10.0.0.1")
+    inbox = rig.store.db.conn().execute("SELECT id, port, number, text FROM inbound").fetchall()
+    assert answer == f"Message was accepted id: {inbox[0][0]}"
+    assert inbox[0][1:] == (CONNECTION_BASE + 1, "+447700900010", "hello")
+    with pytest.raises(BadRequest, match="originator"):
+        rig.svc.connections.http_post("hs", {"msg": "x", "secret": "k"}, remote="10.0.0.1")
+    for _ in range(5):
+        with pytest.raises(AuthError) as refused:
+            rig.svc.connections.http_post("hs", dict(post, secret="guess"), remote="10.0.0.9")
+        assert not isinstance(refused.value, Throttled)
+    with pytest.raises(Throttled):                  # even the right secret, from there, now
+        rig.svc.connections.http_post("hs", post, remote="10.0.0.9")
 
 
 def test_settings_are_checked_before_anything_is_stored(rig: Rig) -> None:

@@ -1,8 +1,8 @@
 """The HTTPServer connections' endpoint (docs/connections.md): a provider posts (or gets) the
 messages it has for the box to /connections/<name>, with the parameter names the connection's
 PARAMNAME* keys set, and is answered with its RESPONSETEMPLATE. A thin translator: svc.connections
-checks and stores. Refusals are one plain-text line (400 what was wrong, 404 no such running
-connection, 413 too large), never a page or a trace.
+checks and stores. Refusals are one plain-text line (400 what was wrong, 403 a wrong SECRET, 404
+no such running connection, 413 too large, 429 too many wrong secrets), never a page or a trace.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import urllib.parse
 
 import bottle
 
-from smsd.errors import NotFound, ServiceError
+from smsd.errors import AuthError, NotFound, ServiceError, Throttled
 from smsd.service import Service
 
 MAX_BODY = 64 * 1024
@@ -40,7 +40,14 @@ def mount(app: bottle.Bottle, svc: Service) -> None:
             bottle.response.status = 413
             return "request too large\n"
         try:
-            return svc.connections.http_post(name, params) + "\n"
+            return svc.connections.http_post(name, params, bottle.request.remote_addr or "") \
+                + "\n"
+        except Throttled:
+            bottle.response.status = 429
+            return "too many wrong secrets: try again later\n"
+        except AuthError:
+            bottle.response.status = 403
+            return "wrong or missing secret\n"
         except NotFound as exc:
             bottle.response.status = 404
             return f"{exc}\n"

@@ -4,7 +4,8 @@ of the PARAMNAME* keys, and is answered with RESPONSETEMPLATE ($msgid: the inbox
 
 Nothing runs here: the front end hands the request's parameters to the service, which asks
 `read` for the message and stores it. SECRET (smsd's own key), when set, must come along as the
-`secret` parameter: anyone who can reach the box's HTTP port could otherwise fill its inbox.
+`secret` parameter: anyone who can reach the box's HTTP port could otherwise fill its inbox
+(the service counts wrong secrets in the login throttle).
 """
 from __future__ import annotations
 
@@ -44,6 +45,16 @@ class HttpServerConnection:
     def submit(self, message: Outgoing) -> Outcome:
         return Outcome(False, reason="an HTTPServer connection only receives", on_air=False)
 
+    @property
+    def guarded(self) -> bool:
+        return bool(self.s.get("SECRET", ""))
+
+    def secret_ok(self, params: Mapping[str, str]) -> bool:
+        """The post carries SECRET as `secret` (always true when no SECRET is set)."""
+        secret = self.s.get("SECRET", "")
+        return not secret or hmac.compare_digest(params.get("secret", "").encode(),
+                                                 secret.encode())
+
     def param(self, key: str, default: str) -> str:
         return self.s.get(key, default).strip() or default
 
@@ -51,10 +62,6 @@ class HttpServerConnection:
         """The posted message; RequestRefused when it cannot be taken."""
         if not self._running or not on(self.s.get("RECEIVE", "on")):
             raise RequestRefused(f"connection {self.name} does not receive now")
-        secret = self.s.get("SECRET", "")
-        if secret and not hmac.compare_digest(params.get("secret", "").encode(),
-                                              secret.encode()):
-            raise RequestRefused("wrong or missing secret")
         sender = params.get(self.param("PARAMNAMEORIGINATOR", "originator"), "").strip()
         text = params.get(self.param("PARAMNAMEMESSAGEDATA", "msg"), "")
         subject = params.get(self.param("PARAMNAMESUBJECT", "subject"), "")

@@ -109,7 +109,7 @@ class Service:
         self.remote = Remote(store)           # the daemon attaches the tunnel (smsd/drp)
         # Provider connections (smsd/connections); the daemon attaches their runner.
         self.connections = ConnectionsService(store, self.sending, self.ports, self.routing,
-                                              self.access, clock)
+                                              self.access, self.users, clock)
         self._device_status = device_status
 
     def device_status(self) -> dict[str, str]:

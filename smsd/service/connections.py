@@ -30,6 +30,7 @@ from smsd.service.access import AccessPolicy
 from smsd.service.ports import GSM_TYPES, Ports, UnsupportedConnection
 from smsd.service.routes import Routing
 from smsd.service.sending import Sending
+from smsd.service.users import Users
 from smsd.store.connections import ConnectionRow, Connections as ConnectionRows
 from smsd.store.db import Store
 
@@ -113,13 +114,15 @@ def _setting(message: str) -> BadRequest:
 
 class ConnectionsService:
     def __init__(self, store: Store, sending: Sending, ports: Ports, routing: Routing,
-                 access: AccessPolicy, clock: Callable[[], float] = time.time) -> None:
+                 access: AccessPolicy, users: Users, clock: Callable[[], float] = time.time
+                 ) -> None:
         self.rows = ConnectionRows(store.db, store.events, store.outbox)
         self._store = store
         self._sending = sending
         self._ports = ports
         self._routing = routing
         self._access = access
+        self._users = users
         self._clock = clock
         self._runner: Runner | None = None
         self._lock = threading.Lock()
@@ -274,12 +277,19 @@ class ConnectionsService:
         if self._runner is not None:
             self._runner.kick()
 
-    def http_post(self, name: str, params: Mapping[str, str]) -> str:
+    def http_post(self, name: str, params: Mapping[str, str], remote: str = "") -> str:
         """A provider's post to an HTTPServer connection: stored in the inbox, answered with
-        RESPONSETEMPLATE. NotFound / BadRequest when it is not taken."""
+        RESPONSETEMPLATE. NotFound / BadRequest when it is not taken; a wrong SECRET is a login
+        failure of "connection:NAME" (AuthError; Throttled after too many, as for users)."""
         conn = self._runner.connection(name) if self._runner is not None else None
         if not isinstance(conn, HttpServerConnection):
             raise NotFound(f"no running HTTPServer connection named {name!r}")
+        if conn.guarded:
+            who = f"connection:{name}"
+            self._users.throttle_check(who, remote=remote)
+            if not conn.secret_ok(params):
+                self._users.failed(who, remote=remote)
+            self._users.succeeded(who, remote=remote)
         try:
             message = conn.read(params)
         except RequestRefused as exc:

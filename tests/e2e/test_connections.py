@@ -268,7 +268,7 @@ def test_http_server_connection(boxes: Boxes) -> None:
     driver(a, "startdriver", name="hs")
     status, body = a.request("/connections/hs", b"originator=%2B447700900777&text=hi+there",
                              method="POST")
-    assert status == 400 and b"secret" in body             # SECRET set: it must come along
+    assert status == 403 and b"secret" in body             # SECRET set: it must come along
     status, body = a.request("/connections/hs?secret=s3",
                              b"originator=%2B447700900777&text=hi+there", method="POST")
     assert status == 200 and re.fullmatch(rb"accepted \d+\n", body), body
