@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 import h2.events
+import h2.exceptions
 import h2.settings
 
 from smsd.drp import protocol
@@ -69,7 +70,11 @@ class DeviceLink(H2Link):
     def open(self, headers: protocol.Headers, end: bool) -> tuple[int, Pending]:
         if self.closed.is_set():
             raise LinkClosed(self.close_reason)
-        sid = self.conn.get_next_available_stream_id()
+        try:
+            sid = self.conn.get_next_available_stream_id()
+        except h2.exceptions.NoAvailableStreamIDError:   # after 2^30 requests: start afresh
+            self.close("stream ids used up", goaway=b"stream ids used up; reconnect")
+            raise LinkClosed(self.close_reason) from None
         pending = self.streams[sid] = Pending()
         self.conn.send_headers(sid, headers, end_stream=end)
         self.flush()
@@ -199,7 +204,21 @@ def contexts(settings: RelaySettings) -> tuple[ssl.SSLContext, ssl.SSLContext, s
     return client, device, protocol.fingerprint_of(der)
 
 
+def fixed_mmap_threshold(size: int = 4 << 20) -> None:
+    """Keep glibc's mmap threshold where it is: freeing a login's 16 MiB scrypt buffer would
+    otherwise raise it, and the TLS connections' 256 KiB buffers would then fragment the heap
+    (the relay's RSS wandered by tens of MB under bench/drp_soak.py; fixed, it stays flat)."""
+    import ctypes
+    import ctypes.util
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, size)          # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass                            # not glibc: nothing to do
+
+
 def run(settings: RelaySettings) -> int:
+    fixed_mmap_threshold()
     client_ctx, device_ctx, fingerprint = contexts(settings)
     return asyncio.run(_main(settings, client_ctx, device_ctx, fingerprint))
 
@@ -207,6 +226,9 @@ def run(settings: RelaySettings) -> int:
 async def _main(settings: RelaySettings, client_ctx: ssl.SSLContext,
                 device_ctx: ssl.SSLContext, fingerprint: str) -> int:
     relay = Relay(settings, client_ctx, device_ctx)
+    from smsd.system.memory import HeapTrimmer
+    trimmer = HeapTrimmer()     # freed answers and login hashes go back to the system
+    trimmer.start()
     try:
         await relay.start()
     except OSError as exc:
@@ -221,4 +243,5 @@ async def _main(settings: RelaySettings, client_ctx: ssl.SSLContext,
     await stop.wait()
     log.info("stopping")
     await relay.close()
+    trimmer.stop()
     return 0
