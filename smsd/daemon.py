@@ -300,8 +300,10 @@ class Daemon:
         auth = HttpAuth(self.service.users)
         # Legacy dialects ask for `Connection: close`; the middleware tells waitress.
         web = WebSettings(session_idle=self.cfg.web_session_idle)
-        app = honour_connection_close(build_app(self.service, auth, sim=self.board, web=web))
-        app = self.monitoring.serve(app, self.service, auth, lambda: self.push)   # /metrics
+        app = self.monitoring.serve(build_app(self.service, auth, sim=self.board, web=web),
+                                    self.service, auth, lambda: self.push)   # /metrics
+        # Outermost: it finds waitress's task through the start_response waitress hands it.
+        app = honour_connection_close(app)
         # Waitress set up to survive connection floods, and the process settings that needs:
         # see smsd/api/server.py for why each one.
         prepare_process()
