@@ -124,13 +124,14 @@ def drivers(d: Any) -> dict[str, dict[str, str]]:
 def test_connections_have_real_effects_and_persist(make_daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "air.jsonl"
     d = make_daemon(ports=4, extra=("--sim-journal", str(path))).start()
-    refused = items(call(d, action="createdriver", type="SMPP"), "error")
-    assert refused[0]["statuscode"] == "10" and "GSM" in refused[0]["statusmessage"]
+    # SMPP, HTTP and SMTP are connections to providers (docs/connections.md); UCP is not run here.
+    refused = items(call(d, action="createdriver", type="UCP"), "error")
+    assert refused[0]["statuscode"] == "10" and "not supported" in refused[0]["statusmessage"]
     made = items(call(d, action="createdriver", type="GSMModem", name="Alpha", port="1"), "driver")
     assert made[0]["name"] == "Alpha" and made[0]["port"] == "1"
-    bad = items(call(d, action="configdriver", name="Alpha", LIMITTOMPM="2", BAUDRATE="9600"),
+    bad = items(call(d, action="configdriver", name="Alpha", LIMITTOMPM="2", BAUDRATES="9600"),
                 "error")
-    assert bad[0]["statuscode"] == "11" and "BAUDRATE" in bad[0]["statusmessage"]
+    assert bad[0]["statuscode"] == "11" and "BAUDRATES" in bad[0]["statusmessage"]
     assert drivers(d)["Alpha"]["limittompm"] == "0"          # nothing of a refused request kept
     call(d, action="configdriver", name="Alpha", limittompm="2")
     call(d, action="configdriver", name="GSMModem0", SEND="no")
