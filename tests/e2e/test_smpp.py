@@ -538,3 +538,16 @@ def test_a_user_disabled_while_bound_loses_the_bind(box: Box) -> None:
     assert rx.read() is None                   # the receiver's bind is dropped too
     tx.close()
     rx.close()
+
+
+def test_zz_bad_binds_are_throttled(box: Box) -> None:
+    """Last (it blocks binds from this address for a while): the service's login throttle."""
+    smsd_cli(box.d, "user", "add", "victim", "--password", "victim-pw", "--perm", "smpp")
+    for _ in range(12):
+        r = box.raw()
+        assert r.bind("victim", "guess") == C.SMPP_ESME_RINVPASWD
+        r.close()
+    r = box.raw()
+    assert r.bind("victim", "victim-pw") == C.SMPP_ESME_RINVPASWD     # blocked, right or wrong
+    r.close()
+    assert "blocked" in "".join(box.d.output).lower() or "throttl" in "".join(box.d.output).lower()
