@@ -108,7 +108,12 @@ def _user_parser(p: argparse.ArgumentParser) -> None:
     smpp = sub.add_parser("smpp-password", help="make a new SMPP bind password (8 characters, "
                                                  "shown once) for a user whose password is longer")
     smpp.add_argument("name")
-    for q in (add, passwd, digest, perm, credits, delete, listing, disable, enable, smpp):
+    resend = sub.add_parser("resend-unknown", help="after a crash, resend (yes) or not (no, the "
+                                                   "default) this user's parts whose outcome is "
+                                                   "unknown (docs/durability.md)")
+    resend.add_argument("name")
+    resend.add_argument("policy", choices=["yes", "no"])
+    for q in (add, passwd, digest, perm, credits, delete, listing, disable, enable, smpp, resend):
         config.add_state_options(q)
 
 
@@ -288,6 +293,8 @@ HANDLERS: dict[tuple[str, str], Callable[[Admin, argparse.Namespace], None]] = {
     ("user", "perm"): _user_perm,
     ("user", "assign"): _user_assign,
     ("user", "credits"): _user_credits,
+    ("user", "resend-unknown"): lambda admin, args: admin.users.set_resend_unknown(
+        args.name, args.policy == "yes"),
     ("user", "del"): lambda admin, args: admin.users.delete(args.name),
     ("user", "list"): _user_list,
     ("user", "disable"): lambda admin, args: admin.users.set_disabled(args.name, True),

@@ -176,12 +176,12 @@ def test_recovery_on_air_becomes_unknown_and_leased_returns(tmp_path: Path) -> N
     rec = again.outbox.recover_after_restart(NOW + 10)
     assert (rec.unknown, rec.requeued) == (1, 1)
     results = {r.message_id: r for r in again.outbox.query_sms_result()}
-    assert results[1].status == "FAILED"
+    assert results[1].status == "UNKNOWN"
     assert {q.id for q in again.outbox.queued_parts()} == {b1, b2}   # a2 stopped with its message
     assert not again.outbox.part_starting(0, a1, NOW)
     assert again.outbox.in_queue() == 2
     (ev,) = events(again, "sms_result")
-    assert ev["message_id"] == 1 and ev["status"] == "FAILED"
+    assert ev["message_id"] == 1 and ev["status"] == "UNKNOWN"
     reason = again.db.conn().execute("SELECT reason FROM messages WHERE id = 1").fetchone()[0]
     assert reason == "outcome-unknown"
 
@@ -457,7 +457,7 @@ def test_failure_without_verdict_after_the_pdu_left_is_unknown_not_retried(store
                              now=NOW, max_attempts=3, backoff=1.0)
     assert store.outbox.queued_parts() == []
     (res,) = store.outbox.query_sms_result()
-    assert res.status == "FAILED"
+    assert res.status == "UNKNOWN"
     statuses = dict(store.db.conn().execute("SELECT id, status FROM parts").fetchall())
     assert statuses == {p1: "unknown", p2: "stopped"}
 

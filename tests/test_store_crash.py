@@ -1,7 +1,7 @@
 """Crash semantics: SIGKILL the sending process at various points, restart, check the books.
 
 Promise under test: every accepted message is sent exactly once, except a part that was on the
-air at the crash: it becomes `unknown` and its message FAILED (outcome-unknown), never resent;
+air at the crash: it becomes `unknown` and its message UNKNOWN (outcome-unknown), never resent;
 parts leased but not started go back to the queue. The child process below is the daemon's
 middle (store + scheduler) with fake workers that log every part they put "on the air" to a
 file before reporting it, so the parent can count transmissions across crashes.
@@ -120,9 +120,9 @@ def check_exactly_once(db: Path, log: Path) -> tuple[int, int]:
     on_air_unknown = {p for p, s in parts.items() if s == "unknown"}
     assert set(sent) - {p for p, s in parts.items() if s == "sent"} <= on_air_unknown
     assert all(s in ("sent", "unknown", "stopped") for s in parts.values())
-    failed = {m for m, (s, _) in messages.items() if s == "FAILED"}
+    failed = {m for m, (s, _) in messages.items() if s == "UNKNOWN"}
     assert all(messages[m][1] == "outcome-unknown" for m in failed)
-    assert all(s in ("SENT_OK", "FAILED") for s, _ in messages.values())
+    assert all(s in ("SENT_OK", "UNKNOWN") for s, _ in messages.values())
     assert len(failed) == len(on_air_unknown)
     return len(on_air_unknown), len(failed)
 

@@ -205,6 +205,18 @@ class Users:
         if not self._store.users.update(name, credits=credits):
             raise NotFound(f"no user {name!r}")
 
+    def set_resend_unknown(self, name: str, resend: bool) -> None:
+        """After a crash, queue this user's parts whose outcome is unknown again (True: they
+        may arrive twice) or leave their messages UNKNOWN (False, the default)."""
+        if not self._store.users.update(name, resend_unknown=int(resend)):
+            raise NotFound(f"no user {name!r}")
+
+    def resend_unknown(self, name: str) -> bool:
+        found = self._store.users.resend_unknown(name)
+        if found is None:
+            raise NotFound(f"no user {name!r}")
+        return found
+
     def add_credits(self, name: str, delta: int) -> int:
         """The new balance. BadRequest for an unlimited user; InsufficientCredit when taking
         more than the balance."""

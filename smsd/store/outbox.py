@@ -8,17 +8,19 @@ leases parts to ports. A part's life:
     queued -> leased (handed to a worker's queue) -> on_air (committed by part_starting before
     AT+CMGS) -> sent | failed | queued again (temporary failure, another port, backoff)
     queued/leased -> stopped (stop_task, or a sibling failed for good)
-    on_air at start-up -> unknown (we cannot know whether it left; never resent)
+    on_air at start-up -> unknown (we cannot know whether it left; never resent), or queued again
+    when the task's user chose `resend_unknown` (docs/durability.md)
     on_air -> unknown too when a worker reports a failure with no +CMS verdict after the PDU
     reached the modem (timeout, port lost); a +CMS error means "not sent": retried elsewhere.
 
 A message is final (stage 2) once none of its parts is queued, leased or on_air: SENT_OK when all
-parts were sent, else FAILED. Status reports may later lift SENT_OK to DELIVERED (inbox.py calls
-`maybe_delivered`).
+parts were sent, UNKNOWN when a part's outcome is unknown and none failed, else FAILED. Status
+reports may later lift SENT_OK to DELIVERED (inbox.py calls `maybe_delivered`).
 Every final transition appends an `sms_result` event in the same transaction.
 """
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -31,8 +33,11 @@ from smsd.store.sqlite import Database
 from smsd.store.times import fmt_time
 from smsd.store.users import debit, owned_term
 
+log = logging.getLogger("smsd.outbox")
+
 T = TypeVar("T")
 OPEN = ("queued", "leased", "on_air")
+UNKNOWN = "UNKNOWN"       # a message's status when a part's outcome is unknown (migration 0014)
 REASON_UNKNOWN = "outcome-unknown"
 REASON_STOPPED = "stopped"
 
@@ -94,8 +99,9 @@ class QueuedPart:
 
 @dataclass(frozen=True)
 class Recovery:
-    unknown: int          # parts that were on the air: outcome unknown, message FAILED
+    unknown: int          # parts that were on the air: outcome unknown, message UNKNOWN
     requeued: int         # parts leased but never started: back in the queue
+    resent: int = 0       # parts on the air queued again by their user's resend_unknown
 
 
 def ports_text(ports: Sequence[int] | None) -> str | None:
@@ -411,7 +417,7 @@ class Outbox:
                            (message_id,)).fetchone()
         if row is None:
             return
-        status = "SENT_OK" if counts.get("sent", 0) == row[0] else "FAILED"
+        status = final_status(counts, row[0])
         conn.execute("UPDATE messages SET status = ?, stage = 2, done = ? WHERE id = ?",
                      (status, now, message_id))
         self._result_event(conn, message_id, now)
@@ -464,6 +470,7 @@ class Outbox:
         """Settle what a crash left in flight. Call once at start, before any worker runs."""
         now = time.time() if now is None else now
         with self.db.write() as conn:
+            resent = self._resend_on_air(conn)
             unknown = [r[0] for r in conn.execute(
                 "UPDATE parts SET status = 'unknown', error = ? WHERE status = 'on_air' "
                 "RETURNING message_id", (REASON_UNKNOWN,)).fetchall()]
@@ -475,8 +482,27 @@ class Outbox:
                 conn.execute("UPDATE parts SET status = 'stopped' WHERE message_id = ? "
                              "AND status = 'queued'", (message_id,))
                 self._settle(conn, message_id, now)
+        for message_id in sorted(set(unknown)):
+            log.warning("message %d: a part was handed to the modem before the stop and never "
+                        "answered: outcome unknown, not resent", message_id)
         self._recount_queue()
-        return Recovery(unknown=len(unknown), requeued=requeued)
+        return Recovery(unknown=len(unknown), requeued=requeued, resent=len(resent))
+
+    @staticmethod
+    def _resend_on_air(conn: sqlite3.Connection) -> list[int]:
+        """Queue again the parts on the air whose task's user chose `resend_unknown`: they may
+        reach the recipient twice, which that user prefers to not at all."""
+        resent = [r[0] for r in conn.execute(
+            "UPDATE parts SET status = 'queued', port = NULL, leased = NULL, pref_port = NULL, "
+            "avoid_port = port, attempts = attempts + 1, error = ? WHERE status = 'on_air' AND "
+            "message_id IN (SELECT m.id FROM messages m JOIN tasks t ON t.id = m.task_id "
+            "JOIN users u ON u.name = t.user WHERE u.resend_unknown = 1) RETURNING message_id",
+            (REASON_UNKNOWN,)).fetchall()]
+        for message_id in sorted(set(resent)):
+            log.warning("message %d: a part was handed to the modem before the stop and never "
+                        "answered: outcome unknown, resent (its user's resend_unknown)",
+                        message_id)
+        return resent
 
     # --- queries --------------------------------------------------------------------------------
     def query_sms_result(self, *, numbers: Sequence[str] | None = None,
@@ -519,6 +545,16 @@ class Outbox:
                              dr_status=None if dr is None else dr[0], reason=row[12],
                              user=row[13], text=row[14])
                 for row, dr in zip(rows, drs)]
+
+
+def final_status(counts: dict[str, int], count: int) -> str:
+    """A message's final status from its parts' statuses (status -> how many)."""
+    if counts.get("sent", 0) == count:
+        return "SENT_OK"
+    # A part that may have gone out is no failure (a client would resend it) nor a success.
+    if counts.get("unknown") and not counts.get("failed"):
+        return UNKNOWN
+    return "FAILED"
 
 
 RESULT_COLUMNS = ("m.id AS message_id, m.task_id, m.port, m.number, m.user_id, m.time, m.status, "

@@ -155,8 +155,9 @@ class Users:
         return True
 
     def update(self, name: str, **values: Any) -> bool:
-        """Set `perms` (an iterable), `admin`, `credits` (None = unlimited) or `disabled`."""
-        unknown = set(values) - {"perms", "admin", "credits", "disabled"}
+        """Set `perms` (an iterable), `admin`, `credits` (None = unlimited), `disabled` or
+        `resend_unknown` (migration 0014)."""
+        unknown = set(values) - {"perms", "admin", "credits", "disabled", "resend_unknown"}
         if unknown or not values:
             raise ValueError(f"cannot update {sorted(unknown)}")
         if "perms" in values:
@@ -165,6 +166,12 @@ class Users:
         with self.db.write() as conn:
             return conn.execute(f"UPDATE users SET {sets} WHERE name = ?",
                                 (*values.values(), name)).rowcount == 1
+
+    def resend_unknown(self, name: str) -> bool | None:
+        """The user's policy for parts whose outcome is unknown; None for no such user."""
+        row = self.db.conn().execute("SELECT resend_unknown FROM users WHERE name = ?",
+                                     (name,)).fetchone()
+        return None if row is None else bool(row[0])
 
     def add_credits(self, name: str, delta: int) -> int | None:
         """Add (or take, never below zero) credits; the new balance, None when not applicable
