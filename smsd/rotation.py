@@ -67,9 +67,9 @@ class SimWatch:
                     return False
                 del self._switching[port]
         if self.refused(port, slot):            # pushed when refused; move on when a slot can
-            target = self._next_slot(port, info, now)
-            if target is not None:
-                self._switch(port, slot, target, now)
+            next_slot = self._next_slot(port, info, now)
+            if next_slot is not None:
+                self._switch(port, slot, next_slot, now)
             return False
         why = self.limits.why_not(port, slot, now)
         if not why:

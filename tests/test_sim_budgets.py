@@ -294,3 +294,27 @@ def test_sim_actions_need_port_control_before_anything_else(tmp_path: Path) -> N
         assert call("boss", port="9", action="block")["error_code"] == 400
     finally:
         front.close()
+
+
+# --- the worker: a slot switch applies the new SIM's own settings -------------------------------
+def test_after_a_slot_switch_the_worker_uses_the_new_sims_own_smsc() -> None:
+    from smsd.modem.timing import Timing
+    from smsd.modem.worker import ModemWorker
+    from test_modem_fakes import RecordingSink
+
+    fast = Timing(command=1.0, cmgs=2.0, ussd=2.0, boot=3.0, sim_ready=3.0, refresh=30.0,
+                  probe=0.2, probe_tries=2, quarantine_retry=60.0)
+    own_smsc = {0: "", 1: "+447000000099"}           # what the daemon's _sim_settings gives
+    with SimBoard(ports=1, slots=2, latency=0.02, profile="quectel", seed=2) as board:
+        sink = RecordingSink()
+        worker = ModemWorker(0, board.device(0), sink, slots=2, timing=fast,
+                             settings=lambda: {"smsc": own_smsc[max(0, worker.info.slot)]})
+        worker.start()
+        try:
+            assert sink.wait(lambda: worker.info.state == STATE_READY and worker.info.smsc)
+            assert worker.info.smsc == board.network.smsc
+            worker.submit(SwitchSlot(1))
+            assert sink.wait(lambda: worker.info.slot == 1 and worker.info.reg == REG_OK)
+            assert sink.wait(lambda: worker.info.smsc == "+447000000099")
+        finally:
+            worker.stop()

@@ -399,9 +399,13 @@ class ModemWorker(RescueMixin):
         if not self._select_slot(job.slot):
             log.warning("port %d: slot switch to %d failed", self.port, job.slot)
             return
-        self._update(slot=job.slot, imsi="", iccid="", number="", reg=r.REG_UNKNOWN)
+        self._update(slot=job.slot, imsi="", iccid="", number="", reg=r.REG_UNKNOWN, denied=False)
         self._stk.forget()
         self._run_steps(sequences.AFTER_SLOT_SWITCH)
+        # The new SIM's own PIN and SMSC (per-slot settings, smsd/budgets.py) apply from now on.
+        if self._info.reg == r.REG_PIN_REQUIRE:
+            self._unlock_sim()
+        self._set_smsc()
         log.info("port %d: now on slot %d (imsi %s)", self.port, job.slot, self._info.imsi)
         inbound.drain(self._channel, self._deliver)
 
