@@ -189,9 +189,9 @@ def route(rules: Sequence[OutboundRule], groups: Mapping[str, tuple[int, ...]], 
     A rule never widens: each of its targets is narrowed to the ports the request names
     (`requested`, None: any) and the user may use (`allowed`, None: any); targets left empty
     are dropped, and when none is left the decision says why. A connection target is its own
-    tier (its number, `connections`: name -> number); a request that names ports wants those
-    ports, so it drops connection targets. No matching rule: the request's own ports, as
-    before rules existed."""
+    tier (its number, `connections`: name -> number); a request that names ports keeps it only
+    when it names that connection too. No matching rule: the request's own ports, as before
+    rules existed."""
     rule = first_rule(rules, number, user, dialect)
     if rule is None:
         return Decision(None, (tuple(requested),) if requested else ())
@@ -201,7 +201,7 @@ def route(rules: Sequence[OutboundRule], groups: Mapping[str, tuple[int, ...]], 
     for target in rule.targets:
         if isinstance(target, Connection):
             found = (connections or {}).get(target.name)
-            if found is not None and narrow is None:
+            if found is not None and (narrow is None or found in narrow):
                 tiers.append((found,))
             continue
         ports = set(groups.get(target.name, ()))

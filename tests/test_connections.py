@@ -408,6 +408,26 @@ def test_an_unreachable_provider_rests_and_the_next_tier_takes_its_messages(rig:
     assert rig.handed() == 1 and rig.workers[1].jobs  # the rule's next tier: port 1
 
 
+def test_a_request_may_name_a_connection_as_its_port(rig: Rig) -> None:
+    provider = Provider()
+    try:
+        made = rig.svc.connections.create("HTTPClient", "web")
+        rig.svc.connections.configure("web", {
+            "TARGETURL": f"http://127.0.0.1:{provider.port}/s?to=$recipient"})
+        rig.svc.connections.run("web", True)
+        with pytest.raises(BadRequest, match="no port"):
+            rig.svc.sending.send_sms(SendRequest("x", (Recipient("+3312"),),
+                                                 ports=(made.number + 1,)))
+        accepted = rig.svc.sending.send_sms(SendRequest("named", (Recipient("+3312"),),
+                                                        ports=(made.number,)))
+        msg = accepted.message_ids[0]
+        assert rig.handed() == 0
+        wait_for(lambda: rig.status(msg) == "SENT_OK/2", what="the send")
+        assert provider.paths == ["/s?to=%2B3312"]
+    finally:
+        provider.close()
+
+
 def test_without_a_next_tier_a_message_waits_for_its_connection(rig: Rig) -> None:
     rig.svc.connections.create("HTTPClient", "web")
     rig.svc.connections.configure("web", {"TARGETURL": "http://127.0.0.1:9/s?to=$recipient"})

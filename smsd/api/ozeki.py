@@ -140,7 +140,7 @@ def build_request(svc: Service, params: Mapping[str, str], kind: Kind, data: str
     udh, payload = binary_payload(data) if kind.binary else (b"", None)
     text = f"binary message, {len(payload)} octets" if payload is not None else data
     provider = params.get("serviceprovider", "").strip()
-    ports = (svc.ports.connection_port(provider),) if provider else None
+    ports = (_provider(svc, provider),) if provider else None
     originator = params.get("originator", "").strip() or None
     return SendRequest(text=text, recipients=tuple(Recipient(n) for n in numbers), ports=ports,
                        encoding=kind.encoding, flash=kind.flash, data=payload, udh=udh,
@@ -252,6 +252,13 @@ def lookup(svc: Service, kind: str, ident: int, user: str) -> Item | None:
         return None if found is None else inbound_item(found[0], read=found[1])
     msg = svc.sending.message(ident, user)
     return None if msg is None else sent_item(svc, msg)
+
+
+def _provider(svc: Service, name: str) -> int:
+    """serviceprovider: a modem port's connection, or a provider connection (its number)."""
+    if svc.connections.exists(name):
+        return svc.connections.info(name).number
+    return svc.ports.connection_port(name)
 
 
 def delete_message(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:

@@ -14,13 +14,14 @@ from smsd.model import (DeliverStatus, Limits, MessageState, Recipient, SendAcce
                         SmsResult)
 from smsd.numbers import is_normal
 from smsd.pdu.types import ENC_8BIT, ENC_GSM7, ENC_UCS2
-from smsd.routing import is_connection
+from smsd.routing import CONNECTION_BASE, is_connection
 from smsd.scheduler import Profile, Scheduler, most_parts, port_profiles
 from smsd.service.access import AccessPolicy
 from smsd.service.payloads import Row, payload_extra, payload_rows
 from smsd.service.ports import Ports, will_send
 from smsd.service.routes import Routing
 from smsd.service.users import Users
+from smsd.store.connections import connection_ids
 from smsd.store.db import Store
 from smsd.store.outbox import TaskExtra
 from smsd.store.times import parse_time
@@ -82,10 +83,11 @@ class Sending:
             raise BadRequest(f"encoding must be one of {', '.join(ENCODINGS)}")
         self._check_text(text)
         self._check_extras(request)
-        ports = self._ports.known(request.ports)
+        ports = self._known(request.ports)
         routing = self._routing.for_intake([r.number for r in recipients], user, request.dialect,
                                            ports)
-        encoding, sent_as, rows = self._intake_plan(text, recipients, request.encoding, ports)
+        encoding, sent_as, rows = self._intake_plan(text, recipients, request.encoding,
+                                                    _on_the_box(ports))
         rows = payload_rows(request, rows)
         self._check_max_parts(rows, request.max_parts)
         self._check_sendable(routing.sendable(ports))
@@ -133,6 +135,18 @@ class Sending:
         if worst > max_parts:
             raise TooManyParts(f"a message needs {worst} parts, max_parts is {max_parts}",
                                field="text")
+
+    def _known(self, ports: Sequence[int] | None) -> list[int] | None:
+        """The ports asked for (Ports.known), a provider connection's number among them
+        (Ozeki's serviceprovider naming one; docs/connections.md) when that connection exists."""
+        if ports is None:
+            return None
+        named = {p for p in ports if is_connection(p)}
+        missing = sorted(named - {CONNECTION_BASE + i for i in connection_ids(self._store.db)})
+        if missing:
+            raise BadRequest(f"no port {missing[0]}")
+        box = self._ports.known([p for p in ports if not is_connection(p)]) or []
+        return sorted(set(box) | named) or None
 
     def _intake_plan(self, text: str, recipients: Sequence[Recipient], requested: str,
                      ports: Sequence[int] | None) -> tuple[str, str, list[Row]]:
@@ -291,3 +305,11 @@ class Sending:
         for n in numbers:
             if len(n) > self.limits.number_max_len:
                 raise BadRequest(f"number {n!r} longer than {self.limits.number_max_len}")
+
+
+def _on_the_box(ports: Sequence[int] | None) -> list[int] | None:
+    """The box's own ports of a request's (its parts are counted as they would send them); None
+    when it names none of them, only a provider connection."""
+    if ports is None:
+        return None
+    return [p for p in ports if not is_connection(p)] or None

@@ -51,6 +51,11 @@ class Routed(NamedTuple):
     user: str
 
 
+def connection_ids(db: Database) -> set[int]:
+    """The ids of the connections that exist (a request naming one by its number is checked)."""
+    return {int(r[0]) for r in db.conn().execute("SELECT id FROM connections").fetchall()}
+
+
 def _row(r: Sequence[object]) -> ConnectionRow:
     return ConnectionRow(int(str(r[0])), str(r[1]), str(r[2]), dict(json.loads(str(r[3]))),
                          bool(r[4]))
@@ -95,12 +100,13 @@ class Connections:
 
     # --- messages routed to a connection ---------------------------------------------------
     def waiting_for(self, number: int, limit: int = 50) -> list[Routed]:
-        """Waiting messages whose routing tiers name connection `number`, in rank order."""
+        """Waiting messages whose routing tiers (or, with no rule, the task's ports) name
+        connection `number`, in rank order."""
         rows = self.db.conn().execute(
             "SELECT m.id, m.task_id, m.number, coalesce(m.text, t.text), t.encoding, t.srr, "
-            "t.sender, m.ports, t.data, t.udh, t.user FROM messages m "
-            "JOIN tasks t ON t.id = m.task_id WHERE m.stage = 0 AND m.ports IS NOT NULL AND "
-            "(',' || replace(m.ports, ';', ',') || ',') LIKE ? "
+            "t.sender, coalesce(m.ports, t.ports), t.data, t.udh, t.user FROM messages m "
+            "JOIN tasks t ON t.id = m.task_id WHERE m.stage = 0 AND "
+            "(',' || replace(coalesce(m.ports, t.ports), ';', ',') || ',') LIKE ? "
             "ORDER BY m.priority DESC, m.id LIMIT ?", (f"%,{number},%", limit)).fetchall()
         return [Routed(r[0], r[1], r[2], r[3] or "", r[4], bool(r[5]), r[6] or "", r[7],
                        None if r[8] is None else bytes(r[8]),

@@ -253,6 +253,12 @@ def test_http_client_connection(boxes: Boxes) -> None:
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(provider.requests[1][1]).query)
         assert query["dcs"] == ["08"] and query["pid"] == ["00"] and "udh" not in query
         assert bytes.fromhex(query["ud"][0]).decode("utf-16-be") == "Ωμέγα"
+        # An Ozeki client picks the connection itself with serviceprovider, no rule needed.
+        [report] = ozeki(a, "sendmessage", recipient="+33612345678", messagedata="picked",
+                         serviceprovider="web")
+        assert report["_"] == "acceptreport" and report["statuscode"] == "0", report
+        wait_for(lambda: len(provider.requests) == 3, what="the Ozeki send")
+        assert "text=picked" in provider.requests[2][1]
     finally:
         provider.close()
 
