@@ -16,6 +16,7 @@ import bottle
 
 from smsd.errors import NotFound, ServiceError
 from smsd.system.network import InvalidNetworkSettings, NetworkSettings
+from smsd.web import network_remote
 from smsd.web.console import Console, PageRequest
 
 DEFAULT_WINDOW = 60
@@ -33,6 +34,7 @@ def mount(console: Console, app: bottle.Bottle) -> None:
     console.route(app, "/network", show)
     console.route(app, "/network", change, method="POST")
     console.route(app, "/network/confirm", confirm, method="POST")
+    network_remote.mount(console, app)      # the section on the remote tunnel
 
 
 def show(req: PageRequest) -> str:
@@ -43,6 +45,16 @@ def show(req: PageRequest) -> str:
     except ServiceError as exc:
         return _page(req, None, unavailable=str(exc))
     return _page(req, _values(current))
+
+
+def show_with(req: PageRequest, **section: Any) -> str:
+    """The page with the remote section's own values or problem (network_remote.py)."""
+    if not req.svc.network.managed:
+        return _page(req, None, unavailable=_unavailable(req), **section)
+    try:
+        return _page(req, _values(req.svc.network.settings()), **section)
+    except ServiceError as exc:
+        return _page(req, None, unavailable=str(exc), **section)
 
 
 def change(req: PageRequest) -> str:
@@ -146,7 +158,8 @@ def _refused(req: PageRequest, values: dict[str, str], status: int, field: str,
 
 
 def _page(req: PageRequest, values: dict[str, str] | None, *, unavailable: str = "",
-          problem: str = "", reload_values: bool = False) -> str:
+          problem: str = "", reload_values: bool = False, remote: dict[str, Any] | None = None,
+          remote_problem: str = "") -> str:
     pending = None
     if not unavailable and req.svc.network.managed:
         try:
@@ -157,4 +170,6 @@ def _page(req: PageRequest, values: dict[str, str] | None, *, unavailable: str =
             unavailable = str(exc)
     extra: dict[str, Any] = {"scripts": ["network.js"]} if pending is not None else {}
     return req.render("network.tpl", values=values, unavailable=unavailable, problem=problem,
-                      pending=pending, min_window=MIN_WINDOW, max_window=MAX_WINDOW, **extra)
+                      pending=pending, min_window=MIN_WINDOW, max_window=MAX_WINDOW,
+                      remote=remote or network_remote.view(req), remote_problem=remote_problem,
+                      **extra)

@@ -50,3 +50,4 @@
   <button type="submit">Apply</button>
 </form>
 % end
+% include('network_remote.tpl', remote=remote, remote_problem=remote_problem)
