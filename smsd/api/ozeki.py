@@ -214,7 +214,9 @@ def sent_item(svc: Service, msg: MessageState) -> Item:
 
 
 def connection_name(svc: Service, port: int | None) -> str:
-    return "" if port is None else str(svc.ports.config.name(port))
+    if port is None:
+        return ""
+    return svc.connections.name_of(port) or str(svc.ports.config.name(port))
 
 
 def message_ids(params: Mapping[str, str]) -> list[tuple[str, int]]:

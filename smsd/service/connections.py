@@ -156,6 +156,10 @@ class ConnectionsService:
         self._access.require_port_control(user, "connection management")
         return [self._info(r) for r in self.rows.all()]
 
+    def name_of(self, number: int) -> str | None:
+        """The provider connection with this number (a message's or received SMS's port)."""
+        return next((r.name for r in self.rows.all() if CONNECTION_BASE + r.id == number), None)
+
     def names(self) -> list[str]:
         """Every connection's name (routing targets offered on the Routing page)."""
         return [r.name for r in self.rows.all()]

@@ -259,6 +259,8 @@ def test_http_client_connection(boxes: Boxes) -> None:
         assert report["_"] == "acceptreport" and report["statuscode"] == "0", report
         wait_for(lambda: len(provider.requests) == 3, what="the Ozeki send")
         assert "text=picked" in provider.requests[2][1]
+        [got] = ozeki(a, "getmessage", messageid=report["messageid"])
+        assert got["serviceprovider"] == "web" and got["status"] == "sent", got
     finally:
         provider.close()
 
