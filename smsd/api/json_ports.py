@@ -5,8 +5,8 @@ an amount with two decimals for the credits, whole minutes and calls for the cal
 where no limit is set. The document asks for three of them by one name and answers with another
 (request `remain_daily_calltime`, answer `remain_daily_call_time`; `..._hourly_calltime`;
 `remain_daily_connect` -> `remain_daily_connected`): both spellings are taken, the answer uses
-the example's. `number` is the modem's own number, else the one set_port_info stored for that
-SIM. `blocked` (ours) says whether the active SIM is blocked.
+the example's. `number` is the one set_port_info stored for that SIM, else the modem's own.
+`blocked` (ours) says whether the active SIM is blocked.
 
 set_port_info's `imei`, `number`, `block` and `unblock` go to svc.sims; the rest of the actions
 stay with svc.ports.control.

@@ -40,7 +40,7 @@ class SimView:
 
     port: int
     slot: int
-    number: str              # the modem's (AT+CNUM), else the one stored with set_port_info
+    number: str              # the one set_port_info stored for this SIM, else the modem's CNUM
     blocked: bool
     remaining: Remaining
 
@@ -69,7 +69,7 @@ class Sims:
     # --- reading -------------------------------------------------------------------------------
     def view(self, info: PortInfo) -> SimView:
         slot = sim_of(info)
-        return SimView(info.port, slot, info.number or self.limits.number(info.port, slot),
+        return SimView(info.port, slot, self.limits.number(info.port, slot) or info.number,
                        self.limits.blocked(info.port, slot),
                        self.limits.remaining(info.port, slot, self._clock()))
 
