@@ -23,6 +23,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Callable
 
 
 from smpplib import consts
@@ -44,6 +45,7 @@ IDLE = 300.0                  # seconds without a PDU before the connection is d
 ACK_WAIT = 30.0               # a deliver_sm unanswered this long is sent again later
 FINISH_WAIT = 10.0            # after the peer's half-close: seconds its submits may take
 RETRY_WAIT = 10.0             # a deliver_sm the ESME refused is offered again after this
+JOIN_WAIT = 3.0               # seconds close() waits for each of our threads
 MAX_CONNECTIONS = 64          # more are closed at once: each costs a thread
 SYSTEM_ID = "smsd"
 PARTS_SYSTEM_TYPE = "parts"   # bind system_type asking for long SMS as UDH segments
@@ -72,6 +74,7 @@ class SmppServer:
         self.claims: dict[str, dict[int, Connection]] = {}   # user -> queued id -> its sender
         self.claims_lock = threading.Lock()
         self.connections: set[Connection] = set()
+        self.threads: list[threading.Thread] = []
         self.sock: socket.socket | None = None
 
     # --- life cycle -----------------------------------------------------------------------------
@@ -80,8 +83,10 @@ class SmppServer:
         sock.settimeout(0.5)
         self.sock = sock
         self.address = sock.getsockname()[:2]
-        threading.Thread(target=self._accept, name="smpp-accept", daemon=True).start()
-        threading.Thread(target=self._feed, name="smpp-feed", daemon=True).start()
+        self.threads = [threading.Thread(target=self._accept, name="smpp-accept", daemon=True),
+                        threading.Thread(target=self._feed, name="smpp-feed", daemon=True)]
+        for thread in self.threads:
+            thread.start()
         # A password changed, a user deleted or disabled on the console: their binds end.
         self.svc.users.on_password_change(self.drop_user)
         log.info("SMPP server listening on %s:%d", *self.address)
@@ -92,14 +97,20 @@ class SmppServer:
                 conn.close()
 
     def close(self) -> None:
+        """Stop, and return only once no thread of ours can touch the store any more (the
+        daemon closes it next): submissions in progress commit and are answered if they can."""
         self.stopping.set()
         if self.sock is not None:
             self.sock.close()
-        for conn in list(self.connections):
+        conns = list(self.connections)
+        for conn in conns:
             conn.close()
         self.pool.shutdown(wait=True, cancel_futures=False)
         with self.changed:
             self.changed.notify_all()
+        for thread in self.threads + [t for conn in conns for t in conn.threads]:
+            if thread is not threading.current_thread():
+                thread.join(JOIN_WAIT)
 
     def _accept(self) -> None:
         assert self.sock is not None
@@ -117,7 +128,7 @@ class SmppServer:
                 continue
             conn = Connection(self, client, f"{remote[0]}:{remote[1]}")
             self.connections.add(conn)
-            threading.Thread(target=conn.run, name=f"smpp-{remote[1]}", daemon=True).start()
+            conn.spawn(conn.run, f"smpp-{remote[1]}")
 
     def _feed(self) -> None:
         """Events -> queued deliveries, then wake the receiving binds."""
@@ -125,6 +136,8 @@ class SmppServer:
             try:
                 read = self.svc.smpp.feed()
             except Exception:   # noqa: BLE001 - a store hiccup must not end deliveries for good
+                if self.stopping.is_set():
+                    return
                 log.exception("SMPP delivery queue: feeding failed; retrying")
                 read = 0
                 self.stopping.wait(1.0)
@@ -132,7 +145,8 @@ class SmppServer:
                 with self.changed:
                     self.changed.notify_all()
                 continue
-            self.svc.smpp.wait_events(1.0)
+            if not self.stopping.is_set():
+                self.svc.smpp.wait_events(0.5)
 
     # --- claims: one bind sends a queued row at a time ----------------------------------------
     def claim(self, user: str, delivery_id: int, conn: Connection) -> bool:
@@ -174,6 +188,12 @@ class Connection:
         self.closed = threading.Event()
         self.opened = time.monotonic()
         self.allowed_at = self.opened                # when _still_allowed last asked
+        self.threads: list[threading.Thread] = []    # its reader and delivery threads
+
+    def spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self.threads.append(thread)
+        thread.start()
 
     # --- reading --------------------------------------------------------------------------------
     def run(self) -> None:
@@ -285,12 +305,12 @@ class Connection:
         self.send(resp)
         log.info("SMPP %s: %s as %r", self.remote, pdu.command, name)
         if self.session.receives:
-            threading.Thread(target=self._deliver_loop, name=f"smpp-deliver-{name}",
-                             daemon=True).start()
+            self.spawn(self._deliver_loop, f"smpp-deliver-{name}")
 
     _on_bind_transmitter = _on_bind_receiver = _on_bind_transceiver = _on_bind
 
     def _on_unbind(self, pdu: Command) -> None:
+        self._finish_submits()                      # their answers first, then the unbind's
         self.send(pdus.make("unbind_resp", sequence=pdu.sequence))
         self.close()
 
@@ -398,6 +418,14 @@ class Connection:
 
     # --- deliveries -----------------------------------------------------------------------------
     def _deliver_loop(self) -> None:
+        try:
+            self._deliveries()
+        except Exception:   # noqa: BLE001 - the bind ends; what it held goes back to the queue
+            if not self.closed.is_set():
+                log.exception("SMPP %s: deliveries failed", self.remote)
+            self.close()
+
+    def _deliveries(self) -> None:
         user = self.session.user
         parts = self.session.system_type.lower() == PARTS_SYSTEM_TYPE
         while not self.closed.is_set():
