@@ -50,7 +50,7 @@ def sims_card(req: PageRequest, info: PortInfo) -> dict[str, object]:
     left = view.remaining
     fields = [(k, LABELS[k], MEANINGS.get(k) or SIM_KEYS[k].meaning) for k in FIELDS]
     return {"port": info.port, "rows": rows, "fields": fields,
-            "blocked": view.blocked, "active": slot_name(view.slot),
+            "blocked": view.blocked, "active": slot_name(view.slot), "number": view.number,
             "left": {"day": left.daily, "month": left.monthly,
                      "credit": None if left.credit is None else f"{left.credit:.2f}"}}
 

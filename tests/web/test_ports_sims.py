@@ -18,7 +18,8 @@ def field_error(body: str, name: str) -> str:
     return html.unescape(found.group(1)) if found else ""
 
 
-def test_the_page_lists_every_slot_with_the_port_row_first(admin: Client) -> None:
+def test_the_page_lists_every_slot_with_the_port_row_first(front: ConsoleFront,
+                                                          admin: Client) -> None:
     page = admin.get("/ports")
     assert page.status == 200
     card = page.body[page.body.index('id="sims-1"'):page.body.index('id="sims-2"')]
@@ -26,6 +27,7 @@ def test_the_page_lists_every_slot_with_the_port_row_first(admin: Client) -> Non
     assert rows == ["-1", "0", "1", "2", "3"]        # every SIM, then the fake board's 4 slots
     assert "Block the active SIM" in card and 'name="sim_parts_per_day"' in card
     assert "Block slot 3" in card and 'name="smsc"' in card and 'name="sim_pin"' in card
+    assert f"number {front.svc.sims.views([0])[0].number or '-'}" in card
 
 
 def test_a_slot_has_its_own_pin_and_smsc_never_shown_nor_audited(front: ConsoleFront,

@@ -1,7 +1,7 @@
 % p = sims['port']
 <div class="port-sims" id="sims-{{p + 1}}">
   <h3>SIM limits</h3>
-  <p>Active: {{sims['active']}}{{' (blocked)' if sims['blocked'] else ''}} · left today {{'no limit' if sims['left']['day'] is None else sims['left']['day']}} · this month {{'no limit' if sims['left']['month'] is None else sims['left']['month']}} · credit {{'no counter' if sims['left']['credit'] is None else sims['left']['credit']}}</p>
+  <p>Active: {{sims['active']}}{{' (blocked)' if sims['blocked'] else ''}} · number {{sims['number'] or '-'}} · left today {{'no limit' if sims['left']['day'] is None else sims['left']['day']}} · this month {{'no limit' if sims['left']['month'] is None else sims['left']['month']}} · credit {{'no counter' if sims['left']['credit'] is None else sims['left']['credit']}}</p>
   <form method="post" action="/ports/block">
     <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="port" value="{{p}}">
 % if sims['blocked']:
