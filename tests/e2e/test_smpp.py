@@ -23,6 +23,7 @@ import smpplib.consts as C
 from smpplib import exceptions
 
 from e2e.harness import Daemon, free_port, wait_for
+from smsd.pdu import gsm7
 from smsd.smpp import pdus
 
 PW8 = "pw8chars"                  # 8 characters: binds with the user's own password
@@ -146,11 +147,21 @@ def message(box: Box, message_id: str) -> dict[str, Any]:
     db = sqlite3.connect(os.path.join(box.d.state_dir, "smsd.db"), timeout=10)
     try:
         db.row_factory = sqlite3.Row
-        row = db.execute("SELECT m.*, t.text AS task_text, t.srr, t.dialect FROM messages m "
+        row = db.execute("SELECT m.*, t.text AS task_text, t.srr, t.dialect, t.data, t.udh "
+                         "FROM messages m "
                          "JOIN tasks t ON t.id = m.task_id WHERE m.id = ?",
                          (int(message_id),)).fetchone()
         assert row is not None, f"message {message_id} is not in the database"
         return dict(row)
+    finally:
+        db.close()
+
+
+def queued(box: Box, user: str) -> int:
+    db = sqlite3.connect(os.path.join(box.d.state_dir, "smsd.db"), timeout=10)
+    try:
+        return int(db.execute("SELECT count(*) FROM smpp_queue WHERE user = ?",
+                              (user,)).fetchone()[0])
     finally:
         db.close()
 
@@ -199,13 +210,15 @@ def test_commands_before_bind_and_twice_bound(box: Box) -> None:
 # --- submissions ----------------------------------------------------------------------------------
 def test_submit_gsm7_is_committed_before_the_answer(box: Box) -> None:
     c = bound(box)
-    # GSM 03.38 septets, one an octet: "Hi @ £5" (0x00 is '@', 0x01 is '£')
-    resp = submit(c, short_message=bytes([0x48, 0x69, 0x20, 0x00, 0x20, 0x01, 0x35]),
-                  data_coding=0)
+    # GSM 03.38 septets, one an octet: "Hi @ £5 {" (0x00 is '@', 0x01 '£', 0x1B 0x28 '{')
+    resp = submit(c, short_message=bytes([0x48, 0x69, 0x20, 0x00, 0x20, 0x01, 0x35, 0x20,
+                                          0x1B, 0x28]), data_coding=0)
     assert resp.status == C.SMPP_ESME_ROK
     # the answer came after the commit: the message is in the database under that id
     row = message(box, pdus.text(resp.message_id))
-    assert row["number"] == DEST and row["task_text"] == "Hi @ £5" and row["dialect"] == "smpp"
+    assert row["number"] == DEST and row["task_text"] == "Hi @ £5 {" and row["dialect"] == "smpp"
+    wait_for(lambda: message(box, pdus.text(resp.message_id))["encoding"] == "gsm7",
+             what="sent in GSM-7")
     c.disconnect()
 
 
@@ -215,6 +228,18 @@ def test_submit_ucs2(box: Box) -> None:
     assert resp.status == C.SMPP_ESME_ROK
     mid = pdus.text(resp.message_id)
     wait_for(lambda: message(box, mid)["encoding"] == "ucs2", what="ucs2 message encoded")
+    c.disconnect()
+
+
+def test_submit_8bit_with_a_port_udh(box: Box) -> None:
+    c = bound(box)
+    udh = bytes((6, 0x05, 0x04, 0x0B, 0x84, 0x23, 0xF0))       # application ports 2948 <- 9200
+    resp = submit(c, esm_class=0x40, data_coding=4, short_message=udh + b"\x01\x06\xff binary")
+    assert resp.status == C.SMPP_ESME_ROK
+    mid = pdus.text(resp.message_id)
+    row = message(box, mid)
+    assert row["data"] == b"\x01\x06\xff binary" and row["udh"] == udh[1:]
+    wait_for(lambda: message(box, mid)["encoding"] == "8bit", what="sent as 8-bit")
     c.disconnect()
 
 
@@ -316,21 +341,26 @@ def test_inbound_sms_long_reassembled_or_as_parts(box: Box) -> None:
                                           % long_text).encode(),
                               method="POST", headers={"Content-Type": "application/json"})
     assert status == 200
-    r = box.raw()
+    c = bound(box, how="bind_receiver")                 # reassembled, in message_payload
+    sms = read_until(c, "deliver_sm", timeout=30)
+    assert pdus.text(sms.source_addr) == "447700900777" and sms.source_addr_ton == 1
+    assert pdus.text(sms.message_payload) == long_text
+    c._socket.close()                                   # not acknowledged: still queued
+    r = box.raw()                                       # this bind asks for UDH segments
     assert r.bind("esme", PW8, "bind_receiver", system_type="parts") == C.SMPP_ESME_ROK
     parts = []
     while len(parts) < 4:
         pdu = r.read()
-        assert pdu is not None and pdu.command == "deliver_sm"
-        assert pdu.esm_class & 0x40
+        assert pdu is not None and pdu.command == "deliver_sm" and pdu.esm_class & 0x40
         parts.append(pdu)
-    r.close()                              # not acknowledged: still queued
-    c = bound(box, how="bind_receiver")
-    sms = read_until(c, "deliver_sm", timeout=30)
-    assert pdus.text(sms.source_addr) == "447700900777" and sms.source_addr_ton == 1
-    assert pdus.text(sms.message_payload) == long_text
-    c.send_pdu(_resp_to(c, sms))
-    c.disconnect()
+    udhs = [p.short_message[:6] for p in parts]
+    assert [u[5] for u in udhs] == [1, 2, 3, 4] and {u[4] for u in udhs} == {4}
+    assert len({u[3] for u in udhs}) == 1                # one reference
+    assert "".join(gsm7.from_septets(p.short_message[6:]) for p in parts) == long_text
+    for p in parts:
+        r.sock.sendall(pdus.encode(pdus.make("deliver_sm_resp", sequence=p.sequence)))
+    wait_for(lambda: queued(box, "esme") == 0, what="the SMS acknowledged and dequeued")
+    r.close()
 
 
 # --- query, cancel, link, window ------------------------------------------------------------------
