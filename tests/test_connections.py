@@ -535,3 +535,42 @@ def test_the_smtp_listener_takes_permitted_senders_only() -> None:
         conn.stop()
     assert inbound.mails == [("ops", ["+447700900001", "447700900002"], "alarm 3")]
     assert mail_text(b"Subject: only a subject\r\n\r\n") == "only a subject"
+
+
+def test_sms_to_email_logs_in_when_smtpauth_is_on() -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    got: list[bytes] = []
+
+    class Sink:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            got.append(envelope.original_content or b"")
+            return "250 OK"
+
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"box", b"pw")
+        return AuthResult(success=ok)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = Controller(Sink(), hostname="127.0.0.1", port=port, authenticator=check,
+                      auth_require_tls=False)
+    sink.start()
+    settings = {"SMTPSERVER": "127.0.0.1", "SMTPPORT": str(port), "SMTPAUTH": "on",
+                "USERNAMESMTP": "box", "PASSWORDSMTP": "pw", "MAILFROM": "sms@box.lan",
+                "MAILTO": "$recipient@mail.lan", "MAILSUBJECT": "SMS $messageid from $originator",
+                "MAILBODY": "$messagetext"}
+    try:
+        conn = SmtpConnection("m", settings, Mails())
+        conn.start()
+        assert conn.submit(Outgoing(7, "+4477", "body text", "shop")).ok
+        assert b"Subject: SMS 7 from shop" in got[0] and b"To: 4477@mail.lan" in got[0]
+        wrong = SmtpConnection("w", dict(settings, PASSWORDSMTP="no"), Mails())
+        wrong.start()
+        refused = wrong.submit(Outgoing(8, "+4477", "x", ""))
+        assert not refused.ok and "SMTP" in refused.reason and len(got) == 1
+    finally:
+        sink.stop()
+
