@@ -32,7 +32,9 @@ class SimControl(Protocol):
 
     def inject_sms(self, port: int, sender: str, text: str, slot: int | None = None) -> None: ...
     def inject_pdu(self, port: int, pdu_hex: str, slot: int | None = None) -> None: ...
-    def set_fault(self, port: int, fault: str) -> None: ...
+    def set_fault(self, port: int, fault: str, count: int | None = None,
+                  seconds: float | None = None) -> None: ...
+    def schedule_faults(self, entries: object) -> int: ...
     def set_submit_time(self, port: int, seconds: float | None) -> None: ...
     def set_denied(self, port: int, denied: bool, slot: int | None = None) -> None: ...
     def place_call(self, port: int, caller: str, ring_seconds: float = 10.0,
@@ -161,7 +163,9 @@ def _mount_sim(app: bottle.Bottle, svc: Service, sim: SimControl,
             return
         sim.inject_sms(port, str(obj["from"]), str(obj["text"]), slot=slot)
 
-    def fault(obj: dict[str, Any]) -> None:
+    def fault(obj: dict[str, Any]) -> dict[str, Any] | None:
+        if "schedule" in obj:         # faults later, for soaks (docs/simulator.md#faults)
+            return {"planned": sim.schedule_faults(obj["schedule"])}
         port = int(obj["port"])
         if not 0 <= port < svc.ports.count:
             raise ValueError(f"no port {port}")
@@ -172,7 +176,11 @@ def _mount_sim(app: bottle.Bottle, svc: Service, sim: SimControl,
             slot = obj.get("slot")
             sim.set_denied(port, bool(obj["denied"]), None if slot is None else int(slot))
         if "fault" in obj or not ({"submit_time", "denied"} & obj.keys()):
-            sim.set_fault(port, str(obj.get("fault", "none")))
+            count, seconds = obj.get("count"), obj.get("seconds")
+            sim.set_fault(port, str(obj.get("fault", "none")),
+                          None if count is None else int(count),
+                          None if seconds is None else float(seconds))
+        return None
 
     app.route("/sim/sms", method="POST", callback=authenticated(lambda user: run(user, inject)))
     app.route("/sim/fault", method="POST", callback=authenticated(lambda user: run(user, fault)))

@@ -4,17 +4,25 @@ The daemon opens `board.device(port)` with unchanged pyserial code. Each pty's s
 mode so bytes pass unchanged (no echo or CR/LF translation by the line discipline), and the board
 keeps its own slave descriptor open so the master never sees a hang-up while the daemon reopens
 the port. All ports share one loop thread (smsd.sim.loop) and one simulated network.
+
+Like the package's udev rules give each USB modem a stable name (/dev/smsd/<usb path>-at) that
+points at whatever tty it has now, the board names each port by a symlink in its own directory;
+`device(port)` is that link, so a port that is unplugged and comes back under a new pty
+(the `unplug` fault) is found again by reopening the same name.
 """
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import tempfile
 import time
 import tty
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from smsd.errors import ConfigError
-from smsd.sim import calls, sms
+from smsd.sim import calls, faults, sms
 from smsd.sim.loop import Loop
 from smsd.sim.modem import SimModem
 from smsd.sim.network import Network, SimCard
@@ -54,7 +62,10 @@ class SimBoard:
         self._modems = [SimModem(p, profiles[p], self.network, slots, self.timing,
                                  self._writer(p), self._loop.call_later, seed)
                         for p in range(ports)]
+        for modem in self._modems:
+            modem.now = clock
         self._journal = journal
+        self._links = ""                # the directory of the stable names, made by start()
         self._started = False
 
     def _writer(self, port: int) -> Callable[[bytes], None]:
@@ -70,13 +81,12 @@ class SimBoard:
             return
         if self._journal:
             self.network.open_journal(self._journal)
-        for modem in self._modems:
-            master, slave = os.openpty()
-            tty.setraw(slave)
-            self._masters.append(master)
-            self._slaves.append(slave)
-            self._paths.append(os.ttyname(slave))
-            self._loop.add_reader(master, modem.feed)
+        self._links = tempfile.mkdtemp(prefix="smsd-sim-")
+        for port, modem in enumerate(self._modems):
+            self._masters.append(-1)
+            self._slaves.append(-1)
+            self._paths.append("")
+            self._plug(port)
         with self._loop.lock:
             for modem in self._modems:
                 modem.boot_now()
@@ -89,8 +99,10 @@ class SimBoard:
         self._started = False
         self._loop.stop()
         for fd in self._masters + self._slaves:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
         self._masters, self._slaves, self._paths = [], [], []
+        shutil.rmtree(self._links, ignore_errors=True)
         self.network.close_journal()
 
     def __enter__(self) -> SimBoard:
@@ -102,11 +114,58 @@ class SimBoard:
 
     # --- what the daemon and tests look up --------------------------------------------------------
     def device(self, port: int) -> str:
-        """The pty slave path of a port, for pyserial."""
+        """The port's stable name (a link to its pty), for pyserial."""
         self._check_port(port)
         if not self._started:
             raise RuntimeError("SimBoard.start() first")
-        return self._paths[port]
+        return self._link(port)
+
+    def pty(self, port: int) -> str:
+        """The pty the port has now ("" while unplugged)."""
+        self._check_port(port)
+        with self._loop.lock:
+            return self._paths[port] if self._started else ""
+
+    def _link(self, port: int) -> str:
+        return os.path.join(self._links, f"platform-sim.usb-usb-0:1.{port + 1}-at")
+
+    # --- plugging (call on the loop thread, or before it runs) ----------------------------------
+    def _plug(self, port: int) -> None:
+        """A new pty for the port, and its stable name pointing at it."""
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        self._masters[port], self._slaves[port] = master, slave
+        self._paths[port] = os.ttyname(slave)
+        self._loop.add_reader(master, self._modems[port].feed)
+        tmp = self._link(port) + ".new"
+        os.symlink(self._paths[port], tmp)
+        os.replace(tmp, self._link(port))          # atomic, like udev's own link update
+
+    def _unplug(self, port: int, seconds: float) -> None:
+        """The module drops off the bus: its tty and its name go; after `seconds` it is back
+        (booted, under a new pty name), as a USB modem re-enumerates after a reset."""
+        if self._masters[port] < 0 or not self._started:
+            return
+        self._modems[port].power_off()
+        try:
+            os.unlink(self._link(port))
+        except FileNotFoundError:
+            pass
+        self._loop.remove_reader(self._masters[port])
+        os.close(self._masters[port])
+        os.close(self._slaves[port])
+        self._masters[port] = self._slaves[port] = -1
+        self._paths[port] = ""
+        self._loop.call_later(seconds, lambda: self._replug(port))
+
+    def _replug(self, port: int) -> None:
+        if not self._started or self._masters[port] >= 0:
+            return
+        modem = self._modems[port]
+        modem.boot_now()
+        modem.pin_ok = False        # a module that restarted asks its SIM's PIN again
+        modem.settle_registration()
+        self._plug(port)
 
     def profile(self, port: int) -> str:
         self._check_port(port)
@@ -129,7 +188,8 @@ class SimBoard:
         """An SMS from `sender` to the SIM in `slot` (default: the active one); returns parts."""
         self._check_port(port, slot)
         with self._loop.lock:
-            return sms.inject(self.network, self._card(port, slot), sender, text)
+            return sms.inject(self.network, self._card(port, slot), sender, text,
+                              self._modems[port].faults.shape_inbound)
 
     def inject_pdu(self, port: int, pdu_hex: str, slot: int | None = None) -> None:
         """A raw SMS-DELIVER (hex, SMSC field first), however corrupt, to the SIM in `slot`."""
@@ -162,11 +222,55 @@ class SimBoard:
         """The SIM in `slot`, or the one the module talks to now (call under the loop lock)."""
         return self.network.card(port, self._modems[port].slot if slot is None else slot)
 
-    def set_fault(self, port: int, fault: str) -> None:
-        """"none" | "hang" (swallows input, answers nothing) | "no_sim" | "no_network"."""
+    def set_fault(self, port: int, fault: str, count: int | None = None,
+                  seconds: float | None = None) -> None:
+        """One of faults.KINDS ("none" clears them all): "hang" swallows input and answers
+        nothing, "cms:500" refuses the next `count` submits, "unplug" takes the pty away for
+        `seconds`, ... (smsd/sim/faults.py, docs/simulator.md)."""
+        self._check_port(port)
+        spec = faults.parse(fault, count, seconds)
+        with self._loop.lock:
+            self._set_fault(port, spec)
+
+    def _set_fault(self, port: int, spec: faults.FaultSpec) -> None:
+        modem = self._modems[port]
+        if spec.kind in faults.LASTING:
+            modem.set_fault(spec.kind)
+        elif spec.kind == "unplug":
+            # On the loop thread: the selector is changed where it is used.
+            self._loop.call_later(0, lambda: self._unplug(port, spec.seconds))
+        else:
+            modem.faults.apply(modem, spec, self._loop.clock())
+
+    def schedule_faults(self, entries: object) -> int:
+        """Faults to set later (faults.parse_schedule): `[{"at", "port", "fault", "for",
+        "count", "seconds"}, ...]`, or `{"random": {"every", "until", "for", "seed"}}` for a
+        soak's random weather. Returns how many are planned."""
+        if isinstance(entries, dict) and isinstance(entries.get("random"), dict):
+            r = entries["random"]
+            plan = faults.random_schedule(self.ports, float(r.get("every", 5)),
+                                          float(r.get("until", 60)), float(r.get("for", 3)),
+                                          int(r.get("seed", 0)))
+        else:
+            plan = faults.parse_schedule(entries, self.ports)
+        for item in plan:
+            self._loop.call_later(item.at, functools.partial(self._planned, item))
+        return len(plan)
+
+    def _planned(self, item: faults.Planned) -> None:
+        with self._loop.lock:
+            self._set_fault(item.port, item.spec)
+        if item.clear_after:
+            self._loop.call_later(item.clear_after,
+                                  lambda: self.set_fault(item.port, "none"))
+
+    def active_faults(self, port: int) -> list[str]:
+        """The faults set on a port now (for tests and logs)."""
         self._check_port(port)
         with self._loop.lock:
-            self._modems[port].set_fault(fault)
+            modem = self._modems[port]
+            lasting = [] if modem.fault == "none" else [modem.fault]
+            return lasting + modem.faults.active()
 
     def set_submit_time(self, port: int, seconds: float | None) -> None:
         """How long the port's network takes to accept a submitted part (None: the board's

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from smsd.sim.atcmd import OP_EXEC, OP_READ, OP_SET, OP_TEST, AtCmd, Reply, error, ok
 from smsd.sim.callstate import CallState
+from smsd.sim.faults import Faults
 from smsd.sim.network import Network, SimCard
 from smsd.sim.profiles import Profile
 from smsd.sim.timing import SimTiming
@@ -35,6 +36,7 @@ class Module(Protocol):
     pin_ok: bool
     reg: int
     fault: str
+    faults: Faults                # counted and switched faults (faults.py)
     imei: str
     profile: Profile
     network: Network

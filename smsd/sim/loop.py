@@ -74,6 +74,12 @@ class Loop:
         self._out[fd] = bytearray()
         self._sel.register(fd, selectors.EVENT_READ)
 
+    def remove_reader(self, fd: int) -> None:
+        """Forget a descriptor (its pty went away); call on the loop thread, before closing it."""
+        if self._readers.pop(fd, None) is not None:
+            self._out.pop(fd, None)
+            self._sel.unregister(fd)
+
     def write(self, fd: int, data: bytes) -> None:
         buf = self._out.get(fd)
         if buf is None:
@@ -84,7 +90,9 @@ class Loop:
         self._flush(fd)
 
     def _flush(self, fd: int) -> None:
-        buf = self._out[fd]
+        buf = self._out.get(fd)
+        if buf is None:
+            return
         try:
             while buf:
                 n = os.write(fd, buf)
@@ -134,8 +142,9 @@ class Loop:
             self._flush(fd)
         if mask & selectors.EVENT_READ:
             data = _read(fd)
-            if data:
-                self._call(lambda: self._readers[fd](data))
+            reader = self._readers.get(fd)
+            if data and reader is not None:
+                self._call(lambda: reader(data))
 
     def _run_due(self) -> None:
         now = self.clock()

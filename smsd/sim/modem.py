@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from smsd.sim import calls, commands, identity, sms
+from smsd.sim import calls, commands, faults, identity, sms
 from smsd.sim.atcmd import AtCmd, BadArgs, Reply, error, parse_line
 from smsd.sim.callstate import CallState
 from smsd.sim.handler import Module
@@ -38,7 +38,7 @@ MAX_LINE = 1024
 CME_TEXT = {3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
             11: "SIM PIN required", 12: "SIM PUK required", 16: "incorrect password",
             30: "no network service", 50: "incorrect parameters", 100: "unknown"}
-FAULTS = ("none", "hang", "no_sim", "no_network")
+FAULTS = faults.LASTING           # the rest: smsd/sim/faults.py
 
 
 class SimModem(Module):
@@ -57,6 +57,8 @@ class SimModem(Module):
         self.rng = random.Random(seed * 1009 + port)
         self.imei = network.imeis[port]
         self.fault = "none"
+        self.faults = faults.Faults(random.Random(seed * 7919 + port))
+        self.now: Callable[[], float] = lambda: 0.0    # the board's clock (faults' timers)
         self.slot = 0
         self.mr = 0
         self.epoch = 0
@@ -157,7 +159,8 @@ class SimModem(Module):
             pdu = self._prompt.decode("latin-1")
             self._prompt = None
             self._busy = False
-            reply = sms.submit(self, self._prompt_len, pdu) if b == CTRL_Z else Reply()
+            reply = ((self.faults.before_submit() or sms.submit(self, self._prompt_len, pdu))
+                     if b == CTRL_Z else Reply())
             self._finish(reply)
             return
         if self.echo:
@@ -189,6 +192,9 @@ class SimModem(Module):
                    or sms.HANDLERS.get(cmd.name) or identity.lookup(self.profile, cmd.name))
         if handler is None:
             return error()
+        forced = self.faults.before_command(cmd, self.now())
+        if forced is not None:
+            return forced
         try:
             return handler(self, cmd)
         except (BadArgs, IndexError):     # arguments missing or malformed
@@ -204,6 +210,9 @@ class SimModem(Module):
             self._prompt = bytearray()
             self._prompt_len = reply.code
             self._busy = False
+        elif self.faults.reply_delay():     # the `slow` fault: hold every answer
+            self._busy = True
+            self.later(self.faults.reply_delay(), lambda: self.complete(reply))
         else:
             self._respond(reply)
 
@@ -218,8 +227,10 @@ class SimModem(Module):
         early = self._urcs and self.rng.random() < self.timing.urc_early
         if early:
             self._flush_urcs()
-        self._write_lines((self.final_text(reply),))
+        if not self.faults.drop_final(reply):
+            self._write_lines((self.final_text(reply),))
         self._flush_urcs()
+        self._emit(self.faults.after_reply())
         if reply.then is not None:
             reply.then()
 
@@ -315,11 +326,14 @@ class SimModem(Module):
 
     def submit_delay(self) -> float:
         """Seconds from Ctrl-Z to +CMGS: the module's own setting, else the board's latency."""
-        return self.timing.latency if self.submit_time is None else self.submit_time
+        base = self.timing.latency if self.submit_time is None else self.submit_time
+        return base * self.faults.submit_factor()
 
     def set_fault(self, fault: str) -> None:
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}")
+        if fault == "none":
+            self.faults.clear()
         if fault == "hang":
             self._drop_state()
         old, self.fault = self.fault, fault

@@ -16,6 +16,7 @@ so AT+CMGR reads it). Full storage refuses and the network keeps the message wai
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from smsd import pdu
 from smsd.errors import CodecError
@@ -206,22 +207,23 @@ def route(m: Module, sender: SimCard, mr: int, tpdu: bytes, decoded: Decoded) ->
     """What the network does with an accepted submit."""
     net = m.network
     submitted = _now()
-    report = decoded.status_report_requested
+    # late_report / no_report (faults.py) change the delay; None: no report at all
+    delay = m.faults.report_delay(m.timing.report) if decoded.status_report_requested else None
     dest = net.card_for(decoded.number)
     if dest is None:
         digits = normalise(decoded.number)
-        if report and not digits.endswith("9999"):
+        if delay is not None and not digits.endswith("9999"):
             status = ST_PERMANENT_FAILURE if digits.endswith("0000") else ST_DELIVERED
-            net.call_later(m.timing.report, lambda: _report(m, sender, decoded.number, mr,
-                                                            status, submitted))
+            net.call_later(delay, lambda: _report(m, sender, decoded.number, mr,
+                                                  status, submitted))
         return
     deliver = smsc_field(net.smsc) + submit_to_deliver(tpdu, sender.number,
                                                        submitted).hex().upper()
     on_delivered = None
-    if report:
+    if delay is not None:
         def on_delivered() -> None:
-            net.call_later(m.timing.report, lambda: _report(m, sender, decoded.number, mr,
-                                                            ST_DELIVERED, submitted))
+            net.call_later(delay, lambda: _report(m, sender, decoded.number, mr,
+                                                  ST_DELIVERED, submitted))
     item = Pending(deliver, on_delivered=on_delivered)
     net.call_later(m.timing.deliver, lambda: net.deliver(dest, item))
 
@@ -234,11 +236,13 @@ def _report(m: Module, sender: SimCard, recipient: str, mr: int, status: int,
     net.deliver(sender, Pending(hex_pdu, report=True))
 
 
-def inject(net: Network, card: SimCard, sender: str, text: str) -> int:
-    """An SMS from the outside world to `card`; returns the number of parts."""
+def inject(net: Network, card: SimCard, sender: str, text: str,
+           shape: Callable[[list[str]], list[str]] = list) -> int:
+    """An SMS from the outside world to `card`; returns the number of parts. `shape`: the
+    order (and repeats) in which the network hands them over (faults.Faults.shape_inbound)."""
     parts = pdu.encode_deliver(sender, text, scts=_now(), smsc=net.smsc,
                                concat_ref=net.next_concat_ref())
-    for part in parts:
+    for part in shape(parts):
         net.deliver(card, Pending(part))
     return len(parts)
 
