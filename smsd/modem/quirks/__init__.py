@@ -22,7 +22,9 @@ class Profile:
     ready_urcs: tuple[str, ...] = ("RDY",)   # after a reset; the last one means "ready"
     network_query: str = ""                  # "" = use the AcT of +COPS?
     network_prefix: str = ""
-    cnmi: str = "AT+CNMI=2,1,0,1,0"          # +CMTI for SMS (stored), +CDS for reports (direct)
+    # +CMTI for SMS, +CDSI for status reports: both stored on the SIM until deleted after the
+    # commit, so what arrives while the daemon is down waits there (docs/durability.md).
+    cnmi: str = "AT+CNMI=2,1,0,2,0"
     ack_direct: bool = False                 # AT+CNMA after +CMT/+CDS (needed with AT+CSMS=1)
     ussd_mode: str = "text"                  # text: AT+CSCS="GSM" and plain strings; packed: hex
     ati_expect: tuple[str, ...] = ("+GCAP",)

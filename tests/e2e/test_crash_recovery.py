@@ -1,0 +1,161 @@
+"""A crash loses nothing the network sent (issue 19 point 3, docs/durability.md).
+
+The simulated board runs in a process of its own (`python -m smsd.sim`), as a real board outlives
+the daemon: SIGKILL of the daemon leaves the modems, their SIM storage and the network running.
+One daemon life story, killed twice:
+
+1. a message goes out, the daemon is killed before its status report comes; the report arrives
+   during the downtime (stored on the SIM: AT+CNMI ds=2) and so does an inbound SMS; after the
+   restart the message is DELIVERED and the SMS is in the inbox and pushed;
+2. a message is killed between AT+CMGS and its answer: after the restart it is outcome unknown
+   and not resent (its user has no `resend_unknown`; tests/test_outcome_unknown.py has the
+   policy).
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from e2e.harness import Daemon, PushReceiver, journal_counts, wait_for
+
+REPORT_DELAY = 3.0          # submit accepted -> status report, long enough to kill in between
+NUMBER = "+447700900123"
+
+
+class SimProcess:
+    """`python -m smsd.sim` in a child process: its devices and its control API."""
+
+    def __init__(self, journal: str, ports: int = 2) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "smsd.sim", "--ports", str(ports), "--latency", "0.05",
+             "--report-delay", str(REPORT_DELAY), "--journal", journal],
+            stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        first = json.loads(self.proc.stdout.readline())
+        self.devices: list[str] = first["devices"]
+        self.control: str = first["control"]
+
+    def post(self, path: str, obj: dict[str, Any]) -> dict[str, Any]:
+        req = urllib.request.Request(self.control + path, json.dumps(obj).encode(),
+                                     {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return dict(json.loads(resp.read()))
+
+    def stored(self, port: int) -> int:
+        with urllib.request.urlopen(f"{self.control}/storage?port={port}", timeout=10) as resp:
+            return int(json.loads(resp.read())["used"])
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def serial_daemon(tmp_path: Path, sim: SimProcess, push_url: str) -> Daemon:
+    """A daemon on the simulator's ptys as real serial ports ([port.N] in its config)."""
+    config = tmp_path / "smsd.conf"
+    config.write_text("".join(f"[port.{i}]\ndevice = {dev}\n\n"
+                              for i, dev in enumerate(sim.devices)))
+    d = Daemon(str(tmp_path / "state"), ports=len(sim.devices), push_urls=(push_url,))
+    d.args = [sys.executable, "-m", "smsd", "run", "--config", str(config),
+              "--listen", f"127.0.0.1:{d.port}", "--state-dir", d.state_dir,
+              "--admin-password", d.password, "--push-url", push_url]
+    return d
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> Iterator[SimProcess]:
+    s = SimProcess(str(tmp_path / "network.jsonl"))
+    yield s
+    s.stop()
+
+
+def result_of(d: Daemon, user_id: int) -> dict[str, Any] | None:
+    found = [r for r in d.results() if r["user_id"] == user_id]
+    return found[0] if found else None
+
+
+def status_of(d: Daemon, user_id: int) -> str:
+    found = result_of(d, user_id)
+    return found["status"] if found else ""
+
+
+def status_in_db(d: Daemon, user_id: int) -> str:
+    import sqlite3
+    conn = sqlite3.connect(os.path.join(d.state_dir, "smsd.db"))
+    try:
+        row = conn.execute("SELECT status FROM messages WHERE user_id = ?", (user_id,)).fetchone()
+        return row[0] if row else ""
+    finally:
+        conn.close()
+
+
+def test_a_crash_loses_nothing_the_network_sent(tmp_path: Path, sim: SimProcess) -> None:
+    receiver = PushReceiver()
+    d = serial_daemon(tmp_path, sim, receiver.url)
+    try:
+        d.start()
+        # 1. a report and an SMS that arrive while the daemon is dead
+        d.api("send_sms", {"text": "report after the crash", "request_status_report": True,
+                           "param": [{"number": NUMBER, "user_id": 1}]})
+        wait_for(lambda: status_of(d, 1) == "SENT_OK", what="first message sent")
+        d.kill9()
+        killed = time.monotonic()
+        sim.post("/sms", {"port": 1, "from": "+447700900555", "text": "sent while down"})
+        wait_for(lambda: sim.stored(0) >= 1 and sim.stored(1) >= 1, timeout=REPORT_DELAY + 5,
+                 what="the report and the SMS stored on the SIMs")
+        assert time.monotonic() - killed < 30
+        d.start()
+        wait_for(lambda: status_of(d, 1) == "DELIVERED", timeout=20,
+                 what="the report of the downtime matched")
+        inbox = wait_for(lambda: d.api("query_incoming_sms", query="flag=all")["sms"],
+                         what="the SMS of the downtime in the inbox")
+        assert [m["text"] for m in inbox] == ["sent while down"]
+        wait_for(lambda: any(m["text"] == "sent while down" for m in receiver.items("sms")),
+                 timeout=20, what="the SMS of the downtime pushed")
+        wait_for(lambda: sim.stored(0) == 0 and sim.stored(1) == 0, timeout=10,
+                 what="SIM storage emptied after the commit")
+
+        # 2. killed between AT+CMGS and its answer: outcome unknown, not resent
+        sim.post("/submit_time", {"port": 0, "seconds": 2})
+        sim.post("/submit_time", {"port": 1, "seconds": 2})
+        d.api("send_sms", {"text": "in flight at the crash", "request_status_report": False,
+                           "param": [{"number": "+447700900124", "user_id": 2}]})
+        wait_for(lambda: on_air(d) == 1, what="the part handed to the modem")
+        d.kill9()
+        sim.post("/submit_time", {"port": 0, "seconds": None})
+        sim.post("/submit_time", {"port": 1, "seconds": None})
+        d.start()
+        assert status_in_db(d, 2) == "UNKNOWN"
+        time.sleep(1.0)                                     # time enough for a (wrong) resend
+        assert status_in_db(d, 2) == "UNKNOWN"
+        counts = journal_counts(str(tmp_path / "network.jsonl"))
+        assert counts["in flight at the crash"] <= 1
+        assert counts["report after the crash"] == 1
+        log = "".join(d.output)
+        assert "outcome unknown, not resent" in log
+    finally:
+        d.stop()
+        receiver.close()
+
+
+def on_air(d: Daemon) -> int:
+    import sqlite3
+    conn = sqlite3.connect(os.path.join(d.state_dir, "smsd.db"))
+    try:
+        return int(conn.execute("SELECT count(*) FROM parts WHERE status = 'on_air'")
+                   .fetchone()[0])
+    finally:
+        conn.close()
