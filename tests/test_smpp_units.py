@@ -102,3 +102,10 @@ def test_smpp_config_section(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path.write_text("[smpp]\nlisten = nowhere\n")
     with pytest.raises(ConfigError):
         config.load_file(str(path))
+
+
+@pytest.mark.parametrize("dc, coding", [(0, 0), (8, 8), (4, 4), (0xF1, 0), (0xF5, 4), (0x30, 0x30)])
+def test_data_coding_alphabets(dc: int, coding: int) -> None:
+    from smsd.smpp.submit import piece
+    pdu = pdus.decode(frame("submit_sm", destination_addr="1", data_coding=dc, short_message=b"x"))
+    assert piece(pdu, "u").coding == coding

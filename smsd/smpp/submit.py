@@ -42,7 +42,7 @@ class Piece:
 
 
 def piece(pdu: Command, user: str) -> Piece:
-    coding = number(pdu.data_coding) & 0x0F if number(pdu.data_coding) < 0xF0 else DC_BINARY2
+    coding = _coding(number(pdu.data_coding))
     short = pdu.short_message or b""
     payload = pdu.message_payload
     if payload and short:
@@ -61,6 +61,15 @@ def piece(pdu: Command, user: str) -> Piece:
         return _segment(base + ("sar", pdu.sar_msg_ref_num), pdu.sar_total_segments,
                         pdu.sar_segment_seqnum or 0, data, coding, udh)
     return Piece(base, 1, 1, data, coding, udh)
+
+
+def _coding(dc: int) -> int:
+    """The alphabet of a data_coding: 0x00-0x0E as SMPP 3.4 (5.2.19) numbers them; 0xF0-0xFF
+    (a message class) is 8-bit data with bit 2 set, else the GSM 7-bit default alphabet. Any other
+    value is kept, and refused when its text is decoded."""
+    if dc >= 0xF0:
+        return DC_BINARY2 if dc & 0x04 else DC_DEFAULT
+    return dc
 
 
 def _segment(key: tuple[Any, ...], total: int, seq: int, data: bytes, coding: int,
