@@ -574,3 +574,22 @@ def test_sms_to_email_logs_in_when_smtpauth_is_on() -> None:
     finally:
         sink.stop()
 
+
+def test_a_configuration_backup_carries_the_connections(tmp_path: Path) -> None:
+    from smsd.store import backup
+    from smsd.store.connections import Connections as Rows
+    a = Store(str(tmp_path / "a.db"))
+    try:
+        Rows(a.db, a.events, a.outbox).add("up", "SMPP", {"HOST": "smsc.lan"}, 1.0)
+        a.backup(str(tmp_path / "cfg.smsdbak"), config_only=True)
+    finally:
+        a.close()
+    Store(str(tmp_path / "b.db")).close()
+    backup.restore(str(tmp_path / "cfg.smsdbak"), str(tmp_path / "b.db"))
+    b = Store(str(tmp_path / "b.db"))
+    try:
+        [row] = Rows(b.db, b.events, b.outbox).all()
+        assert (row.name, row.kind, row.settings) == ("up", "SMPP", {"HOST": "smsc.lan"})
+    finally:
+        b.close()
+

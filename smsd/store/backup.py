@@ -39,7 +39,8 @@ FULL, CONFIG = "full", "config"
 # What a configuration backup carries. A table another smsd does not have is skipped.
 CONFIG_TABLES = ("users", "user_inbound", "smpp_passwords", "contacts", "contact_groups",
                  "group_members", "subscriptions", "routes", "forward_rules", "outbound_rules",
-                 "port_groups", "port_settings", "slot_settings", "settings")
+                 "port_groups", "port_settings", "slot_settings", "settings",
+                 "connections")
 # Settings of the box itself, never carried to another one.
 OWN_SETTINGS = ("sn",)
 
