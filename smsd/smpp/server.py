@@ -133,6 +133,7 @@ class SmppServer:
     def _feed(self) -> None:
         """Events -> queued deliveries, then wake the receiving binds."""
         while not self.stopping.is_set():
+            self.assembler.expire()     # here too: a busy accept loop may never time out
             try:
                 read = self.svc.smpp.feed()
             except Exception:   # noqa: BLE001 - a store hiccup must not end deliveries for good
