@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import http.server
+import json
 import re
 import smtplib
 import subprocess
@@ -217,6 +218,13 @@ def test_smpp_connection_to_a_second_box(boxes: Boxes) -> None:
     sms = wait_for(lambda: [s for s in a.api("query_incoming_sms", query="flag=all")["sms"]
                             if s["text"] == "to A"], timeout=30, what="the MO through box B")
     assert sms[0]["number"] == "+447700900555"
+    long_text = "long " * 70                       # 350 characters: B delivers it whole
+    status, _ = b.request("/sim/sms", json.dumps({"port": 1, "from": "+447700900556",
+                                                  "text": long_text}).encode(),
+                          method="POST", headers={"Content-Type": "application/json"})
+    assert status == 200
+    wait_for(lambda: [s for s in a.api("query_incoming_sms", query="flag=all")["sms"]
+                      if s["text"] == long_text], timeout=30, what="the long MO through box B")
     # Stopped, the connection takes nothing: a message for it waits, then goes once started.
     driver(a, "stopdriver", name="toB")
     send(a, "+447700900124", "after a restart", 42)
