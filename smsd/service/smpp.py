@@ -19,13 +19,13 @@ import string
 import time
 from typing import Any, Callable
 
-from smsd.errors import AuthError, Forbidden, NotFound
+from smsd.errors import Forbidden, NotFound
 from smsd.model import EventRow
 from smsd.service.users import Users
 from smsd.store.db import Store
 from smsd.store.smpp_queue import QueuedDelivery
 
-__all__ = ["QueuedDelivery", "Smpp", "SMPP_PERM"]
+__all__ = ["FAILURE_ONLY", "QueuedDelivery", "Smpp", "SMPP_PERM"]
 
 SMPP_PERM = "smpp"
 SMPP_PASSWORD_MAX = 8             # octets of the bind PDU's password field, NUL excluded
@@ -153,8 +153,3 @@ class Smpp:
                 readers.append(info.name)
         return readers
 
-
-def check_bind_password(password: str) -> None:
-    """A password field longer than a bind PDU can carry is refused before any check."""
-    if len(password) > SMPP_PASSWORD_MAX:
-        raise AuthError("SMPP passwords have at most 8 characters")

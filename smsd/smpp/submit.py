@@ -20,13 +20,13 @@ from smsd import numbers
 from smsd.errors import CodecError
 from smsd.model import Recipient, SendRequest
 from smsd.pdu import gsm7
+from smsd.service.smpp import FAILURE_ONLY
 from smsd.smpp.pdus import PduError, number, text
 
 DC_DEFAULT, DC_IA5, DC_BINARY, DC_LATIN1, DC_BINARY2, DC_UCS2 = 0, 1, 2, 3, 4, 8
 ESM_UDHI = 0x40
 SEGMENT_WAIT = 60.0
 MAX_SEGMENTS = 16
-FAILURE_ONLY = "smpp:registered_delivery=2"     # the same marker svc.smpp reads
 
 
 @dataclass(frozen=True)
