@@ -40,6 +40,9 @@ class PortInfo:
     signal: int = 0                # 0..31 (+CSQ rssi; 99 mapped to 0)
     gprs: str = "detached"
     recovery_step: str = ""        # last recovery action taken, "" when healthy
+    recovery_reason: str = ""      # why the last recovery began (kept after it ended)
+    recovered_by: str = ""         # the rung that ended it, or "quarantine"
+    recoveries: int = 0            # recoveries begun since the daemon started
     denied: bool = False           # the network refused registration (+CREG stat 3)
     busy: bool = False
 

@@ -7,15 +7,16 @@ port are caught here, a stop request is not.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from smsd.errors import ModemError, PortUnavailable
-from smsd.model import (REG_UNKNOWN, STATE_QUARANTINED, STATE_READY, STATE_RECOVERING, ModemJob, PortInfo,
-                        SendResult)
+from smsd.model import (REG_UNKNOWN, STATE_INIT, STATE_QUARANTINED, STATE_READY,
+                        STATE_RECOVERING, ModemJob, PortInfo, SendResult)
 
-from . import recovery
+from . import recovery, storage
 from .channel import Channel, ModemHung
 from .jobs import SendPart
 from .port import SerialPort
@@ -51,21 +52,58 @@ class RescueMixin:
         def _reset(self, _: Any = None) -> None: raise NotImplementedError
         def _wait_ready(self) -> bool: raise NotImplementedError
         def _result(self, result: SendResult) -> None: raise NotImplementedError
+        def _waker_wait(self, wait: float) -> None: raise NotImplementedError
 
     def _recover(self, cause: object) -> None:
-        log.warning("port %d: %s; starting recovery", self.port, cause)
+        reason = self._reason(cause)
+        log.warning("port %d: %s; starting recovery", self.port, reason)
         # Registration is unknown while the modem does not answer: the port reads as down.
-        self._set(state=STATE_RECOVERING, reg=REG_UNKNOWN)
+        # The reason stays in the port's info after the climb: get_port_info, the dashboard
+        # and /metrics show what happened last (docs/recovery.md).
+        self._set(state=STATE_RECOVERING, reg=REG_UNKNOWN, recovery_reason=reason,
+                  recovered_by="", recoveries=self._info.recoveries + 1)
         self._hand_back_sends("port recovering")
         outcome = recovery.climb(self._rungs(), self._on_rung)
         if outcome.recovered:
-            log.info("port %d: recovered by %s", self.port, outcome.step)
-            self._set(recovery_step="")
+            log.info("port %d: recovered by %s (%s)", self.port, outcome.step, reason)
+            self._set(recovery_step="", recovered_by=outcome.step)
             return
-        log.error("port %d: quarantined after %s", self.port, ", ".join(outcome.tried))
+        log.error("port %d: quarantined after %s (%s); next try in %.0f s", self.port,
+                  ", ".join(outcome.tried), reason, self._timing.quarantine_retry)
         self._retry_at = self._clock() + self._timing.quarantine_retry
-        self._set(state=STATE_QUARANTINED)
+        self._set(state=STATE_QUARANTINED, recovered_by=recovery.QUARANTINE)
         self._hand_back_sends("port quarantined")
+
+    def _reason(self, cause: object) -> str:
+        """What made the port climb the ladder, in words for people (a quarantined port that
+        tries again keeps the reason it was quarantined for)."""
+        if self._info.state == STATE_QUARANTINED and self._info.recovery_reason:
+            return self._info.recovery_reason
+        text = str(cause)
+        if isinstance(cause, ModemHung):
+            text = f"no answer to {cause.command.text!r}"
+        elif isinstance(cause, PortUnavailable):
+            text = f"port lost ({cause})"
+        elif isinstance(cause, SetupFailed):
+            text = f"init failed ({cause})"
+        return text[:200]
+
+    def _restarted_by_itself(self) -> None:
+        """RDY from a modem we did not restart (a brown-out, a firmware crash): re-initialised
+        like the ladder's reinit rung, and shown as a recovery of its own."""
+        reason = "modem restarted by itself"
+        log.warning("port %d: %s; re-initialising", self.port, reason)
+        self._set(state=STATE_INIT, recovery_step=recovery.REINIT, recovery_reason=reason,
+                  recovered_by=recovery.REINIT, recoveries=self._info.recoveries + 1)
+
+    def _storage_full(self) -> bool:
+        """True when the SIM's message store is full (storage.py): the caller drains it."""
+        full = storage.is_full(self._channel, self._timing.command)
+        if full:
+            log.warning("port %d: SIM message storage full (%s); reading it out", self.port, full)
+            self._set(recovery_reason=f"SIM storage full ({full})",
+                      recovered_by="drain", recoveries=self._info.recoveries + 1)
+        return bool(full)
 
     def _on_rung(self, rung: str) -> None:
         log.warning("port %d: recovery step %s", self.port, rung)
@@ -109,10 +147,19 @@ class RescueMixin:
 
     def _rung_reopen(self) -> bool:
         def reopen() -> None:
-            self._serial.reopen()
+            self._serial.close()
+            self._await_device()
+            self._serial.open()
             self._channel.engine.reset()
             self._initialise()
         return self._attempt(reopen)
+
+    def _await_device(self) -> None:
+        """A USB modem that dropped off the bus comes back under its stable name (the udev
+        link) within a few seconds: wait for the name rather than fail the rung at once."""
+        deadline = self._clock() + self._timing.reappear
+        while not os.path.exists(self._serial.device) and self._clock() < deadline:
+            self._waker_wait(0.2)
 
     def _gpio_rung(self, hook: Callable[[int], None]) -> recovery.Action:
         def pulse() -> None:

@@ -17,4 +17,5 @@ class Timing:
     probe: float = 2.0
     probe_tries: int = 3
     quarantine_retry: float = 60.0
+    reappear: float = 10.0       # a vanished device (USB re-enumerating) may take this to return
     idle_wait: float = 1.0

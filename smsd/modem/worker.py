@@ -312,7 +312,7 @@ class ModemWorker(RescueMixin):
     def _periodic_refresh(self) -> None:
         self._next_refresh = self._clock() + self._refresh_period()
         self._run_steps(sequences.REFRESH_PERIODIC)
-        if self._inbound_held:
+        if self._inbound_held or self._storage_full():
             self._drain_if_receiving()
 
     # --- jobs ------------------------------------------------------------------------------------
@@ -554,9 +554,8 @@ class ModemWorker(RescueMixin):
     def _urc_boot(self, urc: Urc) -> None:
         if self._expect_boot or not self._initialised:
             return
-        log.warning("port %d: modem rebooted by itself; re-initialising", self.port)
         self._initialised = False
-        self._set(state=STATE_INIT)
+        self._restarted_by_itself()       # rescue.py: the recovery evidence
         ready_now = urc.lines[0] == self._profile.ready_marker
         self._followups.append(self._initialise if ready_now else self._after_reboot)
 
