@@ -74,8 +74,12 @@ def _render(req: PageRequest, template: str, values: dict[str, str], found: Foun
         if found.page < found.pages:
             links["next"] = _page_link(values, found.page + 1)
     export = "?" + urllib.parse.urlencode({k: v for k, v in values.items() if v and k != "page"})
+    # A message sent (or an SMS received) through a provider connection has its number as port.
+    port_names = {n: f"connection {name}"
+                  for name, n in req.svc.routing.connection_numbers().items()}
     return req.render(template, values=values, found=found, statuses=statuses, links=links,
-                      export=export, ports=sorted(req.svc.ports.all), admin=req.access.admin)
+                      export=export, ports=sorted(req.svc.ports.all), admin=req.access.admin,
+                      port_names=port_names)
 
 
 def _cell(value: object) -> str:

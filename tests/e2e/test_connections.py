@@ -218,6 +218,7 @@ def test_smpp_connection_to_a_second_box(boxes: Boxes) -> None:
     sms = wait_for(lambda: [s for s in a.api("query_incoming_sms", query="flag=all")["sms"]
                             if s["text"] == "to A"], timeout=30, what="the MO through box B")
     assert sms[0]["number"] == "+447700900555"
+    assert "<td>connection toB</td>" in console(a).get("/inbox").body
     long_text = "long " * 70                       # 350 characters: B delivers it whole
     status, _ = b.request("/sim/sms", json.dumps({"port": 1, "from": "+447700900556",
                                                   "text": long_text}).encode(),

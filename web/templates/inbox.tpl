@@ -6,7 +6,7 @@
 <thead><tr><th>Id</th><th>Received</th><th>From</th><th>Port</th><th>Slot</th><th></th><th>Text</th></tr></thead>
 <tbody>
 % for m in found.rows:
-<tr data-id="{{m.id}}"><td>{{m.id}}</td><td>{{m.timestamp}}</td><td>{{m.number}}</td><td>{{m.port + 1}}</td>
+<tr data-id="{{m.id}}"><td>{{m.id}}</td><td>{{m.timestamp}}</td><td>{{m.number}}</td><td>{{port_names.get(m.port, m.port + 1)}}</td>
 <td>{{'' if m.slot == 255 else m.slot + 1}}</td><td>{{'' if m.read else 'new'}}</td><td>{{m.text}}</td></tr>
 % end
 </tbody></table>

@@ -11,7 +11,7 @@
 <tbody>
 % for m in found.rows:
 <tr data-id="{{m.message_id}}"><td>{{m.message_id}}</td><td>{{m.time}}</td><td>{{m.number}}</td>
-<td>{{'' if m.port is None else m.port + 1}}</td>
+<td>{{'' if m.port is None else port_names.get(m.port, m.port + 1)}}</td>
 <td class="status-{{m.status}}">{{m.status}}{{(': ' + m.reason) if m.reason else ''}}</td>
 <td>{{m.succ_count}} / {{m.count}}</td><td>{{m.encoding}}</td>
 % if admin:
