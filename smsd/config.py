@@ -17,6 +17,7 @@ from typing import Any
 from smsd.board import description as board_description
 from smsd.board.description import BoardDescription
 from smsd.drp import settings as drp_settings
+from smsd.modem import timing as modem_timing
 from smsd.errors import ConfigError
 
 DEFAULT_STATE_DIR = "/var/lib/smsd"   # the package's; `make run` gives --state-dir state
@@ -66,6 +67,7 @@ class Config:
     smpp_listen: str | None = None          # [smpp] listen: the SMPP server's HOST:PORT (off)
     smpp_max_queue: int = DEFAULT_SMPP_MAX_QUEUE   # submit_sm is throttled beyond this queue
     remote: drp_settings.RemoteSettings | None = None   # [remote]: the tunnel to a DRP relay
+    modem_timing: modem_timing.Timing = modem_timing.Timing()   # [modem]: the workers' waits
     metrics_open_on_loopback: bool = True   # [metrics]: GET /metrics needs no login from the box
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -97,6 +99,7 @@ SECTIONS: dict[str, frozenset[str]] = {
     "smpp": frozenset({"listen", "max_queue"}),
     "metrics": frozenset({"open_on_loopback"}),
     "remote": drp_settings.REMOTE_KEYS,        # smsd/drp/settings.py
+    "modem": frozenset(modem_timing.CONFIG_KEYS),   # smsd/modem/timing.py
     "drp-server": drp_settings.RELAY_KEYS,     # the relay's own (smsd drp-server --config)
 }
 
@@ -126,6 +129,8 @@ def load_file(path: str) -> dict[str, Any]:
         _read_smpp(parser, values)
         _read_metrics(parser, values)
         values.update(drp_settings.read_remote(parser))
+        if parser.has_section("modem"):
+            values["modem_timing"] = modem_timing.from_config(parser["modem"])
     except (ValueError, ConfigError) as exc:
         raise ConfigError(f"{_where(path, text, str(exc))}: {exc}") from None
     return values

@@ -124,6 +124,7 @@ class Daemon:
         self.workers = {port: ModemWorker(port=port, device=dev, sink=sink, slots=slots,
                                           gpio_hooks=self._gpio_hooks(port),
                                           sim_mux=self._sim_mux(port),
+                                          timing=cfg.modem_timing,
                                           settings=functools.partial(settings, port))
                         for port, (dev, slots) in devices.items()}
         self.scheduler.attach(self.workers)

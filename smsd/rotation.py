@@ -143,11 +143,18 @@ class SimWatch:
                 self._refused.pop((info.port, slot), None)
 
     def _recovery(self, old: PortInfo, info: PortInfo, now: float) -> None:
+        reason = info.recovery_reason       # stored with the event; the push keeps its keys
         if info.state == STATE_RECOVERING and old.state != STATE_RECOVERING:
-            self.exception(info.port, "modem_hung", "recover", sim_of(info), now)
+            self.exception(info.port, "modem_hung", "recover", sim_of(info), now, reason)
         # Each rung of the ladder, the last one (quarantine) included.
         if info.recovery_step and info.recovery_step != old.recovery_step:
-            self.exception(info.port, "modem_hung", info.recovery_step, sim_of(info), now)
+            self.exception(info.port, "modem_hung", info.recovery_step, sim_of(info), now,
+                           reason)
+        # The end of a climb: the rung that brought the modem back (docs/recovery.md).
+        if info.recoveries != old.recoveries or info.recovered_by != old.recovered_by:
+            if info.recovered_by and info.recovered_by != "quarantine":
+                self.exception(info.port, "modem_recovered", info.recovered_by, sim_of(info),
+                               now, reason)
 
     def part_result(self, port: int, info: PortInfo | None, result: SendResult) -> SendResult:
         """A barred SIM refuses the part: the SIM is refused and the part may go elsewhere."""

@@ -48,12 +48,13 @@ def test_an_unknown_key_stops_the_daemon_with_status_2_naming_file_line_section_
 
 
 KNOWN = ("(known: [daemon], [push], [simulate], [port.N], [network], [web], [smpp], [metrics], "
-         "[remote], [drp-server])")
+         "[remote], [modem], [drp-server])")
 
 
 @pytest.mark.parametrize("text, message", [
     ("[deamon]\nlisten = :80\n", "smsd.conf:1: [deamon]: unknown section (did you mean [daemon]?)"),
-    ("[simulate]\nports = 2\n\n[modems]\n", f"smsd.conf:4: [modems]: unknown section {KNOWN}"),
+    ("[simulate]\nports = 2\n\n[gsm]\n", f"smsd.conf:4: [gsm]: unknown section {KNOWN}"),
+    ("[modems]\n", "smsd.conf:1: [modems]: unknown section (did you mean [modem]?)"),
     ("[ports.0]\ndevice = /dev/ttyS0\n",
      "smsd.conf:1: [ports.0]: unknown section (did you mean [port.N]?)"),
     # configparser would copy a [DEFAULT] section's keys into every section

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from smsd.api import json_recovery
 from smsd.model import PortInfo
 from smsd.service import Service
 from smsd.service.sims import SimView
@@ -31,7 +32,7 @@ REMAIN_KEYS = {
     "remain_daily_connect": "remain_daily_connected",
     "remain_daily_connected": "remain_daily_connected",
 }
-EXTRA_INFO_KEYS = frozenset({*REMAIN_KEYS, "blocked"})
+EXTRA_INFO_KEYS = frozenset({*REMAIN_KEYS, "blocked", json_recovery.KEY})
 SIM_ACTIONS = frozenset({"imei", "number", "block", "unblock"})
 
 
@@ -66,6 +67,8 @@ def port_info(svc: Service, info: PortInfo, keys: list[str]) -> dict[str, Any]:
             out[key] = view.number
         elif view is not None and key == "blocked":
             out[key] = view.blocked
+        elif key == json_recovery.KEY:
+            out[key] = json_recovery.recovery(info)
         else:
             out[key] = getattr(info, key)
     return out

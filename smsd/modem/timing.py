@@ -1,7 +1,9 @@
 """The waits of a modem worker."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,3 +21,27 @@ class Timing:
     quarantine_retry: float = 60.0
     reappear: float = 10.0       # a vanished device (USB re-enumerating) may take this to return
     idle_wait: float = 1.0
+
+
+# The [modem] section of the config (docs/recovery.md): key -> Timing field.
+CONFIG_KEYS: dict[str, str] = {
+    "command_timeout": "command", "probe_timeout": "probe", "boot_timeout": "boot",
+    "quarantine_retry": "quarantine_retry", "refresh": "refresh", "reappear": "reappear"}
+MAX_SECONDS = 86400.0
+
+
+def from_config(section: Mapping[str, str]) -> Timing:
+    """A Timing with the section's keys (seconds, > 0) over the defaults; ValueError names the
+    key that is wrong (the caller refuses unknown keys)."""
+    changes: dict[str, Any] = {}         # float fields only (CONFIG_KEYS)
+    for key, name in CONFIG_KEYS.items():
+        if key in section:
+            try:
+                value = float(section[key])
+            except ValueError:
+                raise ValueError(f"[modem] {key}: seconds expected, not {section[key]!r}") \
+                    from None
+            if not 0 < value <= MAX_SECONDS:          # NaN fails this too
+                raise ValueError(f"[modem] {key} must be > 0 and at most {MAX_SECONDS:g}")
+            changes[name] = value
+    return replace(Timing(), **changes)

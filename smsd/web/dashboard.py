@@ -42,6 +42,17 @@ def points(history: list[int]) -> str:
                     for i, s in enumerate(history))
 
 
+def recovery_text(info: PortInfo) -> str:
+    """The Recovery line of a port's card: the rung it is on and why, or the last recovery."""
+    if info.recovery_step:
+        return f"{info.recovery_step}: {info.recovery_reason}" if info.recovery_reason \
+            else info.recovery_step
+    if not info.recoveries:
+        return "healthy"
+    return (f"healthy; last: {info.recovery_reason} (by {info.recovered_by}, "
+            f"{info.recoveries} in all)")
+
+
 def _card(req: PageRequest, info: PortInfo, counts: dict[str, int]) -> PortCard:
     history = req.svc.ports.signal_history(info.port)
     return PortCard(
@@ -50,7 +61,7 @@ def _card(req: PageRequest, info: PortInfo, counts: dict[str, int]) -> PortCard:
         slot="-" if info.slot == 255 else f"{info.slot + 1} of {info.slots}",
         operator=info.operator or "-", reg=info.reg, signal=info.signal, history=history,
         points=points(history), sent=counts.get("SENT_OK", 0) + counts.get("DELIVERED", 0),
-        failed=counts.get("FAILED", 0), recovery=info.recovery_step or "healthy")
+        failed=counts.get("FAILED", 0), recovery=recovery_text(info))
 
 
 def snapshot(req: PageRequest) -> dict[str, object]:
