@@ -22,6 +22,7 @@ from smsd.portcfg import PERIODS
 from smsd.service import Service
 
 from .queries import DAY, OpsQueries
+from .recovery import recovery_families
 from .sends import SendTimes
 
 
@@ -71,6 +72,7 @@ class StateCollector(Collector):
         info = self._svc.ports.info()
         yield from self._build_info()
         yield from self._ports(info)
+        yield from recovery_families(info)
         yield from self._port_counts()
         yield from self._limits(info, now)
         yield from self._sims()
