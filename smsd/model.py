@@ -144,7 +144,7 @@ class SmsResult:
     number: str
     user_id: int | None
     time: str                              # "YYYY-MM-DD HH:MM:SS" (local time of the box)
-    status: str                            # FAILED | SENDING | SENT_OK | DELIVERED
+    status: str                            # FAILED | SENDING | SENT_OK | DELIVERED | UNKNOWN
     count: int
     succ_count: int
     ref_id: int | None

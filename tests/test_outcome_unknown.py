@@ -107,3 +107,21 @@ def test_migration_0014_turns_old_outcome_unknown_failures_into_unknown() -> Non
     assert [r[0] for r in conn.execute("SELECT status FROM messages ORDER BY id")] == [
         "UNKNOWN", "FAILED", "SENT_OK"]
     assert conn.execute("SELECT resend_unknown FROM users").fetchone()[0] == 0
+
+
+def test_each_dialect_shows_its_nearest_status() -> None:
+    from smsd.api import gateway_php, isms, ozeki
+    from smsd.model import MessageState
+    from smsd.push import intelli_format, json_format
+    from smsd.smpp import receipts
+    state = MessageState(message_id=1, task_id=1, port=0, number="+447700900001", user_id=None,
+                         time="", status="UNKNOWN", count=1, succ_count=0, ref_id=None, imsi="",
+                         reason="outcome-unknown")
+    assert json_format.status_word("UNKNOWN") == "SENT_OK"            # succ_count tells the rest
+    assert json_format.item("sms_result", {"status": "UNKNOWN", "succ_count": 0})["status"] == \
+        "SENT_OK"
+    assert isms.job_status([state]) == 0                              # done, not failed
+    assert gateway_php.report_word(state) == "NONE"
+    assert (ozeki.FOLDER_OF_STATUS["UNKNOWN"], ozeki.DELIVERY["UNKNOWN"]) == ("sent", "sent")
+    assert intelli_format.status_code("sms_result", {"message_id": 1, "status": "UNKNOWN"}) == 0
+    assert receipts.message_state("UNKNOWN", "outcome-unknown") == receipts.UNKNOWN

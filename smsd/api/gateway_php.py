@@ -208,9 +208,11 @@ def report_word(state: MessageState | None) -> str:
         return "NOT DELIVERED"
     if dr is not None and dr >= 32:
         return "BUFFERED"
+    if state.status == "UNKNOWN" and state.succ_count == 0:
+        return "NONE"
     if state.status == "FAILED" and state.succ_count == 0:
         return "NONE" if state.reason in NO_VERDICT_REASONS else "REJECTED"
-    if state.status in ("SENT_OK", "FAILED") or state.succ_count > 0:
+    if state.status in ("SENT_OK", "FAILED", "UNKNOWN") or state.succ_count > 0:
         return "SUBMITTED"
     return "NONE"
 

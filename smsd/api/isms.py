@@ -215,7 +215,9 @@ def request_messages(svc: Service, first_id: int, user: str) -> list[MessageStat
 
 
 def job_status(messages: Sequence[MessageState]) -> int:
-    """The box's status code for a whole send request."""
+    """The box's status code for a whole send request. A message whose outcome is unknown
+    (UNKNOWN, docs/durability.md) was handed to the network: done, not failed, so that the
+    client does not send it again."""
     if not messages:
         return NOT_FOUND
     statuses = [m.status for m in messages]

@@ -16,7 +16,7 @@ from smsd.api import json_calls
 from smsd.api.params import BadParam, Params
 from smsd.errors import ServiceError
 from smsd.model import Recipient, SendRequest, SmsResult
-from smsd.push.json_format import ENCODING_WORDS
+from smsd.push.json_format import ENCODING_WORDS, status_word
 from smsd.service import Service
 
 log = logging.getLogger("smsd.api.json")
@@ -113,7 +113,7 @@ def sms_result_json(r: SmsResult) -> dict[str, Any]:
     out: dict[str, Any] = {"port": r.port, "number": r.number}
     if r.user_id is not None:
         out["user_id"] = r.user_id
-    out.update(time=r.time, status=r.status, count=r.count, succ_count=r.succ_count,
+    out.update(time=r.time, status=status_word(r.status), count=r.count, succ_count=r.succ_count,
                ref_id=r.ref_id, imsi=r.imsi)
     if r.encoding in ENCODING_WORDS:     # our extension: what went out (docs/json-api.md)
         out["encoding"] = ENCODING_WORDS[r.encoding]

@@ -197,9 +197,12 @@ def inbound_item(msg: InboundSms, *, read: bool) -> Item:
                 status="read" if read else "unread", port=msg.port)
 
 
+# UNKNOWN (outcome unknown, docs/durability.md): handed to the network, never confirmed: the sent
+# folder, status "sent", and its reason "outcome-unknown" says the rest.
 FOLDER_OF_STATUS = {"SENDING": "outbox", "SENT_OK": "sent", "DELIVERED": "sent",
-                    "FAILED": "notsent"}
-DELIVERY = {"SENDING": "pending", "SENT_OK": "sent", "DELIVERED": "delivered", "FAILED": "failed"}
+                    "FAILED": "notsent", "UNKNOWN": "sent"}
+DELIVERY = {"SENDING": "pending", "SENT_OK": "sent", "DELIVERED": "delivered", "FAILED": "failed",
+            "UNKNOWN": "sent"}
 
 
 def sent_item(svc: Service, msg: MessageState) -> Item:

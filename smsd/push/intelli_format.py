@@ -33,6 +33,7 @@ STATUS_KINDS = frozenset({"sms_result", "sms_deliver_status"})
 SUBSCRIPTION_KINDS = frozenset({"subscription"})
 KINDS = SMS_KINDS | STATUS_KINDS | SUBSCRIPTION_KINDS
 
+STATUS_UNKNOWN = 0          # the spec's "0 - Unknown": outcome unknown (docs/durability.md)
 STATUS_QUEUED, STATUS_SENT, STATUS_DELIVERED = 2, 3, 4
 STATUS_UNDELIVERABLE, STATUS_EXPIRED = 6, 8
 TP_ST_EXPIRED = 0x46           # TS 23.040 9.2.3.15: validity period expired
@@ -68,7 +69,8 @@ def status_code(kind: str, payload: Mapping[str, Any]) -> int | None:
         return None
     if kind == "sms_result":
         return {"SENT_OK": STATUS_SENT, "DELIVERED": STATUS_DELIVERED,
-                "FAILED": STATUS_UNDELIVERABLE}.get(str(payload.get("status")))
+                "FAILED": STATUS_UNDELIVERABLE,
+                "UNKNOWN": STATUS_UNKNOWN}.get(str(payload.get("status")))
     st = int(payload.get("status_code") or 0)
     if st <= 0x1F:
         return None                     # the sms_result DELIVERED says it, once per message

@@ -24,6 +24,16 @@ KINDS = frozenset(_FIELDS) | frozenset(SINGLE)
 # send_sms's "encoding" parameter (8-bit data, which that API cannot send, as "8bit"). The key
 # is left out while nothing is encoded yet, and in events stored before it existed.
 ENCODING_WORDS = {"gsm7": "gsm-7bit", "ucs2": "unicode", "8bit": "8bit"}
+# The spec's statuses are FAILED, SENDING, SENT_OK, DELIVERED. A message whose outcome is unknown
+# (UNKNOWN: handed to the modem, never answered) shows as SENT_OK, its succ_count counting only
+# the parts the network confirmed: FAILED would invite the client to send it again, which is
+# what the state exists to prevent (docs/durability.md).
+NEAREST_STATUS = {"UNKNOWN": "SENT_OK"}
+
+
+def status_word(status: str) -> str:
+    """A message status as the JSON API shows it."""
+    return NEAREST_STATUS.get(status, status)
 
 
 def item(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -32,6 +42,8 @@ def item(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "sms_result":
         if out.get("user_id") is None:
             out.pop("user_id", None)
+        if "status" in out:
+            out["status"] = status_word(str(out["status"]))
         word = ENCODING_WORDS.get(out.pop("encoding", None) or "")
         if word is not None:
             out["encoding"] = word

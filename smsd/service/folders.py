@@ -11,7 +11,8 @@ from smsd.model import InboundSms, MessageState
 from smsd.service.access import AccessPolicy
 from smsd.store.db import Store
 
-FOLDER_STATES = {"outbox": ("SENDING",), "sent": ("SENT_OK", "DELIVERED"), "notsent": ("FAILED",)}
+FOLDER_STATES = {"outbox": ("SENDING",), "sent": ("SENT_OK", "DELIVERED", "UNKNOWN"),
+                 "notsent": ("FAILED",)}
 
 
 class Folders:

@@ -20,7 +20,7 @@ from smsd.store.search import InboxRow, MessageQuery, OutboxRow
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
-OUTBOX_STATUSES = ("SENDING", "SENT_OK", "DELIVERED", "FAILED")
+OUTBOX_STATUSES = ("SENDING", "SENT_OK", "DELIVERED", "FAILED", "UNKNOWN")
 INBOX_STATUSES = ("unread", "read")
 MAX_TERM = 160
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch

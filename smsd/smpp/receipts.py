@@ -20,7 +20,8 @@ STOPPED = "stopped"      # the store's reason for a message whose task was stopp
 
 
 def message_state(status: str, reason: str = "") -> int:
-    """The message_state of an smsd message status (SENDING, SENT_OK, DELIVERED, FAILED)."""
+    """The message_state of an smsd message status (SENDING, SENT_OK, DELIVERED, FAILED); the
+    rest, UNKNOWN (outcome unknown, docs/durability.md) among them, is SMPP's UNKNOWN."""
     if status == "DELIVERED":
         return DELIVERED
     if status == "FAILED":
