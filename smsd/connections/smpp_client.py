@@ -61,13 +61,33 @@ def _ton(value: str, default: int) -> int:
     return default if found is None else found
 
 
+class _Sequences:
+    """smpplib's sequence generator with a lock: both threads number the PDUs they make."""
+
+    MAX = 0x7FFFFFFF
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    @property
+    def sequence(self) -> int:
+        return self._last
+
+    def next_sequence(self) -> int:
+        with self._lock:
+            self._last = self._last % self.MAX + 1
+            return self._last
+
+
 class _Client(smpp_client.Client):   # type: ignore[misc]
     """smpplib's client with one lock around writing (two threads write: the reader answers
     enquire_link and deliver_sm, the dispatcher submits) and an optional local address."""
 
     def __init__(self, host: str, port: int, timeout: float, local: tuple[str, int] | None
                  ) -> None:
-        super().__init__(host, port, timeout=timeout, allow_unknown_opt_params=True)
+        super().__init__(host, port, timeout=timeout, allow_unknown_opt_params=True,
+                         sequence_generator=_Sequences())
         self.write_lock = threading.RLock()
         self._local = local
 
