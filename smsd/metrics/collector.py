@@ -23,6 +23,7 @@ from smsd.service import Service
 
 from .queries import DAY, OpsQueries
 from .recovery import recovery_families
+from .remote import remote_families
 from .sends import SendTimes
 
 
@@ -80,6 +81,7 @@ class StateCollector(Collector):
         yield from self._sends(now)
         yield from self._reports(now)
         yield from self._pushes()
+        yield from remote_families(self._svc)
 
     def _build_info(self) -> Iterable[Metric]:
         family = GaugeMetricFamily("smsd_build_info", "The running smsd", labels=("version",))

@@ -103,6 +103,10 @@ def test_get_status_shows_the_tunnel(bench: Bench) -> None:
     assert remote["connected"] is True and remote["last_error"] == ""
     assert remote["server"] == f"127.0.0.1:{bench.relay.device_port}"
     assert remote["since"].endswith("Z")
+    status, metrics = bench.box1.request("/metrics")
+    assert status == 200
+    assert (f'smsd_remote_connected{{server="127.0.0.1:{bench.relay.device_port}"}} 1.0'
+            in metrics.decode())
 
 
 def test_a_client_that_has_not_logged_in_gets_nothing_through(bench: Bench) -> None:
