@@ -10,7 +10,7 @@ import urllib.parse
 import bottle
 
 from smsd.errors import AuthError, Forbidden, Throttled
-from smsd.web.console import COOKIE, Console, local_path
+from smsd.web.console import COOKIE, Console, NotUtf8, local_path, utf8
 from smsd.web.pages import HOME
 
 MAX_FIELD = 256         # a user name or password longer than this is not one
@@ -32,7 +32,11 @@ def mount(console: Console, app: bottle.Bottle) -> None:
         if not console.pre_token_ok():
             bottle.response.status = 403
             return _form(console, "The form was stale: nothing was sent. Please sign in again.")
-        form = bottle.request.forms.decode()
+        try:
+            form = utf8(bottle.request.forms)
+        except NotUtf8:
+            bottle.response.status = 400
+            return _form(console, "Enter a user name and a password.")
         name, password = form.get("username", ""), form.get("password", "")
         if not name or not password or len(name) > MAX_FIELD or len(password) > MAX_FIELD:
             bottle.response.status = 400
