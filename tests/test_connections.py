@@ -5,7 +5,6 @@ store's claims across a restart, settings validation, and the SMTP listener's re
 """
 from __future__ import annotations
 
-import http.server
 import smtplib
 import socket
 import struct
@@ -16,6 +15,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from connection_fakes import Provider
+from e2e.harness import wait_for
 from fakes import ready_info
 from smsd.connections import segments
 from smsd.connections.base import Outgoing, Received, Receipt
@@ -32,17 +33,6 @@ from smsd.smpp import pdus
 from smsd.service import Service
 from smsd.service.ports import UnsupportedConnection
 from smsd.store import Store
-
-
-def wait_for(predicate: Any, timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 # --- segments and templates ---------------------------------------------------------------------
@@ -273,34 +263,6 @@ class Recorder:
         self.jobs.append(job)
 
 
-class Provider:
-    """A loopback HTTP provider answering OK id=<n>."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.paths.append(self.path)
-                body = f"OK id=p{len(outer.paths)}".encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 class Rig:
     def __init__(self, path: Path) -> None:
         self.clock = Clock()
@@ -359,9 +321,9 @@ def test_connection_first_then_the_ports_while_it_is_stopped(rig: Rig) -> None:
         first = rig.send("+447700900001", "via web")
         wait_for(lambda: rig.status(first) == "SENT_OK/2", what="the HTTP send")
         assert rig.handed() == 0 and provider.paths == ["/s?to=%2B447700900001&m=via%20web"]
-        assert rig.svc.connections.rows.state(first) == ("sent", "p1", "")
+        assert rig.svc.connections.rows.state(first) == ("sent", "P1", "")
         # The connection reports its receipts: DELIVERED, with a delivery report row.
-        rig.svc.connections.receipt("web", Receipt("p1", True, "DELIVRD"))
+        rig.svc.connections.receipt("web", Receipt("P1", True, "DELIVRD"))
         assert rig.status(first) == "DELIVERED/2"
         rig.svc.connections.run("web", False)
         second = rig.send("+447700900002", "via gsm")

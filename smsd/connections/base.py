@@ -75,6 +75,23 @@ class Connection(Protocol):
     def submit(self, message: Outgoing) -> Outcome: ...
 
 
+class Idle:
+    """The common part of a connection with nothing running between requests (HTTPClient,
+    HTTPServer): its settings, its callback, started or stopped."""
+
+    def __init__(self, name: str, settings: dict[str, str], inbound: Inbound) -> None:
+        self.name = name
+        self.s = settings
+        self.inbound = inbound
+        self._running = False
+
+    def start(self) -> None:
+        self._running = True
+
+    def stop(self) -> None:
+        self._running = False
+
+
 def on(value: str) -> bool:
     """An Ozeki on/off setting."""
     return value.strip().lower() in ("on", "yes", "true", "1")

@@ -23,7 +23,7 @@ import urllib.request
 from typing import Mapping
 
 from smsd.connections import segments
-from smsd.connections.base import Inbound, Outcome, Outgoing, Status, number_or, on
+from smsd.connections.base import Idle, Outcome, Outgoing, Status, number_or, on
 
 VARIABLES = ("recipient", "originator", "messagedata", "messagetext", "messageid", "messagetype",
              "udhHEX", "udHEX", "dcsHEX", "pidHEX")
@@ -54,20 +54,8 @@ def matches(pattern: str, body: str) -> re.Match[str] | bool:
         return pattern in body
 
 
-class HttpClientConnection:
+class HttpClientConnection(Idle):
     kind = "HTTPClient"
-
-    def __init__(self, name: str, settings: dict[str, str], inbound: Inbound) -> None:
-        self.name = name
-        self.s = settings
-        self.inbound = inbound
-        self._running = False
-
-    def start(self) -> None:
-        self._running = True
-
-    def stop(self) -> None:
-        self._running = False
 
     def status(self) -> Status:
         if not self._running:

@@ -13,7 +13,7 @@ import hmac
 import time
 from typing import Mapping
 
-from smsd.connections.base import Inbound, Outcome, Outgoing, Received, Status, on
+from smsd.connections.base import Idle, Outcome, Outgoing, Received, Status, on
 
 MAX_TEXT = 1600
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%y%m%d%H%M%S")
@@ -23,20 +23,8 @@ class RequestRefused(ValueError):
     """A post the connection does not take (the reason is answered)."""
 
 
-class HttpServerConnection:
+class HttpServerConnection(Idle):
     kind = "HTTPServer"
-
-    def __init__(self, name: str, settings: dict[str, str], inbound: Inbound) -> None:
-        self.name = name
-        self.s = settings
-        self.inbound = inbound
-        self._running = False
-
-    def start(self) -> None:
-        self._running = True
-
-    def stop(self) -> None:
-        self._running = False
 
     def status(self) -> Status:
         return Status(False, f"receiving on /connections/{self.name}" if self._running

@@ -13,13 +13,11 @@ its outbound rules on the Routing page, then sends through them over loopback:
 from __future__ import annotations
 
 import html
-import http.server
 import json
 import re
 import smtplib
 import subprocess
 import sys
-import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -30,6 +28,7 @@ from aiosmtpd.controller import Controller
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
+from connection_fakes import Provider  # noqa: E402
 from console_front import Client  # noqa: E402
 from e2e.harness import ADMIN_PW, Daemon, free_port, journal_counts, wait_for  # noqa: E402
 
@@ -81,40 +80,6 @@ def send(d: Daemon, number: str, text: str, user_id: int) -> None:
 def final(d: Daemon, user_id: int, states: tuple[str, ...]) -> dict[str, Any] | None:
     rows = [r for r in d.results(user_id=[user_id]) if r["status"] in states]
     return rows[0] if rows else None
-
-
-class Receiver:
-    """A loopback HTTP provider: records each request, answers `OK id=<n>`."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, bytes]] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _answer(self, body: bytes) -> None:
-                outer.requests.append((self.command, self.path, body))
-                reply = f"OK id=P{len(outer.requests)}".encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def do_GET(self) -> None:
-                self._answer(b"")
-
-            def do_POST(self) -> None:
-                self._answer(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Sink:
@@ -237,7 +202,7 @@ def test_smpp_connection_to_a_second_box(boxes: Boxes) -> None:
 
 def test_http_client_connection(boxes: Boxes) -> None:
     a = boxes.a
-    provider = Receiver()
+    provider = Provider()
     try:
         driver(a, "createdriver", type="HTTPClient", name="web")
         driver(a, "configdriver", name="web", TARGETURL=(
