@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/memory.py
 	$(VENV)/bin/python bench/login_flood.py
 	$(VENV)/bin/python bench/conn_flood.py
+	$(VENV)/bin/python bench/drp_soak.py
 
 # Peer codec libraries for bench/pdu_codec.py, installed into .venv (python-gammu builds against
 # Debian's libgammu-dev). Not needed to run or test smsd.
