@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from e2e.harness import Daemon, wait_for  # noqa: E402
 
-__all__ = ["Daemon", "wait_for", "start_daemon", "rss_kib", "open_from"]
+__all__ = ["Board", "Daemon", "wait_for", "start_daemon", "rss_kib", "open_from"]
 
 
 def start_daemon(ports: int, latency: float, **kw: object) -> Daemon:
@@ -47,3 +47,49 @@ async def open_from(source: str, port: int) -> tuple[asyncio.StreamReader, async
         sock.close()
         raise
     return await asyncio.open_connection(sock=sock)
+
+
+class Board:
+    """The simulated board in a process of its own (`python -m smsd.sim`), as on the appliance,
+    where the modems are not in the daemon: the daemon's own memory and CPU are then measured
+    alone. `daemon()` makes a daemon that opens its ptys as real serial ports."""
+
+    def __init__(self, ports: int, latency: float) -> None:
+        import json
+        import subprocess
+        self.proc = subprocess.Popen([sys.executable, "-m", "smsd.sim", "--ports", str(ports),
+                                      "--latency", str(latency)],
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        first = json.loads(self.proc.stdout.readline())
+        self.devices: list[str] = first["devices"]
+        self.control: str = first["control"]
+
+    def post(self, path: str, obj: dict[str, object]) -> None:
+        import json
+        import urllib.request
+        req = urllib.request.Request(self.control + path, json.dumps(obj).encode(),
+                                     {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            resp.read()
+
+    def daemon(self, *extra: str) -> Daemon:
+        state = tempfile.mkdtemp(prefix="smsd-bench-")
+        config = os.path.join(state, "smsd.conf")
+        with open(config, "w", encoding="ascii") as f:
+            f.write("".join(f"[port.{i}]\ndevice = {dev}\n\n" for i, dev in enumerate(self.devices)))
+        d = Daemon(os.path.join(state, "state"), ports=len(self.devices))
+        d.args = [sys.executable, "-m", "smsd", "run", "--config", config,
+                  "--listen", f"127.0.0.1:{d.port}", "--state-dir", d.state_dir,
+                  "--admin-password", d.password, *extra]
+        return d
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
