@@ -44,6 +44,7 @@ from smsd.store.migrate import SchemaError
 from smsd.system.listen import ListenError, check_listen
 from smsd.system.tls import TLS_PAIR_FILE, TlsCertificate
 from smsd.system import logbuffer
+from smsd.system.heap import tune_malloc
 from smsd.system.memory import HeapTrimmer
 from smsd.system.power import RESTART_EXIT, DaemonControls
 from smsd.system.status import DeviceStatus
@@ -106,6 +107,7 @@ class Daemon:
     # --- start ----------------------------------------------------------------------------------
     def start(self) -> None:
         cfg = self.cfg
+        tune_malloc()      # before the threads: fixed mmap threshold, few arenas (peak RSS)
         os.umask(0o077)    # the database, its WAL, backups, the admin password: owner only
         os.makedirs(cfg.state_dir, mode=0o750, exist_ok=True)
         logs = logbuffer.install()    # first: the System page shows the start-up lines too

@@ -24,6 +24,7 @@ from smsd.drp import protocol
 from smsd.drp.link import H2Link, LinkClosed
 from smsd.drp.relay_state import RelayState
 from smsd.drp.settings import RelaySettings
+from smsd.system.heap import fixed_mmap_threshold   # the 16 MiB scrypt buffers: see there
 
 log = logging.getLogger("smsd.drp")
 
@@ -202,19 +203,6 @@ def contexts(settings: RelaySettings) -> tuple[ssl.SSLContext, ssl.SSLContext, s
     der = ssl.PEM_cert_to_DER_cert(tls.certificate_pem().decode("ascii").split(
         "-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n")
     return client, device, protocol.fingerprint_of(der)
-
-
-def fixed_mmap_threshold(size: int = 4 << 20) -> None:
-    """Keep glibc's mmap threshold where it is: freeing a login's 16 MiB scrypt buffer would
-    otherwise raise it, and the TLS connections' 256 KiB buffers would then fragment the heap
-    (the relay's RSS wandered by tens of MB under bench/drp_soak.py; fixed, it stays flat)."""
-    import ctypes
-    import ctypes.util
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(-3, size)          # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass                            # not glibc: nothing to do
 
 
 def run(settings: RelaySettings) -> int:

@@ -43,10 +43,19 @@ USER_COLUMNS = "name, admin, perms, credits, disabled"
 Gate = Callable[[], None] | None
 
 
+# One scrypt at a time in the whole process: each takes 16 MiB (128 * r * n bytes) for ~50 ms.
+# 100 users' first logins at once would otherwise hash on every HTTP thread together, 16 of them
+# (a peak of 260 MB on a box of 100 MB); one at a time the peak grows by 16 MiB whatever the
+# crowd, and the other core is left to intake and dispatch (bench/memory.py, docs/benchmarks.md).
+SLOW_HASHES_AT_ONCE = 1
+_slow_gate = threading.BoundedSemaphore(SLOW_HASHES_AT_ONCE)
+
+
 def slow_hash(password: str, salt: bytes, kdf: str = KDF) -> bytes:
     _, n, r, p = kdf.split(":")
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p),
-                          maxmem=64 * 1024 * 1024, dklen=32)
+    with _slow_gate:
+        return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p),
+                              maxmem=64 * 1024 * 1024, dklen=32)
 
 
 # Digest algorithm (as RFC 7616 names it) -> the column that keeps its HA1.
