@@ -35,8 +35,15 @@ class LocalTarget:
         address, tls = (listen[0], False) if listen else (tls_listen[0], True)
         host, _, port = address.rpartition(":")
         host = host.strip("[]")
-        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "127.0.0.1"}.get(host, host)
         return cls(host, int(port), tls)
+
+    @property
+    def source(self) -> tuple[str, int] | None:
+        """Where relayed requests come from: 127.0.0.2, never 127.0.0.1. The box trusts
+        exactly 127.0.0.1 and ::1 as itself (/metrics without a password, the watchdog's
+        probe exempt from connection limits); a client through the relay is a stranger."""
+        return ("127.0.0.2", 0) if self.host == "127.0.0.1" else None
 
     def context(self) -> ssl.SSLContext | None:
         if not self.tls:
@@ -53,7 +60,8 @@ async def serve_stream(end: DeviceEnd, sid: int, headers: protocol.Headers,
     answered: list[bool] = []        # one element once the status line went to the relay
     try:
         reader, local_writer = await asyncio.wait_for(
-            asyncio.open_connection(local.host, local.port, ssl=local.context()), 10)
+            asyncio.open_connection(local.host, local.port, ssl=local.context(),
+                                    local_addr=local.source), 10)
         writer = local_writer
         conn = h11.Connection(h11.CLIENT)
         await _send_request(conn, local_writer, headers, body)

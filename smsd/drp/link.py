@@ -48,7 +48,8 @@ class H2Link:
     def start(self, settings: dict[int, int]) -> None:
         self.conn.initiate_connection()
         self.conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: STREAM_WINDOW,
-                                   **settings})
+                                   h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE:
+                                   protocol.MAX_HEADER_BYTES, **settings})
         self.conn.increment_flow_control_window(CONNECTION_WINDOW)
         self.flush()
 

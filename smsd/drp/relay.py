@@ -27,6 +27,7 @@ from smsd.drp.settings import RelaySettings
 from smsd.system.heap import fixed_mmap_threshold   # the 16 MiB scrypt buffers: see there
 
 log = logging.getLogger("smsd.drp")
+MAX_UNADMITTED = 256        # device connections between the TLS handshake and the hello
 
 
 @dataclass
@@ -100,7 +101,7 @@ class Relay:
         self.links: dict[str, DeviceLink] = {}
         self._client_ctx, self._device_ctx = client_ctx, device_ctx
         self._servers: list[asyncio.AbstractServer] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._unadmitted = 0        # device connections still before their hello
         from smsd.drp.relay_client import ClientFront
         self.front = ClientFront(self)
 
@@ -129,11 +130,19 @@ class Relay:
             log.info("device port: %s did not offer HTTP/2 (ALPN h2); closed", peer)
             writer.close()
             return
+        if self._unadmitted >= MAX_UNADMITTED:
+            writer.close()          # a flood of hellos that never come
+            return
         link = DeviceLink(reader, writer, peer, self.settings.device_rate)
         link.start({h2.settings.SettingCodes.ENABLE_PUSH: 0})
         runner = asyncio.create_task(link.run())
         try:
-            if await self._admit(link):
+            self._unadmitted += 1
+            try:
+                admitted = await self._admit(link)
+            finally:
+                self._unadmitted -= 1
+            if admitted:
                 await link.closed.wait()
         finally:
             if self.links.get(link.sn) is link:

@@ -42,6 +42,7 @@ WRITE_TIMEOUT = 30.0         # a client that does not read its answer is dropped
 SESSION_IDLE = 30 * 60.0
 MAX_SESSIONS = 10_000
 MAX_SESSIONS_PER_ACCOUNT = 64
+MAX_CONNECTIONS = 10_000     # client connections at once (each a descriptor and TLS state)
 
 
 @dataclass
@@ -87,6 +88,9 @@ class ClientFront:
 
     # --- one client connection ---------------------------------------------------------------
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._connections) >= MAX_CONNECTIONS:
+            writer.close()        # before it costs more than the handshake
+            return
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=protocol.MAX_HEADER_BYTES)
         peer = writer.get_extra_info("peername")
         client = _Client(self, conn, reader, writer, str(peer[0]) if peer else "?")
@@ -316,9 +320,10 @@ class Forward:
                 raise
         finally:
             self.link.forget(sid, finished)
+            # The path only: a query may hold a password (gateway.php's clientpwd=...).
+            path = request.target.partition(b"?")[0][:200].decode("ascii", "replace")
             log.info("client %s (%s) -> device %s: %s %s -> %s, %d bytes", self.client.peer,
-                     self.session.account, self.link.sn, request.method.decode(),
-                     request.target[:200].decode("ascii", "replace"),
+                     self.session.account, self.link.sn, request.method.decode(), path,
                      self.status or "no answer", self.sent)
 
     def _headers(self, request: h11.Request, body: bytes) -> protocol.Headers:

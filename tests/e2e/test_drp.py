@@ -95,6 +95,10 @@ def test_the_box_still_checks_the_clients_own_authorization(bench: Bench) -> Non
     direct = bench.box2.request("/api/get_status", auth=("admin", "wrong"))
     assert relayed[0] == direct[0] == 401
     assert c.api("get_status")[0] == 200
+    # The box trusts its own loopback address (/metrics without a password); a client
+    # through the relay is not the box itself.
+    assert bench.box2.request("/metrics", auth=("nobody", "x"))[0] == 200
+    assert c.request("GET", "/metrics")[0] in (401, 403)
     c.close()
 
 
@@ -208,3 +212,18 @@ def test_after_a_relay_restart_the_devices_come_back_by_themselves(bench: Bench)
     status, body = c.api("get_status")
     assert status == 200 and body["remote"]["connected"] is True
     c.close()
+
+
+def test_a_vanished_device_gets_a_clean_offline_answer(bench: Bench) -> None:
+    """Last: box 1 dies without a goodbye (SIGKILL); its client is told it is offline, box 2's
+    is not disturbed."""
+    c1 = bench.client("bob", "bob-pw", sn=bench.box1.sn)    # type: ignore[attr-defined]
+    c2 = bench.client(sn=bench.box2.sn)                     # type: ignore[attr-defined]
+    bench.box1.kill9()
+    status, body = wait_for(lambda: (r := c1.api("get_status")) and r[0] == 404 and r, 20,
+                            interval=0.3, what="the relay notices box 1 is gone")
+    assert "offline" in body["reason"]
+    assert c1.choose(bench.box1.sn) == 404                  # type: ignore[attr-defined]
+    assert c2.api("get_status")[0] == 200
+    c1.close()
+    c2.close()
