@@ -30,6 +30,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def reserved_port() -> int:
+    """A loopback port that no other process is handed meanwhile, for a daemon to listen on.
+
+    free_port's port is free again the moment it returns, and the daemon binds it a second or
+    two later: with test workers in parallel (make test) and other suites on the machine, some
+    other bind(0) may take it first ("Address already in use" at start). Here the port is left
+    in TIME_WAIT instead (a connection to itself, closed by the accepting side, as the
+    ephemeral-port-reserve package does): for about a minute the kernel hands it to no bind(0),
+    while a listener that sets SO_REUSEADDR, as waitress and the daemon's own check_listen do,
+    binds it at once."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = int(listener.getsockname()[1])
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()                    # this side closes first: its end waits
+            client.recv(1)                      # until the close has arrived
+    return port
+
+
 def journal_counts(path: str) -> collections.Counter[str]:
     """How often the simulated network accepted each text (its --sim-journal file)."""
     counts: collections.Counter[str] = collections.Counter()
@@ -59,7 +81,7 @@ class Daemon:
                  admin_password: str | None = ADMIN_PW, env: dict[str, str] | None = None,
                  command: tuple[str, ...] = (sys.executable, "-m", "smsd")) -> None:
         self.state_dir = state_dir
-        self.port = free_port()
+        self.port = reserved_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # `command` runs another smsd, e.g. a release's entry point in its venv
         args = [*command, "run", "--simulate", str(ports), "--slots", str(slots),
