@@ -30,6 +30,10 @@ log = logging.getLogger("smsd.drp")
 MAX_UNADMITTED = 256        # device connections between the TLS handshake and the hello
 
 
+class DeviceBusy(Exception):
+    """The device's HTTP/2 limit of concurrent requests is reached (its SETTINGS)."""
+
+
 @dataclass
 class Pending:
     """What a client's request waits for on its stream: the events of the answer, in order."""
@@ -77,8 +81,11 @@ class DeviceLink(H2Link):
         except h2.exceptions.NoAvailableStreamIDError:   # after 2^30 requests: start afresh
             self.close("stream ids used up", goaway=b"stream ids used up; reconnect")
             raise LinkClosed(self.close_reason) from None
+        try:
+            self.conn.send_headers(sid, headers, end_stream=end)
+        except h2.exceptions.TooManyStreamsError:
+            raise DeviceBusy(f"device {self.sn} has {self.open_streams} requests open") from None
         pending = self.streams[sid] = Pending()
-        self.conn.send_headers(sid, headers, end_stream=end)
         self.flush()
         return sid, pending
 

@@ -27,6 +27,8 @@ from smsd.drp.link import LinkClosed
 from smsd.errors import Throttled
 from smsd.throttle import FailureThrottle
 
+from smsd.drp.relay import DeviceBusy
+
 if TYPE_CHECKING:
     from smsd.drp.relay import DeviceLink, Relay
 
@@ -103,6 +105,8 @@ class ClientFront:
             await client.refuse_malformed(exc)
         except asyncio.CancelledError:      # the relay is stopping
             pass
+        except Exception:  # noqa: BLE001 - one client's surprise must not reach the others
+            log.exception("client %s: unexpected failure; connection closed", client.peer)
         finally:
             self._connections.discard(writer)
             writer.close()
@@ -302,6 +306,8 @@ class Forward:
             sid, pending = self.link.open(headers, end=not body)
         except LinkClosed:
             return await self.client._answer(502, f"device {self.link.sn} went offline")
+        except DeviceBusy as exc:
+            return await self.client._answer(503, f"{exc}: try again", retry_after=True)
         finished = False
         try:
             if body:
