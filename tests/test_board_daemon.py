@@ -16,7 +16,7 @@ from smsd.board.board import LED_ON
 from smsd.board.factory_reset import FACTORY_RESET_EXIT
 from smsd.daemon import ADMIN_PASSWORD_FILE, DB_FILE, Daemon
 from smsd.errors import ConfigError
-from tests.e2e.harness import free_port, wait_for
+from tests.e2e.harness import reserved_port as free_port, wait_for   # parallel workers
 
 BOARD = """\
 [board]

@@ -3,7 +3,6 @@ port worker has died."""
 from __future__ import annotations
 
 import base64
-import socket
 import time
 import urllib.request
 from typing import Iterator
@@ -13,12 +12,13 @@ import pytest
 from smsd import config
 from smsd.daemon import STOP_MARGIN, Daemon
 from test_watchdog import NotifySocket
+from tests.e2e.harness import reserved_port
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port for the daemon's listener that no other bind(0) takes meanwhile (the harness's
+    reserved_port: parallel test workers start daemons too)."""
+    return reserved_port()
 
 
 @pytest.fixture
