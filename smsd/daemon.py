@@ -26,6 +26,7 @@ from smsd import pdu
 from smsd.api import build_app
 from smsd.api.auth import HttpAuth
 from smsd.api.closing import honour_connection_close
+from smsd.api.serving import HttpService
 from smsd.api.server import HEALTH_PATH, create_server, listen_addresses, prepare_process
 from smsd.config import Config
 from smsd.errors import ConfigError, SmsdError
@@ -96,6 +97,7 @@ class Daemon:
         self.restored: Any = None      # the BackupInfo of a restore done at this start
         self.workers: dict[int, ModemWorker] = {}
         self.server: Any = None
+        self.http: HttpService | None = None
         self.push: PushWorker | None = None
         self.watchdog: Watchdog | None = None
         self.trimmer = HeapTrimmer()
@@ -319,7 +321,8 @@ class Daemon:
                                     tls_listen=self.cfg.tls_listen,
                                     tls_context=self.tls.context if self.tls else None,
                                     health=self.monitoring.health(self.scheduler, self.service))
-        threading.Thread(target=self.server.run, name="http", daemon=True).start()
+        self.http = HttpService(self.server)     # a stop without tracebacks (api/serving.py)
+        self.http.start()
         self._announce()
 
     def _start_remote(self) -> None:
@@ -365,8 +368,8 @@ class Daemon:
             return
         if self.watchdog is not None:
             self.watchdog.stop()            # STOPPING=1; keep_alive speaks from here on
-        if self.server is not None:
-            self.server.close()             # no new connections
+        if self.http is not None:
+            self.http.stop_listening()      # no new connections
         if self.smpp is not None:
             self.smpp.close()               # no new binds; submits in progress commit
             self.server = None
@@ -410,8 +413,8 @@ class Daemon:
             self.service.remote.close()
         if self.watchdog is not None:
             self.watchdog.stop()
-        if self.server is not None:
-            self.server.close()
+        if self.http is not None:
+            self.http.close()
         if self.network is not None:
             self.network.close()
         self._push_power_off()

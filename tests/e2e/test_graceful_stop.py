@@ -99,8 +99,10 @@ def test_a_cut_short_stop_abandons_the_parts_on_the_air(make_daemon, tmp_path, s
 
     d.start()
     rows = wait_for(lambda: all_final(d), timeout=60, what="all messages final after restart")
-    failed = [r for r in rows if r["status"] == "FAILED"]
-    assert len(failed) == PORTS        # as before this issue: on the air at the stop, unknown
+    # on the air at the stop: outcome unknown, which the JSON API shows as SENT_OK with no part
+    # confirmed (docs/durability.md)
+    failed = [r for r in rows if r["succ_count"] < r["count"]]
+    assert len(failed) == PORTS and all(r["status"] == "SENT_OK" for r in failed)
     counts = journal_counts(journal)
     assert len(counts) == MESSAGES - PORTS and max(counts.values()) == 1
     assert not {f"batch {r['user_id']}" for r in failed} & set(counts)
