@@ -48,6 +48,19 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/conn_flood.py
 	$(VENV)/bin/python bench/drp_soak.py
 
+# Fuzzing (docs/fuzzing.md): `make test` runs the fuzz tests under Hypothesis's `ci` profile;
+# `make fuzz` runs them long (SMSD_FUZZ=long, FUZZ_EXAMPLES per test, the hostile HTTP tests too).
+# `make fuzz-asan`: the C codec built with AddressSanitizer, its tests and a PDU corpus (CI).
+FUZZ_EXAMPLES ?= 3000
+.PHONY: fuzz fuzz-asan
+fuzz: $(STAMP)
+	SMSD_FUZZ=long SMSD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SMSD_HOSTILE_EXAMPLES=$(FUZZ_EXAMPLES) \
+	    $(VENV)/bin/python -m pytest -p no:xdist -q tests/e2e/test_fuzz_surfaces.py \
+	    tests/test_fuzz_codecs.py tests/test_hostile_http.py
+
+fuzz-asan: $(STAMP)
+	sh pdu_codec_c/asan_check.sh
+
 # Peer codec libraries for bench/pdu_codec.py, installed into .venv (python-gammu builds against
 # Debian's libgammu-dev). Not needed to run or test smsd.
 bench-env: $(STAMP)
