@@ -6,10 +6,12 @@ a small body limit so that the limits can be seen quickly.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import socket
 import ssl
 import time
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -19,6 +21,7 @@ from e2e.harness import Daemon, wait_for
 from smsd.drp.device import RemoteTunnel
 from smsd.drp.device_stream import LocalTarget
 from smsd.drp.settings import RemoteSettings
+from smsd.system.tls import make_self_signed
 
 SESSION_RATE = 4          # per second; bursts of 8
 MAX_BODY = 64 << 10
@@ -199,6 +202,31 @@ def test_a_device_refuses_a_relay_whose_certificate_does_not_match(bench: Bench)
                  what="the pin refuses the relay")
     finally:
         tunnel.stop()
+
+
+def test_a_device_may_check_the_relay_against_a_ca_file(bench: Bench, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Instead of a pin: the relay's certificate must chain to the CA file (here the relay's
+    self-signed certificate is its own CA); another CA is refused."""
+    relay = bench.relay
+    secret = drp(relay.state_dir, "device", "add", "cafe-0000-0000-0001", "--owner", "alice")
+    pair = next(Path(relay.state_dir, "tls").iterdir()).read_text()
+    ca = tmp_path / "relay-ca.pem"
+    ca.write_text(pair[:pair.index("-----END CERTIFICATE-----")] + "-----END CERTIFICATE-----\n")
+    other = tmp_path / "other-ca.pem"        # a certificate that did not sign the relay's
+    other.write_bytes(make_self_signed("elsewhere", ["localhost"], [],
+                                       datetime.datetime.now(datetime.timezone.utc))[0])
+    for ca_file, ok in ((ca, True), (other, False)):
+        tunnel = RemoteTunnel("cafe-0000-0000-0001", LocalTarget("127.0.0.1", 9))
+        tunnel.start(RemoteSettings(f"localhost:{relay.device_port}", secret.strip(), "",
+                                    str(ca_file)).validate())
+        try:
+            if ok:
+                wait_for(lambda: tunnel.status()["connected"], 15, what="connected via the CA")
+            else:
+                wait_for(lambda: "certificate verify failed" in str(
+                    tunnel.status()["last_error"]), 15, what="refused: another CA")
+        finally:
+            tunnel.stop()
 
 
 def test_after_a_relay_restart_the_devices_come_back_by_themselves(bench: Bench) -> None:
