@@ -45,6 +45,7 @@ class RescueMixin:
     _info: PortInfo
     _clock: Callable[[], float]
     _retry_at: float
+    _boot_ready = True               # the ready URCs seen since the modem restarted by itself
 
     if TYPE_CHECKING:     # provided by ModemWorker
         def _set(self, **changes: Any) -> None: raise NotImplementedError
@@ -92,6 +93,7 @@ class RescueMixin:
         """RDY from a modem we did not restart (a brown-out, a firmware crash): re-initialised
         like the ladder's reinit rung, and shown as a recovery of its own."""
         reason = "modem restarted by itself"
+        self._boot_ready = False
         log.warning("port %d: %s; re-initialising", self.port, reason)
         self._set(state=STATE_INIT, recovery_step=recovery.REINIT, recovery_reason=reason,
                   recovered_by=recovery.REINIT, recoveries=self._info.recoveries + 1)

@@ -26,7 +26,7 @@ class Timing:
 # The [modem] section of the config (docs/recovery.md): key -> Timing field.
 CONFIG_KEYS: dict[str, str] = {
     "command_timeout": "command", "probe_timeout": "probe", "boot_timeout": "boot",
-    "quarantine_retry": "quarantine_retry", "refresh": "refresh", "reappear": "reappear"}
+    "quarantine_retry": "quarantine_retry", "reappear": "reappear"}
 MAX_SECONDS = 86400.0
 
 

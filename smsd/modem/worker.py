@@ -488,6 +488,8 @@ class ModemWorker(RescueMixin):
 
     # --- URCs (never issue commands here: queue follow-ups) ----------------------------------------
     def _on_urc(self, urc: Urc) -> None:
+        if urc.lines[0] == self._profile.ready_marker or _awaits_code(urc):
+            self._boot_ready = True         # a reboot's followup need not wait for it then
         if urc.name in STK_URCS:
             self._stk.on_urc(urc)
         handler = self._urc_handlers().get(urc.name)
@@ -560,8 +562,9 @@ class ModemWorker(RescueMixin):
         self._followups.append(self._initialise if ready_now else self._after_reboot)
 
     def _after_reboot(self) -> None:
-        self._expect_boot = True
-        self._wait_ready()
+        if not self._boot_ready:            # its ready URCs may have come with the RDY
+            self._expect_boot = True
+            self._wait_ready()
         self._initialise()
 
     def _urc_powered_down(self, _: Urc) -> None:

@@ -5,16 +5,15 @@ Theory of operation. Four faults last until cleared and live in `SimModem.fault`
 kept here, in the port's `Faults`, and consulted by the modem at a few points of its byte path:
 
 - before a command runs (`before_command`): `cme:<code>` answers the next N commands with
-  +CME ERROR, `sim_busy` answers the SIM's commands with +CME ERROR: 14 (SMS commands with
-  +CMS ERROR: 314) for T seconds;
-- when a PDU was typed after the prompt (`before_submit`): `cms:<code>` refuses the next N
-  submits with +CMS ERROR;
+  +CME ERROR, `cms:<code>` answers the next N AT+CMGS with +CMS ERROR instead of the prompt
+  (the PDU never leaves: the part may go out elsewhere at once), `sim_busy` answers the SIM's
+  commands with +CME ERROR: 14 (SMS commands with +CMS ERROR: 314) for T seconds;
 - when a reply is written (`drop_final`, `after_reply`, `reply_delay`): `drop_ok` leaves out
   the final OK of the next N replies, `garbage` writes random bytes and half lines after every
   reply, `slow` holds every reply (and every submit) ten times as long;
 - when the network routes a submit or hands over an inbound message (`report_delay`,
-  `shape_inbound`): `late_report` / `no_report` delay or drop the status reports of the next N
-  submits, `duplicate_mo` delivers the next inbound message twice, `parts_out_of_order` delivers
+  `shape_inbound`): `late_report` / `no_report` delay (by T s, default 20 report delays) or
+  drop the status reports of the next N submits, `duplicate_mo` delivers the next inbound message twice, `parts_out_of_order` delivers
   the parts of the next long one last part first.
 
 The rest act once when set: `reboot` restarts the module (silent, then `RDY`, echo back on, the
@@ -67,7 +66,7 @@ MR_WRAP_START = 250
 CME_SIM_BUSY = 14
 CMS_SIM_BUSY = 314
 FILLER_SENDER = "+447700900000"
-GARBAGE_HALF_LINES = ("+CM", "+CRE", "^SYS", "RIN", "+QIN", "OK?", "ERR")
+GARBAGE_HALF_LINES = ("+CM", "+CRE", "^SYS", "+QIN", "+CPI", "+CDS")
 # Commands that talk to the SIM (a busy SIM answers them with an error), by AT name.
 SIM_COMMANDS = frozenset({"+CPIN", "+CIMI", "+CCID", "+QCCID", "+ICCID", "+CNUM", "+CLCK",
                           "+CPWD", "+CSIM", "+CRSM"})
@@ -123,6 +122,7 @@ class Faults:
         self.garbage = False
         self.slow = False
         self.busy_until = 0.0
+        self.late_seconds = 0.0
 
     def active(self) -> list[str]:
         """What is set now, for logs and tests."""
@@ -139,6 +139,8 @@ class Faults:
                 self.cms_code = spec.code
             elif kind == "cme":
                 self.cme_code = spec.code
+            elif kind == "late_report":
+                self.late_seconds = spec.seconds
         elif kind in SWITCHED:
             setattr(self, kind, True)
         elif kind == "sim_busy":
@@ -167,12 +169,11 @@ class Faults:
                 return cms(CMS_SIM_BUSY)
             if cmd.name in SIM_COMMANDS:
                 return cme(CME_SIM_BUSY)
+        if cmd.name == "+CMGS" and self._take("cms"):
+            return cms(self.cms_code)
         if self._take("cme"):
             return cme(self.cme_code)
         return None
-
-    def before_submit(self) -> Reply | None:
-        return cms(self.cms_code) if self._take("cms") else None
 
     def drop_final(self, reply: Reply) -> bool:
         """True: write this reply without its final result (only an OK is dropped)."""
@@ -198,7 +199,7 @@ class Faults:
         if self._take("no_report"):
             return None
         if self._take("late_report"):
-            return normal * LATE_FACTOR
+            return self.late_seconds or normal * LATE_FACTOR
         return normal
 
     def shape_inbound(self, parts: Sequence[str]) -> list[str]:

@@ -150,8 +150,8 @@ class SimModem(Module):
             self._run_line(line.strip())
         elif b in (0x08, 0x7F):
             del self._line[-1:]
-        elif b != 0x0A and len(self._line) < MAX_LINE:
-            self._line.append(b)
+        elif b not in (0x0A, ESC, CTRL_Z) and len(self._line) < MAX_LINE:
+            self._line.append(b)        # ESC / Ctrl-Z outside a prompt: ignored, as modules do
 
     def _prompt_byte(self, b: int) -> None:
         assert self._prompt is not None
@@ -159,8 +159,7 @@ class SimModem(Module):
             pdu = self._prompt.decode("latin-1")
             self._prompt = None
             self._busy = False
-            reply = ((self.faults.before_submit() or sms.submit(self, self._prompt_len, pdu))
-                     if b == CTRL_Z else Reply())
+            reply = sms.submit(self, self._prompt_len, pdu) if b == CTRL_Z else Reply()
             self._finish(reply)
             return
         if self.echo:

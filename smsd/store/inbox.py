@@ -17,6 +17,7 @@ from typing import Any, Sequence
 from smsd.model import DeliverStatus, InboundSms, InboxFilter, InboxPage, PortInfo
 from smsd.numbers import same_subscriber as numbers_match
 from smsd.store.events import Events
+from smsd.store.inbound_repeats import is_repeat
 from smsd.store.outbox import Outbox, between, in_list
 from smsd.store.sqlite import Database
 from smsd.store.subscriptions import Subscriptions
@@ -103,8 +104,10 @@ class Inbox:
         return len(groups)
 
     def _insert_inbound(self, conn: sqlite3.Connection, port: int, slot: int, imsi: str,
-                        sender: str, smsc: str, scts: float | None, text: str, now: float) -> int:
+                        sender: str, smsc: str, scts: float | None, text: str, now: float) -> int | None:
         stamp = fmt_time(scts if scts is not None else now)
+        if scts is not None and is_repeat(conn, port, imsi, sender, stamp, text):
+            return None                 # the network delivered it twice (inbound_repeats.py)
         cur = conn.execute("INSERT INTO inbound(port, slot, imsi, number, smsc, timestamp, text, "
                            "received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            (port, slot, imsi, sender, smsc, stamp, text, now))
