@@ -65,9 +65,13 @@ class DeviceEnd(H2Link):
             self._request(event)
         elif isinstance(event, h2.events.DataReceived):
             body = self.bodies.get(event.stream_id)
+            size = event.flow_controlled_length
             if body is not None:
+                # The data itself is given back once the box took it (device_stream.py), so a
+                # slow box holds the relay back instead of filling this queue.
                 body.put_nowait(event.data)
-            self.consumed(event.stream_id, event.flow_controlled_length)
+                size -= len(event.data)
+            self.consumed(event.stream_id, size)
         elif isinstance(event, h2.events.StreamEnded):
             if event.stream_id in self.bodies:
                 self.bodies[event.stream_id].put_nowait(None)

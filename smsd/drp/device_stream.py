@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -64,7 +65,7 @@ async def serve_stream(end: DeviceEnd, sid: int, headers: protocol.Headers,
                                     local_addr=local.source), 10)
         writer = local_writer
         conn = h11.Connection(h11.CLIENT)
-        await _send_request(conn, local_writer, headers, body)
+        await _send_request(conn, local_writer, headers, body, lambda n: end.consumed(sid, n))
         await _relay_answer(end, sid, conn, reader, answered)
     except asyncio.CancelledError:       # the relay reset the stream: its client is gone
         raise
@@ -87,7 +88,8 @@ def _request_headers(headers: protocol.Headers, chunked: bool) -> protocol.Heade
 
 
 async def _send_request(conn: h11.Connection, writer: asyncio.StreamWriter,
-                        headers: protocol.Headers, body: asyncio.Queue[bytes | None]) -> None:
+                        headers: protocol.Headers, body: asyncio.Queue[bytes | None],
+                        consumed: Callable[[int], None]) -> None:
     pseudo = dict((k, v) for k, v in headers if k.startswith(b":"))
     has_length = any(k == b"content-length" for k, _ in headers)
     first = await asyncio.wait_for(body.get(), LOCAL_TIMEOUT)
@@ -100,6 +102,7 @@ async def _send_request(conn: h11.Connection, writer: asyncio.StreamWriter,
     while piece is not None:
         writer.write(conn.send(h11.Data(data=piece)) or b"")
         await asyncio.wait_for(writer.drain(), LOCAL_TIMEOUT)
+        consumed(len(piece))
         piece = await asyncio.wait_for(body.get(), LOCAL_TIMEOUT)
     writer.write(conn.send(h11.EndOfMessage()) or b"")
     await asyncio.wait_for(writer.drain(), LOCAL_TIMEOUT)
