@@ -104,7 +104,8 @@ class Inbox:
         return len(groups)
 
     def _insert_inbound(self, conn: sqlite3.Connection, port: int, slot: int, imsi: str,
-                        sender: str, smsc: str, scts: float | None, text: str, now: float) -> int | None:
+                        sender: str, smsc: str, scts: float | None, text: str,
+                        now: float) -> int | None:
         stamp = fmt_time(scts if scts is not None else now)
         if scts is not None and is_repeat(conn, port, imsi, sender, stamp, text):
             return None                 # the network delivered it twice (inbound_repeats.py)

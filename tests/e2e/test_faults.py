@@ -23,10 +23,10 @@ pytestmark = pytest.mark.xdist_group("faults")      # one shared daemon: one wor
 
 PORTS = 8
 MODEM = """[modem]
-command_timeout = 2
+command_timeout = 1.5
 probe_timeout = 0.5
 quarantine_retry = 2
-reappear = 5
+reappear = 1
 """
 
 
@@ -169,13 +169,28 @@ def test_drop_ok_is_a_timeout_the_first_rung_cures(d: Daemon) -> None:
 def test_unplugged_port_is_found_again_under_its_stable_name(d: Daemon,
                                                              receiver: PushReceiver) -> None:
     before = recovery(d, 7)["count"]
-    fault(d, 7, "unplug", seconds=1.5)
+    fault(d, 7, "unplug", seconds=0.5)
     r = wait_for(lambda: recovered(d, 7, before), 30, what="port 7 back after the unplug")
     assert r["recovered_by"] == "reopen" and r["reason"].startswith("port lost"), r
     assert logged(d, "port 7: recovered by reopen")
     wait_for(lambda: pushed(receiver, port=7, type="modem_recovered", action="reopen"),
              what="modem_recovered push")
     assert final(d, send(d, 700, ports=[7]))[0]["port"] == 7
+
+
+def test_port_gone_too_long_is_quarantined_with_its_reason_then_back(d: Daemon) -> None:
+    before = recovery(d, 7)["count"]
+    fault(d, 7, "unplug", seconds=4)      # longer than the reopen rung waits (reappear = 1)
+    r = wait_for(lambda: (lambda x: x if x["state"] == "quarantined" else None)(recovery(d, 7)),
+                 15, what="port 7 quarantined")
+    assert r["step"] == "quarantine" and r["recovered_by"] == "quarantine", r
+    assert r["reason"].startswith("port lost"), r
+    assert logged(d, "port 7: quarantined after retry, reinit, reset, reopen")
+    ids = send(d, 710, count=3)           # meanwhile the other ports send
+    assert all(row["port"] != 7 for row in final(d, ids))
+    r = wait_for(lambda: recovered(d, 7, before), 20, what="port 7 back from quarantine")
+    assert r["recovered_by"] == "reopen" and r["reason"].startswith("port lost"), r
+    assert final(d, send(d, 720, ports=[7]))[0]["port"] == 7
 
 
 def test_reboot_is_noticed_and_the_modem_set_up_again(d: Daemon) -> None:
@@ -239,7 +254,7 @@ def test_garbage_and_slow_replies_do_not_stop_the_port(d: Daemon) -> None:
     before = recovery(d, 1)["count"]
     fault(d, 1, "garbage")
     fault(d, 1, "slow")
-    rows = final(d, send(d, 500, ports=[1], count=3))
+    rows = final(d, send(d, 500, ports=[1], count=2))
     assert {row["port"] for row in rows} == {1}
     fault(d, 1, "none")
     assert recovery(d, 1)["reg"] == "REGISTER_OK" and recovery(d, 1)["count"] == before
@@ -260,7 +275,7 @@ def test_duplicate_and_reordered_inbound_parts_make_one_message(d: Daemon) -> No
 
 
 def test_late_and_missing_reports(d: Daemon) -> None:
-    fault(d, 3, "late_report", seconds=3)
+    fault(d, 3, "late_report", seconds=2)
     late = send(d, 800, ports=[3], report=True)
     assert final(d, late, ("SENT_OK",))
     time.sleep(1)
