@@ -555,3 +555,46 @@ def test_a_configuration_backup_carries_the_connections(tmp_path: Path) -> None:
     finally:
         b.close()
 
+
+def test_sms_to_email_over_tls_from_the_first_byte(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+    import ipaddress
+
+    from aiosmtpd.controller import Controller
+
+    from smsd.system.tls import make_self_signed, server_context
+
+    cert, key = make_self_signed("mail.test", [], [ipaddress.ip_address("127.0.0.1")],
+                                 datetime.datetime.now(datetime.timezone.utc))
+    (tmp_path / "cert.pem").write_bytes(cert)
+    (tmp_path / "key.pem").write_bytes(key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))   # the box trusts it
+    got: list[bytes] = []
+
+    class Sink:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            got.append(envelope.original_content or b"")
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sink = Controller(Sink(), hostname="127.0.0.1", port=port,
+                      ssl_context=server_context(str(tmp_path / "cert.pem"),
+                                                 str(tmp_path / "key.pem")))
+    sink.start()
+    settings = {"SMTPSERVER": "127.0.0.1", "SMTPPORT": str(port), "SMTPSSL": "on",
+                "MAILFROM": "sms@box.lan", "MAILTO": "$recipient@mail.lan",
+                "MAILSUBJECT": "$messagetext", "MAILBODY": "$messagetext"}
+    try:
+        conn = SmtpConnection("tls", settings, Mails())
+        conn.start()
+        assert conn.submit(Outgoing(9, "+4478", "over TLS", "")).ok
+        assert b"over TLS" in got[0]
+        plain = SmtpConnection("plain", dict(settings, SMTPSSL="off"), Mails())
+        plain.start()
+        assert not plain.submit(Outgoing(10, "+4478", "in clear", "")).ok
+    finally:
+        sink.stop()
+
