@@ -17,6 +17,7 @@ A failing input found once is kept below as an explicit @example.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
 import socket
@@ -32,7 +33,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from smsd.api import gateway_php, intelli, isms, ozeki
+from smsd import pdu
 from smsd.api.refusals import dialect_of
 
 from e2e.fuzz_support import (fuzz_settings, leaks_internals, queued, store_problems,
@@ -42,10 +43,12 @@ from hostile import Raw, dialect_problem, refused, send
 from test_hostile_http import STRATEGIES, Request, digest_garbage, stranger_address, values
 
 PW = "s3cret"
+SCTS = dt.datetime(2026, 1, 2, 3, 4, 5)
 # The users tests/test_hostile_http.py's strategies log in as, each with its dialect's permission
 USERS = {"json": "api:json", "isms": "api:isms", "intelli": "api:intelli", "ozeki": "api:ozeki",
          "gw": "api:gateway_php"}
 ESME, ESME_PW = "esme", "esme-pw1"
+pytestmark = pytest.mark.xdist_group("fuzz-surfaces")    # one shared daemon: one worker
 
 
 @dataclass
@@ -126,7 +129,7 @@ def check_dialect(box: Box, request: Request) -> None:
 # --- each dialect's GET and POST forms, JSON bodies, odd headers ----------------------------------
 @pytest.mark.parametrize("dialect", sorted(STRATEGIES))
 def test_dialect_requests(box: Box, dialect: str) -> None:
-    @fuzz_settings(40)
+    @fuzz_settings(100)
     @given(request=STRATEGIES[dialect])
     def run(request: Request) -> None:
         check_dialect(box, request)
@@ -174,7 +177,7 @@ json_bodies = st.one_of(
     st.just(b'{"text":"a","param":[{"number":"1","user_id":' + b"9" * 5000 + b"}]}"))
 
 
-@fuzz_settings(120)
+@fuzz_settings(300)
 @given(call=st.sampled_from(JSON_CALLS), body=json_bodies)
 @example(call="send_sms", body=deep(100_000))
 @example(call="send_sms", body='{"text":"x","param":[{"number":"+447700900123","user_id":'
@@ -206,7 +209,7 @@ auth_headers = st.one_of(
     st.binary(max_size=200))
 
 
-@fuzz_settings(120)
+@fuzz_settings(250)
 @given(path=st.sampled_from(DIALECT_PATHS), auth=auth_headers, method=st.sampled_from([b"GET",
                                                                                       b"POST"]),
        source=stranger_address)
@@ -225,13 +228,17 @@ HEADER_NAMES = [b"Host", b"Cookie", b"X-Forwarded-For", b"X-Forwarded-Proto", b"
                 b"If-Modified-Since", b"Origin", b"Referer", b"User-Agent", b"Upgrade",
                 b"X-CSRF-Token", b"Expect", b"Content-Encoding", b"TE", b"Forwarded",
                 b"X-Real-IP", b"Authorization"]
-header_value = st.one_of(st.binary(max_size=200), values.map(lambda v: v.encode("utf-8")),
+# mostly what a header may hold (else waitress refuses it before the app sees it)
+header_value = st.one_of(st.from_regex(rb"\A[\x20-\x7e]{0,200}\Z"),
+                         st.from_regex(rb"\A[\x20-\x7e]{0,200}\Z"),
+                         st.text(max_size=40).map(lambda v: v.encode("utf-8")),
+                         st.binary(max_size=200), values.map(lambda v: v.encode("utf-8")),
                          st.integers(1, 60_000).map(lambda n: b"a" * n))
 header_name = st.one_of(st.sampled_from(HEADER_NAMES),
                         st.from_regex(rb"\A[A-Za-z][A-Za-z0-9-]{0,30}\Z"))
 
 
-@fuzz_settings(80)
+@fuzz_settings(200)
 @given(headers=st.lists(st.tuples(header_name, header_value), min_size=1, max_size=6),
        target=st.sampled_from([b"/api/get_port_info?port=0&info_type=reg",
                                b"/recvmsg?user=isms&passwd=" + PW.encode(),
@@ -244,6 +251,41 @@ def test_headers(box: Box, headers: list[tuple[bytes, bytes]], target: bytes) ->
     headers = [(n, v.replace(b"\r", b"").replace(b"\n", b"").strip()) for n, v in headers]
     basic = b"Basic " + base64.b64encode(f"json:{PW}".encode())
     check_dialect(box, Request(b"GET", target, [(b"Authorization", basic), *headers]))
+
+
+# --- the other routes: SIM Toolkit, provider connections, metrics, health, static files ------------
+OTHER_PATHS = ["/GetSTKView", "/STKGo", "/GetSTKCurrFrameIndex", "/connections/", "/health",
+               "/metrics", "/static/", "/", "/login", "/sim/sms", "/sim/call"]
+path_tail = st.one_of(st.just(""), st.sampled_from(["x", "..%2f..%2fetc%2fpasswd", "%00", "%ff",
+                                                    "app.js", "a" * 3000, "..", "%2e%2e/"]),
+                      st.text(max_size=12).map(lambda t: urllib.parse.quote(t, safe="")))
+
+
+@fuzz_settings(200)
+@given(path=st.sampled_from(OTHER_PATHS), tail=path_tail, method=st.sampled_from([b"GET", b"POST",
+                                                                                  b"HEAD"]),
+       fields=st.dictionaries(st.sampled_from(["port", "slot", "item", "action", "text", "from",
+                                               "pdu", "SECRET", "to", "message", "sender"]),
+                              values, max_size=5),
+       who=st.sampled_from(["none", "json", "stranger"]), as_json=st.booleans())
+def test_other_routes(box: Box, path: str, tail: str, method: bytes, fields: dict[str, str],
+                      who: str, as_json: bool) -> None:
+    target = (path + (tail if path.endswith("/") else "")).encode("ascii")
+    body = json.dumps(fields).encode() if as_json else urllib.parse.urlencode(fields).encode()
+    headers = [(b"Content-Type", b"application/json" if as_json
+                else b"application/x-www-form-urlencoded")]
+    if who != "none":
+        name = "json" if who == "json" else "nobody"
+        headers.append((b"Authorization", b"Basic " + base64.b64encode(f"{name}:{PW}".encode())))
+    if method != b"POST":
+        target += b"?" + urllib.parse.urlencode(fields).encode()
+        body = b""
+    source = "127.0.0.1" if who != "stranger" else "127.0.3.4"
+    before, since = queued(box.db), len(box.d.output)
+    answer = send(box, method, target, headers, body, source=source)  # type: ignore[arg-type]
+    check_answer(box, answer, (target, method, fields, who), since)
+    if who != "json" and not path.startswith("/connections"):
+        assert queued(box.db) == before, (target, answer)
 
 
 # --- the web console: every form, with and without a session and its CSRF token ------------------
@@ -326,7 +368,7 @@ def session(box: Box) -> Session:
     return login(box)
 
 
-@fuzz_settings(150)
+@fuzz_settings(400)
 @given(req=console_request(), how=st.sampled_from(["utf-8", "latin-1", "header"]))
 # a form or query that is not UTF-8 answered 500 with a traceback in the log (console.utf8)
 @example(req=("/send", "POST", {"text": "\x80"}, "good"), how="latin-1")
@@ -437,7 +479,7 @@ smpp_frames = st.one_of(
               st.binary(min_size=12, max_size=40)))
 
 
-@fuzz_settings(40)
+@fuzz_settings(120)
 @given(frame=smpp_frames)
 @example(frame=smpp_frame(0x04, b"\0\0\0\0\0\0\0"))
 def test_smpp_frames(box: Box, frame: bytes) -> None:
@@ -459,23 +501,24 @@ def test_smpp_frames(box: Box, frame: bytes) -> None:
 
 
 # --- the modems' serial lines: any SMS-DELIVER the network may hand a SIM -------------------------
-def deliver_pdu() -> str:
-    from smsd import pdu
-    import datetime as dt
-    return pdu.encode_deliver("+447700900123", "fuzz é", scts=dt.datetime(2026, 1, 2, 3, 4, 5),
-                              smsc="+447700900000")[0]
+def deliver_pdus() -> list[str]:
+    """A one-part SMS-DELIVER and the parts of long ones (GSM 7-bit and UCS2): a mutated part of
+    a long SMS goes through the reassembly of inbound parts too."""
+    return [part for text in ("fuzz é", "long " * 70, "é€ ünïcödé " * 20)
+            for part in pdu.encode_deliver("+447700900123", text, scts=SCTS,
+                                           smsc="+447700900000", concat_ref=77)]
 
 
 @st.composite
 def broken_pdu(draw: Any) -> str:
-    data = bytearray(bytes.fromhex(deliver_pdu()))
+    data = bytearray(bytes.fromhex(draw(st.sampled_from(deliver_pdus()))))
     for _ in range(draw(st.integers(1, 4))):
         data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
     data = data[:draw(st.integers(1, len(data)))] + draw(st.binary(max_size=20))
     return bytes(data).hex()
 
 
-@fuzz_settings(30)
+@fuzz_settings(80)
 @given(pdu_hex=st.one_of(broken_pdu(), st.binary(min_size=1, max_size=180).map(bytes.hex)))
 def test_inbound_pdus(box: Box, pdu_hex: str) -> None:
     """The PDU decoder behind the real serial path: the simulated network hands port 0's SIM a
