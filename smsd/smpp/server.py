@@ -461,6 +461,9 @@ class Connection:
                 continue
             if not self.server.claim(user, item.id, self):
                 continue
+            if not self._still_queued(user, item.id):
+                self.server.release(user, item.id, self)
+                continue
             own = self._own_number(item)
             built = deliver.build(item, parts, own)
             record = _Sent(item, len(built))
@@ -472,6 +475,14 @@ class Connection:
                 self.send(pdu)
             sent += 1
         return sent
+
+    def _still_queued(self, user: str, delivery_id: int) -> bool:
+        """Is the row still in the queue, now that it is claimed? The list it came from may
+        predate its answer: the reader acks (deletes) a row, then gives its claim back, so a row
+        read before the ack and claimed after it would go out twice (Kannel got receipts twice
+        and took the second, which matched no message, for a received SMS)."""
+        rows = self.svc.smpp.pending(user, delivery_id - 1, limit=1)
+        return bool(rows) and rows[0].id == delivery_id
 
     def _own_number(self, item: QueuedDelivery) -> str:
         port = item.payload.get("port")
