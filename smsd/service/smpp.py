@@ -32,7 +32,9 @@ SMPP_PASSWORD_MAX = 8             # octets of the bind PDU's password field, NUL
 FEED_BATCH = 500
 # registered_delivery 2 (receipt on failure only) is kept on the task as its usercontext.
 FAILURE_ONLY = "smpp:registered_delivery=2"
-FINAL = ("DELIVERED", "FAILED")
+# A message's end: UNKNOWN too (a part on the air when the box stopped, never sent twice): the
+# ESME that asked for a receipt hears of it (stat:UNKNOWN) instead of waiting for ever.
+FINAL = ("DELIVERED", "FAILED", "UNKNOWN")
 ST_FAILED = 0x40                  # TP-Status from here on: the SMSC gave up on the message
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -127,7 +129,7 @@ class Smpp:
         if submitted is None:
             return None
         created, usercontext, srr, owner = submitted
-        if not srr or (usercontext == FAILURE_ONLY and status != "FAILED"):
+        if not srr or (usercontext == FAILURE_ONLY and status == "DELIVERED"):
             return None
         state = self._store.outbox.message_state(message_id)
         receipt = {"message_id": message_id, "number": payload.get("number", ""),
