@@ -242,6 +242,16 @@ class Kannel:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode("utf-8", "replace")
 
+    def log_lines(self, needle: str) -> list[str]:
+        """The lines of bearerbox's and the SMSCs' log files that contain `needle`."""
+        found = []
+        for name in ("bearerbox.log", *(b.name + ".log" for b in self.boxes)):
+            path = self.work / name
+            if path.exists():
+                found += [line for line in path.read_text(errors="replace").splitlines()
+                          if needle in line]
+        return found
+
     def logs(self) -> str:
         parts = []
         for name in ("bearerbox.out", "smsbox.out", "bearerbox.log", "smsbox.log",
