@@ -7,7 +7,6 @@ Every subcommand gets its handler through `set_defaults(handler=...)` and its --
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable
@@ -86,8 +85,8 @@ def _overrides(args: argparse.Namespace, start: config.Startup) -> dict[str, Any
 def _run(args: argparse.Namespace, start: config.Startup) -> int:
     cfg = config.build(start.file_values, _overrides(args, start))
     start.announce()
-    logging.basicConfig(level=cfg.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from smsd.system import logsetup
+    logsetup.configure(cfg.log_level)     # journald priorities, no secrets (docs/logs.md)
     from smsd.daemon import Daemon
     return Daemon(cfg).run_forever()
 

@@ -25,6 +25,7 @@ from typing import Any
 from smsd import pdu
 from smsd.api import build_app
 from smsd.api.auth import HttpAuth
+from smsd.api.access_log import access_log
 from smsd.api.closing import honour_connection_close
 from smsd.api.serving import HttpService
 from smsd.api.server import HEALTH_PATH, create_server, listen_addresses, prepare_process
@@ -123,6 +124,7 @@ class Daemon:
         self.admin_password = self._ensure_admin()
         devices = self._start_board()
         self.scheduler = Scheduler(self.store)
+        self.store.outbox.slot_of = self._slot_of       # the log's "sent" lines (docs/logs.md)
         sink = self._worker_sink()
         settings = self._sim_settings
         self.workers = {port: ModemWorker(port=port, device=dev, sink=sink, slots=slots,
@@ -198,6 +200,10 @@ class Daemon:
     def _sim_mux(self, port: int) -> Any:
         # Ports with SIM-mux lines switch SIMs through them; the rest use the AT slot command.
         return self.gpio.sim_mux_for(port) if self.gpio is not None else None
+
+    def _slot_of(self, port: int) -> int | None:
+        info = self.scheduler.last_info(port)
+        return None if info is None else info.slot
 
     def _sim_settings(self, port: int) -> dict[str, str]:
         """A worker's settings: its port's, with the active SIM's own PIN and SMSC."""
@@ -308,7 +314,7 @@ class Daemon:
         app = self.monitoring.serve(build_app(self.service, auth, sim=self.board, web=web),
                                     self.service, auth, lambda: self.push)   # /metrics
         # Outermost: it finds waitress's task through the start_response waitress hands it.
-        app = honour_connection_close(app)
+        app = honour_connection_close(access_log(app))     # access_log: docs/logs.md
         # Waitress set up to survive connection floods, and the process settings that needs:
         # see smsd/api/server.py for why each one.
         prepare_process()

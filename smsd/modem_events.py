@@ -85,11 +85,15 @@ class ModemEventSink:
 
     def _status_report(self, msg: InboundPdu, decoded: Any, imsi: str, now: float) -> None:
         st = int(decoded.status or 0)
-        self._inbox.record_status_report(
+        category = self._codec.status_category(st)
+        message_id = self._inbox.record_status_report(
             port=msg.port, slot=msg.slot, imsi=imsi, recipient=decoded.number,
-            mr=int(decoded.mr or 0), st=st, category=self._codec.status_category(st),
+            mr=int(decoded.mr or 0), st=st, category=category,
             scts=_epoch(decoded.scts), discharge=_epoch(decoded.discharge), now=now,
             window=self.report_window)
+        # A message's life in the log (docs/logs.md): a failed report is its "failed with cause".
+        log.info("message %s: status report on port %d, reference %s: TP-ST %d (%s)",
+                 "?" if message_id is None else message_id, msg.port, decoded.mr, st, category)
 
     # --- USSD ----------------------------------------------------------------------------------
     def ussd_reply(self, reply: UssdReply) -> None:

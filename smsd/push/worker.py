@@ -199,6 +199,7 @@ class PushWorker(threading.Thread):
         if not error:
             target.backoff, target.delivered = 0.0, target.delivered + len(events)
             target.failing_since, target.attempts = None, 0
+            _log_pushed(target, events)
             return True
         target.failures += 1
         target.attempts += 1
@@ -227,6 +228,17 @@ class PushWorker(threading.Thread):
                     target.attempts, error)
         target.failing_since, target.attempts, target.backoff = None, 0, 0.0
         return True
+
+
+def _log_pushed(target: PushTarget, events: Sequence[Any]) -> None:
+    """The last step of a message's life in the log (docs/logs.md): its event was pushed."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    for event in events:
+        message_id = event.payload.get("message_id") if isinstance(event.payload, dict) else None
+        if message_id is not None:
+            log.info("message %s: %s pushed to %s", message_id, event.kind, target.name or
+                     target.url)
 
 
 def _same_kind_prefix(events: Sequence[Any]) -> list[Any]:

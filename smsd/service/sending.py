@@ -6,6 +6,7 @@ Every method validates its arguments completely before it writes anything and ra
 """
 from __future__ import annotations
 
+import logging
 from typing import Callable, Collection, Protocol, Sequence
 
 from smsd.errors import (BadRequest, CodecError, EncodingError, NoPortAvailable, NotFound,
@@ -49,6 +50,22 @@ def parse_query_time(text: str | None) -> float | None:
     except ValueError as exc:
         raise BadRequest(f"time {text!r} is not \"YYYY-MM-DD HH:MM:SS\"") from exc
 
+
+
+log = logging.getLogger("smsd.sending")
+LOG_EACH = 10          # a task with more messages is one "accepted" line with their id range
+
+
+def log_accepted(ids: range, task_id: int, user: str, dialect: str) -> None:
+    """The first step of a message's life in the log (docs/logs.md), after the commit."""
+    if not ids or not log.isEnabledFor(logging.INFO):
+        return
+    how = f"task {task_id}, user {user}, dialect {dialect or '-'}"
+    if len(ids) > LOG_EACH:
+        log.info("messages %d..%d (%d) accepted: %s", ids[0], ids[-1], len(ids), how)
+        return
+    for message_id in ids:
+        log.info("message %d accepted: %s", message_id, how)
 
 class PartCounter(Protocol):
     """What intake needs of the PDU codec: smsd.pdu itself (either backend), or a stand-in."""
@@ -103,6 +120,7 @@ class Sending:
                                                  rows=rows, now=self._clock(), extra=extra,
                                                  routes=routing.routes)
         self._scheduler.kick()
+        log_accepted(ids, task_id, user, request.dialect)
         return SendAccepted(task_id=task_id, sms_in_queue=self._store.outbox.in_queue(),
                             message_ids=tuple(ids), encoding=sent_as)
 

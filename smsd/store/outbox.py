@@ -148,6 +148,9 @@ class Outbox:
         self._queue_lock = threading.Lock()
         self._in_queue = 0
         self._new_priority: int | None = None
+        # The SIM slot a port sends from now, for the log's "sent" line (the daemon sets it
+        # to ask the scheduler; the store itself does not know slots).
+        self.slot_of: Callable[[int], int | None] = lambda port: None
         self._recount_queue()
 
     # --- queue counter --------------------------------------------------------------------------
@@ -374,6 +377,10 @@ class Outbox:
 
     def _part_sent(self, conn: sqlite3.Connection, port: int, result: SendResult,
                    message_id: int, seq: int, imsi: str, now: float) -> None:
+        if log.isEnabledFor(logging.INFO):
+            self.db.after_commit(lambda: log.info(
+                "message %d: part %d sent on port %d, slot %s, reference %s", message_id, seq,
+                port, self._slot_text(port), result.mr))
         conn.execute("UPDATE parts SET status = 'sent', mr = ?, sent = ?, imsi = ?, port = ? "
                      "WHERE id = ?", (result.mr, now, imsi, port, result.part_id))
         if seq == 1:
@@ -384,6 +391,13 @@ class Outbox:
             conn.execute("UPDATE messages SET succ_count = succ_count + 1, "
                          "port = coalesce(port, ?), imsi = CASE WHEN port IS NULL THEN ? "
                          "ELSE imsi END WHERE id = ?", (port, imsi, message_id))
+
+    def _slot_text(self, port: int) -> str:
+        try:
+            slot = self.slot_of(port)
+        except Exception:          # noqa: BLE001 - a log line must not break a commit hook
+            slot = None
+        return "-" if slot is None or slot == 255 else str(slot)
 
     @staticmethod
     def _part_requeue(conn: sqlite3.Connection, result: SendResult, port: int, attempts: int,
@@ -420,6 +434,7 @@ class Outbox:
         status = final_status(counts, row[0])
         conn.execute("UPDATE messages SET status = ?, stage = 2, done = ? WHERE id = ?",
                      (status, now, message_id))
+        self._log_final(conn, message_id, status)
         self._result_event(conn, message_id, now)
         self.db.after_commit(lambda: self._queue_add(-1))
         if status == "SENT_OK":
@@ -432,7 +447,23 @@ class Outbox:
                 "status = 'SENT_OK' AND count = (SELECT count(*) FROM parts WHERE "
                 "message_id = ? AND status = 'sent' AND delivered = 1)",
                 (now, message_id, message_id)).rowcount:
+            self._log_final(conn, message_id, "DELIVERED")
             self._result_event(conn, message_id, now)
+
+    def _log_final(self, conn: sqlite3.Connection, message_id: int, status: str) -> None:
+        """A message's final step in the log, once committed (docs/logs.md)."""
+        if not log.isEnabledFor(logging.INFO):
+            return
+        if status == "DELIVERED":
+            self.db.after_commit(lambda: log.info(
+                "message %d: delivered (every part's status report says so)", message_id))
+            return
+        if status == "SENT_OK":
+            return               # its parts' "sent" lines said it
+        row = conn.execute("SELECT reason FROM messages WHERE id = ?", (message_id,)).fetchone()
+        cause = (row[0] if row else "") or "no cause recorded"
+        word = "failed" if status == "FAILED" else "outcome unknown"
+        self.db.after_commit(lambda: log.info("message %d: %s: %s", message_id, word, cause))
 
     def _result_event(self, conn: sqlite3.Connection, message_id: int, now: float) -> None:
         row = conn.execute(f"SELECT {RESULT_COLUMNS} FROM messages m WHERE m.id = ?",

@@ -11,6 +11,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from smsd.system.logsetup import scrub
+
 CAPACITY = 2000
 MAX_MESSAGE = 2000           # a record longer than this (a traceback) is cut
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -37,7 +39,9 @@ class LogBuffer(logging.Handler):
                 message += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
         except Exception:  # noqa: BLE001 - a bad format string must not break logging
             message = str(record.msg)
-        line = LogLine(record.created, record.levelname, record.name, message[:MAX_MESSAGE])
+        # The System page shows these: no passwords or secrets (logsetup.py)
+        line = LogLine(record.created, record.levelname, record.name,
+                       scrub(message)[:MAX_MESSAGE])
         with self._guard:
             self._lines.append(line)
 

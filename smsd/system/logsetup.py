@@ -1,0 +1,91 @@
+"""Where the daemon's log lines go, and how they look (docs/logs.md).
+
+On a terminal or a pipe: `2026-01-02 03:04:05,678 WARNING smsd.modem: port 3: ...`. Under
+systemd, standard error is the journal's stream (JOURNAL_STREAM names it, systemd.exec(5)): the
+journal stamps each line itself, so a timestamp of ours would be shown twice, and it reads a
+`<N>` syslog priority prefix (sd-daemon(3)) so that `journalctl -p warning` finds the warnings:
+`<4>smsd.modem: port 3: ...`. Every line of a record (a traceback's too) carries the prefix,
+since the journal takes each line as an entry of its own.
+
+Every line, on either path, goes through `scrub`: a password or secret in a query string or form
+body (`password=`, `passwd=`, `clientpwd=`, `secret=` ...) and the value of an Authorization
+header are replaced by `***`, whatever logger wrote them (waitress's included).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from typing import TextIO
+
+TERMINAL_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JOURNAL_FORMAT = "%(name)s: %(message)s"
+MASK = "***"
+
+# sd-daemon(3) priorities: the syslog levels.
+PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4),
+              (logging.INFO, 6))
+DEBUG_PRIORITY = 7
+
+# Parameter names whose values are secrets: the dialects' password fields (password, passwd,
+# clientpwd, pw, pwd), SMPP/DRP/console secrets, tokens, PINs and PUKs.
+SECRET_NAME = (r"[\w.-]*(?:pass(?:wd|word)?|pwd|secret|token|api_?key)[\w.-]*"
+               r"|(?:sim_)?pin\d?|puk\d?|pw")
+_PARAM = re.compile(rf"(?i)(?<![\w.-])({SECRET_NAME})(=|%3D)([^&\s\"';,]*)")
+_JSON_FIELD = re.compile(rf"(?i)(\"(?:{SECRET_NAME})\"\s*:\s*)\"(?:[^\"\\]|\\.)*\"")
+_AUTHORIZATION = re.compile(r"(?i)((?:proxy-)?authorization\s*[:=]\s*['\"]?)[^'\"\r\n]*")
+# A credential outside a header line: "Basic dXNlcjpwdw==" (base64 with a digit, + / or =).
+_BASIC = re.compile(r"(?i)\b(basic|bearer)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")
+
+
+def scrub(text: str) -> str:
+    """`text` with every secret it shows replaced by MASK."""
+    text = _AUTHORIZATION.sub(lambda m: m.group(1) + MASK, text)
+    text = _BASIC.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    text = _JSON_FIELD.sub(lambda m: f'{m.group(1)}"{MASK}"', text)
+    return _PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+
+
+def priority(levelno: int) -> int:
+    for floor, prio in PRIORITIES:
+        if levelno >= floor:
+            return prio
+    return DEBUG_PRIORITY
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """A formatter whose output has no secrets; in journal mode each line has its priority."""
+
+    def __init__(self, journal: bool) -> None:
+        super().__init__(JOURNAL_FORMAT if journal else TERMINAL_FORMAT)
+        self.journal = journal
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = scrub(super().format(record))
+        if not self.journal:
+            return text
+        prefix = f"<{priority(record.levelno)}>"
+        return "\n".join(prefix + line for line in text.split("\n"))
+
+
+def stderr_is_journal(env: dict[str, str] | None = None, stream: TextIO | None = None) -> bool:
+    """True when standard error is systemd's journal stream: JOURNAL_STREAM holds that stream's
+    "<device>:<inode>"; a child that inherited the variable but writes elsewhere does not match."""
+    wanted = (os.environ if env is None else env).get("JOURNAL_STREAM", "")
+    try:
+        st = os.fstat((stream or sys.stderr).fileno())
+    except (OSError, ValueError):
+        return False
+    return bool(wanted) and wanted == f"{st.st_dev}:{st.st_ino}"
+
+
+def configure(level: str, stream: TextIO | None = None) -> logging.Handler:
+    """The root logger's handler to standard error, in the form its reader wants."""
+    out = stream or sys.stderr
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(ScrubbingFormatter(stderr_is_journal(stream=out)))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    return handler

@@ -1,0 +1,72 @@
+"""The log's form and its scrubbing (smsd/system/logsetup.py, smsd/api/access_log.py)."""
+from __future__ import annotations
+
+import base64
+import io
+import logging
+
+import pytest
+
+from smsd.api.access_log import access_log, basic_user
+from smsd.system import logbuffer, logsetup
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("GET /api/x?user=a&password=hunter2&to=1", "GET /api/x?user=a&password=***&to=1"),
+    ("passwd=abc&clientpwd=s3cr%20t&x=1", "passwd=***&clientpwd=***&x=1"),
+    ("Authorization: Basic YWRtaW46eA==", "Authorization: ***"),
+    ("sent Basic YWRtaW46eA== along", "sent Basic *** along"),
+    ('{"password": "p\\"w", "a": 1}', '{"password": "***", "a": 1}'),
+    ("remote_secret=zz&pw=1&pwn=2", "remote_secret=***&pw=***&pwn=2"),
+    ("sim_pin=1234&shipping=3", "sim_pin=***&shipping=3"),
+    ("basic settings applied", "basic settings applied"),
+])
+def test_scrub(raw: str, clean: str) -> None:
+    assert logsetup.scrub(raw) == clean
+
+
+def record(level: int, msg: str) -> logging.LogRecord:
+    return logging.LogRecord("smsd.x", level, __file__, 1, msg, None, None)
+
+
+def test_journal_lines_carry_their_priority_and_no_timestamp() -> None:
+    fmt = logsetup.ScrubbingFormatter(journal=True)
+    assert fmt.format(record(logging.WARNING, "a\nb password=x")) == \
+        "<4>smsd.x: a\n<4>b password=***"
+    assert fmt.format(record(logging.INFO, "i")) == "<6>smsd.x: i"
+    assert fmt.format(record(logging.ERROR, "e")).startswith("<3>")
+    assert fmt.format(record(logging.DEBUG, "d")).startswith("<7>")
+    plain = logsetup.ScrubbingFormatter(journal=False).format(record(logging.INFO, "i"))
+    assert plain.endswith(" INFO smsd.x: i") and plain[:4].isdigit()
+
+
+def test_journal_is_only_the_stream_journal_stream_names(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with open(tmp_path / "f", "w") as f:
+        import os
+        st = os.fstat(f.fileno())
+        assert logsetup.stderr_is_journal({"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}, f)
+        assert not logsetup.stderr_is_journal({"JOURNAL_STREAM": "1:2"}, f)
+        assert not logsetup.stderr_is_journal({}, f)
+    assert not logsetup.stderr_is_journal({"JOURNAL_STREAM": "1:2"}, io.StringIO())
+
+
+def test_the_system_page_buffer_is_scrubbed_too() -> None:
+    buf = logbuffer.LogBuffer(10)
+    buf.emit(record(logging.INFO, "GET /x?passwd=hunter2"))
+    assert buf.lines()[0].message == "GET /x?passwd=***"
+
+
+def test_access_line_names_the_basic_user_never_the_password(caplog) -> None:  # type: ignore[no-untyped-def]
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        start_response("204 No Content", [])
+        return [b""]
+    token = base64.b64encode(b"ann:hunter2").decode()
+    environ = {"PATH_INFO": "/api/x", "QUERY_STRING": "password=hunter2&a=\n",
+               "REQUEST_METHOD": "GET", "REMOTE_ADDR": "10.0.0.9",
+               "HTTP_AUTHORIZATION": f"Basic {token}"}
+    with caplog.at_level(logging.INFO, logger="smsd.access"):
+        access_log(app)(environ, lambda *a: None)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith('10.0.0.9 ann "GET /api/x?password=***&a=\\n" 204 ')
+    assert "hunter2" not in line
+    assert basic_user("Basic !!!") == "-" and basic_user("Digest x") == "-"
