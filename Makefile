@@ -37,16 +37,10 @@ fleet-test: $(STAMP)
 test-arm:
 	sh tests/arm/run.sh $(or $(ARCH),arm64)
 
+# Each benchmark ends with `RESULT <name> <value> <unit> goal <op> <goal> met|missed` lines;
+# bench/all.sh runs them in turn and prints those lines again together at the end.
 bench: $(STAMP)
-	$(VENV)/bin/python bench/pdu_codec.py
-	$(VENV)/bin/python bench/dispatch.py
-	$(VENV)/bin/python bench/intake.py
-	$(VENV)/bin/python bench/smpp.py
-	$(VENV)/bin/python bench/credits.py
-	$(VENV)/bin/python bench/memory.py
-	$(VENV)/bin/python bench/login_flood.py
-	$(VENV)/bin/python bench/conn_flood.py
-	$(VENV)/bin/python bench/drp_soak.py
+	sh bench/all.sh $(VENV)/bin/python
 
 # Fuzzing (docs/fuzzing.md): `make test` runs the fuzz tests under Hypothesis's `ci` profile;
 # `make fuzz` runs them long (SMSD_FUZZ=long, FUZZ_EXAMPLES per test, the hostile HTTP tests too).
