@@ -520,9 +520,9 @@ def test_sms_to_email_logs_in_when_smtpauth_is_on() -> None:
     sink = Controller(Sink(), hostname="127.0.0.1", port=port, authenticator=check,
                       auth_require_tls=False)
     sink.start()
-    # SUBMITTIMEOUT: the sink leaves a failed AUTH unanswered, the TLS one a clear client.
+    # SUBMITTIMEOUT 1: the sink leaves a failed AUTH unanswered, the TLS one a clear client.
     settings = {"SMTPSERVER": "127.0.0.1", "SMTPPORT": str(port), "SMTPAUTH": "on",
-                "SUBMITTIMEOUT": "2",
+                "SUBMITTIMEOUT": "1",
                 "USERNAMESMTP": "box", "PASSWORDSMTP": "pw", "MAILFROM": "sms@box.lan",
                 "MAILTO": "$recipient@mail.lan", "MAILSUBJECT": "SMS $messageid from $originator",
                 "MAILBODY": "$messagetext"}
@@ -587,7 +587,7 @@ def test_sms_to_email_over_tls_from_the_first_byte(tmp_path: Path,
                                                  str(tmp_path / "key.pem")))
     sink.start()
     settings = {"SMTPSERVER": "127.0.0.1", "SMTPPORT": str(port), "SMTPSSL": "on",
-                "SUBMITTIMEOUT": "2",
+                "SUBMITTIMEOUT": "1",
                 "MAILFROM": "sms@box.lan", "MAILTO": "$recipient@mail.lan",
                 "MAILSUBJECT": "$messagetext", "MAILBODY": "$messagetext"}
     try:
