@@ -401,6 +401,19 @@ def test_without_a_next_tier_a_message_waits_for_its_connection(rig: Rig) -> Non
     assert rig.status(msg) == "SENDING/0" and rig.svc.connections.rows.state(msg) is None
 
 
+def test_deleting_a_connection_leaves_no_message_waiting_for_it(rig: Rig) -> None:
+    made = rig.svc.connections.create("HTTPClient", "web")
+    rig.svc.routing.set_group("gsm", [0])
+    rig.svc.routing.add_outbound(["conn:web", "gsm"], prefix="+44")
+    falls_back = rig.send("+447700900011")
+    only = rig.svc.sending.send_sms(SendRequest("x", (Recipient("+3312"),),
+                                                ports=(made.number,))).message_ids[0]
+    rig.svc.routing.delete_outbound(rig.svc.routing.outbound()[0].id)
+    rig.svc.connections.delete("web")
+    assert rig.status(only) == "FAILED/2"
+    assert rig.handed() == 1 and rig.status(falls_back) == "SENDING/1"
+
+
 def test_a_claim_on_the_air_at_a_restart_fails_as_unknown(rig: Rig, tmp_path: Path) -> None:
     rig.svc.connections.create("SMTP", "mail")
     rig.svc.routing.add_outbound(["conn:mail"], prefix="+44")

@@ -245,8 +245,12 @@ class ConnectionsService:
         if users:
             raise BadRequest(f"connection {name!r} is used by outbound rule {users[0]}: delete "
                              "or change that rule first")
+        row = self._row(name)
         self.rows.delete(name)
         self._reload(name)
+        # Its messages still waiting go by their rules' next tiers, or fail: never stuck.
+        self.rows.forget(CONNECTION_BASE + row.id, f"connection {name} was deleted",
+                         self._clock())
 
     def _reload(self, name: str) -> None:
         if self._runner is not None:

@@ -112,6 +112,23 @@ class Connections:
                        None if r[8] is None else bytes(r[8]),
                        b"" if r[9] is None else bytes(r[9]), r[10]) for r in rows]
 
+    def forget(self, number: int, reason: str, now: float) -> tuple[int, int]:
+        """A deleted connection: its tier leaves the waiting messages that name it; those left
+        with no tier fail with `reason`. (messages re-routed, messages failed)"""
+        moved = failed = 0
+        for msg in self.waiting_for(number, limit=1 << 30):
+            tiers = [t for t in msg.ports.split(";")
+                     if t and str(number) not in t.split(",")]
+            with self.db.write() as conn:
+                if tiers:
+                    moved += conn.execute("UPDATE messages SET ports = ? WHERE id = ? AND "
+                                          "stage = 0", (";".join(tiers), msg.id)).rowcount
+                elif conn.execute("UPDATE messages SET stage = 1, reason = ? WHERE id = ? AND "
+                                  "stage = 0", (reason, msg.id)).rowcount:
+                    self._final(conn, msg.id, "FAILED", reason, now)
+                    failed += 1
+        return moved, failed
+
     def claim(self, message_id: int, connection_id: int, number: int, now: float) -> bool:
         """Take a waiting message for a connection (False: it is no longer waiting)."""
         with self.db.write() as conn:
