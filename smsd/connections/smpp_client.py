@@ -33,10 +33,14 @@ from smpplib import consts, exceptions, smpp
 from smpplib.command import Command
 
 from smsd.connections import segments
-from smsd.connections.base import Inbound, Outcome, Outgoing, Received, Receipt, Status, number_or
-from smsd.connections.base import on
+from smsd.connections.base import (Inbound, Outcome, Outgoing, Received, Receipt, Status,
+                                   number_or, on)
 
 log = logging.getLogger(__name__)
+# smpplib's own logger warns at every ordinary close ("disconnecting in the bound state");
+# what matters is logged here, in the connection's words.
+LIBRARY_LOG = "smsd.connections.smpplib"
+logging.getLogger(LIBRARY_LOG).setLevel(logging.ERROR)
 
 ESM_RECEIPT = 0x04
 ESM_UDHI = 0x40
@@ -87,7 +91,7 @@ class _Client(smpp_client.Client):   # type: ignore[misc]
     def __init__(self, host: str, port: int, timeout: float, local: tuple[str, int] | None
                  ) -> None:
         super().__init__(host, port, timeout=timeout, allow_unknown_opt_params=True,
-                         sequence_generator=_Sequences())
+                         sequence_generator=_Sequences(), logger_name=LIBRARY_LOG)
         self.write_lock = threading.RLock()
         self._local = local
 
