@@ -12,7 +12,8 @@ import pytest
 from smsd.model import REG_OK, STATE_READY
 from smsd.modem.jobs import Refresh, SendPart
 from smsd.modem.worker import ModemWorker
-from tests.test_modem_scripted import DELIVER, FAST, ScriptedModem, logging_sink, tpdu_len
+from tests.test_modem_scripted import (DELIVER, FAST, REPORT, ScriptedModem, logging_sink,
+                                       tpdu_len)
 
 
 class Settings(dict[str, str]):
@@ -90,11 +91,25 @@ def test_receive_off_leaves_announced_sms_on_the_sim(modem: ScriptedModem,
         modem.push('\r\n+CMTI: "SM",3\r\n')
         time.sleep(1.0)
         assert 3 in modem.storage and "sink deliver" not in log
-        assert "AT+CMGL=4" not in log                           # no drain at init either
         settings["receive"] = "on"
         w.submit(Refresh())
         assert sink.wait(lambda: "sink deliver" in log, 5.0)    # type: ignore[attr-defined]
         assert sink.wait(lambda: not modem.storage, 5.0)        # type: ignore[attr-defined]
         assert w.info.reg == REG_OK
+    finally:
+        w.stop()
+
+
+def test_receive_off_still_takes_the_stored_status_reports(modem: ScriptedModem,
+                                                            log: list[str]) -> None:
+    # Reports are stored on the SIM like SMS (AT+CNMI ds=2, docs/durability.md): the drain at
+    # init takes them even with receive off, and leaves the SMS.
+    settings = Settings(receive="off")
+    modem.storage = {3: DELIVER, 4: REPORT}
+    w, sink = start(modem, log, settings)
+    try:
+        assert sink.wait(lambda: "sink status_report" in log, 5.0)   # type: ignore[attr-defined]
+        assert sink.wait(lambda: 4 not in modem.storage, 5.0)         # type: ignore[attr-defined]
+        assert 3 in modem.storage and "sink deliver" not in log
     finally:
         w.stop()

@@ -282,6 +282,12 @@ class ModemWorker(RescueMixin):
             inbound.drain(self._channel, self._deliver)
         else:
             self._inbound_held = True
+            # Status reports are stored too (docs/durability.md) and are ours whatever the
+            # port's receive setting: take them, leave the SMS on the SIM.
+            inbound.drain(self._channel, self._deliver_report)
+
+    def _deliver_report(self, pdu_hex: str, kind: str) -> bool:
+        return kind == "status_report" and self._deliver(pdu_hex, kind)
 
     def _identify(self) -> None:
         result = self._channel.run(Command("ATI", self._timing.command, expect=("+GCAP",)))
