@@ -33,6 +33,7 @@ from console_front import Client  # noqa: E402
 from e2e.harness import ADMIN_PW, Daemon, free_port, journal_counts, wait_for  # noqa: E402
 
 PW8 = "pw8chars"
+pytestmark = pytest.mark.xdist_group("connections")    # two shared daemons: one worker
 
 
 def smsd_cli(d: Daemon, *args: str) -> str:
