@@ -6,7 +6,7 @@ tiers of migration 0011) name the connection's number. The connection's dispatch
 one transaction (stage 1, a `connection_sends` row `on_air`), so the scheduler never sees it
 again; the connection's answer makes it final (SENT_OK or FAILED, with its `sms_result` event),
 a receipt later makes it DELIVERED. A claim still `on_air` at start-up may have gone out: it
-becomes FAILED with the outcome unknown, never resent (as a part on the air does).
+becomes UNKNOWN (outcome unknown), never resent, as a part on the air does (docs/durability.md).
 
 Plain rows: the typed settings and the connection numbers are the service's.
 """
@@ -18,7 +18,7 @@ from dataclasses import asdict
 from typing import NamedTuple, Sequence
 
 from smsd.store.events import Events
-from smsd.store.outbox import RESULT_COLUMNS, Outbox, result_from_row
+from smsd.store.outbox import RESULT_COLUMNS, UNKNOWN, Outbox, result_from_row
 from smsd.store.sqlite import Database
 from smsd.store.times import fmt_time
 
@@ -155,11 +155,11 @@ class Connections:
                          "WHERE message_id = ?", (remote_id, now, message_id))
             self._final(conn, message_id, "SENT_OK", "", now)
 
-    def failed(self, message_id: int, reason: str, now: float) -> None:
+    def failed(self, message_id: int, reason: str, now: float, status: str = "FAILED") -> None:
         with self.db.write() as conn:
             conn.execute("UPDATE connection_sends SET state = 'failed', detail = ?, updated = ? "
                          "WHERE message_id = ?", (reason, now, message_id))
-            self._final(conn, message_id, "FAILED", reason, now)
+            self._final(conn, message_id, status, reason, now)
 
     def _final(self, conn: sqlite3.Connection, message_id: int, status: str, reason: str,
                now: float) -> None:
@@ -213,9 +213,9 @@ class Connections:
         return None if row is None else (row[0], row[1], row[2])
 
     def recover_after_restart(self, now: float) -> int:
-        """Claims still on the air when the box stopped: FAILED, outcome unknown."""
+        """Claims still on the air when the box stopped: UNKNOWN, outcome unknown."""
         ids = [r[0] for r in self.db.conn().execute(
             "SELECT message_id FROM connection_sends WHERE state = 'on_air'").fetchall()]
         for message_id in ids:
-            self.failed(message_id, REASON_UNKNOWN, now)
+            self.failed(message_id, REASON_UNKNOWN, now, status=UNKNOWN)
         return len(ids)
