@@ -118,7 +118,7 @@ class StateCollector(Collector):
     def _port_counts(self) -> Iterable[Metric]:
         family = GaugeMetricFamily(
             "smsd_port_messages_24h", "Messages per port and status in the last 24 hours, as "
-            "the outbox records them (SENT_OK, DELIVERED, FAILED, SENDING)",
+            "the outbox records them (SENT_OK, DELIVERED, FAILED, UNKNOWN, SENDING)",
             labels=("port", "status"))
         for port, counts in sorted(self._svc.search.port_counts(None).items()):
             for status, count in sorted(counts.items()):
