@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import getpass
-import logging
 import sys
 from typing import Any
 
@@ -88,8 +87,8 @@ def _handle(args: argparse.Namespace, _start: Any) -> int:
     settings = settings_of(args)
     what = getattr(args, "drp_what", None)
     if what is None:
-        logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        from smsd.system import logsetup
+        logsetup.configure(settings.log_level)   # journald priorities, no secrets (docs/logs.md)
         from smsd.drp.relay import run
         return run(settings)
     if what == "fingerprint":
