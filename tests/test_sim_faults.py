@@ -102,7 +102,7 @@ def test_reboot_goes_silent_then_says_rdy_with_echo_back_on(board: SimBoard,
     assert c.expect("RDY", timeout=3) == "RDY"
     time.sleep(0.2)
     c.raw.clear()
-    assert c.cmd("AT") == ["AT", "OK"]                # the echo is back
+    assert c.cmd("AT")[-2:] == ["AT", "OK"]           # the echo is back
 
 
 def test_mr_wrap_moves_the_reference_past_255(board: SimBoard, c: AtClient) -> None:
@@ -178,3 +178,13 @@ def test_random_schedule_is_repeatable() -> None:
     one = faults.random_schedule(32, every=2, until=60, duration=3, seed=5)
     assert one == faults.random_schedule(32, every=2, until=60, duration=3, seed=5)
     assert len(one) == 30 and {p.spec.kind for p in one} <= set(faults.KINDS)
+
+
+def test_reboot_asks_a_locked_sims_pin_again(board: SimBoard, c: AtClient) -> None:
+    assert c.cmd('AT+CLCK="SC",1,"1234"')[-1] == "OK"
+    if c.cmd("AT+CPIN?")[0] != "+CPIN: READY":
+        assert c.cmd('AT+CPIN="1234"')[-1] == "OK"
+    assert "+CPIN: READY" in c.cmd("AT+CPIN?")
+    board.set_fault(0, "reboot")
+    assert c.expect("+CPIN: SIM PIN", timeout=3) == "+CPIN: SIM PIN"
+    assert "+CPIN: SIM PIN" in c.cmd("AT+CPIN?")

@@ -65,6 +65,9 @@ class RescueMixin:
                   recovered_by="", recoveries=self._info.recoveries + 1)
         self._hand_back_sends("port recovering")
         outcome = recovery.climb(self._rungs(), self._on_rung)
+        # A rung that failed before its wait for the ready URCs (AT+CFUN=1,1 unanswered) must
+        # not leave a later restart of the modem looking expected.
+        self._expect_boot = False
         if outcome.recovered:
             log.info("port %d: recovered by %s (%s)", self.port, outcome.step, reason)
             self._set(recovery_step="", recovered_by=outcome.step)
