@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from e2e.harness import Daemon, free_port, journal_counts, wait_for
+from e2e.harness import Daemon, journal_counts, reserved_port, wait_for
 
 SMPP_USER, SMPP_PASSWORD = "kannel", "kannel01"      # 8 characters: binds with its own password
 SEND_USER, SEND_PASSWORD = "fleet", "fleet-pw"       # Kannel's sendsms-user
@@ -41,7 +41,7 @@ class Box:
         self.name = name
         self.dir = root / name
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.smpp_port = free_port()
+        self.smpp_port = reserved_port()
         self.journal = str(self.dir / "journal.jsonl")
         conf = self.dir / "smsd.conf"
         conf.write_text(f"[smpp]\nlisten = 127.0.0.1:{self.smpp_port}\nmax_queue = 100000\n")
@@ -169,28 +169,45 @@ class Kannel:
     def __init__(self, work: Path, boxes: list[Box]) -> None:
         self.work = work
         self.boxes = boxes
-        self.admin_port, self.sendsms_port = free_port(), free_port()
         self.conf = work / "kannel.conf"
-        self.conf.write_text(kannel_conf(work, boxes, self.admin_port, free_port(),
-                                         self.sendsms_port))
         self.procs: list[subprocess.Popen[bytes]] = []
+        self._configure()
 
-    def start(self, timeout: float = 30.0) -> "Kannel":
-        for binary in (BEARERBOX, SMSBOX):
-            out = open(self.work / (os.path.basename(binary) + ".out"), "wb")
-            # -v 4: only errors on the console; the log files hold the rest
-            self.procs.append(subprocess.Popen([binary, "-v", "4", str(self.conf)],
-                                               stdout=out, stderr=subprocess.STDOUT))
-            if binary == BEARERBOX:
-                wait_for(lambda: self._status() is not None or self._died(), timeout,
-                         what="bearerbox's admin port")
-            else:
-                wait_for(lambda: self._sendsms_up() or self._died(), timeout,
-                         what="smsbox's sendsms port")
-            assert not self._died(), self.logs()
+    def _configure(self) -> None:
+        """Loopback ports for bearerbox and smsbox, and the kannel.conf that names them."""
+        self.admin_port, self.sendsms_port = reserved_port(), reserved_port()
+        self.conf.write_text(kannel_conf(self.work, self.boxes, self.admin_port,
+                                         reserved_port(), self.sendsms_port))
+
+    def start(self, timeout: float = 30.0, attempts: int = 3) -> "Kannel":
+        for attempt in range(1, attempts + 1):
+            if self._spawn(timeout):
+                break
+            # Kannel listens on every interface, where another process on the machine may have
+            # taken one of the ports meanwhile: new ports, once more
+            in_use = "Address already in use" in self.logs()
+            self.stop()
+            assert in_use and attempt < attempts, self.logs()
+            for log in self.work.glob("*.log"):
+                log.unlink()
+            self._configure()
         wait_for(lambda: self.online() == {b.name for b in self.boxes}, timeout,
                  what="every SMSC bound")
         return self
+
+    def _spawn(self, timeout: float) -> bool:
+        """Start bearerbox, then smsbox once bearerbox answers; False if one of them died."""
+        self.procs = []
+        for binary in (BEARERBOX, SMSBOX):
+            with open(self.work / (os.path.basename(binary) + ".out"), "wb") as out:
+                # -v 4: only errors on the console; the log files hold the rest
+                self.procs.append(subprocess.Popen([binary, "-v", "4", str(self.conf)],
+                                                   stdout=out, stderr=subprocess.STDOUT))
+            up = self._status if binary == BEARERBOX else self._sendsms_up
+            wait_for(lambda: up() or self._died(), timeout, what=f"{binary} listening")
+            if self._died():
+                return False
+        return True
 
     def _died(self) -> bool:
         return any(p.poll() is not None for p in self.procs)
