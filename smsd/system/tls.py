@@ -31,14 +31,15 @@ import struct
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import Iterable, Union
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING, Iterable, Union
 
 from smsd.errors import BadRequest, ConfigError, ServiceError
+
+# cryptography is imported where it is used: it adds ~3 MB to the daemon's resident size, and a
+# box without HTTPS (nor a visit to its certificate page) never needs it (issue 20).
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 TLS_DIR = "tls"
 PAIR_FILE = "server.pem"
@@ -213,6 +214,10 @@ def make_self_signed(hostname: str, dns: Iterable[str], ips: Iterable[IpAddress]
                      now: datetime.datetime) -> tuple[bytes, bytes]:
     """(certificate PEM, key PEM): ECDSA P-256 (a handshake costs a fraction of an RSA 2048 one
     in the event loop), CN = hostname, SANs = `dns` and `ips`, valid VALID_DAYS."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname[:64] or "smsd"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, SELF_SIGNED_ORG)])
@@ -232,7 +237,7 @@ def make_self_signed(hostname: str, dns: Iterable[str], ips: Iterable[IpAddress]
 
 
 # --- checking an upload --------------------------------------------------------------------------
-PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
+PrivateKey = Union["rsa.RSAPrivateKey", "ec.EllipticCurvePrivateKey"]
 
 
 def check_pair(cert_pem: bytes, key_pem: bytes, now: datetime.datetime | None = None
@@ -258,6 +263,7 @@ def check_pair(cert_pem: bytes, key_pem: bytes, now: datetime.datetime | None = 
 
 
 def _certificates(data: bytes) -> list[x509.Certificate]:
+    from cryptography import x509
     blocks = _pem_blocks(data, "certificate")
     if any(kind != b"CERTIFICATE" for kind, _ in blocks):
         raise CertificateError("the certificate file holds something else than certificates "
@@ -271,6 +277,8 @@ def _certificates(data: bytes) -> list[x509.Certificate]:
 
 
 def _private_key(data: bytes) -> PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
     blocks = _pem_blocks(data, "key")
     if len(blocks) != 1 or not blocks[0][0].endswith(b"PRIVATE KEY"):
         raise CertificateError("the key file must hold exactly one PEM private key")
@@ -304,6 +312,7 @@ def _pem_blocks(data: bytes, what: str) -> list[tuple[bytes, bytes]]:
 
 # --- helpers -------------------------------------------------------------------------------------
 def describe(cert: x509.Certificate, source: str) -> CertificateInfo:
+    from cryptography.hazmat.primitives import hashes
     digest = cert.fingerprint(hashes.SHA256()).hex().upper()
     return CertificateInfo(
         subject=cert.subject.rfc4514_string(), issuer=cert.issuer.rfc4514_string(),
@@ -350,6 +359,7 @@ def interface_addresses() -> set[IpAddress]:
 
 
 def _san_strings(cert: x509.Certificate) -> list[str]:
+    from cryptography import x509
     try:
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -359,6 +369,7 @@ def _san_strings(cert: x509.Certificate) -> list[str]:
 
 
 def _made_by_us(cert: x509.Certificate) -> bool:
+    from cryptography.x509.oid import NameOID
     orgs = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     return cert.subject == cert.issuer and any(o.value == SELF_SIGNED_ORG for o in orgs)
 
@@ -393,15 +404,18 @@ def _write_private(path: str, data: bytes, keep_on_failure: bool = False) -> str
 
 
 def _pem(cert: x509.Certificate) -> bytes:
+    from cryptography.hazmat.primitives import serialization
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
 def _key_pem(key: PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
 
 def _public_der(key: object) -> bytes:
+    from cryptography.hazmat.primitives import serialization
     public_bytes = getattr(key, "public_bytes")
     return bytes(public_bytes(serialization.Encoding.DER,
                               serialization.PublicFormat.SubjectPublicKeyInfo))
