@@ -188,3 +188,36 @@ def test_reboot_asks_a_locked_sims_pin_again(board: SimBoard, c: AtClient) -> No
     board.set_fault(0, "reboot")
     assert c.expect("+CPIN: SIM PIN", timeout=3) == "+CPIN: SIM PIN"
     assert "+CPIN: SIM PIN" in c.cmd("AT+CPIN?")
+
+
+def test_the_standalone_board_takes_faults_too() -> None:
+    """`python -m smsd.sim` (a board that outlives the daemon, for kill -9 soaks): POST /fault."""
+    import json
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "smsd.sim", "--ports", "1"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        hello = json.loads(proc.stdout.readline())
+
+        def post(body: dict[str, object]) -> int:
+            req = urllib.request.Request(hello["control"] + "/fault", json.dumps(body).encode())
+            try:
+                with urllib.request.urlopen(req, timeout=10) as resp:
+                    return resp.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+        c = AtClient(hello["devices"][0])
+        assert c.cmd("AT+CMEE=1")[-1] == "OK"
+        assert post({"port": 0, "fault": "cme:100"}) == 200
+        assert post({"port": 0, "fault": "melt"}) == 400
+        assert post({"schedule": [{"at": 5, "port": 0, "fault": "slow"}]}) == 200
+        assert c.cmd("AT+CSQ")[-1] == "+CME ERROR: 100"
+        c.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)

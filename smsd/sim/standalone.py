@@ -10,7 +10,8 @@ that (docs/durability.md), this runs the board alone, prints one JSON line
 and serves a small control API on loopback until SIGTERM/SIGINT; the daemon opens the devices
 as real serial ports (`[port.N] device = ...` in its config). Control requests (JSON bodies):
 POST /sms {"port", "from", "text"[, "slot"]} injects an SMS from the outside world; POST
-/submit_time {"port", "seconds"} (null: back to the latency) slows a port's network; GET
+/submit_time {"port", "seconds"} (null: back to the latency) slows a port's network; POST
+/fault takes what the daemon's POST /sim/fault takes (a fault, or a schedule for a soak); GET
 /storage?port=N answers {"used": n} (the active SIM's occupied storage locations).
 """
 from __future__ import annotations
@@ -43,7 +44,18 @@ def _submit_time(board: SimBoard, body: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-POSTS: dict[str, Action] = {"/sms": _sms, "/submit_time": _submit_time}
+def _fault(board: SimBoard, body: dict[str, Any]) -> dict[str, Any]:
+    """As the daemon's POST /sim/fault (docs/simulator.md#faults): a fault now, or a schedule."""
+    if "schedule" in body:
+        return {"planned": board.schedule_faults(body["schedule"])}
+    count, seconds = body.get("count"), body.get("seconds")
+    board.set_fault(int(body["port"]), str(body.get("fault", "none")),
+                    None if count is None else int(count),
+                    None if seconds is None else float(seconds))
+    return {}
+
+
+POSTS: dict[str, Action] = {"/sms": _sms, "/submit_time": _submit_time, "/fault": _fault}
 
 
 def _storage(board: SimBoard, query: dict[str, str]) -> dict[str, Any]:
