@@ -11,7 +11,6 @@ never logged. `/health`, which the watchdog asks every few seconds, is logged at
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import time
 from typing import Any, Callable, Iterable
@@ -61,6 +60,6 @@ def basic_user(header: str) -> str:
         return "-"
     try:
         name = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[0]
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:      # bad base64 or UTF-8, and a header that is not ASCII at all
         return "-"
     return scrub(name)[:64].encode("unicode_escape").decode("ascii") or "-"
