@@ -484,16 +484,19 @@ smpp_frames = st.one_of(
 
 
 @fuzz_settings(120)
-@given(frame=smpp_frames)
-@example(frame=smpp_frame(0x04, b"\0\0\0\0\0\0\0"))
-def test_smpp_frames(box: Box, frame: bytes) -> None:
-    """A bound transceiver sends one frame, then enquire_link: the server answers it (still in
-    step) or closes the connection (a frame it cannot resync after), and logs no trouble."""
+@given(frames=st.lists(smpp_frames, min_size=1, max_size=3), bind=st.booleans())
+@example(frames=[smpp_frame(0x04, b"\0\0\0\0\0\0\0")], bind=True)
+def test_smpp_frames(box: Box, frames: list[bytes], bind: bool) -> None:
+    """A transceiver (bound, or not yet) sends a few frames, then enquire_link: the server
+    answers it (still in step) or closes the connection (a frame it cannot resync after), and
+    logs no trouble."""
+    frame = b"".join(frames)
     since = len(box.d.output)
     with socket.create_connection(("127.0.0.1", box.smpp_port), timeout=10) as sock:
-        sock.sendall(BIND)
-        bound = read_frame(sock)
-        assert bound is not None and bound[:2] == (0x80000009, 0), bound
+        if bind:
+            sock.sendall(BIND)
+            bound = read_frame(sock)
+            assert bound is not None and bound[:2] == (0x80000009, 0), bound
         sock.sendall(frame + ENQUIRE_LINK)
         while (answer := read_frame(sock)) is not None:
             command_id, status, _ = answer
