@@ -91,9 +91,11 @@ class ModemEventSink:
             mr=int(decoded.mr or 0), st=st, category=category,
             scts=_epoch(decoded.scts), discharge=_epoch(decoded.discharge), now=now,
             window=self.report_window)
-        # A message's life in the log (docs/logs.md): a failed report is its "failed with cause".
-        log.info("message %s: status report on port %d, reference %s: TP-ST %d (%s)",
-                 "?" if message_id is None else message_id, msg.port, decoded.mr, st, category)
+        # A message's life in the log (docs/logs.md): a report that is no "delivered" is its
+        # "failed with cause" (or a pending); a delivered one shows in the message's own line.
+        log.log(logging.DEBUG if category == "delivered" else logging.INFO,
+                "message %s: status report on port %d, reference %s: TP-ST %d (%s)",
+                "?" if message_id is None else message_id, msg.port, decoded.mr, st, category)
 
     # --- USSD ----------------------------------------------------------------------------------
     def ussd_reply(self, reply: UssdReply) -> None:

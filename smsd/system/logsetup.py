@@ -39,8 +39,15 @@ _AUTHORIZATION = re.compile(r"(?i)((?:proxy-)?authorization\s*[:=]\s*['\"]?)[^'\
 _BASIC = re.compile(r"(?i)\b(basic|bearer)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{8,}={0,2}")
 
 
+# Every pattern below needs one of these (lower case): most lines have none and skip the regexes.
+_TRIGGERS = ("pass", "pw", "secret", "token", "key", "pin", "puk", "auth", "basic", "bearer")
+
+
 def scrub(text: str) -> str:
     """`text` with every secret it shows replaced by MASK."""
+    low = text.lower()
+    if not any(t in low for t in _TRIGGERS):
+        return text
     text = _AUTHORIZATION.sub(lambda m: m.group(1) + MASK, text)
     text = _BASIC.sub(lambda m: f"{m.group(1)} {MASK}", text)
     text = _JSON_FIELD.sub(lambda m: f'{m.group(1)}"{MASK}"', text)

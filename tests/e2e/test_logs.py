@@ -64,6 +64,12 @@ def test_story_secrets_and_a_quiet_stop(make_daemon, receiver: PushReceiver) -> 
     assert f"message {message_id}: delivered" in story
     assert re.search(rf"message {message_id}: sms_result pushed to ", story)
     assert all(" INFO " in line for line in lines_about(d, message_id))
+    # a report that says "failed" is that message's "failed with cause"
+    d.api("send_sms", {"text": "not for long", "request_status_report": True,
+                       "param": [{"number": "+447700900000", "user_id": 10}]})
+    wait_for(lambda: re.search(r"message \d+: status report on port 0, reference \d+: "
+                               r"TP-ST 65 \(failed\)", "".join(d.output)),
+             what="the failed report's line")
 
     # 2. secrets in the query, Basic auth, a form body, a JSON body: none in the log
     query = urllib.parse.urlencode({"user": "admin", "password": SECRETS[0], "to": "1"})
