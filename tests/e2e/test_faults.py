@@ -9,6 +9,7 @@ and the daemon's log.
 from __future__ import annotations
 
 import json
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -18,6 +19,9 @@ from typing import Any, Iterator
 import pytest
 
 from e2e.harness import ADMIN_PW, Daemon, PushReceiver, wait_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+from console_front import Client  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("faults")      # one shared daemon: one worker
 
@@ -127,6 +131,15 @@ def logged(d: Daemon, text: str) -> bool:
     return any(text in line for line in d.output)
 
 
+def dashboard_line(d: Daemon, port: int) -> str:
+    """The Recovery line of the port's card, as the dashboard's poll reads it."""
+    client = Client("127.0.0.1", d.port)
+    assert client.login("admin", ADMIN_PW).status == 303
+    reply = client.get("/dashboard/data")
+    assert reply.status == 200
+    return str(next(p for p in json.loads(reply.body)["ports"] if p["port"] == port)["recovery"])
+
+
 def inbox_from(d: Daemon, sender: str) -> list[dict[str, Any]]:
     page = d.api("query_incoming_sms", query="flag=all")["sms"]
     return [m for m in page if m["number"] == sender]
@@ -154,6 +167,8 @@ def test_hang_climbs_the_ladder_and_messages_go_out_elsewhere(d: Daemon,
     assert (metric(d, "smsd_port_recoveries_total", port="0") or 0) >= before + 1
     assert metric(d, "smsd_port_last_recovery", port="0", recovered_by=r["recovered_by"]) == 1
     assert logged(d, f"port 0: recovered by {r['recovered_by']}")
+    assert dashboard_line(d, 0).startswith(f"healthy; last: {r['reason']} "
+                                           f"(by {r['recovered_by']}")
     assert final(d, send(d, 120, ports=[0]))[0]["port"] == 0
 
 
@@ -186,6 +201,7 @@ def test_port_gone_too_long_is_quarantined_with_its_reason_then_back(d: Daemon) 
     assert r["step"] == "quarantine" and r["recovered_by"] == "quarantine", r
     assert r["reason"].startswith("port lost"), r
     assert logged(d, "port 7: quarantined after retry, reinit, reset, reopen")
+    assert ": port lost" in dashboard_line(d, 7)   # "quarantine: ..." (or the next climb's)
     ids = send(d, 710, count=3)           # meanwhile the other ports send
     assert all(row["port"] != 7 for row in final(d, ids))
     r = wait_for(lambda: recovered(d, 7, before), 20, what="port 7 back from quarantine")
