@@ -12,7 +12,9 @@
   </p>
   <p class="muted">IMSI {{info.imsi or '-'}} · ICCID {{info.iccid or '-'}} · number {{info.number or '-'}} · SMSC {{info.smsc or '-'}}
 % if info.recovery_step:
-    · recovery: {{info.recovery_step}}
+    · recovery: {{info.recovery_step}} ({{info.recovery_reason}})
+% elif info.recoveries:
+    · last recovery: {{info.recovery_reason}}, by {{info.recovered_by}} ({{info.recoveries}} in all)
 % end
   </p>
   <figure class="signal">
