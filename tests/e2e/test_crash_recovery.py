@@ -7,9 +7,9 @@ One daemon life story, killed twice:
 1. a message goes out, the daemon is killed before its status report comes; the report arrives
    during the downtime (stored on the SIM: AT+CNMI ds=2) and so does an inbound SMS; after the
    restart the message is DELIVERED and the SMS is in the inbox and pushed;
-2. a message is killed between AT+CMGS and its answer: after the restart it is outcome unknown
-   and not resent (its user has no `resend_unknown`; tests/test_outcome_unknown.py has the
-   policy).
+2. two messages are killed between AT+CMGS and their answer: after the restart the one of a
+   user without `resend_unknown` is outcome unknown and not resent; the one of a user who chose
+   `resend_unknown` is sent again.
 """
 from __future__ import annotations
 
@@ -128,12 +128,18 @@ def test_a_crash_loses_nothing_the_network_sent(tmp_path: Path, sim: SimProcess)
         wait_for(lambda: sim.stored(0) == 0 and sim.stored(1) == 0, timeout=10,
                  what="SIM storage emptied after the commit")
 
-        # 2. killed between AT+CMGS and its answer: outcome unknown, not resent
+        # 2. killed between AT+CMGS and its answer: outcome unknown, not resent; resent for a
+        # user who chose resend_unknown
+        smsd_cli(d, "user", "add", "bob", "--password", "pw-bob-1234")
+        smsd_cli(d, "user", "resend-unknown", "bob", "yes")
         sim.post("/submit_time", {"port": 0, "seconds": 2})
         sim.post("/submit_time", {"port": 1, "seconds": 2})
         d.api("send_sms", {"text": "in flight at the crash", "request_status_report": False,
                            "param": [{"number": "+447700900124", "user_id": 2}]})
-        wait_for(lambda: on_air(d) == 1, what="the part handed to the modem")
+        d.api("send_sms", {"text": "resend me", "request_status_report": False,
+                           "param": [{"number": "+447700900125", "user_id": 3}]},
+              auth=("bob", "pw-bob-1234"))
+        wait_for(lambda: on_air(d) == 2, what="both parts handed to the modems")
         d.kill9()
         sim.post("/submit_time", {"port": 0, "seconds": None})
         sim.post("/submit_time", {"port": 1, "seconds": None})
@@ -143,14 +149,22 @@ def test_a_crash_loses_nothing_the_network_sent(tmp_path: Path, sim: SimProcess)
         assert status_in_db(d, 2) == "UNKNOWN"
         shown = result_of(d, 2)                             # the JSON API's nearest status
         assert shown is not None and (shown["status"], shown["succ_count"]) == ("SENT_OK", 0)
+        wait_for(lambda: status_in_db(d, 3) == "SENT_OK", what="bob's part resent")
         counts = journal_counts(str(tmp_path / "network.jsonl"))
         assert counts["in flight at the crash"] <= 1
         assert counts["report after the crash"] == 1
+        assert counts["resend me"] >= 1              # 2 when the first one had gone out: his choice
         log = "".join(d.output)
         assert "outcome unknown, not resent" in log
+        assert "resent (its user's resend_unknown)" in log
     finally:
         d.stop()
         receiver.close()
+
+
+def smsd_cli(d: Daemon, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
+                   check=True, capture_output=True, timeout=60)
 
 
 def on_air(d: Daemon) -> int:
