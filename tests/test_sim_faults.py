@@ -221,3 +221,19 @@ def test_the_standalone_board_takes_faults_too() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_sms_sent_while_unplugged_waits_in_the_network_then_is_stored() -> None:
+    with SimBoard(ports=1, latency=0.02) as b:
+        b.set_fault(0, "unplug", seconds=0.4)
+        time.sleep(0.1)
+        b.inject_sms(0, "+447700900999", "while away")
+        deadline = time.monotonic() + 3
+        while not b.pty(0):
+            assert time.monotonic() < deadline, "the port never came back"
+            time.sleep(0.05)
+        c = AtClient(b.device(0))
+        c.init()
+        lines = c.cmd("AT+CMGL=4")
+        assert lines[0].startswith("+CMGL: 0,") and lines[-1] == "OK"
+        c.close()

@@ -166,6 +166,7 @@ class SimBoard:
         modem.pin_ok = False        # a module that restarted asks its SIM's PIN again
         modem.settle_registration()
         self._plug(port)
+        self.network.flush(modem.card)      # what came meanwhile goes to its storage now
 
     def profile(self, port: int) -> str:
         self._check_port(port)
