@@ -10,6 +10,7 @@ The tests run in order on one fleet: the last one kills box1.
 from __future__ import annotations
 
 import collections
+import hashlib
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -21,6 +22,13 @@ from fleet.kannel import Box, DlrReceiver, Kannel, kannel_installed
 
 DEST = "+4477009{:04d}1"          # not simulated SIMs: the network sends a status report back
 DEST_FAIL = "+447700910000"       # ends in 0000: the simulated network reports a failure
+
+
+def ref(text: str) -> str:
+    """The message's name in its dlr-url: hex digits, as a long text would not fit in a URL and
+    Kannel reads '%' + a letter in dlr-url as one of its own fields (%C, %F, ...), so no escape
+    of a non-ASCII or punctuation character would come back as it was sent."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
 class Fleet:
@@ -50,10 +58,11 @@ class Fleet:
             raise errors[0]
         self.kannel.start()
 
-    def send(self, texts: list[str], numbers: list[str], dlr_mask: int = 3) -> None:
+    def send(self, texts: list[str], numbers: list[str], dlr_mask: int = 3, **extra: str
+             ) -> None:
         for text, number in zip(texts, numbers):
-            status, body = self.kannel.send(number, text, dlr_url=self.dlr.url(text),
-                                            dlr_mask=dlr_mask)
+            status, body = self.kannel.send(number, text, dlr_url=self.dlr.url(ref(text)),
+                                            dlr_mask=dlr_mask, **extra)
             assert status == 202 and body.startswith("0: Accepted"), (status, body)
 
     def aired(self) -> collections.Counter[str]:
@@ -61,7 +70,7 @@ class Fleet:
         return collections.Counter(t for box in self.boxes for t in box.aired())
 
     def reports(self, text: str) -> list[dict[str, str]]:
-        return [hit for hit in self.dlr.hits if hit.get("ref") == text]
+        return [hit for hit in self.dlr.hits if hit.get("ref") == ref(text)]
 
     def stop(self) -> None:
         self.kannel.stop()
@@ -110,6 +119,22 @@ def test_traffic_spreads_over_both_boxes_with_delivery_reports(fleet: Fleet) -> 
     assert [hit["type"] for hit in fleet.reports("doomed")] == ["2"]
     # each receipt came once and matched its message (a second one would be logged unmatched)
     assert not fleet.kannel.log_lines("could not find message"), fleet.kannel.log_lines("DLR")
+
+
+def test_unicode_and_long_messages_through_kannel(fleet: Fleet) -> None:
+    # UCS2 as Kannel sends it (coding=2): the text arrives whole on the air
+    unicode = "Ünïcødé ☃ текст"
+    fleet.send([unicode], [DEST.format(50)], coding="2", charset="UTF-8")
+    wait_for(lambda: unicode in fleet.aired(), 30, what="the UCS2 message on the air")
+    # a long text: Kannel splits it into UDH segments, the box puts them together again into
+    # one message (one id, one receipt)
+    long_text = ("A long message through Kannel to a box. " * 11).strip()
+    fleet.send([long_text], [DEST.format(51)])
+    wait_for(lambda: any(long_text in box.committed() for box in fleet.boxes), 30,
+             what="the long message, whole, in a box's queue")
+    wait_for(lambda: fleet.reports(long_text) and fleet.reports(unicode), 30,
+             what="their delivery reports")
+    assert [hit["type"] for hit in fleet.reports(long_text) + fleet.reports(unicode)] == ["1", "1"]
 
 
 def test_killed_box_loses_nothing_and_new_traffic_goes_to_the_other(fleet: Fleet) -> None:

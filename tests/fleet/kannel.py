@@ -244,11 +244,12 @@ class Kannel:
     def status(self) -> str:
         return self._status() or ""
 
-    def send(self, to: str, text: str, *, dlr_url: str | None = None, dlr_mask: int = 0
-             ) -> tuple[int, str]:
-        """One message through smsbox's sendsms interface: (HTTP status, body)."""
+    def send(self, to: str, text: str, *, dlr_url: str | None = None, dlr_mask: int = 0,
+             **extra: str) -> tuple[int, str]:
+        """One message through smsbox's sendsms interface (`extra`: more of its parameters,
+        e.g. coding=2 charset=UTF-8): (HTTP status, body)."""
         params = {"username": SEND_USER, "password": SEND_PASSWORD, "from": "fleet",
-                  "to": to, "text": text}
+                  "to": to, "text": text, **extra}
         if dlr_url:
             params.update({"dlr-url": dlr_url, "dlr-mask": str(dlr_mask)})
         url = (f"http://127.0.0.1:{self.sendsms_port}/cgi-bin/sendsms?"
