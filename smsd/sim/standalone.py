@@ -5,9 +5,11 @@ modems, their SIM storage and the network with it. A real board outlives a crash
 the SMS and status reports the network hands the modems meanwhile wait in SIM storage. To test
 that (docs/durability.md), this runs the board alone, prints one JSON line
 
-    {"devices": ["/dev/pts/7", ...], "control": "http://127.0.0.1:PORT"}
+    {"devices": ["/tmp/smsd-sim-x/platform-sim.usb-usb-0:1.1-at", ...],
+     "control": "http://127.0.0.1:PORT"}
 
-and serves a small control API on loopback until SIGTERM/SIGINT; the daemon opens the devices
+(each a port's stable name, a link to its pty: see board.py) and serves a small control API on
+loopback until SIGTERM/SIGINT; the daemon opens the devices
 as real serial ports (`[port.N] device = ...` in its config). Control requests (JSON bodies):
 POST /sms {"port", "from", "text"[, "slot"]} injects an SMS from the outside world; POST
 /submit_time {"port", "seconds"} (null: back to the latency) slows a port's network; POST
