@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from hypothesis import example, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from smsd import pdu
@@ -400,6 +400,7 @@ def test_console_forms(box: Box, session: Session, req: tuple[str, str, dict[str
     since = len(box.d.output)
     answer = send(box, method.encode(), target, headers[1:], body)    # type: ignore[arg-type]
     check_answer(box, answer, (path, method, fields, state), since)
+    event(f"{state}: HTTP {answer.status}")
     if method == "POST" and state != "good" and path != "/login":
         # refused: to the login page, forbidden, or a route with no POST at all
         assert answer.status in (303, 401, 403, 404, 405), (path, state, answer)
@@ -549,3 +550,34 @@ def test_after_inbound_pdus_the_port_still_works(box: Box) -> None:
              what="the port to send after the corrupt PDUs")
     assert not troubles(box.d.output), troubles(box.d.output)
     assert not store_problems(box.db), store_problems(box.db)
+
+
+# --- the console's uploads: a contacts or groups CSV, as multipart/form-data --------------------
+csv_cell = st.one_of(st.sampled_from(["", "Ann", "+447700900123", "07700900124", "friends",
+                                      '"', '""', "a,b", "=cmd|' /C calc'!A0", "é", "\ufeff"]),
+                     st.text(max_size=20))
+csv_text = st.one_of(
+    st.lists(st.lists(csv_cell, max_size=5), max_size=8).map(
+        lambda rows: "\r\n".join(",".join(row) for row in rows)),
+    st.text(max_size=300))
+
+
+@fuzz_settings(80)
+@given(kind=st.sampled_from(["contacts", "groups", "other"]),
+       content=st.one_of(csv_text.map(lambda t: t.encode("utf-8", "surrogatepass")),
+                         st.binary(max_size=300)),
+       header=st.sampled_from([b"name,number\r\n", b"name,members\r\n", b"", b"\xef\xbb\xbf"]))
+def test_console_csv_import(box: Box, session: Session, kind: str, content: bytes,
+                            header: bytes) -> None:
+    boundary = b"fuzzBoundary7"
+    parts = [(b'name="csrf"', session.csrf), (b'name="kind"', kind.encode()),
+             (b'name="file"; filename="book.csv"\r\nContent-Type: text/csv', header + content)]
+    body = b"".join(b"--" + boundary + b"\r\nContent-Disposition: form-data; " + head
+                    + b"\r\n\r\n" + value + b"\r\n" for head, value in parts)
+    body += b"--" + boundary + b"--\r\n"
+    headers = [(b"Cookie", b"smsd_session=" + session.cookie),
+               (b"Content-Type", b"multipart/form-data; boundary=" + boundary)]
+    since = len(box.d.output)
+    answer = send(box, b"POST", b"/book/import", headers, body)    # type: ignore[arg-type]
+    check_answer(box, answer, (kind, header + content), since)
+    event(f"HTTP {answer.status}")
