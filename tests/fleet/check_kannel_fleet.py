@@ -4,13 +4,15 @@ Its name does not match `test_*.py` on purpose: `make test` does not collect it 
 kannel package, which `make fleet-test` installs); pytest runs it when it is named on the command
 line. bearerbox + smsbox bind to both boxes' SMPP servers (transceiver, smsc-id box1 and box2);
 messages go in through smsbox's `sendsms` HTTP interface and are checked where they come out:
-the simulated networks' journals, the boxes' databases, and the GETs Kannel makes to `dlr-url`.
+the simulated networks' journals, the boxes' databases, and the GETs Kannel makes to `dlr-url`
+and, for the SMS the boxes receive, to its sms-service's `get-url`.
 The tests run in order on one fleet: the last one kills box1.
 """
 from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -37,8 +39,8 @@ class Fleet:
         self.boxes = [Box(root, "box1", latency=0.25), Box(root, "box2", latency=0.25)]
         self.box1, self.box2 = self.boxes
         (root / "kannel").mkdir()
-        self.kannel = Kannel(root / "kannel", self.boxes)
         self.dlr = DlrReceiver()
+        self.kannel = Kannel(root / "kannel", self.boxes, mo_url=self.dlr.mo_url())
 
     def start(self) -> None:
         errors: list[BaseException] = []
@@ -135,6 +137,23 @@ def test_unicode_and_long_messages_through_kannel(fleet: Fleet) -> None:
     wait_for(lambda: fleet.reports(long_text) and fleet.reports(unicode), 30,
              what="their delivery reports")
     assert [hit["type"] for hit in fleet.reports(long_text) + fleet.reports(unicode)] == ["1", "1"]
+
+
+def test_received_sms_reach_kannel_from_each_box(fleet: Fleet) -> None:
+    texts = {"box1": "Hello box one", "box2": "Grüße an box two ✓"}     # GSM 7-bit and UCS2
+    for box in fleet.boxes:
+        status, body = box.daemon.request(
+            "/sim/sms", json.dumps({"port": 0, "from": "+447700900555",
+                                    "text": texts[box.name]}).encode(),
+            headers={"Content-Type": "application/json"})
+        assert status == 200, body
+
+    def received() -> dict[str, dict[str, str]]:
+        return {hit["smsc"]: hit for hit in fleet.dlr.hits if hit.get("kind") == "mo"}
+
+    wait_for(lambda: len(received()) == 2, 30, what="both received SMS at Kannel's sms-service")
+    for name, hit in received().items():
+        assert hit["text"] == texts[name] and hit["from"] == "+447700900555", hit
 
 
 def test_killed_box_loses_nothing_and_new_traffic_goes_to_the_other(fleet: Fleet) -> None:

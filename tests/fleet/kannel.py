@@ -53,6 +53,9 @@ class Box:
         self.daemon.start(60)
         if fresh:
             self.smsd("user", "add", SMPP_USER, "--password", SMPP_PASSWORD, "--perm", "smpp")
+            # the SMS its ports receive go to Kannel too
+            self.smsd("user", "assign", SMPP_USER, "--ports",
+                      ",".join(str(p) for p in range(self.daemon.ports)))
         return self
 
     def smsd(self, *args: str) -> str:
@@ -111,14 +114,19 @@ class DlrReceiver:
         """A dlr-url for one message: Kannel fills %d (the report type) and %i (the smsc-id)."""
         return f"{self.base}?ref={urllib.parse.quote(ref)}&type=%d&smsc=%i"
 
+    def mo_url(self) -> str:
+        """An sms-service get-url for received SMS: Kannel fills sender, receiver, text, smsc."""
+        return f"{self.base}?kind=mo&from=%p&to=%P&text=%a&smsc=%i"
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 
 
 def kannel_conf(work: Path, boxes: list[Box], admin_port: int, smsbox_port: int,
-                sendsms_port: int) -> str:
-    """kannel.conf for bearerbox + smsbox in front of the boxes (the file docs/fleet.md shows)."""
+                sendsms_port: int, mo_url: str = "") -> str:
+    """kannel.conf for bearerbox + smsbox in front of the boxes (the file docs/fleet.md shows);
+    received SMS go to `mo_url` (an sms-service that sends no reply)."""
     core = f"""group = core
 admin-port = {admin_port}
 admin-password = fleet-admin
@@ -134,6 +142,7 @@ dlr-storage = internal
 group = smsbox
 bearerbox-host = 127.0.0.1
 sendsms-port = {sendsms_port}
+mo-recode = true
 log-file = "{work / 'smsbox.log'}"
 log-level = 1
 
@@ -142,6 +151,13 @@ username = {SEND_USER}
 password = {SEND_PASSWORD}
 max-messages = 3
 concatenation = true
+"""
+    if mo_url:
+        core += f"""
+group = sms-service
+keyword = default
+get-url = "{mo_url}"
+max-messages = 0
 """
     smscs = [f"""
 group = smsc
@@ -166,9 +182,10 @@ log-level = 1
 class Kannel:
     """bearerbox + smsbox over `boxes`, with their files in `work`."""
 
-    def __init__(self, work: Path, boxes: list[Box]) -> None:
+    def __init__(self, work: Path, boxes: list[Box], mo_url: str = "") -> None:
         self.work = work
         self.boxes = boxes
+        self.mo_url = mo_url
         self.conf = work / "kannel.conf"
         self.procs: list[subprocess.Popen[bytes]] = []
         self._configure()
@@ -177,7 +194,7 @@ class Kannel:
         """Loopback ports for bearerbox and smsbox, and the kannel.conf that names them."""
         self.admin_port, self.sendsms_port = reserved_port(), reserved_port()
         self.conf.write_text(kannel_conf(self.work, self.boxes, self.admin_port,
-                                         reserved_port(), self.sendsms_port))
+                                         reserved_port(), self.sendsms_port, self.mo_url))
 
     def start(self, timeout: float = 30.0, attempts: int = 3) -> "Kannel":
         for attempt in range(1, attempts + 1):
