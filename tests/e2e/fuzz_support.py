@@ -90,3 +90,13 @@ def queued(db_path: str) -> tuple[int, int, int]:
                      for table in ("tasks", "messages", "ussd WHERE direction = 'out'"))
     finally:
         conn.close()
+
+
+def task_messages(db_path: str, task_id: int) -> int:
+    """How many messages, each with its owner, the task holds."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        return int(conn.execute("SELECT count(*) FROM messages m JOIN tasks t ON t.id = m.task_id"
+                                " WHERE t.id = ? AND t.user != ''", (task_id,)).fetchone()[0])
+    finally:
+        conn.close()

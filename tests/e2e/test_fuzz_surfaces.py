@@ -37,7 +37,7 @@ from smsd import pdu
 from smsd.api.refusals import dialect_of
 
 from e2e.fuzz_support import (fuzz_settings, leaks_internals, queued, store_problems,
-                              troubles)
+                              task_messages, troubles)
 from e2e.harness import Daemon, free_port, wait_for
 from hostile import Raw, dialect_problem, refused, send
 from test_hostile_http import STRATEGIES, Request, digest_garbage, stranger_address, values
@@ -110,7 +110,7 @@ def check_answer(box: Box, answer: Raw, what: object, since: int) -> None:
     assert not store_problems(box.db), (what, store_problems(box.db))
 
 
-def check_dialect(box: Box, request: Request) -> None:
+def check_dialect(box: Box, request: Request) -> Raw:
     """One request of a dialect, and everything that must hold of its answer."""
     before, since = queued(box.db), len(box.d.output)
     answer = send(box, request.method, request.target, request.headers,  # type: ignore[arg-type]
@@ -119,11 +119,12 @@ def check_dialect(box: Box, request: Request) -> None:
     path = urllib.parse.unquote(request.target.split(b"?")[0].decode("latin-1"))
     dialect = dialect_of(path)
     if request.method == b"HEAD" or dialect is None:
-        return
+        return answer
     problem = dialect_problem(dialect, answer)
     assert problem is None, (problem, request, answer)
     if refused(dialect, answer):
         assert queued(box.db) == before, ("a refused request queued", request, answer)
+    return answer
 
 
 # --- each dialect's GET and POST forms, JSON bodies, odd headers ----------------------------------
@@ -150,16 +151,24 @@ scalar = st.one_of(st.none(), st.booleans(), huge, st.integers(-3, 300),
 wrong = st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=3),
                                                      st.dictionaries(st.text(max_size=6), inner,
                                                                      max_size=3)), max_leaves=8)
+good_number = st.sampled_from(["+447700900123", "447700900124", "07700900125"])
 recipient = st.fixed_dictionaries(
-    {"number": st.one_of(numbers, wrong)},
-    optional={"text_param": st.one_of(st.lists(st.text(max_size=20), max_size=3), wrong),
-              "user_id": st.one_of(st.integers(-5, 1 << 40), wrong)})
+    {"number": st.one_of(good_number, good_number, good_number, numbers, wrong)},
+    optional={"text_param": st.one_of(st.lists(st.text(max_size=20), max_size=3),
+                                      st.lists(st.text(max_size=20), max_size=3), wrong),
+              "user_id": st.one_of(st.integers(-5, 1 << 40), st.integers(1, 99), wrong)})
+many = st.integers(1, 50).map(lambda n: [{"number": f"+4477009{i:05d}"} for i in range(n)])
+# mostly near a valid send (so that many are accepted and the queue's invariants matter), now and
+# then a field of the wrong type or size
 send_body = st.fixed_dictionaries(
-    {"text": st.one_of(st.text(max_size=200), st.just("Hi #param#"), st.just("é" * 400), wrong),
-     "param": st.one_of(st.lists(recipient, min_size=1, max_size=4), wrong)},
-    optional={"port": st.one_of(st.lists(st.integers(-2, 40), max_size=3), wrong),
-              "encoding": st.one_of(st.sampled_from(["unicode", "gsm-7bit", "auto", "bin"]),
-                                    wrong),
+    {"text": st.one_of(st.text(max_size=200), st.text(max_size=200), st.just("Hi #param#"),
+                       st.just("é" * 400), st.just("€" * 1000), wrong),
+     "param": st.one_of(st.lists(recipient, min_size=1, max_size=4),
+                        st.lists(recipient, min_size=1, max_size=4), many, wrong)},
+    optional={"port": st.one_of(st.sampled_from([[0], [1], [0, 1]]),
+                                st.lists(st.integers(-2, 40), max_size=3), wrong),
+              "encoding": st.one_of(st.sampled_from(["unicode", "gsm-7bit"]),
+                                    st.sampled_from(["unicode", "gsm-7bit", "auto", "bin"]), wrong),
               "request_status_report": st.one_of(st.booleans(), wrong),
               "task_id": wrong, "port_type": wrong})
 
@@ -169,7 +178,7 @@ def deep(n: int) -> bytes:
 
 
 json_bodies = st.one_of(
-    send_body.map(json.dumps),
+    send_body.map(json.dumps), send_body.map(json.dumps),
     st.dictionaries(st.sampled_from(["text", "param", "port", "task_id", "flag", "user_id",
                                      "number", "info_type", "time_after", "time_before",
                                      "incoming_sms_id"]), wrong, max_size=5).map(json.dumps),
@@ -178,16 +187,23 @@ json_bodies = st.one_of(
 
 
 @fuzz_settings(300)
-@given(call=st.sampled_from(JSON_CALLS), body=json_bodies)
+@given(call=st.one_of(st.just("send_sms"), st.just("send_sms"), st.sampled_from(JSON_CALLS)),
+       body=json_bodies)
 @example(call="send_sms", body=deep(100_000))
 @example(call="send_sms", body='{"text":"x","param":[{"number":"+447700900123","user_id":'
                                + str(1 << 70) + "}]}")
 def test_json_bodies(box: Box, call: str, body: str | bytes) -> None:
     data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     auth = b"Basic " + base64.b64encode(f"json:{PW}".encode())
-    check_dialect(box, Request(b"POST", b"/api/" + call.encode(),
-                               [(b"Authorization", auth), (b"Content-Type", b"application/json")],
-                               data))
+    answer = check_dialect(box, Request(b"POST", b"/api/" + call.encode(),
+                                        [(b"Authorization", auth),
+                                         (b"Content-Type", b"application/json")], data))
+    reply = answer.json() if answer.status == 200 else {}
+    event(f"{call}: {reply.get('error_code')} {str(reply.get('reason', ''))[:30]}")
+    if call == "send_sms" and reply.get("error_code") == 202:
+        # accepted: the task holds a message per recipient kept (at least one), each owned
+        recipients = json.loads(data).get("param")
+        assert 1 <= task_messages(box.db, int(reply["task_id"])) <= len(recipients), reply
 
 
 # --- Authorization headers on every dialect ------------------------------------------------------
