@@ -93,6 +93,11 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
         _run_all([_cli(d, "user", "add", name, "--password", ESME_PW if name == ESME else PW,
                        "--perm", perm) for name, perm in users.items()])
         _run_all([_cli(d, "user", "assign", name, "--ports", "0,1") for name in users])
+        # an HTTPServer connection, so that /connections/inbound reaches its parser
+        for action in ("createdriver&type=HTTPServer", "startdriver"):
+            status, body = d.request(f"/api?action={action}&name=inbound&username=admin"
+                                     f"&password={urllib.parse.quote(d.password)}")
+            assert status == 200 and b"<statuscode>0</statuscode>" in body, body
         yield Box(d, smpp_port)
         # what the fuzzing left in the log (the stop's own words are the shutdown tests' business)
         seen = len(d.output)
@@ -596,4 +601,27 @@ def test_console_csv_import(box: Box, session: Session, kind: str, content: byte
     since = len(box.d.output)
     answer = send(box, b"POST", b"/book/import", headers, body)    # type: ignore[arg-type]
     check_answer(box, answer, (kind, header + content), since)
+    event(f"HTTP {answer.status}")
+
+
+# --- a provider's posts to an HTTPServer connection ------------------------------------------------
+@fuzz_settings(100)
+@given(fields=st.dictionaries(st.sampled_from(["originator", "msg", "recipient", "senttime",
+                                               "subject", "secret", "sender", "text"]),
+                              st.one_of(values, numbers, st.sampled_from([
+                                  "2026-01-02 03:04:05", "2026-13-45 99:99:99", "x" * 1601])),
+                              max_size=6),
+       method=st.sampled_from([b"GET", b"POST"]), charset=st.sampled_from(["utf-8", "latin-1"]))
+def test_connection_posts(box: Box, fields: dict[str, str], method: bytes, charset: str) -> None:
+    form = urllib.parse.urlencode(fields, encoding=charset, errors="replace").encode()
+    target, body = b"/connections/inbound", b""
+    headers = []
+    if method == b"GET":
+        target += b"?" + form
+    else:
+        body = form
+        headers.append((b"Content-Type", b"application/x-www-form-urlencoded"))
+    since = len(box.d.output)
+    answer = send(box, method, target, headers, body)         # type: ignore[arg-type]
+    check_answer(box, answer, (method, fields), since)
     event(f"HTTP {answer.status}")
