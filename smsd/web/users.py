@@ -94,7 +94,8 @@ def edit_form(req: PageRequest, name: str, values: dict[str, Any] | None = None,
         values = {"perms": sorted(info.perms), "admin": info.admin,
                   "credits": "" if info.credits is None else str(info.credits),
                   "ports": [p + 1 for p in req.svc.users.ports(name)],
-                  "routes": req.svc.users.routes(name)}
+                  "routes": req.svc.users.routes(name),
+                  "resend_unknown": req.svc.users.resend_unknown(name)}
     return req.render("users_edit.tpl", info=info, values=values, perm_labels=PERM_LABELS,
                       permissions=PERMISSIONS, digest=req.svc.users.digest_algorithms(name),
                       box_ports=[p + 1 for p in sorted(req.svc.ports.all)],
@@ -108,7 +109,8 @@ def save(req: PageRequest) -> str:
     name = _field(form, "name")
     values: dict[str, Any] = {"perms": _perms(form), "admin": bool(form.get("admin")),
                               "credits": _field(form, "credits").strip(),
-                              "ports": form.getall("port"), "routes": form.getall("route")}
+                              "ports": form.getall("port"), "routes": form.getall("route"),
+                              "resend_unknown": bool(form.get("resend_unknown"))}
     if name == req.user and not values["admin"] and req.access.admin:
         return _refused(req, edit_form, "admin", "you cannot take your own admin rights away "
                         "here (another admin can)", name=name, values=values)
@@ -121,6 +123,7 @@ def save(req: PageRequest) -> str:
         req.svc.users.edit(name, perms=values["perms"], admin=values["admin"],
                            credits=_credits(values["credits"]),
                            ports=[p - 1 for p in ports], routes=routes)
+        req.svc.users.set_resend_unknown(name, values["resend_unknown"])
     except _FieldError as exc:
         return _refused(req, edit_form, exc.field, str(exc), name=name, values=values)
     except NotFound:
@@ -299,8 +302,9 @@ def _describe(req: PageRequest, name: str) -> str:
     ports = ",".join(str(p) for p in req.svc.users.ports(name)) or "-"
     routes = ",".join(str(r) for r in req.svc.users.routes(name)) or "-"
     perms = ",".join(p for p in PERMISSIONS if p in info.perms) or "-"
+    resend = "yes" if req.svc.users.resend_unknown(name) else "no"
     return (f"user {name}: admin {'yes' if info.admin else 'no'}, perms {perms}, credits "
-            f"{credits}, ports {ports}, routes {routes}")
+            f"{credits}, ports {ports}, routes {routes}, resend_unknown {resend}")
 
 
 def _digest_note(name: str, digest: bool | None) -> str:

@@ -43,6 +43,14 @@ def test_create_edit_disable_enable_delete(front: ConsoleFront, admin: Client) -
     info = front.svc.users.get("shop")
     assert info.perms == {"web", "ports"} and info.credits is None
     assert front.svc.users.ports("shop") == [1] and front.svc.users.routes("shop") == [route]
+    assert not front.svc.users.resend_unknown("shop")
+    # the crash policy for messages whose outcome is unknown (docs/durability.md)
+    assert admin.post("/users/edit", {"name": "shop", "perm": "web", "credits": "",
+                                      "resend_unknown": "1"}).status == 303
+    assert front.svc.users.resend_unknown("shop")
+    assert 'name="resend_unknown" value="1" checked' in admin.get("/users/edit?name=shop").body
+    assert admin.post("/users/edit", {"name": "shop", "perm": "web", "credits": ""}).status == 303
+    assert not front.svc.users.resend_unknown("shop")
 
     shop = front.client()
     assert shop.login("shop", "pw-shop-1").status == 303
@@ -55,8 +63,8 @@ def test_create_edit_disable_enable_delete(front: ConsoleFront, admin: Client) -
     assert admin.post("/users/delete", {"name": "shop"}).status == 303
     assert "shop" not in [u.name for u in front.svc.users.all()]
     actions = [a for _, a, _ in _actions(front)]
-    assert actions[:5] == ["user.delete", "user.enable", "user.disable", "user.edit",
-                           "user.create"]
+    assert actions[:7] == ["user.delete", "user.enable", "user.disable", "user.edit",
+                           "user.edit", "user.edit", "user.create"]
     assert all(u == "admin" for u, a, _ in _actions(front) if a.startswith("user."))
     assert not any("pw-shop-1" in d for _, _, d in _actions(front))     # never a password
 

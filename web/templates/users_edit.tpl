@@ -6,6 +6,7 @@
   % include('users_perms.tpl', values=values)
   <label>Credits <input name="credits" value="{{values['credits']}}" inputmode="numeric" placeholder="unlimited"></label>
   % include('field_error.tpl', name='credits')
+  <label><input type="checkbox" name="resend_unknown" value="1"{{!' checked' if values.get('resend_unknown') else ''}}> After a crash, send again the messages whose outcome is unknown (they may arrive twice)</label>
   <fieldset>
     <legend>Received SMS this user sees (besides what they sent)</legend>
     <p class="muted">Ports:</p>
