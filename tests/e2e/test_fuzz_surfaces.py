@@ -89,9 +89,10 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     d = Daemon(str(root / "state"), ports=2, latency=0.01, extra=("--config", str(conf)))
     try:
         d.start()
-        users = {**USERS, ESME: "smpp"}
+        users = {**USERS, ESME: "smpp", "dig": "api:json"}
         _run_all([_cli(d, "user", "add", name, "--password", ESME_PW if name == ESME else PW,
-                       "--perm", perm) for name, perm in users.items()])
+                       "--perm", perm, *(["--digest"] if name == "dig" else []))
+                  for name, perm in users.items()])
         _run_all([_cli(d, "user", "assign", name, "--ports", "0,1") for name in users])
         # an HTTPServer connection, so that /connections/inbound reaches its parser
         for action in ("createdriver&type=HTTPServer", "startdriver"):
@@ -625,3 +626,41 @@ def test_connection_posts(box: Box, fields: dict[str, str], method: bytes, chars
     answer = send(box, method, target, headers, body)         # type: ignore[arg-type]
     check_answer(box, answer, (method, fields), since)
     event(f"HTTP {answer.status}")
+
+
+# --- Digest with a nonce the box issued: the fields behind the nonce check ------------------------
+def nonce(box: Box) -> str:
+    raw = _raw(box, b"GET /api/get_status HTTP/1.1\r\nHost: box\r\nConnection: close\r\n\r\n")
+    found = re.search(rb'nonce="([^"]+)"', raw)
+    assert found, raw[:500]
+    return found.group(1).decode()
+
+
+DIGEST_KEYS = ["username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce",
+               "algorithm", "opaque"]
+
+
+@fuzz_settings(150)
+@given(changes=st.dictionaries(st.sampled_from(DIGEST_KEYS), st.one_of(
+           values, st.just(""), st.sampled_from(["auth", "auth-int", "MD5", "SHA-256", "sha-256",
+                                                 "MD5-sess", "00000001", "/api/get_status"])),
+           max_size=4),
+       drop=st.lists(st.sampled_from(DIGEST_KEYS), max_size=3),
+       quoting=st.sampled_from(["quoted", "bare", "broken"]), source=stranger_address)
+def test_digest_fields(box: Box, changes: dict[str, str], drop: list[str], quoting: str,
+                       source: str) -> None:
+    fields = {"username": "dig", "realm": "smsd", "nonce": nonce(box), "uri": "/api/get_status",
+              "response": "0" * 64, "qop": "auth", "nc": "00000001", "cnonce": "abc",
+              "algorithm": "SHA-256", "opaque": "smsd", **changes}
+    for key in drop:
+        fields.pop(key, None)
+    if quoting == "quoted":
+        items = [f'{k}="{v}"' for k, v in fields.items()]
+    elif quoting == "bare":
+        items = [f"{k}={v}" for k, v in fields.items()]
+    else:
+        items = [f'{k}="{v}' if i % 2 else f"{k}=" for i, (k, v) in enumerate(fields.items())]
+    header = ("Digest " + ", ".join(items)).encode("utf-8", "replace")
+    header = header.replace(b"\r", b"").replace(b"\n", b"")
+    check_dialect(box, Request(b"GET", b"/api/get_status", [(b"Authorization", header)],
+                               source=source))
