@@ -14,6 +14,7 @@ import collections
 import hashlib
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -62,10 +63,15 @@ class Fleet:
 
     def send(self, texts: list[str], numbers: list[str], dlr_mask: int = 3, **extra: str
              ) -> None:
-        for text, number in zip(texts, numbers):
-            status, body = self.kannel.send(number, text, dlr_url=self.dlr.url(ref(text)),
-                                            dlr_mask=dlr_mask, **extra)
-            assert status == 202 and body.startswith("0: Accepted"), (status, body)
+        """Each text to its number through sendsms, 8 requests at a time (quickly, so that a
+        box's queue grows faster than its one port empties it, even on a busy machine)."""
+        def one(text: str, number: str) -> tuple[int, str]:
+            return self.kannel.send(number, text, dlr_url=self.dlr.url(ref(text)),
+                                    dlr_mask=dlr_mask, **extra)
+
+        with ThreadPoolExecutor(8) as pool:
+            for status, body in pool.map(one, texts, numbers):
+                assert status == 202 and body.startswith("0: Accepted"), (status, body)
 
     def aired(self) -> collections.Counter[str]:
         """How many boxes' networks accepted each text."""
