@@ -13,6 +13,7 @@ from typing import Protocol
 from smsd.sim.atcmd import OP_EXEC, OP_READ, OP_SET, OP_TEST, AtCmd, Reply, error, ok
 from smsd.sim.callstate import CallState
 from smsd.sim.faults import Faults
+from smsd.sim.linkstate import Link
 from smsd.sim.network import Network, SimCard
 from smsd.sim.profiles import Profile
 from smsd.sim.timing import SimTiming
@@ -42,6 +43,8 @@ class Module(Protocol):
     network: Network
     timing: SimTiming
     calls: CallState              # +CLIP, the current call, the last release cause
+    link: Link                    # AT+CMMS and the radio link it holds open (cmms.py)
+    now: Callable[[], float]      # the board's clock
 
     @property
     def card(self) -> SimCard: ...

@@ -24,10 +24,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from smsd.sim import calls, commands, faults, identity, sms
+from smsd.sim import calls, cmms, commands, faults, identity, sms
 from smsd.sim.atcmd import AtCmd, BadArgs, Reply, error, parse_line
 from smsd.sim.callstate import CallState
 from smsd.sim.handler import Module
+from smsd.sim.linkstate import Link
 from smsd.sim.network import Network, Pending, SimCard
 from smsd.sim.profiles import Profile
 from smsd.sim.timing import SimTiming
@@ -75,6 +76,7 @@ class SimModem(Module):
         self._urcs: list[str] = []
         self.submit_time: float | None = None     # this module's own submit time (a slow cell)
         self.calls = CallState()
+        self.link = Link()                        # AT+CMMS (cmms.py)
         self.reset_settings()
         network.attach(port, self)
 
@@ -88,6 +90,7 @@ class SimModem(Module):
         self.cereg_n = 0
         self.cfun = 1
         self.calls.clip = False
+        self.link.reset()
 
     # --- identity -----------------------------------------------------------------------------
     @property
@@ -188,7 +191,8 @@ class SimModem(Module):
 
     def _dispatch(self, cmd: AtCmd) -> Reply:
         handler = (calls.HANDLERS.get(cmd.name) or commands.lookup(self.profile, cmd.name)
-                   or sms.HANDLERS.get(cmd.name) or identity.lookup(self.profile, cmd.name))
+                   or sms.HANDLERS.get(cmd.name) or cmms.HANDLERS.get(cmd.name)
+                   or identity.lookup(self.profile, cmd.name))
         if handler is None:
             return error()
         forced = self.faults.before_command(cmd, self.now())
@@ -324,9 +328,10 @@ class SimModem(Module):
         self.settle_registration()
 
     def submit_delay(self) -> float:
-        """Seconds from Ctrl-Z to +CMGS: the module's own setting, else the board's latency."""
+        """Seconds from Ctrl-Z to +CMGS: the module's own setting, else the board's latency; plus
+        the radio link's set-up unless AT+CMMS holds it open (cmms.py)."""
         base = self.timing.latency if self.submit_time is None else self.submit_time
-        return base * self.faults.submit_factor()
+        return base * self.faults.submit_factor() + self.link.setup_delay(self.now(), self.timing)
 
     def set_fault(self, fault: str) -> None:
         if fault not in FAULTS:

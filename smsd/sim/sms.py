@@ -191,6 +191,7 @@ def _valid_destination(decoded: Decoded) -> bool:
 
 def _submitted(m: Module, sender: SimCard, mr: int, tpdu: bytes,
                decoded: Decoded) -> None:
+    m.link.answered(m.now(), m.timing)          # AT+CMMS: held open from this answer on
     if not _valid_destination(decoded):
         m.complete(cms(CMS_UNASSIGNED_NUMBER))
         return

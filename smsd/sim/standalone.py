@@ -108,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--latency", type=float, default=0.05, help="submit time per part (s)")
     p.add_argument("--report-delay", type=float, help="submit accepted -> status report (s)")
     p.add_argument("--journal", help="append every accepted SMS part to this file (JSON lines)")
+    p.add_argument("--link-setup", type=float, default=0.0,
+                   help="radio link set-up per submit unless AT+CMMS holds the link open (s)")
     return p
 
 
@@ -116,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     timing = SimTiming.scaled(args.latency)
     if args.report_delay is not None:
         timing = replace(timing, report=args.report_delay)
+    timing = replace(timing, link_setup=args.link_setup)
     board = SimBoard(ports=args.ports, slots=args.slots, latency=args.latency, timing=timing,
                      journal=args.journal)
     board.start()

@@ -15,6 +15,8 @@ class SimTiming:
     deliver: float = 1.0          # submit accepted -> arrives at another simulated SIM
     ussd: float = 1.0             # AT+CUSD OK -> +CUSD URC
     urc_early: float = 0.05       # chance that queued URCs come before the final result code
+    link_setup: float = 0.0       # a submit on a link AT+CMMS does not hold open pays this first
+    link_timer: float = 5.0       # AT+CMMS 1/2: the link is held this long after an answer
 
     @classmethod
     def scaled(cls, latency: float) -> SimTiming:
