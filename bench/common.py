@@ -52,13 +52,14 @@ async def open_from(source: str, port: int) -> tuple[asyncio.StreamReader, async
 class Board:
     """The simulated board in a process of its own (`python -m smsd.sim`), as on the appliance,
     where the modems are not in the daemon: the daemon's own memory and CPU are then measured
-    alone. `daemon()` makes a daemon that opens its ptys as real serial ports."""
+    alone. `daemon()` makes a daemon that opens its ptys as real serial ports. `link_setup`:
+    the radio link's set-up time a submit pays unless AT+CMMS holds the link (smsd/sim/cmms.py)."""
 
-    def __init__(self, ports: int, latency: float) -> None:
+    def __init__(self, ports: int, latency: float, link_setup: float = 0.0) -> None:
         import json
         import subprocess
         self.proc = subprocess.Popen([sys.executable, "-m", "smsd.sim", "--ports", str(ports),
-                                      "--latency", str(latency)],
+                                      "--latency", str(latency), "--link-setup", str(link_setup)],
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         first = json.loads(self.proc.stdout.readline())

@@ -1,7 +1,7 @@
 """Dispatch benchmark (issue 20): 32 ports with a fixed submit time L per part, the board in a
 process of its own as on the appliance. 2,000 single-part messages, then 700 of 3 parts:
 achieved parts/s against the physical limit 32/L, as `utilisation_single` (goal >= 0.98) and
-`utilisation_multipart` (goal >= 0.95); and the daemon's CPU per dispatched part over both runs,
+`utilisation_multipart` (goal >= 0.95), with a link set-up cost that AT+CMMS=2 saves; and the daemon's CPU per dispatched part over both runs,
 as `cpu_per_part` (goal <= 1 ms). Progress is read from the database file, not over the API, so
 the daemon's CPU is the dispatch's own.
 
@@ -18,6 +18,10 @@ from report import cpu_seconds, result
 
 PORTS = 32
 LATENCY = 0.25          # seconds per part: fast enough for a short run, slow enough to be real
+# The radio link's set-up before a submit, unless AT+CMMS=2 holds the link open between sends
+# (smsd/sim/cmms.py); a fifth of the submit time. The physical limit stays PORTS / LATENCY: a port
+# that keeps its link open pays the set-up once.
+LINK_SETUP = LATENCY / 5
 MESSAGES = 2000
 MULTIPART_MESSAGES = 700
 BATCH = 128             # recipients per send_sms request (the API's limit)
@@ -54,7 +58,7 @@ def run(d: Daemon, messages: int = MESSAGES, text: str = SINGLE_TEXT) -> float:
 
 
 def main() -> None:
-    board = Board(PORTS, LATENCY)
+    board = Board(PORTS, LATENCY, LINK_SETUP)
     d = board.daemon()
     try:
         d.start(60)

@@ -128,6 +128,10 @@ SETUP = (
     Step('AT+CSCS="GSM"'),
     Step("AT+CREG=1"),
     Step("AT+CLIP=1"),                  # the caller's number with each RING (call records)
+    # Keep the radio link open between sends (27.005 "more messages to send"), not only between
+    # a long message's parts: a busy port then sets it up once, not per part. A module without
+    # it answers ERROR, which a step that is not required ignores.
+    Step("AT+CMMS=2"),
 )
 
 # ATE0 / AT+CMEE=1 / ATI run before these (ATI picks the profile); the drain of stored
