@@ -665,3 +665,44 @@ def test_digest_fields(box: Box, changes: dict[str, str], drop: list[str], quoti
     header = header.replace(b"\r", b"").replace(b"\n", b"")
     check_dialect(box, Request(b"GET", b"/api/get_status", [(b"Authorization", header)],
                                source=source))
+
+
+# --- bytes that are hardly HTTP: the refusals before any handler (api/refusals.py) ---------------
+raw_requests = st.one_of(
+    st.binary(min_size=1, max_size=300),
+    st.builds(lambda m, t, v: m + b" " + t + b" " + v + b"\r\nHost: box\r\n\r\n",
+              st.sampled_from([b"GET", b"POST", b"get", b"G\x00T", b"", b"PRI"]),
+              st.sampled_from([b"/api/send_sms", b"/sendmsg", b"*", b"http://x/api", b"//",
+                               b"/%", b"/\xff", b"/" + b"a" * 70_000, b"/module/gateway.php?%"]),
+              st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/9.9", b"HTTP/1.1x", b"", b"ICAP"])),
+    st.builds(lambda name, value: b"GET /recvmsg HTTP/1.1\r\nHost: box\r\n" + name + value
+              + b"\r\n\r\n",
+              st.sampled_from([b"X", b"X:", b" X: ", b"Content-Length: ", b"Transfer-Encoding: ",
+                               b": ", b"\tfolded", b"Host: "]),
+              st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))),
+    st.just(b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(32)))    # a TLS hello
+
+
+@fuzz_settings(100)
+@given(data=raw_requests)
+def test_raw_bytes(box: Box, data: bytes) -> None:
+    since = len(box.d.output)
+    with socket.create_connection(("127.0.0.1", box.port), timeout=20) as sock:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)        # no more: the server answers or closes
+        except OSError:
+            pass
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except ConnectionResetError:
+            pass
+    answer = b"".join(chunks)
+    if answer.startswith(b"HTTP/"):
+        status = int(answer.split(b" ", 2)[1])
+        event(f"HTTP {status}")
+        assert status < 500, (data, answer[:300])
+    assert not leaks_internals(answer), (data, answer[:500])
+    assert not troubles(box.d.output, since), (data, troubles(box.d.output, since))
