@@ -18,6 +18,7 @@ from pathlib import Path
 
 # common puts tests/ first on sys.path: `fleet` below is tests/fleet/, not this file
 from common import wait_for
+from report import result
 
 from fleet.kannel import Box, Kannel, kannel_installed
 
@@ -59,13 +60,12 @@ def main() -> None:
     goal = GOAL_RATIO * limit
     if not kannel_installed():
         print("fleet: Kannel is not installed (`make fleet-test` installs Debian's kannel)")
-        print(f"RESULT fleet_rate 0 msg/s goal >= {goal:.1f} missed")
+        result("fleet_rate", 0, "msg/s", ">=", goal)
         return
     rate = measure(Path(tempfile.mkdtemp(prefix="smsd-bench-fleet-")))
     print(f"fleet: {BOXES} boxes x {PORTS} ports at {LATENCY:g} s per part; physical limit of "
           f"the ports {limit:.1f} msg/s")
-    print(f"RESULT fleet_rate {rate:.1f} msg/s goal >= {goal:.1f} "
-          f"{'met' if rate >= goal else 'missed'}")
+    result("fleet_rate", rate, "msg/s", ">=", goal)
 
 
 if __name__ == "__main__":
