@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-OPS = {">=": lambda v, g: v >= g, "<=": lambda v, g: v <= g,
+OPS = {"==": lambda v, g: v == g, ">=": lambda v, g: v >= g, "<=": lambda v, g: v <= g,
        ">": lambda v, g: v > g, "<": lambda v, g: v < g}
 
 
