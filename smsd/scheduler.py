@@ -45,13 +45,13 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Callable, Collection, Iterable, Mapping, Protocol
 
 from smsd.errors import CodecError
 from smsd.model import ModemJob, PortInfo, SendResult
 from smsd.modem.jobs import SendPart
 from smsd.pdu import binary
-from smsd.pdu.types import ENC_8BIT
+from smsd.pdu.types import ENC_8BIT, SubmitPart
 from smsd.portcfg import PortConfig
 from smsd.rotation import SimWatch, sim_of
 from smsd.budgets import SimLimits
@@ -76,7 +76,23 @@ def port_profiles(config: PortConfig, ports: Iterable[int]) -> list[Profile]:
     return sorted({(config.encoding(p, "auto"), config.languages(p)) for p in ports})
 
 
-def most_parts(codec: Any, text: str, encoding: str, profiles: Iterable[Profile]) -> int:
+class PartCounter(Protocol):
+    """What counting needs of the PDU codec: smsd.pdu itself (either backend), or a stand-in."""
+
+    def count_parts(self, text: str, encoding: str = ...,
+                    languages: Collection[int] = ...) -> int: ...
+
+
+class SubmitCodec(PartCounter, Protocol):
+    """What dispatch needs of the PDU codec besides counting."""
+
+    def choose_encoding(self, text: str, languages: Collection[int] = ...) -> str: ...
+    def encode_submit(self, number: str, text: str, *, encoding: str = ...,
+                      request_status_report: bool = ..., flash: bool = ..., concat_ref: int = ...,
+                      languages: Collection[int] = ...) -> list[SubmitPart]: ...
+
+
+def most_parts(codec: PartCounter, text: str, encoding: str, profiles: Iterable[Profile]) -> int:
     """The parts `text` takes in `encoding` on the port that needs the most of them. Counted at
     intake, it is what a message may go out in at most, whichever of these ports sends it."""
     return max(int(codec.count_parts(text, auto if encoding == "auto" else encoding,
@@ -89,7 +105,7 @@ class WorkerHandle(Protocol):
     def submit(self, job: ModemJob) -> None: ...
 
 
-def _default_codec() -> Any:
+def _default_codec() -> SubmitCodec:
     from smsd import pdu
     return pdu
 
@@ -106,7 +122,7 @@ class DrainReport:
 class Scheduler:
     def __init__(self, store: Store, workers: Mapping[int, WorkerHandle] | None = None, *,
                  depth: int = 2, max_attempts: int = 3, backoff: float = 10.0,
-                 lease_timeout: float = 300.0, inbound_max_age: float = 3600.0, codec: Any = None,
+                 lease_timeout: float = 300.0, inbound_max_age: float = 3600.0, codec: SubmitCodec | None = None,
                  clock: Callable[[], float] = time.time,
                  port_config: PortConfig | None = None) -> None:
         self._store = store
@@ -380,7 +396,7 @@ class Scheduler:
         self._waiting.remove(msg)
         self._unfit.pop(msg.id, None)
 
-    def _encode(self, msg: WaitingMessage, port: int) -> tuple[list[Any], str] | None:
+    def _encode(self, msg: WaitingMessage, port: int) -> tuple[list[SubmitPart], str] | None:
         """(the message's SMS-SUBMIT parts, their alphabet) as `port` builds them; flash and
         binary tasks (issue 5) as stored on the task. None: more parts than it was counted."""
         srr = self.port_config.status_reports(port, msg.srr)

@@ -7,7 +7,7 @@ Every method validates its arguments completely before it writes anything and ra
 from __future__ import annotations
 
 import logging
-from typing import Callable, Collection, Protocol, Sequence
+from typing import Callable, Sequence
 
 from smsd.errors import (BadRequest, CodecError, EncodingError, NoPortAvailable, NotFound,
                          TooLarge, TooManyParts)
@@ -16,7 +16,7 @@ from smsd.model import (DeliverStatus, Limits, MessageState, Recipient, SendAcce
 from smsd.numbers import is_normal
 from smsd.pdu.types import ENC_8BIT, ENC_GSM7, ENC_UCS2
 from smsd.routing import CONNECTION_BASE, is_connection
-from smsd.scheduler import Profile, Scheduler, most_parts, port_profiles
+from smsd.scheduler import PartCounter, Profile, Scheduler, most_parts, port_profiles
 from smsd.service.access import AccessPolicy
 from smsd.service.payloads import Row, payload_extra, payload_rows
 from smsd.service.ports import Ports, will_send
@@ -66,13 +66,6 @@ def log_accepted(ids: range, task_id: int, user: str, dialect: str) -> None:
         return
     for message_id in ids:
         log.info("message %d accepted: %s", message_id, how)
-
-class PartCounter(Protocol):
-    """What intake needs of the PDU codec: smsd.pdu itself (either backend), or a stand-in."""
-
-    def count_parts(self, text: str, encoding: str = ...,
-                    languages: Collection[int] = ...) -> int: ...
-
 
 class Sending:
     def __init__(self, store: Store, scheduler: Scheduler, ports: Ports, users: Users,
