@@ -24,6 +24,7 @@ import threading
 import time
 
 from common import ROOT, rss_kib, wait_for
+from report import result
 
 sys.path.insert(0, str(ROOT / "tests"))
 from e2e.drp_harness import Client, Relay, box, drp  # noqa: E402
@@ -87,13 +88,6 @@ def round_of(relay: Relay, sn: str, requests: int, clients: int) -> tuple[float,
     for t in threads:
         t.join()
     return requests / (time.monotonic() - started), failures
-
-
-def result(name: str, value: float, unit: str, op: str, goal: float) -> bool:
-    met = value <= goal if op == "<=" else value >= goal
-    print(f"RESULT {name} {value:.0f} {unit} goal {op} {goal:.0f} {'met' if met else 'missed'}",
-          flush=True)
-    return met
 
 
 def main() -> int:
