@@ -19,7 +19,7 @@ import smsd
 from smsd import cli, config
 from smsd.errors import ConfigError
 from smsd.system.listen import ListenError, check_listen
-from tests.e2e.harness import free_port
+from tests.e2e.harness import reserved_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -207,7 +207,7 @@ def test_a_busy_listen_address_is_one_line_and_a_nonzero_exit(tmp_path: Path) ->
         port = held.getsockname()[1]
         state = tmp_path / "state"
         run = smsd_run("run", "--simulate", "1", "--sim-latency", "0", "--state-dir", str(state),
-                       "--listen", f"127.0.0.1:{free_port()}", "--listen", f"127.0.0.1:{port}")
+                       "--listen", f"127.0.0.1:{reserved_port()}", "--listen", f"127.0.0.1:{port}")
     assert (run.returncode, run.stdout) == (1, "")
     assert run.stderr == (f"smsd: start-up failed: cannot listen on 127.0.0.1:{port}: "
                           "Address already in use\n")
@@ -215,13 +215,13 @@ def test_a_busy_listen_address_is_one_line_and_a_nonzero_exit(tmp_path: Path) ->
 
 
 def test_check_listen_names_the_address() -> None:
-    check_listen((f"127.0.0.1:{free_port()}",))             # a free one passes
+    check_listen((f"127.0.0.1:{reserved_port()}",))             # a free one passes
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         held.listen()
         busy = f"127.0.0.1:{held.getsockname()[1]}"
         with pytest.raises(ListenError, match=f"^cannot listen on {busy}: Address already in use$"):
-            check_listen((f"127.0.0.1:{free_port()}", busy))
+            check_listen((f"127.0.0.1:{reserved_port()}", busy))
     with pytest.raises(ListenError, match=r"^cannot listen on no-such-host\.invalid:80: "):
         check_listen(("no-such-host.invalid:80",))
 

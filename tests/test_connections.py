@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pytest
 
 from connection_fakes import Provider
-from e2e.harness import wait_for
+from e2e.harness import reserved_port, wait_for
 from fakes import ready_info
 from smsd.connections import segments
 from smsd.connections.base import Outgoing, Received, Receipt
@@ -229,9 +229,7 @@ def test_a_pdu_claiming_a_huge_length_drops_the_bind_and_it_binds_again() -> Non
 
 
 def test_an_unreachable_smsc_is_retried_with_growing_waits() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = reserved_port()
     conn = SmppConnection("down", {"HOST": "127.0.0.1", "PORT": str(port)}, Collect())
     conn.start()
     try:
@@ -354,9 +352,7 @@ def test_messages_a_connection_sends_do_not_fill_the_schedulers_look_ahead(
 
 
 def test_an_unreachable_provider_rests_and_the_next_tier_takes_its_messages(rig: Rig) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = reserved_port()                         # nothing listens there
     rig.svc.connections.create("HTTPClient", "web")
     rig.svc.connections.configure("web", {"TARGETURL": f"http://127.0.0.1:{closed}/s"})
     rig.svc.routing.set_group("gsm", [1])
@@ -489,9 +485,7 @@ class Mails(Collect):
 
 
 def test_the_smtp_listener_takes_permitted_senders_only() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = reserved_port()
     inbound = Mails()
     conn = SmtpConnection("m", {"LISTEN": f"127.0.0.1:{port}", "RECEIVE": "on",
                                 "MAILDOMAIN": "box.lan", "SENDERS": "ops@x.org=ops"}, inbound)
@@ -527,9 +521,7 @@ def test_sms_to_email_logs_in_when_smtpauth_is_on() -> None:
         ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"box", b"pw")
         return AuthResult(success=ok)
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = reserved_port()
     sink = Controller(Sink(), hostname="127.0.0.1", port=port, authenticator=check,
                       auth_require_tls=False)
     sink.start()
@@ -592,9 +584,7 @@ def test_sms_to_email_over_tls_from_the_first_byte(tmp_path: Path,
             got.append(envelope.original_content or b"")
             return "250 OK"
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = reserved_port()
     sink = Controller(Sink(), hostname="127.0.0.1", port=port,
                       ssl_context=server_context(str(tmp_path / "cert.pem"),
                                                  str(tmp_path / "key.pem")))

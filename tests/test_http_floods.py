@@ -19,6 +19,7 @@ from smsd.system.watchdog import HealthProbe, HttpCheck, Watchdog, systemd_notif
 from test_watchdog import NotifySocket
 
 from front import PW, Front, login_request, serves_the_user
+from e2e.harness import reserved_port
 from fakes import wait_for
 
 
@@ -220,8 +221,6 @@ def test_the_health_check_asks_a_wildcard_listener_on_loopback_and_names_a_dead_
     assert HttpCheck("0.0.0.0", 80, "/health").address == ("127.0.0.1", 80)
     assert HttpCheck("::", 80, "/health").address == ("::1", 80)
     assert HttpCheck("192.0.2.1", 8080, "/health").address == ("192.0.2.1", 8080)
-    with socket.socket() as unused:           # a port nobody listens on
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
+    port = reserved_port()                    # a port nobody listens on
     problem = HttpCheck("127.0.0.1", port, "/health", timeout=1)()
     assert problem is not None and problem.startswith("HTTP not answering")

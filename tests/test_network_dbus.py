@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +20,7 @@ import dbus  # noqa: E402
 import dbusmock  # noqa: E402
 from dbusmock.testcase import BusType, PrivateDBus, SpawnedMock  # noqa: E402
 
+from e2e.harness import reserved_port  # noqa: E402
 from smsd.errors import NotFound, ServiceError  # noqa: E402
 from smsd.scheduler import Scheduler  # noqa: E402
 from smsd.service import Service  # noqa: E402
@@ -379,9 +379,7 @@ def daemon_config(tmp_path: Path, manage: bool) -> Any:
     conf = tmp_path / "smsd.conf"
     conf.write_text(f"[network]\nmanage = {'yes' if manage else 'no'}\n"
                     f"dir = {tmp_path / 'network'}\ninterface = eth0\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        listen = f"127.0.0.1:{s.getsockname()[1]}"
+    listen = f"127.0.0.1:{reserved_port()}"
     return config.build(config.load_file(str(conf)), {
         "simulate": 1, "sim_latency": 0.05, "listen": (listen,),
         "state_dir": str(tmp_path / "state"), "admin_password": "pw"})

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
 from connection_fakes import Provider  # noqa: E402
 from console_front import Client  # noqa: E402
-from e2e.harness import ADMIN_PW, Daemon, free_port, journal_counts, wait_for  # noqa: E402
+from e2e.harness import ADMIN_PW, Daemon, reserved_port, journal_counts, wait_for  # noqa: E402
 
 PW8 = "pw8chars"
 pytestmark = pytest.mark.xdist_group("connections")    # two shared daemons: one worker
@@ -96,7 +96,7 @@ class Sink:
                                     envelope.original_content or b""))
                 return "250 OK"
 
-        self.port = free_port()
+        self.port = reserved_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
@@ -112,7 +112,7 @@ class Boxes:
 @pytest.fixture(scope="module")
 def boxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boxes]:
     root = tmp_path_factory.mktemp("connections")
-    b_smpp = free_port()
+    b_smpp = reserved_port()
     conf = root / "b.conf"
     conf.write_text(f"[smpp]\nlisten = 127.0.0.1:{b_smpp}\n")
     b = Daemon(str(root / "b"), ports=2, extra=("--config", str(conf), "--sim-journal",
@@ -234,7 +234,10 @@ def test_http_client_connection(boxes: Boxes) -> None:
         assert report["_"] == "acceptreport" and report["statuscode"] == "0", report
         wait_for(lambda: len(provider.requests) == 3, what="the Ozeki send")
         assert "text=picked" in provider.requests[2][1]
-        [got] = ozeki(a, "getmessage", messageid=report["messageid"])
+        # the provider has the request before the box has stored its answer: wait for that
+        mid = report["messageid"]
+        got = wait_for(lambda: next((m for m in ozeki(a, "getmessage", messageid=mid)
+                                     if m["status"] != "pending"), None), what="the Ozeki result")
         assert got["serviceprovider"] == "web" and got["status"] == "sent", got
     finally:
         provider.close()
@@ -265,7 +268,7 @@ def test_http_server_connection(boxes: Boxes) -> None:
 def test_smtp_both_ways(boxes: Boxes) -> None:
     a = boxes.a
     sink = Sink()
-    listen = free_port()
+    listen = reserved_port()
     try:
         driver(a, "createdriver", type="SMTP", name="mail")
         driver(a, "configdriver", name="mail", SMTPSERVER="127.0.0.1", SMTPPORT=str(sink.port),

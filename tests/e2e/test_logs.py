@@ -20,7 +20,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from e2e.harness import ADMIN_PW, Daemon, PushReceiver, free_port, wait_for
+from e2e.harness import ADMIN_PW, Daemon, PushReceiver, reserved_port, wait_for
 
 SECRETS = ("Qz9-query-secret", "Qz9-basic-secret", "Qz9-form-secret", "Qz9-client-secret")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
@@ -108,7 +108,7 @@ def test_story_secrets_and_a_quiet_stop(make_daemon, receiver: PushReceiver) -> 
 def test_journal_stream_gets_priorities_and_no_timestamps(tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
     st = os.fstat(write_end)
-    port, dead = free_port(), free_port()
+    port, dead = reserved_port(), reserved_port()
     env = {**os.environ, "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "smsd", "run", "--simulate", "1", "--sim-latency", "0.05",

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from e2e.harness import ADMIN_PW, free_port, wait_for
+from e2e.harness import ADMIN_PW, reserved_port, wait_for
 
 
 def call(d: Any, path: str = "/api", *, base: str | None = None, **params: str) -> ET.Element:
@@ -187,7 +187,7 @@ def test_pincode_unlocks_the_sim_at_init(make_daemon) -> None:  # type: ignore[n
 
 
 def test_two_listen_addresses_both_answer(make_daemon) -> None:  # type: ignore[no-untyped-def]
-    second = free_port()
+    second = reserved_port()
     d = make_daemon(ports=1, extra=("--listen", f"127.0.0.1:{second}")).start()
     for base in (d.base, f"http://127.0.0.1:{second}"):
         reports = items(call(d, base=base, action="sendmessage", recipient="+447700900901",
@@ -281,7 +281,7 @@ def test_receive_off_leaves_sms_on_the_sim_until_it_is_on(make_daemon) -> None: 
 
 
 def test_listen_addresses_from_the_config_file(make_daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    first, second = free_port(), free_port()
+    first, second = reserved_port(), reserved_port()
     ini = tmp_path / "smsd.ini"
     ini.write_text(f"[daemon]\nlisten = 127.0.0.1:{first}, 127.0.0.1:{second}\n")
     d = make_daemon(ports=1, extra=("--config", str(ini)))

@@ -22,7 +22,7 @@ import smpplib.client
 import smpplib.consts as C
 from smpplib import exceptions
 
-from e2e.harness import Daemon, free_port, wait_for
+from e2e.harness import Daemon, reserved_port, wait_for
 from smsd.pdu import gsm7
 from smsd.smpp import pdus
 
@@ -94,7 +94,7 @@ class Raw:
 @pytest.fixture(scope="module")
 def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     root = tmp_path_factory.mktemp("smpp")
-    smpp_port = free_port()
+    smpp_port = reserved_port()
     conf = root / "smsd.conf"
     conf.write_text(f"[smpp]\nlisten = 127.0.0.1:{smpp_port}\nmax_queue = 20\n")
     d = Daemon(str(root / "state"), ports=2, latency=0.05, extra=("--config", str(conf)))

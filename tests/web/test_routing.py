@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import pytest
 
 from console_front import PW, Client, ConsoleFront
-from e2e.harness import PushReceiver
+from e2e.harness import PushReceiver, reserved_port
 from smsd.service.route_probe import HEAD_BYTES
 
 
@@ -188,10 +188,7 @@ def test_a_redirect_is_shown_not_followed(front: ConsoleFront, admin: Client,
 
 def test_no_answer_is_said_and_a_silent_receiver_is_given_up_on(front: ConsoleFront,
                                                                 admin: Client) -> None:
-    closed = socket.socket()
-    closed.bind(("127.0.0.1", 0))
-    port = closed.getsockname()[1]
-    closed.close()                            # nothing listens there now
+    port = reserved_port()                    # nothing listens there
     add(admin, f"http://127.0.0.1:{port}/in")
     reply = admin.post("/routing/test", {"id": str(front.svc.routes.all()[0].id)})
     assert reply.status == 200 and "No answer:" in reply.body
