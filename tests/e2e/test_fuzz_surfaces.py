@@ -734,3 +734,64 @@ def test_raw_bytes(box: Box, data: bytes) -> None:
         assert status < 500, (data, answer[:300])
     assert not leaks_internals(answer), (data, answer[:500])
     assert not troubles(box.d.output, since), (data, troubles(box.d.output, since))
+
+
+# --- the console's real forms: the fields each page renders, their values fuzzed -----------------
+CONSOLE_PAGES = ["/send", "/book", "/routing", "/ports", "/users", "/users/edit?name=json",
+                 "/outbox", "/inbox", "/system", "/network", "/dashboard"]
+# forms that would disable, delete or re-password the users the other tests sign in as
+ACCOUNT_FORMS = ["/users/delete", "/users/disable", "/users/passwd", "/users/smpp-password"]
+_FORM = re.compile(rb'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)
+_FIELD = re.compile(rb'<(?:input|select|textarea)\b[^>]*?name="([^"]+)"[^>]*>', re.S)
+_VALUE = re.compile(rb'value="([^"]*)"')
+
+
+def page_forms(box: Box, session: Session) -> list[tuple[str, dict[str, str]]]:
+    """(action, {field: rendered value}) of every form the console's pages render, but the ones
+    that would stop or reconfigure the box (GUARDED_FORMS) and file uploads."""
+    found: dict[tuple[str, tuple[str, ...]], dict[str, str]] = {}
+    for page in CONSOLE_PAGES:
+        html = _raw(box, b"GET " + page.encode() + b" HTTP/1.1\r\nHost: box\r\nCookie: "
+                    b"smsd_session=" + session.cookie + b"\r\nConnection: close\r\n\r\n")
+        for action, body in _FORM.findall(html):
+            path = re.split(r"[?#]", action.decode("latin-1"))[0]
+            if path in GUARDED_FORMS or path in ACCOUNT_FORMS or b'type="file"' in body \
+                    or not path.startswith("/"):
+                continue
+            fields = {}
+            for tag in _FIELD.finditer(body):
+                value = _VALUE.search(tag.group(0))
+                fields[tag.group(1).decode()] = value.group(1).decode() if value else ""
+            fields.pop("csrf", None)
+            found[(path, tuple(sorted(fields)))] = fields
+    return [(path, fields) for (path, _), fields in sorted(found.items())]
+
+
+@pytest.fixture(scope="module")
+def real_forms(box: Box, session: Session) -> list[tuple[str, dict[str, str]]]:
+    forms = page_forms(box, session)
+    assert len(forms) >= 10, forms       # the pages render their forms: else this tests nothing
+    return forms
+
+
+@fuzz_settings(300)
+@given(data=st.data())
+def test_console_real_forms(box: Box, session: Session,
+                            real_forms: list[tuple[str, dict[str, str]]], data: Any) -> None:
+    """A real form of a page, posted with a valid session and token, some fields given other
+    values (random, huge, numbers, not UTF-8 bytes), some dropped, an unknown one added."""
+    path, fields = data.draw(st.sampled_from(real_forms))
+    fields = dict(fields)
+    for name in data.draw(st.lists(st.sampled_from(sorted(fields) or ["x"]), max_size=3)):
+        fields[name] = data.draw(st.one_of(values, numbers, st.just("")))
+    for name in data.draw(st.lists(st.sampled_from(sorted(fields) or ["x"]), max_size=2)):
+        fields.pop(name, None)
+    if data.draw(st.booleans()):
+        fields[data.draw(st.text(max_size=8))] = data.draw(values)
+    body = urllib.parse.urlencode({**fields, "csrf": session.csrf.decode()}).encode()
+    headers = [(b"Cookie", b"smsd_session=" + session.cookie),
+               (b"Content-Type", b"application/x-www-form-urlencoded")]
+    since = len(box.d.output)
+    answer = send(box, b"POST", path.encode(), headers, body)    # type: ignore[arg-type]
+    check_answer(box, answer, (path, fields), since)
+    event(f"{path}: HTTP {answer.status}")
