@@ -332,10 +332,15 @@ class Daemon:
         self._announce()
 
     def _start_remote(self) -> None:
+        from smsd.drp.lazy_tunnel import LazyTunnel
+        self.service.remote.attach(LazyTunnel(self._remote_tunnel), self.cfg.remote)
+
+    def _remote_tunnel(self) -> Any:
+        """The real tunnel, made on its first start (smsd/drp/lazy_tunnel.py says why)."""
         from smsd.drp.device import RemoteTunnel
         from smsd.drp.device_stream import LocalTarget
         local = LocalTarget.of(self.cfg.listen, self.cfg.tls_listen)
-        self.service.remote.attach(RemoteTunnel(self.service.sn, local), self.cfg.remote)
+        return RemoteTunnel(self.service.sn, local)
 
     def _start_connections(self) -> None:
         """Connections to providers (smsd/connections): the scheduler asks them whether they
