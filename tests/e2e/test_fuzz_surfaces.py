@@ -324,7 +324,7 @@ class Session:
     csrf: bytes
 
 
-def _cookies(answer: Raw, raw: bytes) -> dict[str, str]:
+def _cookies(raw: bytes) -> dict[str, str]:
     """Set-Cookie values of a raw answer (hostile.Raw keeps only the last of each header)."""
     head = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1")
     found = re.findall(r"(?im)^set-cookie:\s*([^=;]+)=([^;\r\n]*)", head)
@@ -344,14 +344,14 @@ def login(box: Box) -> Session:
     """A console session of the admin, as a browser gets one (the login form's double-submit
     token, then the session cookie and the page's CSRF token)."""
     first = _raw(box, b"GET /login HTTP/1.1\r\nHost: box\r\nConnection: close\r\n\r\n")
-    pre = _cookies(None, first)["smsd_login"]       # type: ignore[arg-type]
+    pre = _cookies(first)["smsd_login"]
     form = urllib.parse.urlencode({"username": "admin", "password": box.d.password,
                                    "csrf": pre}).encode()
     second = _raw(box, b"POST /login HTTP/1.1\r\nHost: box\r\nConnection: close\r\n"
                   b"Cookie: smsd_login=" + pre.encode() + b"\r\n"
                   b"Content-Type: application/x-www-form-urlencoded\r\n"
                   b"Content-Length: " + str(len(form)).encode() + b"\r\n\r\n" + form)
-    session = _cookies(None, second)["smsd_session"]  # type: ignore[arg-type]
+    session = _cookies(second)["smsd_session"]
     page = _raw(box, b"GET /dashboard HTTP/1.1\r\nHost: box\r\nConnection: close\r\n"
                 b"Cookie: smsd_session=" + session.encode() + b"\r\n\r\n")
     token = re.search(rb'name="csrf" value="([^"]+)"', page) or re.search(
