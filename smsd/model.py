@@ -212,8 +212,9 @@ class InboxFilter:
 # "metrics": reading GET /metrics from another host (docs/monitoring.md); not granted unless
 # asked for (it shows every port's state and the traffic of all users).
 PERMISSIONS = ("web", "api:json", "api:isms", "api:gateway_php", "api:intelli", "api:ozeki",
-               "ports", "smpp", "metrics")
-DEFAULT_PERMISSIONS = tuple(p for p in PERMISSIONS if p not in ("ports", "smpp", "metrics"))
+               "ports", "smpp", "metrics", "email")
+DEFAULT_PERMISSIONS = tuple(p for p in PERMISSIONS
+                            if p not in ("ports", "smpp", "metrics", "email"))
 
 
 @dataclass(frozen=True)

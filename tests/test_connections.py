@@ -483,12 +483,17 @@ class Mails(Collect):
             raise BadRequest("no credit left")
         self.mails.append((user, numbers, text))
 
+    def mail_login(self, user: str, password: str, remote: str) -> bool:
+        return (user, password) == ("ops", "ops-pw")
+
 
 def test_the_smtp_listener_takes_permitted_senders_only() -> None:
+    """MAILAUTH off: SENDERS alone decides (an explicit choice; see the next test)."""
     port = reserved_port()
     inbound = Mails()
     conn = SmtpConnection("m", {"LISTEN": f"127.0.0.1:{port}", "RECEIVE": "on",
-                                "MAILDOMAIN": "box.lan", "SENDERS": "ops@x.org=ops"}, inbound)
+                                "MAILDOMAIN": "box.lan", "SENDERS": "ops@x.org=ops",
+                                "MAILAUTH": "off"}, inbound)
     conn.start()
     try:
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
@@ -504,6 +509,24 @@ def test_the_smtp_listener_takes_permitted_senders_only() -> None:
         conn.stop()
     assert inbound.mails == [("ops", ["+447700900001", "447700900002"], "alarm 3")]
     assert mail_text(b"Subject: only a subject\r\n\r\n") == "only a subject"
+
+
+def test_the_smtp_listener_wants_a_login_by_default() -> None:
+    port = reserved_port()
+    inbound = Mails()
+    conn = SmtpConnection("m", {"LISTEN": f"127.0.0.1:{port}", "MAILDOMAIN": "box.lan"}, inbound)
+    conn.start()
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            with pytest.raises(smtplib.SMTPSenderRefused, match="Authentication required"):
+                smtp.sendmail("ops@x.org", ["447700900001@box.lan"], b"\r\nforged\r\n")
+            with pytest.raises(smtplib.SMTPAuthenticationError):
+                smtp.login("ops", "guess")
+            smtp.login("ops", "ops-pw")
+            smtp.sendmail("anyone@x.org", ["447700900001@box.lan"], b"\r\nsigned in\r\n")
+    finally:
+        conn.stop()
+    assert inbound.mails == [("ops", ["447700900001"], "signed in")]
 
 
 def test_sms_to_email_logs_in_when_smtpauth_is_on() -> None:

@@ -262,9 +262,9 @@ def test_default_perms_and_listing(box: Box) -> None:
     box.svc.users.add("ann", "pw", credits=5)
     box.svc.users.add("bob", "pw", admin=True)
     (ann, bob) = box.svc.users.all()
-    # Everything but port control, SMPP and metrics, which are only granted when asked for.
+    # Everything but port control, SMPP, metrics and e-mail to SMS, only granted when asked for.
     assert ann.name == "ann" and ann.perms == frozenset(PERMISSIONS) - {"ports", "smpp",
-                                                                        "metrics"} \
+                                                                        "metrics", "email"} \
         and ann.credits == 5
     assert bob.admin and bob.credits is None
     with pytest.raises(BadRequest):

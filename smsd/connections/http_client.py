@@ -7,7 +7,9 @@ Template variables (the document's, and the Ozeki manual's names beside them):
     $recipient $originator $messagedata $messagetext $messageid $messagetype
     $udhHEX $udHEX $dcsHEX $pidHEX
 
-Values are URL-encoded in ENCODINGCHARSET unless NOURLENCODING is on. REQUESTMETHOD Get requests
+Values are URL-encoded in ENCODINGCHARSET unless NOURLENCODING is on. A template whose scheme,
+host or port holds a variable is refused: a sender's recipient or text must never choose where
+the box connects (with NOURLENCODING on, a text such as "x@10.0.0.1/" could otherwise). REQUESTMETHOD Get requests
 the URL; Post posts the URL's query string as the body (POSTDATACONTENTTYPE) to the URL before
 it. The answer decides: RESPFAILED found in the body -> failed; RESPSUCCESS set -> accepted only
 when found (a regular expression; its first group, if any, is the provider's message id);
@@ -45,6 +47,14 @@ def fill(template: str, values: Mapping[str, str], charset: str = "utf-8",
         except LookupError:
             return urllib.parse.quote(value, safe="")
     return _VARIABLE.sub(one, template.replace(" ", ""))
+
+
+def fixed_authority(template: str) -> bool:
+    """No $variable before the path: the request goes where the template says, whatever the
+    message holds."""
+    scheme, sep, rest = template.replace(" ", "").partition("://")
+    head = re.split(r"[/?#]", rest, maxsplit=1)[0] if sep else scheme
+    return not _VARIABLE.search(scheme + head)
 
 
 def matches(pattern: str, body: str) -> re.Match[str] | bool:
@@ -94,6 +104,8 @@ class HttpClientConnection(Idle):
                                    udHEX=seg.ud.hex().upper())) for seg in enc.segments]
 
     def _request(self, template: str, values: Mapping[str, str]) -> tuple[str, str | None]:
+        if not fixed_authority(template):
+            raise ValueError("the URL template's scheme, host and port must hold no variable")
         url = fill(template, values, self.s.get("ENCODINGCHARSET", "utf-8") or "utf-8",
                    not on(self.s.get("NOURLENCODING", "off")))
         if self.s.get("REQUESTMETHOD", "Get").strip().lower() != "post":
@@ -104,8 +116,12 @@ class HttpClientConnection(Idle):
     def submit(self, message: Outgoing) -> Outcome:
         if not self._running:
             return Outcome(False, reason=f"connection {self.name} is stopped", on_air=False)
+        try:
+            requests = self.requests(message)
+        except ValueError as exc:
+            return Outcome(False, reason=f"connection {self.name}: {exc}")
         last = ""
-        for i, (url, body) in enumerate(self.requests(message)):
+        for i, (url, body) in enumerate(requests):
             outcome = self._one(url, body, first=i == 0)
             if not outcome.ok:
                 return outcome

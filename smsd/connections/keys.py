@@ -221,7 +221,7 @@ EXTRA: dict[str, dict[str, str]] = {
     "SMPP": {"SYSTEMID": "", "SMPPPASSWORD": "", "RECONNECTMAX": "60"},
     "HTTPClient": {},
     "HTTPServer": {"SECRET": ""},
-    "SMTP": {"LISTEN": "", "MAILDOMAIN": "", "SENDERS": ""},
+    "SMTP": {"LISTEN": "", "MAILDOMAIN": "", "SENDERS": "", "MAILAUTH": "on"},
 }
 
 # Keys the box acts on; the rest of a table is accepted and has no effect here.
@@ -247,7 +247,7 @@ USED: dict[str, frozenset[str]] = {
     "SMTP": frozenset({
         "MAILTO", "MAILFROM", "MAILSUBJECT", "MAILBODY", "SMTPSERVER", "SMTPPORT", "SMTPAUTH",
         "USERNAMESMTP", "PASSWORDSMTP", "SMTPSSL", "SEND", "RECEIVE", "SUBMITTIMEOUT",
-        "PHONENUMBER", "LISTEN", "MAILDOMAIN", "SENDERS", "OPERATOR", "PROTOCOL"}),
+        "PHONENUMBER", "LISTEN", "MAILDOMAIN", "SENDERS", "MAILAUTH", "OPERATOR", "PROTOCOL"}),
 }
 # Keys whose value is a secret: never shown back (listdrivers shows "********").
 SECRETS = frozenset({"SMPPPASSWORD", "HTTPAUTHORIZATIONPASSWORD", "PASSWORDSMTP", "SECRET",

@@ -6,15 +6,23 @@ templates over $recipient, $originator, $messagetext, $messagedata, $messageid, 
 SMTPSERVER:SMTPPORT (SMTPSSL: TLS from the first byte; SMTPAUTH: log in with USERNAMESMTP and
 PASSWORDSMTP). The server's acceptance is the outcome.
 
-Inbound (RECEIVE on and LISTEN = HOST:PORT): mail to `NUMBER@<MAILDOMAIN>` becomes an SMS to
-NUMBER, sent as the smsd user the envelope sender maps to (SENDERS: `address=user, ...`).
-Everything else is refused in the SMTP dialogue: an unknown sender at MAIL (550), a recipient
-that is no number or not of our domain at RCPT (550), a message the service refuses at DATA
-(554, with its reason). The mail's text is its first text/plain part (else its subject).
+Inbound (RECEIVE on and LISTEN = HOST:PORT, loopback when HOST is left out): mail to
+`NUMBER@<MAILDOMAIN>` becomes an SMS to NUMBER. Who sends it: with MAILAUTH on (the default) the
+client must log in (SMTP AUTH PLAIN or LOGIN) as an smsd user with the `email` permission, and
+the SMS is that user's; SENDERS (`address=user, ...`), when set, further limits the envelope
+sender to the addresses mapped to that user. The envelope sender alone proves nothing (anyone
+can write any MAIL FROM), so MAILAUTH off -- SENDERS alone deciding -- is an explicit choice.
+AUTH travels in the clear, so it is offered only on a loopback listener; on another address it
+would need TLS, which this listener has not, so nothing is taken there with MAILAUTH on (put the
+box's MTA in front, relaying to the loopback listener). Everything else is refused in the SMTP
+dialogue: MAIL before AUTH (530), an unknown sender at MAIL (550), a recipient that is no number
+or not of our domain at RCPT (550), a message the service refuses at DATA (554, with its
+reason). The mail's text is its first text/plain part (else its subject).
 """
 from __future__ import annotations
 
 import email.policy
+import ipaddress
 import logging
 import re
 import smtplib
@@ -35,6 +43,9 @@ MAX_TEXT = 1600
 class MailInbound(Inbound, Protocol):
     def mail(self, connection: str, user: str, numbers: list[str], text: str) -> None:
         """Send `text` to `numbers` as `user`; raises with the reason when refused."""
+
+    def mail_login(self, user: str, password: str, remote: str) -> bool:
+        """Whether `user` logs in with `password` and may send e-mail to SMS (throttled)."""
 
 
 def senders_of(text: str) -> dict[str, str]:
@@ -65,8 +76,13 @@ class _Handler:
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
                           options: list[str]) -> str:
-        if address.strip().lower() not in senders_of(self.conn.s.get("SENDERS", "")):
-            return "550 5.7.1 sender not permitted to send SMS through this box"
+        if self.conn.auth and not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        senders = senders_of(self.conn.s.get("SENDERS", ""))
+        if senders or not self.conn.auth:
+            mapped = senders.get(address.strip().lower())
+            if mapped is None or (self.conn.auth and mapped != session.auth_data):
+                return "550 5.7.1 sender not permitted to send SMS through this box"
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
@@ -85,8 +101,9 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        user = senders_of(self.conn.s.get("SENDERS", "")).get(envelope.mail_from.lower())
-        if user is None:
+        user = session.auth_data if self.conn.auth else \
+            senders_of(self.conn.s.get("SENDERS", "")).get(envelope.mail_from.lower())
+        if not isinstance(user, str):
             return "550 5.7.1 sender not permitted"
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
@@ -101,6 +118,25 @@ class _Handler:
             return f"554 5.7.0 refused: {str(exc)[:200]}"
         return "250 OK queued as SMS"
 
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                     data: Any) -> Any:
+        """aiosmtpd's authenticator: an smsd login with the `email` permission."""
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user = data.login.decode("utf-8", "replace")
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer or "")
+        if self.conn.inbound.mail_login(user, data.password.decode("utf-8", "replace"), peer):
+            return AuthResult(success=True, auth_data=user)
+        return AuthResult(success=False, handled=False)
+
+
+def loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
 
 class SmtpConnection:
     kind = "SMTP"
@@ -114,6 +150,11 @@ class SmtpConnection:
         self._detail = "stopped"
 
     # --- e-mail to SMS ----------------------------------------------------------------------
+    @property
+    def auth(self) -> bool:
+        """MAILAUTH: senders log in as smsd users (the default), else SENDERS alone decides."""
+        return on(self.s.get("MAILAUTH", "on"))
+
     def start(self) -> None:
         self._running = True
         self._detail = "ready to send e-mail"
@@ -124,10 +165,16 @@ class SmtpConnection:
     def _listen(self, listen: str) -> None:
         from aiosmtpd.controller import Controller
         host, _, port = listen.rpartition(":")
+        host = host.strip("[]") or "127.0.0.1"
+        handler = _Handler(self)
         try:
-            controller = Controller(_Handler(self), hostname=host or "127.0.0.1",
+            # AUTH in the clear only where it cannot be overheard; elsewhere aiosmtpd offers
+            # it over TLS alone, which this listener has not: nothing is taken there.
+            controller = Controller(handler, hostname=host,
                                     port=number_or(port, 25, 1, 65535), data_size_limit=MAX_MAIL,
-                                    ready_timeout=5.0)
+                                    ready_timeout=5.0, authenticator=handler.authenticate,
+                                    auth_require_tls=not loopback(host))
+            # (MAIL itself refuses a client that has not logged in: handle_MAIL)
             controller.start()
         except (OSError, RuntimeError, TimeoutError) as exc:
             self._detail = f"cannot listen on {listen}: {exc}"

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol
 
 from smsd.connections.base import Received, Receipt, Status
+from smsd.connections.http_client import fixed_authority
 from smsd.connections.http_server import HttpServerConnection, RequestRefused
 from smsd.connections.keys import (GSM_KEYS, KINDS, SECRETS, UNSUPPORTED, effective, has_effect,
                                    known)
-from smsd.errors import BadRequest, NotFound
+from smsd.errors import AuthError, BadRequest, Forbidden, NotFound
 from smsd.model import Recipient, SendRequest
 from smsd.numbers import is_normal, normalise_number
 from smsd.routing import CONNECTION_BASE
@@ -103,6 +104,9 @@ def check_value(kind: str, key: str, value: str) -> str:
     if key in ("TARGETURL", "TARGETURLBIN") and value and not value.lower().startswith(
             ("http://", "https://")):
         raise _setting(f"{key} must be an http:// or https:// URL template")
+    if key in ("TARGETURL", "TARGETURLBIN") and not fixed_authority(value):
+        raise _setting(f"{key}: no $variable in the scheme, host or port (a message must not "
+                       "choose where the box connects)")
     return value
 
 
@@ -181,7 +185,7 @@ class ConnectionsService:
     # --- changes ----------------------------------------------------------------------------
     def create(self, kind: str, name: str | None = None, user: str | None = None
                ) -> ConnectionInfo:
-        self._access.require_port_control(user, "connection management")
+        self._require_admin(user)
         chosen_kind = _kind(kind)
         with self._lock:
             chosen = (name or "").strip() or self._free_name(chosen_kind)
@@ -194,6 +198,14 @@ class ConnectionsService:
             self.rows.add(chosen, chosen_kind, {"OPERATOR": chosen}, self._clock())
             self.rows.set_running(chosen, False)
         return self.info(chosen)
+
+    def _require_admin(self, user: str | None) -> None:
+        """Making, changing or deleting a provider connection is an admin's: its settings say
+        where messages go (any URL, any SMSC), which address listens, and which user an e-mail
+        sender is sent as -- more than the `ports` permission's control of the box's modems."""
+        access = self._access.of(user)
+        if access is not None and not access.admin:
+            raise Forbidden("making or changing a provider connection needs an admin")
 
     def _free_name(self, kind: str) -> str:
         stem = re.sub(r"[0-9]+$", "", known(kind)["OPERATOR"]) or kind
@@ -213,7 +225,7 @@ class ConnectionsService:
                   ) -> Configured:
         """Store `values` (KEY -> value, keys of the type's table in any case); every key and
         value is checked before anything is stored. A running connection restarts with them."""
-        self._access.require_port_control(user, "connection management")
+        self._require_admin(user)
         row = self._row(name)
         accepted = known(row.kind)
         clean: dict[str, str] = {}
@@ -238,7 +250,7 @@ class ConnectionsService:
         return self.info(name)
 
     def delete(self, name: str, user: str | None = None) -> None:
-        self._access.require_port_control(user, "connection management")
+        self._require_admin(user)
         self._row(name)
         users = [r.id for r in self._routing.outbound()
                  if any(t.key == f"conn:{name}" for t in r.targets)]
@@ -270,10 +282,10 @@ class ConnectionsService:
                           receipt.delivered, self._clock())
 
     def mail(self, connection: str, user: str, numbers: list[str], text: str) -> None:
-        """E-mail to SMS: `text` to `numbers` as `user` (who must exist and be enabled)."""
-        account = self._store.users.info(user)
-        if account is None or account.disabled:
-            raise BadRequest(f"user {user!r} may not send")
+        """E-mail to SMS: `text` to `numbers` as `user` (who must exist, be enabled and have
+        the `email` permission, also when SENDERS alone named them)."""
+        if not self._users.has_perm(user, "email"):
+            raise BadRequest(f"user {user!r} may not send e-mail to SMS")
         recipients = []
         for raw in numbers:
             normal = normalise_number(raw)
@@ -284,6 +296,14 @@ class ConnectionsService:
                                            dialect=DIALECT), user)
         if self._runner is not None:
             self._runner.kick()
+
+    def mail_login(self, user: str, password: str, remote: str) -> bool:
+        """SMTP AUTH on the e-mail-to-SMS listener: an smsd login with `email`, in the throttle."""
+        try:
+            self._users.authenticate(user, password, "email", remote=remote)
+        except AuthError:           # bad password, throttled, or no `email` permission
+            return False
+        return True
 
     def http_post(self, name: str, params: Mapping[str, str], remote: str = "") -> str:
         """A provider's post to an HTTPServer connection: stored in the inbox, answered with

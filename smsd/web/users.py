@@ -37,6 +37,7 @@ PERM_LABELS = {
     "api:ozeki": "Ozeki API", "ports": "Port control",
     "metrics": "Metrics (GET /metrics from another host)",
     "smpp": "SMPP binds",
+    "email": "E-mail to SMS (SMTP AUTH)",
 }
 
 

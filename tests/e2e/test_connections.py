@@ -286,11 +286,13 @@ def test_smtp_both_ways(boxes: Boxes) -> None:
         assert b"to your mailbox" in raw
         # E-mail to SMS: a permitted sender's mail is queued as an SMS of the mapped user.
         with smtplib.SMTP("127.0.0.1", listen, timeout=10) as smtp:
+            smtp.login("admin", ADMIN_PW)          # SMTP AUTH (MAILAUTH on, the default)
             smtp.sendmail("alice@example.com", ["+447700900321@box.example.org"],
                           b"Subject: x\r\n\r\nfrom the mail\r\n")
             with pytest.raises(smtplib.SMTPRecipientsRefused):
                 smtp.sendmail("alice@example.com", ["nobody@box.example.org"], b"\r\nx\r\n")
         with smtplib.SMTP("127.0.0.1", listen, timeout=10) as smtp:
+            smtp.login("admin", ADMIN_PW)
             with pytest.raises(smtplib.SMTPSenderRefused):
                 smtp.sendmail("mallory@example.com", ["+447700900321@box.example.org"],
                               b"\r\nnot mine\r\n")

@@ -1,0 +1,294 @@
+"""A hostile pass over the surfaces added lately (docs/security.md): one real daemon on a
+simulated board, strangers and users who reach past what is theirs, over real sockets. Each row
+of the denial table is a refusal checked against the running daemon, whether it held before the
+review or was opened by it (the SMTP listener's forged senders, a `ports` user making provider
+connections, URL templates whose host a message could choose).
+"""
+from __future__ import annotations
+
+import smtplib
+import socket
+import sqlite3
+import subprocess
+import sys
+import urllib.parse
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+import smpplib.consts as C
+
+from e2e.harness import ADMIN_PW, Daemon, reserved_port
+from e2e.test_smpp import Raw
+from smsd.connections.base import Outgoing
+from smsd.connections.http_client import HttpClientConnection
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+
+from console_front import Client  # noqa: E402
+
+PW = "pw8chars"
+DEST = "447700900123"
+
+
+def smsd_cli(d: Daemon, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
+                         capture_output=True, text=True, timeout=30, env=d.env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+class Box:
+    def __init__(self, d: Daemon, smpp_port: int, smtp_port: int) -> None:
+        self.d, self.smpp_port, self.smtp_port = d, smpp_port, smtp_port
+
+    def raw(self) -> Raw:
+        return Raw(socket.create_connection(("127.0.0.1", self.smpp_port), timeout=10))
+
+    def json(self, user: str, call: str, query: str = "", obj: Any = None) -> dict[str, Any]:
+        return self.d.api(call, obj, query=query, auth=(user, PW))
+
+    def ozeki(self, user: str, action: str, **params: str) -> str:
+        query = urllib.parse.urlencode({"action": action, "username": user,
+                                        "password": ADMIN_PW if user == "admin" else PW,
+                                        **params})
+        status, body = self.d.request(f"/api?{query}")
+        assert status == 200, body
+        return body.decode()
+
+    def tasks(self, dialect: str) -> list[tuple[str, str]]:
+        db = sqlite3.connect(str(Path(self.d.state_dir) / "smsd.db"), timeout=10)
+        try:
+            return [(r[0], r[1]) for r in db.execute(
+                "SELECT user, text FROM tasks WHERE dialect = ? ORDER BY id", (dialect,))]
+        finally:
+            db.close()
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
+    root = tmp_path_factory.mktemp("denials")
+    smpp_port, smtp_port = reserved_port(), reserved_port()
+    conf = root / "smsd.conf"
+    conf.write_text(f"[smpp]\nlisten = 127.0.0.1:{smpp_port}\n")
+    d = Daemon(str(root / "state"), ports=2, latency=0.05, extra=("--config", str(conf)))
+    try:
+        d.start()
+        for name, perms in (("alice", "api:json,api:ozeki,smpp,web"), ("bob", "api:json,smpp"),
+                            ("porter", "api:json,api:ozeki,ports,web"),
+                            ("nosmpp", "api:json"), ("dave", "smpp"),
+                            ("mailer", "email"), ("plain", "api:json")):
+            smsd_cli(d, "user", "add", name, "--password", PW, "--perm", perms)
+        smsd_cli(d, "user", "assign", "alice", "--ports", "0")
+        smsd_cli(d, "user", "assign", "bob", "--ports", "1")
+        smsd_cli(d, "user", "disable", "dave")
+        box = Box(d, smpp_port, smtp_port)
+        for user in ("alice", "bob", "porter"):      # each a trusted pair of the address now,
+            box.json(user, "get_port_info", "port=0")    # so the strangers' failures below
+        open_smtp(box)                                   # cannot block them (smsd/throttle.py)
+        with smtp_client(smtp_port) as c:
+            c.login("mailer", PW)
+        yield box
+    finally:
+        d.stop()
+        log = "".join(d.output)
+        at = log.find("Traceback")
+        assert at < 0, log[max(0, at - 1500):at + 3000]
+
+
+# --- SMPP ---------------------------------------------------------------------------------------
+def bound(box: Box, user: str) -> Raw:
+    raw = box.raw()
+    assert raw.bind(user, PW) == 0
+    return raw
+
+
+def submitted(raw: Raw) -> str:
+    raw.send("submit_sm", source_addr_ton=5, source_addr="shop", dest_addr_ton=1,
+             dest_addr_npi=1, destination_addr=DEST, short_message=b"mine",
+             registered_delivery=1)
+    resp = raw.read()
+    assert resp.command == "submit_sm_resp" and resp.status == 0, resp
+    return resp.message_id.decode() if isinstance(resp.message_id, bytes) else resp.message_id
+
+
+@pytest.mark.parametrize("user", ["dave", "nosmpp", "nobody"])
+def test_smpp_bind_refused_to_disabled_users_users_without_smpp_and_strangers(
+        box: Box, user: str) -> None:
+    raw = box.raw()
+    try:
+        assert raw.bind(user, PW) != 0
+    finally:
+        raw.close()
+
+
+def test_smpp_a_bind_cannot_query_or_cancel_another_users_message(box: Box) -> None:
+    alice, bob = bound(box, "alice"), bound(box, "bob")
+    try:
+        mid = submitted(alice)
+        bob.send("query_sm", message_id=mid, source_addr="shop", source_addr_ton=5)
+        assert bob.read().status == C.SMPP_ESME_RQUERYFAIL
+        bob.send("cancel_sm", message_id=mid, source_addr="shop", source_addr_ton=5,
+                 destination_addr=DEST)
+        assert bob.read().status == C.SMPP_ESME_RCANCELFAIL
+        alice.send("query_sm", message_id=mid, source_addr="shop", source_addr_ton=5)
+        assert alice.read().status == 0          # the owner still may
+    finally:
+        alice.close()
+        bob.close()
+
+
+# --- SMTP e-mail to SMS -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def smtp(box: Box) -> int:
+    return box.smtp_port
+
+
+def open_smtp(box: Box) -> None:
+    """An SMTP connection receiving e-mail to SMS, SENDERS naming the admin and `mailer`."""
+    box.ozeki("admin", "createdriver", type="SMTP", name="mail")
+    box.ozeki("admin", "configdriver", name="mail", LISTEN=f"127.0.0.1:{box.smtp_port}",
+              MAILDOMAIN="box.example.org", SENDERS="boss@example.com=admin, "
+              "mailer@example.com=mailer")
+    assert "Connection started" in box.ozeki("admin", "startdriver", name="mail")
+
+
+def smtp_client(port: int) -> smtplib.SMTP:
+    return smtplib.SMTP("127.0.0.1", port, timeout=10)
+
+
+def test_smtp_a_forged_envelope_sender_sends_nothing(box: Box, smtp: int) -> None:
+    with smtp_client(smtp) as c:
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+            c.sendmail("boss@example.com", [f"+{DEST}@box.example.org"], b"\r\nforged\r\n")
+        assert refused.value.smtp_code == 530
+    assert box.tasks("smtp") == []
+
+
+@pytest.mark.parametrize("user,password", [("plain", PW), ("mailer", "wrong-pw"),
+                                           ("nobody", PW)])
+def test_smtp_auth_needs_the_email_permission_and_the_password(
+        smtp: int, user: str, password: str) -> None:
+    with smtp_client(smtp) as c:
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            c.login(user, password)
+
+
+def test_smtp_an_authenticated_user_sends_as_themself_from_their_own_address(
+        box: Box, smtp: int) -> None:
+    with smtp_client(smtp) as c:
+        c.login("mailer", PW)
+        with pytest.raises(smtplib.SMTPSenderRefused):     # the admin's address is not theirs
+            c.sendmail("boss@example.com", [f"+{DEST}@box.example.org"], b"\r\nas admin\r\n")
+    with smtp_client(smtp) as c:
+        c.login("mailer", PW)
+        c.sendmail("mailer@example.com", [f"+{DEST}@box.example.org"],
+                   b"Subject: s\r\n\r\nfrom mailer\r\n")
+    assert box.tasks("smtp") == [("mailer", "from mailer")]
+
+
+# --- provider connections -----------------------------------------------------------------------
+@pytest.mark.parametrize("action,params", [
+    ("createdriver", {"type": "HTTPClient", "name": "mine"}),
+    ("configdriver", {"name": "mail", "SENDERS": "x@example.com=admin", "MAILAUTH": "off"}),
+    ("deletedriver", {"name": "mail"}),
+])
+def test_only_an_admin_makes_or_changes_provider_connections(
+        box: Box, smtp: int, action: str, params: dict[str, str]) -> None:
+    body = box.ozeki("porter", action, **params)
+    status = ET.fromstring(body.split("\n", 2)[2]).find(".//statuscode")
+    assert status is not None and status.text != "0", body
+    assert "mine" not in box.ozeki("admin", "listdrivers")
+    assert "MAILAUTH>on<" in box.ozeki("admin", "listdrivers").replace("<mailauth>", "MAILAUTH>")
+
+
+def test_http_server_connection_refuses_a_wrong_secret(box: Box) -> None:
+    box.ozeki("admin", "createdriver", type="HTTPServer", name="hs")
+    box.ozeki("admin", "configdriver", name="hs", SECRET="s3cret-value")
+    box.ozeki("admin", "startdriver", name="hs")
+    status, _ = box.d.request("/connections/hs?secret=guess", b"originator=1&msg=x",
+                              method="POST")
+    assert status in (403, 429)
+    status, _ = box.d.request("/connections/hs", b"originator=1&msg=x", method="POST")
+    assert status in (403, 429)
+
+
+def test_http_client_values_cannot_choose_the_host_or_add_parameters() -> None:
+    msg = Outgoing(id=7, number="+447700900123", text="a&to=999#@evil.example/x", sender="")
+    conn = HttpClientConnection("web", {"TARGETURL": "http://provider.example/send?to="
+                                        "$recipient&text=$messagetext"}, None)  # type: ignore
+    [(url, _)] = conn.requests(msg)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    assert urllib.parse.urlsplit(url).hostname == "provider.example"
+    assert query == {"to": ["+447700900123"], "text": ["a&to=999#@evil.example/x"]}
+    raw = HttpClientConnection("web", {"TARGETURL": "http://$messagetext/send",
+                                       "NOURLENCODING": "on"}, None)  # type: ignore
+    raw.start()
+    outcome = raw.submit(Outgoing(id=8, number="+447700900123", text="127.0.0.1:22", sender=""))
+    assert not outcome.ok and "host" in outcome.reason
+
+
+def test_a_url_template_whose_host_is_a_variable_is_refused(box: Box) -> None:
+    box.ozeki("admin", "createdriver", type="HTTPClient", name="web")
+    body = box.ozeki("admin", "configdriver", name="web",
+                     TARGETURL="http://$recipient.example.org/send?text=$messagetext")
+    assert "<statuscode>0</statuscode>" not in body and "host" in body, body
+
+
+# --- ports, calls, STK --------------------------------------------------------------------------
+DENIED_JSON: list[tuple[str, str]] = [
+    ("get_cdr", "port=1"),                                            # bob's port
+    ("get_cdr", ""),                                                  # every port's
+    ("set_port_info", "port=0&action=CallForward&param=Unconditional&number=+447700900999"),
+    ("set_port_info", "port=1&action=CallForward&param=Unconditional&number=+447700900999"),
+    ("set_port_info", "port=0&action=imei&param=356938035643809"),
+    ("set_port_info", "port=0&action=number&param=+447700900111"),
+    ("set_port_info", "port=1&action=block"),
+]
+
+
+@pytest.mark.parametrize("call,query", DENIED_JSON)
+def test_json_port_and_call_routes_refuse_a_user_without_port_control(
+        box: Box, call: str, query: str) -> None:
+    reply = box.json("alice", call, query)
+    assert reply["error_code"] == 403, reply
+
+
+@pytest.mark.parametrize("request_", [
+    lambda d: d.request("/GetSTKView?port=1", auth=("alice", PW)),
+    lambda d: d.request("/GetSTKCurrFrameIndex?port=1", auth=("alice", PW)),
+    lambda d: d.request("/STKGo", b'{"port": 1, "item": 1}', auth=("alice", PW),
+                        headers={"Content-Type": "application/json"}),
+    lambda d: d.request("/GetSTKView?port=0", auth=("nobody", PW)),
+])
+def test_stk_routes_refuse_other_users_ports_and_strangers(
+        box: Box, request_: Callable[[Daemon], tuple[int, bytes]]) -> None:
+    status, body = request_(box.d)
+    assert status in (401, 403) or b'"error_code":403' in body.replace(b" ", b"") \
+        or b'"error_code":401' in body.replace(b" ", b""), (status, body)
+
+
+# --- console pages, /health ---------------------------------------------------------------------
+@pytest.mark.parametrize("path,fields", [
+    ("/routing/forward", {"fwd_numbers": "+447700900999", "fwd_owner": "alice", "fwd_port": "1",
+                          "fwd_rate": "10", "fwd_sender": "", "fwd_keyword": ""}),
+    ("/routing/rule", {"prefix": "+44", "target1": "conn:mail"}),
+])
+def test_routing_page_is_an_admins(box: Box, path: str, fields: dict[str, str]) -> None:
+    host, port = box.d.base.removeprefix("http://").split(":")
+    c = Client(host, int(port))
+    assert c.login("porter", PW).status == 303
+    assert c.post(path, fields).status == 403
+    assert c.get("/routing").status == 403
+
+
+@pytest.fixture(autouse=True)
+def _daemon_alive(box: Box) -> Iterator[None]:
+    yield
+    assert box.d.proc is not None and box.d.proc.poll() is None, "".join(box.d.output)[-3000:]
+
+
+def test_stranger_health(box: Box) -> None:
+    status, body = box.d.request("/health", auth=("nobody", "x"))
+    assert (status, body) == (200, b"ok\n")
