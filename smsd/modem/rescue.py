@@ -102,13 +102,17 @@ class RescueMixin:
                   recovered_by=recovery.REINIT, recoveries=self._info.recoveries + 1)
 
     def _storage_full(self) -> bool:
-        """True when the SIM's message store is full (storage.py): the caller drains it."""
-        full = storage.is_full(self._channel, self._timing.command)
-        if full:
-            log.warning("port %d: SIM message storage full (%s); reading it out", self.port, full)
-            self._set(recovery_reason=f"SIM storage full ({full})",
+        """True when the SIM's message store is full, or holds messages left behind (a lost
+        +CMTI, a failed read: storage.py): the caller drains it."""
+        used, total = storage.usage(self._channel, self._timing.command)
+        if 0 < total <= used:
+            log.warning("port %d: SIM message storage full (%d/%d); reading it out",
+                        self.port, used, total)
+            self._set(recovery_reason=f"SIM storage full ({used}/{total})",
                       recovered_by="drain", recoveries=self._info.recoveries + 1)
-        return bool(full)
+        elif used:
+            log.info("port %d: %d message(s) left in SIM storage; reading them", self.port, used)
+        return used > 0
 
     def _on_rung(self, rung: str) -> None:
         log.warning("port %d: recovery step %s", self.port, rung)
