@@ -47,6 +47,8 @@ FINISH_WAIT = 10.0            # after the peer's half-close: seconds its submits
 RETRY_WAIT = 10.0             # a deliver_sm the ESME refused is offered again after this
 JOIN_WAIT = 3.0               # seconds close() waits for each of our threads
 MAX_CONNECTIONS = 64          # more are closed at once: each costs a thread
+MAX_UNBOUND_PER_ADDRESS = 4   # connections one address may hold before they bind
+FRAME_WAIT = 30.0             # seconds a bound peer has for the rest of a frame it began
 SYSTEM_ID = "smsd"
 PARTS_SYSTEM_TYPE = "parts"   # bind system_type asking for long SMS as UDH segments
 
@@ -126,9 +128,20 @@ class SmppServer:
                 log.warning("SMPP: %d connections already; %s refused", MAX_CONNECTIONS, remote[0])
                 client.close()
                 continue
+            if self._unbound_from(remote[0]) >= MAX_UNBOUND_PER_ADDRESS:
+                # A stranger holding connections open without binding would otherwise take
+                # all MAX_CONNECTIONS from everyone (binds are quick: a client waits for none)
+                log.warning("SMPP: %s holds %d connections not bound yet; one more refused",
+                            remote[0], MAX_UNBOUND_PER_ADDRESS)
+                client.close()
+                continue
             conn = Connection(self, client, f"{remote[0]}:{remote[1]}")
             self.connections.add(conn)
             conn.spawn(conn.run, f"smpp-{remote[1]}")
+
+    def _unbound_from(self, address: str) -> int:
+        return sum(1 for c in list(self.connections)
+                   if not c.session.bound and c.remote.rpartition(":")[0] == address)
 
     def _feed(self) -> None:
         """Events -> queued deliveries, then wake the receiving binds."""
@@ -222,36 +235,40 @@ class Connection:
         return self.server.assembler.held(self)
 
     def _read_loop(self) -> None:
+        # Deadlines for whole reads, not per recv: a peer trickling a byte now and then would
+        # otherwise hold its connection (and thread) for ever, bound or not (slowloris).
         while not self.closed.is_set():
-            timeout = IDLE if self.session.bound else BIND_WAIT - (time.monotonic() - self.opened)
-            if timeout <= 0:
-                return
-            self.sock.settimeout(timeout)
+            unbound_until = self.opened + BIND_WAIT
+            bound = self.session.bound
             try:
-                head = self._recv(4)
+                head = self._recv(4, time.monotonic() + IDLE if bound else unbound_until)
+                if head is None:
+                    return
+                length = int.from_bytes(head, "big")
+                if not pdus.HEADER <= length <= pdus.MAX_PDU:
+                    try:                             # its sequence, if it is there at all
+                        rest = self._recv(12, time.monotonic() + 0.5) or b""
+                    except socket.timeout:
+                        rest = b""
+                    seq = int.from_bytes(rest[8:12], "big") if len(rest) >= 12 else 0
+                    self._nack(seq, consts.SMPP_ESME_RINVCMDLEN)
+                    return                          # cannot find the next frame: drop (5.1.1)
+                body = self._recv(length - 4, time.monotonic() + FRAME_WAIT if bound
+                                  else unbound_until)
             except socket.timeout:
                 return
-            if head is None:
-                return
-            length = int.from_bytes(head, "big")
-            if not pdus.HEADER <= length <= pdus.MAX_PDU:
-                self.sock.settimeout(0.5)            # its sequence, if it is there at all
-                try:
-                    rest = self._recv(12) or b""
-                except socket.timeout:
-                    rest = b""
-                seq = int.from_bytes(rest[8:12], "big") if len(rest) >= 12 else 0
-                self._nack(seq, consts.SMPP_ESME_RINVCMDLEN)
-                return                              # cannot find the next frame: drop (5.1.1)
-            self.sock.settimeout(IDLE)
-            body = self._recv(length - 4)
             if body is None:
                 return
             self._frame(head + body)
 
-    def _recv(self, size: int) -> bytes | None:
+    def _recv(self, size: int, deadline: float) -> bytes | None:
+        """`size` bytes by `deadline` (socket.timeout after it); None when the peer closed."""
         chunks, got = [], 0
         while got < size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("the peer is too slow")
+            self.sock.settimeout(left)
             chunk = self.sock.recv(size - got)
             if not chunk:
                 return None                         # the peer closed (or half-closed)

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import smpplib.consts as C
 
-from e2e.harness import ADMIN_PW, Daemon, reserved_port
+from e2e.harness import ADMIN_PW, Daemon, reserved_port, wait_for
 from e2e.test_smpp import Raw
 from smsd.connections.base import Outgoing
 from smsd.connections.http_client import HttpClientConnection
@@ -137,6 +137,40 @@ def test_smpp_a_bind_cannot_query_or_cancel_another_users_message(box: Box) -> N
     finally:
         alice.close()
         bob.close()
+
+
+def test_smpp_one_address_cannot_hold_every_connection_without_binding(box: Box) -> None:
+    """Before, 64 idle sockets from one stranger shut everyone out of SMPP (for 30 s each,
+    longer when trickling bytes); now an address holds at most 4 connections not bound yet."""
+    def from_other(source: str) -> socket.socket:
+        s = socket.socket()
+        s.settimeout(5)
+        s.bind((source, 0))
+        s.connect(("127.0.0.1", box.smpp_port))
+        return s
+
+    idle = [from_other("127.0.0.2") for _ in range(4)]
+    try:
+        extra = from_other("127.0.0.2")
+        assert extra.recv(1) == b""                       # closed at once, nothing said
+        extra.close()
+        ok = bound(box, "alice")                          # another address still binds
+        ok.close()
+    finally:
+        for s in idle:
+            s.close()
+
+    def binds_again() -> bool:
+        raw = Raw(from_other("127.0.0.2"))
+        try:
+            raw.send("bind_transceiver", system_id="alice", password=PW, system_type="")
+            answer = raw.read()
+            return answer is not None and answer.status == 0
+        except OSError:
+            return False
+        finally:
+            raw.close()
+    wait_for(binds_again, what="the address to bind again once its idle sockets closed")
 
 
 # --- SMTP e-mail to SMS -------------------------------------------------------------------------
