@@ -6,6 +6,8 @@ connections, URL templates whose host a message could choose).
 """
 from __future__ import annotations
 
+import base64
+import http.client
 import smtplib
 import socket
 import sqlite3
@@ -137,6 +139,32 @@ def test_smpp_a_bind_cannot_query_or_cancel_another_users_message(box: Box) -> N
     finally:
         alice.close()
         bob.close()
+
+
+def smpp_queue(box: Box, user: str, kind: str) -> int:
+    db = sqlite3.connect(str(Path(box.d.state_dir) / "smsd.db"), timeout=10)
+    try:
+        return int(db.execute("SELECT count(*) FROM smpp_queue WHERE user = ? AND kind = ?",
+                              (user, kind)).fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_smpp_inbound_and_receipts_wait_only_for_their_own_user(box: Box) -> None:
+    alice = bound(box, "alice")
+    try:
+        submitted(alice)
+    finally:
+        alice.close()
+    status, _ = box.d.request("/sim/sms", b'{"port": 1, "from": "+447700900555", '
+                              b'"text": "for bob"}', method="POST",
+                              headers={"Content-Type": "application/json"})
+    assert status == 200
+    wait_for(lambda: smpp_queue(box, "bob", "sms") >= 1, what="bob's received SMS queued")
+    wait_for(lambda: smpp_queue(box, "alice", "receipt") >= 1, what="alice's receipt queued")
+    assert smpp_queue(box, "alice", "sms") == 0         # port 1 is not hers
+    assert smpp_queue(box, "bob", "receipt") == 0       # nor her receipts his
+    assert smpp_queue(box, "porter", "sms") == 0        # no smpp permission: nothing waits
 
 
 def test_smpp_one_address_cannot_hold_every_connection_without_binding(box: Box) -> None:
@@ -321,6 +349,30 @@ def test_routing_page_is_an_admins(box: Box, path: str, fields: dict[str, str]) 
 def _daemon_alive(box: Box) -> Iterator[None]:
     yield
     assert box.d.proc is not None and box.d.proc.poll() is None, "".join(box.d.output)[-3000:]
+
+
+def from_address(box: Box, source: str, path: str, auth: tuple[str, str] | None = None
+                 ) -> tuple[int, bytes]:
+    """GET `path` from another loopback address (as the remote relay's requests come)."""
+    host, port = box.d.base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
+    headers = {}
+    if auth is not None:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    try:
+        conn.request("GET", path, headers=headers)
+        answer = conn.getresponse()
+        return answer.status, answer.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("auth", [None, ("plain", PW), ("nobody", PW)])
+def test_metrics_from_another_address_need_the_metrics_permission(
+        box: Box, auth: tuple[str, str] | None) -> None:
+    status, body = from_address(box, "127.0.0.2", "/metrics", auth)
+    assert status in (401, 403) and b"smsd_" not in body, (status, body[:200])
 
 
 def test_stranger_health(box: Box) -> None:
