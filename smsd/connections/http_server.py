@@ -27,8 +27,10 @@ class HttpServerConnection(Idle):
     kind = "HTTPServer"
 
     def status(self) -> Status:
-        return Status(False, f"receiving on /connections/{self.name}" if self._running
-                      else "stopped")
+        if not self._running:
+            return Status(False, "stopped")
+        open_to_all = "" if self.guarded else " (no SECRET: anyone reaching the HTTP port may post)"
+        return Status(False, f"receiving on /connections/{self.name}{open_to_all}")
 
     def submit(self, message: Outgoing) -> Outcome:
         return Outcome(False, reason="an HTTPServer connection only receives", on_air=False)

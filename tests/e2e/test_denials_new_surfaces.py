@@ -267,6 +267,9 @@ def test_only_an_admin_makes_or_changes_provider_connections(
 
 def test_http_server_connection_refuses_a_wrong_secret(box: Box) -> None:
     box.ozeki("admin", "createdriver", type="HTTPServer", name="hs")
+    box.ozeki("admin", "startdriver", name="hs")
+    assert "no SECRET: anyone" in box.ozeki("admin", "listdrivers")   # says it is open
+    box.ozeki("admin", "stopdriver", name="hs")
     box.ozeki("admin", "configdriver", name="hs", SECRET="s3cret-value")
     box.ozeki("admin", "startdriver", name="hs")
     status, _ = box.d.request("/connections/hs?secret=guess", b"originator=1&msg=x",
