@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from e2e.harness import ADMIN_PW, Daemon, PushReceiver, wait_for
+from e2e.harness import ADMIN_PW, FAST_RECOVERY, Daemon, PushReceiver, wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from console_front import Client  # noqa: E402
@@ -26,12 +26,7 @@ from console_front import Client  # noqa: E402
 pytestmark = pytest.mark.xdist_group("faults")      # one shared daemon: one worker
 
 PORTS = 8
-MODEM = """[modem]
-command_timeout = 1.5
-probe_timeout = 0.5
-quarantine_retry = 2
-reappear = 1
-"""
+MODEM = FAST_RECOVERY
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Ports end to end: USSD, slots, power, a stuck modem, inbound SMS and the unread/read flags."""
 from __future__ import annotations
 
-from e2e.harness import wait_for
+from e2e.harness import fast_recovery_config, wait_for
 
 
 def port_info(d, port: int, keys: str):  # type: ignore[no-untyped-def]
@@ -40,8 +40,8 @@ def test_slot_switch_power_and_reset(make_daemon) -> None:  # type: ignore[no-un
     assert d.api("set_port_info", query="port=0&action=fly")["error_code"] == 400
 
 
-def test_stuck_modem_does_not_block_the_board(make_daemon) -> None:  # type: ignore[no-untyped-def]
-    d = make_daemon(ports=3).start()
+def test_stuck_modem_does_not_block_the_board(make_daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    d = make_daemon(ports=3, extra=fast_recovery_config(str(tmp_path))).start()
     d.request("/sim/fault", b'{"port": 0, "fault": "hang"}')
     params = [{"number": f"+4477009{i:05d}", "user_id": i} for i in range(20)]
     d.api("send_sms", {"text": "while stuck", "request_status_report": False, "param": params})
