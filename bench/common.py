@@ -65,6 +65,7 @@ class Board:
         first = json.loads(self.proc.stdout.readline())
         self.devices: list[str] = first["devices"]
         self.control: str = first["control"]
+        self._states: list[str] = []          # the daemons' temp dirs, removed by stop()
 
     def post(self, path: str, obj: dict[str, object]) -> None:
         import json
@@ -76,6 +77,7 @@ class Board:
 
     def daemon(self, *extra: str) -> Daemon:
         state = tempfile.mkdtemp(prefix="smsd-bench-")
+        self._states.append(state)
         config = os.path.join(state, "smsd.conf")
         with open(config, "w", encoding="ascii") as f:
             f.write("".join(f"[port.{i}]\ndevice = {dev}\n\n" for i, dev in enumerate(self.devices)))
@@ -94,3 +96,6 @@ class Board:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(5)
+        import shutil
+        for state in self._states:            # the daemons are stopped before the board
+            shutil.rmtree(state, ignore_errors=True)
