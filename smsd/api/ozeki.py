@@ -152,7 +152,7 @@ def limit_of(params: Mapping[str, str]) -> int:
     raw = params.get("limit", "").strip()
     if not raw:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise OzekiError(x.BAD_PARAMETER, f"limit must be 1 to {MAX_LIMIT}")
     return int(raw)
 

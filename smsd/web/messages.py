@@ -15,7 +15,7 @@ from smsd.errors import ServiceError
 from smsd.numbers import is_normal
 from smsd.service.search import (INBOX_STATUSES, OUTBOX_STATUSES, Found, InboxRow, MessageQuery,
                                  OutboxRow)
-from smsd.web.console import Console, PageRequest
+from smsd.web.console import Console, PageRequest, is_number
 
 FIELDS = ("number", "text", "status", "port", "from", "to")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -31,9 +31,9 @@ def _query(req: PageRequest, box: str) -> tuple[dict[str, str], MessageQuery | N
     try:
         q = req.svc.search.query(
             number=values["number"], text=values["text"], status=values["status"],
-            port=str(int(port) - 1) if port.isdigit() and int(port) > 0 else port,
+            port=str(int(port) - 1) if is_number(port) and int(port) > 0 else port,
             day_from=values["from"], day_to=values["to"],
-            page=int(page) if page.isdigit() else (1 if not page else 0), statuses=statuses)
+            page=int(page) if is_number(page) else (1 if not page else 0), statuses=statuses)
     except ServiceError as exc:
         message = str(exc)
         req.errors[message.partition(":")[0] if ":" in message else "number"] = message

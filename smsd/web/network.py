@@ -17,7 +17,7 @@ import bottle
 from smsd.errors import NotFound, ServiceError
 from smsd.system.network import InvalidNetworkSettings, NetworkSettings
 from smsd.web import network_remote
-from smsd.web.console import Console, PageRequest
+from smsd.web.console import Console, PageRequest, is_number
 
 DEFAULT_WINDOW = 60
 MIN_WINDOW, MAX_WINDOW = 10, 600       # seconds the page offers to wait for a confirmation
@@ -100,7 +100,7 @@ def _parse(values: dict[str, str]) -> tuple[NetworkSettings, int]:
     if not prefix_text.isdigit() or len(prefix_text) > 3:
         raise InvalidNetworkSettings(f"prefix {values['prefix']!r} must be a whole number")
     window_text = values["confirm_within"].strip() or str(DEFAULT_WINDOW)
-    if not window_text.isdigit() or not MIN_WINDOW <= int(window_text) <= MAX_WINDOW:
+    if not is_number(window_text) or not MIN_WINDOW <= int(window_text) <= MAX_WINDOW:
         raise InvalidNetworkSettings(f"confirm_within: {MIN_WINDOW} to {MAX_WINDOW} seconds")
     dhcp = values["mode"] == "dhcp"
     settings = NetworkSettings(

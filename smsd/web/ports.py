@@ -15,7 +15,7 @@ import bottle
 from smsd.errors import BadRequest
 from smsd.model import PortInfo
 from smsd.portcfg import KEYS, BadSetting
-from smsd.web.console import Console, PageRequest
+from smsd.web.console import Console, PageRequest, is_number
 from smsd.web.ports_sims import mount as mount_sims
 from smsd.web.ports_sims import sims_card
 
@@ -105,7 +105,7 @@ def _card(req: PageRequest, info: PortInfo, values: dict[str, str],
 
 def _port(req: PageRequest, form: bottle.FormsDict) -> int | None:
     text = form.get("port", "")
-    if not text.isdigit() or int(text) not in req.svc.ports.all:
+    if not is_number(text) or int(text) not in req.svc.ports.all:
         return None
     return int(text)
 

@@ -16,7 +16,7 @@ from smsd.errors import BadRequest
 from smsd.model import PortInfo
 from smsd.portcfg import BadSetting
 from smsd.budgets import ALL_SLOTS, SIM_KEYS, SINGLE
-from smsd.web.console import Console, PageRequest
+from smsd.web.console import Console, PageRequest, is_number
 
 FIELDS = ("sim_parts_per_day", "sim_parts_per_month", "credit", "call_minutes_per_day",
           "call_minutes_per_hour", "calls_per_day", "smsc", "sim_pin")
@@ -71,9 +71,9 @@ def mount(console: Console, app: bottle.Bottle) -> None:
 
 def _port_slot(req: PageRequest, form: bottle.FormsDict) -> tuple[int, int] | None:
     port, slot = form.get("port", ""), form.get("slot", "")
-    if not port.isdigit() or int(port) not in req.svc.ports.all:
+    if not is_number(port) or int(port) not in req.svc.ports.all:
         return None
-    if slot.lstrip("-").isdigit() and (int(slot) == ALL_SLOTS or
+    if is_number(slot.lstrip("-")) and (int(slot) == ALL_SLOTS or
                                        int(slot) in req.svc.sims.slots_of(int(port))):
         return int(port), int(slot)
     return None
@@ -118,7 +118,7 @@ def block(req: PageRequest) -> str:
     op = form.get("op", "")
     where = _port_slot(req, form) if form.get("slot") else None
     port = form.get("port", "")
-    if op not in ("block", "unblock") or not port.isdigit() or \
+    if op not in ("block", "unblock") or not is_number(port) or \
             int(port) not in req.svc.ports.all or (form.get("slot") and where is None) or \
             (where is not None and where[1] == ALL_SLOTS):
         return req.refuse(400, "no such port, SIM slot or operation")

@@ -20,7 +20,7 @@ from smsd.service.book import ROUTE_PROTOCOLS
 from smsd.service.route_probe import HEAD_BYTES, ProbeAnswer
 from smsd.store.times import fmt_time
 from smsd.web import routing_rules
-from smsd.web.console import Console, PageRequest
+from smsd.web.console import Console, PageRequest, is_number
 
 PROTOCOL_NAMES = {"isms": "iSMS (XMLDATA form)", "json": "JSON API push",
                   "intelli": "IntelliSoftware: SMS, status, subscriptions",
@@ -73,7 +73,7 @@ def add(req: PageRequest) -> str:
     port: int | None = None
     text = entered["port"].strip()
     if text:
-        if not text.isdigit() or int(text) not in req.svc.ports.all:
+        if not is_number(text) or int(text) not in req.svc.ports.all:
             req.errors["port"] = "port: any, or one of the box's ports"
         else:
             port = int(text)

@@ -15,7 +15,7 @@ import bottle
 from smsd.errors import BadRequest, NotFound
 from smsd.service.routes import DEFAULT_PER_HOUR, DIALECTS, MAX_TARGETS, Which
 from smsd.store.times import fmt_time
-from smsd.web.console import Console, PageRequest
+from smsd.web.console import Console, PageRequest, is_number
 
 DIALECT_NAMES = {"json": "JSON API", "isms": "iSMS", "intelli": "IntelliSoftware",
                  "ozeki": "Ozeki NG", "gateway_php": "gateway.php", "web": "web console",
@@ -69,7 +69,7 @@ def _port_list(req: PageRequest, texts: list[str]) -> list[int] | None:
 def form_id(req: PageRequest) -> int | None:
     """The `id` field of a row's button form; None for anything but a plain number."""
     text = req.form().get("id", "")
-    return int(text) if text.isdigit() and len(text) < 12 else None
+    return int(text) if is_number(text, 11) else None
 
 
 # --- port groups --------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from smsd.errors import BadRequest, NotFound, ServiceError
 from smsd.model import Recipient, SendRequest
 from smsd.numbers import POLICIES, looks_like_number
 from smsd.service.recipients import Resolution
-from smsd.web.console import Console, PageRequest
+from smsd.web.console import Console, PageRequest, is_number
 
 MAX_TO = 64 * 1024          # characters of the `to` field
 MAX_SHOWN_REJECTS = 20      # items listed under the field; the count says how many in all
@@ -31,7 +31,7 @@ def _ports(req: PageRequest, value: str, field: str = "port") -> tuple[int, ...]
     value = value.strip()
     if not value:
         return None
-    if not value.isdigit() or int(value) - 1 not in req.svc.ports.all:
+    if not is_number(value) or int(value) - 1 not in req.svc.ports.all:
         req.errors[field] = f"no port {value[:8]}"
         raise BadRequest(req.errors[field])
     return (int(value) - 1,)
