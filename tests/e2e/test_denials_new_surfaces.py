@@ -11,6 +11,7 @@ import http.client
 import smtplib
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import urllib.parse
@@ -21,6 +22,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import smpplib.consts as C
 
+from e2e.drp_harness import Client as DrpClient, Relay, box as drp_box, drp
 from e2e.harness import ADMIN_PW, Daemon, reserved_port, wait_for
 from e2e.test_smpp import Raw
 from smsd.connections.base import Outgoing
@@ -381,3 +383,75 @@ def test_metrics_from_another_address_need_the_metrics_permission(
 def test_stranger_health(box: Box) -> None:
     status, body = box.d.request("/health", auth=("nobody", "x"))
     assert (status, body) == (200, b"ok\n")
+
+
+# --- the remote relay (smsd drp-server) -----------------------------------------------------------
+class Tunnel:
+    def __init__(self, relay: Relay, d: Daemon) -> None:
+        self.relay, self.d = relay, d
+
+
+@pytest.fixture(scope="module")
+def tunnel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tunnel]:
+    root = tmp_path_factory.mktemp("relay")
+    relay = Relay(str(root / "relay"))
+    drp(relay.state_dir, "user", "add", "owner", "--password", "owner-pw")
+    drp(relay.state_dir, "user", "add", "other", "--password", "other-pw")
+    relay.start()
+    d = drp_box(str(root / "box" / "state"), relay, "owner", ports=1)
+    try:
+        d.start()
+        wait_for(lambda: (d.api("get_status").get("remote") or {}).get("connected"), 20,
+                 interval=0.2, what="box connected to the relay")
+        yield Tunnel(relay, d)
+    finally:
+        d.stop()
+        relay.stop()
+
+
+def relay_raw(relay: Relay, data: bytes) -> bytes:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=10) as sock:
+        with ctx.wrap_socket(sock) as tls:
+            tls.sendall(data)
+            out = b""
+            try:
+                while chunk := tls.recv(65536):
+                    out += chunk
+            except (socket.timeout, ssl.SSLError):
+                pass
+            return out
+
+
+def test_relay_session_fixation_another_account_and_a_forged_cookie(tunnel: Tunnel) -> None:
+    sn = tunnel.d.sn  # type: ignore[attr-defined]
+    c = DrpClient(tunnel.relay)
+    c.cookie = "DRPSESSION=chosen-by-the-attacker"
+    assert c.login("owner", "owner-pw") == 200
+    assert c.cookie.startswith("DRPSESSION=") and "chosen-by-the-attacker" not in c.cookie
+    c.cookie = "DRPSESSION=chosen-by-the-attacker"               # the planted one is no session
+    assert c.choose(sn) == 401
+    c.close()
+    other = DrpClient(tunnel.relay)
+    assert other.login("other", "other-pw") == 200
+    assert other.choose(sn) == 404                               # not this account's device
+    assert other.api("get_status")[0] == 409
+    other.close()
+
+
+def test_relay_conflicting_framing_smuggles_nothing_to_the_box(tunnel: Tunnel) -> None:
+    sn = tunnel.d.sn  # type: ignore[attr-defined]
+    c = DrpClient(tunnel.relay)
+    assert c.login("owner", "owner-pw") == 200 and c.choose(sn) == 200
+    hidden = b"GET /api/smuggled HTTP/1.1\r\nHost: box\r\n\r\n"
+    for framing in (b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n" % (5 + len(hidden)),
+                    b"Content-Length: 5\r\nContent-Length: %d\r\n" % (5 + len(hidden)),
+                    b"Transfer-Encoding: gzip, chunked\r\n"):
+        request = (b"POST /api/get_status HTTP/1.1\r\nHost: relay\r\nCookie: "
+                   + c.cookie.encode() + b"\r\nConnection: close\r\n" + framing
+                   + b"\r\n0\r\n\r\n" + hidden)
+        answer = relay_raw(tunnel.relay, request)
+        assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+    c.close()
+    assert not any("smuggled" in line for line in tunnel.d.output), "".join(tunnel.d.output)
