@@ -3,6 +3,7 @@
 - the SMPP decoder (smsd/smpp/pdus.py) on structured frames: tests/test_smpp_units.py feeds it
   random bodies, which stop at the first field; here whole submit_sm/bind/data_sm frames with
   fields at and past their bounds, TLVs that lie, then mutated and cut;
+- the AT engine's final error results with a code of any bytes;
 - the PDU decoder on both backends on what the differential tests do not build: multipart
   SMS-DELIVERs (concatenation, port and national language headers) and status reports, their
   headers mutated. Both backends must agree (the same value or the same error class).
@@ -14,10 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import struct
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from e2e.fuzz_support import fuzz_settings
+from smsd.at import AtEngine, Command
 from smsd.pdu import _python
 from smsd.smpp import pdus
 from test_pdu_differential import same
@@ -123,3 +125,20 @@ def test_status_reports_mutated_agree(mr: int, status: int, muts: list[tuple[int
         raw[pos % len(raw)] = value
     same("decode", bytes(raw) + tail)
     same("decode", bytes(raw[:len(raw) // 2]))
+
+
+# --- AT final results -----------------------------------------------------------------------------
+@fuzz_settings(300)
+@given(prefix=st.sampled_from([b"+CMS ERROR: ", b"+CME ERROR: ", b"+CMS ERROR:", b"+CME ERROR:"]),
+       code=st.one_of(st.binary(max_size=12), st.sampled_from([b"\xb2", b"\xb9", b"9" * 5000,
+                                                               b"-1", b" 500 ", b"\xbd"])))
+@example(prefix=b"+CMS ERROR: ", code=b"\xb2")      # latin-1 '²': isdigit() yes, int() no
+def test_at_error_codes_of_any_bytes(prefix: bytes, code: bytes) -> None:
+    """A modem's final error result with any code (the engine reads lines as Latin-1, where
+    0xB2 is '²'): the command ends with an error event, the engine never raises."""
+    engine = AtEngine()
+    engine.send(Command("AT+CMGS=3", prompt_payload="00"), 0)
+    line = (prefix + code).replace(b"\r", b"").replace(b"\n", b"")
+    engine.receive_data(b"\r\n" + line + b"\r\n", 0)
+    engine.tick(10.0)
+    assert not engine.busy

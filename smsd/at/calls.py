@@ -71,7 +71,8 @@ def parse_ceer(lines: tuple[str, ...]) -> int | None:
     for text in fields:
         if _squash(text) in CAUSES:
             return CAUSES[_squash(text)]
-    numbers = [int(text) for text in fields if text.isdigit() and int(text) <= 127]
+    numbers = [int(text) for text in fields
+               if text.isascii() and text.isdigit() and len(text) <= 9 and int(text) <= 127]
     return next((n for n in numbers if n), 0 if numbers else None)
 
 

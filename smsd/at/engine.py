@@ -232,7 +232,7 @@ def _parse_error(text: str) -> tuple[int | None, int | None] | None:
     for prefix, slot in (("+CME ERROR:", 0), ("+CMS ERROR:", 1)):
         if text.startswith(prefix):
             value = text[len(prefix):].strip()
-            code = int(value) if value.isdigit() else None
+            code = int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
             return (code, None) if slot == 0 else (None, code)
     return None
 
