@@ -9,7 +9,7 @@ from the network's side, not the daemon's.
 
 Threads, all over loopback: a submitter (JSON bulk `send_sms`, a mix of single-part and
 multipart texts, GSM 7-bit and UCS2, each asking for a status report; the queue kept under
-`BACKLOG` messages so traffic runs throughout), an inbound feeder (`POST /sms` to the board, some
+`BACKLOG_PER_PORT` messages a port so traffic runs throughout), an inbound feeder (`POST /sms` to the board, some
 long, some UCS2), a fault thrower (every kind the simulator offers, on a random port every
 `--fault-every` seconds; lasting ones cleared after `FAULT_HOLD` s) and, in the main thread, the
 killer (SIGKILL every `--kill-every` seconds, then a restart on the same state and ports).
@@ -61,7 +61,8 @@ FAULTS = tuple("cms:500" if k == "cms" else "cme:100" if k == "cme" else k
                for k in KINDS if k != "none")
 HELD = ("hang", "no_sim", "no_network", "garbage", "slow")     # last until cleared
 FAULT_HOLD = 3.0        # seconds a lasting fault is held before it is cleared
-BACKLOG = 3000          # messages queued at most: the submitter waits when there are more
+BACKLOG_PER_PORT = 20   # messages queued per port at most: the submitter waits for more room,
+                        # so that traffic runs on every port until the end
 BATCH = 100             # recipients per send_sms request
 INBOUND_EVERY = 0.25    # seconds between inbound messages
 FINAL = ("SENT_OK", "DELIVERED", "FAILED", "UNKNOWN")
@@ -90,6 +91,7 @@ class Tally:
     faults: list[tuple[str, int, float]] = field(default_factory=list)  # kind, port, end (epoch)
     kills: list[float] = field(default_factory=list)                 # seconds down per kill
     rss_lives: list[int] = field(default_factory=list)               # KiB before each kill
+    submitted: threading.Event = field(default_factory=threading.Event)  # the submitter is done
 
 
 class SoakBoard:
@@ -110,6 +112,14 @@ class SoakBoard:
         with urllib.request.urlopen(req, timeout=30) as resp:
             resp.read()
 
+    def stored(self) -> int:
+        """Messages waiting in the SIMs' storage, all ports."""
+        total = 0
+        for port in range(len(self.devices)):
+            with urllib.request.urlopen(f"{self.control}/storage?port={port}", timeout=30) as r:
+                total += int(json.loads(r.read())["used"])
+        return total
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -119,9 +129,16 @@ class SoakBoard:
             self.proc.wait(5)
 
 
-def make_daemon(board: SoakBoard, state: str) -> Daemon:
+# [modem] waits for a short run (tests/e2e/test_soak_smoke.py), as tests/e2e/test_faults.py's: a
+# hung port climbs its recovery ladder in seconds rather than minutes
+QUICK_RECOVERY = ("[modem]\ncommand_timeout = 1.5\nprobe_timeout = 0.5\nquarantine_retry = 2\n"
+                  "reappear = 1\n\n")
+
+
+def make_daemon(board: SoakBoard, state: str, quick: bool = False) -> Daemon:
     config = os.path.join(state, "smsd.conf")
     with open(config, "w", encoding="ascii") as f:
+        f.write(QUICK_RECOVERY if quick else "")
         f.write("".join(f"[port.{i}]\ndevice = {dev}\n\n" for i, dev in enumerate(board.devices)))
     d = Daemon(os.path.join(state, "state"), ports=len(board.devices))
     d.args = [sys.executable, "-m", "smsd", "run", "--config", config,
@@ -153,12 +170,13 @@ def number(i: int) -> str:
 
 # --- client threads --------------------------------------------------------------------------
 def submitter(d: Daemon, target: int, tally: Tally, stop: threading.Event, seed: int) -> None:
+    backlog = BACKLOG_PER_PORT * d.ports
     rng = random.Random(seed)
     auth = "Basic " + base64.b64encode(f"admin:{d.password}".encode()).decode()
     next_index, accepted = 0, 0
     conn: http.client.HTTPConnection | None = None
     while accepted < target and not stop.is_set():
-        if open_count(d) > BACKLOG:
+        if open_count(d) > backlog:
             time.sleep(0.2)
             continue
         count = min(BATCH, target - accepted)
@@ -172,6 +190,12 @@ def submitter(d: Daemon, target: int, tally: Tally, stop: threading.Event, seed:
                                                          "Content-Type": "application/json"})
             resp = conn.getresponse()
             answer = json.loads(resp.read())
+        except ConnectionRefusedError:
+            # the daemon is down: nothing was stored, the same numbers go in the next request
+            conn = None
+            tally.refused += 1
+            time.sleep(0.2)
+            continue
         except (OSError, http.client.HTTPException, ValueError):
             # refused while down, or killed mid-request: its messages may or may not be stored,
             # so they are not counted as accepted (the end checks every stored message anyway)
@@ -193,6 +217,7 @@ def submitter(d: Daemon, target: int, tally: Tally, stop: threading.Event, seed:
         next_index += count
     if conn is not None:
         conn.close()
+    tally.submitted.set()
 
 
 def feeder(board: SoakBoard, ports: int, tally: Tally, stop: threading.Event, seed: int) -> None:
@@ -212,7 +237,8 @@ def feeder(board: SoakBoard, ports: int, tally: Tally, stop: threading.Event, se
 def thrower(board: SoakBoard, ports: int, every: float, tally: Tally, stop: threading.Event,
             seed: int) -> None:
     rng = random.Random(seed + 2)
-    while not stop.wait(every * rng.uniform(0.5, 1.5)):
+    # no new faults once everything is submitted: the queue's tail then drains
+    while not stop.wait(every * rng.uniform(0.5, 1.5)) and not tally.submitted.is_set():
         kind, port = rng.choice(FAULTS), rng.randrange(ports)
         board.post("/fault", {"port": port, "fault": kind})
         if kind in HELD:
@@ -270,7 +296,7 @@ def settle(d: Daemon, what: str, probe: Any, quiet: float, limit: float) -> None
 
 
 def report(d: Daemon, tally: Tally, journal_path: str, rss: tuple[int, int],
-           duration: float) -> dict[str, float]:
+           duration: float, on_sims: int) -> dict[str, float]:
     accepted = {i for first, n in tally.accepted for i in range(first, first + n)}
     unanswered = {i for first, n in tally.unanswered for i in range(first, first + n)}
     status: dict[int, str] = {}
@@ -324,7 +350,11 @@ def report(d: Daemon, tally: Tally, journal_path: str, rss: tuple[int, int],
     print(f"delivery reports: {delivered} of {len(sent)} sent matched ({dlr_rate:.2f} %); "
           f"{no_report_faults} no_report faults each dropped the network's report of a submit")
     print(f"inbound: {len(tally.inbound)} received by the board, {got} stored"
-          + (f", {doubled} stored twice" if doubled else ""))
+          + (f", {doubled} stored twice" if doubled else "")
+          + f"; {on_sims} messages left in the SIMs' storage")
+    missing = [t for t in tally.inbound if not stored_in.get(t)]
+    if missing:
+        print(f"  not stored: {missing[:8]}")
     print("recovery (fault's end -> the port's next part on the air), per fault kind:")
     for kind, (times, never) in sorted(recovery_times(d, tally).items()):
         med = f"{statistics.median(times):6.2f}" if times else "     -"
@@ -332,7 +362,8 @@ def report(d: Daemon, tally: Tally, journal_path: str, rss: tuple[int, int],
               f"{max(times, default=0):6.2f} s" + (f"  no part after: {never}" if never else ""))
     print(f"daemon RSS: {rss[0] / 1024:.1f} MB early in its first life, {rss[1] / 1024:.1f} MB "
           f"at the end; before each kill: max {max(tally.rss_lives, default=0) / 1024:.1f} MB")
-    return {"lost": lost, "dlr": dlr_rate, "rss_growth": (rss[1] - rss[0]) / 1024,
+    return {"lost": lost, "dlr": dlr_rate, "accepted": len(accepted), "kills": len(tally.kills),
+            "sent": len(sent), "faults": len(tally.faults), "rss_growth": (rss[1] - rss[0]) / 1024,
             "dup_other": sum(dup_other.values())}
 
 
@@ -341,17 +372,18 @@ def rss_of(d: Daemon) -> int:
     return status_kib(d.proc.pid, "VmRSS")
 
 
-def run(args: argparse.Namespace) -> dict[str, float]:
-    state = tempfile.mkdtemp(prefix="smsd-soak-")
+def run(args: argparse.Namespace, state: str | None = None) -> dict[str, float]:
+    """The soak in `state` (a new temp dir when None); its figures, printed and returned."""
+    state = state or tempfile.mkdtemp(prefix="smsd-soak-")
     journal_path = os.path.join(state, "network.jsonl")
     board = SoakBoard(args.ports, args.simulator_latency, journal_path)
-    d = make_daemon(board, state)
+    d = make_daemon(board, state, args.quick_recovery)
     tally, stop = Tally(), threading.Event()
     t0 = time.monotonic()
     try:
         d.start(60, wait_ports=False)
         wait_for(d.all_registered, 60, interval=0.5, what="all ports registered")
-        time.sleep(3)
+        time.sleep(2)
         rss_start = rss_of(d)
         sub = threading.Thread(target=submitter, args=(d, args.messages, tally, stop, args.seed))
         feed = threading.Thread(target=feeder, args=(board, args.ports, tally, stop, args.seed))
@@ -360,11 +392,13 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         for t in (sub, feed, throw):
             t.start()
         next_kill = time.monotonic() + args.kill_every
+        drained_log = False
         while sub.is_alive() or open_count(d) > 0:
             if time.monotonic() - t0 > args.timeout:
                 print("timed out: the queue did not drain", flush=True)
                 break
-            if time.monotonic() >= next_kill and args.kill_every > 0:
+            if (time.monotonic() >= next_kill and args.kill_every > 0
+                    and len(tally.kills) < args.max_kills):
                 tally.rss_lives.append(rss_of(d))
                 down = time.monotonic()
                 d.kill9()
@@ -375,7 +409,12 @@ def run(args: argparse.Namespace) -> dict[str, float]:
                       f"{sum(n for _, n in tally.accepted)} accepted, {open_count(d)} queued",
                       flush=True)
                 next_kill = time.monotonic() + args.kill_every
+            if tally.submitted.is_set() and not drained_log:
+                drained_log = True
+                print(f"[{time.monotonic() - t0:5.0f} s] all {args.messages} accepted, "
+                      f"{open_count(d)} queued", flush=True)
             time.sleep(0.5)
+        print(f"[{time.monotonic() - t0:5.0f} s] queue drained", flush=True)
         stop.set()
         for t in (sub, feed, throw):
             t.join(60)
@@ -386,11 +425,12 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         # late reports come 20 report delays after their submit; inbound to be read off the SIMs
         settle(d, "reports", lambda: db_query(
             d, "SELECT (SELECT COUNT(*) FROM messages WHERE status = 'DELIVERED'), "
-               "(SELECT COUNT(*) FROM inbound)"), quiet=max(5.0, 15 * args.simulator_latency),
+               "(SELECT COUNT(*) FROM inbound)"), quiet=max(3.0, 15 * args.simulator_latency),
             limit=120)
+        print(f"[{time.monotonic() - t0:5.0f} s] reports and inbound settled", flush=True)
         duration = time.monotonic() - t0
         rss_end = rss_of(d)
-        return report(d, tally, journal_path, (rss_start, rss_end), duration)
+        return report(d, tally, journal_path, (rss_start, rss_end), duration, board.stored())
     finally:
         stop.set()
         d.stop()
@@ -406,6 +446,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ports", type=int, default=32)
     p.add_argument("--simulator-latency", type=float, default=0.1,
                    help="simulated submit time per part (s)")
+    p.add_argument("--max-kills", type=int, default=1_000_000, help="stop killing after")
+    p.add_argument("--quick-recovery", action="store_true",
+                   help="short [modem] waits (command 1.5 s, quarantine retry 2 s), for tests")
     p.add_argument("--seed", type=int, default=19)
     p.add_argument("--timeout", type=float, default=7200.0, help="give up after (s)")
     return p
