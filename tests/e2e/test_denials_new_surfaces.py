@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from console_front import Client  # noqa: E402
 
 PW = "pw8chars"
+pytestmark = pytest.mark.xdist_group("denials")     # one daemon (and one relay) for the module
 DEST = "447700900123"
 
 
