@@ -228,6 +228,30 @@ def test_simultaneous_guesses_from_one_address_run_five_slow_checks(box: Box) ->
     assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 15
 
 
+def test_simultaneous_smpp_bind_guesses_share_the_same_five_slow_checks(box: Box) -> None:
+    # SMPP binds hashed outside the limit (64 connections: 64 scrypt buffers of 16 MiB at once)
+    box.svc.users.add("ann", "pw", perms={"smpp"})
+    box.svc.smpp.new_password("ann")                     # two slow secrets to try per bind
+    outcomes: list[str] = []
+    start = threading.Barrier(20)
+
+    def guess() -> None:
+        start.wait()
+        try:
+            box.svc.smpp.authenticate("ann", "bad", remote="10.0.0.1")
+        except Throttled:
+            outcomes.append("refused")
+        except AuthError:
+            outcomes.append("checked")
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 15
+
+
 def test_a_guess_that_passed_the_check_before_the_block_began_is_not_hashed() -> None:
     # Guesses pass check(), then wait for a slow-check slot; if the other guesses fail in
     # between and block the address, the waiting one must be refused, not hashed.

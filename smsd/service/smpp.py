@@ -19,7 +19,7 @@ import string
 import time
 from typing import Any, Callable
 
-from smsd.errors import Forbidden, NotFound
+from smsd.errors import AuthError, Forbidden, NotFound
 from smsd.model import EventRow
 from smsd.service.users import Users
 from smsd.store.db import Store
@@ -50,10 +50,12 @@ class Smpp:
         """The user name when `password` is the user's password or SMPP password and the user
         has the smpp permission; Throttled / AuthError / Forbidden as svc.users.authenticate."""
         self._users.throttle_check(name, remote=remote)
-        ok = bool(name) and (self._store.users.check(name, password)
-                             or self._store.smpp.check_password(name, password))
-        if not ok:
+        if not name:
             self._users.failed(name, remote=remote)      # counts the failure, raises AuthError
+        # within the throttle's limit of simultaneous slow checks, like every other login: 64
+        # binds hashing at once would hold a gigabyte of scrypt buffers
+        if not self._users.check_limited(name, password, remote, self._store.smpp.check_password):
+            raise AuthError("bad user name or password")  # the failure is counted
         self._users.succeeded(name, remote=remote)
         if not self._users.has_perm(name, SMPP_PERM):
             raise Forbidden(f"user {name!r} lacks permission {SMPP_PERM}")

@@ -123,6 +123,29 @@ class Users:
             for release in releases:
                 release()
 
+    def check_limited(self, name: str, password: str, remote: str,
+                      also: Callable[[str, str], bool]) -> bool:
+        """The user's password, else `also` (another slow secret of theirs, e.g. the SMPP
+        password), checked inside the throttle's limit of simultaneous slow checks as every
+        login is (each scrypt holds 16 MiB); a failure is counted. Throttled when blocked."""
+        releases: list[Callable[[], None]] = []
+
+        def before_slow() -> None:
+            if not releases:
+                releases.append(self._throttle.begin_slow_check(name, remote))
+
+        try:
+            ok = self._store.users.check(name, password, before_slow=before_slow)
+            if not ok:
+                before_slow()
+                ok = also(name, password)
+            if not ok:
+                self._throttle.failed(name, remote)
+            return ok
+        finally:
+            for release in releases:
+                release()
+
     def has_perm(self, name: str, perm: str) -> bool:
         info = self._store.users.info(name)
         return info is not None and not info.disabled and (info.admin or perm in info.perms)
