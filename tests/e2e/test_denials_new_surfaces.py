@@ -357,6 +357,20 @@ def _daemon_alive(box: Box) -> Iterator[None]:
     assert box.d.proc is not None and box.d.proc.poll() is None, "".join(box.d.output)[-3000:]
 
 
+@pytest.mark.parametrize("path,fields", [
+    ("/ports/action", {"port": "1", "action": "power_off"}),
+    ("/ports/block", {"port": "1", "slot": "0", "blocked": "1"}),
+    ("/ports/sim", {"port": "1", "slot": "0", "number": "+447700900111"}),
+    ("/ports/settings", {"port": "1"}),
+])
+def test_ports_page_needs_port_control(box: Box, path: str, fields: dict[str, str]) -> None:
+    host, port = box.d.base.removeprefix("http://").split(":")
+    c = Client(host, int(port))
+    assert c.login("alice", PW).status == 303           # web, port 0 assigned, no `ports`
+    assert c.get("/ports").status == 403
+    assert c.post(path, fields).status == 403
+
+
 def from_address(box: Box, source: str, path: str, auth: tuple[str, str] | None = None
                  ) -> tuple[int, bytes]:
     """GET `path` from another loopback address (as the remote relay's requests come)."""
