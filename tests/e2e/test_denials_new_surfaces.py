@@ -253,6 +253,24 @@ def test_smtp_an_authenticated_user_sends_as_themself_from_their_own_address(
     assert box.tasks("smtp") == [("mailer", "from mailer")]
 
 
+def test_smtp_without_login_the_mapped_user_still_needs_the_email_permission(box: Box) -> None:
+    port = reserved_port()
+    box.ozeki("admin", "createdriver", type="SMTP", name="open")
+    box.ozeki("admin", "configdriver", name="open", LISTEN=f"127.0.0.1:{port}", MAILAUTH="off",
+              SENDERS="plain@example.com=plain, mailer@example.com=mailer")
+    assert "Connection started" in box.ozeki("admin", "startdriver", name="open")
+    try:
+        with smtp_client(port) as c:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                c.sendmail("plain@example.com", [f"+{DEST}@x.org"], b"\r\nno email perm\r\n")
+            assert refused.value.smtp_code == 554
+            c.sendmail("mailer@example.com", [f"+{DEST}@x.org"], b"\r\nmapped mailer\r\n")
+    finally:
+        box.ozeki("admin", "stopdriver", name="open")
+    assert ("plain", "no email perm") not in box.tasks("smtp")
+    assert ("mailer", "mapped mailer") in box.tasks("smtp")
+
+
 # --- provider connections -----------------------------------------------------------------------
 @pytest.mark.parametrize("action,params", [
     ("createdriver", {"type": "HTTPClient", "name": "mine"}),
