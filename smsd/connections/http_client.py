@@ -49,6 +49,18 @@ def fill(template: str, values: Mapping[str, str], charset: str = "utf-8",
     return _VARIABLE.sub(one, template.replace(" ", ""))
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A provider's 3xx is its answer, not a hop: followed, it would take the request (and its
+    Basic authorization, which urllib keeps) to any host the answer names, the box's own
+    loopback services included."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def fixed_authority(template: str) -> bool:
     """No $variable before the path: the request goes where the template says, whatever the
     message holds."""
@@ -140,7 +152,7 @@ class HttpClientConnection(Idle):
         self._authorize(request)
         timeout = float(number_or(self.s.get("SUBMITTIMEOUT", "60"), 60, 1, 600))
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:
+            with _OPENER.open(request, timeout=timeout) as answer:
                 text = answer.read(MAX_ANSWER).decode("utf-8", "replace")
                 code = int(answer.status)
         except urllib.error.HTTPError as exc:

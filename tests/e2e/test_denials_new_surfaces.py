@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import http.client
+import http.server
 import smtplib
 import socket
 import sqlite3
 import ssl
+import threading
 import subprocess
 import sys
 import urllib.parse
@@ -313,6 +315,51 @@ def test_http_client_values_cannot_choose_the_host_or_add_parameters() -> None:
     raw.start()
     outcome = raw.submit(Outgoing(id=8, number="+447700900123", text="127.0.0.1:22", sender=""))
     assert not outcome.ok and "host" in outcome.reason
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """A loopback HTTP server: keeps each request's path and Authorization; answers 302 to
+    `location` when set, else 200."""
+    seen: list[tuple[str, str]] = []
+    location = ""
+
+    def do_GET(self) -> None:
+        self.seen.append((self.path, self.headers.get("Authorization", "")))
+        self.send_response(302 if self.location else 200)
+        if self.location:
+            self.send_header("Location", self.location)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def serve(location: str = "") -> http.server.ThreadingHTTPServer:
+    handler = type("Handler", (Recorder,), {"seen": [], "location": location})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_http_client_follows_no_redirect_of_the_provider() -> None:
+    inner = serve()                                  # e.g. a service on the box's loopback
+    provider = serve(f"http://127.0.0.1:{inner.server_port}/internal")
+    try:
+        conn = HttpClientConnection("web", {
+            "TARGETURL": f"http://127.0.0.1:{provider.server_port}/send?to=$recipient",
+            "HTTPAUTHORIZATIONMETHOD": "Basic", "HTTPAUTHORIZATIONUSER": "box",
+            "HTTPAUTHORIZATIONPASSWORD": "provider-secret"}, None)  # type: ignore[arg-type]
+        conn.start()
+        outcome = conn.submit(Outgoing(id=9, number="+447700900123", text="hi", sender=""))
+        assert not outcome.ok and "302" in outcome.reason
+        assert len(provider.RequestHandlerClass.seen) == 1           # type: ignore[attr-defined]
+        assert inner.RequestHandlerClass.seen == []                  # type: ignore[attr-defined]
+    finally:
+        for server in (inner, provider):
+            server.shutdown()
+            server.server_close()
 
 
 def test_a_url_template_whose_host_is_a_variable_is_refused(box: Box) -> None:
