@@ -28,25 +28,33 @@ PW = "s3cret"
 # One user per dialect, with only that dialect's permission.
 USERS = {"json": "api:json", "isms": "api:isms", "intelli": "api:intelli", "ozeki": "api:ozeki",
          "gw": "api:gateway_php"}
-_seeded: list[str] = []          # the store with USERS, made once per process
+# (name, password, permissions, admin) of a user a test store starts with
+UserSpec = tuple[str, str, tuple[str, ...], bool]
+FRONT_USERS: tuple[UserSpec, ...] = tuple((name, PW, (perm,), False)
+                                          for name, perm in USERS.items())
+_seeded: dict[tuple[UserSpec, ...], str] = {}        # the users -> a closed store holding them
 
 
-def seeded_store() -> str:
-    """A closed store file that holds USERS. Adding a user costs two scrypt hashes (a second for
-    the five on the loaded 2-core box), so each Front starts from a copy of this one instead."""
-    if not _seeded:
-        where = tempfile.mkdtemp(prefix="front-seed-")
+def store_with_users(path: str, users: tuple[UserSpec, ...]) -> bool:
+    """Make `path` a copy of a store that holds `users` (made once per process and set of users),
+    unless `path` exists already: True when it was copied. Adding a user costs two scrypt hashes
+    (a second for five on the loaded 2-core box), so test stores start from a copy instead."""
+    if os.path.exists(path):
+        return False
+    if users not in _seeded:
+        where = tempfile.mkdtemp(prefix="store-seed-")
         atexit.register(shutil.rmtree, where, True)
-        path = os.path.join(where, "smsd.db")
-        store = Store(path)
+        seed = os.path.join(where, "smsd.db")
+        store = Store(seed)
         try:
             svc = Service(store, Scheduler(store), {})
-            for name, perm in USERS.items():
-                svc.users.add(name, PW, perms=(perm,))
+            for name, password, perms, admin in users:
+                svc.users.add(name, password, perms=perms, admin=admin)
         finally:
             store.close()
-        _seeded.append(path)
-    return _seeded[0]
+        _seeded[users] = seed
+    shutil.copyfile(_seeded[users], path)
+    return True
 
 
 @dataclass
@@ -59,18 +67,16 @@ class Reply:
 
 class Front:
     def __init__(self, path: str, threads: int = 8, *, sim: SimControl | None = None) -> None:
-        fresh = not os.path.exists(path)
-        if fresh:
-            shutil.copyfile(seeded_store(), path)
+        seeded = store_with_users(path, FRONT_USERS)
         self.store = Store(path)
         self.sched = Scheduler(self.store)
         self.sink = ModemEventSink(self.store, self.sched)
         self.workers = {p: FakeWorker(p, self.sink) for p in range(2)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers)
-        if not fresh:
-            for name, perm in USERS.items():
-                self.svc.users.add(name, PW, perms=(perm,))
+        if not seeded:
+            for name, password, perms, admin in FRONT_USERS:
+                self.svc.users.add(name, password, perms=perms, admin=admin)
         app = honour_connection_close(build_app(self.svc, HttpAuth(self.svc.users), sim=sim))
         self.server = create_server(app, ("127.0.0.1:0",), threads)
         self.host, self.port = listen_addresses(self.server)[0]

@@ -18,10 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))     # tests/: fakes
 import bottle  # noqa: E402
 
 from fakes import FakeWorker, start_all, stop_all  # noqa: E402
+from front import UserSpec, store_with_users  # noqa: E402
 from smsd.api import build_app  # noqa: E402
 from smsd.api.auth import HttpAuth  # noqa: E402
 from smsd.api.closing import honour_connection_close  # noqa: E402
 from smsd.api.server import create_server, listen_addresses  # noqa: E402
+from smsd.model import DEFAULT_PERMISSIONS  # noqa: E402
 from smsd.modem_events import ModemEventSink  # noqa: E402
 from smsd.scheduler import Scheduler  # noqa: E402
 from smsd.service import Service  # noqa: E402
@@ -32,6 +34,9 @@ PW = "web-pass-1"
 ADMIN_PW = "admin-pass-1"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _BODY_CSRF = re.compile(r'data-csrf="([^"]+)"')
+USERS: tuple[UserSpec, ...] = (("admin", ADMIN_PW, DEFAULT_PERMISSIONS, True),
+                               ("alice", PW, ("web",), False),
+                               ("bob", PW, ("web",), False), ("api", PW, ("api:json",), False))
 
 
 class FakeClock:
@@ -60,16 +65,15 @@ class ConsoleFront:
 
     def __init__(self, tmp: Path, *, idle: float = 1800.0, https: bool = False) -> None:
         self.clock = FakeClock()
+        seeded = store_with_users(str(tmp / "smsd.db"), USERS)
         self.store = Store(str(tmp / "smsd.db"))
         self.sched = Scheduler(self.store)
         self.sink = ModemEventSink(self.store, self.sched)
         self.workers = {p: FakeWorker(p, self.sink) for p in range(2)}
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers)
-        self.svc.users.add("admin", ADMIN_PW, admin=True)
-        self.svc.users.add("alice", PW, perms=("web",))
-        self.svc.users.add("bob", PW, perms=("web",))
-        self.svc.users.add("api", PW, perms=("api:json",))
+        for name, password, perms, admin in () if seeded else USERS:
+            self.svc.users.add(name, password, perms=perms, admin=admin)
         app = build_app(self.svc, HttpAuth(self.svc.users), web=None)
         self.console: Console = mount_console(app, self.svc, WebSettings(session_idle=idle),
                                               self.clock)
