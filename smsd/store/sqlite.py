@@ -1,4 +1,13 @@
-"""SQLite plumbing: one connection per thread, short write transactions, after-commit hooks.
+"""SQLite plumbing: a few shared connections, short write transactions, after-commit hooks.
+
+Why not one connection per thread: each connection keeps its own parsed copy of the schema and
+its prepared statements (~140-170 KB), and a 32-port board has ~50 threads that touch the store:
+~8 MB of a box with ~100 MB in all (issue 20). Instead the process has one writer connection,
+used by whichever thread holds the write lock (there is only ever one writer), and up to READERS
+read connections shared by every thread. A bare `conn().execute()` on a read connection runs
+under that connection's lock and fetches all its rows before it returns, so each bare statement
+is still its own snapshot, started after the caller's own previous commit (it sees its own
+writes); `snapshot()` holds one read connection for the whole of its block.
 
 Why a process-wide write lock on top of SQLite's own: SQLite resolves writer contention by
 sleeping in its busy handler (1, 2, 5, 10 ms ...), which wrecks latency when 32 modem threads
@@ -17,17 +26,19 @@ import queue
 import sqlite3
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from smsd.store import migrate
 
 T = TypeVar("T")
+C = TypeVar("C", bound=sqlite3.Connection)
 GROUP_MAX = 256           # calls per shared transaction
 
 log = logging.getLogger("smsd.store")
 
 
 CACHE_KIB = 1024     # page cache per connection
+READERS = 3          # read connections shared by every thread: one core reads at a time anyway
 PRIVATE = 0o600      # the file holds password hashes (and Digest HA1s) and every message
 
 
@@ -62,53 +73,78 @@ class Database:
         self._busy_ms = busy_timeout_ms
         self._local = threading.local()
         self._lock = threading.RLock()
-        self._conns: list[sqlite3.Connection] = []
+        self._writer: sqlite3.Connection | None = None
+        self._writer_sync = synchronous
+        self._readers: list[_SharedReader] = []
+        self._turn = 0                      # round robin among busy readers
         self._conns_lock = threading.Lock()
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._queued = 0                  # calls handed to the committer and not yet finished
         self._queued_lock = threading.Lock()
         self._committer: threading.Thread | None = None
         try:
-            migrate.upgrade(self.conn(), path, migrations)
+            with self._lock:
+                migrate.upgrade(self._writer_conn(), path, migrations)
         except BaseException:
             self.close()
             raise
 
     # --- connections ----------------------------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
-        """This thread's connection (autocommit mode: each bare statement is its own snapshot)."""
+        """The connection for this thread's statements: inside `write()` or `snapshot()` the one
+        that block holds; otherwise a shared read connection in autocommit mode (each bare
+        statement is its own snapshot; see the module's doc)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._open()
-            self._local.conn = conn
-        return conn
+        if conn is not None:
+            return conn
+        return self._reader()
 
-    def _open(self) -> sqlite3.Connection:
+    def _reader(self) -> _SharedReader:
+        """An idle read connection if there is one, a new one while there are fewer than
+        READERS, else the next in turn (its lock queues this thread behind the statement)."""
+        with self._conns_lock:
+            for reader in self._readers:
+                if not reader.busy():
+                    return reader
+            if len(self._readers) < READERS:
+                reader = self._open(_SharedReader)
+                self._readers.append(reader)
+                return reader
+            self._turn = (self._turn + 1) % len(self._readers)
+            return self._readers[self._turn]
+
+    def _writer_conn(self) -> sqlite3.Connection:
+        """The one writer connection; only the holder of the write lock uses it."""
+        if self._writer is None:
+            self._writer = self._open(sqlite3.Connection)
+        return self._writer
+
+    def _open(self, factory: type[C]) -> C:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                               timeout=self._busy_ms / 1000)
+                               timeout=self._busy_ms / 1000, factory=factory)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._sync}")
         conn.execute(f"PRAGMA busy_timeout={self._busy_ms}")
-        # One connection per thread and ~35 threads on a 32-port board: a 16 MB cache each could
-        # grow the daemon by hundreds of MB. The hot set (queued parts, recent messages) is small.
+        # The hot set (queued parts, recent messages) is small; a bigger cache would only grow.
         conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-        with self._conns_lock:
-            self._conns.append(conn)
         return conn
 
     def relax_this_thread(self) -> None:
         """Commits of the calling thread stop waiting for fsync (WAL keeps them consistent).
 
         Only for threads whose writes may be lost in a power cut without breaking a promise."""
-        self.conn().execute("PRAGMA synchronous=NORMAL")
+        self._local.sync = "NORMAL"
 
     def close(self) -> None:
         if self._committer is not None:
             self._calls.put(None)
             self._committer.join(5)
             self._committer = None
-        with self._conns_lock:
-            conns, self._conns = self._conns, []
+        with self._lock, self._conns_lock:
+            conns: list[sqlite3.Connection] = list(self._readers)
+            if self._writer is not None:
+                conns.append(self._writer)
+            self._readers, self._writer = [], None
         for conn in conns:
             conn.close()
         self._local = threading.local()
@@ -118,8 +154,8 @@ class Database:
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction; nested calls on one thread join the outer one."""
         local = self._local
-        conn = self.conn()
         if getattr(local, "depth", 0):
+            conn = self.conn()
             local.depth += 1
             try:
                 yield conn
@@ -127,18 +163,31 @@ class Database:
                 local.depth -= 1
             return
         with self._lock:
-            hooks = self._begin(local, conn)
+            conn = self._writer_conn()
+            self._set_sync(conn, getattr(local, "sync", self._sync))
+            outer = getattr(local, "conn", None)
+            local.conn = conn
             try:
-                yield conn
-            except BaseException:
-                self._end(local, conn, "ROLLBACK")
-                raise
-            self._end(local, conn, "COMMIT")
+                hooks = self._begin(local, conn)
+                try:
+                    yield conn
+                except BaseException:
+                    self._end(local, conn, "ROLLBACK")
+                    raise
+                self._end(local, conn, "COMMIT")
+            finally:
+                local.conn = outer
         for hook in hooks:
             try:
                 hook()
             except Exception:   # noqa: BLE001 - the data is committed; a hook must not undo that
                 log.exception("after-commit hook failed")
+
+    def _set_sync(self, conn: sqlite3.Connection, sync: str) -> None:
+        """The writer takes the synchronous level of the thread about to write (write lock held)."""
+        if sync != self._writer_sync:
+            conn.execute(f"PRAGMA synchronous={sync}")
+            self._writer_sync = sync
 
     def _begin(self, local: threading.local, conn: sqlite3.Connection) -> list[Callable[[], None]]:
         conn.execute("BEGIN IMMEDIATE")
@@ -172,15 +221,23 @@ class Database:
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """A consistent read over several statements (joins a write transaction if in one)."""
-        conn = self.conn()
-        if getattr(self._local, "depth", 0) or conn.in_transaction:
-            yield conn
+        local = self._local
+        held: sqlite3.Connection | None = getattr(local, "conn", None)
+        if held is not None:
+            yield held
             return
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
+        reader = self._reader()
+        with reader.held():
+            if reader.in_transaction:     # someone began one by hand on it: join it, as before
+                yield reader
+                return
+            local.conn = reader
+            reader.execute("BEGIN")
+            try:
+                yield reader
+            finally:
+                local.conn = None
+                reader.execute("COMMIT")
 
     # --- group commit ---------------------------------------------------------------------------
     def grouped(self, fn: Callable[[], T]) -> T:
@@ -287,3 +344,72 @@ class _Call:
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = threading.Event()
+
+
+class _SharedReader(sqlite3.Connection):
+    """A read connection shared by threads: each `execute` runs under its lock and fetches all
+    rows at once, so two threads' statements never interleave on it (one's implicit read
+    transaction would otherwise hand the other an older snapshot than its own last commit)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = threading.RLock()
+        self._users = 0
+
+    def busy(self) -> bool:
+        return self._users > 0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """This thread alone uses the connection for the block (others queue on its lock)."""
+        with self.lock:
+            self._users += 1
+            try:
+                yield
+            finally:
+                self._users -= 1
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _Rows:  # type: ignore[override]
+        with self.held():
+            cur = super().execute(sql, parameters)
+            return _Rows(cur.fetchall(), cur)
+
+
+class _Rows:
+    """A statement's rows, already fetched; reads like the cursor it came from."""
+
+    def __init__(self, rows: list[Any], cur: sqlite3.Cursor) -> None:
+        self._rows = rows
+        self._at = 0
+        self._cur = cur
+
+    def fetchone(self) -> Any:
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        part = self._rows[self._at:self._at + size]
+        self._at += len(part)
+        return part
+
+    def fetchall(self) -> list[Any]:
+        rest = self._rows[self._at:]
+        self._at = len(self._rows)
+        return rest
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cur.lastrowid
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+    @property
+    def description(self) -> Sequence[Any] | None:
+        return self._cur.description
