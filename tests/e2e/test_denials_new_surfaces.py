@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from console_front import Client  # noqa: E402
 
 PW = "pw8chars"
+LONG_PW = "longer-than-eight"
 pytestmark = pytest.mark.xdist_group("denials")     # one daemon (and one relay) for the module
 DEST = "447700900123"
 
@@ -87,6 +88,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
                             ("nosmpp", "api:json"), ("dave", "smpp"),
                             ("mailer", "email"), ("plain", "api:json")):
             smsd_cli(d, "user", "add", name, "--password", PW, "--perm", perms)
+        smsd_cli(d, "user", "add", "longpw", "--password", LONG_PW, "--perm", "smpp")
         smsd_cli(d, "user", "assign", "alice", "--ports", "0")
         smsd_cli(d, "user", "assign", "bob", "--ports", "1")
         smsd_cli(d, "user", "disable", "dave")
@@ -126,6 +128,19 @@ def test_smpp_bind_refused_to_disabled_users_users_without_smpp_and_strangers(
     raw = box.raw()
     try:
         assert raw.bind(user, PW) != 0
+    finally:
+        raw.close()
+
+
+@pytest.mark.parametrize("password", [LONG_PW[:8], LONG_PW[:9], LONG_PW])
+def test_smpp_a_long_password_never_binds_cut_or_whole(box: Box, password: str) -> None:
+    """A bind carries 8 characters: a user with a longer password binds with an SMPP password
+    of its own, never with the first 8 characters of the real one (nor anything longer)."""
+    raw = box.raw()
+    try:
+        assert raw.bind("longpw", password) != 0
+    except (OSError, AttributeError):
+        pass                                    # closed without an answer: refused too
     finally:
         raw.close()
 
