@@ -20,14 +20,18 @@ from smsd.service import Service
 from smsd.store import Store
 
 from fakes import FakeWorker, start_all, stop_all, wait_for
+from front import UserSpec, store_with_users
 
 PW = "s3cret"
+USERS: tuple[UserSpec, ...] = (("nagios", PW, ("api:isms",), False),
+                               ("webonly", PW, ("web",), False))
 
 
 class Box:
     """Store + running scheduler + fake workers + Service + the HTTP app, as the daemon wires it."""
 
     def __init__(self, path: str, ports: int = 4, limits: Limits = Limits()) -> None:
+        seeded = store_with_users(path, USERS)          # a copy: no scrypt per test
         self.store = Store(path)
         self.sched = Scheduler(self.store)
         self.sink = ModemEventSink(self.store, self.sched)
@@ -35,9 +39,9 @@ class Box:
         self.sched.attach(self.workers)
         self.svc = Service(self.store, self.sched, self.workers, limits=limits)
         self.app = build_app(self.svc, HttpAuth(self.svc.users))
-        self.svc.users.add("nagios", PW, perms=("api:isms",))
+        for name, password, perms, admin in () if seeded else USERS:
+            self.svc.users.add(name, password, perms=perms, admin=admin)
         self.svc.users.set_ports("nagios", range(ports))     # it reads every port's inbox
-        self.svc.users.add("webonly", PW, perms=("web",))
 
     def start(self) -> "Box":
         start_all(self.sched, self.workers)
