@@ -332,11 +332,11 @@ class Daemon:
         self._announce()
 
     def _start_remote(self) -> None:
-        from smsd.drp.lazy_tunnel import LazyTunnel
+        from smsd.service.remote import LazyTunnel
         self.service.remote.attach(LazyTunnel(self._remote_tunnel), self.cfg.remote)
 
     def _remote_tunnel(self) -> Any:
-        """The real tunnel, made on its first start (smsd/drp/lazy_tunnel.py says why)."""
+        """The real tunnel, made on its first start (smsd/service/remote.py, LazyTunnel, says why)."""
         from smsd.drp.device import RemoteTunnel
         from smsd.drp.device_stream import LocalTarget
         local = LocalTarget.of(self.cfg.listen, self.cfg.tls_listen)

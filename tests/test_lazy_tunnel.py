@@ -1,4 +1,4 @@
-"""The daemon's remote tunnel is made on its first start (smsd/drp/lazy_tunnel.py, issue 20):
+"""The daemon's remote tunnel is made on its first start (LazyTunnel in smsd/service/remote.py, issue 20):
 a box that never switches the remote connection on never loads smsd.drp.device."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from e2e.harness import Daemon, wait_for
 from smsd.drp.device import RemoteTunnel
 from smsd.drp.device_stream import LocalTarget
-from smsd.drp.lazy_tunnel import LazyTunnel
+from smsd.service.remote import LazyTunnel
 from smsd.drp.settings import RemoteSettings
 
 
