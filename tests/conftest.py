@@ -22,8 +22,9 @@ def _process_umask_restored() -> Iterator[None]:
 # browser tests (build/screenshots/, which the walk clears, and a Chromium each, too heavy for two
 # at once on the 2-core box) and the upgrade tests (the venvs under build/upgrade-venvs/, made
 # once under a file lock; one worker makes them while the other runs the rest). Everything else
-# is isolated already (tmp_path, ports picked by the kernel, a private D-Bus per module) and is
-# spread freely. The groups are given here by path, so a new test in those files needs nothing.
+# is isolated already (tmp_path; ports bound by the kernel, or held for a daemon by
+# e2e/harness.py's reserved_port; a private D-Bus per module) and is spread freely. The groups
+# are given here by path, so a new test in those files needs nothing.
 TESTS = Path(__file__).parent
 GROUPS = {
     "web/test_browser_walk.py": "browser",
