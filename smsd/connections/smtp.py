@@ -182,6 +182,8 @@ class SmtpConnection:
             return
         self._controller = controller
         self._detail += f"; e-mail to SMS on {listen}"
+        if self.auth and not loopback(host):
+            self._detail += " (refusing all: SMTP AUTH needs TLS off loopback; relay to 127.0.0.1)"
 
     def stop(self) -> None:
         self._running = False

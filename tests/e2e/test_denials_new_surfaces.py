@@ -29,6 +29,7 @@ from e2e.harness import ADMIN_PW, Daemon, reserved_port, wait_for
 from e2e.test_smpp import Raw
 from smsd.connections.base import Outgoing
 from smsd.connections.http_client import HttpClientConnection
+from smsd.connections.smtp import SmtpConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
@@ -286,6 +287,38 @@ def test_smtp_without_login_the_mapped_user_still_needs_the_email_permission(box
         box.ozeki("admin", "stopdriver", name="open")
     assert ("plain", "no email perm") not in box.tasks("smtp")
     assert ("mailer", "mapped mailer") in box.tasks("smtp")
+
+
+class AnyLogin:
+    """An Inbound that would let anyone log in and take any mail (what must not be reached)."""
+    taken: list[str] = []
+
+    def mail(self, connection: str, user: str, numbers: list[str], text: str) -> None:
+        self.taken.append(text)
+
+    def mail_login(self, user: str, password: str, remote: str) -> bool:
+        return True
+
+    def received(self, *args: Any) -> None: ...
+
+    def receipt(self, *args: Any) -> None: ...
+
+
+def test_smtp_off_loopback_offers_no_auth_in_the_clear_so_takes_nothing() -> None:
+    port = reserved_port()
+    inbound = AnyLogin()
+    conn = SmtpConnection("m", {"LISTEN": f"0.0.0.0:{port}"}, inbound)
+    conn.start()
+    try:
+        assert "refusing all" in conn.status().detail
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as c:
+            c.ehlo()
+            assert not c.has_extn("auth")
+            with pytest.raises(smtplib.SMTPSenderRefused):
+                c.sendmail("x@example.com", [f"{DEST}@x.org"], b"\r\nplain text login\r\n")
+    finally:
+        conn.stop()
+    assert inbound.taken == []
 
 
 # --- provider connections -----------------------------------------------------------------------
