@@ -9,8 +9,8 @@ Template variables (the document's, and the Ozeki manual's names beside them):
 
 Values are URL-encoded in ENCODINGCHARSET unless NOURLENCODING is on. A template whose scheme,
 host or port holds a variable is refused: a sender's recipient or text must never choose where
-the box connects (with NOURLENCODING on, a text such as "x@10.0.0.1/" could otherwise). REQUESTMETHOD Get requests
-the URL; Post posts the URL's query string as the body (POSTDATACONTENTTYPE) to the URL before
+the box connects (with NOURLENCODING on, a text such as "x@10.0.0.1/" could otherwise).
+REQUESTMETHOD Get requests the URL; Post posts the URL's query string as the body (POSTDATACONTENTTYPE) to the URL before
 it. The answer decides: RESPFAILED found in the body -> failed; RESPSUCCESS set -> accepted only
 when found (a regular expression; its first group, if any, is the provider's message id);
 neither set -> any 2xx. A request that could not be made at all leaves the message waiting.
