@@ -104,30 +104,28 @@ class Users:
         self._throttle.succeeded(name, remote)
 
     def _password_ok(self, name: str, password: str, perm: str, remote: str) -> bool:
-        """Check the password, the slow hash inside the throttle's limit of simultaneous checks;
-        a failure is counted before that slot is given back, so the next check sees it."""
-        releases: list[Callable[[], None]] = []
-
-        def before_slow() -> None:        # once per login, however many hashes it computes
-            if not releases:
-                releases.append(self._throttle.begin_slow_check(name, remote))
-
-        try:
-            ok = self._store.users.check(name, password, before_slow=before_slow) or (
-                perm in SHA1_PASSWORD_PERMS and _SHA1_HEX(password) is not None
-                and self._store.users.check_sha1(name, password, before_slow=before_slow))
-            if not ok:
-                self._throttle.failed(name, remote)
-            return ok
-        finally:
-            for release in releases:
-                release()
+        """Check the password (or its SHA-1 hex, for the permissions that take one) inside the
+        throttle's limit of simultaneous slow checks."""
+        def sha1(gate: Callable[[], None]) -> bool:
+            return (perm in SHA1_PASSWORD_PERMS and _SHA1_HEX(password) is not None
+                    and self._store.users.check_sha1(name, password, before_slow=gate))
+        return self._limited(name, password, remote, sha1)
 
     def check_limited(self, name: str, password: str, remote: str,
                       also: Callable[[str, str], bool]) -> bool:
         """The user's password, else `also` (another slow secret of theirs, e.g. the SMPP
         password), checked inside the throttle's limit of simultaneous slow checks as every
         login is (each scrypt holds 16 MiB); a failure is counted. Throttled when blocked."""
+        def other(gate: Callable[[], None]) -> bool:
+            gate()
+            return also(name, password)
+        return self._limited(name, password, remote, other)
+
+    def _limited(self, name: str, password: str, remote: str,
+                 also: Callable[[Callable[[], None]], bool]) -> bool:
+        """The password, else `also(gate)`, each slow hash behind `gate`: one slot of the
+        throttle's limit of simultaneous checks per login, however many hashes it computes; a
+        failure is counted before that slot is given back, so the next check sees it."""
         releases: list[Callable[[], None]] = []
 
         def before_slow() -> None:
@@ -135,10 +133,8 @@ class Users:
                 releases.append(self._throttle.begin_slow_check(name, remote))
 
         try:
-            ok = self._store.users.check(name, password, before_slow=before_slow)
-            if not ok:
-                before_slow()
-                ok = also(name, password)
+            ok = self._store.users.check(name, password, before_slow=before_slow) \
+                or also(before_slow)
             if not ok:
                 self._throttle.failed(name, remote)
             return ok
