@@ -17,23 +17,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
+from smsd.connections import lazy
 from smsd.connections.base import Connection, Outgoing, Status, on
 from smsd.connections.http_client import HttpClientConnection
 from smsd.connections.http_server import HttpServerConnection
-from smsd.connections.smpp_client import SmppConnection
-from smsd.connections.smtp import MailInbound, SmtpConnection
 from smsd.routing import CONNECTION_BASE
 from smsd.store.connections import ConnectionRow, Connections, Routed
+
+if TYPE_CHECKING:
+    from smsd.connections.smtp import MailInbound
 
 log = logging.getLogger(__name__)
 POLL = 0.5
 REST_MAX = 60.0          # seconds a connection rests, at most, after a provider was unreachable
 
 BUILDERS: dict[str, Callable[[str, dict[str, str], MailInbound], Connection]] = {
-    "SMPP": SmppConnection, "HTTPClient": HttpClientConnection,
-    "HTTPServer": HttpServerConnection, "SMTP": SmtpConnection}
+    "SMPP": lazy.smpp, "HTTPClient": HttpClientConnection,    # SMPP, SMTP: imported when built
+    "HTTPServer": HttpServerConnection, "SMTP": lazy.smtp}
 
 
 def number_of(row_id: int) -> int:

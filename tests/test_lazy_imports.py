@@ -1,0 +1,55 @@
+"""Libraries only some boxes use are imported when first used, not at the daemon's start
+(issue 20: every module a daemon loads stays resident): the SMPP client (smpplib) and the SMTP
+connection (smtplib) with no such connection configured, the SMPP front end without [smpp]
+listen. Asserted from inside a running daemon, as tests/test_lazy_tunnel.py does."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from e2e.harness import Daemon, wait_for
+from smsd.connections import lazy
+from smsd.connections.manager import BUILDERS
+from smsd.connections.smpp_client import SmppConnection
+from smsd.connections.smtp import SmtpConnection
+
+LAZY = ("smpplib", "smtplib", "smsd.connections.smpp_client", "smsd.connections.smtp",
+        "smsd.smpp.server", "smsd.drp.device")
+
+PROBE = ("import sys, threading, time, runpy, json\n"
+         f"LAZY = {LAZY!r}\n"
+         "def probe():\n"
+         "    time.sleep(3)\n"
+         "    print('PROBE', json.dumps([m for m in LAZY if m in sys.modules]), flush=True)\n"
+         "threading.Thread(target=probe, daemon=True).start()\n"
+         "runpy.run_module('smsd', run_name='__main__')\n")
+
+
+def test_a_daemon_without_smpp_or_smtp_connections_never_loads_their_clients(
+        tmp_path: Path) -> None:
+    d = Daemon(str(tmp_path / "state"), ports=1, command=(sys.executable, "-c", PROBE))
+    try:
+        d.start(wait_ports=False)
+        line = wait_for(lambda: next((x for x in d.output if x.startswith("PROBE")), None), 20,
+                        what="the probe's line")
+    finally:
+        d.stop()
+    assert json.loads(str(line).split(" ", 1)[1]) == []
+
+
+def test_the_manager_still_builds_every_kind() -> None:
+    # In a fresh interpreter: importing the manager loads neither client; building one does.
+    code = ("import sys\n"
+            "from smsd.connections.manager import BUILDERS\n"
+            "print('smpplib' in sys.modules, 'smtplib' in sys.modules)\n"
+            "BUILDERS['SMPP']('s', {}, None)\n"
+            "BUILDERS['SMTP']('m', {}, None)\n"
+            "print('smpplib' in sys.modules, 'smtplib' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.split("\n")
+    assert out[:2] == ["False False", "True True"]
+    assert isinstance(lazy.smpp("s", {"USESAR": "on"}, None), SmppConnection)  # type: ignore[arg-type]
+    assert isinstance(lazy.smtp("m", {}, None), SmtpConnection)  # type: ignore[arg-type]
+    assert set(BUILDERS) == {"SMPP", "HTTPClient", "HTTPServer", "SMTP"}
