@@ -6,7 +6,7 @@ PY=${1:-.venv/bin/python}
 LOG=$(mktemp "${TMPDIR:-/tmp}/smsd-bench.XXXXXX")
 failed=""
 for b in ${BENCHES:-pdu_codec startup memory dispatch intake smpp credits login_flood conn_flood \
-          drp_soak}; do
+          drp_soak soak}; do
     echo "== bench/$b.py"
     "$PY" "bench/$b.py" >"$LOG.one" 2>&1
     status=$?
