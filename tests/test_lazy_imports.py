@@ -1,7 +1,7 @@
 """Libraries only some boxes use are imported when first used, not at the daemon's start
 (issue 20: every module a daemon loads stays resident): the SMPP client (smpplib) and the SMTP
 connection (smtplib) with no such connection configured, the SMPP front end without [smpp]
-listen. Asserted from inside a running daemon, as tests/test_lazy_tunnel.py does."""
+listen, zoneinfo until a time zone is checked, difflib until a config key is misspelt. Asserted from inside a running daemon, as tests/test_lazy_tunnel.py does."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ from smsd.connections.smpp_client import SmppConnection
 from smsd.connections.smtp import SmtpConnection
 
 LAZY = ("smpplib", "smtplib", "smsd.connections.smpp_client", "smsd.connections.smtp",
-        "smsd.smpp.server", "smsd.drp.device")
+        "smsd.smpp.server", "smsd.drp.device", "zoneinfo", "difflib")
 
 PROBE = ("import sys, threading, time, runpy, json\n"
          f"LAZY = {LAZY!r}\n"

@@ -27,7 +27,6 @@ values, this module scans the file for them itself.
 from __future__ import annotations
 
 import configparser
-import difflib
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -129,6 +128,7 @@ def key_lines(text: str) -> dict[tuple[str, str], int]:
 
 def did_you_mean(word: str, choices: Iterable[str], form: str = "'%s'") -> str:
     """" (did you mean 'x'?)" when one choice is close to the word, else ""."""
+    import difflib     # here: only a config mistake needs it, and it stays resident once loaded
     close = difflib.get_close_matches(word, sorted(choices), n=1)
     return f" (did you mean {form % close[0]}?)" if close else ""
 

@@ -17,7 +17,6 @@ import ipaddress
 import os
 import re
 import tempfile
-import zoneinfo
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
@@ -196,6 +195,7 @@ def check_hostname(name: str, what: str, *, fqdn: bool = False) -> None:
 def _check_timezone(tz: str) -> None:
     if not tz or not _TZ(tz) or ".." in tz:
         raise _fail(f"time zone {tz!r} is not a zone name like Europe/London")
+    import zoneinfo    # here: with sysconfig ~0.8 MB a daemon would keep for one rare check
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
