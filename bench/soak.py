@@ -456,6 +456,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # a SIGTERM (or SIGINT, ignored in a background job) still stops the daemon and the board
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"soak: {args.messages} messages on {args.ports} ports at {args.simulator_latency} s "
           f"per part; SIGKILL every {args.kill_every:g} s; a fault every {args.fault_every:g} s "
           f"of {len(FAULTS)} kinds", flush=True)

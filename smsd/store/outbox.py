@@ -615,8 +615,9 @@ def _match_early_report(conn: sqlite3.Connection, port: int, mr: int, message_id
     if row is None:
         return
     for report_id, number, st in conn.execute(
-            "SELECT id, number, st FROM delivery_reports WHERE message_id IS NULL AND port = ? "
-            "AND mr = ? AND received >= ? ORDER BY id", (port, mr, now - EARLY_REPORT_WINDOW)
+            # `time` is an unmatched report's received time, and indexed: only the last seconds
+            "SELECT id, number, st FROM delivery_reports WHERE time >= ? AND message_id IS NULL "
+            "AND port = ? AND mr = ? ORDER BY time", (now - EARLY_REPORT_WINDOW, port, mr)
             ).fetchall():
         if same_subscriber(number, row[0]):
             conn.execute("UPDATE delivery_reports SET part_id = ?, message_id = ?, number = ? "
