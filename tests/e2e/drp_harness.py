@@ -15,7 +15,7 @@ import threading
 import urllib.parse
 from typing import Any
 
-from e2e.harness import ADMIN_PW, Daemon, free_port, wait_for
+from e2e.harness import ADMIN_PW, Daemon, reserved_port, wait_for
 
 SMSD = (sys.executable, "-m", "smsd")
 
@@ -31,7 +31,7 @@ def drp(state_dir: str, *args: str, stdin: str | None = None) -> str:
 class Relay:
     def __init__(self, state_dir: str, *extra: str) -> None:
         self.state_dir = state_dir
-        self.port, self.device_port = free_port(), free_port()
+        self.port, self.device_port = reserved_port(), reserved_port()
         self.extra = extra
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
