@@ -370,9 +370,13 @@ class _SharedReader(sqlite3.Connection):
                 self._users -= 1
 
     def execute(self, sql: str, parameters: Any = (), /) -> _Rows:  # type: ignore[override]
-        with self.held():
-            cur = super().execute(sql, parameters)
-            return _Rows(cur.fetchall(), cur)
+        with self.lock:           # as held(), without a generator per statement: the hot path
+            self._users += 1
+            try:
+                cur = super().execute(sql, parameters)
+                return _Rows(cur.fetchall(), cur)
+            finally:
+                self._users -= 1
 
 
 class _Rows:
