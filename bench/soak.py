@@ -39,6 +39,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -374,6 +375,7 @@ def rss_of(d: Daemon) -> int:
 
 def run(args: argparse.Namespace, state: str | None = None) -> dict[str, float]:
     """The soak in `state` (a new temp dir when None); its figures, printed and returned."""
+    own_state = state is None
     state = state or tempfile.mkdtemp(prefix="smsd-soak-")
     journal_path = os.path.join(state, "network.jsonl")
     board = SoakBoard(args.ports, args.simulator_latency, journal_path)
@@ -435,6 +437,10 @@ def run(args: argparse.Namespace, state: str | None = None) -> dict[str, float]:
         stop.set()
         d.stop()
         board.stop()
+        if own_state and not args.keep_state:
+            shutil.rmtree(state, ignore_errors=True)      # ~100 MB after 50,000 messages
+        elif own_state:
+            print(f"state, database and network journal kept in {state}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -449,6 +455,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-kills", type=int, default=1_000_000, help="stop killing after")
     p.add_argument("--quick-recovery", action="store_true",
                    help="short [modem] waits (command 1.5 s, quarantine retry 2 s), for tests")
+    p.add_argument("--keep-state", action="store_true",
+                   help="keep the temp dir (database, network journal) for a look afterwards")
     p.add_argument("--seed", type=int, default=19)
     p.add_argument("--timeout", type=float, default=7200.0, help="give up after (s)")
     return p
