@@ -231,7 +231,7 @@ def message_ids(params: Mapping[str, str]) -> list[tuple[str, int]]:
             continue
         kind = "in" if text[:2].upper() == "IN" else "out"
         digits = text[2:] if kind == "in" else text
-        if not digits.isdigit() or len(digits) > 18:
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
             raise OzekiError(x.BAD_PARAMETER, f"messageid {text[:24]!r} is not a message id")
         out.append((kind, int(digits)))
     if not out:

@@ -62,7 +62,7 @@ def create(svc: Service, params: Mapping[str, str], user: str) -> list[Item]:
         return [provider_report(info, "Connection created (stopped: configure it, then "
                                       "startdriver)")]
     raw_port = params.get("port", "").strip()
-    if raw_port and not raw_port.isdigit():
+    if raw_port and not (raw_port.isascii() and raw_port.isdigit() and len(raw_port) <= 4):
         raise OzekiError(x.BAD_PARAMETER, "port must be a modem port number")
     driver = svc.ports.connection_create(params.get("type", ""),
                                          params.get("name", "").strip() or None,

@@ -40,7 +40,7 @@ def _query(req: PageRequest, box: str) -> tuple[dict[str, str], MessageQuery | N
         bottle.response.status = 400
         return values, None
     task = values["task"]
-    if task.isdigit() and box == "outbox":
+    if is_number(task) and box == "outbox":
         q = replace(q, task_id=int(task))
     return values, q
 

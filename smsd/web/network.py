@@ -97,7 +97,7 @@ def _parse(values: dict[str, str]) -> tuple[NetworkSettings, int]:
     if values["mode"] not in ("dhcp", "static"):
         raise InvalidNetworkSettings("address: choose DHCP or a static address")
     prefix_text = values["prefix"].strip() or "24"
-    if not prefix_text.isdigit() or len(prefix_text) > 3:
+    if not is_number(prefix_text, 3):
         raise InvalidNetworkSettings(f"prefix {values['prefix']!r} must be a whole number")
     window_text = values["confirm_within"].strip() or str(DEFAULT_WINDOW)
     if not is_number(window_text) or not MIN_WINDOW <= int(window_text) <= MAX_WINDOW:

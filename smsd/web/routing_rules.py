@@ -61,7 +61,7 @@ def _fail(req: PageRequest, exc: BadRequest, default: str, entered: dict[str, An
 
 def _port_list(req: PageRequest, texts: list[str]) -> list[int] | None:
     """Port numbers from form values (0-based, as the options carry); None: one is bad."""
-    if any(not t.isdigit() or len(t) > 4 for t in texts):
+    if any(not is_number(t, 4) for t in texts):
         return None
     return [int(t) for t in texts]
 
@@ -202,9 +202,9 @@ def add_forward(req: PageRequest) -> str:
     entered = {key: form.get(key, "") for key in FORWARD_FIELDS}
     port_text, rate_text = entered["fwd_port"].strip(), entered["fwd_rate"].strip()
     try:
-        if port_text and not port_text.isdigit():
+        if port_text and not is_number(port_text, 4):
             raise BadRequest("forward port: any, or one of the box's ports", field="fwd_port")
-        if not rate_text.isdigit() or len(rate_text) > 6:
+        if not is_number(rate_text, 6):
             raise BadRequest("forward rate: 1 to 3600 forwards per sender per hour",
                              field="fwd_rate")
         numbers = entered["fwd_numbers"].replace(";", ",").split(",")

@@ -70,7 +70,7 @@ def form(req: PageRequest, values: dict[str, str] | None = None,
     values = values or {}
     task = req.query().get("task", "")
     progress = None
-    if task.isdigit():
+    if is_number(task):
         try:
             progress = req.svc.search.task_progress(int(task), req.user)
         except NotFound:
