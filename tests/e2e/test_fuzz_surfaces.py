@@ -418,7 +418,8 @@ def test_console_forms(box: Box, session: Session, req: tuple[str, str, dict[str
     elif state == "good":
         fields = {**fields, "csrf": session.csrf.decode()}
     elif state == "wrong-csrf":
-        fields = {**fields, "csrf": "x" + session.csrf.decode()[1:]}
+        good = session.csrf.decode()                  # one character changed: never the token
+        fields = {**fields, "csrf": ("y" if good[0] == "x" else "x") + good[1:]}
     charset = "latin-1" if how == "latin-1" else "utf-8"
     body = urllib.parse.urlencode(fields, encoding=charset, errors="replace").encode()
     target = path.encode()
