@@ -72,10 +72,19 @@ old_deb() {
         fail "$VERSION is not newer than the last release $OLD_VERSION"
 }
 
+# The Python libraries the package under test depends on. The booted system has no network, so
+# the ones the last release did not need yet (a release may add a dependency) are installed at
+# bootstrap time, where apt can reach the archive; the upgrade then finds them in place.
+new_python_deps() {
+    dpkg-deb --field "$DEB" Depends | tr ',' '\n' | sed 's/(.*//; s/|.*//; s/:any//; s/ //g' |
+        grep '^python3-' | paste -sd, -
+}
+
 bootstrap() {
     python3 "$HERE/apt_sources.py" bookworm >"$OUT/sources.list"
     say "bootstrapping bookworm from: $(head -n 1 "$OUT/sources.list")"
-    mmdebstrap --variant=minbase --include=systemd,systemd-sysv,dbus,man-db,procps,python3-cryptography \
+    mmdebstrap --variant=minbase \
+        --include=systemd,systemd-sysv,dbus,man-db,procps,python3-cryptography,"$(new_python_deps)" \
         --customize-hook="copy-in $OLD_DEB /tmp" \
         --customize-hook='chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /tmp/'"$(basename "$OLD_DEB")" \
         --customize-hook='rm -f "$1"/tmp/*.deb' \
