@@ -13,12 +13,11 @@ import threading
 from typing import Sequence
 
 from smsd.errors import BadRequest, ServiceError
-from smsd.model import (REG_NO_SIM, REG_POWER_OFF, STATE_POWER_OFF, STATE_QUARANTINED,
-                        STATE_RECOVERING)
+from smsd.model import STATE_QUARANTINED, STATE_RECOVERING
 from smsd.modem.calls import ALL_REASONS, CallForward, ForwardResult
 from smsd.scheduler import Scheduler
 from smsd.service.access import AccessPolicy
-from smsd.service.ports import Ports
+from smsd.service.ports import Ports, require_sim
 from smsd.service.sending import parse_query_time
 from smsd.store.cdr import CallDetail
 from smsd.store.db import Store
@@ -119,10 +118,7 @@ class Calls:
         self._ports.known([port])
         self._access.require_port_control(user, "call forwarding")
         info = self._scheduler.info(port)
-        if info.state == STATE_POWER_OFF or info.reg == REG_POWER_OFF:
-            raise BadRequest(f"port {port} is powered off")
-        if info.reg == REG_NO_SIM:
-            raise BadRequest(f"port {port} has no SIM")
+        require_sim(info)
         if info.state in (STATE_RECOVERING, STATE_QUARANTINED):
             # Its worker is busy bringing the modem back: say so now rather than after the wait.
             raise CallForwardFailed(f"port {port} is {info.state}")

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from smsd.errors import BadRequest, NotFound
-from smsd.model import REG_OK, STATE_INIT, ModemJob, PortInfo
+from smsd.model import (REG_NO_SIM, REG_OK, REG_POWER_OFF, STATE_INIT, STATE_POWER_OFF, ModemJob,
+                        PortInfo)
 from smsd.modem.jobs import Power, Refresh, Reset, SimLock, SwitchSlot
 from smsd.portcfg import NAME_KEY, RUNNING_KEY, PortConfig, parse_values
 from smsd.scheduler import Scheduler
@@ -46,6 +47,14 @@ def will_send(info: PortInfo) -> bool:
     """A port that can send now, or a registered one still finishing its start-up sequence
     (accepting then is what an operator expects right after boot; the part waits seconds)."""
     return info.can_send or (info.state == STATE_INIT and info.reg == REG_OK)
+
+
+def require_sim(info: PortInfo) -> None:
+    """BadRequest unless the port is powered and holds a SIM (what any SIM query needs)."""
+    if info.state == STATE_POWER_OFF or info.reg == REG_POWER_OFF:
+        raise BadRequest(f"port {info.port} is powered off")
+    if info.reg == REG_NO_SIM:
+        raise BadRequest(f"port {info.port} has no SIM")
 
 
 class Ports:

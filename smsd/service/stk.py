@@ -9,12 +9,11 @@ the answer's kind and length), because only it knows the frame at that moment.
 from __future__ import annotations
 
 from smsd.errors import BadRequest, ServiceError
-from smsd.model import (REG_NO_SIM, REG_PIN_REQUIRE, REG_POWER_OFF, REG_PUK_REQUIRE,
-                        STATE_POWER_OFF)
+from smsd.model import REG_PIN_REQUIRE, REG_PUK_REQUIRE
 from smsd.modem.stk import LOCKED, MAX_TEXT, StkItem, StkJob, StkView
 from smsd.scheduler import Scheduler
 from smsd.service.access import AccessPolicy
-from smsd.service.ports import Ports
+from smsd.service.ports import Ports, require_sim
 
 STK_ACTIONS = ("ok", "cancel", "home")
 __all__ = ["Stk", "StkItem", "StkUnavailable", "StkView"]
@@ -61,10 +60,7 @@ class Stk:
         self._ports.known([port])
         self._access.require_ports_of(user, [port], "STK")
         info = self._scheduler.info(port)
-        if info.state == STATE_POWER_OFF or info.reg == REG_POWER_OFF:
-            raise BadRequest(f"port {port} is powered off")
-        if info.reg == REG_NO_SIM:
-            raise BadRequest(f"port {port} has no SIM")
+        require_sim(info)
         if info.reg in (REG_PIN_REQUIRE, REG_PUK_REQUIRE):
             return "the SIM is locked (" + ("PIN" if info.reg == REG_PIN_REQUIRE else "PUK") \
                 + " required)"
