@@ -11,9 +11,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from e2e.harness import Daemon, wait_for  # noqa: E402
+from e2e.harness import Daemon, terminate, wait_for  # noqa: E402
 
-__all__ = ["Board", "Daemon", "wait_for", "start_daemon", "rss_kib", "open_from"]
+__all__ = ["Board", "Daemon", "terminate", "wait_for", "start_daemon", "rss_kib", "open_from"]
 
 
 def start_daemon(ports: int, latency: float, **kw: object) -> Daemon:
@@ -88,14 +88,7 @@ class Board:
         return d
 
     def stop(self) -> None:
-        import signal
-        import subprocess
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        terminate(self.proc, 10)
         import shutil
         for state in self._states:            # the daemons are stopped before the board
             shutil.rmtree(state, ignore_errors=True)

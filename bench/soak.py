@@ -52,7 +52,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from common import Daemon, wait_for
+from common import Daemon, terminate, wait_for
 from report import result, status_kib
 
 from smsd.sim.faults import KINDS
@@ -122,12 +122,7 @@ class SoakBoard:
         return total
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        terminate(self.proc, 10)
 
 
 # [modem] waits for a short run (tests/e2e/test_soak_smoke.py), as tests/e2e/test_faults.py's: a

@@ -7,7 +7,6 @@ import base64
 import http.client
 import json
 import os
-import signal
 import ssl
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import threading
 import urllib.parse
 from typing import Any
 
-from e2e.harness import ADMIN_PW, Daemon, reserved_port, wait_for
+from e2e.harness import ADMIN_PW, Daemon, reserved_port, terminate, wait_for
 
 SMSD = (sys.executable, "-m", "smsd")
 
@@ -58,13 +57,8 @@ class Relay:
             self.output.append(line)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc:
+            terminate(self.proc)
 
     def remote_config(self, path: str, secret: str) -> str:
         with open(path, "w", encoding="utf-8") as f:

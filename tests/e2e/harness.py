@@ -91,6 +91,18 @@ def journal_counts(path: str) -> collections.Counter[str]:
     return counts
 
 
+def terminate(proc: "subprocess.Popen[str]", grace: float = 15.0) -> None:
+    """SIGTERM a child, SIGKILL it if it outlives `grace` seconds; a no-op if it has exited."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
              what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
@@ -175,13 +187,8 @@ class Daemon:
         return status, took
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc:
+            terminate(self.proc)
 
     # --- HTTP -----------------------------------------------------------------------------------
     def request(self, path: str, body: bytes | None = None, *, method: str | None = None,

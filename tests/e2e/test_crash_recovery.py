@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from e2e.harness import Daemon, PushReceiver, journal_counts, wait_for
+from e2e.harness import Daemon, PushReceiver, journal_counts, terminate, wait_for
 
 REPORT_DELAY = 3.0          # submit accepted -> status report, long enough to kill in between
 NUMBER = "+447700900123"
@@ -55,12 +54,7 @@ class SimProcess:
             return int(json.loads(resp.read())["used"])
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        terminate(self.proc, 10)
 
 
 def serial_daemon(tmp_path: Path, sim: SimProcess, push_url: str) -> Daemon:
