@@ -114,8 +114,8 @@ def plan(req: PageRequest) -> str:
 def progress(req: PageRequest, task_id: str) -> str:
     bottle.response.content_type = "application/json; charset=utf-8"
     try:
-        state = req.svc.search.task_progress(int(task_id), req.user)
-    except (NotFound, ValueError):
+        state = req.svc.search.task_progress(_task_id(task_id), req.user)
+    except NotFound:
         bottle.response.status = 404
         return json.dumps({"error": "no such task"})
     return json.dumps({"task_id": state.task_id, "total": state.total, "done": state.done,
@@ -124,8 +124,8 @@ def progress(req: PageRequest, task_id: str) -> str:
 
 def stop(req: PageRequest, task_id: str) -> str:
     try:
-        req.svc.sending.stop_task(int(task_id), req.user)
-    except (NotFound, ValueError):
+        req.svc.sending.stop_task(_task_id(task_id), req.user)
+    except NotFound:
         return req.refuse(404, "no such task")
     return req.redirect(f"/send?task={task_id}", f"Task {task_id} stopped: what was not sent "
                                                  "yet will not be.")
@@ -138,6 +138,14 @@ def mount(console: Console, app: bottle.Bottle) -> None:
     console.route(app, "/send/task/<task_id:int>", lambda req: progress(req, _arg()), poll=True)
     console.route(app, "/send/task/<task_id:int>/stop", lambda req: stop(req, _arg()),
                   method="POST")
+
+
+def _task_id(text: str) -> int:
+    """A task id from the URL; bottle's `int` filter lets through 25 digits, which SQLite
+    cannot bind (OverflowError: GET /send/task/999...9 answered 500), so: no such task."""
+    if not is_number(text, 18):
+        raise NotFound("no such task")
+    return int(text)
 
 
 def _arg() -> str:

@@ -107,6 +107,13 @@ def test_users_see_only_their_own_messages(front: ConsoleFront) -> None:
     assert alice.post(f"/send/task/{task}/stop", {}).status == 404
 
 
+@pytest.mark.parametrize("task", ["9" * 25, "-1", "%D9%A3"])
+def test_task_ids_sqlite_cannot_hold_are_no_such_task(front: ConsoleFront, task: str) -> None:
+    c = signed_in(front)               # 25 digits overflowed SQLite's integer: a 500
+    assert c.get(f"/send/task/{task}").status == 404
+    assert c.post(f"/send/task/{task}/stop", {}).status == 404
+
+
 def test_outbox_search_paging_and_csv(front: ConsoleFront) -> None:
     c = signed_in(front, "admin")
     numbers = ", ".join(f"+4477009{i:05d}" for i in range(60))
