@@ -6,7 +6,7 @@ import hashlib
 import threading
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -206,25 +206,33 @@ def test_old_failures_are_forgotten(box: Box) -> None:
         fail(box, "ann", "10.0.0.1")
 
 
-def test_simultaneous_guesses_from_one_address_run_five_slow_checks(box: Box) -> None:
-    box.svc.users.add("ann", "pw")
+def twenty_at_once(guess: Callable[[], object]) -> list[str]:
+    """Run a wrong-password guess from 20 threads released together; each ends "refused"
+    (throttled before the slow check) or "checked" (hashed and wrong)."""
     outcomes: list[str] = []
     start = threading.Barrier(20)
 
-    def guess() -> None:
+    def one() -> None:
         start.wait()
         try:
-            box.svc.users.authenticate("ann", "bad", "web", remote="10.0.0.1")
+            guess()
         except Throttled:
             outcomes.append("refused")
         except AuthError:
             outcomes.append("checked")
 
-    threads = [threading.Thread(target=guess) for _ in range(20)]
+    threads = [threading.Thread(target=one) for _ in range(20)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
+    return outcomes
+
+
+def test_simultaneous_guesses_from_one_address_run_five_slow_checks(box: Box) -> None:
+    box.svc.users.add("ann", "pw")
+    outcomes = twenty_at_once(
+        lambda: box.svc.users.authenticate("ann", "bad", "web", remote="10.0.0.1"))
     assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 15
 
 
@@ -232,23 +240,7 @@ def test_simultaneous_smpp_bind_guesses_share_the_same_five_slow_checks(box: Box
     # SMPP binds hashed outside the limit (64 connections: 64 scrypt buffers of 16 MiB at once)
     box.svc.users.add("ann", "pw", perms={"smpp"})
     box.svc.smpp.new_password("ann")                     # two slow secrets to try per bind
-    outcomes: list[str] = []
-    start = threading.Barrier(20)
-
-    def guess() -> None:
-        start.wait()
-        try:
-            box.svc.smpp.authenticate("ann", "bad", remote="10.0.0.1")
-        except Throttled:
-            outcomes.append("refused")
-        except AuthError:
-            outcomes.append("checked")
-
-    threads = [threading.Thread(target=guess) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    outcomes = twenty_at_once(lambda: box.svc.smpp.authenticate("ann", "bad", remote="10.0.0.1"))
     assert sorted(outcomes) == ["checked"] * 5 + ["refused"] * 15
 
 
