@@ -430,7 +430,7 @@ class Connection:
 
     def _message(self, message_id: object) -> MessageState | None:
         text = pdus.text(message_id)
-        if not text.isdigit() or len(text) > 18:
+        if not (text.isascii() and text.isdigit()) or len(text) > 18:   # '²' isdigit()
             return None
         return self.svc.sending.message(int(text), user=self.session.user)
 

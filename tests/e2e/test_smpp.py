@@ -376,6 +376,8 @@ def test_query_sm(box: Box) -> None:
     assert pdus.text(resp.message_id) == mid and resp.message_state in (1, 2)
     r.send("query_sm", message_id="999999999")
     assert r.read().status == C.SMPP_ESME_RQUERYFAIL
+    r.send("query_sm", message_id="\xb2")      # a superscript two: isdigit(), yet not int()
+    assert r.read().status == C.SMPP_ESME_RQUERYFAIL
     r.close()
     c.disconnect()
 
