@@ -455,6 +455,8 @@ def test_settings_are_checked_before_anything_is_stored(rig: Rig) -> None:
         rig.svc.connections.configure("SMPP0", {"HOST": "h", "NOPE": "1"})
     with pytest.raises(BadRequest, match="on or off"):
         rig.svc.connections.configure("SMPP0", {"USESAR": "maybe"})
+    with pytest.raises(BadRequest, match="TCP port"):      # '²' passes isdigit(), not int()
+        rig.svc.connections.configure("SMPP0", {"PORT": "\u00b2"})
     assert rig.svc.connections.info("SMPP0").settings["HOST"] == "127.0.0.1"
     done = rig.svc.connections.configure("SMPP0", {"host": "smsc", "SMPPPASSWORD": "x",
                                                    "LOGMAXFILESIZE": "1"})

@@ -59,7 +59,7 @@ TON = {"": None, "unknown": 0, "international": 1, "national": 2, "network": 3,
 
 def _ton(value: str, default: int) -> int:
     value = value.strip().lower()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():       # '²' passes isdigit() alone, not int()
         return int(value)
     found = TON.get(value)
     return default if found is None else found

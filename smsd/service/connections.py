@@ -92,7 +92,8 @@ def check_value(kind: str, key: str, value: str) -> str:
     default = known(kind)[key]
     if default.lower() in ON_OFF and value.lower() not in ON_OFF:
         raise _setting(f"{key} must be on or off")
-    if key in ("PORT", "SMTPPORT", "BINDTOPORT") and not (value.isdigit()
+    if key in ("PORT", "SMTPPORT", "BINDTOPORT") and not (value.isascii()
+                                                          and value.isdigit()
                                                           and int(value) <= 65535):
         raise _setting(f"{key} must be a TCP port number")
     if key == "MODE" and value.lower() not in ("transmitter", "receiver", "transceiver"):
