@@ -103,6 +103,14 @@ def terminate(proc: "subprocess.Popen[str]", grace: float = 15.0) -> None:
         proc.wait(5)
 
 
+def smsd_cli(d: "Daemon", *args: str, timeout: float = 60.0) -> str:
+    """The administration command on the daemon's state directory; fails the test if it fails."""
+    done = subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
+                          capture_output=True, text=True, timeout=timeout, env=d.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05,
              what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout

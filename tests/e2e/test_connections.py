@@ -16,7 +16,6 @@ import html
 import json
 import re
 import smtplib
-import subprocess
 import sys
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -30,17 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
 from connection_fakes import Provider  # noqa: E402
 from console_front import Client  # noqa: E402
-from e2e.harness import ADMIN_PW, Daemon, reserved_port, journal_counts, wait_for  # noqa: E402
+from e2e.harness import ADMIN_PW, Daemon, reserved_port, journal_counts, smsd_cli, wait_for  # noqa: E402
 
 PW8 = "pw8chars"
 pytestmark = pytest.mark.xdist_group("connections")    # two shared daemons: one worker
-
-
-def smsd_cli(d: Daemon, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
-                         capture_output=True, text=True, timeout=30, env=d.env)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out.stdout
 
 
 def ozeki(d: Daemon, action: str, **params: str) -> list[dict[str, str]]:

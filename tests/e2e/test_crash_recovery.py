@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from e2e.harness import Daemon, PushReceiver, journal_counts, terminate, wait_for
+from e2e.harness import Daemon, PushReceiver, journal_counts, smsd_cli, terminate, wait_for
 
 REPORT_DELAY = 3.0          # submit accepted -> status report, long enough to kill in between
 NUMBER = "+447700900123"
@@ -154,11 +154,6 @@ def test_a_crash_loses_nothing_the_network_sent(tmp_path: Path, sim: SimProcess)
     finally:
         d.stop()
         receiver.close()
-
-
-def smsd_cli(d: Daemon, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
-                   check=True, capture_output=True, timeout=60)
 
 
 def on_air(d: Daemon) -> int:

@@ -14,7 +14,6 @@ import socket
 import sqlite3
 import ssl
 import threading
-import subprocess
 import sys
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -25,7 +24,7 @@ import pytest
 import smpplib.consts as C
 
 from e2e.drp_harness import Client as DrpClient, Relay, box as drp_box, drp
-from e2e.harness import ADMIN_PW, Daemon, reserved_port, wait_for
+from e2e.harness import ADMIN_PW, Daemon, reserved_port, smsd_cli, wait_for
 from e2e.test_smpp import Raw
 from smsd.connections.base import Outgoing
 from smsd.connections.http_client import HttpClientConnection
@@ -39,13 +38,6 @@ PW = "pw8chars"
 LONG_PW = "longer-than-eight"
 pytestmark = pytest.mark.xdist_group("denials")     # one daemon (and one relay) for the module
 DEST = "447700900123"
-
-
-def smsd_cli(d: Daemon, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
-                         capture_output=True, text=True, timeout=30, env=d.env)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out.stdout
 
 
 class Box:

@@ -6,14 +6,12 @@ import hashlib
 import json
 import re
 import socket
-import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from e2e.harness import Daemon, wait_for
+from e2e.harness import Daemon, smsd_cli, wait_for
 
 GATEWAY = "/module/gateway.php"
 REPORT = "/module/gatewayrapport.php"
@@ -225,14 +223,6 @@ def test_hostile_requests_get_vendor_errors_and_queue_nothing(make_daemon) -> No
     log = "".join(d.output)
     assert "refused with 106" in log and "refused with 120" in log
     assert d.password not in log
-
-
-def smsd_cli(d: Daemon, *args: str) -> str:
-    """The administration command, on the running daemon's state directory."""
-    done = subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
-                          capture_output=True, text=True, timeout=60, env=d.env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_users_from_the_cli_credits_and_permissions(make_daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from e2e.harness import Daemon, wait_for
+from e2e.harness import Daemon, smsd_cli, wait_for
 from smsd import pdu
 
 SEND = "/smsgateway/sendmsg.aspx"
@@ -34,13 +32,6 @@ def send(d: Daemon, user: str = "admin", password: str | None = None, post: bool
          **params: str) -> str:
     creds = {"username": user, "password": d.password if password is None else password}
     return http(d, SEND, {**creds, **params}, post=post)
-
-
-def smsd_cli(d: Daemon, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
-                          capture_output=True, text=True, timeout=60, env=d.env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def journal(path: Path) -> list[dict[str, Any]]:

@@ -8,7 +8,8 @@ import re
 import time
 
 from e2e.harness import Daemon, PushReceiver, wait_for
-from e2e.test_intelli import http as get, send, smsd_cli
+from e2e.harness import smsd_cli
+from e2e.test_intelli import http as get, send
 from smsd.store.db import Store
 
 W3CDTF = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d").fullmatch

@@ -8,24 +8,15 @@ import http.server
 import json
 import re
 import socket
-import subprocess
-import sys
 import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from e2e.harness import Daemon, wait_for
+from e2e.harness import Daemon, smsd_cli, wait_for
 
 USER, PW = "nagios", "n4gios-pw"
 ADMIN_PHONE = "+491725555555"
-
-
-def smsd_cli(d: Daemon, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
-                         capture_output=True, text=True, timeout=30, env=d.env)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out.stdout
 
 
 def add_isms_user(d: Daemon, ports: str = "0") -> None:

@@ -18,7 +18,7 @@ from typing import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from e2e.harness import Daemon, wait_for
+from e2e.harness import Daemon, smsd_cli, wait_for
 from smsd import check
 
 ELSEWHERE = "127.0.0.2"          # a peer that is not the box itself
@@ -52,12 +52,6 @@ def total(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: s
     """The sum of `name`'s samples whose labels include `labels`."""
     return sum(v for (n, ls), v in samples.items()
                if n == name and all(dict(ls).get(k) == want for k, want in labels.items()))
-
-
-def smsd_cli(d: Daemon, *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
-                          capture_output=True, text=True, timeout=60, env=d.env)
-    assert done.returncode == 0, done.stderr
 
 
 def run_check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

@@ -11,7 +11,6 @@ import socket
 import sqlite3
 import struct
 import subprocess
-import sys
 import time
 from typing import Any, Iterator
 
@@ -22,7 +21,7 @@ import smpplib.client
 import smpplib.consts as C
 from smpplib import exceptions
 
-from e2e.harness import Daemon, reserved_port, wait_for
+from e2e.harness import Daemon, reserved_port, smsd_cli, wait_for
 from smsd.pdu import gsm7
 from smsd.smpp import pdus
 
@@ -30,13 +29,6 @@ PW8 = "pw8chars"                  # 8 characters: binds with the user's own pass
 LONG_PW = "a-much-longer-password"
 DEST = "+447700900123"            # not a simulated SIM: a delivery report comes back
 DEST_FAIL = "+447700900000"       # ends in 0000: the simulated network reports failure
-
-
-def smsd_cli(d: Daemon, *args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "smsd", *args, "--state-dir", d.state_dir],
-                         capture_output=True, text=True, timeout=30, env=d.env)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out.stdout
 
 
 class Box:
