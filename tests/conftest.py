@@ -2,9 +2,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from smsd.store import Store
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Iterator["Store"]:
+    """A fresh queue database in the test's temp dir, closed afterwards."""
+    from smsd.store import Store          # here, not at the top: conftest is read for every test
+    s = Store(str(tmp_path / "smsd.db"))
+    yield s
+    s.close()
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,6 @@
 report's URC path can win the race against the part's result)."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -12,13 +10,6 @@ from smsd.model import SendResult
 from smsd.store import Store
 
 NOW = 1_700_000_000.0
-
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(str(tmp_path / "smsd.db"))
-    yield s
-    s.close()
 
 
 def queue(store: Store, number: str, parts: int) -> list[int]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 import xml.etree.ElementTree as ET
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -20,13 +19,6 @@ from fakes import wait_for
 
 def Receiver(fail_first: int = 0) -> PushReceiver:
     return PushReceiver(fail_first, path="/cgi-bin/smsack.cgi")
-
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(str(tmp_path / "push.db"))
-    yield s
-    s.close()
 
 
 def inbound(store: Store, sender: str, text: str, port: int = 0) -> None:

@@ -3,8 +3,6 @@ the dashboard's line, get_port_info's object, the metric families, and the inbox
 a delivery the network repeated. The whole path runs in tests/e2e/test_faults.py."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator
 
 import pytest
 from prometheus_client.core import Metric
@@ -59,13 +57,6 @@ def test_metric_families() -> None:
     assert sorted(dict(k[1])["port"] for k in last) == ["0", "1"]      # none for a healthy one
     assert ("smsd_port_last_recovery", (("port", "1"), ("reason", "no answer to 'AT+CSQ'"),
                                         ("recovered_by", "reset_line"))) in got
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(str(tmp_path / "smsd.db"))
-    yield s
-    s.close()
 
 
 def test_a_repeated_delivery_is_stored_once(store: Store) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -11,13 +10,6 @@ from smsd.errors import BadRequest, NotFound
 from smsd.model import Route
 from smsd.service.book import route_matches
 from smsd.store import Store
-
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(str(tmp_path / "routes.db"))
-    yield s
-    s.close()
 
 
 def add_events(store: Store, n: int) -> None:
@@ -37,7 +29,7 @@ def test_route_add_sets_its_cursor_to_the_last_event(store: Store, tmp_path: Pat
     assert store.events.push_cursor(f"route:{first}") == 0          # untouched
     assert admin.routes.all() == [Route(first, "http://127.0.0.1:8080/in", "isms"),
                                   Route(second, "https://example.test/rx", "json", 3, "+44", "KEY")]
-    again = Store(str(tmp_path / "routes.db"))               # persisted
+    again = Store(str(tmp_path / "smsd.db"))                 # persisted
     assert again.routes.all() == admin.routes.all()
     again.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -14,13 +14,6 @@ from smsd.store.inbox import numbers_match
 from smsd.store.times import fmt_time, parse_time
 
 NOW = 1_700_000_000.0
-
-
-@pytest.fixture()
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(str(tmp_path / "smsd.db"))
-    yield s
-    s.close()
 
 
 def intake(store: Store, numbers: list[str], text: str = "hi", count: int = 1,

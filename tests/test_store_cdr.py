@@ -1,8 +1,6 @@
 """The call detail records repository over a temp SQLite file (migration 0009)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -10,13 +8,6 @@ from smsd.store import Store
 from smsd.store.times import fmt_time, parse_time
 
 T0 = parse_time("2026-03-01 12:00:00")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(str(tmp_path / "smsd.db"))
-    yield s
-    s.close()
 
 
 def add(store: Store, port: int, started: float, answered: float | None = None,

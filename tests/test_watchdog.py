@@ -67,13 +67,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def store(tmp_path) -> Iterator[Store]:  # type: ignore[no-untyped-def]
-    s = Store(str(tmp_path / "smsd.db"))
-    yield s
-    s.close()
-
-
 def test_period_comes_from_systemd_and_only_for_this_process() -> None:
     assert watchdog_period({"WATCHDOG_USEC": "30000000"}, pid=7) == 30.0
     assert watchdog_period({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "7"}, pid=7) == 30.0
