@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from smsd.model import InboundPdu, PortInfo, SendResult, UssdReply
+from smsd.modem.calls import CallRecord
 
 
 class RecordingSink:
@@ -52,6 +53,9 @@ class RecordingSink:
         with self._cond:
             self.infos.setdefault(info.port, []).append(info)
         self._record("port_changed", info)
+
+    def call_ended(self, record: CallRecord) -> None:
+        self._record("call_ended", record)
 
     def wait(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
         """Re-checked on every sink call and every 20 ms (for state outside the sink)."""

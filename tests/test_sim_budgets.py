@@ -311,7 +311,7 @@ def test_after_a_slot_switch_the_worker_uses_the_new_sims_own_smsc() -> None:
                              settings=lambda: {"smsc": own_smsc[max(0, worker.info.slot)]})
         worker.start()
         try:
-            assert sink.wait(lambda: worker.info.state == STATE_READY and worker.info.smsc)
+            assert sink.wait(lambda: worker.info.state == STATE_READY and bool(worker.info.smsc))
             assert worker.info.smsc == board.network.smsc
             worker.submit(SwitchSlot(1))
             assert sink.wait(lambda: worker.info.slot == 1 and worker.info.reg == REG_OK)

@@ -58,7 +58,8 @@ def message_id(body: str) -> int:
 def test_text_unicode_and_multi_recipient_replies(make_daemon, tmp_path) -> None:  # type: ignore[no-untyped-def]
     air = tmp_path / "air.jsonl"
     d = make_daemon(ports=2, extra=("--sim-journal", str(air))).start()
-    first = message_id(send(d, to="447700900101", text="Hello there", **{"from": "Shop"}))
+    first = message_id(http(d, SEND, {"username": "admin", "password": d.password,
+                                      "to": "447700900101", "text": "Hello there", "from": "Shop"}))
     assert decoded(on_air(air, "+447700900101")[0]).text == "Hello there"
     # UCS2 given as hex, POSTed; sent as UCS2.
     message_id(send(d, post=True, to="+447700900102", type="2", hex="00480045004C004C004F0416"))

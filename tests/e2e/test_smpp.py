@@ -340,7 +340,7 @@ def test_inbound_sms_long_reassembled_or_as_parts(box: Box) -> None:
     c._socket.close()                                   # not acknowledged: still queued
     r = box.raw()                                       # this bind asks for UDH segments
     assert r.bind("esme", PW8, "bind_receiver", system_type="parts") == C.SMPP_ESME_ROK
-    parts = []
+    parts: list[Any] = []      # smpplib PDUs, untyped
     while len(parts) < 4:
         pdu = r.read()
         assert pdu is not None and pdu.command == "deliver_sm" and pdu.esm_class & 0x40
