@@ -70,3 +70,27 @@ def test_access_line_names_the_basic_user_never_the_password(caplog) -> None:  #
     assert line.startswith('10.0.0.9 ann "GET /api/x?password=***&a=\\n" 204 ')
     assert "hunter2" not in line
     assert basic_user("Basic !!!") == "-" and basic_user("Digest x") == "-"
+
+
+def test_the_cached_second_reads_as_logging_own_time() -> None:
+    """formatTime makes the date and time once per second: each record still shows its own."""
+    ours, theirs = logsetup.ScrubbingFormatter(journal=False), logging.Formatter()
+    for created in (1_700_000_000.001, 1_700_000_000.999, 1_700_000_001.0, 1_700_000_000.5,
+                    1_700_086_399.75):
+        rec = record(logging.INFO, "i")
+        rec.created, rec.msecs = created, (created - int(created)) * 1000
+        assert ours.formatTime(rec) == theirs.formatTime(rec)
+        assert ours.formatTime(rec, "%H") == theirs.formatTime(rec, "%H")
+
+
+def test_light_records_still_read_the_same(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """configure() turns off the caller lookup and thread names: a line reads as before."""
+    out, root = io.StringIO(), logging.getLogger()
+    level = root.level
+    handler = logsetup.configure("INFO", stream=out)
+    try:
+        logging.getLogger("smsd.x").info("message %d accepted: %s", 7, "password=x")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    assert out.getvalue().endswith(" INFO smsd.x: message 7 accepted: password=***\n")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from smsd.system.logsetup import scrub
 
@@ -18,8 +18,10 @@ MAX_MESSAGE = 2000           # a record longer than this (a traceback) is cut
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-@dataclass(frozen=True)
-class LogLine:
+class LogLine(NamedTuple):
+    """One kept record (a named tuple: made per log record, at a third of a frozen
+    dataclass's cost)."""
+
     created: float
     level: str
     name: str
