@@ -20,6 +20,7 @@ answers "accepted" only after that.
 """
 from __future__ import annotations
 
+import _thread
 import logging
 import os
 import queue
@@ -258,9 +259,9 @@ class Database:
                 return fn()
             finally:
                 self._lock.release()
-        call = _Call(fn)
+        call = _Call(fn, waited=True)
         self._enqueue(call)
-        call.done.wait()
+        call.wait()
         if call.error is not None:
             raise call.error
         return call.result  # type: ignore[no-any-return]
@@ -314,7 +315,7 @@ class Database:
         with self._queued_lock:
             self._queued -= len(batch)
         for call in batch:
-            call.done.set()
+            call.finish()
             if call.then is not None:
                 try:
                     call.then(call.result, call.error)
@@ -335,15 +336,33 @@ class Database:
 
 
 class _Call:
-    __slots__ = ("fn", "then", "result", "error", "done")
+    """One call handed to the committer. A waiting caller blocks on a bare lock that is taken
+    when the call is made and released by the committer once the group committed: the cheapest
+    wait the threading module offers (an Event builds a Condition and a waiter lock per call and
+    notifies through them; each request paid that). A post()ed call has no waiter and no lock."""
+
+    __slots__ = ("fn", "then", "result", "error", "_done")
 
     def __init__(self, fn: Callable[[], Any],
-                 then: Callable[[Any, BaseException | None], None] | None = None) -> None:
+                 then: Callable[[Any, BaseException | None], None] | None = None, *,
+                 waited: bool = False) -> None:
         self.fn = fn
         self.then = then
         self.result: Any = None
         self.error: BaseException | None = None
-        self.done = threading.Event()
+        self._done: _thread.LockType | None = None
+        if waited:
+            self._done = _thread.allocate_lock()
+            self._done.acquire()
+
+    def wait(self) -> None:
+        """Until the committer has finished the call (its group committed or failed)."""
+        assert self._done is not None
+        self._done.acquire()
+
+    def finish(self) -> None:
+        if self._done is not None:
+            self._done.release()
 
 
 class _SharedReader(sqlite3.Connection):
