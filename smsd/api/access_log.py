@@ -12,33 +12,22 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
-from typing import Any, Callable, Iterable
+from typing import Any
 
+from smsd.api.front import Front, Wsgi
 from smsd.system.logsetup import scrub
-
-StartResponse = Callable[..., Any]
-Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 log = logging.getLogger("smsd.access")
 QUIET_PATHS = frozenset({"/health"})
 MAX_TARGET = 300                # characters of path and query kept in a line
 
 
-def access_log(app: Wsgi) -> Wsgi:
-    def wrapped(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        began = time.monotonic()
-
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            _log(environ, status, time.monotonic() - began)
-            if exc_info is None:
-                return start_response(status, headers)
-            return start_response(status, headers, exc_info)
-        return app(environ, start)
-    return wrapped
+def access_log(app: Wsgi) -> Front:
+    """`app` in the one front layer (smsd.api.front), each start_response logged."""
+    return Front.around(app).watching(log_request)
 
 
-def _log(environ: dict[str, Any], status: str, took: float) -> None:
+def log_request(environ: dict[str, Any], status: str, took: float) -> None:
     path = str(environ.get("PATH_INFO", ""))
     level = logging.DEBUG if path in QUIET_PATHS else logging.INFO
     if not log.isEnabledFor(level):

@@ -10,23 +10,16 @@ exactly as if the client had asked. Other servers just lose the header (no harm)
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
+
+from smsd.api.front import Front, Wsgi
 
 StartResponse = Callable[..., Any]
-Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def honour_connection_close(app: Wsgi) -> Wsgi:
-    def wrapped(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            kept = [(k, v) for k, v in headers if k.lower() != "connection"]
-            if len(kept) != len(headers):
-                _ask_server_to_close(start_response)
-            if exc_info is None:
-                return start_response(status, kept)
-            return start_response(status, kept, exc_info)
-        return app(environ, start)
-    return wrapped
+def honour_connection_close(app: Wsgi) -> Front:
+    """`app` in the one front layer (smsd.api.front), with this part switched on."""
+    return Front.around(app).closing_with(_ask_server_to_close)
 
 
 def _ask_server_to_close(start_response: StartResponse) -> None:

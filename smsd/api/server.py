@@ -64,6 +64,7 @@ from waitress.utilities import RequestEntityTooLarge
 
 from smsd.web import uploads
 from smsd.api import https_redirect
+from smsd.api.front import HEALTH_PATH, Front, HealthCheck
 from smsd.api.refusals import RefusalTask, RefusingParser
 
 log = logging.getLogger("smsd.http")
@@ -79,12 +80,10 @@ CROWDED_IDLE_TIMEOUT = 5
 SWITCH_INTERVAL = 0.001  # seconds; Python's default is 0.005 (see prepare_process)
 BACKLOG = 4096           # Linux caps it at net.core.somaxconn (4096 by default since 5.4)
 LOG_EVERY = 10.0         # seconds between two log lines of one kind (see prepare_process)
-HEALTH_PATH = "/health"
 SELF_ADDRESSES = frozenset({"127.0.0.1", "::1"})     # where the watchdog's probe comes from
 
 StartResponse = Callable[..., Any]
 Wsgi = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-HealthCheck = Callable[[], tuple[bool, bytes]]      # /health: (healthy, the answer's body)
 
 
 def create_server(app: Wsgi, listen: Iterable[str], threads: int, *,
@@ -116,12 +115,15 @@ def create_server(app: Wsgi, listen: Iterable[str], threads: int, *,
                           "channel_class": tls_channel,
                           "tls_context": staticmethod(tls_context)})))
     adj = kinds[0][0]
+    # The one WSGI layer: the forwarding headers waitress would drop in a layer of its own
+    # (clear_untrusted_proxy_headers) are dropped there, with /health and the rest.
+    front = with_health(app, health).stripping_forwarded()
     sockets: dict[int, Any] = {}
     listeners: list[Listener] = []
     try:
         for kind_adj, listener in kinds:
             for sockinfo in kind_adj.listen:
-                listeners.append(listener(with_health(app, health), sockets,
+                listeners.append(listener(front, sockets,
                                           dispatcher=dispatcher, adj=kind_adj,
                                           sockinfo=sockinfo))
     except OSError:
@@ -146,7 +148,8 @@ def _adjustments(listen: list[str], threads: int, scheme: str) -> Adjustments:
                        # CappedParser; this one only bounds what a refused body may drain.
                        max_request_body_size=uploads.DRAIN_MAX + 1,
                        url_scheme=scheme,                    # wsgi.url_scheme of its requests
-                       clear_untrusted_proxy_headers=True)   # no proxy in front of us
+                       # No proxy in front of us: the Front drops the forwarding headers.
+                       clear_untrusted_proxy_headers=False)
 
 
 def listen_addresses(server: Any) -> list[tuple[str, int]]:
@@ -192,17 +195,10 @@ class Listener(TcpWSGIServer):   # type: ignore[misc]
                 channel.will_close = True
 
 
-def with_health(app: Wsgi, health: HealthCheck | None = None) -> Wsgi:
-    def wrapped(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in (
-                "GET", "HEAD"):
-            ok, body = health() if health is not None else (True, b"ok\n")
-            start_response("200 OK" if ok else "503 Service Unavailable",
-                           [("Content-Type", "text/plain; charset=utf-8"),
-                            ("Content-Length", str(len(body))), ("Cache-Control", "no-store")])
-            return [body]
-        return app(environ, start_response)
-    return wrapped
+def with_health(app: Wsgi, health: HealthCheck | None = None) -> Front:
+    """`app` in the one front layer (smsd.api.front), answering /health (without `health`:
+    always "ok")."""
+    return Front.around(app).answering_health(health)
 
 
 class AddressGuard:

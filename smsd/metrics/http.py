@@ -21,6 +21,7 @@ from prometheus_client.registry import CollectorRegistry
 from prometheus_client import Counter
 
 from smsd.api.auth import AuthResult, HttpAuth
+from smsd.api.front import Front
 from smsd.api.refusals import dialect_of
 
 METRICS_PATH = "/metrics"
@@ -45,19 +46,35 @@ def dialect_label(path: str) -> str:
     return "web"           # the console, its static files, and paths nobody serves
 
 
-def count_requests(app: Wsgi, counter: Counter) -> Wsgi:
-    """`app`, counting each answer by dialect and status code as its status goes out."""
-    def counted(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        dialect = dialect_label(str(environ.get("PATH_INFO", "")))
-        counted_once: list[bool] = []
+def count_requests(app: Wsgi, counter: Counter) -> Front:
+    """`app`, counting each answer by dialect and status code as its status goes out; in the
+    one front layer (smsd.api.front), with a MetricsEndpoint's /metrics served there too."""
+    front = Front.around(app.app).serving(METRICS_PATH, app.serve) \
+        if isinstance(app, MetricsEndpoint) else Front.around(app)
+    return front.watching(RequestCounter(counter))
 
-        def start(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
-            if not counted_once:
-                counted_once.append(True)
-                counter.labels(dialect, status[:3]).inc()
-            return start_response(status, headers, *exc)
-        return app(environ, start)
-    return counted
+
+class RequestCounter:
+    """A front watcher counting each request once, at its first status. The counter's child of
+    each (dialect, status) pair is kept here: `labels()` checks and locks its way to the same
+    child every time (6 % of the daemon's GIL time on the single send). The children live as
+    long as the counter, which nothing clears or removes labels from."""
+
+    COUNTED = "smsd.counted"          # environ key: this request is counted already
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._children: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, environ: dict[str, Any], status: str, took: float) -> None:
+        if environ.get(self.COUNTED):
+            return
+        environ[self.COUNTED] = True
+        key = (dialect_label(str(environ.get("PATH_INFO", ""))), status[:3])
+        child = self._children.get(key)
+        if child is None:             # two threads racing here get the same child from labels()
+            child = self._children[key] = self._counter.labels(*key)
+        child.inc()
 
 
 class MetricsEndpoint:
@@ -68,10 +85,18 @@ class MetricsEndpoint:
         self._app, self._registry, self._auth = app, registry, auth
         self._open_on_loopback = open_on_loopback
 
+    @property
+    def app(self) -> Wsgi:
+        return self._app
+
     def __call__(self, environ: dict[str, Any],
                  start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != METRICS_PATH:
             return self._app(environ, start_response)
+        return self.serve(environ, start_response)
+
+    def serve(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """The answer to a request for /metrics."""
         method = str(environ.get("REQUEST_METHOD", ""))
         if method not in ("GET", "HEAD"):
             return _text(start_response, "405 Method Not Allowed", "GET or HEAD only\n",
