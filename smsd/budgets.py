@@ -143,6 +143,10 @@ class SimLimits:
         self._clock = clock
         self._lock = threading.Lock()
         self._values = repo.all_settings()
+        # (port, slot) -> (sim_parts_per_day, sim_parts_per_month) resolved, asked for every
+        # port on every dispatch pass; emptied by every put (a port-wide value changes each of
+        # its slots), the only way these values change.
+        self._limits: dict[tuple[int, int], tuple[int, int]] = {}
         self._state = {k: _SimState(*v) for k, v in repo.state().items()}
         self._days: dict[tuple[int, int], tuple[str, int]] = {}     # today's parts
         self._months: dict[tuple[int, int], tuple[str, int]] = {}   # this month's parts
@@ -154,13 +158,20 @@ class SimLimits:
 
     def value(self, port: int, slot: int, key: str) -> str:
         with self._lock:
-            for where in ((port, slot), (port, ALL_SLOTS)):
-                found = self._values.get(where, {}).get(key)
-                if found is not None:
-                    return found
+            found = self._own_value(port, slot, key)
+        if found is not None:
+            return found
         if key in SIM_KEYS:
             return SIM_KEYS[key].default
         return self._port_value(port, key) if self._port_value is not None else ""
+
+    def _own_value(self, port: int, slot: int, key: str) -> str | None:
+        """The slot's own value, else the port's for all its SIMs; call with the lock held."""
+        for where in ((port, slot), (port, ALL_SLOTS)):
+            found = self._values.get(where, {}).get(key)
+            if found is not None:
+                return found
+        return None
 
     def effective(self, port: int, slot: int) -> dict[str, str]:
         return {key: self.value(port, slot, key) for key in SLOT_KEYS}
@@ -177,6 +188,7 @@ class SimLimits:
                     own.pop(key, None)
                 else:
                     own[key] = value
+            self._limits.clear()
         if "credit" in values:
             self.set_credit(port, slot, None if not values["credit"] else
                             float(values["credit"] or 0))
@@ -191,6 +203,9 @@ class SimLimits:
 
     # --- SIM state --------------------------------------------------------------------------
     def _sim(self, port: int, slot: int) -> _SimState:
+        found = self._state.get((port, slot))     # entries are never replaced nor removed
+        if found is not None:
+            return found
         with self._lock:
             return self._state.setdefault((port, slot), _SimState())
 
@@ -226,13 +241,26 @@ class SimLimits:
             return "blocked"
         if sim.credit is not None and sim.credit < 1:
             return "credit"
-        day_limit = int(self.value(port, slot, "sim_parts_per_day"))
+        day_limit, month_limit = self._part_limits(port, slot)
         if day_limit and self._day_count(port, slot, now) >= day_limit:
             return "daily limit"
-        month_limit = int(self.value(port, slot, "sim_parts_per_month"))
         if month_limit and self._month_count(port, slot, now) >= month_limit:
             return "monthly limit"
         return ""
+
+    def _part_limits(self, port: int, slot: int) -> tuple[int, int]:
+        """(sim_parts_per_day, sim_parts_per_month) of the SIM, resolved once per put."""
+        found = self._limits.get((port, slot))
+        if found is None:
+            with self._lock:        # resolved under the lock put holds: never stale
+                found = self._limits[(port, slot)] = (
+                    self._limit_locked(port, slot, "sim_parts_per_day"),
+                    self._limit_locked(port, slot, "sim_parts_per_month"))
+        return found
+
+    def _limit_locked(self, port: int, slot: int, key: str) -> int:
+        own = self._own_value(port, slot, key)
+        return int(SIM_KEYS[key].default if own is None else own)
 
     def note_handed(self, port: int, slot: int, now: float, count: int = 1) -> None:
         day_count, month_count = self._day_count(port, slot, now), self._month_count(port, slot,

@@ -25,7 +25,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from smsd.errors import BadRequest
 from smsd.numbers import POLICIES, normalise_number
@@ -37,6 +37,7 @@ CHARSETS = {"gsm7bit": "GSM7bit", "ucs2": "UCS2", "default": "Default", "best ma
 WINDOW = 60.0                     # max_parts_per_minute counts parts per minute
 _PIN = re.compile(r"[0-9]{4,8}").fullmatch
 NAME_KEY, RUNNING_KEY = "name", "running"      # internal: driver name, started/stopped
+PROFILE_LISTS = 64                # port lists whose profiles are kept (see PortConfig.profiles)
 CALL_POLICIES = ("reject", "ignore", "forward")   # what a port does with an incoming call
 
 
@@ -233,8 +234,46 @@ def period_end(key: str, now: float) -> float:
     return time.mktime((t.tm_year, t.tm_mon, t.tm_mday + 1, 0, 0, 0, 0, 0, -1))
 
 
+@dataclass(frozen=True)
+class Rules:
+    """What the scheduler and intake ask of one port many times a second (every pass, every
+    accepted request), resolved once from its stored values over the defaults."""
+
+    sending: bool                   # running and send on
+    per_minute: int                 # max_parts_per_minute (0: no limit)
+    per_day: int                    # max_parts_per_day
+    per_month: int                  # max_parts_per_month
+    status_reports: bool
+    ucs2: bool                      # charset=UCS2: "auto" texts go out in UCS2
+    languages: tuple[int, ...]      # national_languages as ids
+
+    @property
+    def limited(self) -> bool:
+        """Some rate or period limit is set: may_send must count."""
+        return bool(self.per_minute or self.per_day or self.per_month)
+
+    @classmethod
+    def of(cls, own: Mapping[str, str]) -> "Rules":
+        def value(key: str) -> str:
+            found = own.get(key)
+            return found if found is not None else KEYS[key].default
+        languages = value("national_languages")
+        return cls(sending=own.get(RUNNING_KEY, "on") == "on" and value("send") == "on",
+                   per_minute=int(value("max_parts_per_minute")),
+                   per_day=int(value("max_parts_per_day")),
+                   per_month=int(value("max_parts_per_month")),
+                   status_reports=value("status_reports") == "on",
+                   ucs2=value("charset") == "UCS2",
+                   languages=tuple(_LANGUAGE_IDS[name] for name in languages.split(","))
+                   if languages else ())
+
+
 class PortConfig:
-    """Settings of every port, cached in memory (the scheduler asks on each pass)."""
+    """Settings of every port, cached in memory (the scheduler asks on each pass).
+
+    The values of a port are also kept resolved as one Rules (`rules`), built on first use and
+    dropped under the same lock by every write (put, clear: the only ways settings change), so
+    the next question after a change sees it; every settings change goes through here."""
 
     def __init__(self, settings: SettingsRepo, *, clock: Callable[[], float] = time.time,
                  window: float = WINDOW) -> None:
@@ -247,6 +286,11 @@ class PortConfig:
         # (port, key, period label) -> parts handed in that day or month (max_parts_per_day/
         # _month), seeded from the store the first time a limit is asked about.
         self._period: dict[tuple[int, str, str], int] = {}
+        self._rules: dict[int, Rules] = {}
+        self._generation = 0            # writes so far; a cache filled across one is dropped
+        # port list -> its distinct profiles (port_profiles, asked by every intake); dropped
+        # with any port's rules, as a write of one port may change the profiles of any list.
+        self._profiles: dict[tuple[int, ...], list[tuple[str, tuple[int, ...]]]] = {}
 
     # --- reading --------------------------------------------------------------------------------
     def stored(self, port: int) -> dict[str, str]:
@@ -266,6 +310,32 @@ class PortConfig:
             return value
         return KEYS[key].default if key in KEYS else "on" if key == RUNNING_KEY else ""
 
+    def rules(self, port: int) -> Rules:
+        """The port's Rules: a dict look-up unless a write dropped them since the last ask."""
+        found = self._rules.get(port)
+        if found is None:
+            with self._lock:
+                found = self._rules[port] = Rules.of(self._values.get(port, {}))
+        return found
+
+    def profiles(self, ports: Iterable[int]) -> list[tuple[str, tuple[int, ...]]]:
+        """The distinct (what "auto" means, national language ids) of `ports`, sorted."""
+        key = tuple(ports)
+        found = self._profiles.get(key)
+        if found is None:
+            generation = self._generation
+            found = sorted({self._profile(p) for p in key})
+            with self._lock:
+                if len(self._profiles) >= PROFILE_LISTS:    # clients choose the lists
+                    self._profiles.clear()
+                if generation == self._generation:      # no write came between: not stale
+                    self._profiles[key] = found
+        return list(found)
+
+    def _profile(self, port: int) -> tuple[str, tuple[int, ...]]:
+        rules = self.rules(port)
+        return ("ucs2" if rules.ucs2 else "auto"), rules.languages
+
     def on(self, port: int, key: str) -> bool:
         return self.get(port, key) == "on"
 
@@ -282,12 +352,20 @@ class PortConfig:
                     own.pop(key, None)
                 else:
                     own[key] = value
+            self._changed(port)
 
     def clear(self, port: int) -> None:
         self._settings.clear(port)
         with self._lock:
             self._values.pop(port, None)
             self._handed.pop(port, None)
+            self._changed(port)
+
+    def _changed(self, port: int) -> None:
+        """Drop what was resolved from the old values; call with the lock held."""
+        self._generation += 1
+        self._rules.pop(port, None)
+        self._profiles.clear()
 
     # --- names ----------------------------------------------------------------------------------
     def name(self, port: int) -> str:
@@ -305,18 +383,24 @@ class PortConfig:
 
     # --- the scheduler's side -------------------------------------------------------------------
     def sending_enabled(self, port: int) -> bool:
-        return self.on(port, RUNNING_KEY) and self.on(port, "send")
+        return self.rules(port).sending
 
     def may_send(self, port: int, now: float) -> bool:
-        if not self.sending_enabled(port):
+        rules = self.rules(port)
+        if not rules.sending:
             return False
-        limit = int(self.get(port, "max_parts_per_minute"))
+        if not rules.limited:           # nothing to count: the common case, one look-up
+            return True
+        limit = rules.per_minute
         if limit and len(self._recent(port, now)) >= limit:
             return False
         return not self._periods_full(port, now)
 
     def note_handed(self, port: int, now: float) -> None:
-        if int(self.get(port, "max_parts_per_minute")):
+        rules = self.rules(port)
+        if not rules.limited:
+            return
+        if rules.per_minute:
             with self._lock:
                 self._handed.setdefault(port, deque()).append(now)
         for key in PERIODS:
@@ -327,7 +411,8 @@ class PortConfig:
 
     def next_free(self, port: int, now: float) -> float | None:
         """When a rate-limited port may take its next part (None: not rate-limited now)."""
-        if not self.sending_enabled(port) or self.may_send(port, now):
+        rules = self.rules(port)
+        if not rules.sending or not rules.limited or self.may_send(port, now):
             return None
         full = [period_end(key, now) for key in PERIODS if self._period_full(port, key, now)]
         if full:
@@ -370,15 +455,14 @@ class PortConfig:
         return slot
 
     def status_reports(self, port: int, requested: bool) -> bool:
-        return requested and self.on(port, "status_reports")
+        return requested and self.rules(port).status_reports
 
     def languages(self, port: int) -> tuple[int, ...]:
         """The national language ids the port's PDUs may use (empty: default alphabet only)."""
-        value = self.get(port, "national_languages")
-        return tuple(_LANGUAGE_IDS[name] for name in value.split(",")) if value else ()
+        return self.rules(port).languages
 
     def encoding(self, port: int, requested: str) -> str:
-        if requested == "auto" and self.get(port, "charset") == "UCS2":
+        if requested == "auto" and self.rules(port).ucs2:
             return "ucs2"
         return requested
 

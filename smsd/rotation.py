@@ -59,14 +59,20 @@ class SimWatch:
 
     # --- the scheduler's question -----------------------------------------------------------
     def usable(self, port: int, info: PortInfo, now: float) -> bool:
+        # Asked for every port on every dispatch pass. The three tables below are empty on a
+        # healthy box, so each is looked at under the lock only when it holds something: an
+        # entry added meanwhile by another thread is then seen at the next ask, as if this ask
+        # had come first.
         slot = sim_of(info)
-        with self._lock:
-            if port in self._switching:
-                target, asked = self._switching[port]
-                if slot != target and now - asked < SWITCH_PATIENCE:
-                    return False
-                del self._switching[port]
-        if self.refused(port, slot):            # pushed when refused; move on when a slot can
+        if self._switching:
+            with self._lock:
+                if port in self._switching:
+                    target, asked = self._switching[port]
+                    if slot != target and now - asked < SWITCH_PATIENCE:
+                        return False
+                    del self._switching[port]
+        # A refused SIM was pushed when refused; move on when a slot can.
+        if self._refused and self.refused(port, slot):
             next_slot = self._next_slot(port, info, now)
             if next_slot is not None:
                 self._switch(port, slot, next_slot, now)
@@ -83,6 +89,8 @@ class SimWatch:
             return self._refused.get((port, slot), "")
 
     def _forget(self, port: int, slot: int) -> None:
+        if not self._reported:
+            return
         with self._lock:
             if any(r[:2] == (port, slot) for r in self._reported):
                 self._reported = {r for r in self._reported if r[:2] != (port, slot)}

@@ -63,6 +63,7 @@ log = logging.getLogger("smsd.scheduler")
 
 LOOKAHEAD = 4096          # waiting messages scanned for one whose port list fits a free port
 IDLE_WAKE = 30.0          # seconds; a safety net, not the mechanism
+COALESCE = 0.003          # seconds a pass woken by new messages alone waits for more of them
 FLUSH_EVERY = 600.0       # seconds between looks for concatenated SMS missing parts
 
 
@@ -73,7 +74,7 @@ Profile = tuple[str, tuple[int, ...]]
 
 def port_profiles(config: PortConfig, ports: Iterable[int]) -> list[Profile]:
     """The distinct ways `ports` build parts (most boxes have one)."""
-    return sorted({(config.encoding(p, "auto"), config.languages(p)) for p in ports})
+    return config.profiles(ports)
 
 
 class PartCounter(Protocol):
@@ -145,6 +146,10 @@ class Scheduler:
         self._refs: dict[int, int] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        # Set by every kick but the intake's (work_arrived): a result, a port's change, a
+        # setting. A pass woken without it waits COALESCE for more intakes to share it.
+        self._urgent = threading.Event()
+        self._full = False              # see _note_full
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         # Graceful stop: no part starts once _draining is set; _starting counts part_starting
@@ -184,7 +189,32 @@ class Scheduler:
             self._thread.join(timeout)
 
     def kick(self) -> None:
+        """Something may have changed: run a pass now."""
+        with self._lock:
+            self._full = False
+        self._urgent.set()
         self._wake.set()
+
+    def work_arrived(self) -> None:
+        """Intake committed new messages. While every port that can send holds `depth` parts
+        there is nothing a pass could give them, so nothing is done: the kick of the result
+        that frees a place (or of the port's change that makes it able) runs the pass that
+        reads these messages. Otherwise a pass runs within COALESCE, shared by the intakes
+        that come meanwhile."""
+        if not self._full:
+            self._wake.set()
+
+    def _note_full(self) -> None:
+        """At the end of a pass: is every port that can send holding `depth` parts?
+
+        Why `_full` can be trusted between passes: a place frees (a part leaves `_held`) or a
+        port becomes able to send (`_infos`) only under the lock and is always followed by a
+        kick, which clears `_full`. This is computed and stored under the same lock, so a
+        change either shows in the computation or clears the flag after it."""
+        depth = self.depth
+        with self._lock:
+            infos, held = self._infos, self._held
+            self._full = all(len(held[p]) >= depth for p in self._workers if infos[p].can_send)
 
     # --- graceful stop --------------------------------------------------------------------------
     def drain(self) -> int:
@@ -227,12 +257,14 @@ class Scheduler:
         while not self._stopping.is_set():
             self.heartbeat = time.monotonic()
             self._wake.clear()
+            self._urgent.clear()
             try:
                 delay = self.dispatch_once()
             except Exception:   # noqa: BLE001 - the dispatcher must outlive one bad pass
                 log.exception("dispatch pass failed")
                 delay = 1.0
-            self._wake.wait(delay)
+            if self._wake.wait(delay) and not self._urgent.is_set():
+                self._urgent.wait(COALESCE)     # new messages only: let more intakes join
 
     # --- ports ----------------------------------------------------------------------------------
     @property
@@ -336,6 +368,7 @@ class Scheduler:
             progress = False
             for port in self._hungry():
                 progress |= self._give_one(port, queued, now)
+        self._note_full()
         return self._next_delay(queued, now)
 
     def _give_one(self, port: int, queued: list[QueuedPart], now: float) -> bool:
@@ -348,7 +381,7 @@ class Scheduler:
         return True
 
     def _pick_queued(self, port: int, queued: list[QueuedPart], now: float) -> QueuedPart | None:
-        ready = self._ready()
+        ready: set[int] | None = None       # the ready ports, asked once and only if needed
         best: QueuedPart | None = None
         for part in queued:
             if part.next_try > now or (part.ports is not None and port not in part.ports):
@@ -357,6 +390,11 @@ class Scheduler:
                 return part
             if part.tiers and port not in self._tier_now(part.tiers):
                 continue
+            if part.pref_port is None and part.avoid_port != port:
+                best = best or part
+                continue
+            if ready is None:
+                ready = self._ready()
             if part.pref_port is not None and part.pref_port in ready:
                 continue
             if part.avoid_port == port and self._has_alternative(part, ready):
@@ -601,6 +639,7 @@ class Scheduler:
         with self._lock:
             old = self._infos.get(info.port)
             self._infos[info.port] = info
+            self._full = False      # it may send now: intake wakes the pass even before the kick
         return old
 
     def port_state_changed(self, old: PortInfo | None, info: PortInfo) -> None:

@@ -112,7 +112,7 @@ class Sending:
                                                  srr=request.request_status_report, ports=ports,
                                                  rows=rows, now=self._clock(), extra=extra,
                                                  routes=routing.routes)
-        self._scheduler.kick()
+        self._scheduler.work_arrived()
         log_accepted(ids, task_id, user, request.dialect)
         return SendAccepted(task_id=task_id, sms_in_queue=self._store.outbox.in_queue(),
                             message_ids=tuple(ids), encoding=sent_as)

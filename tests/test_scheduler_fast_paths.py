@@ -1,0 +1,174 @@
+"""The scheduler's cheap paths (issue 20): resolved settings kept per port and per SIM, and an
+intake that finds every port full costing no dispatch pass. What is checked is that each shortcut
+never changes an outcome: a settings change applies to the very next question, and a message
+accepted while every port was full goes out as soon as a port frees.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from fakes import wait_for
+from smsd.budgets import ALL_SLOTS, SimLimits, parse_slot_values
+from smsd.model import Recipient, SendRequest, SendResult
+from smsd.pdu import decode
+from smsd.scheduler import Scheduler, port_profiles
+from smsd.service import Service
+from smsd.store import Store
+from test_ozeki_ports import Recorder, Rig
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    r = Rig(tmp_path / "db.sqlite")
+    yield r
+    r.store.close()
+
+
+# --- per-port settings: asked once, dropped by every change -------------------------------------
+def test_a_port_setting_change_applies_to_the_next_question(rig: Rig) -> None:
+    cfg, now = rig.sched.port_config, rig.clock.now
+    assert cfg.may_send(0, now) and cfg.sending_enabled(0)          # resolved (and kept) now
+    assert cfg.next_free(0, now) is None
+    rig.svc.ports.set_settings(0, send="off")
+    assert not cfg.sending_enabled(0) and not cfg.may_send(0, now)
+    rig.svc.ports.set_settings(0, send="on", max_parts_per_minute=1)
+    assert cfg.may_send(0, now)
+    cfg.note_handed(0, now)
+    assert not cfg.may_send(0, now) and cfg.next_free(0, now) == now + 60
+    rig.svc.ports.set_settings(0, max_parts_per_minute=0)
+    assert cfg.may_send(0, now) and cfg.next_free(0, now) is None
+    rig.svc.ports.connection_run("GSMModem0", False)                 # running off
+    assert not cfg.sending_enabled(0)
+    rig.svc.ports.connection_run("GSMModem0", True)
+    assert cfg.sending_enabled(0)
+
+
+def test_pdu_shaping_settings_apply_to_the_next_message(rig: Rig) -> None:
+    cfg = rig.sched.port_config
+    rig.send(1, ports=(0,), text="hello")
+    rig.handed()                                      # port 0's settings resolved for dispatch
+    assert (cfg.encoding(0, "auto"), cfg.languages(0), cfg.status_reports(0, True)) == (
+        "auto", (), True)
+    rig.svc.ports.set_settings(0, charset="UCS2", status_reports="off",
+                               national_languages="turkish")
+    assert (cfg.encoding(0, "auto"), cfg.languages(0), cfg.status_reports(0, True)) == (
+        "ucs2", (1,), False)
+    rig.send(1, ports=(0,), text="hello")
+    rig.handed()
+    first, second = [decode(p.pdu_hex) for p in rig.workers[0].parts()]
+    assert (first.encoding, first.status_report_requested) == ("gsm7", True)
+    assert (second.encoding, second.status_report_requested) == ("ucs2", False)
+
+
+def test_the_intake_profiles_follow_every_change(rig: Rig) -> None:
+    cfg = rig.sched.port_config
+    assert port_profiles(cfg, [0, 1]) == [("auto", ())]
+    rig.svc.ports.set_settings(1, charset="UCS2")
+    assert port_profiles(cfg, [0, 1]) == [("auto", ()), ("ucs2", ())]
+    assert port_profiles(cfg, [0]) == [("auto", ())]
+    rig.svc.ports.set_settings(0, national_languages="turkish")
+    assert port_profiles(cfg, [0, 1]) == [("auto", (1,)), ("ucs2", ())]
+    cfg.clear(1)                                      # a deleted connection: defaults again
+    assert port_profiles(cfg, [0, 1]) == [("auto", ()), ("auto", (1,))]
+    # what intake charges follows at once: a 100-character text is 1 part in GSM 7-bit, 2 in UCS2
+    rig.svc.ports.set_settings(0, charset="UCS2", national_languages="none")
+    accepted = rig.svc.sending.send_sms(_request("x" * 100, ports=(0,)))
+    [state] = [rig.store.outbox.message_state(m) for m in accepted.message_ids]
+    assert state is not None and state.count == 2
+
+
+def test_the_kept_profiles_of_port_lists_are_bounded(rig: Rig) -> None:
+    cfg = rig.sched.port_config
+    for n in range(200):                              # clients choose the port lists
+        port_profiles(cfg, [0, 1] * (n + 1))
+    assert len(cfg._profiles) <= 64
+
+
+# --- per-SIM budgets: resolved once, dropped by every put ---------------------------------------
+def test_a_sim_limit_change_applies_to_the_next_question(store: Store) -> None:
+    now = time.time()
+    lim = SimLimits(store.sim_slots, lambda port, key: "", clock=lambda: now)
+    lim.note_handed(0, 1, now)
+    assert lim.why_not(0, 1, now) == ""                               # no limit: resolved, kept
+    lim.put(0, ALL_SLOTS, parse_slot_values({"sim_parts_per_day": "1"}))   # the port's, for all
+    assert lim.why_not(0, 1, now) == "daily limit"
+    lim.put(0, 1, parse_slot_values({"sim_parts_per_day": "5"}))     # the slot's own wins
+    assert lim.why_not(0, 1, now) == ""
+    lim.put(0, 1, parse_slot_values({"sim_parts_per_month": "1"}))
+    assert lim.why_not(0, 1, now) == "monthly limit"
+    lim.put(0, 1, parse_slot_values({"sim_parts_per_month": ""}))    # empty: the port's again
+    assert lim.why_not(0, 1, now) == ""
+    lim.put(0, 1, parse_slot_values({"sim_parts_per_day": ""}))
+    assert lim.why_not(0, 1, now) == "daily limit"
+    lim.set_blocked(0, 2, True)
+    assert lim.why_not(0, 2, now) == "blocked"
+
+
+# --- intake while every port is full ------------------------------------------------------------
+def _request(text: str, n: int = 1, ports: tuple[int, ...] | None = None) -> SendRequest:
+    return SendRequest(text, tuple(Recipient(f"+4477008{i:05d}") for i in range(n)), ports=ports)
+
+
+def _settled(sched: Scheduler) -> float:
+    """The scheduler's last loop turn, once it has stopped turning (no pass pending)."""
+    seen: list[float] = []
+
+    def still() -> bool:
+        seen.append(sched.heartbeat)
+        time.sleep(0.1)
+        return sched.heartbeat == seen[-1]
+    assert wait_for(still, 5)
+    return seen[-1]
+
+
+def test_an_intake_finding_every_port_full_runs_no_pass_and_a_result_refills(
+        tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "db.sqlite"))
+    sched = Scheduler(store, depth=1)
+    workers = {p: Recorder(p) for p in (0, 1)}
+    sched.attach(workers)
+    svc = Service(store, sched, workers)
+    sched.start()
+    try:
+        svc.sending.send_sms(_request("first", 2))           # a port had room: a pass runs
+        assert wait_for(lambda: all(len(w.parts()) == 1 for w in workers.values()), 5)
+        turn = _settled(sched)
+        later = svc.sending.send_sms(_request("later", 3)).message_ids
+        time.sleep(0.3)
+        assert sched.heartbeat == turn                        # full: no pass for that intake
+        assert [len(w.parts()) for w in workers.values()] == [1, 1]
+        # port 0's part is sent: its result refills it at once with what waited meanwhile
+        [done] = workers[0].parts()
+        assert sched.part_starting(0, done.part_id)
+        sched.part_result(0, SendResult(done.part_id, ok=True, mr=1))
+        assert wait_for(lambda: len(workers[0].parts()) == 2, 5)
+        handed = workers[0].parts()[1].part_id
+        message = store.db.conn().execute("SELECT message_id FROM parts WHERE id = ?",
+                                          (handed,)).fetchone()[0]
+        assert message == later[0]
+    finally:
+        sched.stop()
+        store.close()
+
+
+def test_an_intake_with_a_port_free_is_dispatched_without_any_other_kick(
+        tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "db.sqlite"))
+    sched = Scheduler(store, depth=1)
+    workers = {p: Recorder(p) for p in (0, 1)}
+    sched.attach(workers)
+    svc = Service(store, sched, workers)
+    sched.start()
+    try:
+        svc.sending.send_sms(_request("one", ports=(0,)))
+        assert wait_for(lambda: len(workers[0].parts()) == 1, 5)
+        _settled(sched)
+        svc.sending.send_sms(_request("two"))                 # port 1 has room
+        assert wait_for(lambda: len(workers[1].parts()) == 1, 5)
+    finally:
+        sched.stop()
+        store.close()
