@@ -20,6 +20,7 @@ Every final transition appends an `sms_result` event in the same transaction.
 """
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -139,6 +140,34 @@ def between(column: str, after: float | None, before: float | None, where: list[
         args.append(before)
 
 
+_INSERT_MESSAGES = "INSERT INTO messages(task_id, number, text, user_id, count, time, priority) "
+# A task's messages in one statement: its rows as one JSON array that json_each unrolls inside
+# SQLite, in array order (ORDER BY key), each row's (number, text, user_id, count) by position.
+_MESSAGES_FROM_JSON = _INSERT_MESSAGES + (
+    "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]'), json_extract(value, '$[3]'), ?, ? FROM json_each(?) ORDER BY key")
+
+
+def _insert_messages(conn: sqlite3.Connection, task_id: int, rows: Sequence[IntakeRow],
+                     now: float, priority: int) -> range:
+    """Insert a task's messages; their ids (AUTOINCREMENT: one writer at a time, so the rows of
+    one intake get consecutive ids, the last one last_insert_rowid).
+
+    Why one statement: executemany steps once per row, and each step lets go of the GIL and
+    takes it back (a thread switch each under load), 128 times for a bulk request, while the
+    write lock is held; one INSERT ... SELECT from json_each is one step, and ~1/3 less CPU.
+    A text with a NUL character keeps executemany: SQLite's JSON functions end a string at it."""
+    if len(rows) > 1 and not any(text is not None and "\x00" in text for _, text, _, _ in rows):
+        cur = conn.execute(_MESSAGES_FROM_JSON,
+                           (task_id, now, priority, json.dumps(rows, ensure_ascii=False)))
+        last = int(cur.lastrowid or 0)
+    else:
+        conn.executemany(_INSERT_MESSAGES + "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         [(task_id, n, t, u, k, now, priority) for n, t, u, k in rows])
+        last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+    return range(last - len(rows) + 1, last + 1)
+
+
 class Outbox:
     """Tasks, messages and parts from intake to a final result (see the module docstring)."""
 
@@ -219,12 +248,8 @@ class Outbox:
                                 extra.sender, extra.priority, extra.dialect, int(extra.flash),
                                 extra.data, extra.udh, extra.usercontext))
             task_id = int(cur.lastrowid or 0)
-            conn.executemany("INSERT INTO messages(task_id, number, text, user_id, count, time, "
-                             "priority) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                             [(task_id, n, t, u, k, now, extra.priority) for n, t, u, k in rows])
-            last = int(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+            ids = _insert_messages(conn, task_id, rows, now, extra.priority)
             self.db.after_commit(lambda: self._accepted(len(rows), extra.priority))
-            ids = range(last - len(rows) + 1, last + 1)
             if routes is not None:
                 self._route_rows(conn, ids, routes, now)
         return task_id, ids
