@@ -42,9 +42,13 @@ class SimControl(Protocol):
                    talk_seconds: float = 5.0) -> str: ...
 
 
+# json.dumps with any option builds a new encoder per call; one made here gives the same text.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_reply(obj: Any) -> str:
     bottle.response.content_type = "application/json; charset=utf-8"
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(obj)
 
 
 def build_app(svc: Service, auth: HttpAuth, *, sim: SimControl | None = None,
