@@ -292,6 +292,12 @@ class Database:
             first = self._calls.get()
             if first is None:
                 return
+            # Most often a caller is committing by itself (grouped's fast path) or a worker is
+            # writing: wait until that writer is done before draining the queue, so that the
+            # calls queued meanwhile share this group's fsync instead of waiting for the next
+            # one. (Only a heuristic: nothing relies on still holding the lock below.)
+            with self._lock:
+                pass
             batch = [first]
             while len(batch) < GROUP_MAX:
                 try:
