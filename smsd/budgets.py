@@ -321,5 +321,17 @@ def _minutes_left(limit_minutes: int, seconds: int) -> int | None:
     return max(0, limit_minutes * 60 - seconds) // 60 if limit_minutes else None
 
 
+_last_day: tuple[int, str] = (-1, "")        # (a minute since the epoch, its local date)
+
+
 def _day(now: float) -> str:
-    return time.strftime("%Y-%m-%d", time.localtime(now))
+    """The local date of `now` (YYYY-MM-DD). Asked several times for every part handed, so the
+    last answer is kept for its minute: time zones are whole minutes off UTC, so a date never
+    changes inside one."""
+    global _last_day
+    minute = int(now // 60)
+    kept, day = _last_day
+    if minute != kept:
+        day = time.strftime("%Y-%m-%d", time.localtime(now))
+        _last_day = (minute, day)           # one tuple: threads see one pair or the other
+    return day

@@ -288,6 +288,7 @@ class PortConfig:
         self._period: dict[tuple[int, str, str], int] = {}
         self._rules: dict[int, Rules] = {}
         self._generation = 0            # writes so far; a cache filled across one is dropped
+        self._worker: dict[int, dict[str, str]] = {}       # worker_settings, per port
         # port list -> its distinct profiles (port_profiles, asked by every intake); dropped
         # with any port's rules, as a write of one port may change the profiles of any list.
         self._profiles: dict[tuple[int, ...], list[tuple[str, tuple[int, ...]]]] = {}
@@ -340,7 +341,16 @@ class PortConfig:
         return self.get(port, key) == "on"
 
     def worker_settings(self, port: int) -> dict[str, str]:
-        return {key: self.get(port, key) for key in WORKER_KEYS}
+        """What the port's worker reads (it asks for each part it sends): kept per port like
+        the Rules and dropped with them by every write; each caller gets its own copy."""
+        found = self._worker.get(port)
+        if found is None:
+            generation = self._generation
+            found = {key: self.get(port, key) for key in WORKER_KEYS}
+            with self._lock:
+                if generation == self._generation:      # no write came between: not stale
+                    self._worker[port] = found
+        return dict(found)
 
     # --- writing --------------------------------------------------------------------------------
     def put(self, port: int, values: Mapping[str, str | None]) -> None:
@@ -365,6 +375,7 @@ class PortConfig:
         """Drop what was resolved from the old values; call with the lock held."""
         self._generation += 1
         self._rules.pop(port, None)
+        self._worker.pop(port, None)
         self._profiles.clear()
 
     # --- names ----------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ from smsd.budgets import SimLimits
 from smsd.routing import Tiers, is_connection, tier_of
 from smsd.store.db import Store
 from smsd.store.outbox import QueuedPart, WaitingMessage
+from smsd.store.subscriptions import TaskPayload
 
 log = logging.getLogger("smsd.scheduler")
 
@@ -165,6 +166,7 @@ class Scheduler:
         self._cursor: tuple[int, int] | None = None       # rank of the last message read
         self._exhausted = False
         self._tiers_this_pass: dict[Tiers, tuple[int, ...]] = {}     # routing's, per pass
+        self._payload: tuple[int, TaskPayload | None] = (0, None)    # see _payload_of
         if workers:
             self.attach(workers)
 
@@ -287,11 +289,17 @@ class Scheduler:
         with self._lock:
             return len(self._held.get(port, {}))
 
-    def _ready(self) -> set[int]:
-        with self._lock:
-            ready = {p for p, i in self._infos.items() if i.can_send and p in self._workers}
-        now = self._clock()
-        return {p for p in ready if self.port_config.sending_enabled(p) and self._sim_ok(p, now)}
+    def _ready(self, port: int, asked: dict[int, bool]) -> bool:
+        """Can `port` send now (its SIM's budget included)? `asked` keeps the answers of one
+        pick, so each port is asked at most once in it."""
+        found = asked.get(port)
+        if found is None:
+            with self._lock:
+                info = self._infos.get(port)
+                found = info is not None and info.can_send and port in self._workers
+            found = asked[port] = found and self.port_config.sending_enabled(port) and \
+                self._sim_ok(port, self._clock())
+        return found
 
     def _sim_ok(self, port: int, now: float) -> bool:
         """The port's active SIM has budget (else a multi-SIM port rotates to one that has)."""
@@ -381,7 +389,7 @@ class Scheduler:
         return True
 
     def _pick_queued(self, port: int, queued: list[QueuedPart], now: float) -> QueuedPart | None:
-        ready: set[int] | None = None       # the ready ports, asked once and only if needed
+        asked: dict[int, bool] = {}         # which ports are ready, asked only if needed
         best: QueuedPart | None = None
         for part in queued:
             if part.next_try > now or (part.ports is not None and port not in part.ports):
@@ -393,18 +401,16 @@ class Scheduler:
             if part.pref_port is None and part.avoid_port != port:
                 best = best or part
                 continue
-            if ready is None:
-                ready = self._ready()
-            if part.pref_port is not None and part.pref_port in ready:
+            if part.pref_port is not None and self._ready(part.pref_port, asked):
                 continue
-            if part.avoid_port == port and self._has_alternative(part, ready):
+            if part.avoid_port == port and self._has_alternative(part, asked):
                 continue
             best = best or part
         return best
 
-    @staticmethod
-    def _has_alternative(part: QueuedPart, ready: set[int]) -> bool:
-        return any(p != part.avoid_port and (part.ports is None or p in part.ports) for p in ready)
+    def _has_alternative(self, part: QueuedPart, asked: dict[int, bool]) -> bool:
+        return any(p != part.avoid_port and (part.ports is None or p in part.ports)
+                   and self._ready(p, asked) for p in self.ports)
 
     def _start_message(self, port: int, queued: list[QueuedPart], now: float) -> bool:
         msg = self._next_waiting(port)          # still in the look-ahead buffer
@@ -438,7 +444,7 @@ class Scheduler:
         """(the message's SMS-SUBMIT parts, their alphabet) as `port` builds them; flash and
         binary tasks (issue 5) as stored on the task. None: more parts than it was counted."""
         srr = self.port_config.status_reports(port, msg.srr)
-        payload = self._store.payloads.of_task(msg.task_id)
+        payload = self._payload_of(msg.task_id)
         if payload is not None and payload.data is not None:
             return binary.encode_submit(msg.number, payload.data, udh=payload.udh,
                                         flash=payload.flash, request_status_report=srr,
@@ -454,6 +460,17 @@ class Scheduler:
             if len(parts) <= msg.count:
                 return parts, self._alphabet(msg.text, encoding, languages)
         return None
+
+    def _payload_of(self, task_id: int) -> TaskPayload | None:
+        """The task's payload kind (None: plain text). A task's flash, data and UDH are written
+        once, at intake, and task ids are never reused (AUTOINCREMENT), so the answer kept for
+        the last task asked stays true; a task's messages come one after another, so most
+        messages are of that task."""
+        kept_id, kept = self._payload
+        if kept_id != task_id:
+            kept = self._store.payloads.of_task(task_id)
+            self._payload = (task_id, kept)
+        return kept
 
     def _alphabet(self, text: str, encoding: str, languages: tuple[int, ...]) -> str:
         if encoding != "auto":

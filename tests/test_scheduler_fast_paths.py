@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 
 from fakes import wait_for
-from smsd.budgets import ALL_SLOTS, SimLimits, parse_slot_values
+from smsd.budgets import ALL_SLOTS, SimLimits, _day, parse_slot_values
 from smsd.model import Recipient, SendRequest, SendResult
 from smsd.pdu import decode
 from smsd.scheduler import Scheduler, port_profiles
@@ -81,6 +81,30 @@ def test_the_intake_profiles_follow_every_change(rig: Rig) -> None:
     assert state is not None and state.count == 2
 
 
+def test_the_worker_reads_a_changed_setting_at_once(rig: Rig) -> None:
+    cfg = rig.sched.port_config
+    first = cfg.worker_settings(0)
+    assert first["submit_timeout"] == "60"
+    first["submit_timeout"] = "5"                     # a caller's copy, not the kept one
+    assert cfg.worker_settings(0)["submit_timeout"] == "60"
+    rig.svc.ports.set_settings(0, submit_timeout=90, receive="off")
+    assert (cfg.worker_settings(0)["submit_timeout"], cfg.worker_settings(0)["receive"]) == (
+        "90", "off")
+    assert cfg.worker_settings(1)["submit_timeout"] == "60"
+    rig.svc.ports.connection_run("GSMModem0", False)
+    assert cfg.worker_settings(0)["running"] == "off"
+
+
+def test_each_message_is_built_with_its_own_tasks_payload(rig: Rig) -> None:
+    for flash in (True, False, True):                 # tasks alternate: flash, plain, flash
+        rig.svc.sending.send_sms(SendRequest("hi", (Recipient("+447700900001"),
+                                                    Recipient("+447700900002")),
+                                             ports=(0,), flash=flash))
+    rig.handed()
+    classes = [decode(p.pdu_hex).message_class for p in rig.workers[0].parts()]
+    assert classes == [0, 0, None, None, 0, 0]
+
+
 def test_the_kept_profiles_of_port_lists_are_bounded(rig: Rig) -> None:
     cfg = rig.sched.port_config
     for n in range(200):                              # clients choose the port lists
@@ -106,6 +130,14 @@ def test_a_sim_limit_change_applies_to_the_next_question(store: Store) -> None:
     assert lim.why_not(0, 1, now) == "daily limit"
     lim.set_blocked(0, 2, True)
     assert lim.why_not(0, 2, now) == "blocked"
+
+
+def test_the_local_date_of_a_part_changes_at_local_midnight() -> None:
+    midnight = time.mktime((2026, 12, 7, 0, 0, 0, 0, 0, -1))
+    assert _day(midnight - 0.5) == "2026-12-06"
+    assert _day(midnight) == "2026-12-07"
+    assert _day(midnight + 59.5) == "2026-12-07"
+    assert _day(midnight - 0.5) == "2026-12-06"       # a clock set back is answered anew
 
 
 # --- intake while every port is full ------------------------------------------------------------
