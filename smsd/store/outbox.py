@@ -156,8 +156,14 @@ def _insert_messages(conn: sqlite3.Connection, task_id: int, rows: Sequence[Inta
     Why one statement: executemany steps once per row, and each step lets go of the GIL and
     takes it back (a thread switch each under load), 128 times for a bulk request, while the
     write lock is held; one INSERT ... SELECT from json_each is one step, and ~1/3 less CPU.
-    A text with a NUL character keeps executemany: SQLite's JSON functions end a string at it."""
-    if len(rows) > 1 and not any(text is not None and "\x00" in text for _, text, _, _ in rows):
+    A text with a NUL character keeps executemany: SQLite's JSON functions end a string at it.
+    A single row is one plain INSERT (no JSON, no last_insert_rowid() query after it)."""
+    if len(rows) == 1:              # a single recipient: its id is the statement's lastrowid
+        number, text, user_id, count = rows[0]
+        cur = conn.execute(_INSERT_MESSAGES + "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (task_id, number, text, user_id, count, now, priority))
+        last = int(cur.lastrowid or 0)
+    elif not any(text is not None and "\x00" in text for _, text, _, _ in rows):
         cur = conn.execute(_MESSAGES_FROM_JSON,
                            (task_id, now, priority, json.dumps(rows, ensure_ascii=False)))
         last = int(cur.lastrowid or 0)
