@@ -6,6 +6,7 @@ import io
 import logging
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from smsd.api.access_log import access_log, basic_user
 from smsd.system import logbuffer, logsetup
@@ -94,3 +95,28 @@ def test_light_records_still_read_the_same(tmp_path) -> None:  # type: ignore[no
         root.removeHandler(handler)
         root.setLevel(level)
     assert out.getvalue().endswith(" INFO smsd.x: message 7 accepted: password=***\n")
+
+
+# The scrub as it was before its shortcuts (smsd/system/logsetup.py): the oracle they must match.
+def scrub_reference(text: str) -> str:
+    triggers = ("pass", "pw", "secret", "token", "key", "pin", "puk", "auth", "basic", "bearer")
+    if not any(t in text.lower() for t in triggers):
+        return text
+    text = logsetup._AUTHORIZATION.sub(lambda m: m.group(1) + logsetup.MASK, text)
+    text = logsetup._BASIC.sub(lambda m: f"{m.group(1)} {logsetup.MASK}", text)
+    text = logsetup._JSON_FIELD.sub(lambda m: f'{m.group(1)}"{logsetup.MASK}"', text)
+    return logsetup._PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}{logsetup.MASK}", text)
+
+
+ATOMS = ["pass", "PASSWD", "pw", "pwd", "pin", "pin1", "sim_pin2", "puk", "token", "api_key",
+         "ſecret", "secret", "Authorization", "proxy-authorization", "Basic", "bearer",
+         "dXNlcjpwdw==", "x", "a.b", "-", "_", "=", "%3D", "%3d", "%", "3D", "&", " ", ":", '"',
+         "'", ";", ",", "?", "\\", "\n", "\u0661", "é", "{", "}"]
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(st.sampled_from(ATOMS), max_size=14).map("".join) | st.text(max_size=30))
+def test_scrub_shortcuts_mask_what_the_patterns_do(text: str) -> None:
+    assert logsetup.scrub(text) == scrub_reference(text)
+    assert logsetup.mask_params(text) == logsetup._PARAM.sub(
+        lambda m: f"{m.group(1)}{m.group(2)}{logsetup.MASK}", text)
