@@ -103,3 +103,29 @@ def test_wrapping_a_front_adds_to_it_and_leaves_the_first_as_it_was() -> None:
         [("200 OK", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "3"),
                      ("Cache-Control", "no-store")])], [b"ok\n"])
     assert call(with_health(app), "/health", REQUEST_METHOD="POST")[1] == [b"app"]
+
+
+def test_the_server_drops_forwarding_headers_and_answers_health() -> None:
+    """create_server puts the app in one Front: the app never sees a forwarding header."""
+    import http.client
+    import threading
+    from smsd.api.server import create_server, listen_addresses
+    app = App()
+    server = create_server(app, ["127.0.0.1:0"], 2, health=lambda: (True, b"fine\n"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        host, port = listen_addresses(server)[0]
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        conn.request("GET", "/x", headers={"X-Forwarded-For": "127.0.0.1",
+                                           "Forwarded": "for=127.0.0.1", "X-Other": "kept"})
+        assert conn.getresponse().read() == b"app"
+        conn.request("GET", "/health")
+        assert conn.getresponse().read() == b"fine\n"
+        conn.close()
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown()
+    (seen,) = app.seen
+    assert seen["HTTP_X_OTHER"] == "kept"
+    assert "HTTP_X_FORWARDED_FOR" not in seen and "HTTP_FORWARDED" not in seen
