@@ -101,6 +101,11 @@ def most_parts(codec: PartCounter, text: str, encoding: str, profiles: Iterable[
                                      languages=languages)) for auto, languages in profiles)
 
 
+def _names_connection(msg: WaitingMessage) -> bool:
+    """The message's port list (its task's or its routing rule's) names a provider connection."""
+    return msg.ports is not None and any(is_connection(p) for p in msg.ports)
+
+
 class WorkerHandle(Protocol):
     @property
     def info(self) -> PortInfo: ...
@@ -162,6 +167,10 @@ class Scheduler:
         self._settled = threading.Condition(self._lock)
         self.heartbeat = time.monotonic()     # last turn of the loop, read by the watchdog
         self._waiting: list[WaitingMessage] = []
+        # Some message in _waiting may name a provider connection (only then may the tier of
+        # one be a connection's, so only then must each pass look for them). Set when such a
+        # message is read; cleared by the look that finds none left.
+        self._naming_connections = False
         self._unfit: dict[int, set[int]] = {}     # message -> ports that would need more parts
         self._cursor: tuple[int, int] | None = None       # rank of the last message read
         self._exhausted = False
@@ -510,10 +519,13 @@ class Scheduler:
             self._reread = False
             self._waiting.clear()
             self._cursor = None
+        if not self._naming_connections:
+            return          # no buffered message may go to a connection: nothing to scan
         self._waiting = [m for m in self._waiting if not self._for_connection(m)]
+        self._naming_connections = any(map(_names_connection, self._waiting))
 
     def _for_connection(self, msg: WaitingMessage) -> bool:
-        if msg.ports is None or not any(is_connection(p) for p in msg.ports):
+        if msg.ports is None or not _names_connection(msg):
             return False
         tier = self._tier_now(msg.tiers) if msg.tiers else msg.ports
         return any(is_connection(p) for p in tier)
@@ -534,6 +546,8 @@ class Scheduler:
                 self._exhausted = True          # don't ask again for each port in this pass
                 return None
             self._waiting.extend(more)
+            self._naming_connections = self._naming_connections or any(
+                map(_names_connection, more))
             self._cursor = more[-1].rank
 
     def _read_waiting(self) -> list[WaitingMessage]:
