@@ -64,7 +64,7 @@ class RequestCounter:
 
     def __init__(self, counter: Counter) -> None:
         self._counter = counter
-        self._children: dict[tuple[str, str], Any] = {}
+        self._children: dict[tuple[str, str], Counter] = {}
 
     def __call__(self, environ: dict[str, Any], status: str, took: float) -> None:
         if environ.get(self.COUNTED):
