@@ -26,6 +26,8 @@ _PCT = re.compile(rb"%([0-9A-Fa-f]{2})")
 
 def lenient_unquote(raw: str, *, plus_is_space: bool = True) -> str:
     """Percent-decode what is valid, keep a stray `%` as it is, then decode UTF-8 or Latin-1."""
+    if raw.isascii() and "%" not in raw and (not plus_is_space or "+" not in raw):
+        return raw      # nothing to decode: ASCII reads the same in UTF-8 (most names, many values)
     data = raw.encode("latin-1", "replace")
     if plus_is_space:
         data = data.replace(b"+", b" ")
