@@ -289,6 +289,7 @@ class PortConfig:
         self._rules: dict[int, Rules] = {}
         self._generation = 0            # writes so far; a cache filled across one is dropped
         self._worker: dict[int, dict[str, str]] = {}       # worker_settings, per port
+        self._limited: frozenset[int] | None = None         # limited_ports
         # port list -> its distinct profiles (port_profiles, asked by every intake); dropped
         # with any port's rules, as a write of one port may change the profiles of any list.
         self._profiles: dict[tuple[int, ...], list[tuple[str, tuple[int, ...]]]] = {}
@@ -317,6 +318,16 @@ class PortConfig:
         if found is None:
             with self._lock:
                 found = self._rules[port] = Rules.of(self._values.get(port, {}))
+        return found
+
+    def limited_ports(self) -> frozenset[int]:
+        """The ports with a rate, day or month limit set: the only ones next_free can delay
+        (a port without stored values has the defaults: no limit)."""
+        found = self._limited
+        if found is None:
+            with self._lock:        # built under the lock every write takes: never stale
+                found = self._limited = frozenset(
+                    port for port, own in self._values.items() if Rules.of(own).limited)
         return found
 
     def profiles(self, ports: Iterable[int]) -> list[tuple[str, tuple[int, ...]]]:
@@ -376,6 +387,7 @@ class PortConfig:
         self._generation += 1
         self._rules.pop(port, None)
         self._worker.pop(port, None)
+        self._limited = None
         self._profiles.clear()
 
     # --- names ----------------------------------------------------------------------------------

@@ -155,7 +155,12 @@ class Scheduler:
         # Set by every kick but the intake's (work_arrived): a result, a port's change, a
         # setting. A pass woken without it waits COALESCE for more intakes to share it.
         self._urgent = threading.Event()
-        self._full = False              # see _note_full
+        # Every port that can send holds `depth` parts: set by _hungry, read by work_arrived.
+        # Why it can be trusted between passes: a place frees (a part leaves `_held`) or a port
+        # becomes able to send (`_infos`) only under the lock and is always followed by a kick,
+        # which clears `_full`; _hungry computes and stores it under the same lock, so such a
+        # change either shows in its computation or clears the flag after it.
+        self._full = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         # Graceful stop: no part starts once _draining is set; _starting counts part_starting
@@ -214,18 +219,6 @@ class Scheduler:
         that come meanwhile."""
         if not self._full:
             self._wake.set()
-
-    def _note_full(self) -> None:
-        """At the end of a pass: is every port that can send holding `depth` parts?
-
-        Why `_full` can be trusted between passes: a place frees (a part leaves `_held`) or a
-        port becomes able to send (`_infos`) only under the lock and is always followed by a
-        kick, which clears `_full`. This is computed and stored under the same lock, so a
-        change either shows in the computation or clears the flag after it."""
-        depth = self.depth
-        with self._lock:
-            infos, held = self._infos, self._held
-            self._full = all(len(held[p]) >= depth for p in self._workers if infos[p].can_send)
 
     # --- graceful stop --------------------------------------------------------------------------
     def drain(self) -> int:
@@ -321,6 +314,7 @@ class Scheduler:
         with self._lock:
             free = [p for p in self._workers
                     if self._infos[p].can_send and len(self._held[p]) < self.depth]
+            self._full = not free
         now = self._clock()
         free = [p for p in free if self.port_config.may_send(p, now) and self._sim_ok(p, now)]
         with self._lock:
@@ -385,7 +379,6 @@ class Scheduler:
             progress = False
             for port in self._hungry():
                 progress |= self._give_one(port, queued, now)
-        self._note_full()
         return self._next_delay(queued, now)
 
     def _give_one(self, port: int, queued: list[QueuedPart], now: float) -> bool:
@@ -589,9 +582,12 @@ class Scheduler:
             times += [t + self.lease_timeout for h in self._held.values() for t in h.values()
                       if t is not None]
         if queued or self._waiting or not self._exhausted:
-            # A rate-limited port takes its next part when its minute window frees a place.
-            times += [t for t in map(lambda p: self.port_config.next_free(p, now), self.ports)
-                      if t is not None]
+            # A rate-limited port takes its next part when its minute window frees a place;
+            # only a port with a rate, day or month limit set can be waiting for one.
+            for port in self.port_config.limited_ports() & self._workers.keys():
+                free = self.port_config.next_free(port, now)
+                if free is not None:
+                    times.append(free)
         return max(0.01, min([IDLE_WAKE] + [t - now for t in times]))
 
     def port_settings_changed(self, port: int) -> None:

@@ -39,12 +39,28 @@ def test_a_port_setting_change_applies_to_the_next_question(rig: Rig) -> None:
     assert cfg.may_send(0, now)
     cfg.note_handed(0, now)
     assert not cfg.may_send(0, now) and cfg.next_free(0, now) == now + 60
+    assert cfg.limited_ports() == {0}
     rig.svc.ports.set_settings(0, max_parts_per_minute=0)
     assert cfg.may_send(0, now) and cfg.next_free(0, now) is None
+    assert cfg.limited_ports() == set()
     rig.svc.ports.connection_run("GSMModem0", False)                 # running off
     assert not cfg.sending_enabled(0)
     rig.svc.ports.connection_run("GSMModem0", True)
     assert cfg.sending_enabled(0)
+
+
+def test_a_rate_limit_set_after_a_pass_times_the_next_one(rig: Rig) -> None:
+    rig.svc.ports.set_settings(1, send="off")
+    rig.send(1, ports=(1,))                           # waits: every pass looks for rate limits
+    rig.send(1, ports=(0,))
+    assert rig.handed()[0] == 1                       # a pass with no limit anywhere
+    rig.svc.ports.set_settings(0, max_parts_per_minute=1)
+    rig.send(3, ports=(0,))
+    assert rig.handed()[0] == 2
+    rig.clock.now += 45
+    assert 14 < rig.sched.dispatch_once() <= 15.01    # woken when the minute frees a place
+    rig.clock.now += 15.5
+    assert rig.handed()[0] == 3
 
 
 def test_pdu_shaping_settings_apply_to_the_next_message(rig: Rig) -> None:
