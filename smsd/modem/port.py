@@ -2,6 +2,11 @@
 
 Reads wait in select() on the tty and on a wake-up pipe, so a worker blocked on a quiet modem
 returns at once when a job is submitted: no polling interval adds to the latency of a send.
+
+pyserial opens and configures the tty (and waits for room on a full one); the bytes of the
+hot path go through the descriptor it opened (non-blocking) with one os.read / os.write each:
+pyserial's read() selects again, builds timeout objects and asks the kernel how much is waiting
+on every call, which was most of a worker's CPU per part on a busy board.
 """
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from typing import Any
 import serial
 
 from smsd.errors import PortUnavailable
+
+READ_MAX = 4096     # bytes taken per read: more than a modem prints between two of our reads
 
 
 class Waker:
@@ -85,23 +92,43 @@ class SerialPort:
 
     def read(self, timeout: float, waker: Waker | None = None) -> bytes:
         """Whatever bytes arrive within `timeout` seconds (b"" on timeout or wake-up)."""
-        handle = self._handle()
-        watched: list[Any] = [handle] + ([waker] if waker else [])
+        fd = self._fd()
+        wake_fd = -1 if waker is None else waker.fileno()
         try:
-            ready, _, _ = select.select(watched, [], [], max(0.0, timeout))
-            if waker is not None and waker in ready:
+            ready, _, _ = select.select((fd,) if waker is None else (fd, wake_fd), (), (),
+                                        max(0.0, timeout))
+            if waker is not None and wake_fd in ready:
                 waker.drain()
-            if handle not in ready:
+            if fd not in ready:
                 return b""
-            return handle.read(max(1, handle.in_waiting))
-        except (serial.SerialException, OSError, ValueError, TypeError) as exc:
+            data = os.read(fd, READ_MAX)
+        except BlockingIOError:
+            return b""          # readiness without bytes (another reader, a signal): none yet
+        except (OSError, ValueError, TypeError) as exc:
             raise PortUnavailable(f"{self.device}: {exc}") from exc
+        if not data:
+            # Readable yet empty: the device went away (a USB modem unplugged), as pyserial says.
+            raise PortUnavailable(f"{self.device}: device reports readiness to read but "
+                                  "returned no data (device disconnected?)")
+        return data
 
     def write(self, data: bytes) -> None:
+        handle = self._handle()
         try:
-            self._handle().write(data)
+            try:
+                done = os.write(handle.fd, data)   # a command or a PDU fits the tty's buffer
+            except BlockingIOError:
+                done = 0
+            if done < len(data):
+                handle.write(data[done:])          # pyserial waits for room (write_timeout)
         except (serial.SerialException, OSError) as exc:
             raise PortUnavailable(f"{self.device}: {exc}") from exc
+
+    def _fd(self) -> int:
+        fd = self._handle().fd
+        if fd is None:
+            raise PortUnavailable(f"{self.device}: not open")
+        return int(fd)
 
     def _handle(self) -> serial.Serial:
         if self._serial is None:
