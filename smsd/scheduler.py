@@ -2,7 +2,13 @@
 
 Theory of operation. One thread. It sleeps on an Event until something may have changed (a
 send_sms commit, a part result, a port change, stop_task) or until the next timed duty (a retry
-coming due, a lease expiring); there is no polling loop. Each pass fills every ready port up to
+coming due, a lease expiring); there is no polling loop. A part result, a port's change or a
+setting (`kick`) runs a pass at once, so a freed port is refilled without delay. Intake's commit
+(`work_arrived`) is cheaper: while every port that can send holds `depth` parts it does nothing
+(the result that frees a place kicks the pass that reads the new messages), and otherwise its
+pass waits up to COALESCE for the intakes that come meanwhile to share it. The settings asked
+of every port on every pass are resolved once per change (portcfg.Rules, budgets.SimLimits).
+Each pass fills every ready port up to
 `depth` parts (default 2: one on the air, one waiting in the worker's job queue, so a worker never
 idles between parts while the scheduler reacts to its last result). Ports with the fewest parts
 in hand are served first, round by round, so work spreads over all ports.
