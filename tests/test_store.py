@@ -404,6 +404,38 @@ def test_group_commit_isolates_a_failing_call(store: Store) -> None:
     assert all(store.settings.get(f"k{i}") == str(i) for i in range(20) if i != 10)
 
 
+def test_calls_queued_behind_a_writer_share_one_commit(store: Store) -> None:
+    """Calls that queue while another thread writes all join the committer's next group: one
+    COMMIT (one fsync) for them, not one for the first and another for the rest."""
+    import threading
+    from fakes import wait_for
+    commits: list[str] = []
+    writing, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.db.write() as conn:
+            conn.execute("INSERT INTO settings(key, value) VALUES ('w', '1')")
+            writing.set()
+            assert release.wait(10)
+
+    first = threading.Thread(target=writer)
+    first.start()
+    assert writing.wait(10)
+    store.db._writer_conn().set_trace_callback(
+        lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
+    callers = [threading.Thread(target=store.db.grouped,
+                                args=(lambda i=i: store.settings.set(f"g{i}", str(i)),))
+               for i in range(3)]
+    for t in callers:
+        t.start()
+    assert wait_for(lambda: store.db._queued == 3, 10)     # all three wait behind the writer
+    release.set()
+    for t in (first, *callers):
+        t.join(10)
+    assert [store.settings.get(f"g{i}") for i in range(3)] == ["0", "1", "2"]
+    assert len(commits) == 2          # the writer's own, then one for the three queued calls
+
+
 def test_concurrent_intake_gets_disjoint_consecutive_ids(store: Store) -> None:
     import threading
     got: list[tuple[int, range]] = []
