@@ -156,6 +156,7 @@ class Scheduler:
         self._infos: dict[int, PortInfo] = {}
         self._held: dict[int, dict[int, float | None]] = {}   # port -> part -> lease time, None = on air
         self._refs: dict[int, int] = {}
+        self._oldest_lease: float | None = None    # see _note_oldest_lease (None: no lease)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         # Set by every kick but the intake's (work_arrived): a result, a port's change, a
@@ -563,16 +564,21 @@ class Scheduler:
     def _hand(self, port: int, part_id: int, pdu: str, tpdu_len: int, now: float) -> None:
         with self._lock:
             self._held[port][part_id] = now
+            if self._oldest_lease is None or now < self._oldest_lease:
+                self._oldest_lease = now
         self.port_config.note_handed(port, now)
         self.sims.limits.note_handed(port, sim_of(self._infos[port]), now)
         self._workers[port].submit(SendPart(part_id, pdu, tpdu_len))
 
     def _expire_leases(self, now: float) -> None:
         with self._lock:
+            if self._oldest_lease is None or self._oldest_lease >= now - self.lease_timeout:
+                return          # not even the oldest lease can be stale: nothing to look at
             stale = [(p, pid) for p, held in self._held.items() for pid, t in held.items()
                      if t is not None and t < now - self.lease_timeout]
-        if not stale:
-            return
+            if not stale:
+                self._note_oldest_lease()
+                return
         back = set(self._store.outbox.unlease(pid for _, pid in stale))
         with self._lock:
             for port, pid in stale:
@@ -580,13 +586,21 @@ class Scheduler:
                     self._held[port].pop(pid, None)
                 elif pid in self._held[port]:
                     self._held[port][pid] = None      # it went on the air meanwhile
+            self._note_oldest_lease()
         log.warning("%d lease(s) expired and returned to the queue", len(back))
+
+    def _note_oldest_lease(self) -> None:
+        """The time of the oldest lease not yet started, exactly; call with the lock held.
+        Between two such counts `_oldest_lease` may be older than any lease left (the part
+        started, or came back), never newer: _hand lowers it, nothing else adds a lease."""
+        self._oldest_lease = min((t for held in self._held.values() for t in held.values()
+                                  if t is not None), default=None)
 
     def _next_delay(self, queued: list[QueuedPart], now: float) -> float:
         times = [p.next_try for p in queued if p.next_try > now]
         with self._lock:
-            times += [t + self.lease_timeout for h in self._held.values() for t in h.values()
-                      if t is not None]
+            if self._oldest_lease is not None:      # no lease expires before this one could
+                times.append(self._oldest_lease + self.lease_timeout)
         if queued or self._waiting or not self._exhausted:
             # A rate-limited port takes its next part when its minute window frees a place;
             # only a port with a rate, day or month limit set can be waiting for one.

@@ -63,6 +63,25 @@ def test_a_rate_limit_set_after_a_pass_times_the_next_one(rig: Rig) -> None:
     assert rig.handed()[0] == 3
 
 
+def test_a_lease_never_started_expires_on_time_and_a_started_one_stays(rig: Rig) -> None:
+    rig.send(1, ports=(0,))
+    assert rig.handed()[0] == 1
+    rig.clock.now += 100
+    rig.send(1, ports=(0,))
+    assert rig.handed()[0] == 2
+    first, second = rig.workers[0].parts()
+    assert rig.sched.part_starting(0, first.part_id)          # the oldest lease is on the air
+    rig.clock.now += 195
+    assert 4.9 < rig.sched.dispatch_once() <= 5.01            # the oldest lease's time, at most
+    rig.clock.now += 6
+    assert rig.sched.dispatch_once() == 30.0                 # recounted: no spin on a stale time
+    assert rig.handed()[0] == 2
+    rig.clock.now += 100                                      # the second lease is stale now
+    assert rig.handed()[0] == 3
+    assert rig.workers[0].parts()[2].part_id == second.part_id   # back and handed again
+    assert rig.sched.held(0) == 2
+
+
 def test_pdu_shaping_settings_apply_to_the_next_message(rig: Rig) -> None:
     cfg = rig.sched.port_config
     rig.send(1, ports=(0,), text="hello")
