@@ -157,6 +157,7 @@ class Scheduler:
         self._held: dict[int, dict[int, float | None]] = {}   # port -> part -> lease time, None = on air
         self._refs: dict[int, int] = {}
         self._oldest_lease: float | None = None    # see _note_oldest_lease (None: no lease)
+        self._senders: tuple[int, ...] = ()          # see _note_senders
         self._lock = threading.Lock()
         self._wake = threading.Event()
         # Set by every kick but the intake's (work_arrived): a result, a port's change, a
@@ -199,6 +200,7 @@ class Scheduler:
                 self._infos.setdefault(port, worker.info)
                 self._held.setdefault(port, {})
                 self._refs.setdefault(port, random.randrange(256))
+            self._note_senders()
         self.kick()
 
     def start(self) -> None:
@@ -319,8 +321,8 @@ class Scheduler:
     def _hungry(self) -> list[int]:
         """Ports that can send and have room, least loaded first."""
         with self._lock:
-            free = [p for p in self._workers
-                    if self._infos[p].can_send and len(self._held[p]) < self.depth]
+            held, depth = self._held, self.depth
+            free = [p for p in self._senders if len(held[p]) < depth]
             self._full = not free
         now = self._clock()
         free = [p for p in free if self.port_config.may_send(p, now) and self._sim_ok(p, now)]
@@ -687,7 +689,13 @@ class Scheduler:
             old = self._infos.get(info.port)
             self._infos[info.port] = info
             self._full = False      # it may send now: intake wakes the pass even before the kick
+            if old is None or old.can_send != info.can_send:
+                self._note_senders()
         return old
+
+    def _note_senders(self) -> None:
+        """The ports that can send, in the workers' order; call with the lock held."""
+        self._senders = tuple(p for p in self._workers if self._infos[p].can_send)
 
     def port_state_changed(self, old: PortInfo | None, info: PortInfo) -> None:
         """A port that can no longer send gives back the parts it has not started."""

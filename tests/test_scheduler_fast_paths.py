@@ -11,9 +11,9 @@ from typing import Iterator
 
 import pytest
 
-from fakes import wait_for
+from fakes import ready_info, wait_for
 from smsd.budgets import ALL_SLOTS, SimLimits, _day, parse_slot_values
-from smsd.model import Recipient, SendRequest, SendResult
+from smsd.model import STATE_INIT, Recipient, SendRequest, SendResult
 from smsd.pdu import decode
 from smsd.scheduler import Scheduler, port_profiles
 from smsd.service import Service
@@ -80,6 +80,22 @@ def test_a_lease_never_started_expires_on_time_and_a_started_one_stays(rig: Rig)
     assert rig.handed()[0] == 3
     assert rig.workers[0].parts()[2].part_id == second.part_id   # back and handed again
     assert rig.sched.held(0) == 2
+
+
+def test_a_port_that_goes_down_gets_nothing_and_one_that_comes_up_gets_work(rig: Rig) -> None:
+    def port_1(**state: object) -> None:
+        old = rig.sched.update_port(ready_info(1, **state))
+        rig.sched.port_state_changed(old, ready_info(1, **state))
+    port_1(state=STATE_INIT)
+    rig.send(4)
+    assert rig.handed() == {0: 4, 1: 0}
+    port_1()                                          # registered: it can send
+    rig.send(4)
+    assert rig.handed() == {0: 6, 1: 2}               # a part each, round by round
+    port_1(state=STATE_INIT)                          # down: its 2 unstarted parts come back
+    rig.send(2)
+    assert rig.handed() == {0: 10, 1: 2}
+    assert rig.sched.held(1) == 0
 
 
 def test_pdu_shaping_settings_apply_to_the_next_message(rig: Rig) -> None:
