@@ -12,10 +12,26 @@ import threading
 import time
 from typing import Any, Callable
 
+from prometheus_client.metrics import Counter, Histogram
+
 from smsd.model import InboundPdu, PortInfo, SendResult, UssdReply
 from smsd.modem.sink import WorkerSink
 
 from .instruments import Instruments
+
+
+class _PortMeters:
+    """One port's children of the per-port metrics, looked up once: `labels()` builds a key and
+    takes the metric's lock on every call, and a child, once made, is the same object for ever
+    (nothing removes these series)."""
+
+    __slots__ = ("label", "submit_seconds", "parts_sent", "parts_failed")
+
+    def __init__(self, m: Instruments, port: int) -> None:
+        self.label = str(port)
+        self.submit_seconds: Histogram = m.submit_seconds.labels(self.label)
+        self.parts_sent: Counter = m.parts_sent.labels(self.label)
+        self.parts_failed: Counter = m.parts_failed.labels(self.label)
 
 
 class SendTimes:
@@ -48,6 +64,7 @@ class MetricsSink:
         self._sink, self._m, self._times = sink, instruments, times
         self._clock, self._wall = clock, wall
         self._started: dict[int, float] = {}       # port -> when its part went on air
+        self._meters: dict[int, _PortMeters] = {}
 
     def part_starting(self, port: int, part_id: int) -> bool:
         going = self._sink.part_starting(port, part_id)
@@ -60,17 +77,19 @@ class MetricsSink:
         self._count(port, result)
 
     def _count(self, port: int, result: SendResult) -> None:
-        label = str(port)
+        meters = self._meters.get(port)
+        if meters is None:       # each port's worker is the only one to count for it
+            meters = self._meters[port] = _PortMeters(self._m, port)
         started = self._started.pop(port, None)
         if started is not None and result.on_air:
-            self._m.submit_seconds.labels(label).observe(max(0.0, self._clock() - started))
+            meters.submit_seconds.observe(max(0.0, self._clock() - started))
         if result.ok:
-            self._m.parts_sent.labels(label).inc()
+            meters.parts_sent.inc()
             self._times.note(port, self._wall())
             return
-        self._m.parts_failed.labels(label).inc()
+        meters.parts_failed.inc()
         if result.cms is not None:
-            self._m.cms_errors.labels(label, str(result.cms)).inc()
+            self._m.cms_errors.labels(meters.label, str(result.cms)).inc()
 
     def inbound(self, msg: InboundPdu) -> None:
         self._sink.inbound(msg)
