@@ -92,6 +92,24 @@ def test_send_ok_reports_mr_after_part_starting(sink: RecordingSink,
     assert names == ["part_starting", "part_result"]
 
 
+def test_results_of_queued_parts_come_in_order_each_before_the_next_start(
+        sink: RecordingSink, workers: list[ModemWorker]) -> None:
+    # A result is held while the next part waits in the queue, to share that part's
+    # part_starting commit; it is never reported after it, nor lost when the next job is no send
+    # or nothing follows.
+    hex_pdu, length = part("+447700900123")
+    for part_id in (1, 2, 3):
+        workers[0].submit(SendPart(part_id, hex_pdu, length))
+    workers[0].submit(Refresh())
+    assert sink.wait(lambda: len(sink.results) == 3)
+    calls = [(name, value if name == "part_starting" else value[1].part_id)  # type: ignore[index]
+             for name, value in sink.calls if name.startswith("part_")]
+    assert calls == [("part_starting", (0, 1)), ("part_result", 1),
+                     ("part_starting", (0, 2)), ("part_result", 2),
+                     ("part_starting", (0, 3)), ("part_result", 3)]
+    assert all(r.ok for _, r in sink.results)
+
+
 def test_cancelled_part_is_skipped(board: SimBoard) -> None:
     sink = RecordingSink(cancel=frozenset({5}))
     worker = start(board, sink, 0)
