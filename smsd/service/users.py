@@ -6,7 +6,7 @@ the permission rule hold for all of them alike.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable
+from typing import Callable, Iterable, TypeVar
 
 from smsd.errors import AuthError, BadRequest, Forbidden, InsufficientCredit, NotFound
 from smsd.model import DEFAULT_PERMISSIONS, PERMISSIONS, UserInfo
@@ -20,6 +20,7 @@ _SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}").fullmatch
 SHA1_PASSWORD_PERMS = frozenset({"api:gateway_php"})
 # Basic auth splits on the first ':' and Digest quotes the name: keep names plain.
 _USER_NAME = re.compile(r"[A-Za-z0-9_.@+-]{1,64}").fullmatch
+T = TypeVar("T")
 
 
 def parse_perms(text: str) -> frozenset[str]:
@@ -35,6 +36,11 @@ def parse_perms(text: str) -> frozenset[str]:
         elif item:
             raise BadRequest(f"unknown permission {item!r}: use {', '.join(PERMISSIONS)}")
     return frozenset(out)
+
+
+def _grants(info: UserInfo, perm: str) -> bool:
+    """A disabled user is refused everywhere; an admin holds every permission."""
+    return not info.disabled and (info.admin or perm in info.perms)
 
 
 def _check_perms(perms: Iterable[str]) -> frozenset[str]:
@@ -84,10 +90,11 @@ class Users:
         if perm not in PERMISSIONS:
             raise BadRequest(f"unknown permission {perm!r}")
         self._throttle.check(name, remote)
-        if not self._password_ok(name, password, perm, remote):    # the failure is counted
+        info = self._password_ok(name, password, perm, remote)    # a failure is counted
+        if info is None:
             raise AuthError("bad user name or password")
         self.succeeded(name, remote=remote)
-        if not self.has_perm(name, perm):
+        if not _grants(info, perm):
             raise Forbidden(f"user {name!r} lacks permission {perm}")
         return name
 
@@ -103,29 +110,37 @@ class Users:
     def succeeded(self, name: str, *, remote: str = "") -> None:
         self._throttle.succeeded(name, remote)
 
-    def _password_ok(self, name: str, password: str, perm: str, remote: str) -> bool:
-        """Check the password (or its SHA-1 hex, for the permissions that take one) inside the
-        throttle's limit of simultaneous slow checks."""
-        def sha1(gate: Callable[[], None]) -> bool:
-            return (perm in SHA1_PASSWORD_PERMS and _SHA1_HEX(password) is not None
-                    and self._store.users.check_sha1(name, password, before_slow=gate))
-        return self._limited(name, password, remote, sha1)
+    def _password_ok(self, name: str, password: str, perm: str, remote: str) -> UserInfo | None:
+        """The user, read with the password (or its SHA-1 hex, for the permissions that take
+        one) it was checked against, inside the throttle's limit of simultaneous slow checks."""
+        def plain(gate: Callable[[], None]) -> UserInfo | None:
+            return self._store.users.login(name, password, before_slow=gate)
+
+        def sha1(gate: Callable[[], None]) -> UserInfo | None:
+            if perm in SHA1_PASSWORD_PERMS and _SHA1_HEX(password) is not None:
+                return self._store.users.login_sha1(name, password, before_slow=gate)
+            return None
+        return self._limited(name, remote, plain, sha1)
 
     def check_limited(self, name: str, password: str, remote: str,
                       also: Callable[[str, str], bool]) -> bool:
         """The user's password, else `also` (another slow secret of theirs, e.g. the SMPP
         password), checked inside the throttle's limit of simultaneous slow checks as every
         login is (each scrypt holds 16 MiB); a failure is counted. Throttled when blocked."""
-        def other(gate: Callable[[], None]) -> bool:
-            gate()
-            return also(name, password)
-        return self._limited(name, password, remote, other)
+        def mine(gate: Callable[[], None]) -> bool | None:
+            return self._store.users.check(name, password, before_slow=gate) or None
 
-    def _limited(self, name: str, password: str, remote: str,
-                 also: Callable[[Callable[[], None]], bool]) -> bool:
-        """The password, else `also(gate)`, each slow hash behind `gate`: one slot of the
-        throttle's limit of simultaneous checks per login, however many hashes it computes; a
-        failure is counted before that slot is given back, so the next check sees it."""
+        def other(gate: Callable[[], None]) -> bool | None:
+            gate()
+            return also(name, password) or None
+        return self._limited(name, remote, mine, other) is not None
+
+    def _limited(self, name: str, remote: str,
+                 *checks: Callable[[Callable[[], None]], T | None]) -> T | None:
+        """The first of `checks` that finds the secret right (not None), each slow hash behind
+        the gate it is given: one slot of the throttle's limit of simultaneous checks per login,
+        however many hashes it computes; a failure is counted before that slot is given back, so
+        the next check sees it."""
         releases: list[Callable[[], None]] = []
 
         def before_slow() -> None:
@@ -133,18 +148,19 @@ class Users:
                 releases.append(self._throttle.begin_slow_check(name, remote))
 
         try:
-            ok = self._store.users.check(name, password, before_slow=before_slow) \
-                or also(before_slow)
-            if not ok:
-                self._throttle.failed(name, remote)
-            return ok
+            for check in checks:
+                found = check(before_slow)
+                if found is not None:
+                    return found
+            self._throttle.failed(name, remote)
+            return None
         finally:
             for release in releases:
                 release()
 
     def has_perm(self, name: str, perm: str) -> bool:
         info = self._store.users.info(name)
-        return info is not None and not info.disabled and (info.admin or perm in info.perms)
+        return info is not None and _grants(info, perm)
 
     # --- accounts -------------------------------------------------------------------------------
     def all(self) -> list[UserInfo]:

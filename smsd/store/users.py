@@ -1,11 +1,13 @@
 """Users: salted slow password hashes, opt-in Digest HA1s, permissions, credits, an auth cache.
 
 The slow hash (scrypt) costs tens of milliseconds on purpose; HTTP Basic auth sends the password
-with every request, so a successful check is remembered as a fast keyed digest (HMAC-SHA256 with
-a per-process random key). The digest also covers the stored hash, so a password changed by
-another process (the `smsd user` command while the daemon runs) or a deleted user invalidates
-the cached success at the next request: the check always reads the row (one primary-key SELECT),
-only scrypt is skipped.
+with every request, so a successful login is remembered: a fast keyed digest of the secret
+(HMAC-SHA256 under a per-process random key, never the secret itself), the user as it was read,
+and the auth version it was read under (migration 0015: a value triggers change with every change
+of what a login reads, whichever process makes it; the `smsd user` command writes this file while
+the daemon runs). A remembered login costs one tiny SELECT of that version, a dict look-up and a
+constant-time compare; once the version moved (any user changed) the row is read again, and scrypt
+runs again only when the stored hash itself is not the one the secret was checked against.
 
 The gateway.php dialect may send the SHA-1 hex of the password instead of the password. We never
 store that SHA-1 (it would be a password equivalent kept fast to attack); we store a second slow
@@ -28,7 +30,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from smsd.errors import InsufficientCredit
 from smsd.model import DEFAULT_PERMISSIONS, PERMISSIONS, UserInfo
@@ -104,12 +106,37 @@ def _digest_row(name: str, password: str, realm: str, digest: bool) -> dict[str,
             for algorithm, column in DIGEST_COLUMNS.items()}
 
 
+_VERSION = "SELECT v FROM auth_version"
+
+
+class _SecretKind(NamedTuple):
+    name: str          # "" for the password, "sha1" for its SHA-1 hex
+    select: str        # the auth version, kdf, salt, hash, then USER_COLUMNS of one user
+
+
+def _secret_kind(name: str, salt: str, hash_: str) -> _SecretKind:
+    return _SecretKind(name, f"SELECT ({_VERSION}), kdf, {salt}, {hash_}, {USER_COLUMNS} "
+                             "FROM users WHERE name = ?")
+
+
+_PASSWORD = _secret_kind("", "salt", "hash")
+_SHA1 = _secret_kind("sha1", "sha_salt", "sha_hash")
+
+
+class _Login(NamedTuple):
+    """A login remembered: valid while the auth version is still `version`."""
+    version: int
+    token: bytes                        # keyed digest of the secret that was checked
+    stored: tuple[str, bytes, bytes]    # the kdf, salt and hash it was checked against
+    info: UserInfo                      # the user as read with them
+
+
 class Users:
     """User accounts: passwords, Digest HA1s, permissions, credits, port assignments."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._auth_cache: dict[str, bytes] = {}
+        self._logins: dict[tuple[str, str], _Login] = {}     # (kind, name) -> remembered
         self._auth_key = secrets.token_bytes(32)
         self._auth_lock = threading.Lock()
 
@@ -125,7 +152,6 @@ class Users:
         with self.db.write() as conn:
             conn.execute(f"INSERT INTO users({cols}) VALUES ({', '.join('?' * len(row))}) "
                          f"ON CONFLICT(name) DO UPDATE SET {updates}", tuple(row.values()))
-        self._forget(name)
 
     def add(self, name: str, password: str, *, perms: Iterable[str] = DEFAULT_PERMISSIONS,
                  admin: bool = False, credits: int | None = None, digest: bool = False) -> bool:
@@ -148,7 +174,6 @@ class Users:
             row = _password_row(name, password, old[0], bool(old[1]) if digest is None else digest)
             conn.execute(f"UPDATE users SET {', '.join(c + ' = ?' for c in row)} WHERE name = ?",
                          (*row.values(), name))
-        self._forget(name)
         return True
 
     def set_digest(self, name: str, password: str | None) -> bool:
@@ -196,7 +221,6 @@ class Users:
             gone = conn.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
             # A user made again under the same name starts with nothing assigned.
             conn.execute("DELETE FROM user_inbound WHERE user = ?", (name,))
-        self._forget(name)
         return gone
 
     # --- reading --------------------------------------------------------------------------------
@@ -239,38 +263,64 @@ class Users:
 
     # --- checking -------------------------------------------------------------------------------
     def check(self, name: str, password: str, *, before_slow: Gate = None) -> bool:
-        """`before_slow` runs just before the slow hash (not on a cached success): the login
+        """`before_slow` runs just before the slow hash (not on a remembered success): the login
         throttle reserves its slot there, and an exception from it aborts the check."""
-        return self._check(name, password, "salt, hash", "", before_slow)
+        return self.login(name, password, before_slow=before_slow) is not None
 
     def check_sha1(self, name: str, hexdigest: str, *, before_slow: Gate = None) -> bool:
         """Check the SHA-1 hex of the password (gateway.php clients may send that)."""
-        return self._check(name, hexdigest.lower(), "sha_salt, sha_hash", "sha1", before_slow)
+        return self.login_sha1(name, hexdigest, before_slow=before_slow) is not None
 
-    def _check(self, name: str, secret: str, columns: str, kind: str, before_slow: Gate) -> bool:
-        row = self.db.conn().execute(f"SELECT kdf, {columns} FROM users WHERE name = ?",
-                                     (name,)).fetchone()
-        if row is None or row[1] is None:
+    def login(self, name: str, password: str, *, before_slow: Gate = None) -> UserInfo | None:
+        """The user as the database has it now when `password` is theirs, else None."""
+        return self._login(name, password, _PASSWORD, before_slow)
+
+    def login_sha1(self, name: str, hexdigest: str, *,
+                   before_slow: Gate = None) -> UserInfo | None:
+        """As login(), with the SHA-1 hex of the password (gateway.php clients may send that)."""
+        return self._login(name, hexdigest.lower(), _SHA1, before_slow)
+
+    def _login(self, name: str, secret: str, kind: _SecretKind,
+               before_slow: Gate) -> UserInfo | None:
+        conn = self.db.conn()
+        token = hmac.digest(self._auth_key, f"{kind.name}\0{name}\0{secret}".encode("utf-8"),
+                            "sha256")
+        # A plain dict read is atomic; the entry is an immutable tuple replaced whole.
+        known = self._logins.get((kind.name, name))
+        if known is not None and hmac.compare_digest(known.token, token) \
+                and conn.execute(_VERSION).fetchone() == (known.version,):
+            # This secret was checked under this version: nothing a login reads has changed
+            # since, in this process or another, so the user is still as `known.info` says.
+            return known.info
+        return self._login_from_row(conn, name, secret, kind, token, known, before_slow)
+
+    def _login_from_row(self, conn: sqlite3.Connection, name: str, secret: str,
+                        kind: _SecretKind, token: bytes, known: _Login | None,
+                        before_slow: Gate) -> UserInfo | None:
+        """Read the row and its version in one statement (one snapshot), then the slow hash
+        unless this very secret was checked against this very stored hash before."""
+        row = conn.execute(kind.select, (name,)).fetchone()
+        if row is None or row[2] is None or row[3] is None:
             if before_slow is not None:
                 before_slow()
             slow_hash(secret, _DUMMY_SALT)    # as slow as a wrong password: names stay secret
-            return False
-        key = f"{kind}\0{name}"
-        token = hmac.new(self._auth_key, f"{key}\0{secret}\0".encode("utf-8") + row[2],
-                         hashlib.sha256).digest()
+            return None
+        version, stored = row[0], (row[1], row[2], row[3])
+        if known is None or known.stored != stored or not hmac.compare_digest(known.token, token):
+            if before_slow is not None:
+                before_slow()
+            if not hmac.compare_digest(slow_hash(secret, row[2], row[1]), row[3]):
+                return None
+        info = user_from_row(row[4:])
+        if version is not None:       # a database without its version row is never trusted
+            self._remember((kind.name, name), _Login(version, token, stored, info))
+        return info
+
+    def _remember(self, key: tuple[str, str], login: _Login) -> None:
         with self._auth_lock:
-            cached = self._auth_cache.get(key)
-        if cached is not None and hmac.compare_digest(cached, token):
-            return True
-        if before_slow is not None:
-            before_slow()
-        if not hmac.compare_digest(slow_hash(secret, row[1], row[0]), row[2]):
-            return False
-        with self._auth_lock:
-            if len(self._auth_cache) >= AUTH_CACHE_MAX:
-                self._auth_cache.clear()      # rare; a later request just pays scrypt again
-            self._auth_cache[key] = token
-        return True
+            if len(self._logins) >= AUTH_CACHE_MAX and key not in self._logins:
+                self._logins.clear()          # rare; a later request just pays scrypt again
+            self._logins[key] = login
 
     def digest_ha1(self, name: str, realm: str, algorithm: str = "MD5") -> str | None:
         """HA1 for HTTP Digest with `algorithm` ("SHA-256" or "MD5"); None for an unknown user,
@@ -287,11 +337,6 @@ class Users:
         row = self.db.conn().execute(f"SELECT {', '.join(DIGEST_COLUMNS.values())} FROM users "
                                      "WHERE name = ?", (name,)).fetchone()
         return [] if row is None else [a for a, ha1 in zip(DIGEST_COLUMNS, row) if ha1 is not None]
-
-    def _forget(self, name: str) -> None:
-        with self._auth_lock:
-            for kind in ("", "sha1"):
-                self._auth_cache.pop(f"{kind}\0{name}", None)
 
 
 def inbound_visible_term(table: str, viewer: str | None) -> tuple[str, list[Any]]:
