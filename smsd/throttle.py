@@ -74,6 +74,8 @@ class FailureThrottle:
     # --- the three steps of a login -------------------------------------------------------------
     def check(self, name: str, remote: str) -> None:
         """Throttled when a key that governs this request is blocked."""
+        if not self._failures:      # no failure counted anywhere: no key can be blocked (the
+            return                  # usual case, and every request asks, 1.9 -> 0.1 us)
         now = self._clock()
         with self._lock:
             for key in self._governing(name, remote, now):
