@@ -2,7 +2,7 @@
 
 The slow hash (scrypt) costs tens of milliseconds on purpose; HTTP Basic auth sends the password
 with every request, so a successful login is remembered: a fast keyed digest of the secret
-(HMAC-SHA256 under a per-process random key, never the secret itself), the user as it was read,
+(keyed BLAKE2b under a per-process random key, never the secret itself), the user as it was read,
 and the auth version it was read under (migration 0015: a value triggers change with every change
 of what a login reads, whichever process makes it; the `smsd user` command writes this file while
 the daemon runs). A remembered login costs one tiny SELECT of that version, a dict look-up and a
@@ -283,8 +283,9 @@ class Users:
     def _login(self, name: str, secret: str, kind: _SecretKind,
                before_slow: Gate) -> UserInfo | None:
         conn = self.db.conn()
-        token = hmac.digest(self._auth_key, f"{kind.name}\0{name}\0{secret}".encode("utf-8"),
-                            "sha256")
+        # BLAKE2b keyed is a MAC by design (no HMAC construction needed): 0.5 us, HMAC-SHA256 1.3.
+        token = hashlib.blake2b(f"{kind.name}\0{name}\0{secret}".encode("utf-8"),
+                                key=self._auth_key, digest_size=32).digest()
         # A plain dict read is atomic; the entry is an immutable tuple replaced whole.
         known = self._logins.get((kind.name, name))
         if known is not None and hmac.compare_digest(known.token, token) \
