@@ -303,9 +303,12 @@ class Users:
         """Credits the intake must take from `user` (0: unknown, admin or unlimited);
         InsufficientCredit now when the balance is already short (the intake re-checks
         atomically)."""
-        info = self._store.users.info(user)
-        if info is None or info.admin or info.credits is None:
+        terms = self._store.users.credit_terms(user)
+        if terms is None:
             return 0
-        if info.credits < parts:
-            raise InsufficientCredit(f"{parts} SMS parts needed, {info.credits} credits left")
+        admin, credits = terms
+        if admin or credits is None:
+            return 0
+        if credits < parts:
+            raise InsufficientCredit(f"{parts} SMS parts needed, {credits} credits left")
         return parts

@@ -240,6 +240,13 @@ class Users:
                                      (name,)).fetchone()
         return None if row is None else user_from_row(row)
 
+    def credit_terms(self, name: str) -> tuple[bool, int | None] | None:
+        """(admin, credits) of `name`, None for no such user: what every send's credit check
+        reads, without the permissions parsed into a whole UserInfo."""
+        row = self.db.conn().execute("SELECT admin, credits FROM users WHERE name = ?",
+                                     (name,)).fetchone()
+        return None if row is None else (bool(row[0]), row[1])
+
     def all(self) -> list[UserInfo]:
         return [user_from_row(r) for r in
                 self.db.conn().execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY name")]
