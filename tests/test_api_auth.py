@@ -173,3 +173,17 @@ def test_the_digest_list_of_a_real_answer() -> None:
               'opaque="smsd"')
     assert split_http_list(answer) == urllib.request.parse_http_list(answer)
     assert split_http_list('a="x\\",y", b=1,') == urllib.request.parse_http_list('a="x\\",y", b=1,')
+
+
+def test_a_disabled_user_is_refused_by_digest_and_basic_alike(svc: Service) -> None:
+    auth = HttpAuth(svc.users)
+    svc.users.add("dee", "pw3", perms={"api:json"}, digest=True)
+    for header in (digest_header(auth, user="dee", pw="pw3"), basic("dee", "pw3")):
+        assert auth.check(header, "GET", perm="api:json").user == "dee"
+    svc.users.set_disabled("dee", True)
+    for header in (digest_header(auth, user="dee", pw="pw3"), basic("dee", "pw3")):
+        result = auth.check(header, "GET", perm="api:json")
+        assert result.user is None and result.forbidden
+    svc.users.set_disabled("dee", False)
+    assert auth.check(digest_header(auth, user="dee", pw="pw3"), "GET", perm="api:json").user \
+        == "dee"

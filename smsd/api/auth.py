@@ -42,8 +42,8 @@ class Credentials(Protocol):
 
     def authenticate(self, name: str, password: str, perm: str, *, remote: str = "") -> str: ...
     def throttle_check(self, name: str, *, remote: str = "") -> None: ...
-    def digest_ha1(self, name: str, realm: str, algorithm: str) -> str | None: ...
-    def has_perm(self, name: str, perm: str) -> bool: ...
+    def digest_user(self, name: str, realm: str, algorithm: str,
+                    perm: str) -> tuple[str, bool] | None: ...
     def failed(self, name: str, *, remote: str = "") -> None: ...
     def succeeded(self, name: str, *, remote: str = "") -> None: ...
 
@@ -143,9 +143,10 @@ class HttpAuth:
         rung = DIGEST_ALGORITHMS.index(algorithm) + 1
         # The next way in; stale=true makes clients retry at once with the algorithm offered.
         refused = AuthResult(None, stale=rung < len(DIGEST_ALGORITHMS), digest_from=rung)
-        ha1 = self._creds.digest_ha1(name, REALM, algorithm)
-        if ha1 is None:
+        found = self._creds.digest_user(name, REALM, algorithm, perm)
+        if found is None:
             return refused            # no such user, or no Digest (with it): nothing guessed
+        ha1, granted = found
         expected = _digest_response(ha1, method, fields, algorithm)
         if state != "ok" or not expected or (uri is not None and fields.get("uri") != uri) \
                 or not hmac.compare_digest(fields.get("response", ""), expected):
@@ -154,7 +155,7 @@ class HttpAuth:
             except AuthError:
                 return refused
         self._creds.succeeded(name, remote=remote)
-        if not self._creds.has_perm(name, perm):
+        if not granted:
             raise Forbidden(f"user {name!r} lacks permission {perm}")
         return AuthResult(name)
 

@@ -273,6 +273,13 @@ class Users:
     def digest_ha1(self, name: str, realm: str, algorithm: str = "MD5") -> str | None:
         return self._store.users.digest_ha1(name, realm, algorithm)
 
+    def digest_user(self, name: str, realm: str, algorithm: str,
+                    perm: str) -> tuple[str, bool] | None:
+        """The HA1 (as digest_ha1; None likewise) and whether the user, read with it, holds
+        `perm`: one read for a Digest login."""
+        found = self._store.users.digest_user(name, realm, algorithm)
+        return None if found is None else (found[0], _grants(found[1], perm))
+
     # --- assignments (what a user sees of the inbox) -------------------------------------------
     def ports(self, name: str) -> list[int]:
         return self._store.users.assigned(name, "port")
