@@ -94,9 +94,8 @@ def test_send_ok_reports_mr_after_part_starting(sink: RecordingSink,
 
 def test_results_of_queued_parts_come_in_order_each_before_the_next_start(
         sink: RecordingSink, workers: list[ModemWorker]) -> None:
-    # A result is held while the next part waits in the queue, to share that part's
-    # part_starting commit; it is never reported after it, nor lost when the next job is no send
-    # or nothing follows.
+    # The scheduler counts on this order (a port's slot frees with its result), whatever waits
+    # in the queue behind a part, a send or another job.
     hex_pdu, length = part("+447700900123")
     for part_id in (1, 2, 3):
         workers[0].submit(SendPart(part_id, hex_pdu, length))

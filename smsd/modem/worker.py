@@ -83,7 +83,6 @@ class ModemWorker(RescueMixin):
         self._expect_boot = False
         self._next_refresh = 0.0
         self._retry_at = 0.0
-        self._held_result: SendResult | None = None    # see _report_soon
         self._thread = threading.Thread(target=self._main, name=f"modem-{port}", daemon=True)
         self._calls.bind(lambda: (self.port, self._info.slot, self._info.imsi, self._info.number))
 
@@ -129,7 +128,6 @@ class ModemWorker(RescueMixin):
         except Exception:
             log.exception("port %d: worker crashed", self.port)
         finally:
-            self._report_held()
             self._serial.close()
             self._waker.close()
 
@@ -145,26 +143,20 @@ class ModemWorker(RescueMixin):
 
     def _step(self) -> None:
         if self._followups:
-            self._report_held()
             self._followups.popleft()()
             return
         now = self._clock()
         if self._info.state == STATE_QUARANTINED and now >= self._retry_at:
-            self._report_held()
             self._recover("quarantine retry")
             return
         if self._info.state == STATE_READY and now >= self._next_refresh:
-            self._report_held()
             self._periodic_refresh()
             return
         try:
             job = self._jobs.get_nowait()
         except queue.Empty:
-            self._report_held()
             self._idle(now)
             return
-        if not isinstance(job, SendPart):
-            self._report_held()     # a send reports it itself, with its own part_starting
         try:
             self._handle(job)
         except Trouble + (WorkerStopped,):
@@ -364,7 +356,6 @@ class ModemWorker(RescueMixin):
             self._result(SendResult(job.part_id, ok=False, permanent=True, on_air=False,
                                     error="malformed PDU"))
             return
-        self._report_held()
         if not self._tell(self._sink.part_starting, self.port, job.part_id):
             return
         cmd = Command(f"AT+CMGS={job.tpdu_len}", self._submit_timeout(), prompt_payload=job.pdu_hex,
@@ -379,7 +370,7 @@ class ModemWorker(RescueMixin):
         except PortUnavailable:
             self._result(SendResult(job.part_id, ok=False, on_air=True, error="port lost"))
             raise
-        self._report_soon(self._send_outcome(job, answer))
+        self._result(self._send_outcome(job, answer))
 
     def _send_outcome(self, job: SendPart, answer: Response | CommandError) -> SendResult:
         if isinstance(answer, Response):
@@ -389,28 +380,7 @@ class ModemWorker(RescueMixin):
                           on_air=answer.prompt_seen)
 
     def _result(self, result: SendResult) -> None:
-        self._report_held()
         self._tell(self._sink.part_result, self.port, result)
-
-    def _report_soon(self, result: SendResult) -> None:
-        """A part's result, reported at once when nothing waits in the queue; otherwise held
-        until this thread's next step, which reports it before anything else and, when that
-        step is the next send, right before its part_starting. Both then reach the store's
-        group commit together and share one transaction and one fsync, where the result
-        reported at once took a group of its own that the next part_starting, which must
-        follow it, then waited behind. The result waits only for this thread to get its next
-        job (microseconds): every step reports it first, and so do `_result` and the end of
-        the thread."""
-        if self._jobs.empty():
-            self._result(result)
-            return
-        self._report_held()
-        self._held_result = result
-
-    def _report_held(self) -> None:
-        held, self._held_result = self._held_result, None
-        if held is not None:
-            self._tell(self._sink.part_result, self.port, held)
 
     def _ussd(self, job: Ussd) -> None:
         if self._info.state != STATE_READY:
