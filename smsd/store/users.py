@@ -279,7 +279,9 @@ class Users:
         return self.login_sha1(name, hexdigest, before_slow=before_slow) is not None
 
     def login(self, name: str, password: str, *, before_slow: Gate = None) -> UserInfo | None:
-        """The user as the database has it now when `password` is theirs, else None."""
+        """The user when `password` is theirs, else None: name, admin, permissions and disabled
+        as the database has them now; credits as they were when the login was remembered (they
+        move with every send and leave the auth version alone; credit_terms reads them)."""
         return self._login(name, password, _PASSWORD, before_slow)
 
     def login_sha1(self, name: str, hexdigest: str, *,
