@@ -499,3 +499,27 @@ def test_an_event_exists_only_if_its_transaction_committed(store: Store) -> None
             raise RuntimeError("crash before commit")
     assert events(store, "sms_result") == []
     assert store.outbox.query_sms_result()[0].status == "SENDING" and store.outbox.in_queue() == 1
+
+
+def test_a_ports_next_on_air_mark_commits_after_its_posted_result(store: Store) -> None:
+    """part_starting may pass other ports' queued results, never its own port's: that result
+    may end the message (here UNKNOWN, its second part stopped), and the part must then stay
+    off the air. The result is queued while the writer is busy; the mark is asked the moment
+    the writer is free again, when an overtaking mark would win the race for the lock."""
+    import threading
+    intake(store, ["1"], count=2)
+    p1, p2 = start_one(store, port=0, parts=2)
+    assert store.outbox.part_starting(0, p1, NOW)
+    assert store.outbox.lease(p2, 0, NOW)
+    intake(store, ["2"])
+    (q,) = start_one(store, port=1)
+    committed = threading.Event()
+    with store.db.write():                      # the writer is busy: the result waits in the queue
+        store.outbox.part_result_nowait(0, SendResult(p1, ok=False, on_air=True, error="timeout"),
+                                        imsi="", now=NOW, max_attempts=3, backoff=1.0,
+                                        then=lambda settled, error: committed.set())
+    assert store.outbox.part_starting(0, p2, NOW) is False
+    assert committed.wait(5)
+    assert store.outbox.part_starting(1, q, NOW) is True     # another port's part goes on
+    statuses = dict(store.db.conn().execute("SELECT id, status FROM parts").fetchall())
+    assert statuses == {p1: "unknown", p2: "stopped", q: "on_air"}

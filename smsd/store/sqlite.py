@@ -241,7 +241,7 @@ class Database:
                 reader.execute("COMMIT")
 
     # --- group commit ---------------------------------------------------------------------------
-    def grouped(self, fn: Callable[[], T]) -> T:
+    def grouped(self, fn: Callable[[], T], *, behind_queued: bool = True) -> T:
         """Run `fn` (which writes through `write()`) in a transaction shared with concurrent
         callers, on the committer thread; return its result once that transaction committed.
 
@@ -249,12 +249,15 @@ class Database:
         fsync per commit is the bottleneck; one fsync for a whole group costs the same. Each call
         runs inside its own SAVEPOINT, so one failing call does not spoil its neighbours. When no
         one is writing, the caller runs `fn` itself at once (a thread handoff would only add
-        latency); groups form exactly when there is contention."""
+        latency); groups form exactly when there is contention.
+        `behind_queued=False`: the caller knows that no queued call must commit before its own
+        (Outbox.part_starting when its port has no result waiting) and may then run at once
+        whenever nobody is writing, even with other calls queued."""
         if getattr(self._local, "depth", 0):
             return fn()                   # already inside a transaction: just join it
         # Nobody writing and nothing queued: a handoff would only cost. (Queued calls must not
         # be overtaken: a worker's part_starting must not commit before its previous result.)
-        if not self._queued and self._lock.acquire(blocking=False):
+        if (not behind_queued or not self._queued) and self._lock.acquire(blocking=False):
             try:
                 return fn()
             finally:
