@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from smsd.errors import AuthError, Forbidden
+from smsd.errors import AuthError, BadRequest, Forbidden
 from smsd.model import UserInfo
 from smsd.service import Service
 from smsd.store import Store
@@ -173,3 +173,17 @@ def test_without_its_version_row_nothing_is_remembered(pair: Pair) -> None:
     assert info is not None and info.disabled          # read again, every time
     pair.cli.users.set_password("ann", "new")
     assert pair.login("ann", "pw") == (None, 1)
+
+
+def test_a_password_with_a_nul_is_never_a_password(pair: Pair) -> None:
+    """The slow hash keys HMAC with the password and HMAC pads a short key with NULs, so
+    "pw\\0" hashes as "pw": the store refuses such a guess (slowly, as any wrong one, before and
+    after "pw" was remembered) and the service refuses to set such a password."""
+    assert pair.login("ann", "pw\0") == (None, 1)
+    remembered(pair)
+    assert pair.login("ann", "pw\0\0") == (None, 1)
+    svc = Service(pair.daemon, None, {}, throttle=FailureThrottle(lambda: 0.0))  # type: ignore[arg-type]
+    with pytest.raises(BadRequest, match="NUL"):
+        svc.users.add("carol", "secret\0")
+    with pytest.raises(BadRequest, match="NUL"):
+        svc.users.passwd("ann", "new\0pw")

@@ -51,6 +51,15 @@ def _check_perms(perms: Iterable[str]) -> frozenset[str]:
     return wanted
 
 
+def _check_password(password: str) -> None:
+    """Not empty, and no NUL: scrypt keys HMAC with the password, and HMAC pads a short key with
+    NULs, so "pw" and "pw\\0" would be one password (the store refuses such a guess too)."""
+    if not password:
+        raise BadRequest("empty password")
+    if "\0" in password:
+        raise BadRequest("a password may not contain a NUL character")
+
+
 def _check_credits(credits: int | None) -> None:
     if credits is not None and (isinstance(credits, bool) or credits < 0):
         raise BadRequest("credits must be a whole number >= 0, or unlimited")
@@ -180,8 +189,7 @@ class Users:
         """`digest`: keep HTTP Digest secrets for this user (docs/security.md)."""
         if not _USER_NAME(name):
             raise BadRequest("user name: 1 to 64 of letters, digits and _ . @ + -")
-        if not password:
-            raise BadRequest("empty password")
+        _check_password(password)
         _check_credits(credits)
         if not self._store.users.add(name, password, perms=_check_perms(perms), admin=admin,
                                      credits=credits, digest=digest):
@@ -189,8 +197,7 @@ class Users:
 
     def passwd(self, name: str, password: str, *, digest: bool | None = None) -> None:
         """`digest` turns HTTP Digest on or off with the new password (None: as it was)."""
-        if not password:
-            raise BadRequest("empty password")
+        _check_password(password)
         if not self._store.users.set_password(name, password, digest=digest):
             raise NotFound(f"no user {name!r}")
         self._password_changed(name)

@@ -310,7 +310,9 @@ class Users:
         """Read the row and its version in one statement (one snapshot), then the slow hash
         unless this very secret was checked against this very stored hash before."""
         row = conn.execute(kind.select, (name,)).fetchone()
-        if row is None or row[2] is None or row[3] is None:
+        # A NUL never belongs to a password (smsd.service.users refuses it): the slow hash keys
+        # HMAC with the secret, which pads it with NULs, so "pw\0" would pass for "pw".
+        if row is None or row[2] is None or row[3] is None or "\0" in secret:
             if before_slow is not None:
                 before_slow()
             slow_hash(secret, _DUMMY_SALT)    # as slow as a wrong password: names stay secret
