@@ -130,10 +130,14 @@ def stop_all(sched: Any, workers: dict[int, FakeWorker], store: Any) -> None:
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll a condition in a test (tests may poll; the code under test may not)."""
+    """Poll a condition in a test (tests may poll; the code under test may not). True once it
+    holds; when `timeout` runs out first the test fails here, whatever the caller does with
+    the answer (`assert wait_for(...)` reads as before)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return True
         time.sleep(0.005)
-    return predicate()
+    if predicate():
+        return True
+    raise AssertionError(f"still not so after {timeout} s: {getattr(predicate, '__qualname__', predicate)}")
