@@ -584,6 +584,14 @@ def inbound_rows(db: str) -> int:
         conn.close()
 
 
+def stored_text(db: str, text: str) -> bool:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute("SELECT 1 FROM inbound WHERE text = ?", (text,)).fetchone() is not None
+    finally:
+        conn.close()
+
+
 def settled(db: str, quiet: float = 1.5, timeout: float = 30.0) -> int:
     """The inbound row count once it has not changed for `quiet` seconds."""
     last, since, deadline = inbound_rows(db), time.monotonic(), time.monotonic() + timeout
@@ -597,9 +605,15 @@ def settled(db: str, quiet: float = 1.5, timeout: float = 30.0) -> int:
 
 
 def test_after_inbound_pdus_the_port_still_works(box: Box) -> None:
-    """Runs after test_inbound_pdus (pytest keeps file order): what was injected has been read
-    (the inbound tables have settled, none of it rests on the SIM), no trouble was logged, and
-    port 0 still sends."""
+    """After test_inbound_pdus (file order; pytest-xdist may still run it first, so it does not
+    rely on that): an SMS injected now is read and stored (so what came before it, whatever it
+    was, no longer blocks the SIM), the inbound tables settle, no trouble was logged, and port 0
+    still sends."""
+    status, data = box.d.request("/sim/sms", json.dumps({"port": 0, "from": "+447700900777",
+                                                         "text": "after the fuzz"}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    assert status == 200 and json.loads(data)["error_code"] == 200, data
+    wait_for(lambda: stored_text(box.db, "after the fuzz"), 30, what="the SMS sent after the fuzz")
     assert settled(box.db) > 0
     ok = box.d.api("send_sms", {"text": "still here", "port": [0],
                                 "param": [{"number": "+447700900199"}]})
