@@ -40,7 +40,7 @@ class Raw:
 
 def serve_status(front: Front) -> Front:
     """Give the rig's service the appliance's get_status figures."""
-    front.svc.device_status = lambda: dict(PERFORMANCE)     # type: ignore[attr-defined]
+    front.svc.device_status = lambda: dict(PERFORMANCE)     # type: ignore[method-assign]
     return front
 
 

@@ -212,7 +212,7 @@ def test_json_bodies(box: Box, call: str, body: str | bytes) -> None:
     if call == "send_sms" and reply.get("error_code") == 202:
         # accepted: the task holds a message per recipient kept (at least one), each owned
         recipients = json.loads(data).get("param")
-        assert 1 <= task_messages(box.db, int(reply["task_id"])) <= len(recipients), reply
+        assert 1 <= task_messages(box.db, int(str(reply["task_id"]))) <= len(recipients), reply
 
 
 # --- Authorization headers on every dialect ------------------------------------------------------
