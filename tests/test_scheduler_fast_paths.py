@@ -6,6 +6,7 @@ accepted while every port was full goes out as soon as a port frees.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -208,50 +209,55 @@ def _settled(sched: Scheduler) -> float:
     return seen[-1]
 
 
-def test_an_intake_finding_every_port_full_runs_no_pass_and_a_result_refills(
-        tmp_path: Path) -> None:
+@dataclass
+class Running:
+    """A started scheduler with two recording ports, depth 1 (one part each fills them)."""
+    store: Store
+    sched: Scheduler
+    workers: dict[int, Recorder]
+    svc: Service
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Running]:
     store = Store(str(tmp_path / "db.sqlite"))
     sched = Scheduler(store, depth=1)
     workers = {p: Recorder(p) for p in (0, 1)}
     sched.attach(workers)
-    svc = Service(store, sched, workers)
     sched.start()
     try:
-        svc.sending.send_sms(_request("first", 2))           # a port had room: a pass runs
-        assert wait_for(lambda: all(len(w.parts()) == 1 for w in workers.values()), 5)
-        turn = _settled(sched)
-        later = svc.sending.send_sms(_request("later", 3)).message_ids
-        time.sleep(0.3)
-        assert sched.heartbeat == turn                        # full: no pass for that intake
-        assert [len(w.parts()) for w in workers.values()] == [1, 1]
-        # port 0's part is sent: its result refills it at once with what waited meanwhile
-        [done] = workers[0].parts()
-        assert sched.part_starting(0, done.part_id)
-        sched.part_result(0, SendResult(done.part_id, ok=True, mr=1))
-        assert wait_for(lambda: len(workers[0].parts()) == 2, 5)
-        handed = workers[0].parts()[1].part_id
-        message = store.db.conn().execute("SELECT message_id FROM parts WHERE id = ?",
-                                          (handed,)).fetchone()[0]
-        assert message == later[0]
+        yield Running(store, sched, workers, Service(store, sched, workers))
     finally:
         sched.stop()
         store.close()
+
+
+def test_an_intake_finding_every_port_full_runs_no_pass_and_a_result_refills(
+        running: Running) -> None:
+    store, sched, workers, svc = running.store, running.sched, running.workers, running.svc
+    svc.sending.send_sms(_request("first", 2))           # a port had room: a pass runs
+    assert wait_for(lambda: all(len(w.parts()) == 1 for w in workers.values()), 5)
+    turn = _settled(sched)
+    later = svc.sending.send_sms(_request("later", 3)).message_ids
+    time.sleep(0.3)
+    assert sched.heartbeat == turn                        # full: no pass for that intake
+    assert [len(w.parts()) for w in workers.values()] == [1, 1]
+    # port 0's part is sent: its result refills it at once with what waited meanwhile
+    [done] = workers[0].parts()
+    assert sched.part_starting(0, done.part_id)
+    sched.part_result(0, SendResult(done.part_id, ok=True, mr=1))
+    assert wait_for(lambda: len(workers[0].parts()) == 2, 5)
+    handed = workers[0].parts()[1].part_id
+    message = store.db.conn().execute("SELECT message_id FROM parts WHERE id = ?",
+                                      (handed,)).fetchone()[0]
+    assert message == later[0]
 
 
 def test_an_intake_with_a_port_free_is_dispatched_without_any_other_kick(
-        tmp_path: Path) -> None:
-    store = Store(str(tmp_path / "db.sqlite"))
-    sched = Scheduler(store, depth=1)
-    workers = {p: Recorder(p) for p in (0, 1)}
-    sched.attach(workers)
-    svc = Service(store, sched, workers)
-    sched.start()
-    try:
-        svc.sending.send_sms(_request("one", ports=(0,)))
-        assert wait_for(lambda: len(workers[0].parts()) == 1, 5)
-        _settled(sched)
-        svc.sending.send_sms(_request("two"))                 # port 1 has room
-        assert wait_for(lambda: len(workers[1].parts()) == 1, 5)
-    finally:
-        sched.stop()
-        store.close()
+        running: Running) -> None:
+    sched, workers, svc = running.sched, running.workers, running.svc
+    svc.sending.send_sms(_request("one", ports=(0,)))
+    assert wait_for(lambda: len(workers[0].parts()) == 1, 5)
+    _settled(sched)
+    svc.sending.send_sms(_request("two"))                 # port 1 has room
+    assert wait_for(lambda: len(workers[1].parts()) == 1, 5)
