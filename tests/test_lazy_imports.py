@@ -4,12 +4,11 @@ connection (smtplib) with no such connection configured, the SMPP front end with
 listen, zoneinfo until a time zone is checked, difflib until a config key is misspelt. Asserted from inside a running daemon, as tests/test_lazy_tunnel.py does."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-from e2e.harness import Daemon, wait_for
+from e2e.harness import probe_daemon
 from smsd.connections import lazy
 from smsd.connections.manager import BUILDERS
 from smsd.connections.smpp_client import SmppConnection
@@ -18,25 +17,10 @@ from smsd.connections.smtp import SmtpConnection
 LAZY = ("smpplib", "smtplib", "smsd.connections.smpp_client", "smsd.connections.smtp",
         "smsd.smpp.server", "smsd.drp.device", "zoneinfo", "difflib")
 
-PROBE = ("import sys, threading, time, runpy, json\n"
-         f"LAZY = {LAZY!r}\n"
-         "def probe():\n"
-         "    time.sleep(3)\n"
-         "    print('PROBE', json.dumps([m for m in LAZY if m in sys.modules]), flush=True)\n"
-         "threading.Thread(target=probe, daemon=True).start()\n"
-         "runpy.run_module('smsd', run_name='__main__')\n")
-
-
 def test_a_daemon_without_smpp_or_smtp_connections_never_loads_their_clients(
         tmp_path: Path) -> None:
-    d = Daemon(str(tmp_path / "state"), ports=1, command=(sys.executable, "-c", PROBE))
-    try:
-        d.start(wait_ports=False)
-        line = wait_for(lambda: next((x for x in d.output if x.startswith("PROBE")), None), 20,
-                        what="the probe's line")
-    finally:
-        d.stop()
-    assert json.loads(str(line).split(" ", 1)[1]) == []
+    loaded = probe_daemon(str(tmp_path / "state"), f"[m for m in {LAZY!r} if m in sys.modules]")
+    assert loaded == []
 
 
 def test_the_manager_still_builds_every_kind() -> None:

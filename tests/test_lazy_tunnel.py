@@ -2,10 +2,9 @@
 a box that never switches the remote connection on never loads smsd.drp.device."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from e2e.harness import Daemon, wait_for
+from e2e.harness import probe_daemon
 from smsd.drp.device import RemoteTunnel
 from smsd.drp.device_stream import LocalTarget
 from smsd.service.remote import LazyTunnel
@@ -48,32 +47,16 @@ def test_before_it_ran_the_status_is_the_real_tunnels_own() -> None:
 
 # The daemon itself, reporting from inside once it is ready whether the tunnel's module was
 # loaded: it must not be while [remote] is off, and must be once it is on.
-PROBE = ("import sys, threading, time, runpy\n"
-         "def probe():\n"
-         "    time.sleep(3)\n"
-         "    print('PROBE', 'smsd.drp.device' in sys.modules, flush=True)\n"
-         "threading.Thread(target=probe, daemon=True).start()\n"
-         "runpy.run_module('smsd', run_name='__main__')\n")
-
-
-def probe(tmp_path: Path, extra: tuple[str, ...] = ()) -> str:
-    d = Daemon(str(tmp_path / "state"), ports=1, command=(sys.executable, "-c", PROBE),
-               extra=extra)
-    try:
-        d.start(wait_ports=False)
-        line = wait_for(lambda: next((x for x in d.output if x.startswith("PROBE")), None), 20,
-                        what="the probe's line")
-    finally:
-        d.stop()
-    return str(line).split()[1]
+def probe(tmp_path: Path, extra: tuple[str, ...] = ()) -> object:
+    return probe_daemon(str(tmp_path / "state"), "'smsd.drp.device' in sys.modules", extra)
 
 
 def test_a_daemon_without_remote_never_loads_the_tunnel(tmp_path: Path) -> None:
-    assert probe(tmp_path) == "False"
+    assert probe(tmp_path) is False
 
 
 def test_a_daemon_with_remote_on_makes_it_at_start(tmp_path: Path) -> None:
     config = tmp_path / "smsd.conf"
     config.write_text("[remote]\nserver = 127.0.0.1:9\nsecret = s3cret-s3cret\nfingerprint = "
                       + "ab" * 32 + "\n")
-    assert probe(tmp_path, ("--config", str(config))) == "True"
+    assert probe(tmp_path, ("--config", str(config))) is True

@@ -271,3 +271,23 @@ class PushReceiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def probe_daemon(state_dir: str, expression: str, extra: tuple[str, ...] = ()) -> Any:
+    """Run the daemon (one simulated port) with a thread that, 3 s after start (well after
+    READY), prints the JSON of `expression` evaluated inside it (`sys` is imported), and return
+    that value: what the running daemon has loaded, asked from within."""
+    code = ("import sys, threading, time, runpy, json\n"
+            "def probe():\n"
+            "    time.sleep(3)\n"
+            f"    print('PROBE', json.dumps({expression}), flush=True)\n"
+            "threading.Thread(target=probe, daemon=True).start()\n"
+            "runpy.run_module('smsd', run_name='__main__')\n")
+    d = Daemon(state_dir, ports=1, command=(sys.executable, "-c", code), extra=extra)
+    try:
+        d.start(wait_ports=False)
+        line = wait_for(lambda: next((x for x in d.output if x.startswith("PROBE")), None), 20,
+                        what="the probe's line")
+    finally:
+        d.stop()
+    return json.loads(str(line).split(" ", 1)[1])
