@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -11,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from e2e.harness import Daemon, terminate, wait_for  # noqa: E402
+from e2e.harness import Daemon, SimProcess, terminate, wait_for  # noqa: E402
 
 __all__ = ["Board", "Daemon", "terminate", "wait_for", "start_daemon", "rss_kib", "open_from"]
 
@@ -49,46 +50,23 @@ async def open_from(source: str, port: int) -> tuple[asyncio.StreamReader, async
     return await asyncio.open_connection(sock=sock)
 
 
-class Board:
+class Board(SimProcess):
     """The simulated board in a process of its own (`python -m smsd.sim`), as on the appliance,
     where the modems are not in the daemon: the daemon's own memory and CPU are then measured
-    alone. `daemon()` makes a daemon that opens its ptys as real serial ports. `link_setup`:
-    the radio link's set-up time a submit pays unless AT+CMMS holds the link (smsd/sim/cmms.py)."""
+    alone. `daemon()` makes a daemon that opens its ptys as real serial ports, in a temp dir
+    that stop() removes. `link_setup`: the radio link's set-up time a submit pays unless AT+CMMS
+    holds the link (smsd/sim/cmms.py); `args`: more simulator options (--journal ...)."""
 
-    def __init__(self, ports: int, latency: float, link_setup: float = 0.0) -> None:
-        import json
-        import subprocess
-        self.proc = subprocess.Popen([sys.executable, "-m", "smsd.sim", "--ports", str(ports),
-                                      "--latency", str(latency), "--link-setup", str(link_setup)],
-                                     stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        first = json.loads(self.proc.stdout.readline())
-        self.devices: list[str] = first["devices"]
-        self.control: str = first["control"]
+    def __init__(self, ports: int, latency: float, link_setup: float = 0.0, *args: str) -> None:
+        super().__init__(ports, "--latency", str(latency), "--link-setup", str(link_setup), *args)
         self._states: list[str] = []          # the daemons' temp dirs, removed by stop()
 
-    def post(self, path: str, obj: dict[str, object]) -> None:
-        import json
-        import urllib.request
-        req = urllib.request.Request(self.control + path, json.dumps(obj).encode(),
-                                     {"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            resp.read()
-
-    def daemon(self, *extra: str) -> Daemon:
+    def daemon(self, *extra: str, head: str = "") -> Daemon:
         state = tempfile.mkdtemp(prefix="smsd-bench-")
         self._states.append(state)
-        config = os.path.join(state, "smsd.conf")
-        with open(config, "w", encoding="ascii") as f:
-            f.write("".join(f"[port.{i}]\ndevice = {dev}\n\n" for i, dev in enumerate(self.devices)))
-        d = Daemon(os.path.join(state, "state"), ports=len(self.devices))
-        d.args = [sys.executable, "-m", "smsd", "run", "--config", config,
-                  "--listen", f"127.0.0.1:{d.port}", "--state-dir", d.state_dir,
-                  "--admin-password", d.password, *extra]
-        return d
+        return self.serial_daemon(state, *extra, head=head)
 
     def stop(self) -> None:
-        terminate(self.proc, 10)
-        import shutil
+        super().stop()
         for state in self._states:            # the daemons are stopped before the board
             shutil.rmtree(state, ignore_errors=True)

@@ -43,16 +43,14 @@ import shutil
 import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from common import Daemon, terminate, wait_for
+from common import Board, Daemon, wait_for
 from report import result, status_kib
 
 from smsd.sim.faults import KINDS
@@ -95,34 +93,15 @@ class Tally:
     submitted: threading.Event = field(default_factory=threading.Event)  # the submitter is done
 
 
-class SoakBoard:
-    """`python -m smsd.sim` with a journal, as bench/common.py's Board."""
+class SoakBoard(Board):
+    """bench/common.py's Board with a journal of what the network saw."""
 
     def __init__(self, ports: int, latency: float, journal: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "smsd.sim", "--ports", str(ports),
-                                      "--latency", str(latency), "--journal", journal],
-                                     stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        first = json.loads(self.proc.stdout.readline())
-        self.devices: list[str] = first["devices"]
-        self.control: str = first["control"]
+        super().__init__(ports, latency, 0.0, "--journal", journal)
 
-    def post(self, path: str, obj: dict[str, object]) -> None:
-        req = urllib.request.Request(self.control + path, json.dumps(obj).encode(),
-                                     {"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            resp.read()
-
-    def stored(self) -> int:
+    def stored_all(self) -> int:
         """Messages waiting in the SIMs' storage, all ports."""
-        total = 0
-        for port in range(len(self.devices)):
-            with urllib.request.urlopen(f"{self.control}/storage?port={port}", timeout=30) as r:
-                total += int(json.loads(r.read())["used"])
-        return total
-
-    def stop(self) -> None:
-        terminate(self.proc, 10)
+        return sum(self.stored(port) for port in range(len(self.devices)))
 
 
 # [modem] waits for a short run (tests/e2e/test_soak_smoke.py), as tests/e2e/test_faults.py's: a
@@ -132,15 +111,7 @@ QUICK_RECOVERY = ("[modem]\ncommand_timeout = 1.5\nprobe_timeout = 0.5\nquaranti
 
 
 def make_daemon(board: SoakBoard, state: str, quick: bool = False) -> Daemon:
-    config = os.path.join(state, "smsd.conf")
-    with open(config, "w", encoding="ascii") as f:
-        f.write(QUICK_RECOVERY if quick else "")
-        f.write("".join(f"[port.{i}]\ndevice = {dev}\n\n" for i, dev in enumerate(board.devices)))
-    d = Daemon(os.path.join(state, "state"), ports=len(board.devices))
-    d.args = [sys.executable, "-m", "smsd", "run", "--config", config,
-              "--listen", f"127.0.0.1:{d.port}", "--state-dir", d.state_dir,
-              "--admin-password", d.password]
-    return d
+    return board.serial_daemon(state, head=QUICK_RECOVERY if quick else "")
 
 
 def db_query(d: Daemon, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -427,7 +398,7 @@ def run(args: argparse.Namespace, state: str | None = None) -> dict[str, float]:
         print(f"[{time.monotonic() - t0:5.0f} s] reports and inbound settled", flush=True)
         duration = time.monotonic() - t0
         rss_end = rss_of(d)
-        return report(d, tally, journal_path, (rss_start, rss_end), duration, board.stored())
+        return report(d, tally, journal_path, (rss_start, rss_end), duration, board.stored_all())
     finally:
         stop.set()
         d.stop()

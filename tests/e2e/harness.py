@@ -291,3 +291,46 @@ def probe_daemon(state_dir: str, expression: str, extra: tuple[str, ...] = ()) -
     finally:
         d.stop()
     return json.loads(str(line).split(" ", 1)[1])
+
+
+class SimProcess:
+    """`python -m smsd.sim` in a child process (a board outlives a daemon it serves, as a real
+    one does): its devices, its control API and the daemons that open its ptys as serial ports.
+    `args`: the simulator's options (--latency, --journal, --report-delay ...)."""
+
+    def __init__(self, ports: int, *args: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "smsd.sim", "--ports", str(ports),
+                                      *args], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        first = json.loads(self.proc.stdout.readline())
+        self.devices: list[str] = first["devices"]
+        self.control: str = first["control"]
+
+    def post(self, path: str, obj: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+        req = urllib.request.Request(self.control + path, json.dumps(obj).encode(),
+                                     {"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return dict(json.loads(resp.read()))
+
+    def stored(self, port: int) -> int:
+        """Messages waiting in that port's SIM storage."""
+        with urllib.request.urlopen(f"{self.control}/storage?port={port}", timeout=30) as resp:
+            return int(json.loads(resp.read())["used"])
+
+    def serial_daemon(self, root: str, *extra: str, head: str = "",
+                      push_urls: tuple[str, ...] = ()) -> "Daemon":
+        """A daemon in `root` (its config file and its state dir) that opens this board's ptys
+        as real serial ports ([port.N] device = ...); `head`: config text before those;
+        `extra`: more `smsd run` options."""
+        config = os.path.join(root, "smsd.conf")
+        with open(config, "w", encoding="ascii") as f:
+            f.write(head + "".join(f"[port.{i}]\ndevice = {dev}\n\n"
+                                   for i, dev in enumerate(self.devices)))
+        d = Daemon(os.path.join(root, "state"), ports=len(self.devices), push_urls=push_urls)
+        d.args = [sys.executable, "-m", "smsd", "run", "--config", config,
+                  "--listen", f"127.0.0.1:{d.port}", "--state-dir", d.state_dir,
+                  "--admin-password", d.password, *extra]
+        return d
+
+    def stop(self) -> None:
+        terminate(self.proc, 10)

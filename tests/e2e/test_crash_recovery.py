@@ -13,65 +13,28 @@ One daemon life story, killed twice:
 """
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from e2e.harness import Daemon, PushReceiver, journal_counts, smsd_cli, terminate, wait_for
+from e2e.harness import Daemon, PushReceiver, SimProcess, journal_counts, smsd_cli, wait_for
 
 REPORT_DELAY = 3.0          # submit accepted -> status report, long enough to kill in between
 NUMBER = "+447700900123"
 
 
-class SimProcess:
-    """`python -m smsd.sim` in a child process: its devices and its control API."""
-
-    def __init__(self, journal: str, ports: int = 2) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "smsd.sim", "--ports", str(ports), "--latency", "0.05",
-             "--report-delay", str(REPORT_DELAY), "--journal", journal],
-            stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        first = json.loads(self.proc.stdout.readline())
-        self.devices: list[str] = first["devices"]
-        self.control: str = first["control"]
-
-    def post(self, path: str, obj: dict[str, Any]) -> dict[str, Any]:
-        req = urllib.request.Request(self.control + path, json.dumps(obj).encode(),
-                                     {"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return dict(json.loads(resp.read()))
-
-    def stored(self, port: int) -> int:
-        with urllib.request.urlopen(f"{self.control}/storage?port={port}", timeout=10) as resp:
-            return int(json.loads(resp.read())["used"])
-
-    def stop(self) -> None:
-        terminate(self.proc, 10)
-
-
 def serial_daemon(tmp_path: Path, sim: SimProcess, push_url: str) -> Daemon:
     """A daemon on the simulator's ptys as real serial ports ([port.N] in its config)."""
-    config = tmp_path / "smsd.conf"
-    config.write_text("".join(f"[port.{i}]\ndevice = {dev}\n\n"
-                              for i, dev in enumerate(sim.devices)))
-    d = Daemon(str(tmp_path / "state"), ports=len(sim.devices), push_urls=(push_url,))
-    d.args = [sys.executable, "-m", "smsd", "run", "--config", str(config),
-              "--listen", f"127.0.0.1:{d.port}", "--state-dir", d.state_dir,
-              "--admin-password", d.password, "--push-url", push_url]
-    return d
+    return sim.serial_daemon(str(tmp_path), "--push-url", push_url, push_urls=(push_url,))
 
 
 @pytest.fixture
 def sim(tmp_path: Path) -> Iterator[SimProcess]:
-    s = SimProcess(str(tmp_path / "network.jsonl"))
+    s = SimProcess(2, "--latency", "0.05", "--report-delay", str(REPORT_DELAY),
+                   "--journal", str(tmp_path / "network.jsonl"))
     yield s
     s.stop()
 
