@@ -7,6 +7,7 @@ import base64
 import http.client
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -136,3 +137,20 @@ def box(state_dir: str, relay: Relay, owner: str, **kw: Any) -> Daemon:
     d = Daemon(state_dir, extra=("--config", config), **kw)
     d.sn = sn        # type: ignore[attr-defined]
     return d
+
+
+def relay_raw(relay: Relay, data: bytes) -> bytes:
+    """Send raw bytes to the relay over TLS (its certificate not checked) and read the answer
+    until the relay closes, or 10 s pass, or the TLS layer breaks: what came by then."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=10) as sock:
+        with ctx.wrap_socket(sock) as tls:
+            tls.sendall(data)
+            out = b""
+            try:
+                while chunk := tls.recv(65536):
+                    out += chunk
+            except (socket.timeout, ssl.SSLError):
+                pass
+            return out

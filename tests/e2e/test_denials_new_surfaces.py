@@ -12,7 +12,6 @@ import http.server
 import smtplib
 import socket
 import sqlite3
-import ssl
 import threading
 import sys
 import urllib.parse
@@ -23,7 +22,7 @@ from typing import Any, Callable, Iterator
 import pytest
 import smpplib.consts as C
 
-from e2e.drp_harness import Client as DrpClient, Relay, box as drp_box, drp
+from e2e.drp_harness import Client as DrpClient, Relay, box as drp_box, drp, relay_raw
 from e2e.harness import ADMIN_PW, Daemon, reserved_port, smsd_cli, wait_for
 from e2e.test_smpp import Raw
 from smsd.connections.base import Outgoing
@@ -527,21 +526,6 @@ def tunnel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tunnel]:
     finally:
         d.stop()
         relay.stop()
-
-
-def relay_raw(relay: Relay, data: bytes) -> bytes:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", relay.port), timeout=10) as sock:
-        with ctx.wrap_socket(sock) as tls:
-            tls.sendall(data)
-            out = b""
-            try:
-                while chunk := tls.recv(65536):
-                    out += chunk
-            except (socket.timeout, ssl.SSLError):
-                pass
-            return out
 
 
 def test_relay_session_fixation_another_account_and_a_forged_cookie(tunnel: Tunnel) -> None:

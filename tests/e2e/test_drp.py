@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import socket
-import ssl
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from e2e.drp_harness import Client, Relay, box, drp
+from e2e.drp_harness import Client, Relay, box, drp, relay_raw
 from e2e.harness import Daemon, wait_for
 from smsd.drp.device import RemoteTunnel
 from smsd.drp.device_stream import LocalTarget
@@ -141,21 +139,9 @@ def test_another_accounts_device_and_unknown_serials_are_refused(bench: Bench) -
     c.close()
 
 
-def _raw(relay: Relay, data: bytes) -> bytes:
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", relay.port), timeout=10) as sock:
-        with ctx.wrap_socket(sock) as tls:
-            tls.sendall(data)
-            out = b""
-            while chunk := tls.recv(65536):
-                out += chunk
-            return out
-
-
 def test_malformed_and_oversized_requests_get_clean_errors(bench: Bench) -> None:
-    assert _raw(bench.relay, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400 ")
-    assert _raw(bench.relay, b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * (200 << 10)
+    assert relay_raw(bench.relay, b"GARBAGE\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    assert relay_raw(bench.relay, b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * (200 << 10)
                 + b"\r\n\r\n").startswith(b"HTTP/1.1 431 ")
     c = bench.client(sn=bench.box2.sn)    # type: ignore[attr-defined]
     status, body = c.request("POST", "/api/send_sms", b"x" * (MAX_BODY + 1),
@@ -163,7 +149,7 @@ def test_malformed_and_oversized_requests_get_clean_errors(bench: Bench) -> None
     assert status == 413 and json.loads(body)["error_code"] == 413
     c.close()
     # Declared but never sent: refused before a byte of it is read.
-    answer = _raw(bench.relay, b"POST /api/send_sms HTTP/1.1\r\nHost: x\r\nContent-Length: "
+    answer = relay_raw(bench.relay, b"POST /api/send_sms HTTP/1.1\r\nHost: x\r\nContent-Length: "
                   + str(MAX_BODY * 4).encode() + b"\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 413 ")
 
