@@ -69,6 +69,7 @@ class FailureThrottle:
         self._failures: dict[str, tuple[int, float]] = {}    # key -> (count, last failure)
         self._pending: dict[str, int] = {}                     # key -> slow checks running
         self._trusted: dict[tuple[str, str], float] = {}      # (user, address) -> last success
+        self._quiet_at = 0.0        # from then on every failure counted is forgotten
         self._lock = threading.Lock()           # HTTP threads log in concurrently
 
     # --- the three steps of a login -------------------------------------------------------------
@@ -77,6 +78,9 @@ class FailureThrottle:
         if not self._failures:      # no failure counted anywhere: no key can be blocked (the
             return                  # usual case, and every request asks, 1.9 -> 0.1 us)
         now = self._clock()
+        if now >= self._quiet_at:   # the last failure is forgotten: so is every other one
+            self._forget_all(now)
+            return
         with self._lock:
             for key in self._governing(name, remote, now):
                 left = self._blocked_until(key, now) - now
@@ -107,6 +111,7 @@ class FailureThrottle:
             for key in self._keys(name, remote):
                 count = self._count(key.name, now) + 1
                 self._failures[key.name] = (count, now)
+                self._quiet_at = now + self._policy.forget_after
                 if count >= key.free:
                     log.warning("login throttle: %s blocked for %.0f s after %d failures",
                                 key.name, self._block(key, count), count)
@@ -164,6 +169,13 @@ class FailureThrottle:
                     self._pending[key.name] = left
                 else:
                     self._pending.pop(key.name, None)
+
+    def _forget_all(self, now: float) -> None:
+        """Drop the failures once the newest is past `forget_after` (they all count as zero
+        then), so that check() is back on its fast path after a mistyped password."""
+        with self._lock:
+            if now >= self._quiet_at:
+                self._failures.clear()
 
     def _bound(self, now: float) -> None:
         # A flood from many addresses must not grow memory without limit.

@@ -17,7 +17,7 @@ from smsd.modem_events import ModemEventSink
 from smsd.scheduler import Scheduler
 from smsd.service import Service
 from smsd.store import Store
-from smsd.throttle import FailureThrottle
+from smsd.throttle import FailureThrottle, ThrottlePolicy
 
 from fakes import FakeWorker
 
@@ -253,6 +253,26 @@ def test_a_guess_that_passed_the_check_before_the_block_began_is_not_hashed() ->
         throttle.failed("ann", "10.0.0.1")              # the others fail meanwhile
     with pytest.raises(Throttled):
         throttle.begin_slow_check("ann", "10.0.0.1")
+
+
+
+def test_once_the_last_failure_is_forgotten_a_block_and_every_count_are_gone() -> None:
+    """check() drops the failures once the newest is `forget_after` old: the address blocked
+    before is free, and its next failures count from one again (five more to block it)."""
+    now = [100.0]
+    throttle = FailureThrottle(lambda: now[0])
+    for _ in range(5):
+        throttle.failed("ann", "10.0.0.1")
+    with pytest.raises(Throttled):
+        throttle.check("ann", "10.0.0.1")
+    now[0] += ThrottlePolicy().forget_after
+    throttle.check("ann", "10.0.0.1")                   # forgotten: not refused
+    for _ in range(4):
+        throttle.failed("bob", "10.0.0.1")
+    throttle.check("bob", "10.0.0.1")                   # four: still free
+    throttle.failed("bob", "10.0.0.1")
+    with pytest.raises(Throttled):
+        throttle.check("bob", "10.0.0.1")
 
 
 # --- permissions ------------------------------------------------------------------------------
