@@ -523,3 +523,59 @@ def test_a_ports_next_on_air_mark_commits_after_its_posted_result(store: Store) 
     assert store.outbox.part_starting(1, q, NOW) is True     # another port's part goes on
     statuses = dict(store.db.conn().execute("SELECT id, status FROM parts").fetchall())
     assert statuses == {p1: "unknown", p2: "stopped", q: "on_air"}
+
+
+def _committer_held(store: Store) -> "threading.Event":
+    """Keep the committer inside an after-commit callback (the write lock free, the calls
+    queued from now on not run) until the returned event is set."""
+    import threading
+    gate, inside = threading.Event(), threading.Event()
+
+    def hold(settled: object, error: object) -> None:
+        inside.set()
+        gate.wait(10)
+    store.db.post(lambda: None, hold)
+    assert inside.wait(5)
+    return gate
+
+
+def test_an_on_air_mark_passes_other_ports_successes_never_a_failure(store: Store) -> None:
+    """A message's parts can be on two ports (a retried part another port took): a final
+    failure on one stops the parts leased to the other, so a mark must not overtake a queued
+    failure from any port; another port's queued success it may pass, at once."""
+    import threading
+    intake(store, ["1"], count=3)
+    p1, p2, p3 = start_one(store, port=0, parts=3)
+    store.outbox.part_result(0, SendResult(p1, ok=False, on_air=False), imsi="", now=NOW,
+                             max_attempts=3, backoff=0.0)            # requeued off port 0
+    assert store.outbox.lease(p1, 1, NOW) and store.outbox.part_starting(1, p1, NOW)
+    assert store.outbox.lease(p2, 0, NOW) and store.outbox.lease(p3, 0, NOW)
+    intake(store, ["2"])
+    (q,) = start_one(store, port=2)
+    assert store.outbox.part_starting(2, q, NOW)
+
+    gate = _committer_held(store)
+    success = threading.Event()
+    store.outbox.part_result_nowait(2, SendResult(q, ok=True, mr=1), imsi="", now=NOW,
+                                    max_attempts=3, backoff=0.0,
+                                    then=lambda settled, error: success.set())
+    assert store.outbox.part_starting(0, p2, NOW) is True    # passed port 2's queued success
+    assert not success.is_set()
+    gate.set()
+    assert success.wait(5)
+
+    gate = _committer_held(store)
+    failed = threading.Event()
+    store.outbox.part_result_nowait(1, SendResult(p1, ok=False, cms=500, permanent=True),
+                                    imsi="", now=NOW, max_attempts=3, backoff=0.0,
+                                    then=lambda settled, error: failed.set())
+    started: list[bool] = []
+    mark = threading.Thread(target=lambda: started.append(store.outbox.part_starting(0, p3, NOW)))
+    mark.start()
+    mark.join(0.5)
+    assert mark.is_alive() and not started                 # waits behind port 1's failure
+    gate.set()
+    mark.join(5)
+    assert failed.is_set() and started == [False]
+    statuses = dict(store.db.conn().execute("SELECT id, status FROM parts").fetchall())
+    assert statuses[p2] == "on_air" and statuses[p3] == "stopped"

@@ -184,9 +184,10 @@ class Outbox:
         self._queue_lock = threading.Lock()
         self._in_queue = 0
         self._new_priority: int | None = None
-        # Results posted without waiting (part_result_nowait) and not committed yet, per port:
-        # that port's next part_starting must queue behind them.
+        # Results posted without waiting (part_result_nowait) and not committed yet, per port,
+        # and how many of them are failures (on any port): part_starting queues behind them.
         self._unsettled: dict[int, int] = {}
+        self._unsettled_failures = 0
         self._unsettled_lock = threading.Lock()
         # The SIM slot a port sends from now, for the log's "sent" line (the daemon sets it
         # to ask the scheduler; the store itself does not know slots).
@@ -356,14 +357,15 @@ class Outbox:
     def part_starting(self, port: int, part_id: int, now: float) -> bool:
         """Durably mark a part on the air; False when it is no longer leased to `port`.
 
-        It must commit after the port's previous result (which may have failed this part's
-        message). When that result is already committed, nothing else in the commit queue
-        concerns this part (a message stays on its port; a retry is leased only after its
-        result is known), so it need not wait behind other ports' results: a worker waits for
-        its on_air mark before each part, and queueing behind the group commit was most of the
-        ~3 ms a port lost between two parts."""
+        It must commit after any queued result that may fail this part's message: the port's
+        own previous result, and a failure on any port (a retried part or a pinned part another
+        port took can put one message's parts on two ports, and a final failure on one stops
+        the parts leased to the other). With neither queued, nothing in the commit queue
+        concerns this part, so it need not wait behind other ports' successes: a worker waits
+        for its on_air mark before each part, and queueing behind the group commit was most of
+        the ~3 ms a port lost between two parts."""
         with self._unsettled_lock:
-            behind = self._unsettled.get(port, 0) > 0
+            behind = self._unsettled.get(port, 0) > 0 or self._unsettled_failures > 0
         if not self.group_commit:
             return self._part_starting(port, part_id, now)
         return self.db.grouped(lambda: self._part_starting(port, part_id, now),
@@ -391,12 +393,15 @@ class Outbox:
         def run() -> bool:
             return self._part_result(port, result, imsi, now, max_attempts, backoff)
         if self.group_commit:
+            failure = int(not result.ok)
             with self._unsettled_lock:
                 self._unsettled[port] = self._unsettled.get(port, 0) + 1
+                self._unsettled_failures += failure
 
             def committed(ok: bool | None, error: BaseException | None) -> None:
                 with self._unsettled_lock:
                     self._unsettled[port] -= 1
+                    self._unsettled_failures -= failure
                 then(ok, error)
             self.db.post(run, committed)
             return
