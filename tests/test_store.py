@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -525,7 +526,7 @@ def test_a_ports_next_on_air_mark_commits_after_its_posted_result(store: Store) 
     assert statuses == {p1: "unknown", p2: "stopped", q: "on_air"}
 
 
-def _committer_held(store: Store) -> "threading.Event":
+def _committer_held(store: Store) -> threading.Event:
     """Keep the committer inside an after-commit callback (the write lock free, the calls
     queued from now on not run) until the returned event is set."""
     import threading
