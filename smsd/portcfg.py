@@ -383,8 +383,12 @@ class PortConfig:
             self._changed(port)
 
     def _changed(self, port: int) -> None:
-        """Drop what was resolved from the old values; call with the lock held."""
+        """Drop what was resolved from the old values; call with the lock held. The day and
+        month counters go too (the next question seeds them from the store again): parts are
+        counted only while a limit is set, so a limit set anew would start from a stale count."""
         self._generation += 1
+        for slot in [s for s in self._period if s[0] == port]:
+            del self._period[slot]
         self._rules.pop(port, None)
         self._worker.pop(port, None)
         self._limited = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import pytest
 
@@ -16,6 +16,7 @@ from fakes import ready_info, wait_for
 from smsd.budgets import ALL_SLOTS, SimLimits, _day, parse_slot_values
 from smsd.model import STATE_INIT, Recipient, SendRequest, SendResult
 from smsd.pdu import decode
+from smsd.portcfg import PortConfig
 from smsd.scheduler import Scheduler, port_profiles
 from smsd.service import Service
 from smsd.store import Store
@@ -261,3 +262,43 @@ def test_an_intake_with_a_port_free_is_dispatched_without_any_other_kick(
     _settled(sched)
     svc.sending.send_sms(_request("two"))                 # port 1 has room
     assert wait_for(lambda: len(workers[1].parts()) == 1, 5)
+
+
+class SentCounter:
+    """The settings store's side PortConfig reads (a fake: values in a dict, parts sent as a
+    number the test moves, as sending would)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.values: dict[int, dict[str, str]] = {}
+
+    def all(self) -> dict[int, dict[str, str]]:
+        return self.values
+
+    def put(self, port: int, values: Mapping[str, str | None]) -> None:
+        pass
+
+    def clear(self, port: int) -> None:
+        pass
+
+    def parts_sent_since(self, port: int, since: float) -> int:
+        return self.sent
+
+
+def test_a_day_limit_set_again_counts_what_was_sent_while_it_was_off() -> None:
+    """Parts are counted in memory only while a limit is set: a limit removed and set again
+    the same day counts from the store again, not from the count it had when removed."""
+    repo, now = SentCounter(), 1_800_000_000.0
+    cfg = PortConfig(repo, clock=lambda: now)
+    cfg.put(0, {"max_parts_per_day": "100"})
+    for _ in range(10):
+        cfg.note_handed(0, now)
+        repo.sent += 1
+    assert cfg.period_counts(0, now) == {"max_parts_per_day": 10}
+    cfg.put(0, {"max_parts_per_day": None})
+    for _ in range(500):
+        cfg.note_handed(0, now)
+        repo.sent += 1
+    cfg.put(0, {"max_parts_per_day": "100"})
+    assert cfg.period_counts(0, now) == {"max_parts_per_day": 510}
+    assert not cfg.may_send(0, now)
