@@ -20,6 +20,7 @@ Keys smsd cannot honour are refused with the list of those it can, never stored 
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -30,6 +31,8 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 from smsd.errors import BadRequest
 from smsd.numbers import POLICIES, normalise_number
 from smsd.pdu.tables import LANGUAGES
+
+log = logging.getLogger(__name__)
 
 ON = frozenset({"on", "yes", "true", "1", "enabled"})
 OFF = frozenset({"off", "no", "false", "0", "disabled"})
@@ -264,8 +267,20 @@ class Rules:
                    per_month=int(value("max_parts_per_month")),
                    status_reports=value("status_reports") == "on",
                    ucs2=value("charset") == "UCS2",
-                   languages=tuple(_LANGUAGE_IDS[name] for name in languages.split(","))
-                   if languages else ())
+                   languages=_language_ids(languages))
+
+
+def _language_ids(names: str) -> tuple[int, ...]:
+    """The ids of a stored national_languages value. `put` checks what it stores; a name it
+    would refuse (a database edited by hand, or from a build with more tables) is left out
+    with a warning rather than failing the dispatch pass of every port that asks."""
+    known = []
+    for name in filter(None, names.split(",")):
+        if name in _LANGUAGE_IDS:
+            known.append(_LANGUAGE_IDS[name])
+        else:
+            log.warning("national_languages: unknown language %r ignored", name)
+    return tuple(known)
 
 
 class PortConfig:

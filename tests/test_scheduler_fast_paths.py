@@ -302,3 +302,11 @@ def test_a_day_limit_set_again_counts_what_was_sent_while_it_was_off() -> None:
     cfg.put(0, {"max_parts_per_day": "100"})
     assert cfg.period_counts(0, now) == {"max_parts_per_day": 510}
     assert not cfg.may_send(0, now)
+
+
+def test_an_unknown_stored_language_is_left_out_not_fatal_to_every_port() -> None:
+    repo, now = SentCounter(), 1_800_000_000.0
+    repo.values = {0: {"national_languages": "klingon,portuguese"}}
+    cfg = PortConfig(repo, clock=lambda: now)
+    assert cfg.limited_ports() == set()                   # every pass asks this: no KeyError
+    assert cfg.languages(0) == (3,)                       # 3GPP TS 23.038: Portuguese is 3

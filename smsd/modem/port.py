@@ -113,15 +113,15 @@ class SerialPort:
         return data
 
     def write(self, data: bytes) -> None:
-        handle = self._handle()
+        handle, fd = self._handle(), self._fd()
         try:
             try:
-                done = os.write(handle.fd, data)   # a command or a PDU fits the tty's buffer
+                done = os.write(fd, data)          # a command or a PDU fits the tty's buffer
             except BlockingIOError:
                 done = 0
             if done < len(data):
                 handle.write(data[done:])          # pyserial waits for room (write_timeout)
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, ValueError) as exc:
             raise PortUnavailable(f"{self.device}: {exc}") from exc
 
     def _fd(self) -> int:
