@@ -274,10 +274,6 @@ class Users:
         throttle reserves its slot there, and an exception from it aborts the check."""
         return self.login(name, password, before_slow=before_slow) is not None
 
-    def check_sha1(self, name: str, hexdigest: str, *, before_slow: Gate = None) -> bool:
-        """Check the SHA-1 hex of the password (gateway.php clients may send that)."""
-        return self.login_sha1(name, hexdigest, before_slow=before_slow) is not None
-
     def login(self, name: str, password: str, *, before_slow: Gate = None) -> UserInfo | None:
         """The user when `password` is theirs, else None: name, admin, permissions and disabled
         as the database has them now; credits as they were when the login was remembered (they
@@ -337,17 +333,13 @@ class Users:
     def digest_ha1(self, name: str, realm: str, algorithm: str = "MD5") -> str | None:
         """HA1 for HTTP Digest with `algorithm` ("SHA-256" or "MD5"); None for an unknown user,
         a user without Digest (or without that algorithm's HA1), another realm or algorithm."""
-        column = DIGEST_COLUMNS.get(algorithm)
-        if column is None:
-            return None
-        row = self.db.conn().execute(f"SELECT realm, {column} FROM users WHERE name = ?",
-                                     (name,)).fetchone()
-        return None if row is None or row[0] != realm or row[1] is None else str(row[1])
+        found = self.digest_user(name, realm, algorithm)
+        return None if found is None else found[0]
 
     def digest_user(self, name: str, realm: str,
                     algorithm: str = "MD5") -> tuple[str, UserInfo] | None:
-        """As digest_ha1, with the user as read in the same statement: a Digest login reads one
-        row, not one for the HA1 and another for the permissions."""
+        """The HA1 (as digest_ha1) with the user as read in the same statement: a Digest login
+        reads one row, not one for the HA1 and another for the permissions."""
         column = DIGEST_COLUMNS.get(algorithm)
         if column is None:
             return None
