@@ -77,6 +77,14 @@ def test_digest_good_bad_stale_and_forbidden(svc: Service) -> None:
     assert any("stale=true" in c for c in auth.challenges(result.stale))
 
 
+
+def test_a_digest_answer_without_key_value_pairs_is_no_credentials(svc: Service) -> None:
+    """urllib's parse_keqv_list raises on an item with no '=' or an empty value: the check
+    itself answers "no user" (a 401 with the challenges) whoever calls it."""
+    auth = HttpAuth(svc.users)
+    for header in ("Digest a", "Digest a=", 'Digest username="admin", x', "Digest ,="):
+        assert auth.check(header, "GET", perm="api:json").user is None, header
+
 def test_throttled_logins_are_refused_unchecked_for_both_schemes(svc: Service) -> None:
     auth = HttpAuth(svc.users)
     for _ in range(5):

@@ -131,7 +131,10 @@ class HttpAuth:
 
     def _check_digest(self, rest: str, method: str, perm: str, remote: str,
                       uri: str | None) -> AuthResult:
-        fields = urllib.request.parse_keqv_list(split_http_list(rest))
+        try:
+            fields = urllib.request.parse_keqv_list(split_http_list(rest))
+        except (ValueError, IndexError):    # "Digest a" or "Digest a=": no credentials at all
+            return AuthResult(None)
         name, nonce = fields.get("username", ""), fields.get("nonce", "")
         algorithm = _algorithm(fields)
         if not name or not nonce or fields.get("realm") != REALM or algorithm is None:
