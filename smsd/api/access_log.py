@@ -6,7 +6,9 @@ The user is the name of a Basic Authorization header ("-" without one: the diale
 the user as a parameter show it in the query). The query string goes through
 `logsetup.scrub`, so `password=`, `passwd=`, `clientpwd=`, `secret=` ... values read `***`; the
 Authorization header's value and request bodies (where form posts carry their passwords) are
-never logged. `/health`, which the watchdog asks every few seconds, is logged at DEBUG.
+never logged. A GET or HEAD of `/health`, which the watchdog asks every few seconds, is
+answered before this line is written (smsd.api.front) and is never logged; any other method on
+that path reaches the app and is logged at DEBUG.
 """
 from __future__ import annotations
 
