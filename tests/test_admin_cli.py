@@ -36,7 +36,7 @@ def test_user_commands(tmp_path: Path) -> None:
     store = opened(tmp_path)
     try:
         assert store.users.check("ann", "pw1") and store.users.check("bob", bob_pw)
-        assert store.users.check_sha1("ann", hashlib.sha1(b"pw1").hexdigest())
+        assert store.users.login_sha1("ann", hashlib.sha1(b"pw1").hexdigest()) is not None
         ann = store.users.info("ann")
         assert ann is not None and ann.perms == {"web", "api:json"} and ann.credits == 5
         ok(tmp_path, "user", "passwd", "ann", "--password", "pw2")
