@@ -131,7 +131,9 @@ def kannel_conf(work: Path, boxes: list[Box], admin_port: int, smsbox_port: int,
 admin-port = {admin_port}
 admin-password = fleet-admin
 admin-allow-ip = "127.0.0.1"
+admin-interface = 127.0.0.1
 smsbox-port = {smsbox_port}
+smsbox-interface = 127.0.0.1
 box-allow-ip = "127.0.0.1"
 log-file = "{work / 'bearerbox.log'}"
 log-level = 1
@@ -142,6 +144,7 @@ dlr-storage = internal
 group = smsbox
 bearerbox-host = 127.0.0.1
 sendsms-port = {sendsms_port}
+sendsms-interface = 127.0.0.1
 mo-recode = true
 log-file = "{work / 'smsbox.log'}"
 log-level = 1
@@ -200,8 +203,10 @@ class Kannel:
         for attempt in range(1, attempts + 1):
             if self._spawn(timeout):
                 break
-            # Kannel listens on every interface, where another process on the machine may have
-            # taken one of the ports meanwhile: new ports, once more
+            # A port reserved on loopback can still be taken meanwhile by a process that binds
+            # it by number: new ports, once more. (Kannel's ports are on 127.0.0.1 only: bound
+            # on every interface, a port that an outgoing connection of the machine held, or had
+            # just closed, e.g. apt fetching kannel a moment before, was "already in use".)
             in_use = "Address already in use" in self.logs()
             self.stop()
             assert in_use and attempt < attempts, self.logs()
@@ -221,13 +226,16 @@ class Kannel:
                 self.procs.append(subprocess.Popen([binary, "-v", "4", str(self.conf)],
                                                    stdout=out, stderr=subprocess.STDOUT))
             up = self._status if binary == BEARERBOX else self._sendsms_up
-            wait_for(lambda: up() or self._died(), timeout, what=f"{binary} listening")
-            if self._died():
+            wait_for(lambda: up() or self._failed(), timeout, what=f"{binary} listening")
+            if self._failed():
                 return False
         return True
 
-    def _died(self) -> bool:
-        return any(p.poll() is not None for p in self.procs)
+    def _failed(self) -> bool:
+        """A box died, or could not bind one of its ports: bearerbox logs a failed bind of its
+        admin port and goes on without it, so its status page never answers."""
+        return (any(p.poll() is not None for p in self.procs)
+                or "Address already in use" in self.logs())
 
     def _status(self) -> str | None:
         url = (f"http://127.0.0.1:{self.admin_port}/status.txt?password=fleet-admin")
