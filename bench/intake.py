@@ -182,10 +182,12 @@ def main() -> None:
         time.sleep(1.0)
         idle_rate = dispatch_cpu_rate(d)
         single, single_cpu = measure(d, json_request(d.password, 1), b"{")
-        bulk, _ = measure(d, json_request(d.password, 128), b"{")
+        # Digest next, on the queue Basic left: the two differ only in their Authorization
+        # (measured after the bulk figure, Digest met half a million more queued messages)
+        digest, _ = measure(d, digest_request(d.password, digest_nonce(d)), b"{")
         legacy = {name: measure(d, make, ok)[0]
                   for name, (make, ok) in legacy_requests(d.password).items()}
-        digest, _ = measure(d, digest_request(d.password, digest_nonce(d)), b"{")
+        bulk, _ = measure(d, json_request(d.password, 128), b"{")
         backlog = d.api("query_sms_in_queue")["in_queue"]
     finally:
         d.stop()

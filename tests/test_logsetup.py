@@ -10,6 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from smsd.api.access_log import access_log, basic_user
 from smsd.system import logbuffer, logsetup
+from fakes import wait_for
 
 
 @pytest.mark.parametrize("raw, clean", [
@@ -120,3 +121,85 @@ def test_scrub_shortcuts_mask_what_the_patterns_do(text: str) -> None:
     assert logsetup.scrub(text) == scrub_reference(text)
     assert logsetup.mask_params(text) == logsetup._PARAM.sub(
         lambda m: f"{m.group(1)}{m.group(2)}{logsetup.MASK}", text)
+
+
+# --- BatchingStreamHandler: a busy stretch's lines in one write, a quiet line at once ----------
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingStream(io.StringIO):
+    """A stream that counts its write calls (each one a system call on a real one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def batching(window: float = 0.05) -> tuple[logsetup.BatchingStreamHandler, CountingStream,
+                                            Clock, logging.Logger]:
+    out, clock = CountingStream(), Clock()
+    handler = logsetup.BatchingStreamHandler(out, window=window, clock=clock)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger = logging.getLogger(f"batching.{id(handler)}")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    return handler, out, clock, logger
+
+
+def test_a_line_after_a_quiet_spell_is_written_at_once() -> None:
+    handler, out, clock, logger = batching()
+    logger.info("first")
+    assert out.getvalue() == "INFO first\n"
+    clock.now += 0.06                          # more than a window later: quiet again
+    logger.info("second")
+    assert out.getvalue() == "INFO first\nINFO second\n" and out.writes == 2
+
+
+def test_lines_within_the_window_are_written_together_by_the_flusher() -> None:
+    handler, out, clock, logger = batching(window=0.05)
+    logger.info("one")
+    clock.now += 0.001
+    logger.info("two")
+    logger.info("three")
+    assert out.getvalue() == "INFO one\n"         # two and three wait for the flusher
+    wait_for(lambda: "three" in out.getvalue(), timeout=5)
+    assert out.getvalue() == "INFO one\nINFO two\nINFO three\n"
+    assert out.writes == 2                        # one for "one", one for the other two
+
+
+def test_a_warning_is_written_at_once_after_the_lines_waiting_before_it() -> None:
+    handler, out, clock, logger = batching(window=60)   # the flusher would wait a minute
+    logger.info("one")
+    clock.now += 0.001
+    logger.info("two")
+    logger.warning("careful")
+    assert out.getvalue() == "INFO one\nINFO two\nWARNING careful\n"
+
+
+def test_flush_writes_what_waits_as_logging_does_at_exit() -> None:
+    handler, out, clock, logger = batching(window=60)
+    logger.info("one")
+    clock.now += 0.001
+    logger.info("two")
+    assert "two" not in out.getvalue()
+    handler.flush()                           # logging.shutdown() (atexit) calls this
+    assert out.getvalue() == "INFO one\nINFO two\n"
+
+
+def test_configure_batches_the_daemons_handler() -> None:
+    out, root = io.StringIO(), logging.getLogger()
+    level = root.level
+    handler = logsetup.configure("INFO", stream=out)
+    root.removeHandler(handler)
+    root.setLevel(level)
+    assert isinstance(handler, logsetup.BatchingStreamHandler)
