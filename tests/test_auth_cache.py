@@ -17,7 +17,7 @@ from smsd.errors import AuthError, BadRequest, Forbidden
 from smsd.model import UserInfo
 from smsd.service import Service
 from smsd.store import Store
-from smsd.store.users import debit
+from smsd.store.users import DIGEST_REALM, debit, digest_ha1
 from smsd.throttle import FailureThrottle
 
 
@@ -187,3 +187,56 @@ def test_a_password_with_a_nul_is_never_a_password(pair: Pair) -> None:
         svc.users.add("carol", "secret\0")
     with pytest.raises(BadRequest, match="NUL"):
         svc.users.passwd("ann", "new\0pw")
+
+
+# --- Digest: the user's row remembered under the same version --------------------------------
+def digest(pair: Pair, name: str = "ann") -> tuple[tuple[str, UserInfo] | None, int]:
+    """The daemon's digest_user answer (SHA-256) and how many statements read the users table."""
+    reads: list[str] = []
+    conn = pair.daemon.db.conn()
+    conn.set_trace_callback(lambda sql: reads.append(sql) if "FROM users" in sql else None)
+    try:
+        return pair.daemon.users.digest_user(name, DIGEST_REALM, "SHA-256"), len(reads)
+    finally:
+        conn.set_trace_callback(None)
+
+
+def test_a_remembered_digest_user_reads_no_row(pair: Pair) -> None:
+    pair.cli.users.set_digest("ann", "pw")
+    found, reads = digest(pair)
+    assert found is not None and reads == 1
+    assert found[0] == digest_ha1("ann", DIGEST_REALM, "pw", "SHA-256")
+    assert digest(pair) == (found, 0)                      # only the version was read
+    pair.cli.users.set_password("bob", "x")                # another user's change: read again
+    assert digest(pair) == (found, 1)
+
+
+def test_digest_changes_by_another_process_count_at_once(pair: Pair) -> None:
+    pair.cli.users.set_digest("ann", "pw")
+    assert digest(pair)[0] is not None
+    pair.cli.users.set_digest("ann", "new")
+    found, _ = digest(pair)
+    assert found is not None and found[0] == digest_ha1("ann", DIGEST_REALM, "new", "SHA-256")
+    pair.cli.users.update("ann", perms={"web"})
+    found, _ = digest(pair)
+    assert found is not None and found[1].perms == frozenset({"web"})
+    pair.cli.users.update("ann", disabled=1)
+    found, _ = digest(pair)
+    assert found is not None and found[1].disabled
+    pair.cli.users.set_digest("ann", None)                 # Digest off: no HA1 any more
+    assert digest(pair)[0] is None
+    pair.cli.users.set_digest("ann", "pw")
+    assert digest(pair)[0] is not None
+    pair.cli.users.delete("ann")
+    assert digest(pair)[0] is None
+    assert pair.daemon.users.digest_user("ann", "other realm", "SHA-256") is None
+
+
+def test_without_its_version_row_no_digest_user_is_remembered(pair: Pair) -> None:
+    pair.cli.users.set_digest("ann", "pw")
+    with pair.cli.db.write() as conn:
+        conn.execute("DELETE FROM auth_version")
+    assert digest(pair)[1] == 1 and digest(pair)[1] == 1  # read again, every time
+    pair.cli.users.update("ann", disabled=1)
+    found, _ = digest(pair)
+    assert found is not None and found[1].disabled

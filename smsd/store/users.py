@@ -131,12 +131,21 @@ class _Login(NamedTuple):
     info: UserInfo                      # the user as read with them
 
 
+class _DigestRow(NamedTuple):
+    """A user's Digest columns remembered: valid while the auth version is still `version`."""
+    version: int
+    realm: str
+    ha1: str | None                     # of one algorithm
+    info: UserInfo
+
+
 class Users:
     """User accounts: passwords, Digest HA1s, permissions, credits, port assignments."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._logins: dict[tuple[str, str], _Login] = {}     # (kind, name) -> remembered
+        self._digests: dict[tuple[str, str], _DigestRow] = {}   # (algorithm, name) -> its row
         self._auth_key = secrets.token_bytes(32)
         self._auth_lock = threading.Lock()
 
@@ -339,15 +348,33 @@ class Users:
     def digest_user(self, name: str, realm: str,
                     algorithm: str = "MD5") -> tuple[str, UserInfo] | None:
         """The HA1 (as digest_ha1) with the user as read in the same statement: a Digest login
-        reads one row, not one for the HA1 and another for the permissions."""
+        reads one row, not one for the HA1 and another for the permissions; and while the auth
+        version is the one it was read under, not even that (credits, as in login(), are as
+        they were then)."""
         column = DIGEST_COLUMNS.get(algorithm)
         if column is None:
             return None
-        row = self.db.conn().execute(f"SELECT realm, {column}, {USER_COLUMNS} FROM users "
-                                     "WHERE name = ?", (name,)).fetchone()
-        if row is None or row[0] != realm or row[1] is None:
+        conn = self.db.conn()
+        # As login(): the row read under this auth version is still the row (one tiny SELECT
+        # instead of the user's row and its permissions parsed again, per Digest request)
+        known = self._digests.get((algorithm, name))
+        if known is None or conn.execute(_VERSION).fetchone() != (known.version,):
+            row = conn.execute(f"SELECT ({_VERSION}), realm, {column}, {USER_COLUMNS} "
+                               "FROM users WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return None
+            known = _DigestRow(row[0], row[1], row[2], user_from_row(row[3:]))
+            if known.version is not None:     # a database without its version row: no memory
+                self._remember_digest((algorithm, name), known)
+        if known.realm != realm or known.ha1 is None:
             return None
-        return str(row[1]), user_from_row(row[2:])
+        return str(known.ha1), known.info
+
+    def _remember_digest(self, key: tuple[str, str], row: _DigestRow) -> None:
+        with self._auth_lock:
+            if len(self._digests) >= AUTH_CACHE_MAX and key not in self._digests:
+                self._digests.clear()
+            self._digests[key] = row
 
     def digest_algorithms(self, name: str) -> list[str]:
         """The Digest algorithms `name` can log in with, best first ([] when Digest is off)."""
