@@ -383,3 +383,33 @@ def test_migration_0011_keeps_waiting_messages_as_they_were(tmp_path: Path) -> N
         assert rules.groups() == [] and rules.outbound() == [] and rules.forwards() == []
     finally:
         new.close()
+
+
+class CountingForwarder(Forwarder):
+    """The forwarding thread as the daemon runs it, counting its passes."""
+
+    passes = 0
+
+    def run_once(self) -> int:
+        self.passes += 1
+        return super().run_once()
+
+
+def test_without_rules_events_do_not_wake_the_forwarder_and_a_new_rule_is_seen(rig: Rig) -> None:
+    svc = rig.svc
+    forwarder = CountingForwarder(rig.store, svc.sending, svc.routing, rig.sched)
+    rig.start()
+    forwarder.start()
+    try:
+        wait_for(lambda: forwarder.passes >= 1)
+        before = forwarder.passes
+        rig.send([f"+4477009001{i:02d}" for i in range(40)])        # 40 messages' events
+        assert rig.drained()
+        # Each event woke it before: 40 sends made well over 40 passes. Now: a look a second.
+        assert forwarder.passes - before <= 3
+        svc.routing.add_forward(["+447700900111"], "admin")
+        receive(rig, 0, "+15550001", "after the rule")
+        assert wait_for(lambda: bool(forward_tasks(rig)), timeout=10)
+        assert [t[2] for t in forward_tasks(rig)] == [forward_text("+15550001", "after the rule")]
+    finally:
+        forwarder.stop()

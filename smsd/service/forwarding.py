@@ -46,6 +46,7 @@ LOOP_WINDOW = 86400.0          # a forward's copy arriving back this long after 
 RATE_WINDOW = 3600.0           # max_per_hour counts forwards in this window
 BATCH = 200
 IDLE_PERSIST = 30.0            # seconds between cursor writes while there are no rules
+IDLE_LOOK = 1.0                # seconds between looks for a rule while there is none
 
 
 def forward_text(sender: str, text: str) -> str:
@@ -65,6 +66,7 @@ class Forwarder:
         self._thread: threading.Thread | None = None
         self._cursor: int | None = None
         self._persisted = 0.0
+        self._idle = False             # the last pass found no rules
 
     # --- life cycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -82,7 +84,14 @@ class Forwarder:
         while not self._stopping.is_set():
             try:
                 if self.run_once() == 0:
-                    events.wait_events(self.cursor(), 1.0)
+                    if self._idle:
+                        # No rules: no event can start a forward, so none should wake this
+                        # thread (each one did: two reads and the GIL's hand-overs, per send's
+                        # events). A rule made meanwhile is seen within the second, and takes
+                        # the SMS received from its making on, which the cursor still holds.
+                        self._stopping.wait(IDLE_LOOK)
+                    else:
+                        events.wait_events(self.cursor(), 1.0)
             except Exception:  # noqa: BLE001 - the thread must outlive one bad event
                 log.exception("forwarding pass failed")
                 self._stopping.wait(1.0)
@@ -102,6 +111,7 @@ class Forwarder:
         the SMS received from its making on (`ForwardRule.since`)."""
         rules = self._routing.forwards()
         after = self.cursor()
+        self._idle = not rules
         if not rules:
             # Nothing to forward: skip ahead without reading, writing the cursor now and then.
             self._advance(self._store.events.last_event_id(), idle=True)
