@@ -220,6 +220,7 @@ def test_hostile_requests_get_vendor_errors_and_queue_nothing(make_daemon) -> No
     assert report(d, "1%20OR%201=1") == "NONE"
     assert http(d, REPORT) == "ERROR 100"                     # no login, no answer about ids
     assert in_queue(d) == 0 and d.results() == []
+    wait_for(lambda: "refused with 120" in "".join(d.output), what="the refusals' lines")
     log = "".join(d.output)
     assert "refused with 106" in log and "refused with 120" in log
     assert d.password not in log
