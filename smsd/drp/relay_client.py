@@ -41,6 +41,9 @@ REQUEST_TIMEOUT = 30.0       # a request (headers and body) must arrive within t
 ANSWER_TIMEOUT = 120.0       # the device's status line (a send waits for its commit)
 BODY_IDLE_TIMEOUT = 60.0     # between two pieces of the device's answer
 WRITE_TIMEOUT = 30.0         # a client that does not read its answer is dropped
+LINGER_TIME = 5.0            # after refusing a body: how long the rest of it is read and dropped,
+LINGER_IDLE = 1.0            # ... while it comes at least this often,
+LINGER_BYTES = 8 << 20       # ... and how much of it at most
 SESSION_IDLE = 30 * 60.0
 MAX_SESSIONS = 10_000
 MAX_SESSIONS_PER_ACCOUNT = 64
@@ -180,7 +183,7 @@ class _Client:
         limit = self.relay.settings.max_body
         length = dict(request.headers).get(b"content-length")
         if length is not None and int(length) > limit:
-            await self._answer(413, f"request body over {limit} bytes", close=True)
+            await self._refuse_body(limit)
             return None
         if self.conn.they_are_waiting_for_100_continue:
             self._send(h11.InformationalResponse(status_code=100, headers=[]))
@@ -195,9 +198,25 @@ class _Client:
                 raise _Closed()
             size += len(event.data)
             if size > limit:
-                await self._answer(413, f"request body over {limit} bytes", close=True)
+                await self._refuse_body(limit)
                 return None
             chunks.append(event.data)
+
+    async def _refuse_body(self, limit: int) -> None:
+        """413, then a lingering close: what the client still sends of its body is read and
+        dropped for a while, so that its write ends and it reads the 413; closed at once, the
+        connection fails the client's write instead (an EOF or a reset, no answer)."""
+        await self._answer(413, f"request body over {limit} bytes", close=True)
+        deadline, budget = time.monotonic() + LINGER_TIME, LINGER_BYTES
+        while budget > 0:
+            try:
+                data = await asyncio.wait_for(self.reader.read(65536),
+                                              min(LINGER_IDLE, deadline - time.monotonic()))
+            except (asyncio.TimeoutError, OSError, ssl.SSLError):
+                return
+            if not data:
+                return
+            budget -= len(data)
 
     async def refuse_malformed(self, exc: h11.ProtocolError) -> None:
         if self.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):

@@ -147,6 +147,11 @@ def test_malformed_and_oversized_requests_get_clean_errors(bench: Bench) -> None
     status, body = c.request("POST", "/api/send_sms", b"x" * (MAX_BODY + 1),
                              {"Content-Type": "application/json"})
     assert status == 413 and json.loads(body)["error_code"] == 413
+    # Far over: the client is still writing when the 413 goes out, and still reads it (the
+    # relay reads and drops the rest; closed at once, the client's write failed with an EOF)
+    status, body = c.request("POST", "/api/send_sms", b"x" * (32 * MAX_BODY),
+                             {"Content-Type": "application/json"})
+    assert status == 413 and json.loads(body)["error_code"] == 413
     c.close()
     # Declared but never sent: refused before a byte of it is read.
     answer = relay_raw(bench.relay, b"POST /api/send_sms HTTP/1.1\r\nHost: x\r\nContent-Length: "

@@ -123,7 +123,9 @@ def metric(d: Daemon, name: str, **labels: str) -> float | None:
 
 
 def logged(d: Daemon, text: str) -> bool:
-    return any(text in line for line in d.output)
+    """The line is in the daemon's output, or comes within 5 s (a busy stretch's INFO lines
+    reach stderr up to 20 ms late); fails the test otherwise."""
+    return bool(wait_for(lambda: any(text in line for line in d.output), 5, what=repr(text)))
 
 
 def dashboard_line(d: Daemon, port: int) -> str:
