@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -18,6 +18,7 @@ from smsd.model import REG_OK, REG_SEARCHING, Recipient, SendRequest
 from smsd.routing import (Decision, OutboundRule, PortGroup, clean_prefix, keyword_matches,
                           number_matches, parse_tiers, route, tier_of, tiers_text)
 from smsd.service.forwarding import Forwarder, forward_text
+from smsd.service.routes import Routing
 from smsd.store import Store
 from smsd.store.migrate import load
 from smsd.store.routes_rules import RoutingRules
@@ -413,3 +414,40 @@ def test_without_rules_events_do_not_wake_the_forwarder_and_a_new_rule_is_seen(r
         assert [t[2] for t in forward_tasks(rig)] == [forward_text("+15550001", "after the rule")]
     finally:
         forwarder.stop()
+
+
+def outbound_reads(store: Store, read: Callable[[], object]) -> int:
+    """How many statements read the outbound rules table while `read` runs (on this thread)."""
+    seen: list[str] = []
+    conn = store.db.conn()
+    conn.set_trace_callback(lambda sql: seen.append(sql) if "FROM outbound_rules" in sql
+                            else None)
+    try:
+        read()
+    finally:
+        conn.set_trace_callback(None)
+    return len(seen)
+
+
+def test_outbound_rules_are_read_once_per_change_whoever_changes_them(rig: Rig) -> None:
+    """Submissions (Sending's Routing) and the Routing page (the service's) are two objects on
+    one store: a change through either is seen by both at once, and between changes a
+    submission reads no rule from the database."""
+    page, intake = rig.svc.routing, Routing(rig.store, rig.sched)
+    rig.svc.routing.set_group("g", [0])
+    assert outbound_reads(rig.store, intake.outbound) == 1
+    assert outbound_reads(rig.store, intake.outbound) == 0
+    first = page.add_outbound(["g"], prefix="+44")
+    assert [r.id for r in intake.outbound()] == [first]
+    second = page.add_outbound(["g"], prefix="+33")
+    page.move_outbound(second, -1)
+    assert [r.id for r in intake.outbound()] == [second, first]
+    assert outbound_reads(rig.store, intake.outbound) == 0
+    page.delete_outbound(second)
+    assert [r.id for r in intake.outbound()] == [first]
+    with pytest.raises(RuntimeError):
+        with rig.store.db.write():                        # a change rolled back: nothing moves
+            rig.store.routing_rules.delete_outbound(first)
+            raise RuntimeError("rolled back")
+    assert outbound_reads(rig.store, intake.outbound) == 0
+    assert [r.id for r in intake.outbound()] == [first]

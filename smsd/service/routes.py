@@ -69,7 +69,7 @@ class Routing:
     def __init__(self, store: Store, scheduler: Scheduler,
                  clock: Callable[[], float] = time.time) -> None:
         self._store = store
-        self._rules = RoutingRules(store.db)
+        self._rules = store.routing_rules
         self._connections = Connections(store.db, store.events, store.outbox)
         self._scheduler = scheduler
         self._clock = clock

@@ -33,6 +33,7 @@ from smsd.store.migrate import Migration
 from smsd.store.outbox import Outbox
 from smsd.store.port_settings import DialectViews, PortSettings
 from smsd.store.push_failed import PushFailures
+from smsd.store.routes_rules import RoutingRules
 from smsd.store.search import Search
 from smsd.store.sim_slots import SimSlots
 from smsd.store.smpp_queue import SmppQueue
@@ -54,6 +55,7 @@ class Store:
         self.users = Users(self.db)
         self.contacts = Contacts(self.db)
         self.routes = Routes(self.db)
+        self.routing_rules = RoutingRules(self.db)   # one: it keeps the outbound rules read
         self.port_settings = PortSettings(self.db)
         self.views = DialectViews(self.db)
         self.audit = AuditLog(self.db)
