@@ -82,7 +82,9 @@ def test_a_digest_answer_without_key_value_pairs_is_no_credentials(svc: Service)
     """urllib's parse_keqv_list raises on an item with no '=' or an empty value: the check
     itself answers "no user" (a 401 with the challenges) whoever calls it."""
     auth = HttpAuth(svc.users)
-    for header in ("Digest a", "Digest a=", 'Digest username="admin", x', "Digest ,="):
+    for header in ("Digest a", "Digest a=", 'Digest username="admin", x', "Digest ,=",
+                   'Digest username="admin", realm="smsd", nonce="\xe9:\xe9"',
+                   digest_header(auth).replace('response="', 'response="\xe9')):
         assert auth.check(header, "GET", perm="api:json").user is None, header
 
 def test_throttled_logins_are_refused_unchecked_for_both_schemes(svc: Service) -> None:

@@ -131,6 +131,10 @@ class HttpAuth:
 
     def _check_digest(self, rest: str, method: str, perm: str, remote: str,
                       uri: str | None) -> AuthResult:
+        if not rest.isascii():
+            # Waitress hands headers over as Latin-1; a non-ASCII nonce or response made
+            # hmac.compare_digest raise TypeError (a bare 500). No valid answer holds one.
+            return AuthResult(None)
         try:
             fields = urllib.request.parse_keqv_list(split_http_list(rest))
         except (ValueError, IndexError):    # "Digest a" or "Digest a=": no credentials at all
