@@ -156,7 +156,7 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     Why: a write per line costs a system call, and around it the GIL changes hands, twice over
     when other threads wait for it: at 1,500 accepted sends a second, with two lines each, that
-    was about 0.1 ms of daemon CPU per request (bench/intake.py with --log-level warning). A line
+    was 0.03-0.04 ms of daemon CPU per request, ~5 % (bench/intake.py A/B, docs/benchmarks.md). A line
     that comes `window` seconds or more after the last write is written at once, as before (a
     quiet daemon's log is as prompt as ever); the lines that follow within `window` wait at most
     `window` for the flusher thread, which writes them with one call. WARNING and above are

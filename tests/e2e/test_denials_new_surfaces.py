@@ -557,5 +557,10 @@ def test_relay_conflicting_framing_smuggles_nothing_to_the_box(tunnel: Tunnel) -
                    + b"\r\n0\r\n\r\n" + hidden)
         answer = relay_raw(tunnel.relay, request)
         assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+    # A request after them reaches the box and is logged: once its line is there, so would be
+    # a smuggled one's (the box writes a busy stretch's INFO lines up to 20 ms late)
+    c.request("GET", "/api/get_status?after-the-framings")
+    wait_for(lambda: any("after-the-framings" in line for line in tunnel.d.output),
+             what="the box's access line of the request after them")
     c.close()
     assert not any("smuggled" in line for line in tunnel.d.output), "".join(tunnel.d.output)
