@@ -78,14 +78,14 @@ def test_connection_close_is_taken_out_and_the_count_is_once_per_request() -> No
 
 
 def test_metrics_is_served_inside_the_count() -> None:
-    from smsd.metrics.http import MetricsEndpoint
+    from smsd.metrics.http import MetricsEndpoint, serve_metrics
     from smsd.api.auth import HttpAuth
     registry = CollectorRegistry()
     counter = Counter("t", "t", ("dialect", "status"), registry=registry)
     app = App()
-    endpoint = MetricsEndpoint(app, registry, HttpAuth(None),  # type: ignore[arg-type]
+    endpoint = MetricsEndpoint(registry, HttpAuth(None),  # type: ignore[arg-type]
                                open_on_loopback=True)
-    front = daemon_front(endpoint, counter)
+    front = daemon_front(serve_metrics(app, endpoint), counter)
     started, body = call(front, "/metrics", REMOTE_ADDR="127.0.0.1")
     assert started[0][0] == "200 OK" and b"t_total" in body[0] and not app.seen
     call(front, "/metrics", REMOTE_ADDR="127.0.0.1")

@@ -11,10 +11,10 @@ single-recipient send); `Front` does all six in one call and one wrapper.
 
 The wiring still reads as layers: `honour_connection_close(app)`, `access_log(app)`,
 `count_requests(app, ...)` and `with_health(app, ...)` each return a copy of the Front they are
-given (or a new Front around a plain app) with their part switched on. Whatever order they are
-applied in, the parts run in the order the daemon stacked the layers (outermost first):
-forwarding headers, /health, the paths served beside the app (/metrics), then at start_response
-the watchers (count, access log: in the order they were added) and Connection: close.
+given (or a new Front around a plain app) with their part switched on. The parts run in one
+fixed order: forwarding headers, /health, the paths served beside the app (/metrics), then at
+start_response the watchers, in the order they were added (the daemon adds the count, then the
+access log), and Connection: close.
 """
 from __future__ import annotations
 

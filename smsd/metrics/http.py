@@ -47,11 +47,14 @@ def dialect_label(path: str) -> str:
 
 
 def count_requests(app: Wsgi, counter: Counter) -> Front:
-    """`app`, counting each answer by dialect and status code as its status goes out; in the
-    one front layer (smsd.api.front), with a MetricsEndpoint's /metrics served there too."""
-    front = Front.around(app.app).serving(METRICS_PATH, app.serve) \
-        if isinstance(app, MetricsEndpoint) else Front.around(app)
-    return front.watching(RequestCounter(counter))
+    """`app`, counting each answer by dialect and status code as its status goes out, in the
+    one front layer (smsd.api.front)."""
+    return Front.around(app).watching(RequestCounter(counter))
+
+
+def serve_metrics(app: Wsgi, endpoint: MetricsEndpoint) -> Front:
+    """`app` with GET/HEAD /metrics answered beside it by `endpoint`, in the front layer."""
+    return Front.around(app).serving(METRICS_PATH, endpoint.serve)
 
 
 class RequestCounter:
@@ -78,22 +81,12 @@ class RequestCounter:
 
 
 class MetricsEndpoint:
-    """WSGI: GET/HEAD /metrics from the registry, everything else to `app`."""
+    """GET/HEAD /metrics from the registry (`serve_metrics` puts it beside the app)."""
 
-    def __init__(self, app: Wsgi, registry: CollectorRegistry, auth: HttpAuth, *,
+    def __init__(self, registry: CollectorRegistry, auth: HttpAuth, *,
                  open_on_loopback: bool) -> None:
-        self._app, self._registry, self._auth = app, registry, auth
+        self._registry, self._auth = registry, auth
         self._open_on_loopback = open_on_loopback
-
-    @property
-    def app(self) -> Wsgi:
-        return self._app
-
-    def __call__(self, environ: dict[str, Any],
-                 start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != METRICS_PATH:
-            return self._app(environ, start_response)
-        return self.serve(environ, start_response)
 
     def serve(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """The answer to a request for /metrics."""

@@ -13,7 +13,7 @@ from smsd.store.db import Store
 
 from .collector import PushView, StateCollector
 from .health import ServiceHealth
-from .http import MetricsEndpoint, Wsgi, count_requests
+from .http import MetricsEndpoint, Wsgi, count_requests, serve_metrics
 from .instruments import Instruments
 from .queries import OpsQueries
 from .sends import MetricsSink, SendTimes
@@ -35,9 +35,9 @@ class Monitoring:
         """`app` with /metrics in front of it and every answer counted."""
         self.instruments.registry.register(StateCollector(svc, self.queries, self.times,
                                                           push=push))
-        endpoint = MetricsEndpoint(app, self.instruments.registry, auth,
+        endpoint = MetricsEndpoint(self.instruments.registry, auth,
                                    open_on_loopback=self._open_on_loopback)
-        return count_requests(endpoint, self.instruments.http_requests)
+        return count_requests(serve_metrics(app, endpoint), self.instruments.http_requests)
 
     def health(self, scheduler: Scheduler, svc: Service) -> ServiceHealth:
         return ServiceHealth(self._store.settings, scheduler, svc.ports.info)
