@@ -449,7 +449,10 @@ class PortConfig:
             if int(self.get(port, key)):
                 slot = self._period_slot(port, key, now)
                 with self._lock:
-                    self._period[slot] += 1
+                    # gone when a settings change came in between: the next question seeds it
+                    # from the store, which counts this part already (it is leased)
+                    if slot in self._period:
+                        self._period[slot] += 1
 
     def next_free(self, port: int, now: float) -> float | None:
         """When a rate-limited port may take its next part (None: not rate-limited now)."""
@@ -464,13 +467,8 @@ class PortConfig:
 
     def period_counts(self, port: int, now: float) -> dict[str, int]:
         """Parts handed this day and this month, for the limits that are set."""
-        out = {}
-        for key in PERIODS:
-            if int(self.get(port, key)):
-                slot = self._period_slot(port, key, now)
-                with self._lock:
-                    out[key] = self._period[slot]
-        return out
+        return {key: self._period_count(port, key, now) for key in PERIODS
+                if int(self.get(port, key))}
 
     def _periods_full(self, port: int, now: float) -> bool:
         return any(self._period_full(port, key, now) for key in PERIODS)
@@ -479,9 +477,17 @@ class PortConfig:
         limit = int(self.get(port, key))
         if not limit:
             return False
-        slot = self._period_slot(port, key, now)
-        with self._lock:
-            return self._period[slot] >= limit
+        return self._period_count(port, key, now) >= limit
+
+    def _period_count(self, port: int, key: str, now: float) -> int:
+        """The parts handed in `now`'s day or month. A settings change drops the counters
+        (`_changed`), also between finding one and reading it: then it is seeded again."""
+        while True:
+            slot = self._period_slot(port, key, now)
+            with self._lock:
+                count = self._period.get(slot)
+            if count is not None:
+                return count
 
     def _period_slot(self, port: int, key: str, now: float) -> tuple[int, str, str]:
         """The counter of `now`'s day or month, seeded from the store when first asked for."""

@@ -304,6 +304,35 @@ def test_a_day_limit_set_again_counts_what_was_sent_while_it_was_off() -> None:
     assert not cfg.may_send(0, now)
 
 
+class ChangedMidQuestion(PortConfig):
+    """Another thread's settings change landing between finding a day counter and using it."""
+
+    interleave = False
+
+    def _period_slot(self, port: int, key: str, now: float) -> tuple[int, str, str]:
+        slot = super()._period_slot(port, key, now)
+        if self.interleave:
+            self.interleave = False
+            self.put(port, {"name": "renamed meanwhile"})
+        return slot
+
+
+def test_a_settings_change_between_finding_and_using_a_day_counter_is_no_keyerror() -> None:
+    repo, now = SentCounter(), 1_800_000_000.0
+    cfg = ChangedMidQuestion(repo, clock=lambda: now)
+    cfg.put(0, {"max_parts_per_day": "3"})
+    for _ in range(2):
+        cfg.note_handed(0, now)
+        repo.sent += 1
+    cfg.interleave = True
+    cfg.note_handed(0, now)                   # its part is leased: the store counts it
+    repo.sent += 1
+    cfg.interleave = True
+    assert cfg.period_counts(0, now) == {"max_parts_per_day": 3}
+    cfg.interleave = True
+    assert not cfg.may_send(0, now)
+
+
 def test_an_unknown_stored_language_is_left_out_not_fatal_to_every_port() -> None:
     repo, now = SentCounter(), 1_800_000_000.0
     repo.values = {0: {"national_languages": "klingon,portuguese"}}
