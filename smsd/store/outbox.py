@@ -231,8 +231,8 @@ class Outbox:
         return top
 
     # --- intake ---------------------------------------------------------------------------------
-    def _grouped(self, fn: Callable[[], T]) -> T:
-        return self.db.grouped(fn) if self.group_commit else fn()
+    def _grouped(self, fn: Callable[[], T], *, behind_queued: bool = True) -> T:
+        return self.db.grouped(fn, behind_queued=behind_queued) if self.group_commit else fn()
 
     def intake(self, *, user: str, text: str, encoding: str, srr: bool,
                ports: Sequence[int] | None, rows: Sequence[IntakeRow], now: float,
@@ -366,10 +366,8 @@ class Outbox:
         the ~3 ms a port lost between two parts."""
         with self._unsettled_lock:
             behind = self._unsettled.get(port, 0) > 0 or self._unsettled_failures > 0
-        if not self.group_commit:
-            return self._part_starting(port, part_id, now)
-        return self.db.grouped(lambda: self._part_starting(port, part_id, now),
-                               behind_queued=behind)
+        return self._grouped(lambda: self._part_starting(port, part_id, now),
+                             behind_queued=behind)
 
     def _part_starting(self, port: int, part_id: int, now: float) -> bool:
         with self.db.write() as conn:
