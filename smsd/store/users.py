@@ -133,7 +133,7 @@ class _Login(NamedTuple):
 
 class _DigestRow(NamedTuple):
     """A user's Digest columns remembered: valid while the auth version is still `version`."""
-    version: int
+    version: int | None                 # None: a database without its version row
     realm: str
     ha1: str | None                     # of one algorithm
     info: UserInfo
